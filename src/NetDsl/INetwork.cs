@@ -1,0 +1,47 @@
+using System;
+
+namespace NetDsl;
+
+/// <summary>One named parameter tensor inside a network's flat parameter buffer.</summary>
+/// <param name="Name">PyTorch-style name, e.g. "conv1.weight".</param>
+/// <param name="Shape">PyTorch layout: conv [outC, inC, kH, kW], dense [out, in], bias [out].</param>
+/// <param name="Offset">Start in <see cref="INetwork.Parameters"/> (and in <see cref="INetwork.Gradients"/>).</param>
+/// <param name="Length">Number of elements (the product of the shape).</param>
+public sealed record ParameterTensor(string Name, int[] Shape, int Offset, int Length)
+{
+    public string ShapeText => "[" + string.Join(", ", Shape) + "]";
+}
+
+/// <summary>What every generated network implements: a fixed-shape function with a flat parameter buffer.</summary>
+public interface INetwork
+{
+    /// <summary>Floats per input sample (C·H·W).</summary>
+    int InputSize { get; }
+    /// <summary>Floats per output sample.</summary>
+    int OutputSize { get; }
+    int ParameterCount { get; }
+    /// <summary>The largest batch the preallocated workspace holds.</summary>
+    int MaxBatch { get; }
+    /// <summary>All parameters, one flat buffer laid out as <see cref="ParameterTensors"/> says.</summary>
+    Span<float> Parameters { get; }
+    /// <summary>Gradients, same layout as <see cref="Parameters"/>; <see cref="Backward"/> accumulates into it.</summary>
+    Span<float> Gradients { get; }
+    /// <summary>The parameter tensors in declaration order.</summary>
+    ReadOnlySpan<ParameterTensor> ParameterTensors { get; }
+
+    /// <summary>Runs the network on <paramref name="batch"/> samples (NCHW, batch·InputSize floats) and returns batch·OutputSize outputs.
+    /// In training mode dropout is active and the activations are kept for <see cref="Backward"/>.</summary>
+    ReadOnlySpan<float> Forward(ReadOnlySpan<float> input, int batch, bool training = false);
+
+    /// <summary>Back-propagates dL/d(output) of the last training-mode <see cref="Forward"/>, adding the parameter gradients into <see cref="Gradients"/>.</summary>
+    void Backward(ReadOnlySpan<float> outputGradient, int batch);
+
+    /// <summary>dL/d(input) of the last <see cref="Backward"/> (batch·InputSize floats).</summary>
+    ReadOnlySpan<float> InputGradient { get; }
+
+    /// <summary>Sets <see cref="Gradients"/> to zero.</summary>
+    void ZeroGradients();
+
+    /// <summary>Re-initializes every parameter deterministically from <paramref name="seed"/>.</summary>
+    void Initialize(int seed);
+}
