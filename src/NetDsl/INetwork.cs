@@ -36,7 +36,10 @@ public interface INetwork
     /// <summary>Back-propagates dL/d(output) of the last training-mode <see cref="Forward"/>, adding the parameter gradients into <see cref="Gradients"/>.</summary>
     void Backward(ReadOnlySpan<float> outputGradient, int batch);
 
-    /// <summary>dL/d(input) of the last <see cref="Backward"/> (batch·InputSize floats).</summary>
+    /// <summary>When set, <see cref="Backward"/> also computes dL/d(input) (off by default: the first layer can skip that work).</summary>
+    bool ComputeInputGradient { get; set; }
+
+    /// <summary>dL/d(input) of the last <see cref="Backward"/> (batch·InputSize floats); needs <see cref="ComputeInputGradient"/>.</summary>
     ReadOnlySpan<float> InputGradient { get; }
 
     /// <summary>Sets <see cref="Gradients"/> to zero.</summary>

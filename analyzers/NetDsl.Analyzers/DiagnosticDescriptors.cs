@@ -1,0 +1,87 @@
+using Microsoft.CodeAnalysis;
+
+namespace NetDsl.Analyzers;
+
+/// <summary>The one catalogue of NetDsl diagnostics. IDs are stable; grouped by area:
+/// NDSL00xx the network class, NDSL01xx layer arguments, NDSL02xx shapes.</summary>
+internal static class DiagnosticDescriptors
+{
+    private const string HelpBase = "https://github.com/netdsl/netdsl/blob/main/docs/diagnostics.md#";
+    private const string Declaration = "NetDsl.Declaration";
+    private const string Arguments = "NetDsl.Arguments";
+    private const string Shapes = "NetDsl.Shapes";
+
+    private static DiagnosticDescriptor Make(string id, string title, string message, string category, DiagnosticSeverity severity) =>
+        new(id, title, message, category, severity, isEnabledByDefault: true, helpLinkUri: HelpBase + id.ToLowerInvariant());
+
+    public static readonly DiagnosticDescriptor NotPartial = Make("NDSL0001",
+        "Network class must be partial",
+        "Network class '{0}' must be declared partial so the generator can add its forward and backward passes",
+        Declaration, DiagnosticSeverity.Error);
+
+    public static readonly DiagnosticDescriptor UnsupportedClass = Make("NDSL0002",
+        "Unsupported network class",
+        "Network class '{0}' {1}; a network must be a non-generic, non-static class, at top level or nested in non-generic partial classes",
+        Declaration, DiagnosticSeverity.Error);
+
+    public static readonly DiagnosticDescriptor LayersSplit = Make("NDSL0003",
+        "Layers split across partial declarations",
+        "Network '{0}' has layer attributes on {1} partial declarations; put every layer on one declaration so their order is defined",
+        Declaration, DiagnosticSeverity.Error);
+
+    public static readonly DiagnosticDescriptor NoLayers = Make("NDSL0004",
+        "Network has no layers",
+        "Network '{0}' declares no layers; add layer attributes such as [Conv2D(6, 5)] or [Dense(10)] after [Network]",
+        Declaration, DiagnosticSeverity.Error);
+
+    public static readonly DiagnosticDescriptor InvalidInputShape = Make("NDSL0005",
+        "Invalid network input shape",
+        "Network '{0}': input {1} must be at least 1, got {2}",
+        Declaration, DiagnosticSeverity.Error);
+
+    public static readonly DiagnosticDescriptor InvalidArgument = Make("NDSL0101",
+        "Invalid layer argument",
+        "{0}: {1} must be {2}, got {3}",
+        Arguments, DiagnosticSeverity.Error);
+
+    public static readonly DiagnosticDescriptor DuplicateName = Make("NDSL0102",
+        "Duplicate layer name",
+        "{0}: the name '{1}' is already used by {2}; layer names must be unique because they name the parameters",
+        Arguments, DiagnosticSeverity.Error);
+
+    public static readonly DiagnosticDescriptor OutputTooSmall = Make("NDSL0201",
+        "Layer output smaller than 1",
+        "{0}: output {1} would be {2}, less than 1 (input {1} {3})",
+        Shapes, DiagnosticSeverity.Error);
+
+    public static readonly DiagnosticDescriptor OutputNotIntegral = Make("NDSL0202",
+        "Layer output size is not integral",
+        "{0}: {1} is not a multiple of the stride {2}, so the last {3} {4} of the input {5} never read; output {6} is {7}",
+        Shapes, DiagnosticSeverity.Warning);
+
+    public static readonly DiagnosticDescriptor PoolPaddingTooLarge = Make("NDSL0203",
+        "Pooling padding larger than half the window",
+        "{0}: padding {1} is larger than half the window size {2}; use at most {3} (PyTorch refuses this too)",
+        Shapes, DiagnosticSeverity.Error);
+
+    public static readonly DiagnosticDescriptor UnknownLayerAttribute = Make("NDSL0006",
+        "Unknown or invalid layer attribute",
+        "Network '{0}': {1}",
+        Declaration, DiagnosticSeverity.Error);
+
+    public static DiagnosticDescriptor? ById(string id) => id switch
+    {
+        "NDSL0001" => NotPartial,
+        "NDSL0002" => UnsupportedClass,
+        "NDSL0003" => LayersSplit,
+        "NDSL0004" => NoLayers,
+        "NDSL0005" => InvalidInputShape,
+        "NDSL0006" => UnknownLayerAttribute,
+        "NDSL0101" => InvalidArgument,
+        "NDSL0102" => DuplicateName,
+        "NDSL0201" => OutputTooSmall,
+        "NDSL0202" => OutputNotIntegral,
+        "NDSL0203" => PoolPaddingTooLarge,
+        _ => null,
+    };
+}

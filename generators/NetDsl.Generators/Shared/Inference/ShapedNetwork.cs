@@ -1,0 +1,59 @@
+using NetDsl.Generators.Model;
+
+namespace NetDsl.Generators.Inference;
+
+/// <summary>A layer with every shape and parameter offset resolved. Plain values only.</summary>
+internal sealed record ShapedLayer(
+    LayerKind Kind,
+    int Index,
+    string Name,
+    int InputLayer,          // index of the layer it reads, -1 for the network input
+    int InC, int InH, int InW,
+    int OutC, int OutH, int OutW,
+    int KernelH, int KernelW,
+    int StrideH, int StrideW,
+    int PadTop, int PadBottom, int PadLeft, int PadRight,
+    int Dilation,
+    bool HasBias,
+    double Real,             // dropout p, leaky slope
+    int Init,                // NetDsl.Init value
+    int WeightOffset, int WeightCount,
+    int BiasOffset, int BiasCount)
+{
+    public int InSize => InC * InH * InW;
+    public int OutSize => OutC * OutH * OutW;
+    public bool HasParameters => WeightCount > 0;
+    public int ParameterCount => WeightCount + BiasCount;
+    public string Display => $"{Name} (layer {Index + 1}, {Kind})";
+    public string OutShapeText => $"{OutC}×{OutH}×{OutW}";
+}
+
+internal sealed record ShapedNetwork(
+    string? Namespace,
+    string ClassName,
+    EquatableArray<ContainingType> ContainingTypes,
+    int InC, int InH, int InW,
+    EquatableArray<ShapedLayer> Layers,
+    int ParameterCount)
+{
+    public int InputSize => InC * InH * InW;
+    public ShapedLayer Output => Layers[Layers.Count - 1];
+    public int OutputSize => Output.OutSize;
+}
+
+/// <summary>One finding of the shape inference; the analyzer turns it into a located diagnostic.</summary>
+/// <param name="LayerIndex">-1 for the network itself.</param>
+/// <param name="ArgName">The attribute argument at fault (constructor parameter or property name), or null for the whole attribute.</param>
+internal sealed record Problem(string Id, bool IsError, int LayerIndex, string? ArgName, EquatableArray<string> MessageArgs);
+
+internal sealed record InferenceResult(ShapedNetwork? Network, EquatableArray<Problem> Problems)
+{
+    public bool HasErrors
+    {
+        get
+        {
+            foreach (var p in Problems) if (p.IsError) return true;
+            return false;
+        }
+    }
+}

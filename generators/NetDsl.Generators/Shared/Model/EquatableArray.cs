@@ -1,0 +1,47 @@
+using System;
+using System.Collections;
+using System.Collections.Generic;
+using System.Collections.Immutable;
+using System.Linq;
+
+namespace NetDsl.Generators.Model;
+
+/// <summary>An immutable array compared by its elements, so models stay equatable and the pipeline can cache.</summary>
+internal readonly struct EquatableArray<T> : IEquatable<EquatableArray<T>>, IEnumerable<T>
+    where T : IEquatable<T>
+{
+    private readonly T[]? _items;
+
+    public EquatableArray(T[] items) => _items = items;
+    public EquatableArray(ImmutableArray<T> items) => _items = items.IsDefault ? null : Enumerable.ToArray(items);
+
+    public static readonly EquatableArray<T> Empty = new(Array.Empty<T>());
+
+    public int Count => _items?.Length ?? 0;
+    public T this[int index] => _items![index];
+    public ReadOnlySpan<T> AsSpan() => _items;
+
+    public bool Equals(EquatableArray<T> other) => AsSpan().SequenceEqual(other.AsSpan());
+    public override bool Equals(object? obj) => obj is EquatableArray<T> other && Equals(other);
+
+    public override int GetHashCode()
+    {
+        unchecked
+        {
+            int hash = 17;
+            foreach (var item in AsSpan()) hash = hash * 31 + (item?.GetHashCode() ?? 0);
+            return hash;
+        }
+    }
+
+    public IEnumerator<T> GetEnumerator() => ((IEnumerable<T>)(_items ?? Array.Empty<T>())).GetEnumerator();
+    IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+
+    public static bool operator ==(EquatableArray<T> left, EquatableArray<T> right) => left.Equals(right);
+    public static bool operator !=(EquatableArray<T> left, EquatableArray<T> right) => !left.Equals(right);
+}
+
+internal static class EquatableArray
+{
+    public static EquatableArray<T> ToEquatableArray<T>(this IEnumerable<T> items) where T : IEquatable<T> => new(System.Linq.Enumerable.ToArray(items));
+}

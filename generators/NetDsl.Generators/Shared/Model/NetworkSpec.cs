@@ -1,0 +1,55 @@
+namespace NetDsl.Generators.Model;
+
+// The generator's input model: what the user wrote, as plain values (no ISymbol, Location or
+// Compilation), so the incremental pipeline can compare it and cache everything downstream.
+
+internal enum LayerKind
+{
+    Unknown = 0,
+    Conv2D,
+    MaxPool2D,
+    AvgPool2D,
+    Dense,
+    ReLU,
+    LeakyReLU,
+    Tanh,
+    Sigmoid,
+    Dropout,
+}
+
+internal enum ArgType { Int, Real, Bool, Text, Invalid }
+
+/// <summary>One attribute argument as written: a constructor parameter (by its parameter name) or a named property.</summary>
+internal sealed record Arg(string Name, ArgType Type, long Int, double Real, string? Text, bool IsNamed);
+
+/// <summary>One layer attribute. <see cref="From"/> names the layer it reads (a skip reference); null means the previous layer.</summary>
+internal sealed record LayerSpec(LayerKind Kind, string AttributeName, int Position, EquatableArray<Arg> Args)
+{
+    public Arg? Find(string name)
+    {
+        foreach (var a in Args) if (a.Name == name) return a;
+        return null;
+    }
+
+    public string? ExplicitName => Find("Name")?.Text;
+    public string? From => Find("From")?.Text;
+}
+
+/// <summary>A type that contains the network class, outermost first, as "class Outer" / "struct S".</summary>
+internal sealed record ContainingType(string Keyword, string Name, bool IsPartial, bool IsGeneric);
+
+internal sealed record NetworkSpec(
+    string? Namespace,
+    string ClassName,
+    EquatableArray<ContainingType> ContainingTypes,
+    bool IsPartial,
+    bool IsGeneric,
+    bool IsStatic,
+    int DeclarationsWithLayers,
+    bool HasInvalidAttributes,
+    EquatableArray<Arg> NetworkArgs,
+    EquatableArray<LayerSpec> Layers)
+{
+    public string FullName => (Namespace is null ? "" : Namespace + ".") +
+        string.Concat(System.Linq.Enumerable.Select(ContainingTypes, t => t.Name + ".")) + ClassName;
+}

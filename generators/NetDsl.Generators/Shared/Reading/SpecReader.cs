@@ -1,0 +1,130 @@
+using System.Collections.Generic;
+using System.Collections.Immutable;
+using System.Linq;
+using System.Threading;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+using NetDsl.Generators.Model;
+
+namespace NetDsl.Generators.Reading;
+
+/// <summary>Reads a [Network] class symbol into the plain <see cref="NetworkSpec"/>. Shared by the generator and the analyzers.</summary>
+internal static class SpecReader
+{
+    public const string NetworkAttributeName = "NetDsl.NetworkAttribute";
+    private const string LayerBaseName = "NetDsl.LayerAttribute";
+
+    /// <summary>The layer attributes of <paramref name="type"/>, in source order.</summary>
+    public static ImmutableArray<AttributeData> LayerAttributes(INamedTypeSymbol type)
+    {
+        var builder = ImmutableArray.CreateBuilder<AttributeData>();
+        foreach (var a in type.GetAttributes())
+            if (IsLayerAttribute(a.AttributeClass)) builder.Add(a);
+        return builder.ToImmutable();
+    }
+
+    public static AttributeData? NetworkAttribute(INamedTypeSymbol type)
+    {
+        foreach (var a in type.GetAttributes())
+            if (a.AttributeClass?.ToDisplayString() == NetworkAttributeName) return a;
+        return null;
+    }
+
+    private static bool IsLayerAttribute(INamedTypeSymbol? cls)
+    {
+        for (var t = cls?.BaseType; t is not null; t = t.BaseType)
+            if (t.ToDisplayString() == LayerBaseName) return true;
+        return false;
+    }
+
+    public static NetworkSpec Read(INamedTypeSymbol type, CancellationToken ct)
+    {
+        var layerAttributes = LayerAttributes(type);
+        var network = NetworkAttribute(type);
+        bool invalid = network is null || network.AttributeConstructor is null;
+
+        var layers = new List<LayerSpec>(layerAttributes.Length);
+        var declarationsWithLayers = new HashSet<SyntaxNode>();
+        for (int i = 0; i < layerAttributes.Length; i++)
+        {
+            ct.ThrowIfCancellationRequested();
+            var a = layerAttributes[i];
+            if (a.AttributeConstructor is null) invalid = true;
+            var decl = a.ApplicationSyntaxReference?.GetSyntax(ct).FirstAncestorOrSelf<TypeDeclarationSyntax>();
+            if (decl is not null) declarationsWithLayers.Add(decl);
+            string attrName = a.AttributeClass?.Name ?? "?";
+            if (attrName.EndsWith("Attribute")) attrName = attrName.Substring(0, attrName.Length - "Attribute".Length);
+            layers.Add(new LayerSpec(KindOf(attrName), attrName, i, ReadArgs(a, ref invalid)));
+        }
+
+        bool isPartial = type.DeclaringSyntaxReferences.Length > 0 &&
+            type.DeclaringSyntaxReferences.All(r => r.GetSyntax(ct) is TypeDeclarationSyntax t && t.Modifiers.Any(SyntaxKind.PartialKeyword));
+
+        var containing = new List<ContainingType>();
+        for (var t = type.ContainingType; t is not null; t = t.ContainingType)
+        {
+            bool partial = t.DeclaringSyntaxReferences.All(r => r.GetSyntax(ct) is TypeDeclarationSyntax d && d.Modifiers.Any(SyntaxKind.PartialKeyword));
+            string keyword = t.IsRecord ? (t.TypeKind == TypeKind.Struct ? "record struct" : "record")
+                : t.TypeKind switch { TypeKind.Struct => "struct", TypeKind.Interface => "interface", _ => "class" };
+            containing.Insert(0, new ContainingType(keyword, t.Name, partial, t.TypeParameters.Length > 0));
+        }
+
+        var networkArgs = network is null ? EquatableArray<Arg>.Empty : ReadArgs(network, ref invalid);
+        return new NetworkSpec(
+            type.ContainingNamespace is { IsGlobalNamespace: false } ns ? ns.ToDisplayString() : null,
+            type.Name,
+            containing.ToEquatableArray(),
+            isPartial,
+            type.TypeParameters.Length > 0,
+            type.IsStatic,
+            declarationsWithLayers.Count,
+            invalid,
+            networkArgs,
+            layers.ToEquatableArray());
+    }
+
+    public static LayerKind KindOf(string attributeName) => attributeName switch
+    {
+        "Conv2D" => LayerKind.Conv2D,
+        "MaxPool2D" => LayerKind.MaxPool2D,
+        "AvgPool2D" => LayerKind.AvgPool2D,
+        "Dense" => LayerKind.Dense,
+        "ReLU" => LayerKind.ReLU,
+        "LeakyReLU" => LayerKind.LeakyReLU,
+        "Tanh" => LayerKind.Tanh,
+        "Sigmoid" => LayerKind.Sigmoid,
+        "Dropout" => LayerKind.Dropout,
+        _ => LayerKind.Unknown,
+    };
+
+    private static EquatableArray<Arg> ReadArgs(AttributeData a, ref bool invalid)
+    {
+        var args = new List<Arg>();
+        var ctor = a.AttributeConstructor;
+        if (ctor is not null)
+        {
+            for (int i = 0; i < a.ConstructorArguments.Length && i < ctor.Parameters.Length; i++)
+                args.Add(ToArg(ctor.Parameters[i].Name, a.ConstructorArguments[i], isNamed: false, ref invalid));
+        }
+        foreach (var named in a.NamedArguments)
+            args.Add(ToArg(named.Key, named.Value, isNamed: true, ref invalid));
+        return args.ToEquatableArray();
+    }
+
+    private static Arg ToArg(string name, TypedConstant value, bool isNamed, ref bool invalid)
+    {
+        if (value.Kind == TypedConstantKind.Error || value.Kind == TypedConstantKind.Array) { invalid = true; return new Arg(name, ArgType.Invalid, 0, 0, null, isNamed); }
+        return value.Value switch
+        {
+            bool b => new Arg(name, ArgType.Bool, b ? 1 : 0, 0, b ? "true" : "false", isNamed),
+            int i => new Arg(name, ArgType.Int, i, 0, null, isNamed),
+            long l => new Arg(name, ArgType.Int, l, 0, null, isNamed),
+            double d => new Arg(name, ArgType.Real, 0, d, null, isNamed),
+            float f => new Arg(name, ArgType.Real, 0, f, null, isNamed),
+            string s => new Arg(name, ArgType.Text, 0, 0, s, isNamed),
+            null => new Arg(name, ArgType.Text, 0, 0, null, isNamed),
+            var other => new Arg(name, ArgType.Invalid, 0, 0, other.ToString(), isNamed),
+        };
+    }
+}

@@ -1,0 +1,199 @@
+using System;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace NetDsl.Kernels;
+
+/// <summary>
+/// Single-precision matrix products for the generated layers, row-major.
+/// <see cref="Nn"/> computes C (+)= A·B with A read through strides, so Aᵀ·B is the same kernel;
+/// <see cref="Nt"/> computes C (+)= A·Bᵀ as dot products along contiguous rows.
+/// </summary>
+public static unsafe class Gemm
+{
+    /// <summary>C[M×N] (+)= A·B where A(i,k) = a[i·rsA + k·csA] and B(k,j) = b[k·ldb + j].</summary>
+    public static void Nn(int m, int n, int k, ReadOnlySpan<float> a, int rsA, int csA, ReadOnlySpan<float> b, int ldb,
+        Span<float> c, int ldc, bool accumulate)
+    {
+        if (m <= 0 || n <= 0) return;
+        CheckExtent(a.Length, (long)(m - 1) * rsA + (long)(k - 1) * csA + 1, k, "A");
+        CheckExtent(b.Length, (long)(k - 1) * ldb + n, k, "B");
+        CheckExtent(c.Length, (long)(m - 1) * ldc + n, 1, "C");
+        if (!accumulate)
+            for (int i = 0; i < m; i++) c.Slice(i * ldc, n).Clear();
+        if (k <= 0) return;
+        fixed (float* pa = a, pb = b, pc = c)
+        {
+            if (Vector256.IsHardwareAccelerated)
+                NnVector(m, n, k, pa, rsA, csA, pb, ldb, pc, ldc);
+            else
+                NnScalar(m, n, k, pa, rsA, csA, pb, ldb, pc, ldc, 0, 0);
+        }
+    }
+
+    /// <summary>C[M×N] (+)= A·Bᵀ where A(i,k) = a[i·lda + k] and B(j,k) = b[j·ldb + k].</summary>
+    public static void Nt(int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb,
+        Span<float> c, int ldc, bool accumulate)
+    {
+        if (m <= 0 || n <= 0) return;
+        CheckExtent(a.Length, (long)(m - 1) * lda + k, k, "A");
+        CheckExtent(b.Length, (long)(n - 1) * ldb + k, k, "B");
+        CheckExtent(c.Length, (long)(m - 1) * ldc + n, 1, "C");
+        fixed (float* pa = a, pb = b, pc = c)
+        {
+            int i = 0;
+            for (; i + 2 <= m; i += 2)
+            {
+                int j = 0;
+                for (; j + 4 <= n; j += 4) Dot2x4(k, pa + i * lda, lda, pb + j * ldb, ldb, pc + i * ldc + j, ldc, accumulate);
+                for (; j < n; j++)
+                {
+                    float d0 = Dot(k, pa + i * lda, pb + j * ldb), d1 = Dot(k, pa + (i + 1) * lda, pb + j * ldb);
+                    if (accumulate) { pc[i * ldc + j] += d0; pc[(i + 1) * ldc + j] += d1; }
+                    else { pc[i * ldc + j] = d0; pc[(i + 1) * ldc + j] = d1; }
+                }
+            }
+            for (; i < m; i++)
+                for (int j = 0; j < n; j++)
+                {
+                    float d = Dot(k, pa + i * lda, pb + j * ldb);
+                    if (accumulate) pc[i * ldc + j] += d; else pc[i * ldc + j] = d;
+                }
+        }
+    }
+
+    private static void CheckExtent(int length, long needed, int k, string name)
+    {
+        if (k > 0 && length < needed)
+            throw new ArgumentException($"GEMM operand {name} has {length} elements, needs at least {needed}.");
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Fma(Vector256<float> a, Vector256<float> b, Vector256<float> acc) =>
+        System.Runtime.Intrinsics.X86.Fma.IsSupported ? System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(a, b, acc) : acc + a * b;
+
+    private static void NnVector(int m, int n, int k, float* a, int rsA, int csA, float* b, int ldb, float* c, int ldc)
+    {
+        int i = 0;
+        // 4 rows × 16 columns of C in 8 registers; each k step: 2 loads of B, 4 broadcasts of A, 8 FMAs.
+        for (; i + 4 <= m; i += 4)
+        {
+            float* a0 = a + i * rsA, a1 = a0 + rsA, a2 = a1 + rsA, a3 = a2 + rsA;
+            int j = 0;
+            for (; j + 16 <= n; j += 16)
+            {
+                float* c0 = c + i * ldc + j, c1 = c0 + ldc, c2 = c1 + ldc, c3 = c2 + ldc;
+                var r00 = Vector256.Load(c0); var r01 = Vector256.Load(c0 + 8);
+                var r10 = Vector256.Load(c1); var r11 = Vector256.Load(c1 + 8);
+                var r20 = Vector256.Load(c2); var r21 = Vector256.Load(c2 + 8);
+                var r30 = Vector256.Load(c3); var r31 = Vector256.Load(c3 + 8);
+                float* bk = b + j;
+                for (int p = 0, ao = 0; p < k; p++, ao += csA, bk += ldb)
+                {
+                    var b0 = Vector256.Load(bk); var b1 = Vector256.Load(bk + 8);
+                    var x = Vector256.Create(a0[ao]); r00 = Fma(x, b0, r00); r01 = Fma(x, b1, r01);
+                    x = Vector256.Create(a1[ao]); r10 = Fma(x, b0, r10); r11 = Fma(x, b1, r11);
+                    x = Vector256.Create(a2[ao]); r20 = Fma(x, b0, r20); r21 = Fma(x, b1, r21);
+                    x = Vector256.Create(a3[ao]); r30 = Fma(x, b0, r30); r31 = Fma(x, b1, r31);
+                }
+                r00.Store(c0); r01.Store(c0 + 8); r10.Store(c1); r11.Store(c1 + 8);
+                r20.Store(c2); r21.Store(c2 + 8); r30.Store(c3); r31.Store(c3 + 8);
+            }
+            for (; j + 8 <= n; j += 8)
+            {
+                float* c0 = c + i * ldc + j, c1 = c0 + ldc, c2 = c1 + ldc, c3 = c2 + ldc;
+                var r0 = Vector256.Load(c0); var r1 = Vector256.Load(c1); var r2 = Vector256.Load(c2); var r3 = Vector256.Load(c3);
+                float* bk = b + j;
+                for (int p = 0, ao = 0; p < k; p++, ao += csA, bk += ldb)
+                {
+                    var b0 = Vector256.Load(bk);
+                    r0 = Fma(Vector256.Create(a0[ao]), b0, r0); r1 = Fma(Vector256.Create(a1[ao]), b0, r1);
+                    r2 = Fma(Vector256.Create(a2[ao]), b0, r2); r3 = Fma(Vector256.Create(a3[ao]), b0, r3);
+                }
+                r0.Store(c0); r1.Store(c1); r2.Store(c2); r3.Store(c3);
+            }
+            if (j < n) NnScalar(4, n, k, a + i * rsA, rsA, csA, b, ldb, c + i * ldc, ldc, j, 0);
+        }
+        // Remaining rows, one at a time.
+        for (; i < m; i++)
+        {
+            float* ai = a + i * rsA;
+            float* ci = c + i * ldc;
+            int j = 0;
+            for (; j + 8 <= n; j += 8)
+            {
+                var r = Vector256.Load(ci + j);
+                float* bk = b + j;
+                for (int p = 0, ao = 0; p < k; p++, ao += csA, bk += ldb) r = Fma(Vector256.Create(ai[ao]), Vector256.Load(bk), r);
+                r.Store(ci + j);
+            }
+            if (j < n) NnScalar(1, n, k, ai, rsA, csA, b, ldb, ci, ldc, j, 0);
+        }
+    }
+
+    private static void NnScalar(int m, int n, int k, float* a, int rsA, int csA, float* b, int ldb, float* c, int ldc, int j0, int unused)
+    {
+        for (int i = 0; i < m; i++)
+            for (int j = j0; j < n; j++)
+            {
+                float s = c[i * ldc + j];
+                for (int p = 0; p < k; p++) s += a[i * rsA + p * csA] * b[p * ldb + j];
+                c[i * ldc + j] = s;
+            }
+    }
+
+    private static float Dot(int k, float* x, float* y)
+    {
+        int p = 0;
+        float s = 0;
+        if (Vector256.IsHardwareAccelerated && k >= 8)
+        {
+            var acc = Vector256<float>.Zero;
+            for (; p + 8 <= k; p += 8) acc = Fma(Vector256.Load(x + p), Vector256.Load(y + p), acc);
+            s = Vector256.Sum(acc);
+        }
+        for (; p < k; p++) s += x[p] * y[p];
+        return s;
+    }
+
+    // Two rows of A against four rows of B: 8 accumulators, 6 loads per 8 FMAs.
+    private static void Dot2x4(int k, float* a0, int lda, float* b0, int ldb, float* c, int ldc, bool accumulate)
+    {
+        float* a1 = a0 + lda;
+        float* b1 = b0 + ldb, b2 = b1 + ldb, b3 = b2 + ldb;
+        float s00 = 0, s01 = 0, s02 = 0, s03 = 0, s10 = 0, s11 = 0, s12 = 0, s13 = 0;
+        int p = 0;
+        if (Vector256.IsHardwareAccelerated && k >= 8)
+        {
+            Vector256<float> v00 = default, v01 = default, v02 = default, v03 = default, v10 = default, v11 = default, v12 = default, v13 = default;
+            for (; p + 8 <= k; p += 8)
+            {
+                var x0 = Vector256.Load(a0 + p); var x1 = Vector256.Load(a1 + p);
+                var y = Vector256.Load(b0 + p); v00 = Fma(x0, y, v00); v10 = Fma(x1, y, v10);
+                y = Vector256.Load(b1 + p); v01 = Fma(x0, y, v01); v11 = Fma(x1, y, v11);
+                y = Vector256.Load(b2 + p); v02 = Fma(x0, y, v02); v12 = Fma(x1, y, v12);
+                y = Vector256.Load(b3 + p); v03 = Fma(x0, y, v03); v13 = Fma(x1, y, v13);
+            }
+            s00 = Vector256.Sum(v00); s01 = Vector256.Sum(v01); s02 = Vector256.Sum(v02); s03 = Vector256.Sum(v03);
+            s10 = Vector256.Sum(v10); s11 = Vector256.Sum(v11); s12 = Vector256.Sum(v12); s13 = Vector256.Sum(v13);
+        }
+        for (; p < k; p++)
+        {
+            float x0 = a0[p], x1 = a1[p];
+            s00 += x0 * b0[p]; s01 += x0 * b1[p]; s02 += x0 * b2[p]; s03 += x0 * b3[p];
+            s10 += x1 * b0[p]; s11 += x1 * b1[p]; s12 += x1 * b2[p]; s13 += x1 * b3[p];
+        }
+        float* c1 = c + ldc;
+        if (accumulate)
+        {
+            c[0] += s00; c[1] += s01; c[2] += s02; c[3] += s03;
+            c1[0] += s10; c1[1] += s11; c1[2] += s12; c1[3] += s13;
+        }
+        else
+        {
+            c[0] = s00; c[1] = s01; c[2] = s02; c[3] = s03;
+            c1[0] = s10; c1[1] = s11; c1[2] = s12; c1[3] = s13;
+        }
+    }
+}

@@ -1,0 +1,118 @@
+using System;
+using System.Runtime.Intrinsics;
+
+namespace NetDsl.Kernels;
+
+/// <summary>Vectorized elementwise kernels the generated layers call.</summary>
+public static class Vec
+{
+    /// <summary>dst += src.</summary>
+    public static void Add(Span<float> dst, ReadOnlySpan<float> src)
+    {
+        if (src.Length != dst.Length) throw new ArgumentException($"Vec.Add: lengths {dst.Length} and {src.Length} differ.");
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+            for (; i + 8 <= dst.Length; i += 8)
+                (Vector256.Create(dst.Slice(i, 8)) + Vector256.Create(src.Slice(i, 8))).CopyTo(dst.Slice(i, 8));
+        for (; i < dst.Length; i++) dst[i] += src[i];
+    }
+
+    /// <summary>dst += value.</summary>
+    public static void AddScalar(Span<float> dst, float value)
+    {
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var v = Vector256.Create(value);
+            for (; i + 8 <= dst.Length; i += 8) (Vector256.Create(dst.Slice(i, 8)) + v).CopyTo(dst.Slice(i, 8));
+        }
+        for (; i < dst.Length; i++) dst[i] += value;
+    }
+
+    public static float Sum(ReadOnlySpan<float> x)
+    {
+        int i = 0;
+        float s = 0;
+        if (Vector256.IsHardwareAccelerated && x.Length >= 8)
+        {
+            var acc = Vector256<float>.Zero;
+            for (; i + 8 <= x.Length; i += 8) acc += Vector256.Create(x.Slice(i, 8));
+            s = Vector256.Sum(acc);
+        }
+        for (; i < x.Length; i++) s += x[i];
+        return s;
+    }
+
+    /// <summary>z = x ⊙ y.</summary>
+    public static void Multiply(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> z)
+    {
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+            for (; i + 8 <= z.Length; i += 8)
+                (Vector256.Create(x.Slice(i, 8)) * Vector256.Create(y.Slice(i, 8))).CopyTo(z.Slice(i, 8));
+        for (; i < z.Length; i++) z[i] = x[i] * y[i];
+    }
+
+    public static void Relu(ReadOnlySpan<float> x, Span<float> y)
+    {
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+            for (; i + 8 <= y.Length; i += 8)
+                Vector256.Max(Vector256.Create(x.Slice(i, 8)), Vector256<float>.Zero).CopyTo(y.Slice(i, 8));
+        for (; i < y.Length; i++) y[i] = x[i] > 0f ? x[i] : 0f;
+    }
+
+    /// <summary>dx = y &gt; 0 ? dy : 0 (relu'(0) = 0).</summary>
+    public static void ReluBackward(ReadOnlySpan<float> y, ReadOnlySpan<float> dy, Span<float> dx)
+    {
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+            for (; i + 8 <= dx.Length; i += 8)
+            {
+                var mask = Vector256.GreaterThan(Vector256.Create(y.Slice(i, 8)), Vector256<float>.Zero);
+                (Vector256.Create(dy.Slice(i, 8)) & mask).CopyTo(dx.Slice(i, 8));
+            }
+        for (; i < dx.Length; i++) dx[i] = y[i] > 0f ? dy[i] : 0f;
+    }
+
+    public static void Tanh(ReadOnlySpan<float> x, Span<float> y)
+    {
+        for (int i = 0; i < y.Length; i++) y[i] = MathF.Tanh(x[i]);
+    }
+
+    /// <summary>dx = dy·(1 − y²).</summary>
+    public static void TanhBackward(ReadOnlySpan<float> y, ReadOnlySpan<float> dy, Span<float> dx)
+    {
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+            for (; i + 8 <= dx.Length; i += 8)
+            {
+                var yv = Vector256.Create(y.Slice(i, 8));
+                (Vector256.Create(dy.Slice(i, 8)) * (Vector256<float>.One - yv * yv)).CopyTo(dx.Slice(i, 8));
+            }
+        for (; i < dx.Length; i++) dx[i] = dy[i] * (1f - y[i] * y[i]);
+    }
+
+    public static void Sigmoid(ReadOnlySpan<float> x, Span<float> y)
+    {
+        for (int i = 0; i < y.Length; i++)
+        {
+            float v = x[i];
+            // Branch on the sign so exp never overflows into a NaN.
+            if (v >= 0f) y[i] = 1f / (1f + MathF.Exp(-v));
+            else { float e = MathF.Exp(v); y[i] = e / (1f + e); }
+        }
+    }
+
+    /// <summary>dx = dy·y·(1 − y).</summary>
+    public static void SigmoidBackward(ReadOnlySpan<float> y, ReadOnlySpan<float> dy, Span<float> dx)
+    {
+        for (int i = 0; i < dx.Length; i++) dx[i] = dy[i] * y[i] * (1f - y[i]);
+    }
+
+    /// <summary>mask[i] = 0 with probability p, else scale; element i's draw is Rng.Uniform(key, first + i).</summary>
+    public static void DropoutMask(ulong key, ulong first, float p, float scale, Span<float> mask)
+    {
+        for (int i = 0; i < mask.Length; i++) mask[i] = Rng.Uniform(key, first + (ulong)i) < p ? 0f : scale;
+    }
+}

@@ -1,0 +1,83 @@
+using System;
+using System.Threading;
+
+namespace NetDsl.Kernels;
+
+/// <summary>
+/// A fixed set of worker threads that run one body for every worker index, then wait for all.
+/// Nothing is allocated per <see cref="Run"/>, and worker w always gets the same share of a batch,
+/// so results are bit-identical run to run for a given worker count.
+/// </summary>
+public sealed class WorkerPool : IDisposable
+{
+    private readonly Thread[] _threads;
+    private readonly ManualResetEventSlim[] _start;
+    private readonly ManualResetEventSlim _done = new(false, spinCount: 2000);
+    private Action<int>? _body;
+    private int _pending;
+    private Exception? _error;
+    private volatile bool _disposed;
+
+    public WorkerPool(int workers)
+    {
+        if (workers < 1) throw new ArgumentOutOfRangeException(nameof(workers), workers, "worker count must be at least 1");
+        Workers = workers;
+        _threads = new Thread[workers - 1];
+        _start = new ManualResetEventSlim[workers - 1];
+        for (int i = 0; i < _threads.Length; i++)
+        {
+            _start[i] = new ManualResetEventSlim(false, spinCount: 2000);
+            int index = i + 1;
+            _threads[i] = new Thread(() => Loop(index)) { IsBackground = true, Name = "NetDsl worker " + index };
+            _threads[i].Start();
+        }
+    }
+
+    /// <summary>Number of workers, the calling thread included.</summary>
+    public int Workers { get; }
+
+    /// <summary>The default: one worker per processor.</summary>
+    public static int DefaultWorkers => Math.Max(1, Environment.ProcessorCount);
+
+    /// <summary>Runs <paramref name="body"/>(w) for every w in [0, Workers), w = 0 on the calling thread.</summary>
+    public void Run(Action<int> body)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (Workers == 1) { body(0); return; }
+        _body = body;
+        _error = null;
+        _pending = Workers - 1;
+        _done.Reset();
+        for (int i = 0; i < _start.Length; i++) _start[i].Set();
+        try { body(0); }
+        catch (Exception e) { Interlocked.CompareExchange(ref _error, e, null); }
+        _done.Wait();
+        _body = null;
+        if (_error is { } error) throw new AggregateException("a network worker failed", error);
+    }
+
+    private void Loop(int index)
+    {
+        var start = _start[index - 1];
+        while (true)
+        {
+            start.Wait();
+            start.Reset();
+            if (_disposed) return;
+            try { _body!(index); }
+            catch (Exception e) { Interlocked.CompareExchange(ref _error, e, null); }
+            if (Interlocked.Decrement(ref _pending) == 0) _done.Set();
+        }
+    }
+
+    /// <summary>The share [start, end) of <paramref name="count"/> items that worker <paramref name="worker"/> of <paramref name="workers"/> takes.</summary>
+    public static (int Start, int End) Share(int count, int worker, int workers) =>
+        ((int)((long)count * worker / workers), (int)((long)count * (worker + 1) / workers));
+
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        foreach (var s in _start) s.Set();
+    }
+}

@@ -1,0 +1,447 @@
+using System;
+using System.Numerics;
+
+namespace NetDsl.Training;
+
+/// <summary>Argument and state checks shared by the optimizers.</summary>
+internal static class OptChecks
+{
+    public static float NonNegative(float value, string name)
+    {
+        if (!(value >= 0) || float.IsInfinity(value))
+            throw new ArgumentOutOfRangeException(name, value, $"{name} must be finite and >= 0, got {value}");
+        return value;
+    }
+
+    public static float UnitOpen(float value, string name)
+    {
+        if (!(value >= 0 && value < 1))
+            throw new ArgumentOutOfRangeException(name, value, $"{name} must be in [0, 1), got {value}");
+        return value;
+    }
+
+    public static float UnitClosed(float value, string name)
+    {
+        if (!(value >= 0 && value <= 1))
+            throw new ArgumentOutOfRangeException(name, value, $"{name} must be in [0, 1], got {value}");
+        return value;
+    }
+
+    /// <summary>Validates one step's spans and the (settable) learning rate; returns the rate.</summary>
+    public static float Step(Optimizer o, int parameters, int gradients)
+    {
+        if (gradients != parameters)
+            throw new ArgumentException($"gradients has length {gradients}, expected the parameters' length {parameters}", nameof(gradients));
+        float lr = o.LearningRate;
+        if (!(lr >= 0) || float.IsInfinity(lr))
+            throw new ArgumentOutOfRangeException(nameof(Optimizer.LearningRate), lr, $"LearningRate must be finite and >= 0, got {lr}");
+        return lr;
+    }
+
+    /// <summary>Allocates state on the first step; afterwards the buffer must keep its length.</summary>
+    public static bool Ensure(ref float[]? state, int length, string name, float initial = 0f)
+    {
+        if (state is null)
+        {
+            state = new float[length];
+            if (initial != 0) state.AsSpan().Fill(initial);
+            return true;
+        }
+        if (state.Length != length)
+            throw new ArgumentException(
+                $"parameter buffer has length {length} but the optimizer state '{name}' has length {state.Length} from the first step; use one optimizer per buffer or call Reset()",
+                "parameters");
+        return false;
+    }
+
+    public static int VectorEnd(int length) => Vector.IsHardwareAccelerated ? length - length % Vector<float>.Count : 0;
+}
+
+/// <summary>Stochastic gradient descent with optional momentum, dampening, Nesterov and coupled weight decay (PyTorch 1.13 <c>SGD</c>).</summary>
+public sealed class Sgd : Optimizer
+{
+    float[]? _momentumBuffer;
+
+    public Sgd(float learningRate, float momentum = 0f, float dampening = 0f, bool nesterov = false, float weightDecay = 0f)
+        : base(OptChecks.NonNegative(learningRate, nameof(learningRate)))
+    {
+        Momentum = OptChecks.NonNegative(momentum, nameof(momentum));
+        if (!float.IsFinite(dampening)) throw new ArgumentOutOfRangeException(nameof(dampening), dampening, $"dampening must be finite, got {dampening}");
+        if (nesterov && (momentum <= 0 || dampening != 0))
+            throw new ArgumentOutOfRangeException(nameof(nesterov), nesterov,
+                $"Nesterov momentum requires momentum > 0 and dampening = 0, got momentum {momentum} and dampening {dampening}");
+        Dampening = dampening;
+        Nesterov = nesterov;
+        WeightDecay = OptChecks.NonNegative(weightDecay, nameof(weightDecay));
+    }
+
+    public float Momentum { get; }
+    public float Dampening { get; }
+    public bool Nesterov { get; }
+    public float WeightDecay { get; }
+
+    /// <summary>PyTorch's <c>momentum_buffer</c>; empty before the first step or without momentum.</summary>
+    public ReadOnlySpan<float> MomentumBuffer => _momentumBuffer;
+
+    public void Reset() { _momentumBuffer = null; StepCount = 0; }
+
+    public override void Step(Span<float> parameters, ReadOnlySpan<float> gradients)
+    {
+        float lr = OptChecks.Step(this, parameters.Length, gradients.Length);
+        bool first = Momentum != 0 && OptChecks.Ensure(ref _momentumBuffer, parameters.Length, "momentum_buffer");
+        StepCount++;
+        float wd = WeightDecay, mu = Momentum, keep = (float)(1.0 - Dampening);
+        int n = parameters.Length, i = 0;
+        if (Momentum == 0)
+        {
+            int end = OptChecks.VectorEnd(n);
+            var vlr = new Vector<float>(lr); var vwd = new Vector<float>(wd);
+            for (; i < end; i += Vector<float>.Count)
+            {
+                var p = new Vector<float>(parameters.Slice(i));
+                var d = new Vector<float>(gradients.Slice(i)) + vwd * p;
+                (p - vlr * d).CopyTo(parameters.Slice(i));
+            }
+            for (; i < n; i++) parameters[i] -= lr * (gradients[i] + wd * parameters[i]);
+            return;
+        }
+        var buf = _momentumBuffer.AsSpan();
+        if (!first)
+        {
+            int end = OptChecks.VectorEnd(n);
+            var vlr = new Vector<float>(lr); var vwd = new Vector<float>(wd);
+            var vmu = new Vector<float>(mu); var vkeep = new Vector<float>(keep);
+            for (; i < end; i += Vector<float>.Count)
+            {
+                var p = new Vector<float>(parameters.Slice(i));
+                var d = new Vector<float>(gradients.Slice(i)) + vwd * p;
+                var b = vmu * new Vector<float>(buf.Slice(i)) + vkeep * d;
+                b.CopyTo(buf.Slice(i));
+                (p - vlr * (Nesterov ? d + vmu * b : b)).CopyTo(parameters.Slice(i));
+            }
+        }
+        for (; i < n; i++)
+        {
+            float d = gradients[i] + wd * parameters[i];
+            // PyTorch seeds the buffer with the first gradient, undampened.
+            float b = first ? d : mu * buf[i] + keep * d;
+            buf[i] = b;
+            parameters[i] -= lr * (Nesterov ? d + mu * b : b);
+        }
+    }
+}
+
+/// <summary>Adam with coupled weight decay and optional AMSGrad (PyTorch 1.13 <c>Adam</c>).</summary>
+public sealed class Adam : Optimizer
+{
+    float[]? _expAvg, _expAvgSq, _maxExpAvgSq;
+
+    public Adam(float learningRate = 1e-3f, float beta1 = 0.9f, float beta2 = 0.999f, float eps = 1e-8f, float weightDecay = 0f, bool amsgrad = false)
+        : base(OptChecks.NonNegative(learningRate, nameof(learningRate)))
+    {
+        Beta1 = OptChecks.UnitOpen(beta1, nameof(beta1));
+        Beta2 = OptChecks.UnitOpen(beta2, nameof(beta2));
+        Eps = OptChecks.NonNegative(eps, nameof(eps));
+        WeightDecay = OptChecks.NonNegative(weightDecay, nameof(weightDecay));
+        AmsGrad = amsgrad;
+    }
+
+    public float Beta1 { get; }
+    public float Beta2 { get; }
+    public float Eps { get; }
+    public float WeightDecay { get; }
+    public bool AmsGrad { get; }
+
+    public ReadOnlySpan<float> ExpAvg => _expAvg;
+    public ReadOnlySpan<float> ExpAvgSq => _expAvgSq;
+    /// <summary>PyTorch's <c>max_exp_avg_sq</c>; only with AMSGrad.</summary>
+    public ReadOnlySpan<float> MaxExpAvgSq => _maxExpAvgSq;
+
+    public void Reset() { _expAvg = _expAvgSq = _maxExpAvgSq = null; StepCount = 0; }
+
+    public override void Step(Span<float> parameters, ReadOnlySpan<float> gradients)
+    {
+        float lr = OptChecks.Step(this, parameters.Length, gradients.Length);
+        OptChecks.Ensure(ref _expAvg, parameters.Length, "exp_avg");
+        OptChecks.Ensure(ref _expAvgSq, parameters.Length, "exp_avg_sq");
+        if (AmsGrad) OptChecks.Ensure(ref _maxExpAvgSq, parameters.Length, "max_exp_avg_sq");
+        StepCount++;
+        AdamKernel.Step(parameters, gradients, _expAvg, _expAvgSq, _maxExpAvgSq, lr, Beta1, Beta2, Eps, WeightDecay, StepCount);
+    }
+}
+
+/// <summary>Adam with decoupled weight decay: p ← p·(1 − lr·wd), then Adam on the raw gradient (PyTorch 1.13 <c>AdamW</c>).</summary>
+public sealed class AdamW : Optimizer
+{
+    float[]? _expAvg, _expAvgSq, _maxExpAvgSq;
+
+    public AdamW(float learningRate = 1e-3f, float beta1 = 0.9f, float beta2 = 0.999f, float eps = 1e-8f, float weightDecay = 0.01f, bool amsgrad = false)
+        : base(OptChecks.NonNegative(learningRate, nameof(learningRate)))
+    {
+        Beta1 = OptChecks.UnitOpen(beta1, nameof(beta1));
+        Beta2 = OptChecks.UnitOpen(beta2, nameof(beta2));
+        Eps = OptChecks.NonNegative(eps, nameof(eps));
+        WeightDecay = OptChecks.NonNegative(weightDecay, nameof(weightDecay));
+        AmsGrad = amsgrad;
+    }
+
+    public float Beta1 { get; }
+    public float Beta2 { get; }
+    public float Eps { get; }
+    public float WeightDecay { get; }
+    public bool AmsGrad { get; }
+
+    public ReadOnlySpan<float> ExpAvg => _expAvg;
+    public ReadOnlySpan<float> ExpAvgSq => _expAvgSq;
+    public ReadOnlySpan<float> MaxExpAvgSq => _maxExpAvgSq;
+
+    public void Reset() { _expAvg = _expAvgSq = _maxExpAvgSq = null; StepCount = 0; }
+
+    public override void Step(Span<float> parameters, ReadOnlySpan<float> gradients)
+    {
+        float lr = OptChecks.Step(this, parameters.Length, gradients.Length);
+        OptChecks.Ensure(ref _expAvg, parameters.Length, "exp_avg");
+        OptChecks.Ensure(ref _expAvgSq, parameters.Length, "exp_avg_sq");
+        if (AmsGrad) OptChecks.Ensure(ref _maxExpAvgSq, parameters.Length, "max_exp_avg_sq");
+        StepCount++;
+        if (WeightDecay != 0)
+        {
+            float decay = 1f - lr * WeightDecay;
+            int i = 0, end = OptChecks.VectorEnd(parameters.Length);
+            for (; i < end; i += Vector<float>.Count) (new Vector<float>(parameters.Slice(i)) * decay).CopyTo(parameters.Slice(i));
+            for (; i < parameters.Length; i++) parameters[i] *= decay;
+        }
+        AdamKernel.Step(parameters, gradients, _expAvg, _expAvgSq, _maxExpAvgSq, lr, Beta1, Beta2, Eps, 0f, StepCount);
+    }
+}
+
+internal static class AdamKernel
+{
+    /// <summary>m ← β1m + (1−β1)g; v ← β2v + (1−β2)g²; p ← p − (lr/bc1)·m/(√v/√bc2 + eps). Scalars in float64 as Python computes them.</summary>
+    public static void Step(Span<float> p, ReadOnlySpan<float> g, Span<float> m, Span<float> v, Span<float> vmax,
+        float lr, float beta1, float beta2, float eps, float wd, int t)
+    {
+        double bc1 = 1 - Math.Pow(beta1, t), bc2 = 1 - Math.Pow(beta2, t);
+        float stepSize = (float)(lr / bc1), bc2Sqrt = (float)Math.Sqrt(bc2);
+        float a1 = 1f - beta1, a2 = 1f - beta2;
+        bool ams = !vmax.IsEmpty;
+        int i = 0;
+        if (!ams)
+        {
+            int end = OptChecks.VectorEnd(p.Length);
+            var vb1 = new Vector<float>(beta1); var vb2 = new Vector<float>(beta2);
+            var va1 = new Vector<float>(a1); var va2 = new Vector<float>(a2);
+            var vwd = new Vector<float>(wd); var veps = new Vector<float>(eps);
+            var vstep = new Vector<float>(stepSize); var vbc2 = new Vector<float>(bc2Sqrt);
+            for (; i < end; i += Vector<float>.Count)
+            {
+                var pv = new Vector<float>(p.Slice(i));
+                var gv = new Vector<float>(g.Slice(i)) + vwd * pv;
+                var mv = new Vector<float>(m.Slice(i)) * vb1 + va1 * gv;
+                var sv = new Vector<float>(v.Slice(i)) * vb2 + va2 * (gv * gv);
+                mv.CopyTo(m.Slice(i));
+                sv.CopyTo(v.Slice(i));
+                var denom = Vector.SquareRoot(sv) / vbc2 + veps;
+                (pv - vstep * (mv / denom)).CopyTo(p.Slice(i));
+            }
+        }
+        for (; i < p.Length; i++)
+        {
+            float gi = g[i] + wd * p[i];
+            float mi = m[i] * beta1 + a1 * gi;
+            float vi = v[i] * beta2 + a2 * (gi * gi);
+            m[i] = mi;
+            v[i] = vi;
+            if (ams) vi = vmax[i] = MathF.Max(vmax[i], vi);
+            float denom = MathF.Sqrt(vi) / bc2Sqrt + eps;
+            p[i] -= stepSize * (mi / denom);
+        }
+    }
+}
+
+/// <summary>Adagrad (PyTorch 1.13): sum ← sum + g²; p ← p − clr·g/(√sum + eps), clr = lr/(1 + (t−1)·lrDecay).</summary>
+public sealed class Adagrad : Optimizer
+{
+    float[]? _sum;
+
+    public Adagrad(float learningRate = 0.01f, float lrDecay = 0f, float weightDecay = 0f, float initialAccumulatorValue = 0f, float eps = 1e-10f)
+        : base(OptChecks.NonNegative(learningRate, nameof(learningRate)))
+    {
+        LrDecay = OptChecks.NonNegative(lrDecay, nameof(lrDecay));
+        WeightDecay = OptChecks.NonNegative(weightDecay, nameof(weightDecay));
+        InitialAccumulatorValue = OptChecks.NonNegative(initialAccumulatorValue, nameof(initialAccumulatorValue));
+        Eps = OptChecks.NonNegative(eps, nameof(eps));
+    }
+
+    public float LrDecay { get; }
+    public float WeightDecay { get; }
+    public float InitialAccumulatorValue { get; }
+    public float Eps { get; }
+
+    /// <summary>PyTorch's <c>sum</c> (starts at <see cref="InitialAccumulatorValue"/>).</summary>
+    public ReadOnlySpan<float> Sum => _sum;
+
+    public void Reset() { _sum = null; StepCount = 0; }
+
+    public override void Step(Span<float> parameters, ReadOnlySpan<float> gradients)
+    {
+        float lr = OptChecks.Step(this, parameters.Length, gradients.Length);
+        OptChecks.Ensure(ref _sum, parameters.Length, "sum", InitialAccumulatorValue);
+        StepCount++;
+        float clr = (float)(lr / (1 + (StepCount - 1) * (double)LrDecay));
+        float wd = WeightDecay, eps = Eps;
+        var sum = _sum.AsSpan();
+        int i = 0, end = OptChecks.VectorEnd(parameters.Length);
+        var vwd = new Vector<float>(wd); var veps = new Vector<float>(eps); var vclr = new Vector<float>(clr);
+        for (; i < end; i += Vector<float>.Count)
+        {
+            var p = new Vector<float>(parameters.Slice(i));
+            var g = new Vector<float>(gradients.Slice(i)) + vwd * p;
+            var s = new Vector<float>(sum.Slice(i)) + g * g;
+            s.CopyTo(sum.Slice(i));
+            (p - vclr * (g / (Vector.SquareRoot(s) + veps))).CopyTo(parameters.Slice(i));
+        }
+        for (; i < parameters.Length; i++)
+        {
+            float g = gradients[i] + wd * parameters[i];
+            float s = sum[i] + g * g;
+            sum[i] = s;
+            parameters[i] -= clr * (g / (MathF.Sqrt(s) + eps)); // eps outside the root
+        }
+    }
+}
+
+/// <summary>Adadelta (PyTorch 1.13): eps inside both square roots.</summary>
+public sealed class Adadelta : Optimizer
+{
+    float[]? _squareAvg, _accDelta;
+
+    public Adadelta(float learningRate = 1f, float rho = 0.9f, float eps = 1e-6f, float weightDecay = 0f)
+        : base(OptChecks.NonNegative(learningRate, nameof(learningRate)))
+    {
+        Rho = OptChecks.UnitClosed(rho, nameof(rho));
+        Eps = OptChecks.NonNegative(eps, nameof(eps));
+        WeightDecay = OptChecks.NonNegative(weightDecay, nameof(weightDecay));
+    }
+
+    public float Rho { get; }
+    public float Eps { get; }
+    public float WeightDecay { get; }
+
+    public ReadOnlySpan<float> SquareAvg => _squareAvg;
+    public ReadOnlySpan<float> AccDelta => _accDelta;
+
+    public void Reset() { _squareAvg = _accDelta = null; StepCount = 0; }
+
+    public override void Step(Span<float> parameters, ReadOnlySpan<float> gradients)
+    {
+        float lr = OptChecks.Step(this, parameters.Length, gradients.Length);
+        OptChecks.Ensure(ref _squareAvg, parameters.Length, "square_avg");
+        OptChecks.Ensure(ref _accDelta, parameters.Length, "acc_delta");
+        StepCount++;
+        float rho = Rho, a = 1f - Rho, eps = Eps, wd = WeightDecay;
+        var sq = _squareAvg.AsSpan();
+        var acc = _accDelta.AsSpan();
+        int i = 0, end = OptChecks.VectorEnd(parameters.Length);
+        var vrho = new Vector<float>(rho); var va = new Vector<float>(a); var veps = new Vector<float>(eps);
+        var vwd = new Vector<float>(wd); var vlr = new Vector<float>(lr);
+        for (; i < end; i += Vector<float>.Count)
+        {
+            var p = new Vector<float>(parameters.Slice(i));
+            var g = new Vector<float>(gradients.Slice(i)) + vwd * p;
+            var v = new Vector<float>(sq.Slice(i)) * vrho + va * (g * g);
+            var u = new Vector<float>(acc.Slice(i));
+            var delta = Vector.SquareRoot(u + veps) / Vector.SquareRoot(v + veps) * g;
+            v.CopyTo(sq.Slice(i));
+            (u * vrho + va * (delta * delta)).CopyTo(acc.Slice(i));
+            (p - vlr * delta).CopyTo(parameters.Slice(i));
+        }
+        for (; i < parameters.Length; i++)
+        {
+            float g = gradients[i] + wd * parameters[i];
+            float v = sq[i] * rho + a * (g * g);
+            float delta = MathF.Sqrt(acc[i] + eps) / MathF.Sqrt(v + eps) * g;
+            sq[i] = v;
+            acc[i] = acc[i] * rho + a * (delta * delta);
+            parameters[i] -= lr * delta;
+        }
+    }
+}
+
+/// <summary>RMSprop (PyTorch 1.13): eps outside the square root; the momentum buffer starts at 0; centered subtracts the mean².</summary>
+public sealed class RmsProp : Optimizer
+{
+    float[]? _squareAvg, _momentumBuffer, _gradAvg;
+
+    public RmsProp(float learningRate = 0.01f, float alpha = 0.99f, float eps = 1e-8f, float weightDecay = 0f, float momentum = 0f, bool centered = false)
+        : base(OptChecks.NonNegative(learningRate, nameof(learningRate)))
+    {
+        Alpha = OptChecks.UnitClosed(alpha, nameof(alpha));
+        Eps = OptChecks.NonNegative(eps, nameof(eps));
+        WeightDecay = OptChecks.NonNegative(weightDecay, nameof(weightDecay));
+        Momentum = OptChecks.NonNegative(momentum, nameof(momentum));
+        Centered = centered;
+    }
+
+    public float Alpha { get; }
+    public float Eps { get; }
+    public float WeightDecay { get; }
+    public float Momentum { get; }
+    public bool Centered { get; }
+
+    public ReadOnlySpan<float> SquareAvg => _squareAvg;
+    /// <summary>Only with momentum &gt; 0.</summary>
+    public ReadOnlySpan<float> MomentumBuffer => _momentumBuffer;
+    /// <summary>Only when centered.</summary>
+    public ReadOnlySpan<float> GradAvg => _gradAvg;
+
+    public void Reset() { _squareAvg = _momentumBuffer = _gradAvg = null; StepCount = 0; }
+
+    public override void Step(Span<float> parameters, ReadOnlySpan<float> gradients)
+    {
+        float lr = OptChecks.Step(this, parameters.Length, gradients.Length);
+        OptChecks.Ensure(ref _squareAvg, parameters.Length, "square_avg");
+        if (Momentum > 0) OptChecks.Ensure(ref _momentumBuffer, parameters.Length, "momentum_buffer");
+        if (Centered) OptChecks.Ensure(ref _gradAvg, parameters.Length, "grad_avg");
+        StepCount++;
+        float alpha = Alpha, a = 1f - Alpha, eps = Eps, wd = WeightDecay, mu = Momentum;
+        var sq = _squareAvg.AsSpan();
+        int i = 0;
+        if (!Centered && mu == 0)
+        {
+            int end = OptChecks.VectorEnd(parameters.Length);
+            var valpha = new Vector<float>(alpha); var va = new Vector<float>(a); var veps = new Vector<float>(eps);
+            var vwd = new Vector<float>(wd); var vlr = new Vector<float>(lr);
+            for (; i < end; i += Vector<float>.Count)
+            {
+                var p = new Vector<float>(parameters.Slice(i));
+                var g = new Vector<float>(gradients.Slice(i)) + vwd * p;
+                var v = new Vector<float>(sq.Slice(i)) * valpha + va * (g * g);
+                v.CopyTo(sq.Slice(i));
+                (p - vlr * (g / (Vector.SquareRoot(v) + veps))).CopyTo(parameters.Slice(i));
+            }
+        }
+        var buf = _momentumBuffer.AsSpan();
+        var gavg = _gradAvg.AsSpan();
+        for (; i < parameters.Length; i++)
+        {
+            float g = gradients[i] + wd * parameters[i];
+            float v = sq[i] * alpha + a * (g * g);
+            sq[i] = v;
+            if (Centered)
+            {
+                float m = gavg[i] * alpha + a * g;
+                gavg[i] = m;
+                v -= m * m;
+            }
+            float avg = MathF.Sqrt(v) + eps;
+            if (mu > 0)
+            {
+                float b = buf[i] * mu + g / avg;
+                buf[i] = b;
+                parameters[i] -= lr * b;
+            }
+            else parameters[i] -= lr * (g / avg);
+        }
+    }
+}
