@@ -129,3 +129,33 @@ public static class Close
         Assert.True(maxErr <= tol, $"{what}: max error {maxErr:G4} at [{worst}] (ours {(worst >= 0 ? actual[worst] : 0)}, golden {(worst >= 0 ? expected[worst] : 0)}) exceeds {tol:G4}");
     }
 }
+
+/// <summary>Checks a tensor against a golden summary (numel, sums, and sampled values), as the README prescribes for big LeNet-5 results.</summary>
+public static class Summary
+{
+    public static void Matches(GoldenTensor golden, ReadOnlySpan<float> actual, string what)
+    {
+        var s = golden.Summary ?? throw new InvalidOperationException(what + ": golden holds data, not a summary");
+        Assert.Equal(s.GetProperty("numel").GetInt32(), actual.Length);
+        double sum = 0, abs = 0, sq = 0;
+        foreach (float v in actual) { sum += v; abs += Math.Abs(v); sq += (double)v * v; }
+        double absRef = s.GetProperty("abs_sum").GetDouble();
+        void Near(string name, double ours, double expected) =>
+            Assert.True(Math.Abs(ours - expected) <= 1e-4 * absRef, $"{what}: {name} {ours:G9}, golden {expected:G9} (tolerance 1e-4·abs_sum = {1e-4 * absRef:G3})");
+        Near("sum", sum, s.GetProperty("sum").GetDouble());
+        Near("abs_sum", abs, absRef);
+        Near("sq_sum", sq, s.GetProperty("sq_sum").GetDouble());
+        var index = s.GetProperty("sample_index").EnumerateArray().Select(e => e.GetInt32()).ToArray();
+        var value = s.GetProperty("sample_value").EnumerateArray().Select(e => e.GetSingle()).ToArray();
+        double maxRef = Math.Max(Math.Abs(s.GetProperty("min").GetDouble()), Math.Abs(s.GetProperty("max").GetDouble()));
+        for (int i = 0; i < index.Length; i++)
+            Assert.True(Math.Abs(actual[index[i]] - value[i]) <= 1e-4 * maxRef + 1e-6,
+                $"{what}[{index[i]}]: ours {actual[index[i]]:G9}, golden {value[i]:G9}");
+    }
+
+    public static void Compare(GoldenTensor golden, ReadOnlySpan<float> actual, string what)
+    {
+        if (golden.Data is not null) Close.All(golden.Data, actual, what);
+        else Matches(golden, actual, what);
+    }
+}
