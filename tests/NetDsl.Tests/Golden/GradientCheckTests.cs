@@ -1,0 +1,103 @@
+using System;
+using System.Linq;
+using NetDsl.Kernels;
+using NetDsl.Tests.Networks;
+using Xunit;
+
+namespace NetDsl.Tests.Golden;
+
+/// <summary>
+/// The generated backward pass against central finite differences of the generated forward pass, for every
+/// parameter and input element of small networks (L = Σ r·y with a fixed random r). Dropout is checked in
+/// training mode with the mask held fixed (same step), which is the derivative the backward pass computes.
+/// </summary>
+public class GradientCheckTests
+{
+    public static TheoryData<string, int> Nets() => new() { { "A", 1 }, { "A", 2 }, { "B", 1 }, { "B", 2 }, { "C", 1 }, { "C", 2 } };
+
+    private static INetwork Create(string name, int workers) => name switch
+    {
+        "A" => new GradCheckA(3, seed: 7, workers: workers),
+        "B" => new GradCheckB(3, seed: 8, workers: workers),
+        _ => new GradCheckC(3, seed: 9, workers: workers),
+    };
+
+    [Theory]
+    [MemberData(nameof(Nets))]
+    public void BackwardMatchesFiniteDifferences(string name, int workers)
+    {
+        const int batch = 3;
+        var net = Create(name, workers);
+        var rng = new Rng(42);
+        var x = Enumerable.Range(0, batch * net.InputSize).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
+        var r = Enumerable.Range(0, batch * net.OutputSize).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
+        bool dropout = name == "C";
+
+        double Loss()
+        {
+            var y = Forward(net, x, batch, dropout);
+            double s = 0;
+            for (int i = 0; i < y.Length; i++) s += (double)r[i] * y[i];
+            return s;
+        }
+
+        net.ComputeInputGradient = true;
+        Forward(net, x, batch, dropout);
+        net.ZeroGradients();
+        net.Backward(r, batch);
+        var analyticParams = net.Gradients.ToArray();
+        var analyticInput = net.InputGradient.ToArray();
+
+        // Small enough that the step rarely crosses a ReLU or max-pool kink, large enough for float32 forward passes.
+        const float h = 1e-3f;
+        var p = net.Parameters;
+        var numericParams = new double[p.Length];
+        for (int i = 0; i < p.Length; i++)
+        {
+            float keep = p[i];
+            p[i] = keep + h; double up = Loss();
+            p[i] = keep - h; double down = Loss();
+            p[i] = keep;
+            numericParams[i] = (up - down) / (2 * h);
+        }
+        var numericInput = new double[x.Length];
+        for (int i = 0; i < x.Length; i++)
+        {
+            float keep = x[i];
+            x[i] = keep + h; double up = Loss();
+            x[i] = keep - h; double down = Loss();
+            x[i] = keep;
+            numericInput[i] = (up - down) / (2 * h);
+        }
+
+        foreach (var t in net.ParameterTensors.ToArray())
+            AssertClose(numericParams.AsSpan(t.Offset, t.Length), analyticParams.AsSpan(t.Offset, t.Length), $"net {name}: {t.Name}");
+        AssertClose(numericInput, analyticInput, $"net {name}: input");
+    }
+
+    private static float[] Forward(INetwork net, float[] x, int batch, bool holdDropoutMask)
+    {
+        // Holding the mask: the generated dropout draws from (seed, step), so re-seeding restores the same step.
+        if (holdDropoutMask) ResetDropoutStep(net);
+        return net.Forward(x, batch, training: true).ToArray();
+    }
+
+    private static void ResetDropoutStep(INetwork net)
+    {
+        // Initialize(seed) resets the dropout step counter but also the weights: keep the weights.
+        var keep = net.Parameters.ToArray();
+        net.Initialize(9);
+        keep.CopyTo(net.Parameters);
+    }
+
+    private static void AssertClose(ReadOnlySpan<double> numeric, ReadOnlySpan<float> analytic, string what)
+    {
+        double max = 0;
+        foreach (var v in numeric) max = Math.Max(max, Math.Abs(v));
+        for (int i = 0; i < numeric.Length; i++)
+        {
+            double err = Math.Abs(numeric[i] - analytic[i]);
+            Assert.True(err <= 2e-2 * max + 2e-3, $"{what}[{i}]: backward {analytic[i]:G6}, finite difference {numeric[i]:G6} (max {max:G3})");
+        }
+    }
+}

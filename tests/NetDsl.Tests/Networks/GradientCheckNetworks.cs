@@ -1,0 +1,27 @@
+using NetDsl;
+
+namespace NetDsl.Tests.Networks;
+
+// Small random networks for finite-difference checks of the generated backward passes.
+
+[Network(2, 8, 8)]
+[Conv2D(3, 3, Padding = 1)] [Tanh]
+[MaxPool2D(2)]
+[Conv2D(4, 3)] [Sigmoid]
+[Dense(5)] [Tanh]
+[Dense(3)]
+public partial class GradCheckA;
+
+[Network(1, 10, 9)]
+[Conv2D(4, 3, Stride = 2, Padding = 1, Dilation = 2)] [LeakyReLU(0.1)]
+[AvgPool2D(2, Padding = 1)]
+[Dense(6)] [ReLU]
+[Dense(3, Bias = false)]
+public partial class GradCheckB;
+
+[Network(3, 6, 7)]
+[Conv2D(2, 2, 3, PadTop = 1, PadRight = 2, StrideWidth = 2)] [Tanh]
+[Conv2D(3, 1)] [Dropout(0.25)]
+[MaxPool2D(3, Stride = 2, Padding = 1)]
+[Dense(4)]
+public partial class GradCheckC;
