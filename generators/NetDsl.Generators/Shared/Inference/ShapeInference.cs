@@ -196,8 +196,9 @@ internal static class ShapeInference
         string hArg = ctx.Layer.Find("StrideHeight") is not null ? "StrideHeight" : "Stride";
         string wArg = ctx.Layer.Find("StrideWidth") is not null ? "StrideWidth" : "Stride";
         int oh = OutputSize(ctx, "height", "rows", h, pt, pb, kh, sh, dil, kernelArg: ctx.Layer.Find("kernel") is not null ? "kernel" : "kernelHeight", strideArg: hArg);
+        if (oh < 1) return null; // one NDSL0201 per layer: a square kernel would report the same thing twice
         int ow = OutputSize(ctx, "width", "columns", w, pl, pr, kw, sw, dil, kernelArg: ctx.Layer.Find("kernel") is not null ? "kernel" : "kernelWidth", strideArg: wArg);
-        if (oh < 1 || ow < 1) return null;
+        if (ow < 1) return null;
 
         int wc = filters * c * kh * kw, bc = bias ? filters : 0;
         var l = Base(ctx, name, c, h, w) with
@@ -222,8 +223,9 @@ internal static class ShapeInference
             return null;
         }
         int oh = OutputSize(ctx, "height", "rows", h, pad, pad, size, stride, 1, "size", "Stride");
+        if (oh < 1) return null;
         int ow = OutputSize(ctx, "width", "columns", w, pad, pad, size, stride, 1, "size", "Stride");
-        if (oh < 1 || ow < 1) return null;
+        if (ow < 1) return null;
         return Base(ctx, name, c, h, w) with
         {
             OutH = oh, OutW = ow, KernelH = size, KernelW = size, StrideH = stride, StrideW = stride,

@@ -42,7 +42,8 @@ internal static class SpecReader
     {
         var layerAttributes = LayerAttributes(type);
         var network = NetworkAttribute(type);
-        bool invalid = network is null || network.AttributeConstructor is null;
+        // A class still being typed can have no name yet; the compiler reports it.
+        bool invalid = network is null || network.AttributeConstructor is null || type.Name.Length == 0;
 
         var layers = new List<LayerSpec>(layerAttributes.Length);
         var declarationsWithLayers = new HashSet<SyntaxNode>();
