@@ -1,0 +1,50 @@
+using System.Collections.Immutable;
+using System.Composition;
+using System.Linq;
+using System.Threading.Tasks;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CodeActions;
+using Microsoft.CodeAnalysis.CodeFixes;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+
+namespace NetDsl.CodeFixes;
+
+/// <summary>NDSL0001: adds <c>partial</c> to a [Network] class so the generator can complete it.</summary>
+[ExportCodeFixProvider(LanguageNames.CSharp, Name = nameof(MakePartialCodeFix)), Shared]
+public sealed class MakePartialCodeFix : CodeFixProvider
+{
+    public const string DiagnosticId = "NDSL0001";
+
+    public override ImmutableArray<string> FixableDiagnosticIds { get; } = ImmutableArray.Create(DiagnosticId);
+
+    public override FixAllProvider GetFixAllProvider() => WellKnownFixAllProviders.BatchFixer;
+
+    public override async Task RegisterCodeFixesAsync(CodeFixContext context)
+    {
+        var root = await context.Document.GetSyntaxRootAsync(context.CancellationToken).ConfigureAwait(false);
+        if (root is null) return;
+        foreach (var diagnostic in context.Diagnostics)
+        {
+            var declaration = root.FindToken(diagnostic.Location.SourceSpan.Start).Parent?.AncestorsAndSelf().OfType<TypeDeclarationSyntax>().FirstOrDefault();
+            if (declaration is null || declaration.Modifiers.Any(SyntaxKind.PartialKeyword)) continue;
+            context.RegisterCodeFix(
+                CodeAction.Create($"Make '{declaration.Identifier.ValueText}' partial",
+                    ct => Task.FromResult(context.Document.WithSyntaxRoot(root.ReplaceNode(declaration, AddPartial(declaration)))),
+                    equivalenceKey: nameof(MakePartialCodeFix)),
+                diagnostic);
+        }
+    }
+
+    private static TypeDeclarationSyntax AddPartial(TypeDeclarationSyntax declaration)
+    {
+        // partial goes last among the modifiers, right before the 'class' keyword.
+        var partial = SyntaxFactory.Token(SyntaxKind.PartialKeyword).WithTrailingTrivia(SyntaxFactory.Space);
+        if (declaration.Modifiers.Count == 0)
+        {
+            partial = partial.WithLeadingTrivia(declaration.Keyword.LeadingTrivia);
+            return declaration.WithKeyword(declaration.Keyword.WithLeadingTrivia()).WithModifiers(SyntaxFactory.TokenList(partial));
+        }
+        return declaration.WithModifiers(declaration.Modifiers.Add(partial));
+    }
+}
