@@ -12,6 +12,17 @@ public sealed record ParameterTensor(string Name, int[] Shape, int Offset, int L
     public string ShapeText => "[" + string.Join(", ", Shape) + "]";
 }
 
+/// <summary>One layer of a generated network, for tools that walk the layers (statistics, visualization, freezing).</summary>
+/// <param name="Name">The layer's name (conv1, pool1, or the Name given in the attribute).</param>
+/// <param name="Kind">The attribute's name without "Attribute": Conv2D, MaxPool2D, Dense, ReLU, ...</param>
+/// <param name="ParameterOffset">Start of the layer's parameters in <see cref="INetwork.Parameters"/>.</param>
+/// <param name="ParameterCount">Its number of parameters (weights and bias), 0 for layers without any.</param>
+public sealed record LayerInfo(string Name, string Kind, int Channels, int Height, int Width, int ParameterOffset, int ParameterCount)
+{
+    /// <summary>Floats per sample of the layer's output.</summary>
+    public int OutputSize => Channels * Height * Width;
+}
+
 /// <summary>What every generated network implements: a fixed-shape function with a flat parameter buffer.</summary>
 public interface INetwork
 {
@@ -28,6 +39,15 @@ public interface INetwork
     Span<float> Gradients { get; }
     /// <summary>The parameter tensors in declaration order.</summary>
     ReadOnlySpan<ParameterTensor> ParameterTensors { get; }
+
+    /// <summary>The layers in execution order.</summary>
+    ReadOnlySpan<LayerInfo> Layers { get; }
+
+    /// <summary>Output of layer <paramref name="index"/> for the last <see cref="Forward"/>: batch·OutputSize floats of that layer.</summary>
+    ReadOnlySpan<float> LayerOutput(int index);
+
+    /// <summary>dL/d(output of layer <paramref name="index"/>) for the last <see cref="Backward"/>.</summary>
+    ReadOnlySpan<float> LayerGradient(int index);
 
     /// <summary>Runs the network on <paramref name="batch"/> samples (NCHW, batch·InputSize floats) and returns batch·OutputSize outputs.
     /// In training mode dropout is active and the activations are kept for <see cref="Backward"/>.</summary>

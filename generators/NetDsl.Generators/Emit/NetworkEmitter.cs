@@ -188,6 +188,11 @@ internal sealed class NetworkEmitter
         foreach (var t in Tensors())
             _w.Line($"new(\"{t.Name}\", new[] {{ {string.Join(", ", t.Shape)} }}, {t.Offset}, {t.Count}),");
         _w.Close(";");
+        _w.Line($"private static readonly {Rt}.LayerInfo[] s_layers =");
+        _w.Open();
+        foreach (var l in _net.Layers)
+            _w.Line($"new(\"{l.Name}\", \"{l.Kind}\", {l.OutC}, {l.OutH}, {l.OutW}, {(l.HasParameters ? l.WeightOffset : 0)}, {l.ParameterCount}),");
+        _w.Close(";");
         _w.Line("private readonly float[] _parameters = new float[ParameterCount];");
         _w.Line("private readonly float[] _gradients = new float[ParameterCount];");
         _w.Line();
@@ -316,6 +321,23 @@ internal sealed class NetworkEmitter
             public {{RoSpan}} InputGradient => ComputeInputGradient
                 ? _inputGrad.AsSpan(0, _batch * InputSize)
                 : throw new global::System.InvalidOperationException("{{Cls}}.InputGradient: set ComputeInputGradient = true before Backward.");
+            /// <summary>The layers in execution order: name, kind, output shape, parameter range.</summary>
+            public global::System.ReadOnlySpan<{{Rt}}.LayerInfo> Layers => s_layers;
+
+            /// <summary>Output of layer <paramref name="index"/> (0-based) for the last Forward, [N, C, H, W] of that layer.</summary>
+            public {{RoSpan}} LayerOutput(int index) => index switch
+            {
+            {{string.Join("\n", _net.Layers.Select(l => $"    {l.Index} => {Act(l.Index)}.AsSpan(0, _batch * {l.OutSize}),"))}}
+                _ => throw new global::System.ArgumentOutOfRangeException(nameof(index), index, "{{Cls}} has {{L}} layers."),
+            };
+
+            /// <summary>dL/d(output of layer <paramref name="index"/>) for the last Backward.</summary>
+            public {{RoSpan}} LayerGradient(int index) => index switch
+            {
+            {{string.Join("\n", _net.Layers.Select(l => $"    {l.Index} => {Grad(l.Index)}.AsSpan(0, _batch * {l.OutSize}),"))}}
+                _ => throw new global::System.ArgumentOutOfRangeException(nameof(index), index, "{{Cls}} has {{L}} layers."),
+            };
+
             int {{Rt}}.INetwork.InputSize => InputSize;
             int {{Rt}}.INetwork.OutputSize => OutputSize;
             int {{Rt}}.INetwork.ParameterCount => ParameterCount;

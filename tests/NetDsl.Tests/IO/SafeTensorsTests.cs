@@ -38,6 +38,9 @@ sealed class FakeNetwork : INetwork
     public ReadOnlySpan<float> Forward(ReadOnlySpan<float> input, int batch, bool training = false) => throw new NotSupportedException();
     public void Backward(ReadOnlySpan<float> outputGradient, int batch) => throw new NotSupportedException();
     public ReadOnlySpan<float> InputGradient => throw new NotSupportedException();
+    public ReadOnlySpan<LayerInfo> Layers => Array.Empty<LayerInfo>();
+    public ReadOnlySpan<float> LayerOutput(int index) => throw new NotSupportedException();
+    public ReadOnlySpan<float> LayerGradient(int index) => throw new NotSupportedException();
     public bool ComputeInputGradient { get; set; }
     public void ZeroGradients() => Array.Clear(gradients);
     public void Initialize(int seed)
