@@ -15,6 +15,9 @@ public sealed record ParameterTensor(string Name, int[] Shape, int Offset, int L
 /// <summary>One layer of a generated network, for tools that walk the layers (statistics, visualization, freezing).</summary>
 /// <param name="Name">The layer's name (conv1, pool1, or the Name given in the attribute).</param>
 /// <param name="Kind">The attribute's name without "Attribute": Conv2D, MaxPool2D, Dense, ReLU, ...</param>
+/// <param name="Channels">Output channels (units after a dense layer).</param>
+/// <param name="Height">Output height.</param>
+/// <param name="Width">Output width.</param>
 /// <param name="ParameterOffset">Start of the layer's parameters in <see cref="INetwork.Parameters"/>.</param>
 /// <param name="ParameterCount">Its number of parameters (weights and bias), 0 for layers without any.</param>
 public sealed record LayerInfo(string Name, string Kind, int Channels, int Height, int Width, int ParameterOffset, int ParameterCount)
@@ -39,6 +42,11 @@ public interface INetwork
     Span<float> Gradients { get; }
     /// <summary>The parameter tensors in declaration order.</summary>
     ReadOnlySpan<ParameterTensor> ParameterTensors { get; }
+
+    /// <summary>State that is saved with the weights but not trained: batch-norm running mean and variance.</summary>
+    Span<float> Buffers { get; }
+    /// <summary>The buffer tensors ("bn1.running_mean", ...), laid out in <see cref="Buffers"/>.</summary>
+    ReadOnlySpan<ParameterTensor> BufferTensors { get; }
 
     /// <summary>The layers in execution order.</summary>
     ReadOnlySpan<LayerInfo> Layers { get; }

@@ -14,7 +14,7 @@ namespace NetDsl.Generators.Emit;
 /// buffers with named views, a preallocated workspace, and one forward and one backward method per layer.
 /// Every shape is a literal in the output, so the JIT sees constant loop bounds.
 /// </summary>
-internal sealed class NetworkEmitter
+internal sealed partial class NetworkEmitter
 {
     private const string Rt = "global::NetDsl";
     private const string Span = "global::System.Span<float>";
@@ -29,8 +29,12 @@ internal sealed class NetworkEmitter
     {
         _net = net;
         _member = MemberNames(net);
-        _maxCol = net.Layers.Where(l => l.Kind == LayerKind.Conv2D && !IsPointwise(l))
-            .Select(l => l.InC * l.KernelH * l.KernelW * l.OutH * l.OutW).DefaultIfEmpty(0).Max();
+        _maxCol = net.Layers.Select(l => l.Kind switch
+        {
+            LayerKind.Conv2D when !IsPointwise(l) => l.InC * l.KernelH * l.KernelW * l.OutH * l.OutW,
+            LayerKind.ConvTranspose2D => l.OutC * l.KernelH * l.KernelW * l.InH * l.InW,
+            _ => 0,
+        }).DefaultIfEmpty(0).Max();
     }
 
     public static string Emit(ShapedNetwork net) => new NetworkEmitter(net).EmitCore();
@@ -174,9 +178,8 @@ internal sealed class NetworkEmitter
         foreach (var l in _net.Layers)
         {
             if (!l.HasParameters) continue;
-            int[] wShape = l.Kind == LayerKind.Conv2D ? new[] { l.OutC, l.InC, l.KernelH, l.KernelW } : new[] { l.OutC, l.InSize };
-            yield return (l, "Weight", l.Name + ".weight", wShape, l.WeightOffset, l.WeightCount);
-            if (l.HasBias) yield return (l, "Bias", l.Name + ".bias", new[] { l.OutC }, l.BiasOffset, l.BiasCount);
+            yield return (l, "Weight", l.Name + ".weight", l.WeightShape.AsSpan().ToArray(), l.WeightOffset, l.WeightCount);
+            if (l.BiasCount > 0) yield return (l, "Bias", l.Name + ".bias", l.BiasShape.AsSpan().ToArray(), l.BiasOffset, l.BiasCount);
         }
     }
 
@@ -193,8 +196,17 @@ internal sealed class NetworkEmitter
         foreach (var l in _net.Layers)
             _w.Line($"new(\"{l.Name}\", \"{l.Kind}\", {l.OutC}, {l.OutH}, {l.OutW}, {(l.HasParameters ? l.WeightOffset : 0)}, {l.ParameterCount}),");
         _w.Close(";");
+        _w.Line($"private static readonly {Rt}.ParameterTensor[] s_bufferTensors =");
+        _w.Open();
+        foreach (var l in _net.Layers.Where(l => l.BufferCount > 0))
+        {
+            _w.Line($"new(\"{l.Name}.running_mean\", new[] {{ {l.OutC} }}, {l.BufferOffset}, {l.OutC}),");
+            _w.Line($"new(\"{l.Name}.running_var\", new[] {{ {l.OutC} }}, {l.BufferOffset + l.OutC}, {l.OutC}),");
+        }
+        _w.Close(";");
         _w.Line("private readonly float[] _parameters = new float[ParameterCount];");
         _w.Line("private readonly float[] _gradients = new float[ParameterCount];");
+        _w.Line($"private readonly float[] _buffers = new float[{_net.BufferCount}]; // running statistics, not trained");
         _w.Line();
         foreach (var t in Tensors())
         {
@@ -219,7 +231,8 @@ internal sealed class NetworkEmitter
         {
             _w.Line($"private readonly float[] {Act(l.Index)};  // {OutShape(l)} {l.Name} output");
             _w.Line($"private readonly float[] {Grad(l.Index)};  // {OutShape(l)} dL/d({l.Name} output)");
-            if (l.Kind == LayerKind.MaxPool2D) _w.Line($"private readonly int[] _argmax{_member[l.Index]};  // {OutShape(l)} flat input index of each window's maximum");
+            if (l.Kind is LayerKind.MaxPool2D or LayerKind.MinPool2D or LayerKind.Maxout) _w.Line($"private readonly int[] _argmax{_member[l.Index]};  // {OutShape(l)} index of each window's (or unit's) winner");
+            WriteMoreWorkspace(l);
             if (l.Kind == LayerKind.Dropout) _w.Line($"private readonly float[] _mask{_member[l.Index]};  // {OutShape(l)} 0 or 1/(1−p)");
         }
         _w.Line($"private readonly float[] _outputGrad; // [N, {_net.OutputSize}] loss gradient in TrainStep");
@@ -256,7 +269,8 @@ internal sealed class NetworkEmitter
         {
             _w.Line($"{Act(l.Index)} = new float[maxBatch * {l.OutSize}];");
             _w.Line($"{Grad(l.Index)} = new float[maxBatch * {l.OutSize}];");
-            if (l.Kind == LayerKind.MaxPool2D) _w.Line($"_argmax{_member[l.Index]} = new int[maxBatch * {l.OutSize}];");
+            if (l.Kind is LayerKind.MaxPool2D or LayerKind.MinPool2D or LayerKind.Maxout) _w.Line($"_argmax{_member[l.Index]} = new int[maxBatch * {l.OutSize}];");
+            WriteMoreAllocation(l);
             if (l.Kind == LayerKind.Dropout) _w.Line($"_mask{_member[l.Index]} = new float[maxBatch * {l.OutSize}];");
         }
         _w.Line("_outputGrad = new float[maxBatch * OutputSize];");
@@ -290,11 +304,32 @@ internal sealed class NetworkEmitter
         _w.Line($"var rng = new {Rt}.Kernels.Rng(0x4E6574447AUL ^ (ulong)(uint)seed);");
         foreach (var l in _net.Layers.Where(l => l.HasParameters))
         {
-            int fanIn = l.Kind == LayerKind.Conv2D ? l.InC * l.KernelH * l.KernelW : l.InSize;
-            int fanOut = l.Kind == LayerKind.Conv2D ? l.OutC * l.KernelH * l.KernelW : l.OutC;
+            string m = _member[l.Index];
+            if (l.Kind == LayerKind.BatchNorm)
+            {
+                _w.Line($"{m}Weight.Fill(1f); // gamma");
+                _w.Line($"{m}Bias.Clear(); // beta");
+                continue;
+            }
+            if (l.Kind == LayerKind.PReLU)
+            {
+                _w.Line($"{m}Weight.Fill({F(l.Real)});");
+                continue;
+            }
+            var (fanIn, fanOut) = l.Kind switch
+            {
+                LayerKind.Conv2D => (l.InC / l.Groups * l.KernelH * l.KernelW, l.OutC / l.Groups * l.KernelH * l.KernelW),
+                LayerKind.ConvTranspose2D => (l.OutC * l.KernelH * l.KernelW, l.InC * l.KernelH * l.KernelW),
+                _ => (l.InSize, l.OutC),
+            };
             string scheme = l.Init switch { 1 => "He", 2 => "Glorot", 3 => "LeCun", 4 => "StandardNormal", _ => "Glorot" };
-            _w.Line($"{Rt}.Kernels.WeightInit.Fill({_member[l.Index]}Weight, {Rt}.Init.{scheme}, fanIn: {fanIn}, fanOut: {fanOut}, ref rng);");
-            if (l.HasBias) _w.Line($"{_member[l.Index]}Bias.Clear();");
+            _w.Line($"{Rt}.Kernels.WeightInit.Fill({m}Weight, {Rt}.Init.{scheme}, fanIn: {fanIn}, fanOut: {fanOut}, ref rng);");
+            if (l.BiasCount > 0) _w.Line($"{m}Bias.Clear();");
+        }
+        foreach (var l in _net.Layers.Where(l => l.BufferCount > 0))
+        {
+            _w.Line($"_buffers.AsSpan({l.BufferOffset}, {l.OutC}).Clear(); // {l.Name}.running_mean");
+            _w.Line($"_buffers.AsSpan({l.BufferOffset + l.OutC}, {l.OutC}).Fill(1f); // {l.Name}.running_var");
         }
         _w.Line("_dropoutKey = rng.NextUInt64();");
         _w.Line("_dropoutStep = 0;");
@@ -321,6 +356,10 @@ internal sealed class NetworkEmitter
             public {{RoSpan}} InputGradient => ComputeInputGradient
                 ? _inputGrad.AsSpan(0, _batch * InputSize)
                 : throw new global::System.InvalidOperationException("{{Cls}}.InputGradient: set ComputeInputGradient = true before Backward.");
+            /// <summary>State that is not trained but saved with the weights (batch-norm running statistics).</summary>
+            public {{Span}} Buffers => _buffers;
+            public global::System.ReadOnlySpan<{{Rt}}.ParameterTensor> BufferTensors => s_bufferTensors;
+
             /// <summary>The layers in execution order: name, kind, output shape, parameter range.</summary>
             public global::System.ReadOnlySpan<{{Rt}}.LayerInfo> Layers => s_layers;
 
@@ -357,21 +396,21 @@ internal sealed class NetworkEmitter
                 input.CopyTo(_input);
                 _batch = batch;
                 _training = training;
-                _backwardReady = training;
+                _backwardReady = true;
                 if (training) _dropoutStep++;
-                _workers.Run(_forwardWorker);
+                RunForward();
                 return {{last}}.AsSpan(0, batch * OutputSize);
             }
 
-            /// <summary>Back-propagates dL/d(output) [N, {{_net.OutputSize}}] of the last training-mode <see cref="Forward"/>, adding into <see cref="Gradients"/>.</summary>
+            /// <summary>Back-propagates dL/d(output) [N, {{_net.OutputSize}}] through the last <see cref="Forward"/> (in its mode), adding into <see cref="Gradients"/>.</summary>
             public void Backward({{RoSpan}} outputGradient, int batch)
             {
                 if (!_backwardReady || batch != _batch)
-                    throw new global::System.InvalidOperationException($"{{Cls}}.Backward: needs a training-mode Forward of the same batch first (last Forward: batch {_batch}, training {_training}; Backward: batch {batch}).");
+                    throw new global::System.InvalidOperationException($"{{Cls}}.Backward: needs a Forward of the same batch first (last Forward: batch {_batch}; Backward: batch {batch}).");
                 if (outputGradient.Length != batch * OutputSize)
                     throw new global::System.ArgumentException($"{{Cls}}.Backward: output gradient has {outputGradient.Length} floats, expected batch {batch} × {{_net.OutputSize}} = {batch * OutputSize}.", nameof(outputGradient));
                 outputGradient.CopyTo({{Grad(L - 1)}});
-                _workers.Run(_backwardWorker);
+                RunBackward();
                 // Worker 0 added into _gradients directly; add the others in a fixed order, so results are deterministic.
                 for (int w = 1; w < _workerGrad.Length; w++)
                     {{Rt}}.Kernels.Vec.Add(_gradients, _workerGrad[w]);
@@ -416,34 +455,106 @@ internal sealed class NetworkEmitter
             """);
     }
 
+    /// <summary>Phases: runs of layers a worker can take through on its own share of the batch. A batch-norm
+    /// layer needs statistics of the whole batch, so it starts a new phase after a serial reduction.</summary>
+    private (List<List<int>> Phases, List<int> SerialBefore) ForwardPhases()
+    {
+        var phases = new List<List<int>> { new() };
+        var serial = new List<int> { -1 };
+        for (int i = 0; i < L; i++)
+        {
+            if (Layer(i).Kind == LayerKind.BatchNorm)
+            {
+                if (phases[phases.Count - 1].Count > 0) { phases.Add(new List<int>()); serial.Add(-1); }
+                serial[serial.Count - 1] = i;
+            }
+            phases[phases.Count - 1].Add(i);
+        }
+        return (phases, serial);
+    }
+
+    private (List<List<int>> Phases, List<int> SerialBefore) BackwardPhases()
+    {
+        var phases = new List<List<int>> { new() };
+        var serial = new List<int> { -1 };
+        for (int i = L - 1; i >= 0; i--)
+        {
+            if (Layer(i).Kind == LayerKind.BatchNorm)
+            {
+                if (phases[phases.Count - 1].Count > 0) { phases.Add(new List<int>()); serial.Add(-1); }
+                serial[serial.Count - 1] = i;
+            }
+            phases[phases.Count - 1].Add(i);
+        }
+        return (phases, serial);
+    }
+
     private void WriteDrivers()
     {
-        _w.Line("// ---- Drivers: each worker runs every layer on its own share of the batch ----------");
+        _w.Line("// ---- Drivers: each worker runs a phase of layers on its own share of the batch ----");
+        _w.Line("private int _phase;");
+        _w.Line();
+        var (fwd, fwdSerial) = ForwardPhases();
+        _w.Open("private void RunForward()");
+        for (int p = 0; p < fwd.Count; p++)
+        {
+            if (fwdSerial[p] >= 0) _w.Line($"{_member[fwdSerial[p]]}Statistics(); // whole-batch statistics");
+            _w.Line($"_phase = {p};");
+            _w.Line("_workers.Run(_forwardWorker);");
+        }
+        _w.Close();
+        _w.Line();
         _w.Open("private void ForwardWorker(int worker)");
         _w.Line($"var (n0, n1) = {Rt}.Kernels.WorkerPool.Share(_batch, worker, _workers.Workers);");
         _w.Line("if (n0 == n1) return;");
-        foreach (var l in _net.Layers)
-            _w.Line(l.Kind == LayerKind.Conv2D ? $"{_member[l.Index]}Forward(n0, n1, worker);" : $"{_member[l.Index]}Forward(n0, n1);");
+        _w.Open("switch (_phase)");
+        for (int p = 0; p < fwd.Count; p++)
+        {
+            _w.Line($"case {p}:");
+            foreach (int i in fwd[p])
+                _w.Line("    " + (Layer(i).Kind is LayerKind.Conv2D or LayerKind.ConvTranspose2D ? $"{_member[i]}Forward(n0, n1, worker);" : $"{_member[i]}Forward(n0, n1);"));
+            _w.Line("    break;");
+        }
+        _w.Close();
+        _w.Close();
+        _w.Line();
+
+        var (bwd, bwdSerial) = BackwardPhases();
+        _w.Open("private void RunBackward()");
+        for (int p = 0; p < bwd.Count; p++)
+        {
+            if (bwdSerial[p] >= 0) _w.Line($"{_member[bwdSerial[p]]}BackwardReduce(); // whole-batch sums, parameter gradients");
+            _w.Line($"_phase = {p};");
+            _w.Line("_workers.Run(_backwardWorker);");
+        }
         _w.Close();
         _w.Line();
         _w.Open("private void BackwardWorker(int worker)");
         _w.Line($"var (n0, n1) = {Rt}.Kernels.WorkerPool.Share(_batch, worker, _workers.Workers);");
         _w.Line("var grad = _workerGrad[worker];");
-        _w.Line("if (worker > 0) global::System.Array.Clear(grad);");
+        _w.Line("if (_phase == 0 && worker > 0) global::System.Array.Clear(grad);");
         _w.Line("if (n0 == n1) return;");
-        for (int i = L - 1; i >= 0; i--)
+        _w.Open("switch (_phase)");
+        for (int p = 0; p < bwd.Count; p++)
         {
-            var l = Layer(i);
-            string inputGrad = l.InputLayer < 0 ? "ComputeInputGradient" : "true";
-            string args = l.Kind switch
+            _w.Line($"case {p}:");
+            foreach (int i in bwd[p])
             {
-                LayerKind.Conv2D => $"n0, n1, worker, grad, inputGradient: {inputGrad}",
-                LayerKind.Dense => $"n0, n1, grad, inputGradient: {inputGrad}",
-                _ => "n0, n1",
-            };
-            string call = $"{_member[i]}Backward({args});";
-            _w.Line(l.InputLayer < 0 && !l.HasParameters ? $"if (ComputeInputGradient) {call}" : call);
+                var l = Layer(i);
+                string inputGrad = l.InputLayer < 0 ? "ComputeInputGradient" : "true";
+                string args = l.Kind switch
+                {
+                    LayerKind.Conv2D or LayerKind.ConvTranspose2D => $"n0, n1, worker, grad, inputGradient: {inputGrad}",
+                    LayerKind.Dense or LayerKind.Maxout => $"n0, n1, grad, inputGradient: {inputGrad}",
+                    LayerKind.PReLU => "n0, n1, grad",
+                    _ => "n0, n1",
+                };
+                string call = $"{_member[i]}Backward({args});";
+                _w.Line("    " + (l.InputLayer < 0 && !l.HasParameters ? $"if (ComputeInputGradient) {call}" : call));
+            }
+            _w.Line("    break;");
         }
+        _w.Close();
         _w.Close();
         _w.Line();
     }
@@ -461,6 +572,9 @@ internal sealed class NetworkEmitter
         string x = Act(l.InputLayer), y = Act(l.Index);
         switch (l.Kind)
         {
+            case LayerKind.Conv2D when l.Groups > 1:
+                WriteGroupedConvForward(l, x, y);
+                break;
             case LayerKind.Conv2D:
             {
                 int k = l.InC * l.KernelH * l.KernelW, p = l.OutH * l.OutW;
@@ -514,10 +628,18 @@ internal sealed class NetworkEmitter
             }
             case LayerKind.MaxPool2D:
             case LayerKind.AvgPool2D:
+            case LayerKind.MinPool2D:
                 WritePoolForward(l, x, y);
                 break;
-            default:
+            case LayerKind.ReLU:
+            case LayerKind.LeakyReLU:
+            case LayerKind.Tanh:
+            case LayerKind.Sigmoid:
+            case LayerKind.Dropout:
                 WriteElementwiseForward(l, x, y);
+                break;
+            default:
+                WriteMoreForward(l, x, y);
                 break;
         }
     }
@@ -529,6 +651,9 @@ internal sealed class NetworkEmitter
         string x = Act(l.InputLayer), y = Act(l.Index), dx = Grad(l.InputLayer), dy = Grad(l.Index);
         switch (l.Kind)
         {
+            case LayerKind.Conv2D when l.Groups > 1:
+                WriteGroupedConvBackward(l, x, dx, dy);
+                break;
             case LayerKind.Conv2D:
             {
                 int k = l.InC * l.KernelH * l.KernelW, p = l.OutH * l.OutW;
@@ -593,10 +718,18 @@ internal sealed class NetworkEmitter
             }
             case LayerKind.MaxPool2D:
             case LayerKind.AvgPool2D:
+            case LayerKind.MinPool2D:
                 WritePoolBackward(l, dx, dy);
                 break;
-            default:
+            case LayerKind.ReLU:
+            case LayerKind.LeakyReLU:
+            case LayerKind.Tanh:
+            case LayerKind.Sigmoid:
+            case LayerKind.Dropout:
                 WriteElementwiseBackward(l, x, y, dx, dy);
+                break;
+            default:
+                WriteMoreBackward(l, x, y, dx, dy);
                 break;
         }
     }
@@ -604,10 +737,12 @@ internal sealed class NetworkEmitter
     private void WritePoolForward(ShapedLayer l, string x, string y)
     {
         string m = _member[l.Index];
-        bool max = l.Kind == LayerKind.MaxPool2D;
+        bool max = l.Kind is LayerKind.MaxPool2D or LayerKind.MinPool2D;
+        bool min = l.Kind == LayerKind.MinPool2D;
         int k = l.KernelH, s = l.StrideH, pad = l.PadTop;
         Header(l, "forward");
-        _w.Line(max ? "// Padding is −∞; ties keep the first maximum in row-major order (PyTorch's strict >)."
+        _w.Line(min ? "// −maxpool(−x): padding is +∞; ties keep the first minimum in row-major order."
+              : max ? "// Padding is −∞; ties keep the first maximum in row-major order (PyTorch's strict >)."
                     : "// Zero padding counts in the divisor (count_include_pad), the overhang past the padded edge does not.");
         _w.Open($"private void {m}Forward(int n0, int n1)");
         _w.Open($"for (int plane = n0 * {l.InC}; plane < n1 * {l.InC}; plane++)");
@@ -620,13 +755,13 @@ internal sealed class NetworkEmitter
         _w.Line($"int w0 = ow * {s} - {pad}, w1 = global::System.Math.Min(w0 + {k}, {l.InW}), ws = global::System.Math.Max(w0, 0);");
         if (max)
         {
-            _w.Line("float best = float.NegativeInfinity;");
+            _w.Line(min ? "float best = float.PositiveInfinity;" : "float best = float.NegativeInfinity;");
             _w.Line($"int bestIndex = hs * {l.InW} + ws;");
             _w.Line("for (int ih = hs; ih < h1; ih++)");
             _w.Line($"    for (int iw = ws; iw < w1; iw++)");
             _w.Line("    {");
             _w.Line($"        float v = x[ih * {l.InW} + iw];");
-            _w.Line($"        if (v > best || float.IsNaN(v)) {{ best = v; bestIndex = ih * {l.InW} + iw; }}");
+            _w.Line($"        if (v {(min ? "<" : ">")} best || float.IsNaN(v)) {{ best = v; bestIndex = ih * {l.InW} + iw; }}");
             _w.Line("    }");
             _w.Line($"y[oh * {l.OutW} + ow] = best;");
             _w.Line($"argmax[oh * {l.OutW} + ow] = bestIndex;");
@@ -648,7 +783,7 @@ internal sealed class NetworkEmitter
     private void WritePoolBackward(ShapedLayer l, string dx, string dy)
     {
         string m = _member[l.Index];
-        bool max = l.Kind == LayerKind.MaxPool2D;
+        bool max = l.Kind is LayerKind.MaxPool2D or LayerKind.MinPool2D;
         int k = l.KernelH, s = l.StrideH, pad = l.PadTop;
         Header(l, "backward");
         _w.Open($"private void {m}Backward(int n0, int n1)");
@@ -746,6 +881,7 @@ internal sealed class NetworkEmitter
                 _w.Line($"{Rt}.Kernels.Vec.SigmoidBackward(y, dy, dx); // dy·y·(1 − y)");
                 break;
             case LayerKind.Dropout:
+                _w.Line("if (!_training) { dy.CopyTo(dx); return; } // inference: identity");
                 _w.Line($"{RoSpan} mask = _mask{m}.AsSpan(n0 * {size}, (n1 - n0) * {size});");
                 _w.Line($"{Rt}.Kernels.Vec.Multiply(dy, mask, dx);");
                 break;

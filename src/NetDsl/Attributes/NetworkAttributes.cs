@@ -67,6 +67,8 @@ public sealed class Conv2DAttribute : LayerAttribute
     public int PadLeft { get; set; }
     public int PadRight { get; set; }
     public int Dilation { get; set; } = 1;
+    /// <summary>Channel groups: input and output channels split into this many independent convolutions (Groups = input channels: depthwise).</summary>
+    public int Groups { get; set; } = 1;
     public bool Bias { get; set; } = true;
     public Init Init { get; set; } = Init.Auto;
 }
@@ -119,3 +121,79 @@ public sealed class DropoutAttribute : LayerAttribute
     public DropoutAttribute(double p) { P = p; }
     public double P { get; }
 }
+
+/// <summary>Transposed convolution (the FCN/U-Net upsampling), weight [inChannels, filters, kH, kW].
+/// Output size (H − 1)·stride − 2·padding + dilation·(k − 1) + outputPadding + 1.</summary>
+public sealed class ConvTranspose2DAttribute : LayerAttribute
+{
+    public ConvTranspose2DAttribute(int filters, int kernel) { Filters = filters; Kernel = kernel; }
+    public int Filters { get; }
+    public int Kernel { get; }
+    public int Stride { get; set; } = 1;
+    public int Padding { get; set; }
+    /// <summary>Extra rows at the bottom and columns at the right (must be smaller than the stride or the dilation).</summary>
+    public int OutputPadding { get; set; }
+    public int Dilation { get; set; } = 1;
+    public bool Bias { get; set; } = true;
+    public Init Init { get; set; } = Init.Auto;
+}
+
+/// <summary>Min pooling: −maxpool(−x); padding counts as +∞, ties go to the first minimum.</summary>
+public sealed class MinPool2DAttribute : LayerAttribute
+{
+    public MinPool2DAttribute(int size) { Size = size; }
+    public int Size { get; }
+    public int Stride { get; set; }
+    public int Padding { get; set; }
+}
+
+/// <summary>Mean over each channel's H×W: (C, H, W) → (C, 1, 1).</summary>
+public sealed class GlobalAvgPool2DAttribute : LayerAttribute { }
+
+/// <summary>Batch normalization over channels (after a conv) or features (after a dense layer), PyTorch semantics:
+/// training uses the batch statistics (biased variance) and updates running averages with the unbiased one.</summary>
+public sealed class BatchNormAttribute : LayerAttribute
+{
+    public double Momentum { get; set; } = 0.1;
+    public double Epsilon { get; set; } = 1e-5;
+}
+
+/// <summary>Local response normalization across channels (PyTorch's formula: alpha is divided by the size).</summary>
+public sealed class LocalResponseNormAttribute : LayerAttribute
+{
+    public LocalResponseNormAttribute(int size) { Size = size; }
+    public int Size { get; }
+    public double Alpha { get; set; } = 1e-4;
+    public double Beta { get; set; } = 0.75;
+    public double K { get; set; } = 1.0;
+}
+
+/// <summary>Parametric ReLU: a learned slope for x &lt; 0, one for all channels or one per channel.</summary>
+public sealed class PReLUAttribute : LayerAttribute
+{
+    public bool PerChannel { get; set; }
+    public double InitialSlope { get; set; } = 0.25;
+}
+
+/// <summary>ELU: x for x &gt; 0, alpha·(exp(x) − 1) otherwise.</summary>
+public sealed class ELUAttribute : LayerAttribute
+{
+    public ELUAttribute() : this(1.0) { }
+    public ELUAttribute(double alpha) { Alpha = alpha; }
+    public double Alpha { get; }
+}
+
+/// <summary>Softmax over the channels at each position (over the features after a dense layer).</summary>
+public sealed class SoftmaxAttribute : LayerAttribute { }
+
+/// <summary>Maxout: the maximum of <c>pieces</c> dense pieces per unit, weight [units, pieces, in], bias [units, pieces].</summary>
+public sealed class MaxoutAttribute : LayerAttribute
+{
+    public MaxoutAttribute(int units, int pieces) { Units = units; Pieces = pieces; }
+    public int Units { get; }
+    public int Pieces { get; }
+    public Init Init { get; set; } = Init.Auto;
+}
+
+/// <summary>Flattens (C, H, W) to (C·H·W, 1, 1), row-major. Dense does this implicitly.</summary>
+public sealed class FlattenAttribute : LayerAttribute { }

@@ -18,37 +18,43 @@ public static class SafeTensors
     public const long MaxHeaderLength = 100_000_000;
     const string MetadataKey = "__metadata__";
 
-    /// <summary>Writes every parameter tensor of <paramref name="network"/> under its PyTorch name.
-    /// <c>"format": "pt"</c> is added to the metadata unless it names a format itself.</summary>
+    /// <summary>Writes every parameter tensor of <paramref name="network"/>, then its buffers (batch-norm running
+    /// statistics), under their PyTorch names. <c>"format": "pt"</c> is added to the metadata unless it names a format itself.</summary>
     public static void Save(string path, INetwork network, IReadOnlyDictionary<string, string>? metadata = null)
     {
         ArgumentNullException.ThrowIfNull(network);
-        float[] all = network.Parameters.ToArray();
-        var declared = network.ParameterTensors;
-        var tensors = new List<(string Name, int[] Shape, ReadOnlyMemory<float> Data)>(declared.Length);
-        foreach (var t in declared)
-        {
-            if (t.Offset < 0 || t.Length < 0 || (long)t.Offset + t.Length > all.Length)
-                throw new ArgumentException($"parameter tensor '{t.Name}' spans [{t.Offset}, {(long)t.Offset + t.Length}), outside the {all.Length} parameters", nameof(network));
-            tensors.Add((t.Name, t.Shape, new ReadOnlyMemory<float>(all, t.Offset, t.Length)));
-        }
+        var tensors = new List<(string Name, int[] Shape, ReadOnlyMemory<float> Data)>();
+        AddAll(tensors, network.ParameterTensors, network.Parameters.ToArray(), "parameter");
+        AddAll(tensors, network.BufferTensors, network.Buffers.ToArray(), "buffer");
         var meta = new Dictionary<string, string>(StringComparer.Ordinal);
         if (metadata is null || !metadata.ContainsKey("format")) meta["format"] = "pt";
         if (metadata is not null) foreach (var kv in metadata) meta[kv.Key] = kv.Value;
         Write(path, tensors, meta);
     }
 
-    /// <summary>Loads <paramref name="path"/> into <paramref name="network"/>'s parameters. The file must hold exactly the
+    static void AddAll(List<(string Name, int[] Shape, ReadOnlyMemory<float> Data)> into, ReadOnlySpan<ParameterTensor> declared, float[] all, string what)
+    {
+        foreach (var t in declared)
+        {
+            if (t.Offset < 0 || t.Length < 0 || (long)t.Offset + t.Length > all.Length)
+                throw new ArgumentException($"{what} tensor '{t.Name}' spans [{t.Offset}, {(long)t.Offset + t.Length}), outside the {all.Length} {what}s", "network");
+            into.Add((t.Name, t.Shape, new ReadOnlyMemory<float>(all, t.Offset, t.Length)));
+        }
+    }
+
+    /// <summary>Loads <paramref name="path"/> into <paramref name="network"/>'s parameters and buffers. The file must hold exactly the
     /// declared tensors with the declared shapes; every mismatch is reported in one exception and nothing is copied unless all match.
     /// <c>networkName</c> is only for the error message (INetwork carries no name).</summary>
     public static void Load(string path, INetwork network, string? networkName = null)
     {
         ArgumentNullException.ThrowIfNull(network);
         var file = Read(path);
-        var declared = network.ParameterTensors;
+        var declared = new List<(ParameterTensor Tensor, bool IsBuffer)>();
+        foreach (var t in network.ParameterTensors) declared.Add((t, false));
+        foreach (var t in network.BufferTensors) declared.Add((t, true));
         var problems = new List<string>();
         var declaredNames = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var t in declared)
+        foreach (var (t, _) in declared)
         {
             declaredNames.Add(t.Name);
             if (!file.TryGetValue(t.Name, out var found)) problems.Add($"missing '{t.Name}' {t.ShapeText}");
@@ -59,11 +65,14 @@ public static class SafeTensors
         if (problems.Count > 0)
             throw new InvalidDataException($"{path} does not match {networkName ?? "the network"}: {string.Join("; ", problems)}");
 
-        var parameters = network.Parameters;
-        foreach (var t in declared)
-            if (t.Offset < 0 || t.Length < 0 || (long)t.Offset + t.Length > parameters.Length || file[t.Name].Data.Length != t.Length)
-                throw new ArgumentException($"parameter tensor '{t.Name}' {t.ShapeText} at [{t.Offset}, {(long)t.Offset + t.Length}) does not fit the network's {parameters.Length} parameters", nameof(network));
-        foreach (var t in declared) file[t.Name].Data.CopyTo(parameters.Slice(t.Offset, t.Length));
+        foreach (var (t, isBuffer) in declared)
+        {
+            int length = isBuffer ? network.Buffers.Length : network.Parameters.Length;
+            if (t.Offset < 0 || t.Length < 0 || (long)t.Offset + t.Length > length || file[t.Name].Data.Length != t.Length)
+                throw new ArgumentException($"{(isBuffer ? "buffer" : "parameter")} tensor '{t.Name}' {t.ShapeText} at [{t.Offset}, {(long)t.Offset + t.Length}) does not fit the network's {length} {(isBuffer ? "buffers" : "parameters")}", nameof(network));
+        }
+        foreach (var (t, isBuffer) in declared)
+            file[t.Name].Data.CopyTo((isBuffer ? network.Buffers : network.Parameters).Slice(t.Offset, t.Length));
     }
 
     /// <summary>Writes F32 tensors contiguously in the given order, atomically (temporary file, then rename).</summary>

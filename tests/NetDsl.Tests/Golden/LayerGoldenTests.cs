@@ -22,6 +22,9 @@ public class LayerGoldenTests
             "avgpool_k2_s2", "avgpool_k2_s2_odd_floor", "avgpool_k3_s1_p1_cip_true",
             "relu", "relu_zeros", "leaky_relu_0p01", "tanh", "tanh_saturated", "sigmoid", "sigmoid_saturated",
             "linear_flatten",
+            "global_avgpool", "prelu_single", "prelu_per_channel", "elu", "softmax", "maxout_k2", "lrn_size5",
+            "convT_k2_s2_p0", "convT_k3_s2_p1", "convT_k3_s2_p0_op1",
+            "bn2d_train", "bn2d_eval", "bn1d_train", "bn1d_eval", "bn2d_eval_batch1",
         })
             foreach (int workers in new[] { 1, 2 }) data.Add(name, workers);
         return data;
@@ -52,6 +55,19 @@ public class LayerGoldenTests
         },
         "relu_zeros" => new GoldenReluZeros(4, workers: workers),
         "linear_flatten" => new GoldenLinearFlatten(4, workers: workers),
+        "global_avgpool" => new GoldenGlobalAvgPool(4, workers: workers),
+        "prelu_single" => new GoldenPReluSingle(4, workers: workers),
+        "prelu_per_channel" => new GoldenPReluPerChannel(4, workers: workers),
+        "elu" => new GoldenElu(4, workers: workers),
+        "softmax" => new GoldenSoftmax(4, workers: workers),
+        "maxout_k2" => new GoldenMaxout(4, workers: workers),
+        "lrn_size5" => new GoldenLrn(4, workers: workers),
+        "convT_k2_s2_p0" => new GoldenConvTK2S2(4, workers: workers),
+        "convT_k3_s2_p1" => new GoldenConvTK3S2P1(4, workers: workers),
+        "convT_k3_s2_p0_op1" => new GoldenConvTOutPad(4, workers: workers),
+        "bn2d_train" or "bn2d_eval" => new GoldenBn2d(4, workers: workers),
+        "bn1d_train" or "bn1d_eval" => new GoldenBn1d(4, workers: workers),
+        "bn2d_eval_batch1" => new GoldenBn2dEps(4, workers: workers),
         _ => throw new ArgumentException(name),
     };
 
@@ -74,8 +90,15 @@ public class LayerGoldenTests
         }
         Assert.Equal(golden.Params.Count, net.ParameterTensors.Length);
 
-        var y = net.Forward(x.Floats, batch, training: true).ToArray();
+        foreach (var t in net.BufferTensors.ToArray())
+            golden.Buffers[t.Name.Split('.')[1]].Floats.CopyTo(net.Buffers.Slice(t.Offset, t.Length));
+        Assert.Equal(golden.Buffers.Count, net.BufferTensors.Length);
+        bool training = !golden.Config.TryGetProperty("training", out var mode) || mode.GetBoolean();
+
+        var y = net.Forward(x.Floats, batch, training).ToArray();
         Close.All(golden.Outputs["y"].Floats, y, caseName + " y");
+        foreach (var t in net.BufferTensors.ToArray())
+            Close.All(golden.Outputs[t.Name.Split('.')[1] + "_after"].Floats, net.Buffers.Slice(t.Offset, t.Length), caseName + " " + t.Name + " after");
 
         net.ComputeInputGradient = true;
         net.ZeroGradients();

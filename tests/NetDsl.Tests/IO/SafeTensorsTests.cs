@@ -35,6 +35,8 @@ sealed class FakeNetwork : INetwork
     public Span<float> Parameters => parameters;
     public Span<float> Gradients => gradients;
     public ReadOnlySpan<ParameterTensor> ParameterTensors => tensors;
+    public Span<float> Buffers => Span<float>.Empty;
+    public ReadOnlySpan<ParameterTensor> BufferTensors => Array.Empty<ParameterTensor>();
     public ReadOnlySpan<float> Forward(ReadOnlySpan<float> input, int batch, bool training = false) => throw new NotSupportedException();
     public void Backward(ReadOnlySpan<float> outputGradient, int batch) => throw new NotSupportedException();
     public ReadOnlySpan<float> InputGradient => throw new NotSupportedException();

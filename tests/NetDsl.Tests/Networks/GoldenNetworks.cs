@@ -30,3 +30,17 @@ namespace NetDsl.Tests.Networks;
 [Network(3, 4, 5)] [Sigmoid] public partial class GoldenSigmoid;
 [Network(3, 4, 5)] [Dense(7)] public partial class GoldenLinearFlatten;
 [Network(3, 4, 4)] [Dropout(0.5)] public partial class GoldenDropout;
+
+[Network(3, 5, 7)] [GlobalAvgPool2D] public partial class GoldenGlobalAvgPool;
+[Network(3, 4, 5)] [PReLU] public partial class GoldenPReluSingle;
+[Network(3, 4, 5)] [PReLU(PerChannel = true)] public partial class GoldenPReluPerChannel;
+[Network(3, 4, 5)] [ELU] public partial class GoldenElu;
+[Network(5, 1, 1)] [Softmax] public partial class GoldenSoftmax;
+[Network(3, 2, 2)] [Maxout(4, 2)] public partial class GoldenMaxout;
+[Network(7, 3, 4)] [LocalResponseNorm(5, Alpha = 1e-4, Beta = 0.75, K = 2)] public partial class GoldenLrn;
+[Network(3, 3, 4)] [ConvTranspose2D(2, 2, Stride = 2)] public partial class GoldenConvTK2S2;
+[Network(3, 3, 4)] [ConvTranspose2D(2, 3, Stride = 2, Padding = 1)] public partial class GoldenConvTK3S2P1;
+[Network(2, 2, 3)] [ConvTranspose2D(2, 3, Stride = 2, OutputPadding = 1)] public partial class GoldenConvTOutPad;
+[Network(3, 4, 5)] [BatchNorm] public partial class GoldenBn2d;
+[Network(5, 1, 1)] [BatchNorm] public partial class GoldenBn1d;
+[Network(3, 2, 3)] [BatchNorm(Epsilon = 1e-2)] public partial class GoldenBn2dEps;

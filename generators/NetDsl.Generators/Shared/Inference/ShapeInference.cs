@@ -63,7 +63,7 @@ internal static class ShapeInference
         var layers = new List<ShapedLayer>();
         var names = new Dictionary<string, int>(StringComparer.Ordinal);
         var kindCounts = new Dictionary<string, int>(StringComparer.Ordinal);
-        int c = inC, h = inH, w = inW, offset = 0;
+        int c = inC, h = inH, w = inW, offset = 0, buffers = 0;
         bool shapeKnown = true;
 
         for (int i = 0; i < spec.Layers.Count; i++)
@@ -91,8 +91,16 @@ internal static class ShapeInference
             ShapedLayer? shaped = layer.Kind switch
             {
                 LayerKind.Conv2D => Conv(ctx, name, c, h, w, ref offset),
-                LayerKind.MaxPool2D or LayerKind.AvgPool2D => Pool(ctx, name, c, h, w),
+                LayerKind.ConvTranspose2D => ConvTranspose(ctx, name, c, h, w, ref offset),
+                LayerKind.MaxPool2D or LayerKind.AvgPool2D or LayerKind.MinPool2D => Pool(ctx, name, c, h, w),
+                LayerKind.GlobalAvgPool2D => Base(ctx, name, c, h, w) with { OutH = 1, OutW = 1 },
+                LayerKind.Flatten => Base(ctx, name, c, h, w) with { OutC = c * h * w, OutH = 1, OutW = 1 },
                 LayerKind.Dense => Dense(ctx, name, c, h, w, ref offset),
+                LayerKind.Maxout => Maxout(ctx, name, c, h, w, ref offset),
+                LayerKind.BatchNorm => BatchNorm(ctx, name, c, h, w, ref offset, ref buffers),
+                LayerKind.LocalResponseNorm => Lrn(ctx, name, c, h, w),
+                LayerKind.PReLU => PRelu(ctx, name, c, h, w, ref offset),
+                LayerKind.ELU => Elementwise(ctx, name, c, h, w, ctx.Real("alpha", 1.0, 0, 1e6, "at least 0", upperInclusive: true)),
                 LayerKind.LeakyReLU => Elementwise(ctx, name, c, h, w, ctx.Real("slope", 0.01, 0, 1, "in [0, 1)", upperInclusive: false)),
                 LayerKind.Dropout => Elementwise(ctx, name, c, h, w, ctx.Real("p", 0.5, 0, 1, "in [0, 1)", upperInclusive: false)),
                 _ => Elementwise(ctx, name, c, h, w, 0),
@@ -112,7 +120,7 @@ internal static class ShapeInference
         for (int i = 0; i < layers.Count; i++)
         {
             var l = layers[i];
-            if (!l.HasParameters) continue;
+            if (!l.HasParameters || l.Kind is LayerKind.BatchNorm or LayerKind.PReLU) continue;
             int init = l.Init != 0 ? l.Init : netInit;
             if (init == 0)
             {
@@ -122,7 +130,7 @@ internal static class ShapeInference
             layers[i] = l with { Init = init };
         }
 
-        return new ShapedNetwork(spec.Namespace, spec.ClassName, spec.ContainingTypes, inC, inH, inW, layers.ToEquatableArray(), offset);
+        return new ShapedNetwork(spec.Namespace, spec.ClassName, spec.ContainingTypes, inC, inH, inW, layers.ToEquatableArray(), offset, buffers);
     }
 
     private static bool IsValidName(string name)
@@ -159,6 +167,15 @@ internal static class ShapeInference
         LayerKind.Tanh => "tanh",
         LayerKind.Sigmoid => "sigmoid",
         LayerKind.Dropout => "dropout",
+        LayerKind.ConvTranspose2D => "deconv",
+        LayerKind.MinPool2D or LayerKind.GlobalAvgPool2D => "pool",
+        LayerKind.BatchNorm => "bn",
+        LayerKind.LocalResponseNorm => "lrn",
+        LayerKind.PReLU => "prelu",
+        LayerKind.ELU => "elu",
+        LayerKind.Softmax => "softmax",
+        LayerKind.Maxout => "maxout",
+        LayerKind.Flatten => "flatten",
         _ => "layer",
     };
 
@@ -189,9 +206,15 @@ internal static class ShapeInference
         int pl = ctx.Layer.Find("PadLeft") is null ? pad : ctx.Int("PadLeft", 0, 0, "at least 0");
         int pr = ctx.Layer.Find("PadRight") is null ? pad : ctx.Int("PadRight", 0, 0, "at least 0");
         int dil = ctx.Int("Dilation", 1, 1, "at least 1");
+        int groups = ctx.Int("Groups", 1, 1, "at least 1");
         bool bias = ctx.Bool("Bias", true);
         int init = ctx.InitArg();
         if (ctx.Failed) return null;
+        if (c % groups != 0 || filters % groups != 0)
+        {
+            ctx.Report("NDSL0101", "Groups", "Groups", $"a divisor of both the input channels {S(c)} and the filters {S(filters)}", S(groups));
+            return null;
+        }
 
         string hArg = ctx.Layer.Find("StrideHeight") is not null ? "StrideHeight" : "Stride";
         string wArg = ctx.Layer.Find("StrideWidth") is not null ? "StrideWidth" : "Stride";
@@ -200,12 +223,13 @@ internal static class ShapeInference
         int ow = OutputSize(ctx, "width", "columns", w, pl, pr, kw, sw, dil, kernelArg: ctx.Layer.Find("kernel") is not null ? "kernel" : "kernelWidth", strideArg: wArg);
         if (ow < 1) return null;
 
-        int wc = filters * c * kh * kw, bc = bias ? filters : 0;
+        int wc = filters * (c / groups) * kh * kw, bc = bias ? filters : 0;
         var l = Base(ctx, name, c, h, w) with
         {
             OutC = filters, OutH = oh, OutW = ow, KernelH = kh, KernelW = kw, StrideH = sh, StrideW = sw,
             PadTop = pt, PadBottom = pb, PadLeft = pl, PadRight = pr, Dilation = dil, HasBias = bias, Init = init,
-            WeightOffset = offset, WeightCount = wc, BiasOffset = offset + wc, BiasCount = bc,
+            WeightOffset = offset, WeightCount = wc, BiasOffset = offset + wc, BiasCount = bc, Groups = groups,
+            WeightShape = Shape(filters, c / groups, kh, kw), BiasShape = bias ? Shape(filters) : EquatableArray<int>.Empty,
         };
         offset += wc + bc;
         return l;
@@ -251,8 +275,106 @@ internal static class ShapeInference
         {
             OutC = units, OutH = 1, OutW = 1, HasBias = bias, Init = init,
             WeightOffset = offset, WeightCount = (int)wc, BiasOffset = offset + (int)wc, BiasCount = bc,
+            WeightShape = Shape(units, inSize), BiasShape = bias ? Shape(units) : EquatableArray<int>.Empty,
         };
         offset += (int)wc + bc;
+        return l;
+    }
+
+    private static EquatableArray<int> Shape(params int[] dims) => new(dims);
+
+    private static ShapedLayer? ConvTranspose(LayerContext ctx, string name, int c, int h, int w, ref int offset)
+    {
+        int filters = ctx.Int("filters", 1, 1, "at least 1");
+        int k = ctx.Int("kernel", 1, 1, "at least 1");
+        int stride = ctx.Int("Stride", 1, 1, "at least 1");
+        int pad = ctx.Int("Padding", 0, 0, "at least 0");
+        int outPad = ctx.Int("OutputPadding", 0, 0, "at least 0");
+        int dil = ctx.Int("Dilation", 1, 1, "at least 1");
+        bool bias = ctx.Bool("Bias", true);
+        int init = ctx.InitArg();
+        if (ctx.Failed) return null;
+        if (outPad >= stride && outPad >= dil)
+        {
+            ctx.Report("NDSL0101", "OutputPadding", "OutputPadding", $"smaller than the stride {S(stride)} or the dilation {S(dil)}", S(outPad));
+            return null;
+        }
+        long oh = (long)(h - 1) * stride - 2L * pad + (long)dil * (k - 1) + outPad + 1;
+        long ow = (long)(w - 1) * stride - 2L * pad + (long)dil * (k - 1) + outPad + 1;
+        if (oh < 1 || ow < 1)
+        {
+            long o = oh < 1 ? oh : ow; int i = oh < 1 ? h : w;
+            ctx.Report("NDSL0201", "Padding", oh < 1 ? "height" : "width",
+                $"({S(i)} − 1)·{S(stride)} − 2·{S(pad)} + {S(dil)}·({S(k)} − 1) + {S(outPad)} + 1 = {S(o)}", $"is {S(i)}, too small for padding {S(pad)}");
+            return null;
+        }
+        int wc = c * filters * k * k, bc = bias ? filters : 0;
+        var l = Base(ctx, name, c, h, w) with
+        {
+            OutC = filters, OutH = (int)oh, OutW = (int)ow, KernelH = k, KernelW = k, StrideH = stride, StrideW = stride,
+            PadTop = pad, PadBottom = pad, PadLeft = pad, PadRight = pad, Dilation = dil, OutputPadding = outPad, HasBias = bias, Init = init,
+            WeightOffset = offset, WeightCount = wc, BiasOffset = offset + wc, BiasCount = bc,
+            WeightShape = Shape(c, filters, k, k), BiasShape = bias ? Shape(filters) : EquatableArray<int>.Empty,
+        };
+        offset += wc + bc;
+        return l;
+    }
+
+    private static ShapedLayer? Maxout(LayerContext ctx, string name, int c, int h, int w, ref int offset)
+    {
+        int units = ctx.Int("units", 1, 1, "at least 1");
+        int pieces = ctx.Int("pieces", 2, 1, "at least 1");
+        int init = ctx.InitArg();
+        if (ctx.Failed) return null;
+        int inSize = c * h * w;
+        int wc = units * pieces * inSize, bc = units * pieces;
+        var l = Base(ctx, name, c, h, w) with
+        {
+            OutC = units, OutH = 1, OutW = 1, Count = pieces, HasBias = true, Init = init,
+            WeightOffset = offset, WeightCount = wc, BiasOffset = offset + wc, BiasCount = bc,
+            WeightShape = Shape(units, pieces, inSize), BiasShape = Shape(units, pieces),
+        };
+        offset += wc + bc;
+        return l;
+    }
+
+    private static ShapedLayer? BatchNorm(LayerContext ctx, string name, int c, int h, int w, ref int offset, ref int buffers)
+    {
+        double momentum = ctx.Real("Momentum", 0.1, 0, 1, "in [0, 1]", upperInclusive: true);
+        double eps = ctx.Real("Epsilon", 1e-5, 1e-30, 1, "in (0, 1]", upperInclusive: true);
+        if (ctx.Failed) return null;
+        var l = Base(ctx, name, c, h, w) with
+        {
+            Real = momentum, Real2 = eps, HasBias = true,
+            WeightOffset = offset, WeightCount = c, BiasOffset = offset + c, BiasCount = c,
+            WeightShape = Shape(c), BiasShape = Shape(c), BufferOffset = buffers, BufferCount = 2 * c,
+        };
+        offset += 2 * c;
+        buffers += 2 * c;
+        return l;
+    }
+
+    private static ShapedLayer? Lrn(LayerContext ctx, string name, int c, int h, int w)
+    {
+        int size = ctx.Int("size", 5, 1, "at least 1");
+        double alpha = ctx.Real("Alpha", 1e-4, 0, 1e6, "at least 0", upperInclusive: true);
+        double beta = ctx.Real("Beta", 0.75, 0, 1e6, "at least 0", upperInclusive: true);
+        double k = ctx.Real("K", 1.0, 1e-30, 1e6, "greater than 0", upperInclusive: true);
+        if (ctx.Failed) return null;
+        return Base(ctx, name, c, h, w) with { Count = size, Real = alpha, Real2 = beta, Real3 = k };
+    }
+
+    private static ShapedLayer? PRelu(LayerContext ctx, string name, int c, int h, int w, ref int offset)
+    {
+        bool perChannel = ctx.Bool("PerChannel", false);
+        double initial = ctx.Real("InitialSlope", 0.25, -1e6, 1e6, "a finite number", upperInclusive: true);
+        if (ctx.Failed) return null;
+        int count = perChannel ? c : 1;
+        var l = Base(ctx, name, c, h, w) with
+        {
+            Real = initial, WeightOffset = offset, WeightCount = count, WeightShape = Shape(count),
+        };
+        offset += count;
         return l;
     }
 

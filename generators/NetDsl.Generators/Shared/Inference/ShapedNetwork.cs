@@ -15,17 +15,32 @@ internal sealed record ShapedLayer(
     int PadTop, int PadBottom, int PadLeft, int PadRight,
     int Dilation,
     bool HasBias,
-    double Real,             // dropout p, leaky slope
+    double Real,             // dropout p, leaky slope, ELU alpha, BN momentum, LRN alpha, PReLU initial slope
     int Init,                // NetDsl.Init value
     int WeightOffset, int WeightCount,
     int BiasOffset, int BiasCount)
 {
+    public int Groups { get; init; } = 1;
+    public int OutputPadding { get; init; }
+    /// <summary>BN epsilon; LRN beta.</summary>
+    public double Real2 { get; init; }
+    /// <summary>LRN k.</summary>
+    public double Real3 { get; init; }
+    /// <summary>LRN size; Maxout pieces.</summary>
+    public int Count { get; init; }
+    public EquatableArray<int> WeightShape { get; init; } = EquatableArray<int>.Empty;
+    public EquatableArray<int> BiasShape { get; init; } = EquatableArray<int>.Empty;
+    /// <summary>Non-trained state (BN running mean and variance) in the network's buffer array.</summary>
+    public int BufferOffset { get; init; }
+    public int BufferCount { get; init; }
+
     public int InSize => InC * InH * InW;
     public int OutSize => OutC * OutH * OutW;
     public bool HasParameters => WeightCount > 0;
     public int ParameterCount => WeightCount + BiasCount;
     public string Display => $"{Name} (layer {Index + 1}, {Kind})";
     public string OutShapeText => $"{OutC}×{OutH}×{OutW}";
+    public bool IsSpatialInput => InH * InW > 1;
 }
 
 internal sealed record ShapedNetwork(
@@ -34,7 +49,8 @@ internal sealed record ShapedNetwork(
     EquatableArray<ContainingType> ContainingTypes,
     int InC, int InH, int InW,
     EquatableArray<ShapedLayer> Layers,
-    int ParameterCount)
+    int ParameterCount,
+    int BufferCount)
 {
     public int InputSize => InC * InH * InW;
     public ShapedLayer Output => Layers[Layers.Count - 1];

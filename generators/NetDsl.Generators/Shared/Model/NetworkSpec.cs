@@ -15,6 +15,16 @@ internal enum LayerKind
     Tanh,
     Sigmoid,
     Dropout,
+    ConvTranspose2D,
+    MinPool2D,
+    GlobalAvgPool2D,
+    BatchNorm,
+    LocalResponseNorm,
+    PReLU,
+    ELU,
+    Softmax,
+    Maxout,
+    Flatten,
 }
 
 internal enum ArgType { Int, Real, Bool, Text, Invalid }

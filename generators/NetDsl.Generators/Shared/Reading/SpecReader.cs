@@ -96,6 +96,16 @@ internal static class SpecReader
         "Tanh" => LayerKind.Tanh,
         "Sigmoid" => LayerKind.Sigmoid,
         "Dropout" => LayerKind.Dropout,
+        "ConvTranspose2D" => LayerKind.ConvTranspose2D,
+        "MinPool2D" => LayerKind.MinPool2D,
+        "GlobalAvgPool2D" => LayerKind.GlobalAvgPool2D,
+        "BatchNorm" => LayerKind.BatchNorm,
+        "LocalResponseNorm" => LayerKind.LocalResponseNorm,
+        "PReLU" => LayerKind.PReLU,
+        "ELU" => LayerKind.ELU,
+        "Softmax" => LayerKind.Softmax,
+        "Maxout" => LayerKind.Maxout,
+        "Flatten" => LayerKind.Flatten,
         _ => LayerKind.Unknown,
     };
 
