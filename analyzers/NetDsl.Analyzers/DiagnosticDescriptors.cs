@@ -49,6 +49,21 @@ internal static class DiagnosticDescriptors
         "{0}: the name '{1}' is already used by {2}; layer names must be unique because they name the parameters",
         Arguments, DiagnosticSeverity.Error);
 
+    public static readonly DiagnosticDescriptor UnknownSkipSource = Make("NDSL0103",
+        "Skip connection reads an unknown or later layer",
+        "{0}: From = \"{1}\": {2}",
+        Arguments, DiagnosticSeverity.Error);
+
+    public static readonly DiagnosticDescriptor AddShapeMismatch = Make("NDSL0104",
+        "Add of unequal shapes",
+        "{0}: the previous layer gives {1}, but '{2}' gives {3}; Add needs equal shapes",
+        Shapes, DiagnosticSeverity.Error);
+
+    public static readonly DiagnosticDescriptor ConcatShapeMismatch = Make("NDSL0105",
+        "Concat of unequal spatial sizes",
+        "{0}: the previous layer gives {1}, but '{2}' gives {3}; Concat needs equal height and width",
+        Shapes, DiagnosticSeverity.Error);
+
     public static readonly DiagnosticDescriptor OutputTooSmall = Make("NDSL0201",
         "Layer output smaller than 1",
         "{0}: output {1} would be {2}, less than 1 (input {1} {3})",
@@ -79,6 +94,9 @@ internal static class DiagnosticDescriptors
         "NDSL0006" => UnknownLayerAttribute,
         "NDSL0101" => InvalidArgument,
         "NDSL0102" => DuplicateName,
+        "NDSL0103" => UnknownSkipSource,
+        "NDSL0104" => AddShapeMismatch,
+        "NDSL0105" => ConcatShapeMismatch,
         "NDSL0201" => OutputTooSmall,
         "NDSL0202" => OutputNotIntegral,
         "NDSL0203" => PoolPaddingTooLarge,

@@ -20,6 +20,7 @@ public sealed class NetworkShapeAnalyzer : DiagnosticAnalyzer
         DiagnosticDescriptors.NotPartial, DiagnosticDescriptors.UnsupportedClass, DiagnosticDescriptors.LayersSplit,
         DiagnosticDescriptors.NoLayers, DiagnosticDescriptors.InvalidInputShape, DiagnosticDescriptors.UnknownLayerAttribute,
         DiagnosticDescriptors.InvalidArgument, DiagnosticDescriptors.DuplicateName,
+        DiagnosticDescriptors.UnknownSkipSource, DiagnosticDescriptors.AddShapeMismatch, DiagnosticDescriptors.ConcatShapeMismatch,
         DiagnosticDescriptors.OutputTooSmall, DiagnosticDescriptors.OutputNotIntegral, DiagnosticDescriptors.PoolPaddingTooLarge);
 
     public override void Initialize(AnalysisContext context)

@@ -24,6 +24,9 @@ public sealed record LayerInfo(string Name, string Kind, int Channels, int Heigh
 {
     /// <summary>Floats per sample of the layer's output.</summary>
     public int OutputSize => Channels * Height * Width;
+
+    /// <summary>Declared with <c>Frozen = true</c>: the generated backward pass leaves its parameter gradients at zero.</summary>
+    public bool Frozen { get; init; }
 }
 
 /// <summary>What every generated network implements: a fixed-shape function with a flat parameter buffer.</summary>

@@ -1,3 +1,4 @@
+using System.Collections.Generic;
 using System.Linq;
 using NetDsl.Generators.Inference;
 using NetDsl.Generators.Model;
@@ -9,6 +10,11 @@ namespace NetDsl.Generators.Emit;
 // batch and local response normalization, PReLU, ELU, softmax, maxout and flatten.
 internal sealed partial class NetworkEmitter
 {
+    /// <summary>Layers (−1: the input) whose output a skip connection also reads.</summary>
+    private IEnumerable<int> SkipSources() => _net.Layers.Where(l => l.SkipLayer >= -1).Select(l => l.SkipLayer).Distinct().OrderBy(i => i);
+
+    private string SkipGrad(int source) => source < 0 ? "_skipGradInput" : "_skipGrad" + _member[source];
+
     private void WriteMoreWorkspace(ShapedLayer l)
     {
         string m = _member[l.Index];
@@ -69,6 +75,23 @@ internal sealed partial class NetworkEmitter
                 Range(l, "y", y, l.OutSize, false);
                 _w.Line("x.CopyTo(y); // (C, H, W) row-major is already the flat order");
                 break;
+            case LayerKind.Add:
+                Range(l, "x", x, l.InSize, true);
+                Range(l, "skip", Act(l.SkipLayer), l.InSize, true);
+                Range(l, "y", y, l.OutSize, false);
+                _w.Line($"x.CopyTo(y); // previous layer + {(l.SkipLayer < 0 ? "input" : Layer(l.SkipLayer).Name)}");
+                _w.Line($"{Rt}.Kernels.Vec.Add(y, skip);");
+                break;
+            case LayerKind.Concat:
+            {
+                int skipSize = l.OutSize - l.InSize;
+                _w.Line($"// channels [0, {l.InC}) from the previous layer, [{l.InC}, {l.OutC}) from {(l.SkipLayer < 0 ? "the input" : Layer(l.SkipLayer).Name)}");
+                _w.Open("for (int n = n0; n < n1; n++)");
+                _w.Line($"{x}.AsSpan(n * {l.InSize}, {l.InSize}).CopyTo({y}.AsSpan(n * {l.OutSize}, {l.InSize}));");
+                _w.Line($"{Act(l.SkipLayer)}.AsSpan(n * {skipSize}, {skipSize}).CopyTo({y}.AsSpan(n * {l.OutSize} + {l.InSize}, {skipSize}));");
+                _w.Close();
+                break;
+            }
             case LayerKind.ELU:
                 Range(l, "x", x, l.InSize, true);
                 Range(l, "y", y, l.OutSize, false);
@@ -178,6 +201,22 @@ internal sealed partial class NetworkEmitter
                 Range(l, "dx", dx, l.InSize, false);
                 _w.Line("dy.CopyTo(dx);");
                 break;
+            case LayerKind.Add:
+                Range(l, "dy", dy, l.OutSize, true);
+                Range(l, "dx", dx, l.InSize, false);
+                Range(l, "dSkip", SkipGrad(l.SkipLayer), l.InSize, false);
+                _w.Line("dy.CopyTo(dx);");
+                _w.Line($"{Rt}.Kernels.Vec.Add(dSkip, dy);");
+                break;
+            case LayerKind.Concat:
+            {
+                int skipSize = l.OutSize - l.InSize;
+                _w.Open("for (int n = n0; n < n1; n++)");
+                _w.Line($"{dy}.AsSpan(n * {l.OutSize}, {l.InSize}).CopyTo({dx}.AsSpan(n * {l.InSize}, {l.InSize}));");
+                _w.Line($"{Rt}.Kernels.Vec.Add({SkipGrad(l.SkipLayer)}.AsSpan(n * {skipSize}, {skipSize}), {dy}.AsSpan(n * {l.OutSize} + {l.InSize}, {skipSize}));");
+                _w.Close();
+                break;
+            }
             case LayerKind.ELU:
                 Range(l, "x", x, l.InSize, true);
                 Range(l, "y", y, l.OutSize, true);

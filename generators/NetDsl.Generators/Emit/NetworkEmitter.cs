@@ -194,7 +194,7 @@ internal sealed partial class NetworkEmitter
         _w.Line($"private static readonly {Rt}.LayerInfo[] s_layers =");
         _w.Open();
         foreach (var l in _net.Layers)
-            _w.Line($"new(\"{l.Name}\", \"{l.Kind}\", {l.OutC}, {l.OutH}, {l.OutW}, {(l.HasParameters ? l.WeightOffset : 0)}, {l.ParameterCount}),");
+            _w.Line($"new(\"{l.Name}\", \"{l.Kind}\", {l.OutC}, {l.OutH}, {l.OutW}, {(l.HasParameters ? l.WeightOffset : 0)}, {l.ParameterCount}){(l.Frozen ? " { Frozen = true }" : "")},");
         _w.Close(";");
         _w.Line($"private static readonly {Rt}.ParameterTensor[] s_bufferTensors =");
         _w.Open();
@@ -235,6 +235,8 @@ internal sealed partial class NetworkEmitter
             WriteMoreWorkspace(l);
             if (l.Kind == LayerKind.Dropout) _w.Line($"private readonly float[] _mask{_member[l.Index]};  // {OutShape(l)} 0 or 1/(1−p)");
         }
+        foreach (int src in SkipSources())
+            _w.Line($"private readonly float[] {SkipGrad(src)}; // [N, {(src < 0 ? _net.InputSize : Layer(src).OutSize)}] gradient reaching {(src < 0 ? "the input" : Layer(src).Name)} through skip connections");
         _w.Line($"private readonly float[] _outputGrad; // [N, {_net.OutputSize}] loss gradient in TrainStep");
         _w.Line($"private readonly {Rt}.Kernels.WorkerPool _workers;");
         if (_maxCol > 0)
@@ -273,6 +275,8 @@ internal sealed partial class NetworkEmitter
             WriteMoreAllocation(l);
             if (l.Kind == LayerKind.Dropout) _w.Line($"_mask{_member[l.Index]} = new float[maxBatch * {l.OutSize}];");
         }
+        foreach (int src in SkipSources())
+            _w.Line($"{SkipGrad(src)} = new float[maxBatch * {(src < 0 ? _net.InputSize : Layer(src).OutSize)}];");
         _w.Line("_outputGrad = new float[maxBatch * OutputSize];");
         _w.Line($"int count = global::System.Math.Min(workers == 0 ? {Rt}.Kernels.WorkerPool.DefaultWorkers : workers, maxBatch);");
         _w.Line($"_workers = new {Rt}.Kernels.WorkerPool(count);");
@@ -414,6 +418,7 @@ internal sealed partial class NetworkEmitter
                 // Worker 0 added into _gradients directly; add the others in a fixed order, so results are deterministic.
                 for (int w = 1; w < _workerGrad.Length; w++)
                     {{Rt}}.Kernels.Vec.Add(_gradients, _workerGrad[w]);
+            {{string.Join("\n", _net.Layers.Where(l => l.Frozen && l.HasParameters).Select(l => $"    _gradients.AsSpan({l.WeightOffset}, {l.ParameterCount}).Clear(); // {l.Name} is frozen"))}}
             }
 
             /// <summary>One optimization step on a labelled batch: forward, loss, backward, update. Returns the loss.</summary>
@@ -534,6 +539,16 @@ internal sealed partial class NetworkEmitter
         _w.Line("var grad = _workerGrad[worker];");
         _w.Line("if (_phase == 0 && worker > 0) global::System.Array.Clear(grad);");
         _w.Line("if (n0 == n1) return;");
+        if (SkipSources().Any())
+        {
+            _w.Open("if (_phase == 0)");
+            foreach (int src in SkipSources())
+            {
+                int size = src < 0 ? _net.InputSize : Layer(src).OutSize;
+                _w.Line($"{SkipGrad(src)}.AsSpan(n0 * {size}, (n1 - n0) * {size}).Clear();");
+            }
+            _w.Close();
+        }
         _w.Open("switch (_phase)");
         for (int p = 0; p < bwd.Count; p++)
         {
@@ -551,6 +566,14 @@ internal sealed partial class NetworkEmitter
                 };
                 string call = $"{_member[i]}Backward({args});";
                 _w.Line("    " + (l.InputLayer < 0 && !l.HasParameters ? $"if (ComputeInputGradient) {call}" : call));
+                int source = l.InputLayer;
+                if (SkipSources().Contains(source))
+                {
+                    // This layer wrote dL/d(source) from its own path; add what the skip connections sent.
+                    int size = source < 0 ? _net.InputSize : Layer(source).OutSize;
+                    string add = $"{Rt}.Kernels.Vec.Add({Grad(source)}.AsSpan(n0 * {size}, (n1 - n0) * {size}), {SkipGrad(source)}.AsSpan(n0 * {size}, (n1 - n0) * {size}));";
+                    _w.Line("    " + (source < 0 ? $"if (ComputeInputGradient) {add}" : add));
+                }
             }
             _w.Line("    break;");
         }

@@ -45,6 +45,9 @@ public abstract class LayerAttribute : Attribute
 {
     /// <summary>The layer's name; parameters are named "&lt;Name&gt;.weight" and "&lt;Name&gt;.bias". Default: kind and position, e.g. conv1.</summary>
     public string? Name { get; set; }
+
+    /// <summary>Excludes the layer's parameters from training (transfer learning); see <see cref="LayerInfo.Frozen"/>.</summary>
+    public bool Frozen { get; set; }
 }
 
 /// <summary>2-D convolution (cross-correlation), weight [filters, inChannels, kH, kW].</summary>
@@ -197,3 +200,17 @@ public sealed class MaxoutAttribute : LayerAttribute
 
 /// <summary>Flattens (C, H, W) to (C·H·W, 1, 1), row-major. Dense does this implicitly.</summary>
 public sealed class FlattenAttribute : LayerAttribute { }
+
+/// <summary>Residual connection: adds the output of the layer named <see cref="From"/> to the previous layer's output (same shape).</summary>
+public sealed class AddAttribute : LayerAttribute
+{
+    /// <summary>An earlier layer's name, or "input" for the network's input.</summary>
+    public string? From { get; set; }
+}
+
+/// <summary>U-Net skip: concatenates the output of the layer named <see cref="From"/> after the previous layer's channels (same height and width).</summary>
+public sealed class ConcatAttribute : LayerAttribute
+{
+    /// <summary>An earlier layer's name, or "input" for the network's input.</summary>
+    public string? From { get; set; }
+}

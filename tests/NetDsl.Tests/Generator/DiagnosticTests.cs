@@ -36,6 +36,12 @@ public class DiagnosticTests
         "[Network(1, 28, 28)] [Dense(10)] [LeakyReLU({|NDSL0101:1.5|})] public partial class Net { }",
         // NDSL0102: duplicate names, on the second one
         "[Network(1, 28, 28)] [Dense(10, Name = \"head\")] [Dense(5, {|NDSL0102:Name = \"head\"|})] public partial class Net { }",
+        // NDSL0103..0105: skip connections
+        "[Network(1, 8, 8)] [Conv2D(4, 3, Padding = 1)] [Add({|NDSL0103:From = \"stem\"|})] public partial class Net { }",
+        "[Network(1, 8, 8)] [Conv2D(4, 3, Padding = 1)] [Add({|NDSL0103:From = \"later\"|})] [ReLU(Name = \"later\")] public partial class Net { }",
+        "[Network(1, 8, 8)] [Conv2D(4, 3, Padding = 1, Name = \"stem\")] [MaxPool2D(2)] [Add({|NDSL0104:From = \"stem\"|})] public partial class Net { }",
+        "[Network(1, 8, 8)] [Conv2D(4, 3, Padding = 1, Name = \"stem\")] [Conv2D(4, 3)] [Concat({|NDSL0105:From = \"stem\"|})] public partial class Net { }",
+        "[Network(4, 8, 8)] [Conv2D(6, 3, Padding = 1, {|NDSL0101:Groups = 4|})] public partial class Net { }",
         // NDSL0201: output smaller than 1, on the kernel
         "[Network(1, 4, 4)] [Conv2D(6, {|NDSL0201:5|})] public partial class Net { }",
         "[Network(1, 28, 28)] [Conv2D(6, 5)] [MaxPool2D(2)] [Conv2D(16, 5)] [MaxPool2D(2)] [Conv2D(120, {|NDSL0201:5|})] public partial class Net { }",

@@ -13,13 +13,15 @@ namespace NetDsl.Tests.Golden;
 /// </summary>
 public class GradientCheckTests
 {
-    public static TheoryData<string, int> Nets() => new() { { "A", 1 }, { "A", 2 }, { "B", 1 }, { "B", 2 }, { "C", 1 }, { "C", 2 } };
+    public static TheoryData<string, int> Nets() => new() { { "A", 1 }, { "A", 2 }, { "B", 1 }, { "B", 2 }, { "C", 1 }, { "C", 2 }, { "D", 1 }, { "D", 2 }, { "E", 1 }, { "E", 2 } };
 
     private static INetwork Create(string name, int workers) => name switch
     {
         "A" => new GradCheckA(3, seed: 7, workers: workers),
         "B" => new GradCheckB(3, seed: 8, workers: workers),
-        _ => new GradCheckC(3, seed: 9, workers: workers),
+        "C" => new GradCheckC(3, seed: 9, workers: workers),
+        "D" => new GradCheckD(3, seed: 10, workers: workers),
+        _ => new GradCheckE(3, seed: 11, workers: workers),
     };
 
     [Theory]

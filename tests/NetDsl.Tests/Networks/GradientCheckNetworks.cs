@@ -25,3 +25,27 @@ public partial class GradCheckB;
 [MaxPool2D(3, Stride = 2, Padding = 1)]
 [Dense(4)]
 public partial class GradCheckC;
+
+// Residual block with batch norm and a grouped convolution; min pooling, depthwise 1×1, global average pooling.
+[Network(4, 6, 6)]
+[Conv2D(4, 3, Padding = 1, Name = "stem")] [BatchNorm] [Tanh(Name = "block")]
+[Conv2D(4, 3, Padding = 1, Groups = 2)] [BatchNorm] [ELU]
+[Add(From = "block")]
+[MinPool2D(2)]
+[Conv2D(4, 1, Groups = 4)]
+[GlobalAvgPool2D]
+[Dense(3)]
+public partial class GradCheckD;
+
+// U-Net-like: encoder, transposed-conv decoder, concatenated skips (one from the input), LRN, maxout, softmax.
+[Network(2, 6, 6)]
+[Conv2D(3, 3, Padding = 1, Name = "enc")] [PReLU(PerChannel = true)]
+[MaxPool2D(2)]
+[ConvTranspose2D(3, 2, Stride = 2)] [Sigmoid]
+[Concat(From = "enc")]
+[LocalResponseNorm(3, Alpha = 0.5, Beta = 0.75, K = 1)]
+[Concat(From = "input")]
+[Conv2D(2, 3, Stride = 2, Padding = 1)]
+[Maxout(4, 3)]
+[Softmax]
+public partial class GradCheckE;

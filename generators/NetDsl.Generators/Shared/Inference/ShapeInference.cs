@@ -65,6 +65,18 @@ internal static class ShapeInference
         var kindCounts = new Dictionary<string, int>(StringComparer.Ordinal);
         int c = inC, h = inH, w = inW, offset = 0, buffers = 0;
         bool shapeKnown = true;
+        var allNames = new Dictionary<string, int>(StringComparer.Ordinal);
+        {
+            var counts = new Dictionary<string, int>(StringComparer.Ordinal);
+            for (int i = 0; i < spec.Layers.Count; i++)
+            {
+                string prefix = DefaultPrefix(spec.Layers[i].Kind);
+                counts.TryGetValue(prefix, out int n);
+                counts[prefix] = ++n;
+                string layerName = spec.Layers[i].ExplicitName ?? prefix + S(n);
+                if (!allNames.ContainsKey(layerName)) allNames[layerName] = i;
+            }
+        }
 
         for (int i = 0; i < spec.Layers.Count; i++)
         {
@@ -103,8 +115,10 @@ internal static class ShapeInference
                 LayerKind.ELU => Elementwise(ctx, name, c, h, w, ctx.Real("alpha", 1.0, 0, 1e6, "at least 0", upperInclusive: true)),
                 LayerKind.LeakyReLU => Elementwise(ctx, name, c, h, w, ctx.Real("slope", 0.01, 0, 1, "in [0, 1)", upperInclusive: false)),
                 LayerKind.Dropout => Elementwise(ctx, name, c, h, w, ctx.Real("p", 0.5, 0, 1, "in [0, 1)", upperInclusive: false)),
+                LayerKind.Add or LayerKind.Concat => Join(ctx, name, c, h, w, names, allNames, layers, inC, inH, inW, shapeKnown),
                 _ => Elementwise(ctx, name, c, h, w, 0),
             };
+            if (shaped is not null && ctx.Bool("Frozen", false)) shaped = shaped with { Frozen = true };
             if (shaped is null || !shapeKnown)
             {
                 shapeKnown = false;
@@ -176,6 +190,8 @@ internal static class ShapeInference
         LayerKind.Softmax => "softmax",
         LayerKind.Maxout => "maxout",
         LayerKind.Flatten => "flatten",
+        LayerKind.Add => "add",
+        LayerKind.Concat => "concat",
         _ => "layer",
     };
 
@@ -282,6 +298,44 @@ internal static class ShapeInference
     }
 
     private static EquatableArray<int> Shape(params int[] dims) => new(dims);
+
+    /// <summary>Add (equal shapes) or Concat (equal height and width) of the previous layer and the one named by From.</summary>
+    private static ShapedLayer? Join(LayerContext ctx, string name, int c, int h, int w, Dictionary<string, int> earlier,
+        Dictionary<string, int> all, List<ShapedLayer> layers, int inC, int inH, int inW, bool shapesKnown)
+    {
+        var from = ctx.Layer.Find("From");
+        string kind = ctx.Layer.Kind == LayerKind.Add ? "Add" : "Concat";
+        if (from?.Text is not { Length: > 0 } source)
+        {
+            ctx.Report("NDSL0101", from is null ? null : "From", "From", "the name of an earlier layer (or \"input\")", from?.Text is null ? "nothing" : "''");
+            return null;
+        }
+        int index;
+        if (source == "input" && !earlier.ContainsKey("input")) index = -1;
+        else if (earlier.TryGetValue(source, out index)) { }
+        else
+        {
+            string why = all.TryGetValue(source, out int later) && later >= ctx.Index
+                ? $"layer {S(later + 1)} is named '{source}', but a skip can only read an earlier layer"
+                : $"no earlier layer is named '{source}'; earlier layers: {(earlier.Count == 0 ? "none" : string.Join(", ", earlier.Keys))} (or \"input\")";
+            ctx.Report("NDSL0103", "From", source, why);
+            return null;
+        }
+        if (!shapesKnown || index >= layers.Count) return null;
+        int sc = index < 0 ? inC : layers[index].OutC, sh = index < 0 ? inH : layers[index].OutH, sw = index < 0 ? inW : layers[index].OutW;
+        string prev = $"{S(c)}×{S(h)}×{S(w)}", skip = $"{S(sc)}×{S(sh)}×{S(sw)}";
+        if (kind == "Add" && (sc != c || sh != h || sw != w))
+        {
+            ctx.Report("NDSL0104", "From", prev, source, skip);
+            return null;
+        }
+        if (kind == "Concat" && (sh != h || sw != w))
+        {
+            ctx.Report("NDSL0105", "From", prev, source, skip);
+            return null;
+        }
+        return Base(ctx, name, c, h, w) with { OutC = kind == "Add" ? c : c + sc, SkipLayer = index };
+    }
 
     private static ShapedLayer? ConvTranspose(LayerContext ctx, string name, int c, int h, int w, ref int offset)
     {

@@ -33,6 +33,9 @@ internal sealed record ShapedLayer(
     /// <summary>Non-trained state (BN running mean and variance) in the network's buffer array.</summary>
     public int BufferOffset { get; init; }
     public int BufferCount { get; init; }
+    /// <summary>Add/Concat: the layer whose output joins the previous one (-1: the network input); -2: none.</summary>
+    public int SkipLayer { get; init; } = -2;
+    public bool Frozen { get; init; }
 
     public int InSize => InC * InH * InW;
     public int OutSize => OutC * OutH * OutW;

@@ -25,6 +25,8 @@ internal enum LayerKind
     Softmax,
     Maxout,
     Flatten,
+    Add,
+    Concat,
 }
 
 internal enum ArgType { Int, Real, Bool, Text, Invalid }

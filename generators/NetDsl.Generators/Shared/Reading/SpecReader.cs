@@ -106,6 +106,8 @@ internal static class SpecReader
         "Softmax" => LayerKind.Softmax,
         "Maxout" => LayerKind.Maxout,
         "Flatten" => LayerKind.Flatten,
+        "Add" => LayerKind.Add,
+        "Concat" => LayerKind.Concat,
         _ => LayerKind.Unknown,
     };
 
