@@ -1,0 +1,67 @@
+using System;
+using System.Globalization;
+using System.IO;
+using NetDsl;
+using NetDsl.Data;
+using NetDsl.Training;
+
+namespace ResNetSample;
+
+/// <summary>A small ResNet: a stem, two residual blocks (3×3 conv, batch norm, ReLU, identity skip), a strided
+/// downsampling conv between them, global average pooling and a dense classifier. 28×28 → 10 classes.</summary>
+[Network(1, 28, 28)]
+[Conv2D(16, 3, Padding = 1, Bias = false)] [BatchNorm] [ReLU(Name = "stem")]
+[Conv2D(16, 3, Padding = 1, Bias = false)] [BatchNorm] [ReLU]
+[Conv2D(16, 3, Padding = 1, Bias = false)] [BatchNorm]
+[Add(From = "stem")] [ReLU(Name = "block1")]
+[Conv2D(32, 3, Stride = 2, Padding = 1, Bias = false)] [BatchNorm] [ReLU(Name = "down")]
+[Conv2D(32, 3, Padding = 1, Bias = false)] [BatchNorm] [ReLU]
+[Conv2D(32, 3, Padding = 1, Bias = false)] [BatchNorm]
+[Add(From = "down")] [ReLU]
+[GlobalAvgPool2D]
+[Dense(10)]
+public partial class ResNet;
+
+public static class Program
+{
+    public static int Main(string[] args)
+    {
+        int epochs = 2, batch = 64, seed = 1;
+        string? dataDir = null;
+        bool subset = false;
+        float lr = 0.05f;
+        for (int i = 0; i < args.Length; i++)
+        {
+            string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
+            switch (args[i])
+            {
+                case "--epochs": epochs = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--batch": batch = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--seed": seed = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--lr": lr = float.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--data": dataDir = Next(); break;
+                case "--subset": subset = true; break;
+                default: Console.Error.WriteLine($"unknown option {args[i]}; options: --epochs N --batch N --seed N --lr X --data DIR --subset"); return 2;
+            }
+        }
+        string? full = subset ? null : FashionMnist.FindFullDataDirectory(dataDir);
+        string dir = full ?? Path.Combine(AppContext.BaseDirectory, "data");
+        var (train, test) = FashionMnist.Load(dir);
+        Console.WriteLine($"data: {dir} ({(full is null ? "shipped subset" : "full set")}): {train.Count} training, {test.Count} test images");
+        Console.WriteLine(ResNet.Summary);
+
+        using var net = new ResNet(batch, seed);
+        var optimizer = new Sgd(lr, momentum: 0.9f, weightDecay: 5e-4f);
+        var schedule = new Func<int, float>(epoch => lr * 0.5f * (1 + MathF.Cos(MathF.PI * epoch / Math.Max(1, epochs)))); // cosine per epoch
+        Trainer.Fit(net, train, test, new SoftmaxCrossEntropy(), optimizer, new TrainingOptions
+        {
+            Epochs = epochs,
+            BatchSize = batch,
+            Seed = seed,
+            LearningRateForEpoch = schedule,
+            OnEpoch = r => Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"epoch {r.Epoch,2}  lr {r.LearningRate:G3}  train loss {r.TrainLoss:F4}  train acc {r.TrainAccuracy:P2}  test acc {r.TestAccuracy:P2}  {r.Seconds:F1} s  {r.SamplesPerSecond:F0} samples/s")),
+        });
+        return 0;
+    }
+}
