@@ -360,6 +360,17 @@ internal sealed partial class NetworkEmitter
             public {{RoSpan}} InputGradient => ComputeInputGradient
                 ? _inputGrad.AsSpan(0, _batch * InputSize)
                 : throw new global::System.InvalidOperationException("{{Cls}}.InputGradient: set ComputeInputGradient = true before Backward.");
+            /// <summary>When set, training-mode dropout reuses the masks already in place (see <see cref="DropoutMask"/>)
+            /// instead of drawing new ones: for gradient checks, and to replay a mask drawn elsewhere.</summary>
+            public bool HoldDropoutMasks { get; set; }
+
+            /// <summary>The mask of dropout layer <paramref name="index"/>: [MaxBatch, size], each element 0 or 1/(1−p).</summary>
+            public {{Span}} DropoutMask(int index) => index switch
+            {
+            {{string.Join("\n", _net.Layers.Where(l => l.Kind == LayerKind.Dropout).Select(l => $"    {l.Index} => _mask{_member[l.Index]},"))}}
+                _ => throw new global::System.ArgumentException($"{{Cls}}: layer {index} is not a dropout layer.", nameof(index)),
+            };
+
             /// <summary>State that is not trained but saved with the weights (batch-norm running statistics).</summary>
             public {{Span}} Buffers => _buffers;
             public global::System.ReadOnlySpan<{{Rt}}.ParameterTensor> BufferTensors => s_bufferTensors;
@@ -868,7 +879,7 @@ internal sealed partial class NetworkEmitter
                 _w.Line("const float scale = 1f / (1f - p);");
                 _w.Line($"{Span} mask = _mask{m}.AsSpan(n0 * {size}, (n1 - n0) * {size});");
                 _w.Line("// Each element's draw depends only on (seed, step, layer, index): the same mask for any worker count.");
-                _w.Line($"{Rt}.Kernels.Vec.DropoutMask(_dropoutKey ^ ({I(l.Index + 1)}UL << 56) ^ _dropoutStep, (ulong)n0 * {size}, p, scale, mask);");
+                _w.Line($"if (!HoldDropoutMasks) {Rt}.Kernels.Vec.DropoutMask(_dropoutKey ^ ({I(l.Index + 1)}UL << 56) ^ _dropoutStep, (ulong)n0 * {size}, p, scale, mask);");
                 _w.Line($"{Rt}.Kernels.Vec.Multiply(x, mask, y);");
                 break;
         }

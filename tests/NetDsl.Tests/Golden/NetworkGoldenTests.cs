@@ -84,3 +84,51 @@ public class LayerAccessTests
         Assert.Equal(net.ParameterTensors.ToArray().Single(t => t.Name == "fc1.weight").Offset, fc1.ParameterOffset);
     }
 }
+
+public class SmallCnnGoldenTests
+{
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void SmallCnnWithBatchNormAndDropoutMatchesPyTorch(int workers)
+    {
+        var g = GoldenCase.Load("net_small_cnn");
+        using var net = new GoldenSmallCnn(2, workers: workers);
+        Assert.Equal(g.Params.Keys.OrderBy(k => k), net.ParameterTensors.ToArray().Select(t => t.Name).OrderBy(k => k));
+        foreach (var t in net.ParameterTensors.ToArray()) g.Params[t.Name].Floats.CopyTo(net.Parameters.Slice(t.Offset, t.Length));
+        foreach (var t in net.BufferTensors.ToArray()) g.Buffers[t.Name].Floats.CopyTo(net.Buffers.Slice(t.Offset, t.Length));
+
+        // Replay PyTorch's dropout mask: 0/1 → 0 or 1/(1−p) in float32.
+        int dropout = Array.FindIndex(net.Layers.ToArray(), l => l.Kind == "Dropout");
+        float scale = 1f / (1f - 0.5f);
+        var mask = g.Inputs["dropout_mask"].Floats;
+        for (int i = 0; i < mask.Length; i++) net.DropoutMask(dropout)[i] = mask[i] * scale;
+        net.HoldDropoutMasks = true;
+        net.ComputeInputGradient = true;
+
+        var logits = net.Forward(g.Inputs["x"].Floats, 2, training: true).ToArray();
+        Close.All(g.Outputs["logits"].Floats, logits, "logits");
+        Close.All(g.Outputs["act.flat"].Floats, net.LayerOutput(dropout - 1), "act.flat");
+        Close.All(g.Outputs["act.dropped"].Floats, net.LayerOutput(dropout), "act.dropped");
+        foreach (var t in net.BufferTensors.ToArray())
+            Close.All(g.Outputs["buffer_after." + t.Name].Floats, net.Buffers.Slice(t.Offset, t.Length), t.Name + " after forward");
+
+        var dLogits = new float[logits.Length];
+        float loss = new SoftmaxCrossEntropy().Compute(logits, g.Inputs["labels"].Labels, 2, 5, dLogits);
+        Close.All(g.Outputs["loss"].Floats, new[] { loss }, "loss");
+        net.ZeroGradients();
+        net.Backward(dLogits, 2);
+        Close.All(g.Grads["x"].Floats, net.InputGradient, "dL/dx");
+        Close.All(g.Grads["act.dropped"].Floats, net.LayerGradient(dropout), "grad act.dropped");
+        foreach (var t in net.ParameterTensors.ToArray())
+        {
+            // conv1 feeds training-mode BN, so its bias gradient is exactly zero; PyTorch's is rounding noise (~1e-7).
+            if (t.Name == "conv1.bias") Assert.All(net.Gradients.Slice(t.Offset, t.Length).ToArray(), v => Assert.True(Math.Abs(v) < 1e-5, $"conv1.bias gradient {v}"));
+            else Close.All(g.Grads[t.Name].Floats, net.Gradients.Slice(t.Offset, t.Length), "dL/d" + t.Name);
+        }
+
+        new Sgd(0.1f, momentum: 0.9f, weightDecay: 5e-4f).Step(net.Parameters, net.Gradients);
+        foreach (var t in net.ParameterTensors.ToArray())
+            Close.All(g.AfterStep[t.Name].Floats, net.Parameters.Slice(t.Offset, t.Length), t.Name + " after SGD step");
+    }
+}

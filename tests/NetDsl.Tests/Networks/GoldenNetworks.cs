@@ -44,3 +44,11 @@ namespace NetDsl.Tests.Networks;
 [Network(3, 4, 5)] [BatchNorm] public partial class GoldenBn2d;
 [Network(5, 1, 1)] [BatchNorm] public partial class GoldenBn1d;
 [Network(3, 2, 3)] [BatchNorm(Epsilon = 1e-2)] public partial class GoldenBn2dEps;
+
+// net_small_cnn of the goldens: conv-BN(train)-ReLU-maxpool-conv-ReLU-maxpool-flatten-dropout(stored mask)-fc.
+[Network(3, 8, 8)]
+[Conv2D(6, 3, Padding = 1)] [BatchNorm] [ReLU] [MaxPool2D(2)]
+[Conv2D(8, 3, Padding = 1)] [ReLU] [MaxPool2D(2)]
+[Flatten] [Dropout(0.5)]
+[Dense(5, Name = "fc")]
+public partial class GoldenSmallCnn;

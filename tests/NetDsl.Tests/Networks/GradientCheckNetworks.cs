@@ -49,3 +49,9 @@ public partial class GradCheckD;
 [Maxout(4, 3)]
 [Softmax]
 public partial class GradCheckE;
+
+public partial class GradCheckC
+{
+    /// <summary>Test bookkeeping: whether a training forward has drawn the dropout mask yet.</summary>
+    public bool HasForwarded { get; set; }
+}
