@@ -61,6 +61,8 @@ public static class Program
             }
         }
 
+        if (net is not ("lenet5" or "cnn")) throw new ArgumentException($"--net must be lenet5 or cnn, got '{net}'");
+        if (optimizerName is not ("sgd" or "adam")) throw new ArgumentException($"--optimizer must be sgd or adam, got '{optimizerName}'");
         if (dataDir is not null && FashionMnist.FindFullDataDirectory(dataDir) != dataDir)
             throw new ArgumentException($"--data {dataDir}: the folder does not hold the four Fashion-MNIST files ({FashionMnist.TrainImages}[.gz], ...)");
         string shipped = Path.Combine(AppContext.BaseDirectory, "data");
