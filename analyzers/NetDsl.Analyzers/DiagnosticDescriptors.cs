@@ -3,13 +3,15 @@ using Microsoft.CodeAnalysis;
 namespace NetDsl.Analyzers;
 
 /// <summary>The one catalogue of NetDsl diagnostics. IDs are stable; grouped by area:
-/// NDSL00xx the network class, NDSL01xx layer arguments, NDSL02xx shapes.</summary>
+/// NDSL00xx the network class, NDSL01xx layer arguments, NDSL02xx shapes, NDSL03xx advice (warnings and
+/// information about networks that build but are probably not what was meant).</summary>
 internal static class DiagnosticDescriptors
 {
     private const string HelpBase = "https://github.com/netdsl/netdsl/blob/main/docs/diagnostics.md#";
     private const string Declaration = "NetDsl.Declaration";
     private const string Arguments = "NetDsl.Arguments";
     private const string Shapes = "NetDsl.Shapes";
+    private const string Advice = "NetDsl.Advice";
 
     private static DiagnosticDescriptor Make(string id, string title, string message, string category, DiagnosticSeverity severity) =>
         new(id, title, message, category, severity, isEnabledByDefault: true, helpLinkUri: HelpBase + id.ToLowerInvariant());
@@ -79,6 +81,36 @@ internal static class DiagnosticDescriptors
         "{0}: padding {1} is larger than half the window size {2}; use at most {3} (PyTorch refuses this too)",
         Shapes, DiagnosticSeverity.Error);
 
+    public static readonly DiagnosticDescriptor TooLarge = Make("NDSL0204",
+        "Tensor or parameter count too large",
+        "{0}: {1} (the generated code holds each tensor in one array of at most 1,073,741,823 floats)",
+        Shapes, DiagnosticSeverity.Error);
+
+    public static readonly DiagnosticDescriptor NoOpFlatten = Make("NDSL0301",
+        "Flatten of a 1×1 map is a no-op",
+        "{0}: the input is already {1}, so the flatten is a no-op{2}",
+        Advice, DiagnosticSeverity.Info);
+
+    public static readonly DiagnosticDescriptor ActivationAfterActivation = Make("NDSL0302",
+        "Activation directly after an activation",
+        "{0} directly follows the activation {1}: {2}; remove one of them",
+        Advice, DiagnosticSeverity.Warning);
+
+    public static readonly DiagnosticDescriptor HiddenSigmoid = Make("NDSL0303",
+        "Sigmoid in a hidden layer",
+        "{0}: a sigmoid in a hidden layer saturates, so its gradients vanish; the lecture notes advise \"Do not use sigmoid except at the output of a 2 class net.\" and \"By default, people use ReLU.\"",
+        Advice, DiagnosticSeverity.Info);
+
+    public static readonly DiagnosticDescriptor SoftmaxNotLast = Make("NDSL0304",
+        "Softmax is not the last layer",
+        "{0}: a softmax belongs at the output, but {2} more layer(s) follow, starting with {1}; move it last, or leave it out when training with SoftmaxCrossEntropy, which applies softmax itself",
+        Advice, DiagnosticSeverity.Warning);
+
+    public static readonly DiagnosticDescriptor LargeParameterCount = Make("NDSL0305",
+        "Very large parameter count",
+        "Network '{0}' has {1} parameters ({2} MiB of float32, as much again for the gradients); {3} holds {4} of them ({5} %)",
+        Advice, DiagnosticSeverity.Info);
+
     public static readonly DiagnosticDescriptor UnknownLayerAttribute = Make("NDSL0006",
         "Unknown or invalid layer attribute",
         "Network '{0}': {1}",
@@ -100,6 +132,12 @@ internal static class DiagnosticDescriptors
         "NDSL0201" => OutputTooSmall,
         "NDSL0202" => OutputNotIntegral,
         "NDSL0203" => PoolPaddingTooLarge,
+        "NDSL0204" => TooLarge,
+        "NDSL0301" => NoOpFlatten,
+        "NDSL0302" => ActivationAfterActivation,
+        "NDSL0303" => HiddenSigmoid,
+        "NDSL0304" => SoftmaxNotLast,
+        "NDSL0305" => LargeParameterCount,
         _ => null,
     };
 }

@@ -21,7 +21,9 @@ public sealed class NetworkShapeAnalyzer : DiagnosticAnalyzer
         DiagnosticDescriptors.NoLayers, DiagnosticDescriptors.InvalidInputShape, DiagnosticDescriptors.UnknownLayerAttribute,
         DiagnosticDescriptors.InvalidArgument, DiagnosticDescriptors.DuplicateName,
         DiagnosticDescriptors.UnknownSkipSource, DiagnosticDescriptors.AddShapeMismatch, DiagnosticDescriptors.ConcatShapeMismatch,
-        DiagnosticDescriptors.OutputTooSmall, DiagnosticDescriptors.OutputNotIntegral, DiagnosticDescriptors.PoolPaddingTooLarge);
+        DiagnosticDescriptors.OutputTooSmall, DiagnosticDescriptors.OutputNotIntegral, DiagnosticDescriptors.PoolPaddingTooLarge,
+        DiagnosticDescriptors.TooLarge, DiagnosticDescriptors.NoOpFlatten, DiagnosticDescriptors.ActivationAfterActivation,
+        DiagnosticDescriptors.HiddenSigmoid, DiagnosticDescriptors.SoftmaxNotLast, DiagnosticDescriptors.LargeParameterCount);
 
     public override void Initialize(AnalysisContext context)
     {
@@ -54,8 +56,21 @@ public sealed class NetworkShapeAnalyzer : DiagnosticAnalyzer
             Location location = problem.LayerIndex < 0 && problem.ArgName is null
                 ? type.Locations.FirstOrDefault() ?? Location.None
                 : ArgumentLocation(attribute, problem.ArgName, ctx.CancellationToken);
-            ctx.ReportDiagnostic(Diagnostic.Create(descriptor, location, problem.MessageArgs.Select(a => (object)a).ToArray()));
+            ctx.ReportDiagnostic(Diagnostic.Create(descriptor, location, Properties(problem), problem.MessageArgs.Select(a => (object)a).ToArray()));
         }
+    }
+
+    /// <summary>The inference's repairs ("kind|Arg=expression;...") as diagnostic properties: kind → assignments, for the code fixes.</summary>
+    private static ImmutableDictionary<string, string?>? Properties(Problem problem)
+    {
+        if (problem.Fixes.Count == 0) return null;
+        var builder = ImmutableDictionary.CreateBuilder<string, string?>();
+        foreach (var fix in problem.Fixes)
+        {
+            int bar = fix.IndexOf('|');
+            if (bar > 0) builder[fix.Substring(0, bar)] = fix.Substring(bar + 1);
+        }
+        return builder.ToImmutable();
     }
 
     /// <summary>The argument named <paramref name="argName"/> (a property, or a constructor parameter), else the whole attribute.</summary>

@@ -59,6 +59,12 @@ internal static class ShapeInference
             return null;
         }
         if (inC < 1 || inH < 1 || inW < 1) return null;
+        if ((long)inC * inH * inW > MaxElements)
+        {
+            problems.Add(new Problem("NDSL0204", true, -1, null, Args(spec.ClassName,
+                $"the input {S(inC)}×{S(inH)}×{S(inW)} = {N((long)inC * inH * inW)} floats per sample is too large")));
+            return null;
+        }
 
         var layers = new List<ShapedLayer>();
         var names = new Dictionary<string, int>(StringComparer.Ordinal);
@@ -66,6 +72,7 @@ internal static class ShapeInference
         int c = inC, h = inH, w = inW, offset = 0, buffers = 0;
         bool shapeKnown = true;
         var allNames = new Dictionary<string, int>(StringComparer.Ordinal);
+        var displays = new string[spec.Layers.Count];
         {
             var counts = new Dictionary<string, int>(StringComparer.Ordinal);
             for (int i = 0; i < spec.Layers.Count; i++)
@@ -86,6 +93,7 @@ internal static class ShapeInference
             kindCounts[prefix] = ++k;
             string name = layer.ExplicitName ?? prefix + S(k);
             string display = $"{name} (layer {i + 1}, {layer.AttributeName})";
+            displays[i] = display;
 
             if (layer.Kind == LayerKind.Unknown)
             {
@@ -96,7 +104,11 @@ internal static class ShapeInference
             if (layer.ExplicitName is { } explicitName && !IsValidName(explicitName))
                 problems.Add(new Problem("NDSL0101", true, i, "Name", Args(display, "Name", "a non-empty identifier of letters, digits, '_' or '-'", "'" + explicitName + "'")));
             if (names.TryGetValue(name, out int other))
-                problems.Add(new Problem("NDSL0102", true, i, layer.ExplicitName is null ? null : "Name", Args(display, name, $"layer {other + 1}")));
+            {
+                var duplicate = new Problem("NDSL0102", true, i, layer.ExplicitName is null ? null : "Name", Args(display, name, $"layer {other + 1}"));
+                if (IsValidName(name)) duplicate = duplicate with { Fixes = Args("name|Name=\"" + UniqueName(name, allNames) + "\"") };
+                problems.Add(duplicate);
+            }
             else names[name] = i;
 
             var ctx = new LayerContext(layer, i, display, problems);
@@ -119,6 +131,7 @@ internal static class ShapeInference
                 _ => Elementwise(ctx, name, c, h, w, 0),
             };
             if (shaped is not null && ctx.Bool("Frozen", false)) shaped = shaped with { Frozen = true };
+            if (shaped is not null && shapeKnown && !FitsInArrays(ctx, shaped)) shaped = null;
             if (shaped is null || !shapeKnown)
             {
                 shapeKnown = false;
@@ -128,7 +141,9 @@ internal static class ShapeInference
             c = shaped.OutC; h = shaped.OutH; w = shaped.OutW;
         }
 
+        Advise(spec, displays, problems);
         if (!shapeKnown || problems.Exists(p => p.IsError)) return null;
+        AdviseOnShapes(spec, layers, displays, offset, problems);
 
         // Auto initialization looks at the activation that follows each parametered layer.
         for (int i = 0; i < layers.Count; i++)
@@ -153,6 +168,108 @@ internal static class ShapeInference
         foreach (char ch in name) if (!(char.IsLetterOrDigit(ch) || ch == '_' || ch == '-')) return false;
         return true;
     }
+
+    /// <summary>The largest element count of one array: a layer's output per sample, a layer's weights, all parameters.</summary>
+    internal const long MaxElements = int.MaxValue / 2;
+
+    /// <summary>Sizes past <see cref="MaxElements"/> would overflow the int indices of the generated code: NDSL0204.</summary>
+    private static bool FitsInArrays(LayerContext ctx, ShapedLayer l)
+    {
+        double outSize = (double)l.OutC * l.OutH * l.OutW;
+        if (outSize <= MaxElements) return true;
+        ctx.Report("NDSL0204", null, $"its output {S(l.OutC)}×{S(l.OutH)}×{S(l.OutW)} = {outSize.ToString("N0", CultureInfo.InvariantCulture)} floats per sample is too large");
+        return false;
+    }
+
+    /// <summary>Whether this layer's parameters, and all parameters up to it, stay within <see cref="MaxElements"/> (else NDSL0204).</summary>
+    private static bool ParametersFit(LayerContext ctx, double count, int offset)
+    {
+        if (offset + count <= MaxElements) return true;
+        ctx.Report("NDSL0204", null, count > MaxElements
+            ? $"its {count.ToString("N0", CultureInfo.InvariantCulture)} parameters are too many"
+            : $"the parameters up to this layer, {(offset + count).ToString("N0", CultureInfo.InvariantCulture)}, are too many");
+        return false;
+    }
+
+    /// <summary>The name's stem (trailing digits removed) plus the smallest number ≥ 2 that no layer uses.</summary>
+    private static string UniqueName(string name, Dictionary<string, int> used)
+    {
+        string stem = name.TrimEnd('0', '1', '2', '3', '4', '5', '6', '7', '8', '9');
+        if (stem.Length == 0) stem = name + "_";
+        for (int n = 2; ; n++)
+        {
+            string candidate = stem + S(n);
+            if (!used.ContainsKey(candidate) && candidate != "input") return candidate;
+        }
+    }
+
+    private static bool IsActivation(LayerKind kind) => kind is LayerKind.ReLU or LayerKind.LeakyReLU or LayerKind.PReLU
+        or LayerKind.ELU or LayerKind.Tanh or LayerKind.Sigmoid or LayerKind.Softmax;
+
+    /// <summary>Advice from the layer order alone (NDSL0302–0304): reported even while shapes have errors.</summary>
+    private static void Advise(NetworkSpec spec, string?[] displays, List<Problem> problems)
+    {
+        int last = spec.Layers.Count - 1;
+        for (int i = 0; i <= last; i++)
+        {
+            var kind = spec.Layers[i].Kind;
+            if (displays[i] is not { } display) continue;
+            if (i > 0 && IsActivation(kind) && IsActivation(spec.Layers[i - 1].Kind) && displays[i - 1] is { } previous)
+            {
+                var before = spec.Layers[i - 1].Kind;
+                bool nonNegative = before is LayerKind.ReLU or LayerKind.Sigmoid or LayerKind.Softmax;
+                string why = nonNegative && kind is LayerKind.ReLU or LayerKind.LeakyReLU or LayerKind.PReLU or LayerKind.ELU
+                    ? $"{before} outputs are never negative, so this {kind} changes nothing"
+                    : "with no layer between them the second only distorts the first one's output";
+                problems.Add(new Problem("NDSL0302", false, i, null, Args(display, previous, why)));
+            }
+            if (kind == LayerKind.Sigmoid && i < last)
+                problems.Add(new Problem("NDSL0303", false, i, null, Args(display)));
+            if (kind == LayerKind.Softmax && i < last && displays[i + 1] is { } next)
+                problems.Add(new Problem("NDSL0304", false, i, null, Args(display, next, S(last - i))));
+        }
+    }
+
+    /// <summary>Parameter counts above this get NDSL0305.</summary>
+    internal const long LargeParameterCount = 10_000_000;
+
+    /// <summary>Advice that needs every shape (NDSL0301, NDSL0305): only for a network without errors.</summary>
+    private static void AdviseOnShapes(NetworkSpec spec, List<ShapedLayer> layers, string?[] displays, int parameters, List<Problem> problems)
+    {
+        for (int i = 0; i < layers.Count; i++)
+        {
+            var l = layers[i];
+            if (l.Kind is not (LayerKind.Dense or LayerKind.Flatten) || l.InH != 1 || l.InW != 1) continue;
+            string input = $"{S(l.InC)}×1×1";
+            if (l.Kind == LayerKind.Flatten)
+            {
+                problems.Add(new Problem("NDSL0301", false, l.Index, null, Args(displays[l.Index]!, input, "; remove it (a Dense flattens by itself)")));
+                continue;
+            }
+            // A Dense after a Dense, Maxout, Flatten or global pooling (or on a 1×1 input) is the normal case. Only a
+            // convolution or a pooling window that shrank a real map to one pixel is worth a word.
+            int j = i - 1;
+            while (j >= 0 && layers[j].Kind is LayerKind.ReLU or LayerKind.LeakyReLU or LayerKind.PReLU or LayerKind.ELU or LayerKind.Tanh
+                       or LayerKind.Sigmoid or LayerKind.Softmax or LayerKind.Dropout or LayerKind.BatchNorm or LayerKind.LocalResponseNorm or LayerKind.Add)
+                j--;
+            if (j < 0) continue;
+            var origin = layers[j];
+            if (origin.Kind is not (LayerKind.Conv2D or LayerKind.ConvTranspose2D or LayerKind.MaxPool2D or LayerKind.AvgPool2D or LayerKind.MinPool2D)
+                || origin.InH * origin.InW <= 1)
+                continue;
+            problems.Add(new Problem("NDSL0301", false, l.Index, null, Args(displays[l.Index]!, input,
+                $" ({origin.Name} already shrinks its {S(origin.InH)}×{S(origin.InW)} input to one pixel, so it acts as a dense layer; if that was not meant, pool less or pad more)")));
+        }
+
+        if (parameters <= LargeParameterCount || layers.Count == 0) return;
+        var largest = layers[0];
+        foreach (var l in layers) if (l.ParameterCount > largest.ParameterCount) largest = l;
+        string share = (100.0 * largest.ParameterCount / parameters).ToString("0.0", CultureInfo.InvariantCulture);
+        problems.Add(new Problem("NDSL0305", false, largest.Index, null, Args(spec.ClassName, N(parameters),
+            (parameters * 4.0 / (1 << 20)).ToString("0", CultureInfo.InvariantCulture), displays[largest.Index]!, N(largest.ParameterCount), share)));
+    }
+
+    private static string N(long v) => v.ToString("N0", CultureInfo.InvariantCulture);
 
     private static int NetworkDim(NetworkSpec spec, string name, List<Problem> problems)
     {
@@ -234,11 +351,14 @@ internal static class ShapeInference
 
         string hArg = ctx.Layer.Find("StrideHeight") is not null ? "StrideHeight" : "Stride";
         string wArg = ctx.Layer.Find("StrideWidth") is not null ? "StrideWidth" : "Stride";
+        int mark = ctx.Mark;
         int oh = OutputSize(ctx, "height", "rows", h, pt, pb, kh, sh, dil, kernelArg: ctx.Layer.Find("kernel") is not null ? "kernel" : "kernelHeight", strideArg: hArg);
-        if (oh < 1) return null; // one NDSL0201 per layer: a square kernel would report the same thing twice
-        int ow = OutputSize(ctx, "width", "columns", w, pl, pr, kw, sw, dil, kernelArg: ctx.Layer.Find("kernel") is not null ? "kernel" : "kernelWidth", strideArg: wArg);
-        if (ow < 1) return null;
+        // one NDSL0201 per layer: a square kernel would report the same thing twice
+        int ow = oh < 1 ? 0 : OutputSize(ctx, "width", "columns", w, pl, pr, kw, sw, dil, kernelArg: ctx.Layer.Find("kernel") is not null ? "kernel" : "kernelWidth", strideArg: wArg);
+        if (ctx.Mark > mark) ctx.AttachFixes(mark, ConvFixes(ctx.Layer, h, w, kh, kw, sh, sw, pt, pb, pl, pr, dil, hArg, wArg));
+        if (oh < 1 || ow < 1) return null;
 
+        if (!ParametersFit(ctx, (double)filters * (c / groups) * kh * kw + (bias ? filters : 0), offset)) return null;
         int wc = filters * (c / groups) * kh * kw, bc = bias ? filters : 0;
         var l = Base(ctx, name, c, h, w) with
         {
@@ -262,10 +382,11 @@ internal static class ShapeInference
             ctx.Report("NDSL0203", "Padding", S(pad), S(size), S(size / 2));
             return null;
         }
+        int mark = ctx.Mark;
         int oh = OutputSize(ctx, "height", "rows", h, pad, pad, size, stride, 1, "size", "Stride");
-        if (oh < 1) return null;
-        int ow = OutputSize(ctx, "width", "columns", w, pad, pad, size, stride, 1, "size", "Stride");
-        if (ow < 1) return null;
+        int ow = oh < 1 ? 0 : OutputSize(ctx, "width", "columns", w, pad, pad, size, stride, 1, "size", "Stride");
+        if (ctx.Mark > mark) ctx.AttachFixes(mark, PoolFixes(h, w, size, stride, pad));
+        if (oh < 1 || ow < 1) return null;
         return Base(ctx, name, c, h, w) with
         {
             OutH = oh, OutW = ow, KernelH = size, KernelW = size, StrideH = stride, StrideW = stride,
@@ -287,6 +408,7 @@ internal static class ShapeInference
             return null;
         }
         int bc = bias ? units : 0;
+        if (!ParametersFit(ctx, (double)wc + bc, offset)) return null;
         var l = Base(ctx, name, c, h, w) with
         {
             OutC = units, OutH = 1, OutW = 1, HasBias = bias, Init = init,
@@ -362,6 +484,12 @@ internal static class ShapeInference
                 $"({S(i)} − 1)·{S(stride)} − 2·{S(pad)} + {S(dil)}·({S(k)} − 1) + {S(outPad)} + 1 = {S(o)}", $"is {S(i)}, too small for padding {S(pad)}");
             return null;
         }
+        if (oh > MaxElements || ow > MaxElements)
+        {
+            ctx.Report("NDSL0204", null, $"its output {S(filters)}×{S(oh)}×{S(ow)} is too large");
+            return null;
+        }
+        if (!ParametersFit(ctx, (double)c * filters * k * k + (bias ? filters : 0), offset)) return null;
         int wc = c * filters * k * k, bc = bias ? filters : 0;
         var l = Base(ctx, name, c, h, w) with
         {
@@ -381,6 +509,7 @@ internal static class ShapeInference
         int init = ctx.InitArg();
         if (ctx.Failed) return null;
         int inSize = c * h * w;
+        if (!ParametersFit(ctx, ((double)inSize + 1) * units * pieces, offset)) return null;
         int wc = units * pieces * inSize, bc = units * pieces;
         var l = Base(ctx, name, c, h, w) with
         {
@@ -396,7 +525,7 @@ internal static class ShapeInference
     {
         double momentum = ctx.Real("Momentum", 0.1, 0, 1, "in [0, 1]", upperInclusive: true);
         double eps = ctx.Real("Epsilon", 1e-5, 1e-30, 1, "in (0, 1]", upperInclusive: true);
-        if (ctx.Failed) return null;
+        if (ctx.Failed || !ParametersFit(ctx, 2.0 * c, offset)) return null;
         var l = Base(ctx, name, c, h, w) with
         {
             Real = momentum, Real2 = eps, HasBias = true,
@@ -424,12 +553,101 @@ internal static class ShapeInference
         double initial = ctx.Real("InitialSlope", 0.25, -1e6, 1e6, "a finite number", upperInclusive: true);
         if (ctx.Failed) return null;
         int count = perChannel ? c : 1;
+        if (!ParametersFit(ctx, count, offset)) return null;
         var l = Base(ctx, name, c, h, w) with
         {
             Real = initial, WeightOffset = offset, WeightCount = count, WeightShape = Shape(count),
         };
         offset += count;
         return l;
+    }
+
+    /// <summary>Input rows never read for this geometry (0: none), or -1 when the window does not fit (output &lt; 1).</summary>
+    private static long Dropped(int input, long padA, long padB, int k, int stride, int dil)
+    {
+        long span = input + padA + padB - (long)dil * (k - 1) - 1;
+        if (span < 0) return -1;
+        return Math.Max(0, span % stride - padB);
+    }
+
+    /// <summary>
+    /// Repairs for NDSL0201/0202 on a Conv2D: "same" padding for odd kernels (when it removes the problem), the stride
+    /// nearest to each stride argument with no row dropped, and the symmetric padding nearest to the current one with no
+    /// row dropped (only when no per-side padding is written).
+    /// </summary>
+    private static List<string> ConvFixes(LayerSpec layer, int h, int w, int kh, int kw, int sh, int sw, int pt, int pb, int pl, int pr,
+        int dil, string hArg, string wArg)
+    {
+        var fixes = new List<string>();
+        bool perSide = layer.Find("PadTop") is not null || layer.Find("PadBottom") is not null || layer.Find("PadLeft") is not null || layer.Find("PadRight") is not null;
+        string? same = null;
+        if (kh % 2 == 1 && kw % 2 == 1)
+        {
+            long ph = (long)(kh - 1) / 2 * dil, pw = (long)(kw - 1) / 2 * dil;
+            bool changes = ph != pt || ph != pb || pw != pl || pw != pr;
+            long dh = Dropped(h, ph, ph, kh, sh, dil), dw = Dropped(w, pw, pw, kw, sw, dil);
+            if (changes && ph <= 1_000_000 && pw <= 1_000_000 && dh >= 0 && dw >= 0)
+            {
+                same = ph == pw
+                    ? $"Padding={S(ph)}" + (perSide ? ";PadTop=;PadBottom=;PadLeft=;PadRight=" : "")
+                    : $"Padding=;PadTop={S(ph)};PadBottom={S(ph)};PadLeft={S(pw)};PadRight={S(pw)}";
+                // "same" fixes an output < 1 always, but dropped rows only when it leaves none.
+                fixes.Add((dh == 0 && dw == 0 ? "same|" : "same-fits|") + same);
+            }
+        }
+        foreach (string arg in hArg == wArg ? new[] { hArg } : new[] { hArg, wArg })
+        {
+            bool height = hArg == arg, width = wArg == arg;
+            int current = height ? sh : sw;
+            for (int d = 1; d < current; d++)
+            {
+                int found = 0;
+                foreach (int s in new[] { current - d, current + d })
+                    if ((!height || Dropped(h, pt, pb, kh, s, dil) == 0) && (!width || Dropped(w, pl, pr, kw, s, dil) == 0)) { found = s; break; }
+                if (found == 0) continue;
+                fixes.Add($"stride|{arg}={S(found)}");
+                break;
+            }
+        }
+        if (!perSide)
+        {
+            int pad = pt;
+            for (int d = 1; d <= Math.Max(sh, sw); d++)
+            {
+                int found = -1;
+                foreach (int p in new[] { pad - d, pad + d })
+                    if (p >= 0 && p <= 1_000_000 && Dropped(h, p, p, kh, sh, dil) == 0 && Dropped(w, p, p, kw, sw, dil) == 0) { found = p; break; }
+                if (found < 0) continue;
+                if (same != $"Padding={S(found)}") fixes.Add($"padding|Padding={S(found)}");
+                break;
+            }
+        }
+        return fixes;
+    }
+
+    /// <summary>Repairs for NDSL0202 on a pooling layer: the nearest stride, and the nearest padding (at most half the window), with no row dropped.</summary>
+    private static List<string> PoolFixes(int h, int w, int size, int stride, int pad)
+    {
+        var fixes = new List<string>();
+        for (int d = 1; d < stride; d++)
+        {
+            int found = 0;
+            foreach (int s in new[] { stride - d, stride + d })
+                if (Dropped(h, pad, pad, size, s, 1) == 0 && Dropped(w, pad, pad, size, s, 1) == 0) { found = s; break; }
+            if (found == 0) continue;
+            fixes.Add($"stride|Stride={S(found)}");
+            break;
+        }
+        for (int d = 1; d <= size / 2; d++)
+        {
+            int found = -1;
+            foreach (int p in new[] { pad - d, pad + d })
+                if (p >= 0 && 2 * p <= size && Dropped(h, p, p, size, stride, 1) == 0 && Dropped(w, p, p, size, stride, 1) == 0) { found = p; break; }
+            if (found < 0) continue;
+            fixes.Add($"padding|Padding={S(found)}");
+            break;
+        }
+        return fixes;
     }
 
     /// <summary>floor((in + padA + padB − dil·(k−1) − 1) / stride) + 1, with the diagnostics that show that arithmetic.</summary>
@@ -479,6 +697,28 @@ internal static class ShapeInference
             Array.Copy(rest, 0, values, 1, rest.Length);
             _problems.Add(new Problem(id, true, Index, arg, new EquatableArray<string>(values)));
             Failed = true;
+        }
+
+        /// <summary>How many problems have been reported so far (for <see cref="AttachFixes"/>).</summary>
+        public int Mark => _problems.Count;
+
+        /// <summary>Attaches repairs to this layer's NDSL0201/0202 problems reported since <paramref name="mark"/>: NDSL0201 gets only
+        /// "same"; NDSL0202 gets "same", "padding", and the "stride" fix for its own stride argument.</summary>
+        public void AttachFixes(int mark, List<string> fixes)
+        {
+            for (int i = mark; i < _problems.Count; i++)
+            {
+                var p = _problems[i];
+                if (p.LayerIndex != Index || p.Id is not ("NDSL0201" or "NDSL0202")) continue;
+                var mine = new List<string>();
+                foreach (var f in fixes)
+                {
+                    if (f.StartsWith("same|", StringComparison.Ordinal)) mine.Add(f);
+                    else if (p.Id == "NDSL0201" && f.StartsWith("same-fits|", StringComparison.Ordinal)) mine.Add("same|" + f.Substring("same-fits|".Length));
+                    else if (p.Id == "NDSL0202" && (f.StartsWith("padding|", StringComparison.Ordinal) || f.StartsWith("stride|" + p.ArgName + "=", StringComparison.Ordinal))) mine.Add(f);
+                }
+                if (mine.Count > 0) _problems[i] = p with { Fixes = mine.ToEquatableArray() };
+            }
         }
 
         public void Warn(string id, string? arg, params string[] rest)

@@ -63,7 +63,16 @@ internal sealed record ShapedNetwork(
 /// <summary>One finding of the shape inference; the analyzer turns it into a located diagnostic.</summary>
 /// <param name="LayerIndex">-1 for the network itself.</param>
 /// <param name="ArgName">The attribute argument at fault (constructor parameter or property name), or null for the whole attribute.</param>
-internal sealed record Problem(string Id, bool IsError, int LayerIndex, string? ArgName, EquatableArray<string> MessageArgs);
+/// <param name="IsError">Errors stop generation; warnings and advice (NDSL03xx) do not.</param>
+internal sealed record Problem(string Id, bool IsError, int LayerIndex, string? ArgName, EquatableArray<string> MessageArgs)
+{
+    /// <summary>
+    /// Repairs the inference can vouch for, each "kind|Arg=expression;Arg=expression" (an empty expression removes that
+    /// argument): kinds "same" (padding that keeps the size), "stride" and "padding" (nearest values with no row dropped),
+    /// "name" (a unique name). The analyzer passes them on as diagnostic properties; the code fixes apply them.
+    /// </summary>
+    public EquatableArray<string> Fixes { get; init; } = EquatableArray<string>.Empty;
+}
 
 internal sealed record InferenceResult(ShapedNetwork? Network, EquatableArray<Problem> Problems)
 {
