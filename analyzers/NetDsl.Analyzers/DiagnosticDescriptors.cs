@@ -38,7 +38,7 @@ internal static class DiagnosticDescriptors
 
     public static readonly DiagnosticDescriptor InvalidInputShape = Make("NDSL0005",
         "Invalid network input shape",
-        "Network '{0}': input {1} must be at least 1, got {2}",
+        "Network '{0}': input {1} must be between 1 and 1000000, got {2}",
         Declaration, DiagnosticSeverity.Error);
 
     public static readonly DiagnosticDescriptor InvalidArgument = Make("NDSL0101",
