@@ -103,7 +103,7 @@ internal static class DiagnosticDescriptors
 
     public static readonly DiagnosticDescriptor SoftmaxNotLast = Make("NDSL0304",
         "Softmax is not the last layer",
-        "{0}: a softmax belongs at the output, but {2} more layer(s) follow, starting with {1}; move it last, or leave it out when training with SoftmaxCrossEntropy, which applies softmax itself",
+        "{0}: a softmax belongs at the output, but {2}, starting with {1}; move it last, or leave it out when training with SoftmaxCrossEntropy, which applies softmax itself",
         Advice, DiagnosticSeverity.Warning);
 
     public static readonly DiagnosticDescriptor LargeParameterCount = Make("NDSL0305",

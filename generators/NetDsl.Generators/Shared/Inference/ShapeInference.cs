@@ -226,7 +226,7 @@ internal static class ShapeInference
             if (kind == LayerKind.Sigmoid && i < last)
                 problems.Add(new Problem("NDSL0303", false, i, null, Args(display)));
             if (kind == LayerKind.Softmax && i < last && displays[i + 1] is { } next)
-                problems.Add(new Problem("NDSL0304", false, i, null, Args(display, next, S(last - i))));
+                problems.Add(new Problem("NDSL0304", false, i, null, Args(display, next, last - i == 1 ? "1 more layer follows" : S(last - i) + " more layers follow")));
         }
     }
 
@@ -264,7 +264,8 @@ internal static class ShapeInference
         if (parameters <= LargeParameterCount || layers.Count == 0) return;
         var largest = layers[0];
         foreach (var l in layers) if (l.ParameterCount > largest.ParameterCount) largest = l;
-        string share = (100.0 * largest.ParameterCount / parameters).ToString("0.0", CultureInfo.InvariantCulture);
+        // Truncated, so a layer holding all but a few parameters reads 99.9 %, not 100.0 %.
+        string share = (Math.Floor(1000.0 * largest.ParameterCount / parameters) / 10).ToString("0.0", CultureInfo.InvariantCulture);
         problems.Add(new Problem("NDSL0305", false, largest.Index, null, Args(spec.ClassName, N(parameters),
             (parameters * 4.0 / (1 << 20)).ToString("0", CultureInfo.InvariantCulture), displays[largest.Index]!, N(largest.ParameterCount), share)));
     }
@@ -434,7 +435,7 @@ internal static class ShapeInference
         }
         int index;
         if (source == "input" && !earlier.ContainsKey("input")) index = -1;
-        else if (earlier.TryGetValue(source, out index)) { }
+        else if (earlier.TryGetValue(source, out index) && index < ctx.Index) { }
         else
         {
             string why = all.TryGetValue(source, out int later) && later >= ctx.Index
