@@ -21,9 +21,8 @@ public class CodeFixTests
     [InlineData("[Network(1, 28, 28)] [Dense(10)]\ninternal sealed class Net;", "[Network(1, 28, 28)] [Dense(10)]\ninternal sealed partial class Net;")]
     public async Task MakePartialFixesNdsl0001(string before, string after)
     {
-        const string header = "using NetDsl;\nnamespace User;\n";
-        string fixedSource = await ApplyFix(header + before, new MakePartialCodeFix());
-        Assert.Equal(header + after, fixedSource);
+        string fixedSource = await ApplyFix(Header + before, new MakePartialCodeFix());
+        Assert.Equal(Header + after, fixedSource);
         // The fixed network now generates and compiles cleanly.
         var (run, output, _) = CompilerHarness.Generate(fixedSource);
         Assert.Single(run.GeneratedTrees);
@@ -31,20 +30,123 @@ public class CodeFixTests
         Assert.DoesNotContain(CompilerHarness.Analyze(output), d => d.Id == "NDSL0001");
     }
 
-    private static async Task<string> ApplyFix(string source, CodeFixProvider fix)
-    {
-        var diagnostics = CompilerHarness.Analyze(CompilerHarness.Compile(source)).Where(d => fix.FixableDiagnosticIds.Contains(d.Id)).ToList();
-        var diagnostic = Assert.Single(diagnostics);
+    private const string Header = "using NetDsl;\nnamespace User;\n";
 
-        using var workspace = new AdhocWorkspace();
+    // ---- "same" padding (NDSL0201, NDSL0202) -----------------------------------------------------------------------
+
+    [Theory]
+    [InlineData("[Network(1, 4, 4)] [Conv2D(6, 5)]", "NDSL0201", "[Network(1, 4, 4)] [Conv2D(6, 5, Padding = 2)]")]
+    [InlineData("[Network(1, 8, 8)] [Conv2D(4, 3, Dilation = 4)]", "NDSL0201", "[Network(1, 8, 8)] [Conv2D(4, 3, Dilation = 4, Padding = 4)]")]
+    [InlineData("[Network(1, 4, 4)] [Conv2D(6, 3, 5)]", "NDSL0201", "[Network(1, 4, 4)] [Conv2D(6, 3, 5, PadTop = 1, PadBottom = 1, PadLeft = 2, PadRight = 2)]")]
+    [InlineData("[Network(1, 4, 4)] [Conv2D(6, 5, PadLeft = 1, Stride = 1)]", "NDSL0201", "[Network(1, 4, 4)] [Conv2D(6, 5, Stride = 1, Padding = 2)]")]
+    [InlineData("[Network(1, 4, 4)] [Conv2D(6, 5, Padding = 0)]", "NDSL0201", "[Network(1, 4, 4)] [Conv2D(6, 5, Padding = 2)]")]
+    [InlineData("[Network(1, 28, 27)] [Conv2D(6, 3, Stride = 2)]", "NDSL0202", "[Network(1, 28, 27)] [Conv2D(6, 3, Stride = 2, Padding = 1)]")]
+    public async Task SamePaddingFixesOddKernels(string before, string id, string after)
+    {
+        string fixedSource = await ApplyFix(Header + before + " public partial class Net;", new SamePaddingCodeFix(), id, "Pad to keep the size");
+        Assert.Equal(Header + after + " public partial class Net;", fixedSource);
+        AssertClean(fixedSource, id);
+    }
+
+    [Fact]
+    public async Task SamePaddingIsNotOfferedForEvenKernels()
+    {
+        var source = Header + "[Network(1, 4, 4)] [Conv2D(6, 6)] public partial class Net;";
+        Assert.Empty(await Actions(source, new SamePaddingCodeFix(), "NDSL0201"));
+    }
+
+    // ---- nearest stride or padding with an integral output (NDSL0202) ----------------------------------------------
+
+    [Theory]
+    [InlineData("[Network(1, 28, 27)] [Conv2D(6, 3, Stride = 2)]", "Set Stride = 1", "[Network(1, 28, 27)] [Conv2D(6, 3, Stride = 1)]")]
+    [InlineData("[Network(1, 9, 8)] [Conv2D(4, 2, Stride = 2)]", "Set Stride = 1", "[Network(1, 9, 8)] [Conv2D(4, 2, Stride = 1)]")]
+    [InlineData("[Network(1, 9, 8)] [Conv2D(4, 2, Stride = 2)]", "Set Padding = 1", "[Network(1, 9, 8)] [Conv2D(4, 2, Stride = 2, Padding = 1)]")]
+    [InlineData("[Network(1, 12, 15)] [Conv2D(4, 3, Stride = 4)]", "Set Stride = 3", "[Network(1, 12, 15)] [Conv2D(4, 3, Stride = 3)]")]
+    [InlineData("[Network(1, 12, 15)] [Conv2D(4, 3, Stride = 4)]", "Set Padding = 2", "[Network(1, 12, 15)] [Conv2D(4, 3, Stride = 4, Padding = 2)]")]
+    [InlineData("[Network(1, 8, 10)] [Conv2D(2, 3, StrideWidth = 2)]", "Set StrideWidth = 1", "[Network(1, 8, 10)] [Conv2D(2, 3, StrideWidth = 1)]")]
+    [InlineData("[Network(1, 7, 8)] [MaxPool2D(2)]", "Set Stride = 1", "[Network(1, 7, 8)] [MaxPool2D(2, Stride = 1)]")]
+    [InlineData("[Network(1, 7, 8)] [MaxPool2D(2)]", "Set Padding = 1", "[Network(1, 7, 8)] [MaxPool2D(2, Padding = 1)]")]
+    [InlineData("[Network(1, 7, 8)] [AvgPool2D(2, Padding = 0, Name = \"p\")]", "Set Padding = 1", "[Network(1, 7, 8)] [AvgPool2D(2, Padding = 1, Name = \"p\")]")]
+    public async Task IntegralOutputFixSetsTheNearestStrideOrPadding(string before, string title, string after)
+    {
+        string fixedSource = await ApplyFix(Header + before + " public partial class Net;", new IntegralOutputCodeFix(), "NDSL0202", title);
+        Assert.Equal(Header + after + " public partial class Net;", fixedSource);
+        AssertClean(fixedSource, "NDSL0202");
+    }
+
+    // ---- rename a duplicate (NDSL0102) ------------------------------------------------------------------------------
+
+    [Theory]
+    [InlineData("[Dense(10, Name = \"head\")] [Dense(5, Name = \"head\")]", "[Dense(10, Name = \"head\")] [Dense(5, Name = \"head2\")]")]
+    [InlineData("[Dense(10, Name = \"head\")] [ReLU(Name = \"head2\")] [Dense(5, Name = \"head\")]", "[Dense(10, Name = \"head\")] [ReLU(Name = \"head2\")] [Dense(5, Name = \"head3\")]")]
+    [InlineData("[Dense(10, Name = \"dense2\")] [Dense(5)]", "[Dense(10, Name = \"dense2\")] [Dense(5, Name = \"dense3\")]")]
+    [InlineData("[Dense(10, Name = \"conv1\")] [Dense(5, Name = \"conv1\")]", "[Dense(10, Name = \"conv1\")] [Dense(5, Name = \"conv2\")]")]
+    [InlineData("[Dense(10, Name = \"x\")] [ReLU(Name = \"x\")]", "[Dense(10, Name = \"x\")] [ReLU(Name = \"x2\")]")]
+    public async Task RenameDuplicatePicksAnUnusedName(string before, string after)
+    {
+        string fixedSource = await ApplyFix(Header + "[Network(1, 8, 8)] " + before + " public partial class Net;", new RenameDuplicateCodeFix(), "NDSL0102", "Rename");
+        Assert.Equal(Header + "[Network(1, 8, 8)] " + after + " public partial class Net;", fixedSource);
+        AssertClean(fixedSource, "NDSL0102");
+    }
+
+    // ---- remove a redundant activation (NDSL0302) --------------------------------------------------------------------
+
+    [Theory]
+    [InlineData("[Dense(10)] [ReLU] [ReLU]\n[Dense(2)]", "[Dense(10)] [ReLU]\n[Dense(2)]")]
+    [InlineData("[Dense(10)]\n[Tanh]\n[Tanh]\n[Dense(2)]", "[Dense(10)]\n[Tanh]\n[Dense(2)]")]
+    [InlineData("[Dense(10)] [ReLU]\n[ReLU] [Dense(2)]", "[Dense(10)] [ReLU]\n[Dense(2)]")]
+    [InlineData("[Dense(10), ReLU, ReLU]\n[Dense(2)]", "[Dense(10), ReLU]\n[Dense(2)]")]
+    [InlineData("[Dense(10)] [Tanh] [Sigmoid(Frozen = true)]", "[Dense(10)] [Tanh]")]
+    public async Task RemoveRedundantActivation(string before, string after)
+    {
+        string fixedSource = await ApplyFix(Header + "[Network(1, 8, 8)]\n" + before + "\npublic partial class Net;", new RemoveRedundantActivationCodeFix(), "NDSL0302", "Remove the redundant");
+        Assert.Equal(Header + "[Network(1, 8, 8)]\n" + after + "\npublic partial class Net;", fixedSource);
+        AssertClean(fixedSource, "NDSL0302");
+    }
+
+    [Fact]
+    public async Task RemoveRedundantActivationKeepsANamedLayer()
+    {
+        var source = Header + "[Network(1, 8, 8)] [Dense(10)] [ReLU] [ReLU(Name = \"r\")] [Add(From = \"r\")] public partial class Net;";
+        Assert.Empty(await Actions(source, new RemoveRedundantActivationCodeFix(), "NDSL0302"));
+    }
+
+    // ---- helpers --------------------------------------------------------------------------------------------------------
+
+    /// <summary>The fixed source has no diagnostic <paramref name="id"/> and no error; it generates and compiles.</summary>
+    private static void AssertClean(string source, string id)
+    {
+        var diagnostics = CompilerHarness.Analyze(CompilerHarness.Compile(source));
+        Assert.DoesNotContain(diagnostics, d => d.Id == id);
+        Assert.DoesNotContain(diagnostics, d => d.Severity == DiagnosticSeverity.Error);
+        var (run, output, _) = CompilerHarness.Generate(source);
+        Assert.Single(run.GeneratedTrees);
+        Assert.DoesNotContain(output.GetDiagnostics(), d => d.Severity == DiagnosticSeverity.Error);
+    }
+
+    private static Task<string> ApplyFix(string source, CodeFixProvider fix) => ApplyFix(source, fix, Assert.Single(fix.FixableDiagnosticIds), "");
+
+    /// <summary>Applies the one action whose title starts with <paramref name="title"/>, offered for the one <paramref name="id"/> diagnostic.</summary>
+    private static async Task<string> ApplyFix(string source, CodeFixProvider fix, string id, string title)
+    {
+        var (document, actions) = await Offered(source, fix, id);
+        var action = Assert.Single(actions, a => a.Title.StartsWith(title, System.StringComparison.Ordinal));
+        var operations = await action.GetOperationsAsync(CancellationToken.None);
+        var changed = operations.OfType<ApplyChangesOperation>().Single().ChangedSolution.GetDocument(document.Id)!;
+        return (await changed.GetTextAsync()).ToString();
+    }
+
+    private static async Task<List<CodeAction>> Actions(string source, CodeFixProvider fix, string id) => (await Offered(source, fix, id)).Actions;
+
+    private static async Task<(Document Document, List<CodeAction> Actions)> Offered(string source, CodeFixProvider fix, string id)
+    {
+        var diagnostic = Assert.Single(CompilerHarness.Analyze(CompilerHarness.Compile(source)), d => d.Id == id);
+        var workspace = new AdhocWorkspace();
         var project = workspace.AddProject("User", LanguageNames.CSharp);
         var document = workspace.AddDocument(project.Id, "File0.cs", SourceText.From(source));
         var actions = new List<CodeAction>();
         var context = new CodeFixContext(document, diagnostic, (a, _) => actions.Add(a), CancellationToken.None);
         await fix.RegisterCodeFixesAsync(context);
-        var action = Assert.Single(actions);
-        var operations = await action.GetOperationsAsync(CancellationToken.None);
-        var changed = operations.OfType<ApplyChangesOperation>().Single().ChangedSolution.GetDocument(document.Id)!;
-        return (await changed.GetTextAsync()).ToString();
+        return (document, actions);
     }
 }
