@@ -18,11 +18,13 @@ using Xunit.Abstractions;
 namespace NetDsl.Tests.Generator;
 
 /// <summary>
-/// Property test: random [Network] attribute stacks, with invalid values, type errors and source cut off mid-attribute
-/// (as while typing), through the real generator driver (run incrementally, like the IDE) and the real analyzer.
-/// Every case must: not throw, raise no AD0001 (analyzer crash) or CS8785 (generator crash), keep the generator silent
-/// on a network with an NDSL error, and otherwise compile (user code plus generated code) without any error; a
-/// well-typed stack must not raise a C# error of its own, so it is either valid and compiles, or has an NDSL error.
+/// Property test (CsCheck): random [Network] attribute stacks, with invalid values, type errors and source cut off
+/// mid-attribute (as while typing), through the real generator driver (run incrementally from case to case, like the
+/// IDE), the real analyzer and the compiler. Every case must: not throw, raise no AD0001 (analyzer crash) or CS8785
+/// (generator crash), keep the generator silent on a network with an NDSL error, and otherwise compile (user code plus
+/// generated code) without any error; a well-typed stack must not raise a C# error of its own, so it is either valid
+/// and compiles, or has an NDSL error. NETDSL_FUZZ_ITERATIONS changes the count (default 10,000), NETDSL_FUZZ_SEED
+/// replays the seed CsCheck prints on a failure.
 /// </summary>
 public class FuzzTests
 {
