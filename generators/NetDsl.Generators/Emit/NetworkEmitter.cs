@@ -31,7 +31,7 @@ internal sealed partial class NetworkEmitter
         _member = MemberNames(net);
         _maxCol = net.Layers.Select(l => l.Kind switch
         {
-            LayerKind.Conv2D when !IsPointwise(l) => l.InC * l.KernelH * l.KernelW * l.OutH * l.OutW,
+            LayerKind.Conv2D when !IsPointwise(l) || l.Groups > 1 => l.InC * l.KernelH * l.KernelW * l.OutH * l.OutW,
             LayerKind.ConvTranspose2D => l.OutC * l.KernelH * l.KernelW * l.InH * l.InW,
             _ => 0,
         }).DefaultIfEmpty(0).Max();
@@ -264,6 +264,8 @@ internal sealed partial class NetworkEmitter
         _w.Open($"public {Cls}(int maxBatch, int seed = 1, int workers = 0)");
         _w.Line($"if (maxBatch < 1) throw new global::System.ArgumentOutOfRangeException(nameof(maxBatch), maxBatch, \"{Cls}: maxBatch must be at least 1\");");
         _w.Line($"if (workers < 0) throw new global::System.ArgumentOutOfRangeException(nameof(workers), workers, \"{Cls}: workers must be 0 (one per processor) or more\");");
+        long largest = Math.Max(_net.InputSize, _net.Layers.Max(l => (long)l.OutSize));
+        _w.Line($"if ((long)maxBatch * {largest} > global::System.Array.MaxLength) throw new global::System.ArgumentOutOfRangeException(nameof(maxBatch), maxBatch, $\"{Cls}: maxBatch × {largest} floats (the largest layer) exceeds the largest array; use a batch of at most {{(global::System.Array.MaxLength / {largest})}}\");");
         _w.Line("_maxBatch = maxBatch;");
         _w.Line("_input = new float[maxBatch * InputSize];");
         _w.Line("_inputGrad = new float[maxBatch * InputSize];");

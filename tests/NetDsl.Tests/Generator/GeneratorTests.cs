@@ -66,6 +66,16 @@ public class GeneratorTests
     }
 
     [Fact]
+    public void GroupedPointwiseConvolutionAloneCompiles()
+    {
+        // Found by the property test: a grouped 1×1 convolution needs the im2col workspace even though a plain one does not.
+        var (run, output, diagnostics) = CompilerHarness.Generate("using NetDsl; [Network(4, 5, 5)] [Conv2D(4, 1, Groups = 2)] public partial class Net;");
+        Assert.Empty(diagnostics);
+        Assert.Single(run.GeneratedTrees);
+        Assert.Empty(output.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error));
+    }
+
+    [Fact]
     public void SummaryConstantHoldsTheLayerTable()
     {
         Assert.Equal("""

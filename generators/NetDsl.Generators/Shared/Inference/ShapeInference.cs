@@ -176,6 +176,18 @@ internal static class ShapeInference
     private static bool FitsInArrays(LayerContext ctx, ShapedLayer l)
     {
         double outSize = (double)l.OutC * l.OutH * l.OutW;
+        // The im2col workspace of a convolution is kernel-area times larger than either side.
+        double workspace = l.Kind switch
+        {
+            LayerKind.Conv2D => (double)l.InC * l.KernelH * l.KernelW * l.OutH * l.OutW,
+            LayerKind.ConvTranspose2D => (double)l.OutC * l.KernelH * l.KernelW * l.InH * l.InW,
+            _ => 0,
+        };
+        if (workspace > MaxElements)
+        {
+            ctx.Report("NDSL0204", null, $"its im2col workspace of {workspace.ToString("N0", CultureInfo.InvariantCulture)} floats per sample is too large");
+            return false;
+        }
         if (outSize <= MaxElements) return true;
         ctx.Report("NDSL0204", null, $"its output {S(l.OutC)}×{S(l.OutH)}×{S(l.OutW)} = {outSize.ToString("N0", CultureInfo.InvariantCulture)} floats per sample is too large");
         return false;
