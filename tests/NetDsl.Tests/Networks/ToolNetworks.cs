@@ -31,3 +31,9 @@ public partial class WideConv;
 [Network(1, 8, 8)]
 [Dense(2)]
 public partial class PixelDense;
+
+// TinyConv with a five-class head: conv1 transfers, dense1 does not (its shape differs).
+[Network(1, 8, 8)]
+[Conv2D(4, 3)] [ReLU]
+[Dense(5)]
+public partial class TinyConvHead5;
