@@ -37,3 +37,9 @@ public partial class PixelDense;
 [Conv2D(4, 3)] [ReLU]
 [Dense(5)]
 public partial class TinyConvHead5;
+
+// A frozen first layer: its gradients are never computed.
+[Network(2, 6, 6)]
+[Conv2D(3, 3, Frozen = true)] [Tanh]
+[Dense(3)]
+public partial class FrozenFirst;
