@@ -12,16 +12,37 @@ public sealed record EpochReport(
 
 public sealed class TrainingOptions
 {
+    /// <summary>A <see cref="BatchSize"/> meaning "the whole training set in one step" (full-batch gradient descent).</summary>
+    public const int FullBatch = int.MaxValue;
+
     public int Epochs { get; init; } = 5;
+    /// <summary>Samples per optimizer step: 1 is stochastic gradient descent, <see cref="FullBatch"/> (or any value ≥ the
+    /// training-set size) is full-batch. A batch larger than the network's MaxBatch is processed in chunks of at most MaxBatch
+    /// whose gradients are accumulated with weights chunk/batch, so the step uses the batch mean exactly (for class-weighted
+    /// cross-entropy: chunk weight/batch weight). Batch-norm statistics are then per chunk.</summary>
     public int BatchSize { get; init; } = 64;
-    /// <summary>Seed of the shuffling (the network's own seed sets initialization and dropout).</summary>
+    /// <summary>Seed of the shuffling and of the augmentation (the network's own seed sets initialization and dropout).</summary>
     public int Seed { get; init; } = 1;
     public bool Shuffle { get; init; } = true;
     /// <summary>Called after every epoch.</summary>
     public Action<EpochReport>? OnEpoch { get; init; }
     /// <summary>Sets the learning rate before each epoch (epoch counted from 0), for schedules.</summary>
     public Func<int, float>? LearningRateForEpoch { get; init; }
+    /// <summary>A learning-rate schedule, per epoch or per step (not together with <see cref="LearningRateForEpoch"/>).</summary>
+    public LearningRateSchedule? Schedule { get; init; }
+    /// <summary>Layer name → learning-rate multiplier (e.g. 0.1 to fine-tune); see <see cref="LayerScaledOptimizer"/>.</summary>
+    public IReadOnlyDictionary<string, float>? LayerLearningRates { get; init; }
+    /// <summary>Layers whose parameters do not change (multiplier 0: neither gradient nor weight decay moves them).</summary>
+    public IReadOnlyCollection<string>? FrozenLayers { get; init; }
+    /// <summary>Applied to every training batch in place, seeded by (<see cref="Seed"/>, epoch, sample index).</summary>
+    public Augmentation? Augmentation { get; init; }
+    /// <summary>Called after each step's backward pass, before the optimizer step (e.g. <c>ActivationStatistics.Observe</c>).</summary>
+    public Action<StepInfo>? OnStep { get; init; }
 }
+
+/// <summary>One training step, as seen by <see cref="TrainingOptions.OnStep"/>: the network's LayerOutput/LayerGradient hold the
+/// step's last chunk, its Gradients the whole step's.</summary>
+public readonly record struct StepInfo(INetwork Network, int Epoch, int Batch, long Step, int BatchSize, float Loss, float LearningRate);
 
 /// <summary>Mini-batch training: shuffled batches, forward, loss, backward, optimizer step; evaluation per epoch.</summary>
 public static class Trainer
@@ -36,34 +57,82 @@ public static class Trainer
         CheckData(network, train, nameof(train));
         if (test is not null) CheckData(network, test, nameof(test));
         if (options.Epochs < 0) throw new ArgumentOutOfRangeException(nameof(options), options.Epochs, "Epochs must be at least 0");
-        if (options.BatchSize < 1 || options.BatchSize > network.MaxBatch)
-            throw new ArgumentOutOfRangeException(nameof(options), options.BatchSize, $"BatchSize must be between 1 and the network's MaxBatch {network.MaxBatch}");
+        if (options.BatchSize < 1)
+            throw new ArgumentOutOfRangeException(nameof(options), options.BatchSize, "BatchSize must be at least 1 (TrainingOptions.FullBatch for the whole set)");
+        if (options.Schedule is not null && options.LearningRateForEpoch is not null)
+            throw new ArgumentException("set either Schedule or LearningRateForEpoch, not both", nameof(options));
+        if (train.Count == 0) throw new ArgumentException("train has no samples", nameof(train));
 
-        var sampler = new BatchSampler(train.Count, options.BatchSize, options.Seed, options.Shuffle);
-        var x = new float[options.BatchSize * network.InputSize];
-        var y = new int[options.BatchSize];
-        var outputGrad = new float[options.BatchSize * network.OutputSize];
+        var step = optimizer;
+        LayerScaledOptimizer? scaled = null;
+        if (options.LayerLearningRates is { Count: > 0 } || options.FrozenLayers is { Count: > 0 })
+        {
+            var scales = options.LayerLearningRates is null ? new Dictionary<string, float>(StringComparer.Ordinal) : new Dictionary<string, float>(options.LayerLearningRates, StringComparer.Ordinal);
+            foreach (var name in options.FrozenLayers ?? [])
+            {
+                if (scales.TryGetValue(name, out float m) && m != 0)
+                    throw new ArgumentException($"layer '{name}' is both frozen and given learning-rate multiplier {m}", nameof(options));
+                scales[name] = 0f;
+            }
+            step = scaled = new LayerScaledOptimizer(network, optimizer, scales);
+        }
+
+        int batchSize = Math.Min(options.BatchSize, train.Count);
+        int chunk = Math.Min(batchSize, network.MaxBatch);
+        var sampler = new BatchSampler(train.Count, batchSize, options.Seed, options.Shuffle);
+        var augmenter = options.Augmentation is null ? null : new Augmenter(options.Augmentation, train.Channels, train.Height, train.Width, options.Seed);
+        var x = new float[chunk * network.InputSize];
+        var y = new int[chunk];
+        var outputGrad = new float[chunk * network.OutputSize];
         var reports = new List<EpochReport>();
+        long stepIndex = 0;
 
         for (int epoch = 0; epoch < options.Epochs; epoch++)
         {
-            if (options.LearningRateForEpoch is { } schedule) optimizer.LearningRate = schedule(epoch);
+            if (options.LearningRateForEpoch is { } perEpoch) optimizer.LearningRate = perEpoch(epoch);
             if (epoch > 0) sampler.NewEpoch();
             var clock = Stopwatch.StartNew();
             double lossSum = 0;
             long correct = 0;
             for (int b = 0; b < sampler.BatchCount; b++)
             {
-                int n = sampler.CopyBatch(b, train, x, y);
-                var xs = x.AsSpan(0, n * network.InputSize);
-                var ys = y.AsSpan(0, n);
-                var output = network.Forward(xs, n, training: true);
-                var grad = outputGrad.AsSpan(0, n * network.OutputSize);
-                lossSum += (double)loss.Compute(output, ys, n, network.OutputSize, grad) * n;
-                correct += Metrics.CountCorrect(output, ys, n, network.OutputSize);
+                if (options.Schedule is { } schedule) optimizer.LearningRate = schedule.RateFor(epoch, stepIndex);
+                step.LearningRate = optimizer.LearningRate;
+                var order = sampler.Order.Slice(b * batchSize, sampler.SizeOf(b));
+                double batchWeight = ChunkWeight(loss, train.Labels, order);
+                double batchLoss = 0;
                 network.ZeroGradients();
-                network.Backward(grad, n);
-                optimizer.Step(network.Parameters, network.Gradients);
+                for (int start = 0; start < order.Length; start += chunk)
+                {
+                    var indices = order.Slice(start, Math.Min(chunk, order.Length - start));
+                    int n = indices.Length;
+                    var xs = x.AsSpan(0, n * network.InputSize);
+                    var ys = y.AsSpan(0, n);
+                    for (int k = 0; k < n; k++)
+                    {
+                        train.Pixels.AsSpan(indices[k] * network.InputSize, network.InputSize).CopyTo(xs.Slice(k * network.InputSize));
+                        ys[k] = train.Labels[indices[k]];
+                    }
+                    augmenter?.ApplyBatch(xs, indices, epoch);
+                    var output = network.Forward(xs, n, training: true);
+                    var grad = outputGrad.AsSpan(0, n * network.OutputSize);
+                    float l = loss.Compute(output, ys, n, network.OutputSize, grad);
+                    lossSum += (double)l * n;
+                    correct += Metrics.CountCorrect(output, ys, n, network.OutputSize);
+                    if (n != order.Length)
+                    {
+                        // The loss is a mean over the chunk; the step wants the mean over the batch.
+                        float w = batchWeight == 0 ? 0f : (float)(ChunkWeight(loss, train.Labels, indices) / batchWeight);
+                        for (int i = 0; i < grad.Length; i++) grad[i] *= w;
+                        batchLoss += l * w;
+                    }
+                    else batchLoss = l;
+                    network.Backward(grad, n);
+                }
+                scaled?.ZeroFrozenGradients(network.Gradients);
+                options.OnStep?.Invoke(new StepInfo(network, epoch, b, stepIndex, order.Length, (float)batchLoss, step.LearningRate));
+                step.Step(network.Parameters, network.Gradients);
+                stepIndex++;
             }
             double seconds = clock.Elapsed.TotalSeconds;
             var (testLoss, testAccuracy) = test is null ? (double.NaN, double.NaN) : Evaluate(network, test, loss);
@@ -73,6 +142,23 @@ public static class Trainer
             options.OnEpoch?.Invoke(report);
         }
         return reports;
+    }
+
+    /// <summary>What a chunk weighs in its batch's mean loss: its sample count, or for class-weighted (normalized) cross-entropy
+    /// and NLL the sum of its samples' class weights; for the summed SumSquaredError every chunk weighs the same.</summary>
+    static double ChunkWeight(Loss loss, int[] labels, ReadOnlySpan<int> indices)
+    {
+        ReadOnlySpan<float> weights = loss switch
+        {
+            SoftmaxCrossEntropy ce => ce.ClassWeights,
+            NegativeLogLikelihood nll => nll.ClassWeights,
+            _ => default,
+        };
+        if (loss is SumSquaredError) return 1;
+        if (weights.IsEmpty) return indices.Length;
+        double sum = 0;
+        foreach (int i in indices) sum += weights[labels[i]];
+        return sum;
     }
 
     /// <summary>Mean loss and accuracy in inference mode, in batches of the network's MaxBatch.</summary>

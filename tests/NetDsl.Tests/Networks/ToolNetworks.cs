@@ -1,0 +1,45 @@
+using NetDsl;
+
+namespace NetDsl.Tests.Networks;
+
+// Small networks for the run-time tools: schedules, freezing, training modes, initialization, gradient checks, visualization.
+
+[Network(1, 8, 8)]
+[Conv2D(4, 3)] [ReLU]
+[Dense(3)]
+public partial class TinyConv;
+
+// Smooth everywhere (tanh), so finite differences are accurate.
+[Network(2, 6, 6)]
+[Conv2D(3, 3)] [Tanh]
+[Dense(5)] [Tanh]
+[Dense(3)]
+public partial class SmoothNet;
+
+// A large dense layer for initialization statistics, and a conv with fan_in 16·5·5 = 400.
+[Network(256, 1, 1)]
+[Dense(512)] [ReLU]
+[Dense(10)]
+public partial class WideDense;
+
+[Network(16, 9, 9)]
+[Conv2D(64, 5)] [Tanh]
+[Dense(2)]
+public partial class WideConv;
+
+// One dense layer: the tests set its weights so that the output depends only on chosen pixels.
+[Network(1, 8, 8)]
+[Dense(2)]
+public partial class PixelDense;
+
+// TinyConv with a five-class head: conv1 transfers, dense1 does not (its shape differs).
+[Network(1, 8, 8)]
+[Conv2D(4, 3)] [ReLU]
+[Dense(5)]
+public partial class TinyConvHead5;
+
+// A frozen first layer: its gradients are never computed.
+[Network(2, 6, 6)]
+[Conv2D(3, 3, Frozen = true)] [Tanh]
+[Dense(3)]
+public partial class FrozenFirst;
