@@ -67,8 +67,12 @@ public sealed class LayerScaledOptimizer : Optimizer
                 throw new ArgumentException($"layer '{name}' ({layer.Kind}) has no parameters to scale or freeze; the layers with parameters are {string.Join(", ", layers.Where(l => l.ParameterCount > 0).Select(l => l.Name))}", nameof(layerScales));
             if (layer.ParameterOffset < 0 || (long)layer.ParameterOffset + layer.ParameterCount > network.ParameterCount)
                 throw new ArgumentException($"layer '{name}' spans parameters [{layer.ParameterOffset}, {(long)layer.ParameterOffset + layer.ParameterCount}), outside the network's {network.ParameterCount}", nameof(network));
-            result.Add((layer.ParameterOffset, layer.ParameterCount, scale));
+            result.Add((layer.ParameterOffset, layer.ParameterCount, layer.Frozen ? 0f : scale));
         }
+        // Layers declared with Frozen = true stay frozen whatever multiplier they were given.
+        foreach (var layer in layers)
+            if (layer.Frozen && layer.ParameterCount > 0 && !layerScales.ContainsKey(layer.Name))
+                result.Add((layer.ParameterOffset, layer.ParameterCount, 0f));
         return result.ToArray();
     }
 

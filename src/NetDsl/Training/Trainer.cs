@@ -65,7 +65,9 @@ public static class Trainer
 
         var step = optimizer;
         LayerScaledOptimizer? scaled = null;
-        if (options.LayerLearningRates is { Count: > 0 } || options.FrozenLayers is { Count: > 0 })
+        bool declaredFrozen = false;
+        foreach (var layer in network.Layers) declaredFrozen |= layer.Frozen && layer.ParameterCount > 0;
+        if (options.LayerLearningRates is { Count: > 0 } || options.FrozenLayers is { Count: > 0 } || declaredFrozen && optimizer is not LayerScaledOptimizer)
         {
             var scales = options.LayerLearningRates is null ? new Dictionary<string, float>(StringComparer.Ordinal) : new Dictionary<string, float>(options.LayerLearningRates, StringComparer.Ordinal);
             foreach (var name in options.FrozenLayers ?? [])

@@ -55,3 +55,8 @@ public partial class GradCheckC
     /// <summary>Test bookkeeping: whether a training forward has drawn the dropout mask yet.</summary>
     public bool HasForwarded { get; set; }
 }
+
+[Network(1, 6, 6)]
+[Conv2D(2, 3, Name = "stem", Frozen = true)] [ReLU]
+[Dense(3, Name = "head")]
+public partial class FrozenStemNet;

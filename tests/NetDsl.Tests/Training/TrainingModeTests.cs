@@ -156,3 +156,27 @@ public class EnsembleTests
         Should.Throw<ArgumentException>(() => new Ensemble(Array.Empty<INetwork>())).Message.ShouldContain("at least one network");
     }
 }
+
+public class DeclaredFrozenTests
+{
+    [Fact]
+    public void LayersDeclaredFrozenStayExactlyUnchangedUnderWeightDecayAndMomentum()
+    {
+        using var net = new NetDsl.Tests.Networks.FrozenStemNet(8, seed: 3);
+        Assert.True(net.Layers[0].Frozen);
+        Assert.False(net.Layers[2].Frozen);
+        var rng = new NetDsl.Kernels.Rng(5);
+        var pixels = System.Linq.Enumerable.Range(0, 16 * 36).Select(_ => rng.NextFloat()).ToArray();
+        var labels = System.Linq.Enumerable.Range(0, 16).Select(i => i % 3).ToArray();
+        var data = new NetDsl.Data.LabeledImages(pixels, labels, 1, 6, 6, 3);
+        var before = net.Parameters.ToArray();
+        var stem = net.ParameterTensors.ToArray().Where(t => t.Name.StartsWith("stem", System.StringComparison.Ordinal)).ToArray();
+        NetDsl.Training.Trainer.Fit(net, data, null, new NetDsl.Training.SoftmaxCrossEntropy(),
+            new NetDsl.Training.Sgd(0.1f, momentum: 0.9f, weightDecay: 0.1f), new NetDsl.Training.TrainingOptions { Epochs = 2, BatchSize = 8 });
+        foreach (var t in stem) Assert.True(before.AsSpan(t.Offset, t.Length).SequenceEqual(net.Parameters.Slice(t.Offset, t.Length)), t.Name + " moved");
+        var head = net.ParameterTensors.ToArray().Single(t => t.Name == "head.weight");
+        Assert.False(before.AsSpan(head.Offset, head.Length).SequenceEqual(net.Parameters.Slice(head.Offset, head.Length)), "the head did not train");
+        // The generated backward leaves a frozen layer's gradients at zero.
+        foreach (var t in stem) Assert.All(net.Gradients.Slice(t.Offset, t.Length).ToArray(), g => Assert.Equal(0f, g));
+    }
+}
