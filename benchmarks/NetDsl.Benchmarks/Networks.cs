@@ -61,3 +61,15 @@ public partial class CnnConv1;
 [Network(32, 14, 14)]
 [Conv2D(64, 3, Padding = 1)]
 public partial class CnnConv2;
+
+/// <summary>The cnn's dense head alone (3136 → 128 → 10).</summary>
+[Network(64, 7, 7)]
+[Dense(128)] [ReLU]
+[Dense(10)]
+public partial class CnnHead;
+
+/// <summary>The cnn's first ReLU and max-pool alone (32×28×28).</summary>
+[Network(32, 28, 28)]
+[ReLU]
+[MaxPool2D(2)]
+public partial class CnnPool1;

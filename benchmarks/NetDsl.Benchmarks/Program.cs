@@ -30,6 +30,8 @@ public static class Program
             Conv(32, 32, 3, 14, 14), Conv(32, 32, 3, 14, 14), Dense(32, 10)), (b, t) => new ResNet(b, 1, t)),
         new("CnnConv1", Flops(Conv(1, 32, 3, 28, 28)), (b, t) => new CnnConv1(b, 1, t)),
         new("CnnConv2", Flops(Conv(32, 64, 3, 14, 14)), (b, t) => new CnnConv2(b, 1, t)),
+        new("CnnHead", Flops(Dense(3136, 128), Dense(128, 10)), (b, t) => new CnnHead(b, 1, t)),
+        new("CnnPool1", 0, (b, t) => new CnnPool1(b, 1, t)),
     ];
 
     static long Conv(int inC, int outC, int k, int outH, int outW) => 2L * outC * outH * outW * inC * k * k;

@@ -824,9 +824,29 @@ internal sealed partial class NetworkEmitter
         }
     }
 
+    /// <summary>2×2 windows, stride 2, no padding: whole planes go to the vectorized <c>Kernels.Pool</c>.</summary>
+    private static bool IsPool2x2(ShapedLayer l) =>
+        l.Kind is LayerKind.MaxPool2D or LayerKind.AvgPool2D && l.KernelH == 2 && l.StrideH == 2 && l.PadTop == 0
+        && l.OutH == l.InH / 2 && l.OutW == l.InW / 2;
+
     private void WritePoolForward(ShapedLayer l, string x, string y)
     {
         string m = _member[l.Index];
+        if (IsPool2x2(l))
+        {
+            bool isMax = l.Kind == LayerKind.MaxPool2D;
+            Header(l, "forward");
+            _w.Line(isMax ? "// 2×2, stride 2: ties keep the first maximum in row-major order (PyTorch's strict >); NaN propagates."
+                          : "// 2×2, stride 2: ((a + b) + c + d) / 4.");
+            _w.Open($"private void {m}Forward(int n0, int n1)");
+            _w.Line($"{RoSpan} x = {x}.AsSpan(n0 * {l.InSize}, (n1 - n0) * {l.InSize});");
+            _w.Line($"{Span} y = {y}.AsSpan(n0 * {l.OutSize}, (n1 - n0) * {l.OutSize});");
+            if (isMax) _w.Line($"{Rt}.Kernels.Pool.Max2x2((n1 - n0) * {l.InC}, {l.InH}, {l.InW}, x, y, _argmax{m}.AsSpan(n0 * {l.OutSize}, (n1 - n0) * {l.OutSize}));");
+            else _w.Line($"{Rt}.Kernels.Pool.Avg2x2((n1 - n0) * {l.InC}, {l.InH}, {l.InW}, x, y);");
+            _w.Close();
+            _w.Line();
+            return;
+        }
         bool max = l.Kind is LayerKind.MaxPool2D or LayerKind.MinPool2D;
         bool min = l.Kind == LayerKind.MinPool2D;
         int k = l.KernelH, s = l.StrideH, pad = l.PadTop;
@@ -875,6 +895,15 @@ internal sealed partial class NetworkEmitter
         string m = _member[l.Index];
         bool max = l.Kind is LayerKind.MaxPool2D or LayerKind.MinPool2D;
         int k = l.KernelH, s = l.StrideH, pad = l.PadTop;
+        if (IsPool2x2(l) && !max)
+        {
+            Header(l, "backward");
+            _w.Open($"private void {m}Backward(int n0, int n1)");
+            _w.Line($"{Rt}.Kernels.Pool.Avg2x2Backward((n1 - n0) * {l.InC}, {l.InH}, {l.InW}, {dy}.AsSpan(n0 * {l.OutSize}, (n1 - n0) * {l.OutSize}), {dx}.AsSpan(n0 * {l.InSize}, (n1 - n0) * {l.InSize}));");
+            _w.Close();
+            _w.Line();
+            return;
+        }
         Header(l, "backward");
         _w.Open($"private void {m}Backward(int n0, int n1)");
         _w.Open($"for (int plane = n0 * {l.InC}; plane < n1 * {l.InC}; plane++)");
