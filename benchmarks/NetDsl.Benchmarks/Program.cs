@@ -110,6 +110,12 @@ public static class Program
         Console.WriteLine(s);
     }
 
+    static void Warm(Action call, int count)
+    {
+        long t0 = Stopwatch.GetTimestamp();
+        for (int i = 0; i < count || Sec(t0, Stopwatch.GetTimestamp()) < 1.5; i++) call();
+    }
+
     static double Sec(long t0, long t1) => (t1 - t0) / (double)Stopwatch.Frequency;
 
     static void Run(Net spec, int threads, Data d)
@@ -128,7 +134,8 @@ public static class Program
 
         // ---- inference, batch 1 ----
         var x1 = Input(d.TestX, 0, 1);
-        for (int i = 0; i < WarmB1; i++) n1.Forward(x1, 1);
+        // Warm-up by count and by time: tiered compilation promotes hot methods only after ~100 ms without new tier-0 code.
+        Warm(() => n1.Forward(x1, 1), WarmB1);
         var rounds = new List<double>();
         var ts = new List<double>(ItersB1);
         for (int r = 0; r < Rounds; r++)
@@ -149,7 +156,7 @@ public static class Program
         {
             var n256 = (INetwork)net256;
             var x256 = Input(d.TestX, 0, 256);
-            for (int i = 0; i < 3; i++) n256.Forward(x256, 256);
+            Warm(() => n256.Forward(x256, 256), 3);
             var sps = new List<double>();
             for (int r = 0; r < Rounds; r++)
             {
@@ -188,7 +195,8 @@ public static class Program
                 n.Backward(outputGrad, 64);
                 sgd.Step(n.Parameters, n.Gradients);
             }
-            for (int i = 0; i < WarmTrain; i++) Step(i);
+            int w = 0;
+            Warm(() => Step(w++ % WarmTrain), WarmTrain);
             var sps = new List<double>();
             long allocated = 0, steps = 0;
             for (int r = 0; r < TrainRounds; r++)

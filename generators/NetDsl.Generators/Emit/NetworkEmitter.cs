@@ -558,7 +558,7 @@ internal sealed partial class NetworkEmitter
         {
             if (fwdSerial[p] >= 0) _w.Line($"{_member[fwdSerial[p]]}Statistics(); // whole-batch statistics");
             _w.Line($"_phase = {p};");
-            _w.Line("_workers.Run(_forwardWorker);");
+            _w.Line("_workers.Run(_forwardWorker, _batch);");
         }
         _w.Close();
         _w.Line();
@@ -583,7 +583,7 @@ internal sealed partial class NetworkEmitter
         {
             if (bwdSerial[p] >= 0) _w.Line($"{_member[bwdSerial[p]]}BackwardReduce(); // whole-batch sums, parameter gradients");
             _w.Line($"_phase = {p};");
-            _w.Line("_workers.Run(_backwardWorker);");
+            _w.Line("_workers.Run(_backwardWorker, _batch);");
         }
         _w.Close();
         _w.Line();

@@ -56,6 +56,17 @@ public sealed class WorkerPool : IDisposable
         if (_error is { } error) throw new AggregateException("a network worker failed", error);
     }
 
+    /// <summary>
+    /// As <see cref="Run(Action{int})"/> for a batch of <paramref name="items"/>; a single item runs every worker's body on
+    /// the calling thread, in worker order (the same per-worker work and scratch, so the same results, without waking a thread).
+    /// </summary>
+    public void Run(Action<int> body, int items)
+    {
+        if (items > 1 || Workers == 1) { Run(body); return; }
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        for (int w = 0; w < Workers; w++) body(w);
+    }
+
     private void Loop(int index)
     {
         var start = _start[index - 1];
