@@ -54,6 +54,29 @@ public class KernelTests
     }
 
     [Theory]
+    [InlineData(1, 128, 3136)]
+    [InlineData(3, 7, 100)]
+    [InlineData(5, 10, 84)]
+    [InlineData(1, 6, 37)]
+    public void NtMatchesTheDefinition(int m, int n, int k)
+    {
+        foreach (bool accumulate in new[] { false, true })
+        {
+            float[] a = Random(m * k, 7), b = Random(n * k, 8), c = Random(m * n, 9);
+            var expected = new double[m * n];
+            for (int i = 0; i < m; i++)
+                for (int j = 0; j < n; j++)
+                {
+                    double s = 0;
+                    for (int p = 0; p < k; p++) s += (double)a[i * k + p] * b[j * k + p];
+                    expected[i * n + j] = (accumulate ? c[i * n + j] : 0) + s;
+                }
+            Gemm.Nt(m, n, k, a, k, b, k, c, n, accumulate);
+            for (int i = 0; i < m * n; i++) Assert.True(Math.Abs(expected[i] - c[i]) <= 1e-4 * (1 + k / 100.0), $"C[{i}] {c[i]} vs {expected[i]}");
+        }
+    }
+
+    [Theory]
     [InlineData(1, 1)]
     [InlineData(8, 8)]
     [InlineData(9, 17)]
