@@ -31,7 +31,7 @@ internal sealed partial class NetworkEmitter
         _member = MemberNames(net);
         _maxCol = net.Layers.Select(l => l.Kind switch
         {
-            LayerKind.Conv2D when !IsPointwise(l) || l.Groups > 1 => l.InC * l.KernelH * l.KernelW * l.OutH * l.OutW,
+            LayerKind.Conv2D => l.InC * l.KernelH * l.KernelW * l.OutH * l.OutW, // pointwise too: its backward transposes x here
             LayerKind.ConvTranspose2D => l.OutC * l.KernelH * l.KernelW * l.InH * l.InW,
             _ => 0,
         }).DefaultIfEmpty(0).Max();
@@ -244,6 +244,8 @@ internal sealed partial class NetworkEmitter
             _w.Line($"private readonly float[][] _col;      // per worker: im2col matrix, up to {_maxCol} floats");
             _w.Line($"private readonly float[][] _colGrad;  // per worker: its gradient");
         }
+        _w.Line("private readonly float[][] _packW;     // per worker: a weight matrix packed for PackedGemm");
+        _w.Line("private readonly float[][] _packX;     // per worker: an activation-gradient matrix packed for PackedGemm");
         _w.Line("private readonly float[][] _workerGrad; // per worker > 0: its share of the parameter gradients");
         _w.Line("private readonly global::System.Action<int> _forwardWorker, _backwardWorker;");
         _w.Line("private int _batch;");
@@ -288,7 +290,11 @@ internal sealed partial class NetworkEmitter
             _w.Line("_colGrad = new float[count][];");
         }
         _w.Line("_workerGrad = new float[count][];");
+        _w.Line("_packW = new float[count][];");
+        _w.Line("_packX = new float[count][];");
         _w.Open("for (int w = 0; w < count; w++)");
+        _w.Line($"_packW[w] = new float[{MaxOf(PackWSizes())}];");
+        _w.Line($"_packX[w] = new float[{MaxOf(PackXSizes())}];");
         if (_maxCol > 0)
         {
             _w.Line($"_col[w] = new float[{_maxCol}];");
@@ -301,6 +307,42 @@ internal sealed partial class NetworkEmitter
         _w.Line("Initialize(seed);");
         _w.Close();
         _w.Line();
+    }
+
+    private static string PackedSize(string m, string k) => $"{Rt}.Kernels.PackedGemm.PackedASize({m}, {k})";
+
+    private static string MaxOf(List<string> sizes) =>
+        sizes.Count == 0 ? "0" : sizes.Skip(1).Aggregate(sizes[0], (acc, s) => $"global::System.Math.Max({acc}, {s})");
+
+    private bool UsesPackedGemm(ShapedLayer l) => l.Kind == LayerKind.Conv2D && l.Groups == 1;
+
+    /// <summary>Packed weight matrices: each ungrouped convolution's weight [OutC, K] (forward) and weightᵀ [K, OutC] (backward).</summary>
+    private List<string> PackWSizes()
+    {
+        var sizes = new List<string>();
+        foreach (var l in _net.Layers.Where(UsesPackedGemm))
+        {
+            int k = l.InC * l.KernelH * l.KernelW;
+            sizes.Add(PackedSize(I(l.OutC), I(k)));
+            sizes.Add(PackedSize(I(k), I(l.OutC)));
+        }
+        return sizes;
+    }
+
+    /// <summary>Packed activation gradients: a convolution's dy [OutC, P]; a dense layer's dyᵀ [OutC, rows] and dy [rows, OutC].</summary>
+    private List<string> PackXSizes()
+    {
+        var sizes = new List<string>();
+        foreach (var l in _net.Layers)
+        {
+            if (UsesPackedGemm(l)) sizes.Add(PackedSize(I(l.OutC), I(l.OutH * l.OutW)));
+            if (l.Kind == LayerKind.Dense)
+            {
+                sizes.Add(PackedSize(I(l.OutC), "maxBatch"));
+                sizes.Add(PackedSize("maxBatch", I(l.OutC)));
+            }
+        }
+        return sizes;
     }
 
     private void WriteInitialize()
@@ -518,7 +560,7 @@ internal sealed partial class NetworkEmitter
         {
             if (fwdSerial[p] >= 0) _w.Line($"{_member[fwdSerial[p]]}Statistics(); // whole-batch statistics");
             _w.Line($"_phase = {p};");
-            _w.Line("_workers.Run(_forwardWorker);");
+            _w.Line("_workers.Run(_forwardWorker, _batch);");
         }
         _w.Close();
         _w.Line();
@@ -543,7 +585,7 @@ internal sealed partial class NetworkEmitter
         {
             if (bwdSerial[p] >= 0) _w.Line($"{_member[bwdSerial[p]]}BackwardReduce(); // whole-batch sums, parameter gradients");
             _w.Line($"_phase = {p};");
-            _w.Line("_workers.Run(_backwardWorker);");
+            _w.Line("_workers.Run(_backwardWorker, _batch);");
         }
         _w.Close();
         _w.Line();
@@ -572,8 +614,8 @@ internal sealed partial class NetworkEmitter
                 string inputGrad = l.InputLayer < 0 ? "ComputeInputGradient" : "true";
                 string args = l.Kind switch
                 {
-                    LayerKind.Conv2D or LayerKind.ConvTranspose2D => $"n0, n1, worker, grad, inputGradient: {inputGrad}",
-                    LayerKind.Dense or LayerKind.Maxout => $"n0, n1, grad, inputGradient: {inputGrad}",
+                    LayerKind.Conv2D or LayerKind.ConvTranspose2D or LayerKind.Dense => $"n0, n1, worker, grad, inputGradient: {inputGrad}",
+                    LayerKind.Maxout => $"n0, n1, grad, inputGradient: {inputGrad}",
                     LayerKind.PReLU => "n0, n1, grad",
                     _ => "n0, n1",
                 };
@@ -622,22 +664,24 @@ internal sealed partial class NetworkEmitter
                 _w.Line($"{RoSpan} weight = _parameters.AsSpan({l.WeightOffset}, {l.WeightCount}); // [{l.OutC}, {l.InC}, {l.KernelH}, {l.KernelW}] = [{l.OutC}, {k}]");
                 if (l.HasBias) _w.Line($"{RoSpan} bias = _parameters.AsSpan({l.BiasOffset}, {l.OutC});");
                 if (!IsPointwise(l)) _w.Line($"{Span} col = _col[worker].AsSpan(0, {k * p}); // [{k}, {p}]");
+                _w.Line($"{Span} packedWeight = _packW[worker];");
+                _w.Line($"{Rt}.Kernels.PackedGemm.PackA({l.OutC}, {k}, weight, {k}, 1, packedWeight); // once per call, in panels of {Rt}.Kernels.PackedGemm.MR rows");
                 _w.Open("for (int n = n0; n < n1; n++)");
                 _w.Line($"{RoSpan} x = {x}.AsSpan(n * {l.InSize}, {l.InSize});");
                 _w.Line($"{Span} y = {y}.AsSpan(n * {l.OutSize}, {l.OutSize});");
+                string bias = l.HasBias ? ", bias" : "";
                 if (IsPointwise(l))
                 {
                     _w.Line("// 1×1 kernel, stride 1, no padding: the input already is the column matrix.");
-                    _w.Line($"{Rt}.Kernels.Gemm.Nn({l.OutC}, {p}, {k}, weight, {k}, 1, x, {p}, y, {p}, accumulate: false);");
+                    _w.Line($"// y[{l.OutC}, {p}] = weight[{l.OutC}, {k}] · x[{k}, {p}]{(l.HasBias ? " + bias" : "")}");
+                    _w.Line($"{Rt}.Kernels.PackedGemm.Mul({l.OutC}, {p}, {k}, packedWeight, x, {p}, y, {p}, accumulate: false{bias});");
                 }
                 else
                 {
                     _w.Line($"{Rt}.Kernels.Im2Col.Unfold(in Geometry{m}, x, col);");
-                    _w.Line($"// y[{l.OutC}, {p}] = weight[{l.OutC}, {k}] · col[{k}, {p}]");
-                    _w.Line($"{Rt}.Kernels.Gemm.Nn({l.OutC}, {p}, {k}, weight, {k}, 1, col, {p}, y, {p}, accumulate: false);");
+                    _w.Line($"// y[{l.OutC}, {p}] = weight[{l.OutC}, {k}] · col[{k}, {p}]{(l.HasBias ? " + bias" : "")}");
+                    _w.Line($"{Rt}.Kernels.PackedGemm.Mul({l.OutC}, {p}, {k}, packedWeight, col, {p}, y, {p}, accumulate: false{bias});");
                 }
-                if (l.HasBias)
-                    _w.Line($"for (int c = 0; c < {l.OutC}; c++) {Rt}.Kernels.Vec.AddScalar(y.Slice(c * {p}, {p}), bias[c]);");
                 _w.Close();
                 _w.Close();
                 _w.Line();
@@ -701,27 +745,34 @@ internal sealed partial class NetworkEmitter
                 if (!IsPointwise(l))
                 {
                     _w.Line($"{Span} col = _col[worker].AsSpan(0, {k * p}); // [{k}, {p}]");
-                    _w.Line($"{Span} dCol = _colGrad[worker].AsSpan(0, {k * p});");
+                    _w.Line($"{Span} dCol = _colGrad[worker].AsSpan(0, {k * p}); // [{k}, {p}]; first colᵀ [{p}, {k}]");
                 }
+                _w.Line($"{Span} packedWeightT = _packW[worker];");
+                _w.Line($"{Span} packedDy = _packX[worker];");
+                _w.Line($"if (inputGradient) {Rt}.Kernels.PackedGemm.PackA({k}, {l.OutC}, weight, 1, {k}, packedWeightT); // weightᵀ [{k}, {l.OutC}], once per call");
                 _w.Open("for (int n = n0; n < n1; n++)");
                 _w.Line($"{RoSpan} x = {x}.AsSpan(n * {l.InSize}, {l.InSize});");
                 _w.Line($"{RoSpan} dy = {dy}.AsSpan(n * {l.OutSize}, {l.OutSize}); // [{l.OutC}, {p}]");
                 string colName = IsPointwise(l) ? "x" : "col";
                 if (!IsPointwise(l)) _w.Line($"{Rt}.Kernels.Im2Col.Unfold(in Geometry{m}, x, col); // recomputed: cheaper than keeping it per sample");
-                _w.Line($"// dWeight[{l.OutC}, {k}] += dy[{l.OutC}, {p}] · {colName}[{k}, {p}]ᵀ");
-                _w.Line($"{Rt}.Kernels.Gemm.Nt({l.OutC}, {k}, {p}, dy, {p}, {colName}, {p}, dWeight, {k}, accumulate: true);");
+                string colT = IsPointwise(l) ? "xT" : "dCol";
+                if (IsPointwise(l)) _w.Line($"{Span} xT = _colGrad[worker].AsSpan(0, {k * p});");
+                _w.Line($"{Rt}.Kernels.PackedGemm.Transpose({k}, {p}, {colName}, {p}, {colT}, {k}); // {colName}ᵀ [{p}, {k}]");
+                _w.Line($"{Rt}.Kernels.PackedGemm.PackA({l.OutC}, {p}, dy, {p}, 1, packedDy);");
+                _w.Line($"// dWeight[{l.OutC}, {k}] += dy[{l.OutC}, {p}] · {colName}ᵀ[{p}, {k}]");
+                _w.Line($"{Rt}.Kernels.PackedGemm.Mul({l.OutC}, {k}, {p}, packedDy, {colT}, {k}, dWeight, {k}, accumulate: true);");
                 if (l.HasBias) _w.Line($"for (int c = 0; c < {l.OutC}; c++) dBias[c] += {Rt}.Kernels.Vec.Sum(dy.Slice(c * {p}, {p}));");
                 _w.Open("if (inputGradient)");
                 _w.Line($"{Span} dx = {dx}.AsSpan(n * {l.InSize}, {l.InSize});");
                 if (IsPointwise(l))
                 {
                     _w.Line($"// dx[{k}, {p}] = weightᵀ · dy");
-                    _w.Line($"{Rt}.Kernels.Gemm.Nn({k}, {p}, {l.OutC}, weight, 1, {k}, dy, {p}, dx, {p}, accumulate: false);");
+                    _w.Line($"{Rt}.Kernels.PackedGemm.Mul({k}, {p}, {l.OutC}, packedWeightT, dy, {p}, dx, {p}, accumulate: false);");
                 }
                 else
                 {
                     _w.Line($"// dCol[{k}, {p}] = weightᵀ · dy, then fold back onto the input");
-                    _w.Line($"{Rt}.Kernels.Gemm.Nn({k}, {p}, {l.OutC}, weight, 1, {k}, dy, {p}, dCol, {p}, accumulate: false);");
+                    _w.Line($"{Rt}.Kernels.PackedGemm.Mul({k}, {p}, {l.OutC}, packedWeightT, dy, {p}, dCol, {p}, accumulate: false);");
                     _w.Line("dx.Clear();");
                     _w.Line($"{Rt}.Kernels.Im2Col.FoldAdd(in Geometry{m}, dCol, dx);");
                 }
@@ -734,20 +785,25 @@ internal sealed partial class NetworkEmitter
             case LayerKind.Dense:
             {
                 Header(l, "backward");
-                _w.Open($"private void {m}Backward(int n0, int n1, float[] grad, bool inputGradient)");
+                _w.Open($"private void {m}Backward(int n0, int n1, int worker, float[] grad, bool inputGradient)");
                 _w.Line("int rows = n1 - n0;");
                 _w.Line($"{RoSpan} x = {x}.AsSpan(n0 * {l.InSize}, rows * {l.InSize}); // [rows, {l.InSize}]");
                 _w.Line($"{RoSpan} dy = {dy}.AsSpan(n0 * {l.OutC}, rows * {l.OutC}); // [rows, {l.OutC}]");
                 _w.Line($"{RoSpan} weight = _parameters.AsSpan({l.WeightOffset}, {l.WeightCount}); // [{l.OutC}, {l.InSize}]");
+                _w.Line($"{Span} packed = _packX[worker];");
                 _w.Line($"// dWeight[{l.OutC}, {l.InSize}] += dyᵀ · x");
-                _w.Line($"{Rt}.Kernels.Gemm.Nn({l.OutC}, {l.InSize}, rows, dy, 1, {l.OutC}, x, {l.InSize}, grad.AsSpan({l.WeightOffset}, {l.WeightCount}), {l.InSize}, accumulate: true);");
+                _w.Line($"{Rt}.Kernels.PackedGemm.PackA({l.OutC}, rows, dy, 1, {l.OutC}, packed);");
+                _w.Line($"{Rt}.Kernels.PackedGemm.Mul({l.OutC}, {l.InSize}, rows, packed, x, {l.InSize}, grad.AsSpan({l.WeightOffset}, {l.WeightCount}), {l.InSize}, accumulate: true);");
                 if (l.HasBias)
                 {
                     _w.Line($"{Span} dBias = grad.AsSpan({l.BiasOffset}, {l.OutC});");
                     _w.Line($"for (int n = 0; n < rows; n++) {Rt}.Kernels.Vec.Add(dBias, dy.Slice(n * {l.OutC}, {l.OutC}));");
                 }
                 _w.Line($"// dx[rows, {l.InSize}] = dy · weight");
-                _w.Line($"if (inputGradient) {Rt}.Kernels.Gemm.Nn(rows, {l.InSize}, {l.OutC}, dy, {l.OutC}, 1, weight, {l.InSize}, {dx}.AsSpan(n0 * {l.InSize}, rows * {l.InSize}), {l.InSize}, accumulate: false);");
+                _w.Open("if (inputGradient)");
+                _w.Line($"{Rt}.Kernels.PackedGemm.PackA(rows, {l.OutC}, dy, {l.OutC}, 1, packed);");
+                _w.Line($"{Rt}.Kernels.PackedGemm.Mul(rows, {l.InSize}, {l.OutC}, packed, weight, {l.InSize}, {dx}.AsSpan(n0 * {l.InSize}, rows * {l.InSize}), {l.InSize}, accumulate: false);");
+                _w.Close();
                 _w.Close();
                 _w.Line();
                 break;
@@ -770,9 +826,29 @@ internal sealed partial class NetworkEmitter
         }
     }
 
+    /// <summary>2×2 windows, stride 2, no padding: whole planes go to the vectorized <c>Kernels.Pool</c>.</summary>
+    private static bool IsPool2x2(ShapedLayer l) =>
+        l.Kind is LayerKind.MaxPool2D or LayerKind.AvgPool2D && l.KernelH == 2 && l.StrideH == 2 && l.PadTop == 0
+        && l.OutH == l.InH / 2 && l.OutW == l.InW / 2;
+
     private void WritePoolForward(ShapedLayer l, string x, string y)
     {
         string m = _member[l.Index];
+        if (IsPool2x2(l))
+        {
+            bool isMax = l.Kind == LayerKind.MaxPool2D;
+            Header(l, "forward");
+            _w.Line(isMax ? "// 2×2, stride 2: ties keep the first maximum in row-major order (PyTorch's strict >); NaN propagates."
+                          : "// 2×2, stride 2: ((a + b) + c + d) / 4.");
+            _w.Open($"private void {m}Forward(int n0, int n1)");
+            _w.Line($"{RoSpan} x = {x}.AsSpan(n0 * {l.InSize}, (n1 - n0) * {l.InSize});");
+            _w.Line($"{Span} y = {y}.AsSpan(n0 * {l.OutSize}, (n1 - n0) * {l.OutSize});");
+            if (isMax) _w.Line($"{Rt}.Kernels.Pool.Max2x2((n1 - n0) * {l.InC}, {l.InH}, {l.InW}, x, y, _argmax{m}.AsSpan(n0 * {l.OutSize}, (n1 - n0) * {l.OutSize}));");
+            else _w.Line($"{Rt}.Kernels.Pool.Avg2x2((n1 - n0) * {l.InC}, {l.InH}, {l.InW}, x, y);");
+            _w.Close();
+            _w.Line();
+            return;
+        }
         bool max = l.Kind is LayerKind.MaxPool2D or LayerKind.MinPool2D;
         bool min = l.Kind == LayerKind.MinPool2D;
         int k = l.KernelH, s = l.StrideH, pad = l.PadTop;
@@ -821,6 +897,15 @@ internal sealed partial class NetworkEmitter
         string m = _member[l.Index];
         bool max = l.Kind is LayerKind.MaxPool2D or LayerKind.MinPool2D;
         int k = l.KernelH, s = l.StrideH, pad = l.PadTop;
+        if (IsPool2x2(l) && !max)
+        {
+            Header(l, "backward");
+            _w.Open($"private void {m}Backward(int n0, int n1)");
+            _w.Line($"{Rt}.Kernels.Pool.Avg2x2Backward((n1 - n0) * {l.InC}, {l.InH}, {l.InW}, {dy}.AsSpan(n0 * {l.OutSize}, (n1 - n0) * {l.OutSize}), {dx}.AsSpan(n0 * {l.InSize}, (n1 - n0) * {l.InSize}));");
+            _w.Close();
+            _w.Line();
+            return;
+        }
         Header(l, "backward");
         _w.Open($"private void {m}Backward(int n0, int n1)");
         _w.Open($"for (int plane = n0 * {l.InC}; plane < n1 * {l.InC}; plane++)");

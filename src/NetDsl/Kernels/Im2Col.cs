@@ -16,40 +16,58 @@ public readonly record struct ConvGeometry(
 /// <summary>Unfolds an image into the column matrix col[C·kH·kW, OH·OW] and folds gradients back.</summary>
 public static class Im2Col
 {
-    public static void Unfold(in ConvGeometry g, ReadOnlySpan<float> x, Span<float> col)
+    public static unsafe void Unfold(in ConvGeometry g, ReadOnlySpan<float> x, Span<float> col)
     {
         int p = g.ColCols;
-        for (int c = 0; c < g.InC; c++)
-            for (int kh = 0; kh < g.KernelH; kh++)
-                for (int kw = 0; kw < g.KernelW; kw++)
-                {
-                    int row = (c * g.KernelH + kh) * g.KernelW + kw;
-                    Span<float> dst = col.Slice(row * p, p);
-                    int dh = kh * g.Dilation - g.PadTop, dw = kw * g.Dilation - g.PadLeft;
-                    for (int oh = 0; oh < g.OutH; oh++)
+        if (x.Length < g.InC * g.InH * g.InW || col.Length < g.ColRows * p) throw new ArgumentException("Im2Col.Unfold: a buffer is too small.");
+        int inH = g.InH, inW = g.InW, outH = g.OutH, outW = g.OutW, sh = g.StrideH, sw = g.StrideW;
+        fixed (float* px = x, pc = col)
+        {
+            for (int c = 0; c < g.InC; c++)
+                for (int kh = 0; kh < g.KernelH; kh++)
+                    for (int kw = 0; kw < g.KernelW; kw++)
                     {
-                        int ih = oh * g.StrideH + dh;
-                        Span<float> drow = dst.Slice(oh * g.OutW, g.OutW);
-                        if ((uint)ih >= (uint)g.InH) { drow.Clear(); continue; }
-                        ReadOnlySpan<float> src = x.Slice((c * g.InH + ih) * g.InW, g.InW);
-                        if (g.StrideW == 1)
+                        int row = (c * g.KernelH + kh) * g.KernelW + kw;
+                        float* dst = pc + (nint)row * p;
+                        int dh = kh * g.Dilation - g.PadTop, dw = kw * g.Dilation - g.PadLeft;
+                        // Contiguous run for stride 1: columns ow with 0 ≤ ow + dw < W.
+                        int lo = Math.Min(Math.Max(0, -dw), outW), hi = Math.Max(Math.Min(outW, inW - dw), lo);
+                        for (int oh = 0; oh < outH; oh++)
                         {
-                            // Contiguous run: columns ow with 0 ≤ ow + dw < W.
-                            int lo = Math.Max(0, -dw), hi = Math.Min(g.OutW, g.InW - dw);
-                            if (lo > 0) drow.Slice(0, Math.Min(lo, g.OutW)).Clear();
-                            if (hi > lo) src.Slice(lo + dw, hi - lo).CopyTo(drow.Slice(lo));
-                            if (hi < g.OutW) drow.Slice(Math.Max(hi, lo)).Clear();
-                        }
-                        else
-                        {
-                            for (int ow = 0; ow < g.OutW; ow++)
+                            int ih = oh * sh + dh;
+                            float* d = dst + (nint)oh * outW;
+                            if ((uint)ih >= (uint)inH) { Zero(d, outW); continue; }
+                            float* src = px + ((nint)c * inH + ih) * inW;
+                            if (sw == 1)
                             {
-                                int iw = ow * g.StrideW + dw;
-                                drow[ow] = (uint)iw < (uint)g.InW ? src[iw] : 0f;
+                                Zero(d, lo);
+                                Copy(d + lo, src + lo + dw, hi - lo);
+                                Zero(d + hi, outW - hi);
+                            }
+                            else
+                            {
+                                for (int ow = 0; ow < outW; ow++)
+                                {
+                                    int iw = ow * sw + dw;
+                                    d[ow] = (uint)iw < (uint)inW ? src[iw] : 0f;
+                                }
                             }
                         }
                     }
-                }
+        }
+    }
+
+    private static unsafe void Zero(float* d, int n)
+    {
+        for (int j = 0; j < n; j++) d[j] = 0f;
+    }
+
+    private static unsafe void Copy(float* d, float* s, int n)
+    {
+        int j = 0;
+        if (System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated)
+            for (; j + 8 <= n; j += 8) System.Runtime.Intrinsics.Vector256.Store(System.Runtime.Intrinsics.Vector256.Load(s + j), d + j);
+        for (; j < n; j++) d[j] = s[j];
     }
 
     /// <summary>dx += fold(dcol): the adjoint of <see cref="Unfold"/>.</summary>

@@ -5,7 +5,7 @@ namespace NetDsl.Kernels;
 
 /// <summary>
 /// A fixed set of worker threads that run one body for every worker index, then wait for all.
-/// Nothing is allocated per <see cref="Run"/>, and worker w always gets the same share of a batch,
+/// Nothing is allocated per <see cref="Run(Action{int})"/>, and worker w always gets the same share of a batch,
 /// so results are bit-identical run to run for a given worker count.
 /// </summary>
 public sealed class WorkerPool : IDisposable
@@ -54,6 +54,17 @@ public sealed class WorkerPool : IDisposable
         _done.Wait();
         _body = null;
         if (_error is { } error) throw new AggregateException("a network worker failed", error);
+    }
+
+    /// <summary>
+    /// As <see cref="Run(Action{int})"/> for a batch of <paramref name="items"/>; a single item runs every worker's body on
+    /// the calling thread, in worker order (the same per-worker work and scratch, so the same results, without waking a thread).
+    /// </summary>
+    public void Run(Action<int> body, int items)
+    {
+        if (items > 1 || Workers == 1) { Run(body); return; }
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        for (int w = 0; w < Workers; w++) body(w);
     }
 
     private void Loop(int index)

@@ -1,0 +1,218 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Globalization;
+using System.Linq;
+using System.Threading;
+using NetDsl.Data;
+using NetDsl.Training;
+
+namespace NetDsl.Benchmarks;
+
+/// <summary>
+/// Throughput and latency of generated networks, one figure per line in the format of ../shared/peers/run.sh:
+/// <c>peer=netdsl net=N threads=T metric=M value=V [min= max= n=]</c>. Protocol as the TorchSharp peer's:
+/// batch-1 inference: median of per-round medians (rounds × calls, after warm-up); batch-256 inference and
+/// batch-64 training (SGD momentum 0.9, lr 0.01): median samples/s over rounds; FLOPs count conv and dense
+/// multiply-adds ×2 (training: ×3, an approximation).
+/// </summary>
+public static class Program
+{
+    sealed record Net(string Name, long FwdFlops, Func<int, int, INetwork> Create);
+
+    static readonly Net[] Nets =
+    [
+        new("LeNet5", Flops(Conv(1, 6, 5, 28, 28), Conv(6, 16, 5, 10, 10), Dense(400, 120), Dense(120, 84), Dense(84, 10)), (b, t) => new LeNet5(b, 1, t)),
+        new("FashionCnn", Flops(Conv(1, 32, 3, 28, 28), Conv(32, 64, 3, 14, 14), Dense(3136, 128), Dense(128, 10)), (b, t) => new FashionCnn(b, 1, t)),
+        new("Vgg", Flops(Conv(1, 32, 3, 28, 28), Conv(32, 32, 3, 28, 28), Conv(32, 64, 3, 14, 14), Conv(64, 64, 3, 14, 14),
+            Conv(64, 128, 3, 7, 7), Conv(128, 128, 3, 7, 7), Dense(1152, 256), Dense(256, 10)), (b, t) => new Vgg(b, 1, t)),
+        new("ResNet", Flops(Conv(1, 16, 3, 28, 28), Conv(16, 16, 3, 28, 28), Conv(16, 16, 3, 28, 28), Conv(16, 32, 3, 14, 14),
+            Conv(32, 32, 3, 14, 14), Conv(32, 32, 3, 14, 14), Dense(32, 10)), (b, t) => new ResNet(b, 1, t)),
+        new("CnnConv1", Flops(Conv(1, 32, 3, 28, 28)), (b, t) => new CnnConv1(b, 1, t)),
+        new("CnnConv2", Flops(Conv(32, 64, 3, 14, 14)), (b, t) => new CnnConv2(b, 1, t)),
+        new("CnnHead", Flops(Dense(3136, 128), Dense(128, 10)), (b, t) => new CnnHead(b, 1, t)),
+        new("CnnPool1", 0, (b, t) => new CnnPool1(b, 1, t)),
+    ];
+
+    static long Conv(int inC, int outC, int k, int outH, int outW) => 2L * outC * outH * outW * inC * k * k;
+    static long Dense(int inSize, int outSize) => 2L * inSize * outSize;
+    static long Flops(params long[] layers) => layers.Sum();
+
+    static int Rounds = 5, ItersB1 = 1000, WarmB1 = 300, ItersB256 = 10, WarmTrain = 20, Steps = 200, TrainRounds = 3;
+    static string Tags = "";
+
+    public static int Main(string[] args)
+    {
+        CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
+        Thread.CurrentThread.CurrentCulture = CultureInfo.InvariantCulture;
+        var threads = new List<int>();
+        var names = new List<string>();
+        bool quick = false;
+        for (int i = 0; i < args.Length; i++)
+        {
+            switch (args[i])
+            {
+                case "--quick": quick = true; break;
+                case "--threads": threads.AddRange(args[++i].Split(',').Select(int.Parse)); break;
+                case "--nets": names.AddRange(args[++i].Split(',')); break;
+                case "--tag": Tags += " " + args[++i]; break;
+                case "-h" or "--help":
+                    Console.WriteLine("usage: NetDsl.Benchmarks [--quick] [--threads 1,2] [--nets LeNet5,FashionCnn,Vgg,ResNet,CnnConv1,CnnConv2] [--tag k=v]");
+                    return 0;
+                default: Console.Error.WriteLine("unknown option " + args[i]); return 2;
+            }
+        }
+        if (quick) { Rounds = 3; ItersB1 = 500; TrainRounds = 2; Steps = 100; }
+        if (threads.Count == 0) threads.AddRange([1, 2]);
+        if (names.Count == 0) names.AddRange(["LeNet5", "FashionCnn", "Vgg", "ResNet", "CnnConv2"]);
+
+        var data = LoadData();
+        Console.WriteLine($"# peer=netdsl dotnet={Environment.Version} cpus={Environment.ProcessorCount} avx512={System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated} data={data.Source}");
+        foreach (string name in names)
+        {
+            var net = Nets.FirstOrDefault(n => n.Name.Equals(name, StringComparison.OrdinalIgnoreCase))
+                ?? throw new ArgumentException("unknown net " + name);
+            foreach (int t in threads) Run(net, t, data);
+        }
+        return 0;
+    }
+
+    sealed record Data(float[] TrainX, int[] TrainY, float[] TestX, string Source);
+
+    static Data LoadData()
+    {
+        string? dir = FashionMnist.FindFullDataDirectory(null);
+        if (dir is not null)
+        {
+            var (train, test) = FashionMnist.Load(dir);
+            return new Data(train.Pixels, train.Labels, test.Pixels, dir);
+        }
+        // No data set: random images (the timings do not depend on the values).
+        var rng = new Random(1);
+        var x = new float[20000 * 784];
+        for (int i = 0; i < x.Length; i++) x[i] = (float)rng.NextDouble();
+        var y = new int[20000];
+        for (int i = 0; i < y.Length; i++) y[i] = rng.Next(10);
+        return new Data(x, y, x, "random");
+    }
+
+    static double Median(List<double> v)
+    {
+        var s = v.OrderBy(x => x).ToList();
+        int n = s.Count;
+        return n % 2 == 1 ? s[n / 2] : 0.5 * (s[n / 2 - 1] + s[n / 2]);
+    }
+
+    static void Out(string net, int threads, string metric, double value, List<double>? vals = null)
+    {
+        var s = $"peer=netdsl net={net} threads={threads}{Tags} metric={metric} value={value:G6}";
+        if (vals is { Count: > 1 }) s += $" min={vals.Min():G6} max={vals.Max():G6} n={vals.Count}";
+        Console.WriteLine(s);
+    }
+
+    static void Warm(Action call, int count)
+    {
+        long t0 = Stopwatch.GetTimestamp();
+        for (int i = 0; i < count || Sec(t0, Stopwatch.GetTimestamp()) < 1.5; i++) call();
+    }
+
+    static double Sec(long t0, long t1) => (t1 - t0) / (double)Stopwatch.Frequency;
+
+    static void Run(Net spec, int threads, Data d)
+    {
+        using var net1 = (IDisposable)spec.Create(1, threads);
+        var n1 = (INetwork)net1;
+        int inSize = n1.InputSize;
+        // Inputs: Fashion-MNIST images, tiled to the input size for nets whose input is not 1×28×28.
+        float[] Input(float[] src, int offset, int count)
+        {
+            var x = new float[count * inSize];
+            for (int i = 0; i < x.Length; i++) x[i] = src[(offset * 784 + i) % src.Length];
+            return x;
+        }
+        Out(spec.Name, threads, "fwd_flops_per_sample", spec.FwdFlops);
+
+        // ---- inference, batch 1 ----
+        var x1 = Input(d.TestX, 0, 1);
+        // Warm-up by count and by time: tiered compilation promotes hot methods only after ~100 ms without new tier-0 code.
+        Warm(() => n1.Forward(x1, 1), WarmB1);
+        var rounds = new List<double>();
+        var ts = new List<double>(ItersB1);
+        for (int r = 0; r < Rounds; r++)
+        {
+            ts.Clear();
+            for (int i = 0; i < ItersB1; i++)
+            {
+                long t0 = Stopwatch.GetTimestamp();
+                n1.Forward(x1, 1);
+                ts.Add(Sec(t0, Stopwatch.GetTimestamp()) * 1e6);
+            }
+            rounds.Add(Median(ts));
+        }
+        Out(spec.Name, threads, "infer_b1_us", Median(rounds), rounds);
+
+        // ---- inference, batch 256 ----
+        using (var net256 = (IDisposable)spec.Create(256, threads))
+        {
+            var n256 = (INetwork)net256;
+            var x256 = Input(d.TestX, 0, 256);
+            Warm(() => n256.Forward(x256, 256), 3);
+            var sps = new List<double>();
+            for (int r = 0; r < Rounds; r++)
+            {
+                long t0 = Stopwatch.GetTimestamp();
+                for (int i = 0; i < ItersB256; i++) n256.Forward(x256, 256);
+                sps.Add(256.0 * ItersB256 / Sec(t0, Stopwatch.GetTimestamp()));
+            }
+            double m = Median(sps);
+            Out(spec.Name, threads, "infer_b256_sps", m, sps);
+            Out(spec.Name, threads, "infer_b256_gflops", m * spec.FwdFlops / 1e9);
+        }
+
+        // ---- training, batch 64, SGD momentum 0.9 lr 0.01 ----
+        using (var net64 = (IDisposable)spec.Create(64, threads))
+        {
+            var n = (INetwork)net64;
+            int nb = WarmTrain + Steps;
+            var xs = new float[nb][];
+            var ys = new int[nb][];
+            var rng = new Random(1);
+            int count = d.TrainY.Length;
+            for (int b = 0; b < nb; b++)
+            {
+                int start = rng.Next(count - 64);
+                xs[b] = Input(d.TrainX, start, 64);
+                ys[b] = d.TrainY.AsSpan(start, 64).ToArray();
+            }
+            var loss = new SoftmaxCrossEntropy();
+            var sgd = new Sgd(0.01f, momentum: 0.9f);
+            var outputGrad = new float[64 * n.OutputSize];
+            void Step(int b)
+            {
+                var output = n.Forward(xs[b], 64, training: true);
+                loss.Compute(output, ys[b], 64, n.OutputSize, outputGrad);
+                n.ZeroGradients();
+                n.Backward(outputGrad, 64);
+                sgd.Step(n.Parameters, n.Gradients);
+            }
+            int w = 0;
+            Warm(() => Step(w++ % WarmTrain), WarmTrain);
+            var sps = new List<double>();
+            long allocated = 0, steps = 0;
+            for (int r = 0; r < TrainRounds; r++)
+            {
+                long a0 = GC.GetTotalAllocatedBytes(precise: true);
+                long t0 = Stopwatch.GetTimestamp();
+                for (int i = WarmTrain; i < nb; i++) Step(i);
+                long t1 = Stopwatch.GetTimestamp();
+                allocated += GC.GetTotalAllocatedBytes(precise: true) - a0;
+                steps += Steps;
+                sps.Add(64.0 * Steps / Sec(t0, t1));
+            }
+            double m = Median(sps);
+            Out(spec.Name, threads, "train_b64_sps", m, sps);
+            Out(spec.Name, threads, "train_b64_gflops_3x", m * 3 * spec.FwdFlops / 1e9);
+            Out(spec.Name, threads, "train_alloc_bytes_per_step", (double)allocated / steps);
+        }
+    }
+}

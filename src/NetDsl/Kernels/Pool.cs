@@ -1,0 +1,140 @@
+using System;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace NetDsl.Kernels;
+
+/// <summary>2×2, stride-2, unpadded pooling over whole planes (the common case), vectorized. Semantics as the
+/// generated general loops: max keeps the first maximum in row-major window order (strict &gt;) and lets NaN through;
+/// average sums in row-major order and divides by 4.</summary>
+public static unsafe class Pool
+{
+    /// <summary>Max-pools <paramref name="planes"/> planes of h×w into ⌊h/2⌋×⌊w/2⌋; argmax gets each winner's index within its plane.</summary>
+    public static void Max2x2(int planes, int h, int w, ReadOnlySpan<float> x, Span<float> y, Span<int> argmax)
+    {
+        int oh = h / 2, ow = w / 2;
+        if (x.Length < planes * h * w || y.Length < planes * oh * ow || argmax.Length < planes * oh * ow)
+            throw new ArgumentException("Pool.Max2x2: a buffer is too small.");
+        fixed (float* px = x, py = y)
+        fixed (int* pa = argmax)
+        {
+            for (int plane = 0; plane < planes; plane++)
+            {
+                float* xp = px + (nint)plane * h * w;
+                float* yp = py + (nint)plane * oh * ow;
+                int* ap = pa + (nint)plane * oh * ow;
+                for (int r = 0; r < oh; r++)
+                {
+                    float* r0 = xp + (nint)2 * r * w, r1 = r0 + w;
+                    float* yr = yp + (nint)r * ow;
+                    int* ar = ap + (nint)r * ow;
+                    int rowBase = 2 * r * w;
+                    int j = 0;
+                    if (Avx2.IsSupported)
+                    {
+                        var lane2 = Vector256.Create(0, 2, 4, 6, 8, 10, 12, 14);
+                        var one = Vector256.Create(1);
+                        var offC = Vector256.Create(w);
+                        var offD = Vector256.Create(w + 1);
+                        for (; j + 8 <= ow; j += 8)
+                        {
+                            Deinterleave(r0 + 2 * j, out var a, out var b);
+                            Deinterleave(r1 + 2 * j, out var c, out var d);
+                            var best = a;
+                            var off = Vector256<int>.Zero;
+                            var m = Vector256.GreaterThan(b, best) | ~Vector256.Equals(b, b);
+                            best = Vector256.ConditionalSelect(m, b, best); off = Vector256.ConditionalSelect(m.AsInt32(), one, off);
+                            m = Vector256.GreaterThan(c, best) | ~Vector256.Equals(c, c);
+                            best = Vector256.ConditionalSelect(m, c, best); off = Vector256.ConditionalSelect(m.AsInt32(), offC, off);
+                            m = Vector256.GreaterThan(d, best) | ~Vector256.Equals(d, d);
+                            best = Vector256.ConditionalSelect(m, d, best); off = Vector256.ConditionalSelect(m.AsInt32(), offD, off);
+                            best.Store(yr + j);
+                            (Vector256.Create(rowBase + 2 * j) + lane2 + off).Store(ar + j);
+                        }
+                    }
+                    for (; j < ow; j++)
+                    {
+                        int i0 = 2 * j;
+                        float best = r0[i0];
+                        int idx = rowBase + i0;
+                        float v = r0[i0 + 1];
+                        if (v > best || float.IsNaN(v)) { best = v; idx = rowBase + i0 + 1; }
+                        v = r1[i0];
+                        if (v > best || float.IsNaN(v)) { best = v; idx = rowBase + w + i0; }
+                        v = r1[i0 + 1];
+                        if (v > best || float.IsNaN(v)) { best = v; idx = rowBase + w + i0 + 1; }
+                        yr[j] = best;
+                        ar[j] = idx;
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>Average-pools <paramref name="planes"/> planes of h×w into ⌊h/2⌋×⌊w/2⌋: ((a + b) + c + d) / 4.</summary>
+    public static void Avg2x2(int planes, int h, int w, ReadOnlySpan<float> x, Span<float> y)
+    {
+        int oh = h / 2, ow = w / 2;
+        if (x.Length < planes * h * w || y.Length < planes * oh * ow) throw new ArgumentException("Pool.Avg2x2: a buffer is too small.");
+        fixed (float* px = x, py = y)
+        {
+            for (int plane = 0; plane < planes; plane++)
+            {
+                float* xp = px + (nint)plane * h * w;
+                float* yp = py + (nint)plane * oh * ow;
+                for (int r = 0; r < oh; r++)
+                {
+                    float* r0 = xp + (nint)2 * r * w, r1 = r0 + w;
+                    float* yr = yp + (nint)r * ow;
+                    int j = 0;
+                    if (Avx2.IsSupported)
+                    {
+                        var quarter = Vector256.Create(0.25f);
+                        for (; j + 8 <= ow; j += 8)
+                        {
+                            Deinterleave(r0 + 2 * j, out var a, out var b);
+                            Deinterleave(r1 + 2 * j, out var c, out var d);
+                            (((a + b) + c + d) * quarter).Store(yr + j);
+                        }
+                    }
+                    for (; j < ow; j++) yr[j] = (r0[2 * j] + r0[2 * j + 1] + r1[2 * j] + r1[2 * j + 1]) / 4f;
+                }
+            }
+        }
+    }
+
+    /// <summary>dx = the 2×2 average pool's adjoint: each covered input gets dy/4, rows and columns no window reads get 0.</summary>
+    public static void Avg2x2Backward(int planes, int h, int w, ReadOnlySpan<float> dy, Span<float> dx)
+    {
+        int oh = h / 2, ow = w / 2;
+        if (dx.Length < planes * h * w || dy.Length < planes * oh * ow) throw new ArgumentException("Pool.Avg2x2Backward: a buffer is too small.");
+        fixed (float* pg = dy, pd = dx)
+        {
+            for (int plane = 0; plane < planes; plane++)
+            {
+                float* d = pd + (nint)plane * h * w;
+                float* g = pg + (nint)plane * oh * ow;
+                if ((h & 1) != 0 || (w & 1) != 0) new Span<float>(d, h * w).Clear();
+                for (int r = 0; r < oh; r++)
+                {
+                    float* d0 = d + (nint)2 * r * w, d1 = d0 + w;
+                    float* gr = g + (nint)r * ow;
+                    for (int j = 0; j < ow; j++)
+                    {
+                        float v = gr[j] / 4f;
+                        d0[2 * j] = v; d0[2 * j + 1] = v; d1[2 * j] = v; d1[2 * j + 1] = v;
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>Splits 16 floats at p into the even-indexed (a) and odd-indexed (b) ones, in order.</summary>
+    private static void Deinterleave(float* p, out Vector256<float> even, out Vector256<float> odd)
+    {
+        var lo = Avx.LoadVector256(p);
+        var hi = Avx.LoadVector256(p + 8);
+        even = Avx2.Permute4x64(Avx.Shuffle(lo, hi, 0x88).AsDouble(), 0xD8).AsSingle();
+        odd = Avx2.Permute4x64(Avx.Shuffle(lo, hi, 0xDD).AsDouble(), 0xD8).AsSingle();
+    }
+}

@@ -1,0 +1,151 @@
+using System;
+using NetDsl.Kernels;
+using Xunit;
+
+namespace NetDsl.Tests.Kernels;
+
+/// <summary>The SIMD kernels against plain double-precision loops, over shapes that hit every edge
+/// (partial microtiles in both directions, depth past one cache block, strided and transposed operands).</summary>
+public class KernelTests
+{
+    private static float[] Random(int n, int seed)
+    {
+        var rng = new Random(seed);
+        var v = new float[n];
+        for (int i = 0; i < n; i++) v[i] = (float)(rng.NextDouble() * 2 - 1);
+        return v;
+    }
+
+    [Theory]
+    [InlineData(1, 1, 1)]
+    [InlineData(8, 32, 16)]
+    [InlineData(7, 33, 5)]
+    [InlineData(17, 70, 300)]
+    [InlineData(64, 196, 288)]
+    [InlineData(3, 9, 600)]
+    [InlineData(33, 100, 0)]
+    public void PackedGemmMatchesTheDefinition(int m, int n, int k)
+    {
+        foreach (bool transposedA in new[] { false, true })
+        foreach (bool accumulate in new[] { false, true })
+        foreach (bool withBias in new[] { false, true })
+        {
+            // A(i,p) = a[i·rs + p·cs], either row-major (rs = k) or column-major (cs = m).
+            float[] a = Random(Math.Max(1, m * k), 1), b = Random(Math.Max(1, k * (n + 3)), 2), c = Random(m * (n + 2), 3), bias = Random(m, 4);
+            int rs = transposedA ? 1 : k, cs = transposedA ? m : 1, ldb = n + 3, ldc = n + 2;
+            var expected = (float[])c.Clone();
+            for (int i = 0; i < m; i++)
+                for (int j = 0; j < n; j++)
+                {
+                    double s = 0;
+                    for (int p = 0; p < k; p++) s += (double)a[i * rs + p * cs] * b[p * ldb + j];
+                    double v = (accumulate ? c[i * ldc + j] : 0) + s + (withBias ? bias[i] : 0);
+                    expected[i * ldc + j] = (float)v;
+                }
+            var packed = new float[PackedGemm.PackedASize(m, k)];
+            PackedGemm.PackA(m, k, a, rs, cs, packed);
+            PackedGemm.Mul(m, n, k, packed, b, ldb, c, ldc, accumulate, withBias ? bias : default);
+            for (int i = 0; i < m; i++)
+                for (int j = 0; j < n; j++)
+                    Assert.True(Math.Abs(expected[i * ldc + j] - c[i * ldc + j]) <= 1e-4 * (1 + k), $"C[{i},{j}] {c[i * ldc + j]} vs {expected[i * ldc + j]} (transposedA {transposedA}, accumulate {accumulate}, bias {withBias})");
+            for (int i = 0; i < m; i++)
+                for (int j = n; j < ldc; j++) Assert.Equal(expected[i * ldc + j], c[i * ldc + j]); // padding untouched
+        }
+    }
+
+    [Theory]
+    [InlineData(1, 128, 3136)]
+    [InlineData(3, 7, 100)]
+    [InlineData(5, 10, 84)]
+    [InlineData(1, 6, 37)]
+    public void NtMatchesTheDefinition(int m, int n, int k)
+    {
+        foreach (bool accumulate in new[] { false, true })
+        {
+            float[] a = Random(m * k, 7), b = Random(n * k, 8), c = Random(m * n, 9);
+            var expected = new double[m * n];
+            for (int i = 0; i < m; i++)
+                for (int j = 0; j < n; j++)
+                {
+                    double s = 0;
+                    for (int p = 0; p < k; p++) s += (double)a[i * k + p] * b[j * k + p];
+                    expected[i * n + j] = (accumulate ? c[i * n + j] : 0) + s;
+                }
+            Gemm.Nt(m, n, k, a, k, b, k, c, n, accumulate);
+            for (int i = 0; i < m * n; i++) Assert.True(Math.Abs(expected[i] - c[i]) <= 1e-4 * (1 + k / 100.0), $"C[{i}] {c[i]} vs {expected[i]}");
+        }
+    }
+
+    [Theory]
+    [InlineData(1, 1)]
+    [InlineData(8, 8)]
+    [InlineData(9, 17)]
+    [InlineData(288, 196)]
+    public void TransposeTransposes(int rows, int cols)
+    {
+        var src = Random(rows * (cols + 1), 5);
+        var dst = new float[cols * (rows + 2)];
+        PackedGemm.Transpose(rows, cols, src, cols + 1, dst, rows + 2);
+        for (int i = 0; i < rows; i++)
+            for (int j = 0; j < cols; j++) Assert.Equal(src[i * (cols + 1) + j], dst[j * (rows + 2) + i]);
+    }
+
+    [Fact]
+    public void TanhAndSigmoidAreAccurate()
+    {
+        var x = new float[20011];
+        for (int i = 0; i < x.Length; i++) x[i] = (i - 10005) * 0.0021f;
+        x[0] = float.NaN; x[1] = float.PositiveInfinity; x[2] = float.NegativeInfinity; x[3] = 1e-30f; x[4] = -0f; x[5] = 100f; x[6] = -100f;
+        var y = new float[x.Length];
+        Vec.Tanh(x, y);
+        for (int i = 0; i < x.Length; i++)
+        {
+            double t = Math.Tanh(x[i]);
+            if (double.IsNaN(t)) { Assert.True(float.IsNaN(y[i])); continue; }
+            Assert.True(Math.Abs(y[i] - t) <= 2e-7 * Math.Abs(t) + 1e-38, $"tanh({x[i]:R}) = {y[i]:R}, expected {t:R}");
+        }
+        Vec.Sigmoid(x, y);
+        for (int i = 0; i < x.Length; i++)
+        {
+            double s = 1 / (1 + Math.Exp(-(double)x[i]));
+            if (double.IsNaN(s)) { Assert.True(float.IsNaN(y[i])); continue; }
+            Assert.True(Math.Abs(y[i] - s) <= 3e-7 * s + 1e-38, $"sigmoid({x[i]:R}) = {y[i]:R}, expected {s:R}");
+        }
+    }
+
+    [Theory]
+    [InlineData(28, 28)]
+    [InlineData(7, 9)]
+    [InlineData(2, 34)]
+    public void Pool2x2MatchesTheDefinition(int h, int w)
+    {
+        const int planes = 3;
+        var x = Random(planes * h * w, 6);
+        for (int i = 0; i < x.Length; i += 7) x[i] = x[i + 1 < x.Length ? i + 1 : i]; // ties
+        x[5] = float.NaN;
+        int oh = h / 2, ow = w / 2;
+        var y = new float[planes * oh * ow];
+        var arg = new int[y.Length];
+        Pool.Max2x2(planes, h, w, x, y, arg);
+        var avg = new float[y.Length];
+        Pool.Avg2x2(planes, h, w, x, avg);
+        for (int p = 0; p < planes; p++)
+            for (int r = 0; r < oh; r++)
+                for (int j = 0; j < ow; j++)
+                {
+                    float best = float.NegativeInfinity; int index = 2 * r * w + 2 * j; float sum = 0;
+                    for (int dh = 0; dh < 2; dh++)
+                        for (int dw = 0; dw < 2; dw++)
+                        {
+                            int at = (2 * r + dh) * w + 2 * j + dw;
+                            float v = x[p * h * w + at];
+                            if (v > best || float.IsNaN(v)) { best = v; index = at; }
+                            sum += v;
+                        }
+                    int o = (p * oh + r) * ow + j;
+                    Assert.Equal(best, y[o]);
+                    Assert.Equal(index, arg[o]);
+                    Assert.Equal(sum / 4, avg[o]);
+                }
+    }
+}
