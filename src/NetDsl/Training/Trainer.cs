@@ -38,6 +38,12 @@ public sealed class TrainingOptions
     public Augmentation? Augmentation { get; init; }
     /// <summary>Called after each step's backward pass, before the optimizer step (e.g. <c>ActivationStatistics.Observe</c>).</summary>
     public Action<StepInfo>? OnStep { get; init; }
+    /// <summary>L1 penalty l1·Σ|W| on every layer's weights (not biases), added to the loss and its gradient.</summary>
+    public float L1 { get; init; }
+    /// <summary>L2 penalty ½·l2·ΣW² on every layer's weights (not biases); l2 equals an optimizer's weight decay.</summary>
+    public float L2 { get; init; }
+    /// <summary>Per-layer (l1, l2) that replace <see cref="L1"/>/<see cref="L2"/> for the named layers.</summary>
+    public IReadOnlyDictionary<string, (float L1, float L2)>? LayerRegularization { get; init; }
 }
 
 /// <summary>One training step, as seen by <see cref="TrainingOptions.OnStep"/>: the network's LayerOutput/LayerGradient hold the
@@ -79,6 +85,7 @@ public static class Trainer
             step = scaled = new LayerScaledOptimizer(network, optimizer, scales);
         }
 
+        var penalties = Penalties(network, options);
         int batchSize = Math.Min(options.BatchSize, train.Count);
         int chunk = Math.Min(batchSize, network.MaxBatch);
         var sampler = new BatchSampler(train.Count, batchSize, options.Seed, options.Shuffle);
@@ -131,6 +138,14 @@ public static class Trainer
                     else batchLoss = l;
                     network.Backward(grad, n);
                 }
+                if (penalties.Length > 0)
+                {
+                    double penalty = 0;
+                    foreach (var (offset, length, l1, l2) in penalties)
+                        penalty += Regularization.Apply(network.Parameters.Slice(offset, length), network.Gradients.Slice(offset, length), l1, l2);
+                    batchLoss += penalty;
+                    lossSum += penalty * order.Length;
+                }
                 scaled?.ZeroFrozenGradients(network.Gradients);
                 options.OnStep?.Invoke(new StepInfo(network, epoch, b, stepIndex, order.Length, (float)batchLoss, step.LearningRate));
                 step.Step(network.Parameters, network.Gradients);
@@ -161,6 +176,31 @@ public static class Trainer
         double sum = 0;
         foreach (int i in indices) sum += weights[labels[i]];
         return sum;
+    }
+
+    /// <summary>The weight tensors that get an L1/L2 penalty, with their coefficients.</summary>
+    public static (int Offset, int Length, float L1, float L2)[] Penalties(INetwork network, TrainingOptions options)
+    {
+        var layers = network.Layers;
+        var byName = options.LayerRegularization;
+        if (byName is not null)
+            foreach (var name in byName.Keys)
+            {
+                bool found = false;
+                foreach (var l in layers) found |= l.Name == name && l.ParameterCount > 0;
+                if (!found) throw new ArgumentException($"LayerRegularization names '{name}', which is not a layer with parameters", nameof(options));
+            }
+        var result = new List<(int, int, float, float)>();
+        foreach (var t in network.ParameterTensors)
+        {
+            if (!t.Name.EndsWith(".weight", StringComparison.Ordinal)) continue;
+            string layer = t.Name.Substring(0, t.Name.Length - ".weight".Length);
+            var (l1, l2) = byName is not null && byName.TryGetValue(layer, out var c) ? c : (options.L1, options.L2);
+            if (!(l1 >= 0) || !(l2 >= 0) || float.IsInfinity(l1) || float.IsInfinity(l2))
+                throw new ArgumentOutOfRangeException(nameof(options), $"regularization of '{layer}' must be finite and >= 0, got l1 {l1}, l2 {l2}");
+            if (l1 > 0 || l2 > 0) result.Add((t.Offset, t.Length, l1, l2));
+        }
+        return result.ToArray();
     }
 
     /// <summary>Mean loss and accuracy in inference mode, in batches of the network's MaxBatch.</summary>

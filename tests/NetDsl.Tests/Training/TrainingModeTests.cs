@@ -180,3 +180,54 @@ public class DeclaredFrozenTests
         foreach (var t in stem) Assert.All(net.Gradients.Slice(t.Offset, t.Length).ToArray(), g => Assert.Equal(0f, g));
     }
 }
+
+public class RegularizationTrainingTests
+{
+    [Fact]
+    public void L2OnWeightsEqualsSgdWeightDecayOnWeightsOnly()
+    {
+        // One full-batch SGD step with L2 = λ on the weights equals a step where the gradient of every weight
+        // gets +λ·W (and biases nothing): computed here by hand from the network's own backward pass.
+        var rng = new NetDsl.Kernels.Rng(9);
+        var pixels = Enumerable.Range(0, 8 * 36).Select(_ => rng.NextFloat()).ToArray();
+        var labels = Enumerable.Range(0, 8).Select(i => i % 3).ToArray();
+        var data = new LabeledImages(pixels, labels, 1, 6, 6, 3);
+        using var a = new FrozenStemNet(8, seed: 4);
+        using var b = new FrozenStemNet(8, seed: 4);
+        const float lr = 0.1f, l2 = 0.05f;
+
+        var head = a.ParameterTensors.ToArray().Single(t => t.Name == "head.weight");
+        var headBias = a.ParameterTensors.ToArray().Single(t => t.Name == "head.bias");
+        var before = b.Parameters.ToArray();
+        var logits = b.Forward(pixels, 8, training: true).ToArray();
+        var grad = new float[logits.Length];
+        new SoftmaxCrossEntropy().Compute(logits, labels, 8, 3, grad);
+        b.ZeroGradients();
+        b.Backward(grad, 8);
+        var g = b.Gradients.ToArray();
+
+        Trainer.Fit(a, data, null, new SoftmaxCrossEntropy(), new Sgd(lr), new TrainingOptions { Epochs = 1, BatchSize = 8, Shuffle = false, L2 = l2 });
+        for (int i = 0; i < head.Length; i++)
+        {
+            int k = head.Offset + i;
+            Assert.Equal(before[k] - lr * (g[k] + l2 * before[k]), a.Parameters[k], 5);
+        }
+        for (int i = 0; i < headBias.Length; i++)
+        {
+            int k = headBias.Offset + i;
+            Assert.Equal(before[k] - lr * g[k], a.Parameters[k], 5); // biases are not regularized
+        }
+    }
+
+    [Fact]
+    public void PerLayerRegularizationReplacesTheGlobalOneAndBadNamesAreRefused()
+    {
+        using var net = new FrozenStemNet(4);
+        var penalties = Trainer.Penalties(net, new TrainingOptions { L2 = 0.1f, LayerRegularization = new Dictionary<string, (float, float)> { ["head"] = (0.01f, 0f) } });
+        var head = net.ParameterTensors.ToArray().Single(t => t.Name == "head.weight");
+        Assert.Contains(penalties, p => p.Offset == head.Offset && p.L1 == 0.01f && p.L2 == 0f);
+        Assert.Contains(penalties, p => p.Offset == 0 && p.L2 == 0.1f); // stem.weight keeps the global L2
+        var e = Assert.Throws<ArgumentException>(() => Trainer.Penalties(net, new TrainingOptions { LayerRegularization = new Dictionary<string, (float, float)> { ["nope"] = (0f, 1f) } }));
+        Assert.Contains("'nope'", e.Message);
+    }
+}
