@@ -31,10 +31,20 @@ internal sealed partial class NetworkEmitter
         _member = MemberNames(net);
         _maxCol = net.Layers.Select(l => l.Kind switch
         {
-            LayerKind.Conv2D => l.InC * l.KernelH * l.KernelW * l.OutH * l.OutW, // pointwise too: its backward transposes x here
+            // pointwise too: its backward transposes x here; batched forward also puts [OutC, samples · p] in _colGrad
+            LayerKind.Conv2D => Math.Max(l.InC * l.KernelH * l.KernelW, ForwardSamples(l) > 1 ? l.OutC : 0) * l.OutH * l.OutW * ForwardSamples(l),
             LayerKind.ConvTranspose2D => l.OutC * l.KernelH * l.KernelW * l.InH * l.InW,
             _ => 0,
         }).DefaultIfEmpty(0).Max();
+    }
+
+    /// <summary>Samples whose im2col matrices one forward GEMM takes side by side: 1 unless the output plane is small
+    /// (then the GEMM's n would waste most of its 32-column strips).</summary>
+    private static int ForwardSamples(ShapedLayer l)
+    {
+        int p = l.OutH * l.OutW;
+        if (l.Kind != LayerKind.Conv2D || l.Groups > 1 || p >= 256) return 1;
+        return IsPointwise(l) ? 1 : Math.Min(8, (512 + p - 1) / p);
     }
 
     public static string Emit(ShapedNetwork net) => new NetworkEmitter(net).EmitCore();
@@ -666,6 +676,28 @@ internal sealed partial class NetworkEmitter
                 if (!IsPointwise(l)) _w.Line($"{Span} col = _col[worker].AsSpan(0, {k * p}); // [{k}, {p}]");
                 _w.Line($"{Span} packedWeight = _packW[worker];");
                 _w.Line($"{Rt}.Kernels.PackedGemm.PackA({l.OutC}, {k}, weight, {k}, 1, packedWeight); // once per call, in panels of {Rt}.Kernels.PackedGemm.MR rows");
+                int s = ForwardSamples(l);
+                if (s > 1)
+                {
+                    string bias1 = l.HasBias ? ", bias" : "";
+                    _w.Line($"// {p} outputs per sample fill the GEMM's 32-column strips poorly: up to {s} samples' column matrices side by side.");
+                    _w.Line($"{Span} wide = _col[worker].AsSpan(0, {k * p * s}); // [{k}, samples · {p}]");
+                    _w.Line($"{Span} wideY = _colGrad[worker].AsSpan(0, {l.OutC * p * s}); // [{l.OutC}, samples · {p}]");
+                    _w.Open($"for (int n = n0; n < n1; n += {s})");
+                    _w.Line($"int samples = global::System.Math.Min({s}, n1 - n), ld = samples * {p};");
+                    _w.Line($"for (int j = 0; j < samples; j++) {Rt}.Kernels.Im2Col.Unfold(in Geometry{m}, {x}.AsSpan((n + j) * {l.InSize}, {l.InSize}), wide.Slice(j * {p}), ld);");
+                    _w.Line($"{Span} y = {y}.AsSpan(n * {l.OutSize}, samples * {l.OutSize});");
+                    _w.Line($"// y[{l.OutC}, ld] = weight[{l.OutC}, {k}] · wide[{k}, ld]{(l.HasBias ? " + bias" : "")}, then split per sample");
+                    _w.Line($"if (samples == 1) {Rt}.Kernels.PackedGemm.Mul({l.OutC}, {p}, {k}, packedWeight, wide, {p}, y, {p}, accumulate: false{bias1});");
+                    _w.Open("else");
+                    _w.Line($"{Rt}.Kernels.PackedGemm.Mul({l.OutC}, ld, {k}, packedWeight, wide, ld, wideY, ld, accumulate: false{bias1});");
+                    _w.Line($"{Rt}.Kernels.Im2Col.SplitSamples({l.OutC}, {p}, samples, wideY, y);");
+                    _w.Close();
+                    _w.Close();
+                    _w.Close();
+                    _w.Line();
+                    break;
+                }
                 _w.Open("for (int n = n0; n < n1; n++)");
                 _w.Line($"{RoSpan} x = {x}.AsSpan(n * {l.InSize}, {l.InSize});");
                 _w.Line($"{Span} y = {y}.AsSpan(n * {l.OutSize}, {l.OutSize});");

@@ -16,10 +16,14 @@ public readonly record struct ConvGeometry(
 /// <summary>Unfolds an image into the column matrix col[C·kH·kW, OH·OW] and folds gradients back.</summary>
 public static class Im2Col
 {
-    public static unsafe void Unfold(in ConvGeometry g, ReadOnlySpan<float> x, Span<float> col)
+    public static void Unfold(in ConvGeometry g, ReadOnlySpan<float> x, Span<float> col) => Unfold(in g, x, col, g.ColCols);
+
+    /// <summary>As <see cref="Unfold(in ConvGeometry, ReadOnlySpan{float}, Span{float})"/>, with row r of the column
+    /// matrix at col[r·ldCol]: several samples' matrices can sit side by side (ldCol = samples × ColCols).</summary>
+    public static unsafe void Unfold(in ConvGeometry g, ReadOnlySpan<float> x, Span<float> col, int ldCol)
     {
         int p = g.ColCols;
-        if (x.Length < g.InC * g.InH * g.InW || col.Length < g.ColRows * p) throw new ArgumentException("Im2Col.Unfold: a buffer is too small.");
+        if (ldCol < p || x.Length < g.InC * g.InH * g.InW || col.Length < (long)(g.ColRows - 1) * ldCol + p) throw new ArgumentException("Im2Col.Unfold: a buffer is too small.");
         int inH = g.InH, inW = g.InW, outH = g.OutH, outW = g.OutW, sh = g.StrideH, sw = g.StrideW;
         fixed (float* px = x, pc = col)
         {
@@ -28,7 +32,7 @@ public static class Im2Col
                     for (int kw = 0; kw < g.KernelW; kw++)
                     {
                         int row = (c * g.KernelH + kh) * g.KernelW + kw;
-                        float* dst = pc + (nint)row * p;
+                        float* dst = pc + (nint)row * ldCol;
                         int dh = kh * g.Dilation - g.PadTop, dw = kw * g.Dilation - g.PadLeft;
                         // Contiguous run for stride 1: columns ow with 0 ≤ ow + dw < W.
                         int lo = Math.Min(Math.Max(0, -dw), outW), hi = Math.Max(Math.Min(outW, inW - dw), lo);
@@ -54,6 +58,19 @@ public static class Im2Col
                             }
                         }
                     }
+        }
+    }
+
+    /// <summary>Splits C[rows, samples·p] (samples' column blocks side by side) into samples consecutive [rows, p]
+    /// matrices: dst[j·rows·p + i·p + c] = src[i·samples·p + j·p + c].</summary>
+    public static unsafe void SplitSamples(int rows, int p, int samples, ReadOnlySpan<float> src, Span<float> dst)
+    {
+        if (src.Length < rows * samples * p || dst.Length < rows * samples * p) throw new ArgumentException("Im2Col.SplitSamples: a buffer is too small.");
+        fixed (float* ps = src, pd = dst)
+        {
+            for (int j = 0; j < samples; j++)
+                for (int i = 0; i < rows; i++)
+                    Copy(pd + ((nint)j * rows + i) * p, ps + ((nint)i * samples + j) * p, p);
         }
     }
 
