@@ -345,7 +345,7 @@ internal sealed partial class NetworkEmitter
         var sizes = new List<string>();
         foreach (var l in _net.Layers)
         {
-            if (UsesPackedGemm(l)) sizes.Add(PackedSize(I(l.OutC), I(l.OutH * l.OutW)));
+            if (UsesPackedGemm(l)) sizes.Add(PackedSize(I(l.OutC), I(l.OutH * l.OutW * ForwardSamples(l))));
             if (l.Kind == LayerKind.Dense)
             {
                 sizes.Add(PackedSize(I(l.OutC), "maxBatch"));
@@ -782,6 +782,38 @@ internal sealed partial class NetworkEmitter
                 _w.Line($"{Span} packedWeightT = _packW[worker];");
                 _w.Line($"{Span} packedDy = _packX[worker];");
                 _w.Line($"if (inputGradient) {Rt}.Kernels.PackedGemm.PackA({k}, {l.OutC}, weight, 1, {k}, packedWeightT); // weightᵀ [{k}, {l.OutC}], once per call");
+                int s = ForwardSamples(l);
+                if (s > 1)
+                {
+                    _w.Line($"// As in the forward pass, up to {s} samples per GEMM: their colᵀ stacked [samples · {p}, {k}], their dy side by side [{l.OutC}, samples · {p}].");
+                    _w.Open($"for (int n = n0; n < n1; n += {s})");
+                    _w.Line($"int samples = global::System.Math.Min({s}, n1 - n), ld = samples * {p};");
+                    _w.Open("for (int j = 0; j < samples; j++)");
+                    _w.Line($"{Rt}.Kernels.Im2Col.Unfold(in Geometry{m}, {x}.AsSpan((n + j) * {l.InSize}, {l.InSize}), col); // recomputed: cheaper than keeping it per sample");
+                    _w.Line($"{Rt}.Kernels.PackedGemm.Transpose({k}, {p}, col, {p}, _colGrad[worker].AsSpan(j * {p * k}, {p * k}), {k}); // colᵀ [{p}, {k}]");
+                    _w.Close();
+                    _w.Line($"{RoSpan} dy = {dy}.AsSpan(n * {l.OutSize}, samples * {l.OutSize});");
+                    _w.Line($"{Span} dyWide = _col[worker].AsSpan(0, {l.OutC} * ld); // [{l.OutC}, ld]");
+                    _w.Line($"{Rt}.Kernels.Im2Col.JoinSamples({l.OutC}, {p}, samples, dy, dyWide);");
+                    _w.Line($"{Rt}.Kernels.PackedGemm.PackA({l.OutC}, ld, dyWide, ld, 1, packedDy);");
+                    _w.Line($"// dWeight[{l.OutC}, {k}] += dyWide[{l.OutC}, ld] · colᵀ[ld, {k}]");
+                    _w.Line($"{Rt}.Kernels.PackedGemm.Mul({l.OutC}, {k}, ld, packedDy, _colGrad[worker], {k}, dWeight, {k}, accumulate: true);");
+                    if (l.HasBias) _w.Line($"for (int j = 0; j < samples; j++) for (int c = 0; c < {l.OutC}; c++) dBias[c] += {Rt}.Kernels.Vec.Sum(dy.Slice(j * {l.OutSize} + c * {p}, {p}));");
+                    _w.Open("if (inputGradient)");
+                    _w.Line($"{Span} dColWide = _colGrad[worker].AsSpan(0, {k} * ld); // [{k}, ld]");
+                    _w.Line($"// dColWide = weightᵀ · dyWide, then fold each sample's block back onto its input");
+                    _w.Line($"{Rt}.Kernels.PackedGemm.Mul({k}, ld, {l.OutC}, packedWeightT, dyWide, ld, dColWide, ld, accumulate: false);");
+                    _w.Open("for (int j = 0; j < samples; j++)");
+                    _w.Line($"{Span} dx = {dx}.AsSpan((n + j) * {l.InSize}, {l.InSize});");
+                    _w.Line("dx.Clear();");
+                    _w.Line($"{Rt}.Kernels.Im2Col.FoldAdd(in Geometry{m}, dColWide.Slice(j * {p}), dx, ld);");
+                    _w.Close();
+                    _w.Close();
+                    _w.Close();
+                    _w.Close();
+                    _w.Line();
+                    break;
+                }
                 _w.Open("for (int n = n0; n < n1; n++)");
                 _w.Line($"{RoSpan} x = {x}.AsSpan(n * {l.InSize}, {l.InSize});");
                 _w.Line($"{RoSpan} dy = {dy}.AsSpan(n * {l.OutSize}, {l.OutSize}); // [{l.OutC}, {p}]");

@@ -74,6 +74,19 @@ public static class Im2Col
         }
     }
 
+    /// <summary>The inverse of <see cref="SplitSamples"/>: samples consecutive [rows, p] matrices into one
+    /// [rows, samples·p]: dst[i·samples·p + j·p + c] = src[j·rows·p + i·p + c].</summary>
+    public static unsafe void JoinSamples(int rows, int p, int samples, ReadOnlySpan<float> src, Span<float> dst)
+    {
+        if (src.Length < rows * samples * p || dst.Length < rows * samples * p) throw new ArgumentException("Im2Col.JoinSamples: a buffer is too small.");
+        fixed (float* ps = src, pd = dst)
+        {
+            for (int j = 0; j < samples; j++)
+                for (int i = 0; i < rows; i++)
+                    Copy(pd + ((nint)i * samples + j) * p, ps + ((nint)j * rows + i) * p, p);
+        }
+    }
+
     private static unsafe void Zero(float* d, int n)
     {
         for (int j = 0; j < n; j++) d[j] = 0f;
@@ -88,15 +101,20 @@ public static class Im2Col
     }
 
     /// <summary>dx += fold(dcol): the adjoint of <see cref="Unfold"/>.</summary>
-    public static void FoldAdd(in ConvGeometry g, ReadOnlySpan<float> dcol, Span<float> dx)
+    public static void FoldAdd(in ConvGeometry g, ReadOnlySpan<float> dcol, Span<float> dx) => FoldAdd(in g, dcol, dx, g.ColCols);
+
+    /// <summary>As <see cref="FoldAdd(in ConvGeometry, ReadOnlySpan{float}, Span{float})"/>, with row r of the column
+    /// matrix at dcol[r·ldCol].</summary>
+    public static void FoldAdd(in ConvGeometry g, ReadOnlySpan<float> dcol, Span<float> dx, int ldCol)
     {
         int p = g.ColCols;
+        if (ldCol < p) throw new ArgumentException("Im2Col.FoldAdd: ldCol is smaller than a row.");
         for (int c = 0; c < g.InC; c++)
             for (int kh = 0; kh < g.KernelH; kh++)
                 for (int kw = 0; kw < g.KernelW; kw++)
                 {
                     int row = (c * g.KernelH + kh) * g.KernelW + kw;
-                    ReadOnlySpan<float> src = dcol.Slice(row * p, p);
+                    ReadOnlySpan<float> src = dcol.Slice(row * ldCol, p);
                     int dh = kh * g.Dilation - g.PadTop, dw = kw * g.Dilation - g.PadLeft;
                     for (int oh = 0; oh < g.OutH; oh++)
                     {
