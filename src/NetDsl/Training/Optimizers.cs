@@ -131,12 +131,12 @@ public sealed class Sgd : Optimizer
     }
 }
 
-/// <summary>Adam with coupled weight decay and optional AMSGrad (PyTorch 1.13 <c>Adam</c>).</summary>
-public sealed class Adam : Optimizer
+/// <summary>State and hyperparameters shared by <see cref="Adam"/> and <see cref="AdamW"/>; they differ only in where weight decay goes.</summary>
+public abstract class AdamBase : Optimizer
 {
     float[]? _expAvg, _expAvgSq, _maxExpAvgSq;
 
-    public Adam(float learningRate = 1e-3f, float beta1 = 0.9f, float beta2 = 0.999f, float eps = 1e-8f, float weightDecay = 0f, bool amsgrad = false)
+    private protected AdamBase(float learningRate, float beta1, float beta2, float eps, float weightDecay, bool amsgrad)
         : base(OptChecks.NonNegative(learningRate, nameof(learningRate)))
     {
         Beta1 = OptChecks.UnitOpen(beta1, nameof(beta1));
@@ -159,43 +159,8 @@ public sealed class Adam : Optimizer
 
     public void Reset() { _expAvg = _expAvgSq = _maxExpAvgSq = null; StepCount = 0; }
 
-    public override void Step(Span<float> parameters, ReadOnlySpan<float> gradients)
-    {
-        float lr = OptChecks.Step(this, parameters.Length, gradients.Length);
-        OptChecks.Ensure(ref _expAvg, parameters.Length, "exp_avg");
-        OptChecks.Ensure(ref _expAvgSq, parameters.Length, "exp_avg_sq");
-        if (AmsGrad) OptChecks.Ensure(ref _maxExpAvgSq, parameters.Length, "max_exp_avg_sq");
-        StepCount++;
-        AdamKernel.Step(parameters, gradients, _expAvg, _expAvgSq, _maxExpAvgSq, lr, Beta1, Beta2, Eps, WeightDecay, StepCount);
-    }
-}
-
-/// <summary>Adam with decoupled weight decay: p ← p·(1 − lr·wd), then Adam on the raw gradient (PyTorch 1.13 <c>AdamW</c>).</summary>
-public sealed class AdamW : Optimizer
-{
-    float[]? _expAvg, _expAvgSq, _maxExpAvgSq;
-
-    public AdamW(float learningRate = 1e-3f, float beta1 = 0.9f, float beta2 = 0.999f, float eps = 1e-8f, float weightDecay = 0.01f, bool amsgrad = false)
-        : base(OptChecks.NonNegative(learningRate, nameof(learningRate)))
-    {
-        Beta1 = OptChecks.UnitOpen(beta1, nameof(beta1));
-        Beta2 = OptChecks.UnitOpen(beta2, nameof(beta2));
-        Eps = OptChecks.NonNegative(eps, nameof(eps));
-        WeightDecay = OptChecks.NonNegative(weightDecay, nameof(weightDecay));
-        AmsGrad = amsgrad;
-    }
-
-    public float Beta1 { get; }
-    public float Beta2 { get; }
-    public float Eps { get; }
-    public float WeightDecay { get; }
-    public bool AmsGrad { get; }
-
-    public ReadOnlySpan<float> ExpAvg => _expAvg;
-    public ReadOnlySpan<float> ExpAvgSq => _expAvgSq;
-    public ReadOnlySpan<float> MaxExpAvgSq => _maxExpAvgSq;
-
-    public void Reset() { _expAvg = _expAvgSq = _maxExpAvgSq = null; StepCount = 0; }
+    /// <summary>Weight decay folded into the gradient (Adam) rather than applied to the parameters first (AdamW).</summary>
+    private protected abstract bool CoupledDecay { get; }
 
     public override void Step(Span<float> parameters, ReadOnlySpan<float> gradients)
     {
@@ -204,15 +169,33 @@ public sealed class AdamW : Optimizer
         OptChecks.Ensure(ref _expAvgSq, parameters.Length, "exp_avg_sq");
         if (AmsGrad) OptChecks.Ensure(ref _maxExpAvgSq, parameters.Length, "max_exp_avg_sq");
         StepCount++;
-        if (WeightDecay != 0)
+        if (!CoupledDecay && WeightDecay != 0)
         {
             float decay = 1f - lr * WeightDecay;
             int i = 0, end = OptChecks.VectorEnd(parameters.Length);
             for (; i < end; i += Vector<float>.Count) (new Vector<float>(parameters.Slice(i)) * decay).CopyTo(parameters.Slice(i));
             for (; i < parameters.Length; i++) parameters[i] *= decay;
         }
-        AdamKernel.Step(parameters, gradients, _expAvg, _expAvgSq, _maxExpAvgSq, lr, Beta1, Beta2, Eps, 0f, StepCount);
+        AdamKernel.Step(parameters, gradients, _expAvg, _expAvgSq, _maxExpAvgSq, lr, Beta1, Beta2, Eps, CoupledDecay ? WeightDecay : 0f, StepCount);
     }
+}
+
+/// <summary>Adam with coupled weight decay and optional AMSGrad (PyTorch 1.13 <c>Adam</c>).</summary>
+public sealed class Adam : AdamBase
+{
+    public Adam(float learningRate = 1e-3f, float beta1 = 0.9f, float beta2 = 0.999f, float eps = 1e-8f, float weightDecay = 0f, bool amsgrad = false)
+        : base(learningRate, beta1, beta2, eps, weightDecay, amsgrad) { }
+
+    private protected override bool CoupledDecay => true;
+}
+
+/// <summary>Adam with decoupled weight decay: p ← p·(1 − lr·wd), then Adam on the raw gradient (PyTorch 1.13 <c>AdamW</c>).</summary>
+public sealed class AdamW : AdamBase
+{
+    public AdamW(float learningRate = 1e-3f, float beta1 = 0.9f, float beta2 = 0.999f, float eps = 1e-8f, float weightDecay = 0.01f, bool amsgrad = false)
+        : base(learningRate, beta1, beta2, eps, weightDecay, amsgrad) { }
+
+    private protected override bool CoupledDecay => false;
 }
 
 internal static class AdamKernel
