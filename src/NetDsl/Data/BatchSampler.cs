@@ -1,4 +1,5 @@
 using System;
+using NetDsl.Kernels;
 
 namespace NetDsl.Data;
 
@@ -38,10 +39,10 @@ public sealed class BatchSampler
         for (int i = 0; i < order.Length; i++) order[i] = i;
         if (!Shuffle) return;
         // SplitMix64 rather than System.Random: its sequence is fixed by this code, not by the runtime version.
-        ulong state = ((ulong)(uint)seed << 32 | (uint)Epoch) ^ 0x9E3779B97F4A7C15UL;
+        var rng = new Rng(((ulong)(uint)seed << 32 | (uint)Epoch) ^ 0x9E3779B97F4A7C15UL);
         for (int i = order.Length - 1; i > 0; i--)
         {
-            int j = (int)(Next(ref state) % (ulong)(i + 1));
+            int j = (int)(rng.NextUInt64() % (ulong)(i + 1));
             (order[i], order[j]) = (order[j], order[i]);
         }
     }
@@ -71,13 +72,5 @@ public sealed class BatchSampler
             y[k] = data.Labels[s];
         }
         return size;
-    }
-
-    static ulong Next(ref ulong state)
-    {
-        ulong z = state += 0x9E3779B97F4A7C15UL;
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-        return z ^ (z >> 31);
     }
 }

@@ -100,7 +100,7 @@ public static class Im2Col
         for (; j < n; j++) d[j] = s[j];
     }
 
-    /// <summary>dx += fold(dcol): the adjoint of <see cref="Unfold"/>.</summary>
+    /// <summary>dx += fold(dcol): the adjoint of <see cref="Unfold(in ConvGeometry, ReadOnlySpan{float}, Span{float})"/>.</summary>
     public static void FoldAdd(in ConvGeometry g, ReadOnlySpan<float> dcol, Span<float> dx) => FoldAdd(in g, dcol, dx, g.ColCols);
 
     /// <summary>As <see cref="FoldAdd(in ConvGeometry, ReadOnlySpan{float}, Span{float})"/>, with row r of the column
