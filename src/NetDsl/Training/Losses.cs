@@ -6,6 +6,15 @@ namespace NetDsl.Training;
 /// <summary>Shape and label checks shared by the losses.</summary>
 internal static class LossChecks
 {
+    /// <summary>The divisor of a mean over labels: the batch size, or Σ w[label] with class weights (PyTorch).</summary>
+    public static double WeightSum(float[]? weights, ReadOnlySpan<int> labels, int batch)
+    {
+        if (weights is null) return batch;
+        double sum = 0;
+        for (int n = 0; n < batch; n++) sum += weights[labels[n]];
+        return sum;
+    }
+
     public static void Shape(int batch, int features, int outputLength, int gradientLength)
     {
         if (batch <= 0) throw new ArgumentOutOfRangeException(nameof(batch), batch, $"batch must be positive, got {batch}");
@@ -138,12 +147,7 @@ public sealed class SoftmaxCrossEntropy : Loss
     {
         LossChecks.Shape(batch, features, output.Length, outputGradient.Length, labels);
         LossChecks.ClassWeights(_weights, features);
-        double weightSum = batch;
-        if (_weights is not null)
-        {
-            weightSum = 0;
-            for (int n = 0; n < batch; n++) weightSum += _weights[labels[n]];
-        }
+        double weightSum = LossChecks.WeightSum(_weights, labels, batch);
         double loss = 0;
         for (int n = 0; n < batch; n++)
         {
@@ -299,12 +303,7 @@ public sealed class NegativeLogLikelihood : Loss
     {
         LossChecks.Shape(batch, features, output.Length, outputGradient.Length, labels);
         LossChecks.ClassWeights(_weights, features);
-        double weightSum = batch;
-        if (_weights is not null)
-        {
-            weightSum = 0;
-            for (int n = 0; n < batch; n++) weightSum += _weights[labels[n]];
-        }
+        double weightSum = LossChecks.WeightSum(_weights, labels, batch);
         outputGradient.Clear();
         double loss = 0;
         for (int n = 0; n < batch; n++)
