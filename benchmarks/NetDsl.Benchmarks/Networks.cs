@@ -2,26 +2,8 @@ using NetDsl;
 
 namespace NetDsl.Benchmarks;
 
-/// <summary>LeNet-5 as in the FashionMnist sample (and the peer's LeNet5).</summary>
-[Network(1, 28, 28)]
-[Conv2D(6, 5, Padding = 2)] [Tanh]
-[AvgPool2D(2)]
-[Conv2D(16, 5)] [Tanh]
-[AvgPool2D(2)]
-[Dense(120)] [Tanh]
-[Dense(84)] [Tanh]
-[Dense(10)]
-public partial class LeNet5;
-
-/// <summary>The sample's cnn (the peer's FashionCnn).</summary>
-[Network(1, 28, 28)]
-[Conv2D(32, 3, Padding = 1)] [ReLU]
-[MaxPool2D(2)]
-[Conv2D(64, 3, Padding = 1)] [ReLU]
-[MaxPool2D(2)]
-[Dense(128)] [ReLU]
-[Dense(10)]
-public partial class FashionCnn;
+// LeNet5 and Cnn come from samples/FashionMnist/Networks.cs, ResNet from samples/ResNet/Networks.cs (linked in the
+// project), so the benchmark measures exactly the networks the samples train.
 
 /// <summary>A deeper plain (residual-free) VGG-style net: six 3×3 convs in three stages.</summary>
 [Network(1, 28, 28)]
@@ -37,20 +19,6 @@ public partial class FashionCnn;
 [Dense(256)] [ReLU]
 [Dense(10)]
 public partial class Vgg;
-
-/// <summary>The ResNet sample's network: batch norm, two identity-skip residual blocks, a strided conv, global pooling.</summary>
-[Network(1, 28, 28)]
-[Conv2D(16, 3, Padding = 1, Bias = false)] [BatchNorm] [ReLU(Name = "stem")]
-[Conv2D(16, 3, Padding = 1, Bias = false)] [BatchNorm] [ReLU]
-[Conv2D(16, 3, Padding = 1, Bias = false)] [BatchNorm]
-[Add(From = "stem")] [ReLU(Name = "block1")]
-[Conv2D(32, 3, Stride = 2, Padding = 1, Bias = false)] [BatchNorm] [ReLU(Name = "down")]
-[Conv2D(32, 3, Padding = 1, Bias = false)] [BatchNorm] [ReLU]
-[Conv2D(32, 3, Padding = 1, Bias = false)] [BatchNorm]
-[Add(From = "down")] [ReLU]
-[GlobalAvgPool2D]
-[Dense(10)]
-public partial class ResNet;
 
 /// <summary>The cnn's first convolution alone (1→32, 3×3, pad 1, 28×28): conv-only FLOP/s.</summary>
 [Network(1, 28, 28)]

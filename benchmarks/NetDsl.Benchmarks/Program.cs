@@ -22,12 +22,12 @@ public static class Program
 
     static readonly Net[] Nets =
     [
-        new("LeNet5", Flops(Conv(1, 6, 5, 28, 28), Conv(6, 16, 5, 10, 10), Dense(400, 120), Dense(120, 84), Dense(84, 10)), (b, t) => new LeNet5(b, 1, t)),
-        new("FashionCnn", Flops(Conv(1, 32, 3, 28, 28), Conv(32, 64, 3, 14, 14), Dense(3136, 128), Dense(128, 10)), (b, t) => new FashionCnn(b, 1, t)),
+        new("LeNet5", Flops(Conv(1, 6, 5, 28, 28), Conv(6, 16, 5, 10, 10), Dense(400, 120), Dense(120, 84), Dense(84, 10)), (b, t) => new FashionMnistSample.LeNet5(b, 1, t)),
+        new("FashionCnn", Flops(Conv(1, 32, 3, 28, 28), Conv(32, 64, 3, 14, 14), Dense(3136, 128), Dense(128, 10)), (b, t) => new FashionMnistSample.Cnn(b, 1, t)),
         new("Vgg", Flops(Conv(1, 32, 3, 28, 28), Conv(32, 32, 3, 28, 28), Conv(32, 64, 3, 14, 14), Conv(64, 64, 3, 14, 14),
             Conv(64, 128, 3, 7, 7), Conv(128, 128, 3, 7, 7), Dense(1152, 256), Dense(256, 10)), (b, t) => new Vgg(b, 1, t)),
         new("ResNet", Flops(Conv(1, 16, 3, 28, 28), Conv(16, 16, 3, 28, 28), Conv(16, 16, 3, 28, 28), Conv(16, 32, 3, 14, 14),
-            Conv(32, 32, 3, 14, 14), Conv(32, 32, 3, 14, 14), Dense(32, 10)), (b, t) => new ResNet(b, 1, t)),
+            Conv(32, 32, 3, 14, 14), Conv(32, 32, 3, 14, 14), Dense(32, 10)), (b, t) => new ResNetSample.ResNet(b, 1, t)),
         new("CnnConv1", Flops(Conv(1, 32, 3, 28, 28)), (b, t) => new CnnConv1(b, 1, t)),
         new("CnnConv2", Flops(Conv(32, 64, 3, 14, 14)), (b, t) => new CnnConv2(b, 1, t)),
         new("CnnHead", Flops(Dense(3136, 128), Dense(128, 10)), (b, t) => new CnnHead(b, 1, t)),
