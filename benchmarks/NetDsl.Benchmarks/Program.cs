@@ -40,6 +40,8 @@ public static class Program
 
     static int Rounds = 5, ItersB1 = 1000, WarmB1 = 300, ItersB256 = 10, WarmTrain = 20, Steps = 200, TrainRounds = 3;
     static string Tags = "";
+    static string Metrics = "b1,b256,train"; // which workloads to run (for profiling one at a time)
+    static bool Wants(string metric) => Metrics.Split(',').Contains(metric);
 
     public static int Main(string[] args)
     {
@@ -56,8 +58,9 @@ public static class Program
                 case "--threads": threads.AddRange(args[++i].Split(',').Select(int.Parse)); break;
                 case "--nets": names.AddRange(args[++i].Split(',')); break;
                 case "--tag": Tags += " " + args[++i]; break;
+                case "--metrics": Metrics = args[++i]; break;
                 case "-h" or "--help":
-                    Console.WriteLine("usage: NetDsl.Benchmarks [--quick] [--threads 1,2] [--nets LeNet5,FashionCnn,Vgg,ResNet,CnnConv1,CnnConv2] [--tag k=v]");
+                    Console.WriteLine("usage: NetDsl.Benchmarks [--quick] [--threads 1,2] [--nets LeNet5,FashionCnn,Vgg,ResNet,CnnConv1,CnnConv2] [--tag k=v] [--metrics b1,b256,train]");
                     return 0;
                 default: Console.Error.WriteLine("unknown option " + args[i]); return 2;
             }
@@ -132,8 +135,14 @@ public static class Program
         }
         Out(spec.Name, threads, "fwd_flops_per_sample", spec.FwdFlops);
 
-        // ---- inference, batch 1 ----
-        var x1 = Input(d.TestX, 0, 1);
+        if (Wants("b1")) RunB1(spec, threads, n1, Input(d.TestX, 0, 1));
+        if (Wants("b256")) RunB256(spec, threads, Input(d.TestX, 0, 256));
+        if (Wants("train")) RunTrain(spec, threads, d, Input);
+    }
+
+    // ---- inference, batch 1 ----
+    static void RunB1(Net spec, int threads, INetwork n1, float[] x1)
+    {
         // Warm-up by count and by time: tiered compilation promotes hot methods only after ~100 ms without new tier-0 code.
         Warm(() => n1.Forward(x1, 1), WarmB1);
         var rounds = new List<double>();
@@ -151,11 +160,14 @@ public static class Program
         }
         Out(spec.Name, threads, "infer_b1_us", Median(rounds), rounds);
 
-        // ---- inference, batch 256 ----
+    }
+
+    // ---- inference, batch 256 ----
+    static void RunB256(Net spec, int threads, float[] x256)
+    {
         using (var net256 = (IDisposable)spec.Create(256, threads))
         {
             var n256 = (INetwork)net256;
-            var x256 = Input(d.TestX, 0, 256);
             Warm(() => n256.Forward(x256, 256), 3);
             var sps = new List<double>();
             for (int r = 0; r < Rounds; r++)
@@ -169,7 +181,11 @@ public static class Program
             Out(spec.Name, threads, "infer_b256_gflops", m * spec.FwdFlops / 1e9);
         }
 
-        // ---- training, batch 64, SGD momentum 0.9 lr 0.01 ----
+    }
+
+    // ---- training, batch 64, SGD momentum 0.9 lr 0.01 ----
+    static void RunTrain(Net spec, int threads, Data d, Func<float[], int, int, float[]> Input)
+    {
         using (var net64 = (IDisposable)spec.Create(64, threads))
         {
             var n = (INetwork)net64;

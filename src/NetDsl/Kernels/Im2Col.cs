@@ -92,9 +92,20 @@ public static class Im2Col
         for (int j = 0; j < n; j++) d[j] = 0f;
     }
 
+    /// <summary>d[0..n) = s[0..n). Runs are short (a row of an output plane), so the tail matters: AVX-512 masks it.</summary>
     private static unsafe void Copy(float* d, float* s, int n)
     {
         int j = 0;
+        if (System.Runtime.Intrinsics.X86.Avx512F.IsSupported)
+        {
+            for (; j + 16 <= n; j += 16) System.Runtime.Intrinsics.Vector512.Store(System.Runtime.Intrinsics.Vector512.Load(s + j), d + j);
+            if (j < n)
+            {
+                var mask = PackedGemm.LaneMask(n - j);
+                System.Runtime.Intrinsics.X86.Avx512F.MaskStore(d + j, mask, System.Runtime.Intrinsics.X86.Avx512F.MaskLoad(s + j, mask, default));
+            }
+            return;
+        }
         if (System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated)
             for (; j + 8 <= n; j += 8) System.Runtime.Intrinsics.Vector256.Store(System.Runtime.Intrinsics.Vector256.Load(s + j), d + j);
         for (; j < n; j++) d[j] = s[j];
@@ -105,37 +116,52 @@ public static class Im2Col
 
     /// <summary>As <see cref="FoldAdd(in ConvGeometry, ReadOnlySpan{float}, Span{float})"/>, with row r of the column
     /// matrix at dcol[r·ldCol].</summary>
-    public static void FoldAdd(in ConvGeometry g, ReadOnlySpan<float> dcol, Span<float> dx, int ldCol)
+    public static unsafe void FoldAdd(in ConvGeometry g, ReadOnlySpan<float> dcol, Span<float> dx, int ldCol)
     {
         int p = g.ColCols;
         if (ldCol < p) throw new ArgumentException("Im2Col.FoldAdd: ldCol is smaller than a row.");
-        for (int c = 0; c < g.InC; c++)
-            for (int kh = 0; kh < g.KernelH; kh++)
-                for (int kw = 0; kw < g.KernelW; kw++)
-                {
-                    int row = (c * g.KernelH + kh) * g.KernelW + kw;
-                    ReadOnlySpan<float> src = dcol.Slice(row * ldCol, p);
-                    int dh = kh * g.Dilation - g.PadTop, dw = kw * g.Dilation - g.PadLeft;
-                    for (int oh = 0; oh < g.OutH; oh++)
+        if (dx.Length < g.InC * g.InH * g.InW || dcol.Length < (long)(g.ColRows - 1) * ldCol + p) throw new ArgumentException("Im2Col.FoldAdd: a buffer is too small.");
+        int inH = g.InH, inW = g.InW, outH = g.OutH, outW = g.OutW, sh = g.StrideH, sw = g.StrideW;
+        fixed (float* pc = dcol, px = dx)
+        {
+            for (int c = 0; c < g.InC; c++)
+                for (int kh = 0; kh < g.KernelH; kh++)
+                    for (int kw = 0; kw < g.KernelW; kw++)
                     {
-                        int ih = oh * g.StrideH + dh;
-                        if ((uint)ih >= (uint)g.InH) continue;
-                        Span<float> drow = dx.Slice((c * g.InH + ih) * g.InW, g.InW);
-                        ReadOnlySpan<float> srow = src.Slice(oh * g.OutW, g.OutW);
-                        if (g.StrideW == 1)
+                        int row = (c * g.KernelH + kh) * g.KernelW + kw;
+                        float* src = pc + (nint)row * ldCol;
+                        int dh = kh * g.Dilation - g.PadTop, dw = kw * g.Dilation - g.PadLeft;
+                        int lo = Math.Min(Math.Max(0, -dw), outW), hi = Math.Max(Math.Min(outW, inW - dw), lo);
+                        for (int oh = 0; oh < outH; oh++)
                         {
-                            int lo = Math.Max(0, -dw), hi = Math.Min(g.OutW, g.InW - dw);
-                            for (int ow = lo; ow < hi; ow++) drow[ow + dw] += srow[ow];
-                        }
-                        else
-                        {
-                            for (int ow = 0; ow < g.OutW; ow++)
+                            int ih = oh * sh + dh;
+                            if ((uint)ih >= (uint)inH) continue;
+                            float* drow = px + ((nint)c * inH + ih) * inW;
+                            float* srow = src + (nint)oh * outW;
+                            if (sw == 1) AddTo(drow + lo + dw, srow + lo, hi - lo);
+                            else
                             {
-                                int iw = ow * g.StrideW + dw;
-                                if ((uint)iw < (uint)g.InW) drow[iw] += srow[ow];
+                                for (int ow = 0; ow < outW; ow++)
+                                {
+                                    int iw = ow * sw + dw;
+                                    if ((uint)iw < (uint)inW) drow[iw] += srow[ow];
+                                }
                             }
                         }
                     }
-                }
+        }
+    }
+
+    /// <summary>d[0..n) += s[0..n), vectorized; the order of additions per element is unchanged.</summary>
+    private static unsafe void AddTo(float* d, float* s, int n)
+    {
+        int j = 0;
+        if (System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated)
+            for (; j + 8 <= n; j += 8)
+                System.Runtime.Intrinsics.Vector256.Store(System.Runtime.Intrinsics.Vector256.Load(d + j) + System.Runtime.Intrinsics.Vector256.Load(s + j), d + j);
+        if (System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated)
+            for (; j + 4 <= n; j += 4)
+                System.Runtime.Intrinsics.Vector128.Store(System.Runtime.Intrinsics.Vector128.Load(d + j) + System.Runtime.Intrinsics.Vector128.Load(s + j), d + j);
+        for (; j < n; j++) d[j] += s[j];
     }
 }

@@ -9,7 +9,7 @@ namespace NetDsl.Kernels;
 /// C (+)= A·B (+ per-row bias) with A packed into panels of <see cref="MR"/> rows and B read in place (row-major,
 /// leading dimension ldb). The microkernel keeps an <see cref="MR"/>×32 block of C in sixteen AVX-512 registers
 /// (8 rows × 2 zmm), or <see cref="MR"/>×8 in eight AVX registers, over a depth of up to <see cref="KC"/>; partial column
-/// strips of B are copied into a zero-padded stack buffer. Nothing is allocated. Results depend only on the shapes,
+/// strips of B are read and C written through lane masks (AVX-512) or copied into a zero-padded stack buffer (AVX2). Nothing is allocated. Results depend only on the shapes,
 /// not on timing, so they are the same run to run.
 /// </summary>
 [SkipLocalsInit]
@@ -41,12 +41,12 @@ public static unsafe class PackedGemm
                 {
                     for (int p = 0; p < k; p++) Vector256.Store(Vector256.Load(s + (nint)p * csA), d + p * MR);
                 }
-                else if (rows == MR && csA == 1 && Avx.IsSupported)
+                else if (csA == 1 && Avx.IsSupported)
                 {
                     int p = 0;
-                    for (; p + 8 <= k; p += 8) Transpose8x8(s + p, rsA, d + p * MR, MR);
+                    for (; p + 8 <= k; p += 8) Transpose8x8(s + p, rsA, rows, d + p * MR, MR, MR);
                     for (; p < k; p++)
-                        for (int r = 0; r < MR; r++) d[p * MR + r] = s[(nint)r * rsA + p];
+                        for (int r = 0; r < MR; r++) d[p * MR + r] = r < rows ? s[(nint)r * rsA + p] : 0f;
                 }
                 else
                 {
@@ -68,12 +68,15 @@ public static unsafe class PackedGemm
             int i = 0;
             if (Avx.IsSupported)
             {
-                for (; i + 8 <= rows; i += 8)
+                // Blocks of 8 rows; the last, partial block reads zero rows past the end and writes only its own.
+                for (; i < rows; i += 8)
                 {
+                    int rv = Math.Min(8, rows - i);
+                    if (rv < 8 && !Avx512F.VL.IsSupported) break;
                     int j = 0;
-                    for (; j + 8 <= cols; j += 8) Transpose8x8(ps + (nint)i * lds + j, lds, pd + (nint)j * ldd + i, ldd);
+                    for (; j + 8 <= cols; j += 8) Transpose8x8(ps + (nint)i * lds + j, lds, rv, pd + (nint)j * ldd + i, ldd, rv);
                     for (; j < cols; j++)
-                        for (int r = 0; r < 8; r++) pd[(nint)j * ldd + i + r] = ps[(nint)(i + r) * lds + j];
+                        for (int r = 0; r < rv; r++) pd[(nint)j * ldd + i + r] = ps[(nint)(i + r) * lds + j];
                 }
             }
             for (; i < rows; i++)
@@ -81,13 +84,19 @@ public static unsafe class PackedGemm
         }
     }
 
+    /// <summary>Transposes the 8×8 block at s (rows lds apart; rows past <paramref name="rows"/> read as zero) into d
+    /// (rows ldd apart), writing the first <paramref name="cols"/> floats of each output row (a partial write needs AVX-512).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Transpose8x8(float* s, int lds, float* d, int ldd)
+    private static void Transpose8x8(float* s, int lds, int rows, float* d, int ldd, int cols)
     {
-        var r0 = Avx.LoadVector256(s); var r1 = Avx.LoadVector256(s + lds);
-        var r2 = Avx.LoadVector256(s + 2 * (nint)lds); var r3 = Avx.LoadVector256(s + 3 * (nint)lds);
-        var r4 = Avx.LoadVector256(s + 4 * (nint)lds); var r5 = Avx.LoadVector256(s + 5 * (nint)lds);
-        var r6 = Avx.LoadVector256(s + 6 * (nint)lds); var r7 = Avx.LoadVector256(s + 7 * (nint)lds);
+        var r0 = Avx.LoadVector256(s);
+        var r1 = rows > 1 ? Avx.LoadVector256(s + lds) : default;
+        var r2 = rows > 2 ? Avx.LoadVector256(s + 2 * (nint)lds) : default;
+        var r3 = rows > 3 ? Avx.LoadVector256(s + 3 * (nint)lds) : default;
+        var r4 = rows > 4 ? Avx.LoadVector256(s + 4 * (nint)lds) : default;
+        var r5 = rows > 5 ? Avx.LoadVector256(s + 5 * (nint)lds) : default;
+        var r6 = rows > 6 ? Avx.LoadVector256(s + 6 * (nint)lds) : default;
+        var r7 = rows > 7 ? Avx.LoadVector256(s + 7 * (nint)lds) : default;
         var t0 = Avx.UnpackLow(r0, r1); var t1 = Avx.UnpackHigh(r0, r1);
         var t2 = Avx.UnpackLow(r2, r3); var t3 = Avx.UnpackHigh(r2, r3);
         var t4 = Avx.UnpackLow(r4, r5); var t5 = Avx.UnpackHigh(r4, r5);
@@ -96,14 +105,27 @@ public static unsafe class PackedGemm
         var u2 = Avx.Shuffle(t1, t3, 0x44); var u3 = Avx.Shuffle(t1, t3, 0xEE);
         var u4 = Avx.Shuffle(t4, t6, 0x44); var u5 = Avx.Shuffle(t4, t6, 0xEE);
         var u6 = Avx.Shuffle(t5, t7, 0x44); var u7 = Avx.Shuffle(t5, t7, 0xEE);
-        Avx.Store(d, Avx.Permute2x128(u0, u4, 0x20));
-        Avx.Store(d + ldd, Avx.Permute2x128(u1, u5, 0x20));
-        Avx.Store(d + 2 * (nint)ldd, Avx.Permute2x128(u2, u6, 0x20));
-        Avx.Store(d + 3 * (nint)ldd, Avx.Permute2x128(u3, u7, 0x20));
-        Avx.Store(d + 4 * (nint)ldd, Avx.Permute2x128(u0, u4, 0x31));
-        Avx.Store(d + 5 * (nint)ldd, Avx.Permute2x128(u1, u5, 0x31));
-        Avx.Store(d + 6 * (nint)ldd, Avx.Permute2x128(u2, u6, 0x31));
-        Avx.Store(d + 7 * (nint)ldd, Avx.Permute2x128(u3, u7, 0x31));
+        if (cols == 8)
+        {
+            Avx.Store(d, Avx.Permute2x128(u0, u4, 0x20));
+            Avx.Store(d + ldd, Avx.Permute2x128(u1, u5, 0x20));
+            Avx.Store(d + 2 * (nint)ldd, Avx.Permute2x128(u2, u6, 0x20));
+            Avx.Store(d + 3 * (nint)ldd, Avx.Permute2x128(u3, u7, 0x20));
+            Avx.Store(d + 4 * (nint)ldd, Avx.Permute2x128(u0, u4, 0x31));
+            Avx.Store(d + 5 * (nint)ldd, Avx.Permute2x128(u1, u5, 0x31));
+            Avx.Store(d + 6 * (nint)ldd, Avx.Permute2x128(u2, u6, 0x31));
+            Avx.Store(d + 7 * (nint)ldd, Avx.Permute2x128(u3, u7, 0x31));
+            return;
+        }
+        var m = Vector256.LessThan(Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7), Vector256.Create(cols)).AsSingle();
+        Avx512F.VL.MaskStore(d, m, Avx.Permute2x128(u0, u4, 0x20));
+        Avx512F.VL.MaskStore(d + ldd, m, Avx.Permute2x128(u1, u5, 0x20));
+        Avx512F.VL.MaskStore(d + 2 * (nint)ldd, m, Avx.Permute2x128(u2, u6, 0x20));
+        Avx512F.VL.MaskStore(d + 3 * (nint)ldd, m, Avx.Permute2x128(u3, u7, 0x20));
+        Avx512F.VL.MaskStore(d + 4 * (nint)ldd, m, Avx.Permute2x128(u0, u4, 0x31));
+        Avx512F.VL.MaskStore(d + 5 * (nint)ldd, m, Avx.Permute2x128(u1, u5, 0x31));
+        Avx512F.VL.MaskStore(d + 6 * (nint)ldd, m, Avx.Permute2x128(u2, u6, 0x31));
+        Avx512F.VL.MaskStore(d + 7 * (nint)ldd, m, Avx.Permute2x128(u3, u7, 0x31));
     }
 
     /// <summary>
@@ -158,37 +180,37 @@ public static unsafe class PackedGemm
 
     private static void Mul512(int m, int n, int k, float* a, float* b, int ldb, float* c, int ldc, bool accumulate, float* bias)
     {
-        float* edge = stackalloc float[KC * 32];
-        for (int k0 = 0; k0 < k; k0 += KC)
+        // Depth passes of equal size (288 = 2 × 144, not 256 + 32): a short last pass would reload C for little work.
+        int passes = (k + KC - 1) / KC, kcMax = (k + passes - 1) / passes;
+        for (int k0 = 0; k0 < k; k0 += kcMax)
         {
-            int kc = Math.Min(KC, k - k0);
+            int kc = Math.Min(kcMax, k - k0);
             bool acc = accumulate || k0 > 0;
             float* bs = k0 + kc == k ? bias : null;
             for (int j0 = 0; j0 < n; j0 += 32)
             {
                 int nv = Math.Min(32, n - j0);
                 float* bp = b + (nint)k0 * ldb + j0;
-                nint ld = ldb;
-                if (nv < 32)
-                {
-                    for (int p = 0; p < kc; p++)
-                    {
-                        float* src = bp + (nint)p * ldb;
-                        float* dst = edge + p * 32;
-                        int j = 0;
-                        for (; j < nv; j++) dst[j] = src[j];
-                        for (; j < 32; j++) dst[j] = 0f;
-                    }
-                    bp = edge;
-                    ld = 32;
-                }
                 for (int i0 = 0; i0 < m; i0 += MR)
-                    Kernel512(kc, a + (nint)i0 * k + (nint)k0 * MR, bp, ld, c + (nint)i0 * ldc + j0, ldc, Math.Min(MR, m - i0), nv, acc, bs == null ? null : bs + i0);
+                {
+                    float* ap = a + (nint)i0 * k + (nint)k0 * MR;
+                    float* cp = c + (nint)i0 * ldc + j0;
+                    float* bi = bs == null ? null : bs + i0;
+                    int mv = Math.Min(MR, m - i0);
+                    // Partial strips read B and write C through lane masks: no copy, no element past n touched.
+                    if (nv == 32) Kernel512(kc, ap, bp, ldb, cp, ldc, mv, acc, bi);
+                    else if (nv > 16) Kernel512Masked(kc, ap, bp, ldb, cp, ldc, mv, LaneMask(nv - 16), acc, bi);
+                    else Kernel512Half(kc, ap, bp, ldb, cp, ldc, mv, LaneMask(nv), acc, bi);
+                }
             }
         }
     }
 
-    private static void Kernel512(int kc, float* a, float* b, nint ldb, float* c, int ldc, int mv, int nv, bool acc, float* bias)
+    /// <summary>All bits set in lanes [0, count), zero above: the mask AVX-512 masked loads and stores take.</summary>
+    internal static Vector512<float> LaneMask(int count) =>
+        Vector512.LessThan(Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), Vector512.Create(count)).AsSingle();
+
+    private static void Kernel512(int kc, float* a, float* b, nint ldb, float* c, int ldc, int mv, bool acc, float* bias)
     {
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default, c30 = default, c31 = default;
         Vector512<float> c40 = default, c41 = default, c50 = default, c51 = default, c60 = default, c61 = default, c70 = default, c71 = default;
@@ -207,37 +229,98 @@ public static unsafe class PackedGemm
             a += MR;
             b += ldb;
         }
-        float* tmp = stackalloc float[32];
-        Store512(c, c00, c01, nv, acc, bias, 0, tmp);
-        if (mv > 1) Store512(c + ldc, c10, c11, nv, acc, bias, 1, tmp);
-        if (mv > 2) Store512(c + 2 * (nint)ldc, c20, c21, nv, acc, bias, 2, tmp);
-        if (mv > 3) Store512(c + 3 * (nint)ldc, c30, c31, nv, acc, bias, 3, tmp);
-        if (mv > 4) Store512(c + 4 * (nint)ldc, c40, c41, nv, acc, bias, 4, tmp);
-        if (mv > 5) Store512(c + 5 * (nint)ldc, c50, c51, nv, acc, bias, 5, tmp);
-        if (mv > 6) Store512(c + 6 * (nint)ldc, c60, c61, nv, acc, bias, 6, tmp);
-        if (mv > 7) Store512(c + 7 * (nint)ldc, c70, c71, nv, acc, bias, 7, tmp);
+        Store512(c, c00, c01, acc, bias, 0);
+        if (mv > 1) Store512(c + ldc, c10, c11, acc, bias, 1);
+        if (mv > 2) Store512(c + 2 * (nint)ldc, c20, c21, acc, bias, 2);
+        if (mv > 3) Store512(c + 3 * (nint)ldc, c30, c31, acc, bias, 3);
+        if (mv > 4) Store512(c + 4 * (nint)ldc, c40, c41, acc, bias, 4);
+        if (mv > 5) Store512(c + 5 * (nint)ldc, c50, c51, acc, bias, 5);
+        if (mv > 6) Store512(c + 6 * (nint)ldc, c60, c61, acc, bias, 6);
+        if (mv > 7) Store512(c + 7 * (nint)ldc, c70, c71, acc, bias, 7);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store512(float* c, Vector512<float> v0, Vector512<float> v1, int nv, bool acc, float* bias, int row, float* tmp)
+    private static void Store512(float* c, Vector512<float> v0, Vector512<float> v1, bool acc, float* bias, int row)
     {
-        if (nv == 32)
+        if (acc) { v0 += Vector512.Load(c); v1 += Vector512.Load(c + 16); }
+        if (bias != null) { var bv = Vector512.Create(bias[row]); v0 += bv; v1 += bv; }
+        v0.Store(c);
+        v1.Store(c + 16);
+    }
+
+    /// <summary>As <see cref="Kernel512"/> for a strip of 17–31 columns: the upper 16 lanes go through <paramref name="mask1"/>.</summary>
+    private static void Kernel512Masked(int kc, float* a, float* b, nint ldb, float* c, int ldc, int mv, Vector512<float> mask1, bool acc, float* bias)
+    {
+        Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default, c30 = default, c31 = default;
+        Vector512<float> c40 = default, c41 = default, c50 = default, c51 = default, c60 = default, c61 = default, c70 = default, c71 = default;
+        for (int p = 0; p < kc; p++)
         {
-            if (acc) { v0 += Vector512.Load(c); v1 += Vector512.Load(c + 16); }
-            if (bias != null) { var bv = Vector512.Create(bias[row]); v0 += bv; v1 += bv; }
-            v0.Store(c);
-            v1.Store(c + 16);
-            return;
+            var b0 = Vector512.Load(b);
+            var b1 = Avx512F.MaskLoad(b + 16, mask1, Vector512<float>.Zero);
+            var x = Vector512.Create(a[0]); c00 = Vector512.FusedMultiplyAdd(x, b0, c00); c01 = Vector512.FusedMultiplyAdd(x, b1, c01);
+            x = Vector512.Create(a[1]); c10 = Vector512.FusedMultiplyAdd(x, b0, c10); c11 = Vector512.FusedMultiplyAdd(x, b1, c11);
+            x = Vector512.Create(a[2]); c20 = Vector512.FusedMultiplyAdd(x, b0, c20); c21 = Vector512.FusedMultiplyAdd(x, b1, c21);
+            x = Vector512.Create(a[3]); c30 = Vector512.FusedMultiplyAdd(x, b0, c30); c31 = Vector512.FusedMultiplyAdd(x, b1, c31);
+            x = Vector512.Create(a[4]); c40 = Vector512.FusedMultiplyAdd(x, b0, c40); c41 = Vector512.FusedMultiplyAdd(x, b1, c41);
+            x = Vector512.Create(a[5]); c50 = Vector512.FusedMultiplyAdd(x, b0, c50); c51 = Vector512.FusedMultiplyAdd(x, b1, c51);
+            x = Vector512.Create(a[6]); c60 = Vector512.FusedMultiplyAdd(x, b0, c60); c61 = Vector512.FusedMultiplyAdd(x, b1, c61);
+            x = Vector512.Create(a[7]); c70 = Vector512.FusedMultiplyAdd(x, b0, c70); c71 = Vector512.FusedMultiplyAdd(x, b1, c71);
+            a += MR;
+            b += ldb;
         }
-        v0.Store(tmp);
-        v1.Store(tmp + 16);
-        float bv1 = bias != null ? bias[row] : 0f;
-        for (int j = 0; j < nv; j++)
+        StoreMasked(c, c00, c01, mask1, acc, bias, 0);
+        if (mv > 1) StoreMasked(c + ldc, c10, c11, mask1, acc, bias, 1);
+        if (mv > 2) StoreMasked(c + 2 * (nint)ldc, c20, c21, mask1, acc, bias, 2);
+        if (mv > 3) StoreMasked(c + 3 * (nint)ldc, c30, c31, mask1, acc, bias, 3);
+        if (mv > 4) StoreMasked(c + 4 * (nint)ldc, c40, c41, mask1, acc, bias, 4);
+        if (mv > 5) StoreMasked(c + 5 * (nint)ldc, c50, c51, mask1, acc, bias, 5);
+        if (mv > 6) StoreMasked(c + 6 * (nint)ldc, c60, c61, mask1, acc, bias, 6);
+        if (mv > 7) StoreMasked(c + 7 * (nint)ldc, c70, c71, mask1, acc, bias, 7);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreMasked(float* c, Vector512<float> v0, Vector512<float> v1, Vector512<float> mask1, bool acc, float* bias, int row)
+    {
+        if (acc) { v0 += Vector512.Load(c); v1 += Avx512F.MaskLoad(c + 16, mask1, Vector512<float>.Zero); }
+        if (bias != null) { var bv = Vector512.Create(bias[row]); v0 += bv; v1 += bv; }
+        v0.Store(c);
+        Avx512F.MaskStore(c + 16, mask1, v1);
+    }
+
+    /// <summary>An <see cref="MR"/>×16 tile for strips of at most 16 columns (half the FMAs of a padded 8×32 tile).</summary>
+    private static void Kernel512Half(int kc, float* a, float* b, nint ldb, float* c, int ldc, int mv, Vector512<float> mask, bool acc, float* bias)
+    {
+        Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
+        for (int p = 0; p < kc; p++)
         {
-            float v = acc ? c[j] + tmp[j] : tmp[j];
-            if (bias != null) v += bv1;
-            c[j] = v;
+            var b0 = Avx512F.MaskLoad(b, mask, Vector512<float>.Zero);
+            c0 = Vector512.FusedMultiplyAdd(Vector512.Create(a[0]), b0, c0);
+            c1 = Vector512.FusedMultiplyAdd(Vector512.Create(a[1]), b0, c1);
+            c2 = Vector512.FusedMultiplyAdd(Vector512.Create(a[2]), b0, c2);
+            c3 = Vector512.FusedMultiplyAdd(Vector512.Create(a[3]), b0, c3);
+            c4 = Vector512.FusedMultiplyAdd(Vector512.Create(a[4]), b0, c4);
+            c5 = Vector512.FusedMultiplyAdd(Vector512.Create(a[5]), b0, c5);
+            c6 = Vector512.FusedMultiplyAdd(Vector512.Create(a[6]), b0, c6);
+            c7 = Vector512.FusedMultiplyAdd(Vector512.Create(a[7]), b0, c7);
+            a += MR;
+            b += ldb;
         }
+        StoreHalf(c, c0, mask, acc, bias, 0);
+        if (mv > 1) StoreHalf(c + ldc, c1, mask, acc, bias, 1);
+        if (mv > 2) StoreHalf(c + 2 * (nint)ldc, c2, mask, acc, bias, 2);
+        if (mv > 3) StoreHalf(c + 3 * (nint)ldc, c3, mask, acc, bias, 3);
+        if (mv > 4) StoreHalf(c + 4 * (nint)ldc, c4, mask, acc, bias, 4);
+        if (mv > 5) StoreHalf(c + 5 * (nint)ldc, c5, mask, acc, bias, 5);
+        if (mv > 6) StoreHalf(c + 6 * (nint)ldc, c6, mask, acc, bias, 6);
+        if (mv > 7) StoreHalf(c + 7 * (nint)ldc, c7, mask, acc, bias, 7);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreHalf(float* c, Vector512<float> v, Vector512<float> mask, bool acc, float* bias, int row)
+    {
+        if (acc) v += Avx512F.MaskLoad(c, mask, Vector512<float>.Zero);
+        if (bias != null) v += Vector512.Create(bias[row]);
+        Avx512F.MaskStore(c, mask, v);
     }
 
     // ---------------------------------------------------------------- AVX2: 8×8 microtiles

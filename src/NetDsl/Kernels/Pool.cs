@@ -28,47 +28,95 @@ public static unsafe class Pool
                     float* r0 = xp + (nint)2 * r * w, r1 = r0 + w;
                     float* yr = yp + (nint)r * ow;
                     int* ar = ap + (nint)r * ow;
-                    int rowBase = 2 * r * w;
-                    int j = 0;
-                    if (Avx2.IsSupported)
-                    {
-                        var lane2 = Vector256.Create(0, 2, 4, 6, 8, 10, 12, 14);
-                        var one = Vector256.Create(1);
-                        var offC = Vector256.Create(w);
-                        var offD = Vector256.Create(w + 1);
-                        for (; j + 8 <= ow; j += 8)
-                        {
-                            Deinterleave(r0 + 2 * j, out var a, out var b);
-                            Deinterleave(r1 + 2 * j, out var c, out var d);
-                            var best = a;
-                            var off = Vector256<int>.Zero;
-                            var m = Vector256.GreaterThan(b, best) | ~Vector256.Equals(b, b);
-                            best = Vector256.ConditionalSelect(m, b, best); off = Vector256.ConditionalSelect(m.AsInt32(), one, off);
-                            m = Vector256.GreaterThan(c, best) | ~Vector256.Equals(c, c);
-                            best = Vector256.ConditionalSelect(m, c, best); off = Vector256.ConditionalSelect(m.AsInt32(), offC, off);
-                            m = Vector256.GreaterThan(d, best) | ~Vector256.Equals(d, d);
-                            best = Vector256.ConditionalSelect(m, d, best); off = Vector256.ConditionalSelect(m.AsInt32(), offD, off);
-                            best.Store(yr + j);
-                            (Vector256.Create(rowBase + 2 * j) + lane2 + off).Store(ar + j);
-                        }
-                    }
-                    for (; j < ow; j++)
-                    {
-                        int i0 = 2 * j;
-                        float best = r0[i0];
-                        int idx = rowBase + i0;
-                        float v = r0[i0 + 1];
-                        if (v > best || float.IsNaN(v)) { best = v; idx = rowBase + i0 + 1; }
-                        v = r1[i0];
-                        if (v > best || float.IsNaN(v)) { best = v; idx = rowBase + w + i0; }
-                        v = r1[i0 + 1];
-                        if (v > best || float.IsNaN(v)) { best = v; idx = rowBase + w + i0 + 1; }
-                        yr[j] = best;
-                        ar[j] = idx;
-                    }
+                    MaxRow(r0, r1, yr, ar, 2 * r * w, w, ow);
                 }
             }
         }
+    }
+
+    /// <summary>One output row of <see cref="Max2x2"/>. Vector chunks cover the row, the last one overlapping the one
+    /// before when ow is not a multiple of the width: recomputing an output is harmless, and branchy scalar tails
+    /// (data-dependent compares mispredict) cost more than the whole vector row.</summary>
+    private static void MaxRow(float* r0, float* r1, float* yr, int* ar, int rowBase, int w, int ow)
+    {
+        if (Avx2.IsSupported && ow >= 8)
+        {
+            for (int j = 0; ; j += 8)
+            {
+                if (j + 8 > ow) j = ow - 8;
+                Deinterleave(r0 + 2 * j, out Vector256<float> a, out Vector256<float> b);
+                Deinterleave(r1 + 2 * j, out Vector256<float> c, out Vector256<float> d);
+                var lane = Vector256.Create(rowBase + 2 * j) + Vector256.Create(0, 2, 4, 6, 8, 10, 12, 14);
+                MaxOf4(a, b, c, d, lane, w).Store(yr + j, ar + j);
+                if (j + 8 >= ow) return;
+            }
+        }
+        if (Sse2.IsSupported && ow >= 4)
+        {
+            for (int j = 0; ; j += 4)
+            {
+                if (j + 4 > ow) j = ow - 4;
+                Deinterleave(r0 + 2 * j, out Vector128<float> a, out Vector128<float> b);
+                Deinterleave(r1 + 2 * j, out Vector128<float> c, out Vector128<float> d);
+                var lane = Vector128.Create(rowBase + 2 * j) + Vector128.Create(0, 2, 4, 6);
+                MaxOf4(a, b, c, d, lane, w).Store(yr + j, ar + j);
+                if (j + 4 >= ow) return;
+            }
+        }
+        for (int j = 0; j < ow; j++)
+        {
+            int i0 = 2 * j;
+            float best = r0[i0];
+            int idx = rowBase + i0;
+            float v = r0[i0 + 1];
+            if (v > best || float.IsNaN(v)) { best = v; idx = rowBase + i0 + 1; }
+            v = r1[i0];
+            if (v > best || float.IsNaN(v)) { best = v; idx = rowBase + w + i0; }
+            v = r1[i0 + 1];
+            if (v > best || float.IsNaN(v)) { best = v; idx = rowBase + w + i0 + 1; }
+            yr[j] = best;
+            ar[j] = idx;
+        }
+    }
+
+    /// <summary>Window maximum of (a, b, c, d) = (top-left, top-right, bottom-left, bottom-right): the first maximum in
+    /// that order wins (strict &gt;), a NaN wins over numbers; lane is the top-left index.</summary>
+    private static (Vector256<float> Value, Vector256<int> Index) MaxOf4(Vector256<float> a, Vector256<float> b, Vector256<float> c, Vector256<float> d, Vector256<int> lane, int w)
+    {
+        var best = a;
+        var idx = lane;
+        var m = Vector256.GreaterThan(b, best) | ~Vector256.Equals(b, b);
+        best = Vector256.ConditionalSelect(m, b, best); idx = Vector256.ConditionalSelect(m.AsInt32(), lane + Vector256.Create(1), idx);
+        m = Vector256.GreaterThan(c, best) | ~Vector256.Equals(c, c);
+        best = Vector256.ConditionalSelect(m, c, best); idx = Vector256.ConditionalSelect(m.AsInt32(), lane + Vector256.Create(w), idx);
+        m = Vector256.GreaterThan(d, best) | ~Vector256.Equals(d, d);
+        best = Vector256.ConditionalSelect(m, d, best); idx = Vector256.ConditionalSelect(m.AsInt32(), lane + Vector256.Create(w + 1), idx);
+        return (best, idx);
+    }
+
+    private static (Vector128<float> Value, Vector128<int> Index) MaxOf4(Vector128<float> a, Vector128<float> b, Vector128<float> c, Vector128<float> d, Vector128<int> lane, int w)
+    {
+        var best = a;
+        var idx = lane;
+        var m = Vector128.GreaterThan(b, best) | ~Vector128.Equals(b, b);
+        best = Vector128.ConditionalSelect(m, b, best); idx = Vector128.ConditionalSelect(m.AsInt32(), lane + Vector128.Create(1), idx);
+        m = Vector128.GreaterThan(c, best) | ~Vector128.Equals(c, c);
+        best = Vector128.ConditionalSelect(m, c, best); idx = Vector128.ConditionalSelect(m.AsInt32(), lane + Vector128.Create(w), idx);
+        m = Vector128.GreaterThan(d, best) | ~Vector128.Equals(d, d);
+        best = Vector128.ConditionalSelect(m, d, best); idx = Vector128.ConditionalSelect(m.AsInt32(), lane + Vector128.Create(w + 1), idx);
+        return (best, idx);
+    }
+
+    private static void Store(this (Vector256<float> Value, Vector256<int> Index) r, float* y, int* index)
+    {
+        r.Value.Store(y);
+        r.Index.Store(index);
+    }
+
+    private static void Store(this (Vector128<float> Value, Vector128<int> Index) r, float* y, int* index)
+    {
+        r.Value.Store(y);
+        r.Index.Store(index);
     }
 
     /// <summary>Average-pools <paramref name="planes"/> planes of h×w into ⌊h/2⌋×⌊w/2⌋: ((a + b) + c + d) / 4.</summary>
@@ -86,18 +134,30 @@ public static unsafe class Pool
                 {
                     float* r0 = xp + (nint)2 * r * w, r1 = r0 + w;
                     float* yr = yp + (nint)r * ow;
-                    int j = 0;
-                    if (Avx2.IsSupported)
+                    if (Avx2.IsSupported && ow >= 8)
                     {
-                        var quarter = Vector256.Create(0.25f);
-                        for (; j + 8 <= ow; j += 8)
+                        for (int j = 0; ; j += 8) // the last chunk overlaps the one before: no scalar tail
                         {
-                            Deinterleave(r0 + 2 * j, out var a, out var b);
-                            Deinterleave(r1 + 2 * j, out var c, out var d);
-                            (((a + b) + c + d) * quarter).Store(yr + j);
+                            if (j + 8 > ow) j = ow - 8;
+                            Deinterleave(r0 + 2 * j, out Vector256<float> a, out Vector256<float> b);
+                            Deinterleave(r1 + 2 * j, out Vector256<float> c, out Vector256<float> d);
+                            (((a + b) + c + d) * Vector256.Create(0.25f)).Store(yr + j);
+                            if (j + 8 >= ow) break;
                         }
                     }
-                    for (; j < ow; j++) yr[j] = (r0[2 * j] + r0[2 * j + 1] + r1[2 * j] + r1[2 * j + 1]) / 4f;
+                    else if (Sse2.IsSupported && ow >= 4)
+                    {
+                        for (int j = 0; ; j += 4)
+                        {
+                            if (j + 4 > ow) j = ow - 4;
+                            Deinterleave(r0 + 2 * j, out Vector128<float> a, out Vector128<float> b);
+                            Deinterleave(r1 + 2 * j, out Vector128<float> c, out Vector128<float> d);
+                            (((a + b) + c + d) * Vector128.Create(0.25f)).Store(yr + j);
+                            if (j + 4 >= ow) break;
+                        }
+                    }
+                    else
+                        for (int j = 0; j < ow; j++) yr[j] = (r0[2 * j] + r0[2 * j + 1] + r1[2 * j] + r1[2 * j + 1]) / 4f;
                 }
             }
         }
@@ -127,6 +187,15 @@ public static unsafe class Pool
                 }
             }
         }
+    }
+
+    /// <summary>Splits 8 floats at p into the even-indexed (a) and odd-indexed (b) ones, in order.</summary>
+    private static void Deinterleave(float* p, out Vector128<float> even, out Vector128<float> odd)
+    {
+        var lo = Sse.LoadVector128(p);
+        var hi = Sse.LoadVector128(p + 4);
+        even = Sse.Shuffle(lo, hi, 0x88);
+        odd = Sse.Shuffle(lo, hi, 0xDD);
     }
 
     /// <summary>Splits 16 floats at p into the even-indexed (a) and odd-indexed (b) ones, in order.</summary>

@@ -24,6 +24,11 @@ public class KernelTests
     [InlineData(64, 196, 288)]
     [InlineData(3, 9, 600)]
     [InlineData(33, 100, 0)]
+    [InlineData(6, 25, 784)]   // half-width masked strip (≤ 16 columns) and a masked upper half (17–31)
+    [InlineData(32, 9, 64)]
+    [InlineData(9, 16, 3)]
+    [InlineData(10, 17, 513)]  // three equal depth passes
+    [InlineData(16, 63, 257)]
     public void PackedGemmMatchesTheDefinition(int m, int n, int k)
     {
         foreach (bool transposedA in new[] { false, true })
@@ -81,6 +86,8 @@ public class KernelTests
     [InlineData(8, 8)]
     [InlineData(9, 17)]
     [InlineData(288, 196)]
+    [InlineData(25, 784)]
+    [InlineData(3, 5)]
     public void TransposeTransposes(int rows, int cols)
     {
         var src = Random(rows * (cols + 1), 5);
@@ -88,6 +95,29 @@ public class KernelTests
         PackedGemm.Transpose(rows, cols, src, cols + 1, dst, rows + 2);
         for (int i = 0; i < rows; i++)
             for (int j = 0; j < cols; j++) Assert.Equal(src[i * (cols + 1) + j], dst[j * (rows + 2) + i]);
+        for (int j = 0; j < cols; j++) Assert.True(dst[j * (rows + 2) + rows] == 0 && dst[j * (rows + 2) + rows + 1] == 0, "padding written");
+    }
+
+    [Theory]
+    [InlineData(3, 14, 14, 3, 1, 1, 1)]
+    [InlineData(2, 28, 28, 5, 1, 2, 1)]
+    [InlineData(2, 11, 9, 3, 2, 1, 2)]
+    public void FoldAddIsTheAdjointOfUnfold(int c, int h, int w, int k, int stride, int pad, int dilation)
+    {
+        int oh = (h + 2 * pad - dilation * (k - 1) - 1) / stride + 1, ow = (w + 2 * pad - dilation * (k - 1) - 1) / stride + 1;
+        var g = new ConvGeometry(c, h, w, k, k, stride, stride, pad, pad, dilation, oh, ow);
+        var x = Random(c * h * w, 7);
+        var d = Random(g.ColRows * g.ColCols, 8);
+        var col = new float[d.Length];
+        Im2Col.Unfold(in g, x, col);
+        var dx = Random(x.Length, 9);
+        var dx0 = (float[])dx.Clone();
+        Im2Col.FoldAdd(in g, d, dx);
+        // <Unfold(x), d> = <x, Fold(d)>, with Fold(d) = dx − dx0
+        double lhs = 0, rhs = 0;
+        for (int i = 0; i < d.Length; i++) lhs += (double)col[i] * d[i];
+        for (int i = 0; i < x.Length; i++) rhs += (double)x[i] * (dx[i] - dx0[i]);
+        Assert.True(Math.Abs(lhs - rhs) <= 1e-3 * (1 + Math.Abs(lhs)), $"<Unfold x, d> = {lhs}, <x, Fold d> = {rhs}");
     }
 
     [Fact]
@@ -117,6 +147,11 @@ public class KernelTests
     [InlineData(28, 28)]
     [InlineData(7, 9)]
     [InlineData(2, 34)]
+    [InlineData(14, 14)]  // 7 outputs per row: two overlapping 4-wide chunks
+    [InlineData(10, 10)]
+    [InlineData(4, 6)]    // 3 per row: scalar
+    [InlineData(6, 20)]
+    [InlineData(5, 37)]
     public void Pool2x2MatchesTheDefinition(int h, int w)
     {
         const int planes = 3;
