@@ -50,6 +50,7 @@ public static class Program
         var threads = new List<int>();
         var names = new List<string>();
         bool quick = false;
+        int rounds = 0;
         for (int i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -59,13 +60,15 @@ public static class Program
                 case "--nets": names.AddRange(args[++i].Split(',')); break;
                 case "--tag": Tags += " " + args[++i]; break;
                 case "--metrics": Metrics = args[++i]; break;
+                case "--rounds": rounds = int.Parse(args[++i]); break;
                 case "-h" or "--help":
-                    Console.WriteLine("usage: NetDsl.Benchmarks [--quick] [--threads 1,2] [--nets LeNet5,FashionCnn,Vgg,ResNet,CnnConv1,CnnConv2] [--tag k=v] [--metrics b1,b256,train]");
+                    Console.WriteLine("usage: NetDsl.Benchmarks [--quick] [--threads 1,2] [--nets LeNet5,FashionCnn,Vgg,ResNet,CnnConv1,CnnConv2] [--tag k=v] [--metrics b1,b256,train] [--rounds N]");
                     return 0;
                 default: Console.Error.WriteLine("unknown option " + args[i]); return 2;
             }
         }
         if (quick) { Rounds = 3; ItersB1 = 500; TrainRounds = 2; Steps = 100; }
+        if (rounds > 0) Rounds = TrainRounds = rounds; // long runs, for a profiler
         if (threads.Count == 0) threads.AddRange([1, 2]);
         if (names.Count == 0) names.AddRange(["LeNet5", "FashionCnn", "Vgg", "ResNet", "CnnConv2"]);
 

@@ -1,4 +1,6 @@
 using System;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace NetDsl.Kernels;
 
@@ -27,6 +29,11 @@ public static class Im2Col
         int inH = g.InH, inW = g.InW, outH = g.OutH, outW = g.OutW, sh = g.StrideH, sw = g.StrideW;
         fixed (float* px = x, pc = col)
         {
+            if (sw == 1 && outW <= 32 && Avx512F.IsSupported)
+            {
+                UnfoldNarrow(in g, px, pc, ldCol);
+                return;
+            }
             for (int c = 0; c < g.InC; c++)
                 for (int kh = 0; kh < g.KernelH; kh++)
                     for (int kw = 0; kw < g.KernelW; kw++)
@@ -58,6 +65,56 @@ public static class Im2Col
                             }
                         }
                     }
+        }
+    }
+
+    /// <summary>
+    /// Stride-1 unfold of output rows at most 32 wide, with AVX-512: each output row of each column-matrix row is one or
+    /// two masked loads and stores. The load mask drops the columns that fall in the horizontal padding (they read as
+    /// zero; masked-off lanes never touch memory, so the shifted source pointer may point before the row), the store
+    /// mask stops at the row's end. Short rows are the common case for small images, where a copy loop per row costs
+    /// more than the copying.
+    /// </summary>
+    private static unsafe void UnfoldNarrow(in ConvGeometry g, float* px, float* pc, int ldCol)
+    {
+        int inH = g.InH, inW = g.InW, outH = g.OutH, outW = g.OutW, sh = g.StrideH;
+        var iota = Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+        var store0 = Vector512.LessThan(iota, Vector512.Create(outW)).AsSingle();
+        var store1 = Vector512.LessThan(iota, Vector512.Create(outW - 16)).AsSingle();
+        bool two = outW > 16;
+        var zero = Vector512<float>.Zero;
+        for (int kw = 0; kw < g.KernelW; kw++)
+        {
+            int dw = kw * g.Dilation - g.PadLeft;
+            // Output column ow reads input column ow + dw: valid for lo ≤ ow < hi.
+            int lo = Math.Max(0, -dw), hi = Math.Min(outW, inW - dw);
+            var lov = Vector512.Create(lo);
+            var hiv = Vector512.Create(hi);
+            var load0 = (Vector512.GreaterThanOrEqual(iota, lov) & Vector512.LessThan(iota, hiv)).AsSingle();
+            var iota16 = iota + Vector512.Create(16);
+            var load1 = (Vector512.GreaterThanOrEqual(iota16, lov) & Vector512.LessThan(iota16, hiv)).AsSingle();
+            for (int c = 0; c < g.InC; c++)
+                for (int kh = 0; kh < g.KernelH; kh++)
+                {
+                    int row = (c * g.KernelH + kh) * g.KernelW + kw;
+                    float* dst = pc + (nint)row * ldCol;
+                    int dh = kh * g.Dilation - g.PadTop;
+                    float* plane = px + (nint)c * inH * inW;
+                    for (int oh = 0; oh < outH; oh++)
+                    {
+                        int ih = oh * sh + dh;
+                        float* d = dst + (nint)oh * outW;
+                        if ((uint)ih >= (uint)inH)
+                        {
+                            Avx512F.MaskStore(d, store0, zero);
+                            if (two) Avx512F.MaskStore(d + 16, store1, zero);
+                            continue;
+                        }
+                        float* src = plane + (nint)ih * inW + dw;
+                        Avx512F.MaskStore(d, store0, Avx512F.MaskLoad(src, load0, zero));
+                        if (two) Avx512F.MaskStore(d + 16, store1, Avx512F.MaskLoad(src + 16, load1, zero));
+                    }
+                }
         }
     }
 
@@ -96,18 +153,18 @@ public static class Im2Col
     private static unsafe void Copy(float* d, float* s, int n)
     {
         int j = 0;
-        if (System.Runtime.Intrinsics.X86.Avx512F.IsSupported)
+        if (Avx512F.IsSupported)
         {
-            for (; j + 16 <= n; j += 16) System.Runtime.Intrinsics.Vector512.Store(System.Runtime.Intrinsics.Vector512.Load(s + j), d + j);
+            for (; j + 16 <= n; j += 16) Vector512.Store(Vector512.Load(s + j), d + j);
             if (j < n)
             {
                 var mask = PackedGemm.LaneMask(n - j);
-                System.Runtime.Intrinsics.X86.Avx512F.MaskStore(d + j, mask, System.Runtime.Intrinsics.X86.Avx512F.MaskLoad(s + j, mask, default));
+                Avx512F.MaskStore(d + j, mask, Avx512F.MaskLoad(s + j, mask, default));
             }
             return;
         }
-        if (System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated)
-            for (; j + 8 <= n; j += 8) System.Runtime.Intrinsics.Vector256.Store(System.Runtime.Intrinsics.Vector256.Load(s + j), d + j);
+        if (Vector256.IsHardwareAccelerated)
+            for (; j + 8 <= n; j += 8) Vector256.Store(Vector256.Load(s + j), d + j);
         for (; j < n; j++) d[j] = s[j];
     }
 
@@ -156,12 +213,12 @@ public static class Im2Col
     private static unsafe void AddTo(float* d, float* s, int n)
     {
         int j = 0;
-        if (System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated)
+        if (Vector256.IsHardwareAccelerated)
             for (; j + 8 <= n; j += 8)
-                System.Runtime.Intrinsics.Vector256.Store(System.Runtime.Intrinsics.Vector256.Load(d + j) + System.Runtime.Intrinsics.Vector256.Load(s + j), d + j);
-        if (System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated)
+                Vector256.Store(Vector256.Load(d + j) + Vector256.Load(s + j), d + j);
+        if (Vector128.IsHardwareAccelerated)
             for (; j + 4 <= n; j += 4)
-                System.Runtime.Intrinsics.Vector128.Store(System.Runtime.Intrinsics.Vector128.Load(d + j) + System.Runtime.Intrinsics.Vector128.Load(s + j), d + j);
+                Vector128.Store(Vector128.Load(d + j) + Vector128.Load(s + j), d + j);
         for (; j < n; j++) d[j] += s[j];
     }
 }

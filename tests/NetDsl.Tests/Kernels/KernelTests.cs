@@ -102,6 +102,8 @@ public class KernelTests
     [InlineData(3, 14, 14, 3, 1, 1, 1)]
     [InlineData(2, 28, 28, 5, 1, 2, 1)]
     [InlineData(2, 11, 9, 3, 2, 1, 2)]
+    [InlineData(2, 9, 40, 3, 1, 2, 2)]  // wider than 32: the general path
+    [InlineData(1, 12, 20, 7, 1, 3, 1)]
     public void FoldAddIsTheAdjointOfUnfold(int c, int h, int w, int k, int stride, int pad, int dilation)
     {
         int oh = (h + 2 * pad - dilation * (k - 1) - 1) / stride + 1, ow = (w + 2 * pad - dilation * (k - 1) - 1) / stride + 1;
@@ -110,6 +112,16 @@ public class KernelTests
         var d = Random(g.ColRows * g.ColCols, 8);
         var col = new float[d.Length];
         Im2Col.Unfold(in g, x, col);
+        for (int ci = 0; ci < c; ci++)
+            for (int kh = 0; kh < k; kh++)
+                for (int kw = 0; kw < k; kw++)
+                    for (int r = 0; r < oh; r++)
+                        for (int q = 0; q < ow; q++)
+                        {
+                            int ih = r * stride - pad + kh * dilation, iw = q * stride - pad + kw * dilation;
+                            float v = ih >= 0 && ih < h && iw >= 0 && iw < w ? x[(ci * h + ih) * w + iw] : 0f;
+                            Assert.Equal(v, col[((ci * k + kh) * k + kw) * oh * ow + r * ow + q]);
+                        }
         var dx = Random(x.Length, 9);
         var dx0 = (float[])dx.Clone();
         Im2Col.FoldAdd(in g, d, dx);
