@@ -47,6 +47,11 @@ internal sealed partial class NetworkEmitter
         return IsPointwise(l) ? 1 : Math.Min(8, (512 + p - 1) / p);
     }
 
+    /// <summary>Whether a convolution's weight gradient is computed as dot products (<c>Gemm.Nt</c>) rather than a packed
+    /// GEMM over transposed column matrices: when the gradient is small (few output channels or a short column), a
+    /// packed GEMM's tiles are mostly padding and the transpose costs more than the products.</summary>
+    private static bool DotWeightGradient(ShapedLayer l) => l.OutC * l.InC * l.KernelH * l.KernelW <= 4096;
+
     public static string Emit(ShapedNetwork net) => new NetworkEmitter(net).EmitCore();
 
     public static string HintName(ShapedNetwork net)
@@ -783,21 +788,33 @@ internal sealed partial class NetworkEmitter
                 _w.Line($"{Span} packedDy = _packX[worker];");
                 _w.Line($"if (inputGradient) {Rt}.Kernels.PackedGemm.PackA({k}, {l.OutC}, weight, 1, {k}, packedWeightT); // weightᵀ [{k}, {l.OutC}], once per call");
                 int s = ForwardSamples(l);
+                bool dots = DotWeightGradient(l);
                 if (s > 1)
                 {
-                    _w.Line($"// As in the forward pass, up to {s} samples per GEMM: their colᵀ stacked [samples · {p}, {k}], their dy side by side [{l.OutC}, samples · {p}].");
+                    if (dots)
+                    {
+                        _w.Line($"// dWeight[{l.OutC}, {k}] is small: each sample adds dy[{l.OutC}, {p}] · col[{k}, {p}]ᵀ as dot products along {p} (nothing transposed);");
+                        _w.Line($"// dx as in the forward pass, up to {s} samples per GEMM: their dy side by side [{l.OutC}, samples · {p}].");
+                    }
+                    else _w.Line($"// As in the forward pass, up to {s} samples per GEMM: their colᵀ stacked [samples · {p}, {k}], their dy side by side [{l.OutC}, samples · {p}].");
                     _w.Open($"for (int n = n0; n < n1; n += {s})");
                     _w.Line($"int samples = global::System.Math.Min({s}, n1 - n), ld = samples * {p};");
+                    _w.Line($"{RoSpan} dy = {dy}.AsSpan(n * {l.OutSize}, samples * {l.OutSize});");
                     _w.Open("for (int j = 0; j < samples; j++)");
                     _w.Line($"{Rt}.Kernels.Im2Col.Unfold(in Geometry{m}, {x}.AsSpan((n + j) * {l.InSize}, {l.InSize}), col); // recomputed: cheaper than keeping it per sample");
-                    _w.Line($"{Rt}.Kernels.PackedGemm.Transpose({k}, {p}, col, {p}, _colGrad[worker].AsSpan(j * {p * k}, {p * k}), {k}); // colᵀ [{p}, {k}]");
+                    if (dots) _w.Line($"{Rt}.Kernels.Gemm.Nt({l.OutC}, {k}, {p}, dy.Slice(j * {l.OutSize}, {l.OutSize}), {p}, col, {p}, dWeight, {k}, accumulate: true);");
+                    else _w.Line($"{Rt}.Kernels.PackedGemm.Transpose({k}, {p}, col, {p}, _colGrad[worker].AsSpan(j * {p * k}, {p * k}), {k}); // colᵀ [{p}, {k}]");
                     _w.Close();
-                    _w.Line($"{RoSpan} dy = {dy}.AsSpan(n * {l.OutSize}, samples * {l.OutSize});");
                     _w.Line($"{Span} dyWide = _col[worker].AsSpan(0, {l.OutC} * ld); // [{l.OutC}, ld]");
+                    if (dots) _w.Open("if (inputGradient)");
                     _w.Line($"{Rt}.Kernels.Im2Col.JoinSamples({l.OutC}, {p}, samples, dy, dyWide);");
-                    _w.Line($"{Rt}.Kernels.PackedGemm.PackA({l.OutC}, ld, dyWide, ld, 1, packedDy);");
-                    _w.Line($"// dWeight[{l.OutC}, {k}] += dyWide[{l.OutC}, ld] · colᵀ[ld, {k}]");
-                    _w.Line($"{Rt}.Kernels.PackedGemm.Mul({l.OutC}, {k}, ld, packedDy, _colGrad[worker], {k}, dWeight, {k}, accumulate: true);");
+                    if (dots) _w.Close();
+                    else
+                    {
+                        _w.Line($"{Rt}.Kernels.PackedGemm.PackA({l.OutC}, ld, dyWide, ld, 1, packedDy);");
+                        _w.Line($"// dWeight[{l.OutC}, {k}] += dyWide[{l.OutC}, ld] · colᵀ[ld, {k}]");
+                        _w.Line($"{Rt}.Kernels.PackedGemm.Mul({l.OutC}, {k}, ld, packedDy, _colGrad[worker], {k}, dWeight, {k}, accumulate: true);");
+                    }
                     if (l.HasBias) _w.Line($"for (int j = 0; j < samples; j++) for (int c = 0; c < {l.OutC}; c++) dBias[c] += {Rt}.Kernels.Vec.Sum(dy.Slice(j * {l.OutSize} + c * {p}, {p}));");
                     _w.Open("if (inputGradient)");
                     _w.Line($"{Span} dColWide = _colGrad[worker].AsSpan(0, {k} * ld); // [{k}, ld]");
@@ -819,12 +836,20 @@ internal sealed partial class NetworkEmitter
                 _w.Line($"{RoSpan} dy = {dy}.AsSpan(n * {l.OutSize}, {l.OutSize}); // [{l.OutC}, {p}]");
                 string colName = IsPointwise(l) ? "x" : "col";
                 if (!IsPointwise(l)) _w.Line($"{Rt}.Kernels.Im2Col.Unfold(in Geometry{m}, x, col); // recomputed: cheaper than keeping it per sample");
-                string colT = IsPointwise(l) ? "xT" : "dCol";
-                if (IsPointwise(l)) _w.Line($"{Span} xT = _colGrad[worker].AsSpan(0, {k * p});");
-                _w.Line($"{Rt}.Kernels.PackedGemm.Transpose({k}, {p}, {colName}, {p}, {colT}, {k}); // {colName}ᵀ [{p}, {k}]");
-                _w.Line($"{Rt}.Kernels.PackedGemm.PackA({l.OutC}, {p}, dy, {p}, 1, packedDy);");
-                _w.Line($"// dWeight[{l.OutC}, {k}] += dy[{l.OutC}, {p}] · {colName}ᵀ[{p}, {k}]");
-                _w.Line($"{Rt}.Kernels.PackedGemm.Mul({l.OutC}, {k}, {p}, packedDy, {colT}, {k}, dWeight, {k}, accumulate: true);");
+                if (dots)
+                {
+                    _w.Line($"// dWeight[{l.OutC}, {k}] += dy[{l.OutC}, {p}] · {colName}[{k}, {p}]ᵀ: a small output, so dot products along {p} (nothing transposed)");
+                    _w.Line($"{Rt}.Kernels.Gemm.Nt({l.OutC}, {k}, {p}, dy, {p}, {colName}, {p}, dWeight, {k}, accumulate: true);");
+                }
+                else
+                {
+                    string colT = IsPointwise(l) ? "xT" : "dCol";
+                    if (IsPointwise(l)) _w.Line($"{Span} xT = _colGrad[worker].AsSpan(0, {k * p});");
+                    _w.Line($"{Rt}.Kernels.PackedGemm.Transpose({k}, {p}, {colName}, {p}, {colT}, {k}); // {colName}ᵀ [{p}, {k}]");
+                    _w.Line($"{Rt}.Kernels.PackedGemm.PackA({l.OutC}, {p}, dy, {p}, 1, packedDy);");
+                    _w.Line($"// dWeight[{l.OutC}, {k}] += dy[{l.OutC}, {p}] · {colName}ᵀ[{p}, {k}]");
+                    _w.Line($"{Rt}.Kernels.PackedGemm.Mul({l.OutC}, {k}, {p}, packedDy, {colT}, {k}, dWeight, {k}, accumulate: true);");
+                }
                 if (l.HasBias) _w.Line($"for (int c = 0; c < {l.OutC}; c++) dBias[c] += {Rt}.Kernels.Vec.Sum(dy.Slice(c * {p}, {p}));");
                 _w.Open("if (inputGradient)");
                 _w.Line($"{Span} dx = {dx}.AsSpan(n * {l.InSize}, {l.InSize});");

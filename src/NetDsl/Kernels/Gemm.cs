@@ -42,6 +42,11 @@ public static unsafe class Gemm
         CheckExtent(c.Length, (long)(m - 1) * ldc + n, 1, "C");
         fixed (float* pa = a, pb = b, pc = c)
         {
+            if (Vector512.IsHardwareAccelerated && k > 0)
+            {
+                Nt512(m, n, k, pa, lda, pb, ldb, pc, ldc, accumulate);
+                return;
+            }
             int i = 0;
             for (; i + 2 <= m; i += 2)
             {
@@ -66,6 +71,136 @@ public static unsafe class Gemm
                 }
             }
         }
+    }
+
+    // ---------------------------------------------------------------- AVX-512 dot-product tiles
+
+    /// <summary>
+    /// C (+)= A·Bᵀ in 4×4 tiles of dot products: 16 accumulators of 16 lanes, each step 4 loads of A and 4 of B for
+    /// 16 FMAs, the depth's last partial step through a lane mask (no scalar tail). Rows left over (m mod 4) go one at
+    /// a time, four columns at once. Both operands are read in place, so nothing is packed or transposed: the right
+    /// kernel when the depth is long and the output small (weight gradients of small convolutions, dense layers).
+    /// </summary>
+    private static void Nt512(int m, int n, int k, float* a, int lda, float* b, int ldb, float* c, int ldc, bool acc)
+    {
+        var tail = PackedGemm.LaneMask(k & 15);
+        int i = 0;
+        for (; i + 4 <= m; i += 4)
+        {
+            float* a0 = a + (nint)i * lda;
+            int j = 0;
+            for (; j + 4 <= n; j += 4) Tile4x4(k, a0, lda, b + (nint)j * ldb, ldb, c + (nint)i * ldc + j, ldc, acc, tail);
+            for (; j < n; j++) Tile4x1(k, a0, lda, b + (nint)j * ldb, c + (nint)i * ldc + j, ldc, acc, tail);
+        }
+        for (; i < m; i++)
+        {
+            float* ai = a + (nint)i * lda;
+            int j = 0;
+            for (; j + 4 <= n; j += 4) Tile4x1(k, b + (nint)j * ldb, ldb, ai, c + (nint)i * ldc + j, 1, acc, tail);
+            for (; j < n; j++)
+            {
+                float d = Dot512(k, ai, b + (nint)j * ldb, tail);
+                float* cij = c + (nint)i * ldc + j;
+                *cij = acc ? *cij + d : d;
+            }
+        }
+    }
+
+    private static void Tile4x4(int k, float* a0, int lda, float* b0, int ldb, float* c, int ldc, bool acc, Vector512<float> tail)
+    {
+        float* a1 = a0 + lda, a2 = a1 + lda, a3 = a2 + lda;
+        float* b1 = b0 + ldb, b2 = b1 + ldb, b3 = b2 + ldb;
+        Vector512<float> s00 = default, s01 = default, s02 = default, s03 = default, s10 = default, s11 = default, s12 = default, s13 = default;
+        Vector512<float> s20 = default, s21 = default, s22 = default, s23 = default, s30 = default, s31 = default, s32 = default, s33 = default;
+        int p = 0;
+        for (; ; p += 16)
+        {
+            Vector512<float> x0, x1, x2, x3, y0, y1, y2, y3;
+            if (p + 16 <= k)
+            {
+                x0 = Vector512.Load(a0 + p); x1 = Vector512.Load(a1 + p); x2 = Vector512.Load(a2 + p); x3 = Vector512.Load(a3 + p);
+                y0 = Vector512.Load(b0 + p); y1 = Vector512.Load(b1 + p); y2 = Vector512.Load(b2 + p); y3 = Vector512.Load(b3 + p);
+            }
+            else if (p < k)
+            {
+                var z = Vector512<float>.Zero;
+                x0 = Avx512F.MaskLoad(a0 + p, tail, z); x1 = Avx512F.MaskLoad(a1 + p, tail, z); x2 = Avx512F.MaskLoad(a2 + p, tail, z); x3 = Avx512F.MaskLoad(a3 + p, tail, z);
+                y0 = Avx512F.MaskLoad(b0 + p, tail, z); y1 = Avx512F.MaskLoad(b1 + p, tail, z); y2 = Avx512F.MaskLoad(b2 + p, tail, z); y3 = Avx512F.MaskLoad(b3 + p, tail, z);
+            }
+            else break;
+            s00 = Vector512.FusedMultiplyAdd(x0, y0, s00); s01 = Vector512.FusedMultiplyAdd(x0, y1, s01); s02 = Vector512.FusedMultiplyAdd(x0, y2, s02); s03 = Vector512.FusedMultiplyAdd(x0, y3, s03);
+            s10 = Vector512.FusedMultiplyAdd(x1, y0, s10); s11 = Vector512.FusedMultiplyAdd(x1, y1, s11); s12 = Vector512.FusedMultiplyAdd(x1, y2, s12); s13 = Vector512.FusedMultiplyAdd(x1, y3, s13);
+            s20 = Vector512.FusedMultiplyAdd(x2, y0, s20); s21 = Vector512.FusedMultiplyAdd(x2, y1, s21); s22 = Vector512.FusedMultiplyAdd(x2, y2, s22); s23 = Vector512.FusedMultiplyAdd(x2, y3, s23);
+            s30 = Vector512.FusedMultiplyAdd(x3, y0, s30); s31 = Vector512.FusedMultiplyAdd(x3, y1, s31); s32 = Vector512.FusedMultiplyAdd(x3, y2, s32); s33 = Vector512.FusedMultiplyAdd(x3, y3, s33);
+            if (p + 16 >= k) break;
+        }
+        Put4(c, Sum4(s00, s01, s02, s03), acc);
+        Put4(c + ldc, Sum4(s10, s11, s12, s13), acc);
+        Put4(c + 2 * (nint)ldc, Sum4(s20, s21, s22, s23), acc);
+        Put4(c + 3 * (nint)ldc, Sum4(s30, s31, s32, s33), acc);
+    }
+
+    /// <summary>Four rows of A against one row of B: c[r·ldc] (+)= A_r · b.</summary>
+    private static void Tile4x1(int k, float* a0, int lda, float* b, float* c, int ldc, bool acc, Vector512<float> tail)
+    {
+        float* a1 = a0 + lda, a2 = a1 + lda, a3 = a2 + lda;
+        Vector512<float> s0 = default, s1 = default, s2 = default, s3 = default;
+        int p = 0;
+        for (; p + 16 <= k; p += 16)
+        {
+            var y = Vector512.Load(b + p);
+            s0 = Vector512.FusedMultiplyAdd(Vector512.Load(a0 + p), y, s0);
+            s1 = Vector512.FusedMultiplyAdd(Vector512.Load(a1 + p), y, s1);
+            s2 = Vector512.FusedMultiplyAdd(Vector512.Load(a2 + p), y, s2);
+            s3 = Vector512.FusedMultiplyAdd(Vector512.Load(a3 + p), y, s3);
+        }
+        if (p < k)
+        {
+            var z = Vector512<float>.Zero;
+            var y = Avx512F.MaskLoad(b + p, tail, z);
+            s0 = Vector512.FusedMultiplyAdd(Avx512F.MaskLoad(a0 + p, tail, z), y, s0);
+            s1 = Vector512.FusedMultiplyAdd(Avx512F.MaskLoad(a1 + p, tail, z), y, s1);
+            s2 = Vector512.FusedMultiplyAdd(Avx512F.MaskLoad(a2 + p, tail, z), y, s2);
+            s3 = Vector512.FusedMultiplyAdd(Avx512F.MaskLoad(a3 + p, tail, z), y, s3);
+        }
+        var sums = Sum4(s0, s1, s2, s3);
+        for (int r = 0; r < 4; r++)
+        {
+            float* cr = c + (nint)r * ldc;
+            *cr = acc ? *cr + sums.GetElement(r) : sums.GetElement(r);
+        }
+    }
+
+    private static float Dot512(int k, float* x, float* y, Vector512<float> tail)
+    {
+        var s = Vector512<float>.Zero;
+        int p = 0;
+        for (; p + 16 <= k; p += 16) s = Vector512.FusedMultiplyAdd(Vector512.Load(x + p), Vector512.Load(y + p), s);
+        if (p < k) s = Vector512.FusedMultiplyAdd(Avx512F.MaskLoad(x + p, tail, Vector512<float>.Zero), Avx512F.MaskLoad(y + p, tail, Vector512<float>.Zero), s);
+        return Vector512.Sum(s);
+    }
+
+    /// <summary>The lane sums of four vectors, as one vector: a transpose-and-add tree (fewer shuffles than four Sums).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<float> Sum4(Vector512<float> v0, Vector512<float> v1, Vector512<float> v2, Vector512<float> v3)
+    {
+        // 512 → 256: add halves.
+        var h0 = v0.GetLower() + v0.GetUpper(); var h1 = v1.GetLower() + v1.GetUpper();
+        var h2 = v2.GetLower() + v2.GetUpper(); var h3 = v3.GetLower() + v3.GetUpper();
+        // 256 → 128.
+        var q0 = h0.GetLower() + h0.GetUpper(); var q1 = h1.GetLower() + h1.GetUpper();
+        var q2 = h2.GetLower() + h2.GetUpper(); var q3 = h3.GetLower() + h3.GetUpper();
+        // Four 4-lane vectors → one vector of their sums.
+        var t0 = Sse3.HorizontalAdd(q0, q1); // (q0₀+q0₁, q0₂+q0₃, q1₀+q1₁, q1₂+q1₃)
+        var t1 = Sse3.HorizontalAdd(q2, q3);
+        return Sse3.HorizontalAdd(t0, t1);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Put4(float* c, Vector128<float> v, bool acc)
+    {
+        if (acc) v += Vector128.Load(c);
+        v.Store(c);
     }
 
     private static void CheckExtent(int length, long needed, int k, string name)

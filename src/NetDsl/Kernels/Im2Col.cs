@@ -213,6 +213,16 @@ public static class Im2Col
     private static unsafe void AddTo(float* d, float* s, int n)
     {
         int j = 0;
+        if (Avx512F.IsSupported)
+        {
+            for (; j + 16 <= n; j += 16) Vector512.Store(Vector512.Load(d + j) + Vector512.Load(s + j), d + j);
+            if (j < n)
+            {
+                var mask = PackedGemm.LaneMask(n - j);
+                Avx512F.MaskStore(d + j, mask, Avx512F.MaskLoad(d + j, mask, default) + Avx512F.MaskLoad(s + j, mask, default));
+            }
+            return;
+        }
         if (Vector256.IsHardwareAccelerated)
             for (; j + 8 <= n; j += 8)
                 Vector256.Store(Vector256.Load(d + j) + Vector256.Load(s + j), d + j);

@@ -63,6 +63,11 @@ public class KernelTests
     [InlineData(3, 7, 100)]
     [InlineData(5, 10, 84)]
     [InlineData(1, 6, 37)]
+    [InlineData(4, 4, 16)]
+    [InlineData(6, 25, 784)]  // 4×4 tiles, leftover rows and columns, masked depth tail
+    [InlineData(16, 150, 100)]
+    [InlineData(9, 5, 17)]
+    [InlineData(7, 3, 5)]
     public void NtMatchesTheDefinition(int m, int n, int k)
     {
         foreach (bool accumulate in new[] { false, true })
