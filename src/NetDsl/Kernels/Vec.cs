@@ -83,6 +83,14 @@ public static class Vec
         int i = 0;
         if (Vector512.IsHardwareAccelerated)
             for (; i + 16 <= y.Length; i += 16) Tanh(Vector512.Create(x.Slice(i, 16))).CopyTo(y.Slice(i, 16));
+        if (Vector512.IsHardwareAccelerated && i < y.Length && y.Length >= 16 && !x.Overlaps(y))
+        {
+            // The tail as one more vector, overlapping the last: recomputing a few outputs beats a scalar loop
+            // (not in place, where the overlap would read outputs).
+            i = y.Length - 16;
+            Tanh(Vector512.Create(x.Slice(i, 16))).CopyTo(y.Slice(i, 16));
+            return;
+        }
         else if (Vector256.IsHardwareAccelerated)
             for (; i + 8 <= y.Length; i += 8) Tanh(Vector256.Create(x.Slice(i, 8))).CopyTo(y.Slice(i, 8));
         for (; i < y.Length; i++) y[i] = MathF.Tanh(x[i]);
@@ -94,9 +102,28 @@ public static class Vec
         var z = x * x;
         var poly = ((((Vector512.Create(-5.70498872745E-3f) * z + Vector512.Create(2.06390887954E-2f)) * z
             - Vector512.Create(5.37397155531E-2f)) * z + Vector512.Create(1.33314422036E-1f)) * z - Vector512.Create(3.33332819422E-1f)) * z * x + x;
-        var big = Vector512<float>.One - Vector512.Create(2f) / (Vector512.Exp(ax + ax) + Vector512<float>.One);
+        var big = Vector512<float>.One - Vector512.Create(2f) / (ExpNonNegative(ax + ax) + Vector512<float>.One);
         big = (big.AsUInt32() | (x.AsUInt32() & Vector512.Create(0x80000000u))).AsSingle();
         return Vector512.ConditionalSelect(Vector512.LessThan(ax, Vector512.Create(0.625f)), poly, big);
+    }
+
+    /// <summary>e^x for x ≥ 0 (NaN stays NaN), within about 1 ulp: x = n·ln 2 + r with |r| ≤ ln2/2 (Cody–Waite split of
+    /// ln 2), Cephes' degree-6 polynomial for e^r, 2^n from the exponent bits. x is clamped to 88 (e^88 is finite; tanh
+    /// only needs to know that it is large). Vector512.Exp computes in double precision, several times slower.</summary>
+    private static Vector512<float> ExpNonNegative(Vector512<float> x)
+    {
+        x = Vector512.Min(x, Vector512.Create(88f)); // Min keeps a NaN in x (the second operand's is not taken)
+        var n = Vector512.Round(x * Vector512.Create(1.44269504088896341f));
+        var r = x - n * Vector512.Create(0.693359375f) - n * Vector512.Create(-2.12194440e-4f);
+        var p = Vector512.Create(1.9875691500E-4f);
+        p = p * r + Vector512.Create(1.3981999507E-3f);
+        p = p * r + Vector512.Create(8.3334519073E-3f);
+        p = p * r + Vector512.Create(4.1665795894E-2f);
+        p = p * r + Vector512.Create(1.6666665459E-1f);
+        p = p * r + Vector512.Create(5.0000001201E-1f);
+        p = p * (r * r) + r + Vector512<float>.One;
+        var scale = ((Vector512.ConvertToInt32(n) + Vector512.Create(127)) << 23).AsSingle();
+        return p * scale;
     }
 
     private static Vector256<float> Tanh(Vector256<float> x)
