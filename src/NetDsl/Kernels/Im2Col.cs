@@ -181,6 +181,11 @@ public static class Im2Col
         int inH = g.InH, inW = g.InW, outH = g.OutH, outW = g.OutW, sh = g.StrideH, sw = g.StrideW;
         fixed (float* pc = dcol, px = dx)
         {
+            if (sh == 1 && sw == 1 && inW <= 32 && Avx512F.IsSupported)
+            {
+                FoldNarrow(in g, pc, px, ldCol);
+                return;
+            }
             for (int c = 0; c < g.InC; c++)
                 for (int kh = 0; kh < g.KernelH; kh++)
                     for (int kw = 0; kw < g.KernelW; kw++)
@@ -207,6 +212,54 @@ public static class Im2Col
                         }
                     }
         }
+    }
+
+    /// <summary>
+    /// Stride-1 fold onto input rows at most 32 wide, with AVX-512, as a gather: each input row sums its taps in
+    /// registers (one masked load per tap, the mask keeping the columns whose output exists) and is stored once.
+    /// Adding tap by tap into memory instead makes every tap reload what the one before just stored, shifted by a
+    /// column, which store forwarding cannot serve. Per element the taps are added in the same (c, kh, kw) order.
+    /// </summary>
+    private static unsafe void FoldNarrow(in ConvGeometry g, float* pc, float* px, int ldCol)
+    {
+        int inH = g.InH, inW = g.InW, outH = g.OutH, outW = g.OutW, kH = g.KernelH, kW = g.KernelW;
+        var iota = Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+        var iota16 = iota + Vector512.Create(16);
+        var row0 = Vector512.LessThan(iota, Vector512.Create(inW)).AsSingle();
+        var row1 = Vector512.LessThan(iota16, Vector512.Create(inW)).AsSingle();
+        bool two = inW > 16;
+        // Per kw: input column iw takes output column iw − dw, which exists for dw ≤ iw < outW + dw.
+        Vector512<float>* masks = stackalloc Vector512<float>[2 * kW];
+        for (int kw = 0; kw < kW; kw++)
+        {
+            int dw = kw * g.Dilation - g.PadLeft;
+            var lo = Vector512.Create(dw);
+            var hi = Vector512.Create(outW + dw);
+            masks[2 * kw] = (Vector512.GreaterThanOrEqual(iota, lo) & Vector512.LessThan(iota, hi)).AsSingle() & row0;
+            masks[2 * kw + 1] = (Vector512.GreaterThanOrEqual(iota16, lo) & Vector512.LessThan(iota16, hi)).AsSingle() & row1;
+        }
+        var zero = Vector512<float>.Zero;
+        for (int c = 0; c < g.InC; c++)
+            for (int ih = 0; ih < inH; ih++)
+            {
+                float* d = px + ((nint)c * inH + ih) * inW;
+                var acc0 = Avx512F.MaskLoad(d, row0, zero);
+                var acc1 = two ? Avx512F.MaskLoad(d + 16, row1, zero) : zero;
+                for (int kh = 0; kh < kH; kh++)
+                {
+                    int oh = ih - (kh * g.Dilation - g.PadTop);
+                    if ((uint)oh >= (uint)outH) continue;
+                    for (int kw = 0; kw < kW; kw++)
+                    {
+                        int dw = kw * g.Dilation - g.PadLeft;
+                        float* src = pc + (nint)((c * kH + kh) * kW + kw) * ldCol + (nint)oh * outW - dw;
+                        acc0 += Avx512F.MaskLoad(src, masks[2 * kw], zero);
+                        if (two) acc1 += Avx512F.MaskLoad(src + 16, masks[2 * kw + 1], zero);
+                    }
+                }
+                Avx512F.MaskStore(d, row0, acc0);
+                if (two) Avx512F.MaskStore(d + 16, row1, acc1);
+            }
     }
 
     /// <summary>d[0..n) += s[0..n), vectorized; the order of additions per element is unchanged.</summary>
