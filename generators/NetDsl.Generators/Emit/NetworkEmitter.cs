@@ -586,8 +586,14 @@ internal sealed partial class NetworkEmitter
         for (int p = 0; p < fwd.Count; p++)
         {
             _w.Line($"case {p}:");
-            foreach (int i in fwd[p])
-                _w.Line("    " + (Layer(i).Kind is LayerKind.Conv2D or LayerKind.ConvTranspose2D ? $"{_member[i]}Forward(n0, n1, worker);" : $"{_member[i]}Forward(n0, n1);"));
+            foreach (var (layers, chunk) in CacheBlocks(fwd[p]))
+            {
+                string lo = chunk > 0 ? "c0" : "n0", hi = chunk > 0 ? "c1" : "n1", pad = chunk > 0 ? "        " : "    ";
+                if (chunk > 0) OpenBlock(chunk, layers);
+                foreach (int i in layers)
+                    _w.Line(pad + (Layer(i).Kind is LayerKind.Conv2D or LayerKind.ConvTranspose2D ? $"{_member[i]}Forward({lo}, {hi}, worker);" : $"{_member[i]}Forward({lo}, {hi});"));
+                if (chunk > 0) _w.Line("    }");
+            }
             _w.Line("    break;");
         }
         _w.Close();
@@ -623,33 +629,85 @@ internal sealed partial class NetworkEmitter
         for (int p = 0; p < bwd.Count; p++)
         {
             _w.Line($"case {p}:");
-            foreach (int i in bwd[p])
+            foreach (var (layers, chunk) in CacheBlocks(bwd[p]))
             {
-                var l = Layer(i);
-                string inputGrad = l.InputLayer < 0 ? "ComputeInputGradient" : "true";
-                string args = l.Kind switch
+                string lo = chunk > 0 ? "c0" : "n0", hi = chunk > 0 ? "c1" : "n1", pad = chunk > 0 ? "        " : "    ";
+                if (chunk > 0) OpenBlock(chunk, layers);
+                foreach (int i in layers)
                 {
-                    LayerKind.Conv2D or LayerKind.ConvTranspose2D or LayerKind.Dense => $"n0, n1, worker, grad, inputGradient: {inputGrad}",
-                    LayerKind.Maxout => $"n0, n1, grad, inputGradient: {inputGrad}",
-                    LayerKind.PReLU => "n0, n1, grad",
-                    _ => "n0, n1",
-                };
-                string call = $"{_member[i]}Backward({args});";
-                _w.Line("    " + (l.InputLayer < 0 && !l.HasParameters ? $"if (ComputeInputGradient) {call}" : call));
-                int source = l.InputLayer;
-                if (SkipSources().Contains(source))
-                {
-                    // This layer wrote dL/d(source) from its own path; add what the skip connections sent.
-                    int size = source < 0 ? _net.InputSize : Layer(source).OutSize;
-                    string add = $"{Rt}.Kernels.Vec.Add({Grad(source)}.AsSpan(n0 * {size}, (n1 - n0) * {size}), {SkipGrad(source)}.AsSpan(n0 * {size}, (n1 - n0) * {size}));";
-                    _w.Line("    " + (source < 0 ? $"if (ComputeInputGradient) {add}" : add));
+                    var l = Layer(i);
+                    string inputGrad = l.InputLayer < 0 ? "ComputeInputGradient" : "true";
+                    string args = l.Kind switch
+                    {
+                        LayerKind.Conv2D or LayerKind.ConvTranspose2D or LayerKind.Dense => $"{lo}, {hi}, worker, grad, inputGradient: {inputGrad}",
+                        LayerKind.Maxout => $"{lo}, {hi}, grad, inputGradient: {inputGrad}",
+                        LayerKind.PReLU => $"{lo}, {hi}, grad",
+                        _ => $"{lo}, {hi}",
+                    };
+                    string call = $"{_member[i]}Backward({args});";
+                    _w.Line(pad + (l.InputLayer < 0 && !l.HasParameters ? $"if (ComputeInputGradient) {call}" : call));
+                    int source = l.InputLayer;
+                    if (SkipSources().Contains(source))
+                    {
+                        // This layer wrote dL/d(source) from its own path; add what the skip connections sent.
+                        int size = source < 0 ? _net.InputSize : Layer(source).OutSize;
+                        string add = $"{Rt}.Kernels.Vec.Add({Grad(source)}.AsSpan(n0 * {size}, (n1 - n0) * {size}), {SkipGrad(source)}.AsSpan(n0 * {size}, (n1 - n0) * {size}));";
+                        _w.Line("    " + (source < 0 ? $"if (ComputeInputGradient) {add}" : add));
+                    }
                 }
+                if (chunk > 0) _w.Line("    }");
             }
             _w.Line("    break;");
         }
         _w.Close();
         _w.Close();
         _w.Line();
+    }
+
+    /// <summary>Bytes of activations a sample may keep in flight through a cache block: the L2 of one core (1 MiB on
+    /// the machines measured), so each layer of the block reads what the one before wrote while it is still cached.</summary>
+    private const int CacheBlockBytes = 1 << 20;
+
+    /// <summary>
+    /// Splits a phase's layers into runs. A run of per-sample convolution stages (convolutions, pooling, pointwise
+    /// activations) goes through the worker's share a few samples at a time, all its layers per block, rather than
+    /// layer by layer over the whole share, whose activations would long have left the cache. Every sample's
+    /// arithmetic is the same either way, so results are identical. Dense layers and everything else take the whole
+    /// share at once (their weights are reused across its rows). Chunk 0 means "not blocked".
+    /// </summary>
+    private List<(List<int> Layers, int Chunk)> CacheBlocks(List<int> phase)
+    {
+        var result = new List<(List<int> Layers, int Chunk)>();
+        bool skips = SkipSources().Any();
+        foreach (int i in phase)
+        {
+            var l = Layer(i);
+            bool blockable = !skips && l.Kind is LayerKind.Conv2D or LayerKind.ReLU or LayerKind.LeakyReLU or LayerKind.Tanh
+                or LayerKind.Sigmoid or LayerKind.ELU or LayerKind.MaxPool2D or LayerKind.AvgPool2D or LayerKind.MinPool2D;
+            bool inRun = result.Count > 0 && result[result.Count - 1].Chunk > 0;
+            if (blockable && inRun) result[result.Count - 1].Layers.Add(i);
+            else result.Add((new List<int> { i }, blockable ? 1 : 0));
+        }
+        for (int r = 0; r < result.Count; r++)
+        {
+            var (layers, chunk) = result[r];
+            if (chunk == 0) continue;
+            if (layers.Count < 2 || !layers.Any(i => Layer(i).Kind == LayerKind.Conv2D)) { result[r] = (layers, 0); continue; }
+            // Per sample: each layer's output and its gradient (or argmax); the im2col scratch is per worker.
+            long bytes = layers.Sum(i => 8L * Layer(i).OutSize);
+            int group = layers.Select(i => ForwardSamples(Layer(i))).Max();
+            int samples = (int)Math.Max(1, CacheBlockBytes / Math.Max(1, bytes));
+            result[r] = (layers, Math.Max(group, samples / group * group));
+        }
+        return result;
+    }
+
+    private void OpenBlock(int chunk, List<int> layers)
+    {
+        _w.Line($"    // {string.Join(", ", layers.Select(i => Layer(i).Name))}: {chunk} samples at a time, while they are in cache");
+        _w.Line($"    for (int c0 = n0; c0 < n1; c0 += {chunk})");
+        _w.Line("    {");
+        _w.Line($"        int c1 = global::System.Math.Min(n1, c0 + {chunk});");
     }
 
     // ------------------------------------------------------------------ layers
