@@ -198,8 +198,8 @@ public static unsafe class PackedGemm
                     float* bi = bs == null ? null : bs + i0;
                     int mv = Math.Min(MR, m - i0);
                     // Partial strips read B and write C through lane masks: no copy, no element past n touched.
-                    if (nv == 32) Kernel512(kc, ap, bp, ldb, cp, ldc, mv, acc, bi);
-                    else if (nv > 16) Kernel512Masked(kc, ap, bp, ldb, cp, ldc, mv, LaneMask(nv - 16), acc, bi);
+                    if (nv == 32) Kernel512(kc, ap, bp, ldb, cp, ldc, mv, default(WholeUpper), acc, bi);
+                    else if (nv > 16) Kernel512(kc, ap, bp, ldb, cp, ldc, mv, new MaskedUpper(LaneMask(nv - 16)), acc, bi);
                     else Kernel512Half(kc, ap, bp, ldb, cp, ldc, mv, LaneMask(nv), acc, bi);
                 }
             }
@@ -210,14 +210,35 @@ public static unsafe class PackedGemm
     internal static Vector512<float> LaneMask(int count) =>
         Vector512.LessThan(Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), Vector512.Create(count)).AsSingle();
 
-    private static void Kernel512(int kc, float* a, float* b, nint ldb, float* c, int ldc, int mv, bool acc, float* bias)
+    /// <summary>How the microtile reads B's upper 16 columns and writes C's: whole (a full 32-column strip) or through a
+    /// lane mask (17–31 columns). A struct type argument, so the JIT compiles one loop per case with no test inside.</summary>
+    private interface IUpperHalf
+    {
+        Vector512<float> Load(float* p);
+        void Store(float* p, Vector512<float> v);
+    }
+
+    private readonly struct WholeUpper : IUpperHalf
+    {
+        public Vector512<float> Load(float* p) => Vector512.Load(p);
+        public void Store(float* p, Vector512<float> v) => v.Store(p);
+    }
+
+    private readonly struct MaskedUpper(Vector512<float> mask) : IUpperHalf
+    {
+        public Vector512<float> Load(float* p) => Avx512F.MaskLoad(p, mask, Vector512<float>.Zero);
+        public void Store(float* p, Vector512<float> v) => Avx512F.MaskStore(p, mask, v);
+    }
+
+    private static void Kernel512<TUpper>(int kc, float* a, float* b, nint ldb, float* c, int ldc, int mv, TUpper upper, bool acc, float* bias)
+        where TUpper : struct, IUpperHalf
     {
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default, c30 = default, c31 = default;
         Vector512<float> c40 = default, c41 = default, c50 = default, c51 = default, c60 = default, c61 = default, c70 = default, c71 = default;
         for (int p = 0; p < kc; p++)
         {
             var b0 = Vector512.Load(b);
-            var b1 = Vector512.Load(b + 16);
+            var b1 = upper.Load(b + 16);
             var x = Vector512.Create(a[0]); c00 = Vector512.FusedMultiplyAdd(x, b0, c00); c01 = Vector512.FusedMultiplyAdd(x, b1, c01);
             x = Vector512.Create(a[1]); c10 = Vector512.FusedMultiplyAdd(x, b0, c10); c11 = Vector512.FusedMultiplyAdd(x, b1, c11);
             x = Vector512.Create(a[2]); c20 = Vector512.FusedMultiplyAdd(x, b0, c20); c21 = Vector512.FusedMultiplyAdd(x, b1, c21);
@@ -229,62 +250,24 @@ public static unsafe class PackedGemm
             a += MR;
             b += ldb;
         }
-        Store512(c, c00, c01, acc, bias, 0);
-        if (mv > 1) Store512(c + ldc, c10, c11, acc, bias, 1);
-        if (mv > 2) Store512(c + 2 * (nint)ldc, c20, c21, acc, bias, 2);
-        if (mv > 3) Store512(c + 3 * (nint)ldc, c30, c31, acc, bias, 3);
-        if (mv > 4) Store512(c + 4 * (nint)ldc, c40, c41, acc, bias, 4);
-        if (mv > 5) Store512(c + 5 * (nint)ldc, c50, c51, acc, bias, 5);
-        if (mv > 6) Store512(c + 6 * (nint)ldc, c60, c61, acc, bias, 6);
-        if (mv > 7) Store512(c + 7 * (nint)ldc, c70, c71, acc, bias, 7);
+        Store512(c, c00, c01, upper, acc, bias, 0);
+        if (mv > 1) Store512(c + ldc, c10, c11, upper, acc, bias, 1);
+        if (mv > 2) Store512(c + 2 * (nint)ldc, c20, c21, upper, acc, bias, 2);
+        if (mv > 3) Store512(c + 3 * (nint)ldc, c30, c31, upper, acc, bias, 3);
+        if (mv > 4) Store512(c + 4 * (nint)ldc, c40, c41, upper, acc, bias, 4);
+        if (mv > 5) Store512(c + 5 * (nint)ldc, c50, c51, upper, acc, bias, 5);
+        if (mv > 6) Store512(c + 6 * (nint)ldc, c60, c61, upper, acc, bias, 6);
+        if (mv > 7) Store512(c + 7 * (nint)ldc, c70, c71, upper, acc, bias, 7);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store512(float* c, Vector512<float> v0, Vector512<float> v1, bool acc, float* bias, int row)
+    private static void Store512<TUpper>(float* c, Vector512<float> v0, Vector512<float> v1, TUpper upper, bool acc, float* bias, int row)
+        where TUpper : struct, IUpperHalf
     {
-        if (acc) { v0 += Vector512.Load(c); v1 += Vector512.Load(c + 16); }
+        if (acc) { v0 += Vector512.Load(c); v1 += upper.Load(c + 16); }
         if (bias != null) { var bv = Vector512.Create(bias[row]); v0 += bv; v1 += bv; }
         v0.Store(c);
-        v1.Store(c + 16);
-    }
-
-    /// <summary>As <see cref="Kernel512"/> for a strip of 17–31 columns: the upper 16 lanes go through <paramref name="mask1"/>.</summary>
-    private static void Kernel512Masked(int kc, float* a, float* b, nint ldb, float* c, int ldc, int mv, Vector512<float> mask1, bool acc, float* bias)
-    {
-        Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default, c30 = default, c31 = default;
-        Vector512<float> c40 = default, c41 = default, c50 = default, c51 = default, c60 = default, c61 = default, c70 = default, c71 = default;
-        for (int p = 0; p < kc; p++)
-        {
-            var b0 = Vector512.Load(b);
-            var b1 = Avx512F.MaskLoad(b + 16, mask1, Vector512<float>.Zero);
-            var x = Vector512.Create(a[0]); c00 = Vector512.FusedMultiplyAdd(x, b0, c00); c01 = Vector512.FusedMultiplyAdd(x, b1, c01);
-            x = Vector512.Create(a[1]); c10 = Vector512.FusedMultiplyAdd(x, b0, c10); c11 = Vector512.FusedMultiplyAdd(x, b1, c11);
-            x = Vector512.Create(a[2]); c20 = Vector512.FusedMultiplyAdd(x, b0, c20); c21 = Vector512.FusedMultiplyAdd(x, b1, c21);
-            x = Vector512.Create(a[3]); c30 = Vector512.FusedMultiplyAdd(x, b0, c30); c31 = Vector512.FusedMultiplyAdd(x, b1, c31);
-            x = Vector512.Create(a[4]); c40 = Vector512.FusedMultiplyAdd(x, b0, c40); c41 = Vector512.FusedMultiplyAdd(x, b1, c41);
-            x = Vector512.Create(a[5]); c50 = Vector512.FusedMultiplyAdd(x, b0, c50); c51 = Vector512.FusedMultiplyAdd(x, b1, c51);
-            x = Vector512.Create(a[6]); c60 = Vector512.FusedMultiplyAdd(x, b0, c60); c61 = Vector512.FusedMultiplyAdd(x, b1, c61);
-            x = Vector512.Create(a[7]); c70 = Vector512.FusedMultiplyAdd(x, b0, c70); c71 = Vector512.FusedMultiplyAdd(x, b1, c71);
-            a += MR;
-            b += ldb;
-        }
-        StoreMasked(c, c00, c01, mask1, acc, bias, 0);
-        if (mv > 1) StoreMasked(c + ldc, c10, c11, mask1, acc, bias, 1);
-        if (mv > 2) StoreMasked(c + 2 * (nint)ldc, c20, c21, mask1, acc, bias, 2);
-        if (mv > 3) StoreMasked(c + 3 * (nint)ldc, c30, c31, mask1, acc, bias, 3);
-        if (mv > 4) StoreMasked(c + 4 * (nint)ldc, c40, c41, mask1, acc, bias, 4);
-        if (mv > 5) StoreMasked(c + 5 * (nint)ldc, c50, c51, mask1, acc, bias, 5);
-        if (mv > 6) StoreMasked(c + 6 * (nint)ldc, c60, c61, mask1, acc, bias, 6);
-        if (mv > 7) StoreMasked(c + 7 * (nint)ldc, c70, c71, mask1, acc, bias, 7);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StoreMasked(float* c, Vector512<float> v0, Vector512<float> v1, Vector512<float> mask1, bool acc, float* bias, int row)
-    {
-        if (acc) { v0 += Vector512.Load(c); v1 += Avx512F.MaskLoad(c + 16, mask1, Vector512<float>.Zero); }
-        if (bias != null) { var bv = Vector512.Create(bias[row]); v0 += bv; v1 += bv; }
-        v0.Store(c);
-        Avx512F.MaskStore(c + 16, mask1, v1);
+        upper.Store(c + 16, v1);
     }
 
     /// <summary>An <see cref="MR"/>×16 tile for strips of at most 16 columns (half the FMAs of a padded 8×32 tile).</summary>
