@@ -837,16 +837,17 @@ internal sealed partial class NetworkEmitter
                 _w.Line($"{RoSpan} weight = _parameters.AsSpan({l.WeightOffset}, {l.WeightCount}); // [{l.OutC}, {k}]");
                 _w.Line($"{Span} dWeight = grad.AsSpan({l.WeightOffset}, {l.WeightCount});");
                 if (l.HasBias) _w.Line($"{Span} dBias = grad.AsSpan({l.BiasOffset}, {l.OutC});");
+                int s = ForwardSamples(l);
+                bool dots = DotWeightGradient(l);
                 if (!IsPointwise(l))
                 {
                     _w.Line($"{Span} col = _col[worker].AsSpan(0, {k * p}); // [{k}, {p}]");
-                    _w.Line($"{Span} dCol = _colGrad[worker].AsSpan(0, {k * p}); // [{k}, {p}]; first colᵀ [{p}, {k}]");
+                    // Batched samples use _colGrad directly (stacked colᵀ, then dColWide); one sample at a time needs dCol.
+                    if (s == 1) _w.Line($"{Span} dCol = _colGrad[worker].AsSpan(0, {k * p}); // [{k}, {p}]" + (dots ? "" : $"; first colᵀ [{p}, {k}]"));
                 }
                 _w.Line($"{Span} packedWeightT = _packW[worker];");
-                _w.Line($"{Span} packedDy = _packX[worker];");
+                if (!dots) _w.Line($"{Span} packedDy = _packX[worker];");
                 _w.Line($"if (inputGradient) {Rt}.Kernels.PackedGemm.PackA({k}, {l.OutC}, weight, 1, {k}, packedWeightT); // weightᵀ [{k}, {l.OutC}], once per call");
-                int s = ForwardSamples(l);
-                bool dots = DotWeightGradient(l);
                 if (s > 1)
                 {
                     if (dots)
@@ -863,18 +864,21 @@ internal sealed partial class NetworkEmitter
                     if (dots) _w.Line($"{Rt}.Kernels.Gemm.Nt({l.OutC}, {k}, {p}, dy.Slice(j * {l.OutSize}, {l.OutSize}), {p}, col, {p}, dWeight, {k}, accumulate: true);");
                     else _w.Line($"{Rt}.Kernels.PackedGemm.Transpose({k}, {p}, col, {p}, _colGrad[worker].AsSpan(j * {p * k}, {p * k}), {k}); // colᵀ [{p}, {k}]");
                     _w.Close();
-                    _w.Line($"{Span} dyWide = _col[worker].AsSpan(0, {l.OutC} * ld); // [{l.OutC}, ld]");
-                    if (dots) _w.Open("if (inputGradient)");
-                    _w.Line($"{Rt}.Kernels.Im2Col.JoinSamples({l.OutC}, {p}, samples, dy, dyWide);");
-                    if (dots) _w.Close();
-                    else
+                    void JoinDy()
                     {
+                        _w.Line($"{Span} dyWide = _col[worker].AsSpan(0, {l.OutC} * ld); // [{l.OutC}, ld]");
+                        _w.Line($"{Rt}.Kernels.Im2Col.JoinSamples({l.OutC}, {p}, samples, dy, dyWide);");
+                    }
+                    if (!dots)
+                    {
+                        JoinDy();
                         _w.Line($"{Rt}.Kernels.PackedGemm.PackA({l.OutC}, ld, dyWide, ld, 1, packedDy);");
                         _w.Line($"// dWeight[{l.OutC}, {k}] += dyWide[{l.OutC}, ld] · colᵀ[ld, {k}]");
                         _w.Line($"{Rt}.Kernels.PackedGemm.Mul({l.OutC}, {k}, ld, packedDy, _colGrad[worker], {k}, dWeight, {k}, accumulate: true);");
                     }
                     if (l.HasBias) _w.Line($"for (int j = 0; j < samples; j++) for (int c = 0; c < {l.OutC}; c++) dBias[c] += {Rt}.Kernels.Vec.Sum(dy.Slice(j * {l.OutSize} + c * {p}, {p}));");
                     _w.Open("if (inputGradient)");
+                    if (dots) JoinDy(); // only dx needs dy side by side
                     _w.Line($"{Span} dColWide = _colGrad[worker].AsSpan(0, {k} * ld); // [{k}, ld]");
                     _w.Line($"// dColWide = weightᵀ · dyWide, then fold each sample's block back onto its input");
                     _w.Line($"{Rt}.Kernels.PackedGemm.Mul({k}, ld, {l.OutC}, packedWeightT, dyWide, ld, dColWide, ld, accumulate: false);");
