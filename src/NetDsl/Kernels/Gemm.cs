@@ -61,10 +61,7 @@ public static unsafe class Gemm
             }
             for (; i < m; i++)
             {
-                int j = 0;
-                if (Vector512.IsHardwareAccelerated && k >= 32)
-                    for (; j + 4 <= n; j += 4) Dot1x4(k, pa + i * lda, pb + j * ldb, ldb, pc + i * ldc + j, accumulate);
-                for (; j < n; j++)
+                for (int j = 0; j < n; j++)
                 {
                     float d = Dot(k, pa + i * lda, pb + j * ldb);
                     if (accumulate) pc[i * ldc + j] += d; else pc[i * ldc + j] = d;
@@ -295,40 +292,6 @@ public static unsafe class Gemm
         }
         for (; p < k; p++) s += x[p] * y[p];
         return s;
-    }
-
-    // One row of A against four rows of B (a matrix-vector product): 8 AVX-512 accumulators (two per dot, k unrolled
-    // by 32) so the FMA latency is hidden; the B rows stream once.
-    private static void Dot1x4(int k, float* a, float* b0, int ldb, float* c, bool accumulate)
-    {
-        float* b1 = b0 + ldb, b2 = b1 + ldb, b3 = b2 + ldb;
-        Vector512<float> s0 = default, s1 = default, s2 = default, s3 = default, t0 = default, t1 = default, t2 = default, t3 = default;
-        int p = 0;
-        for (; p + 32 <= k; p += 32)
-        {
-            var x = Vector512.Load(a + p);
-            var y = Vector512.Load(a + p + 16);
-            s0 = Vector512.FusedMultiplyAdd(x, Vector512.Load(b0 + p), s0); t0 = Vector512.FusedMultiplyAdd(y, Vector512.Load(b0 + p + 16), t0);
-            s1 = Vector512.FusedMultiplyAdd(x, Vector512.Load(b1 + p), s1); t1 = Vector512.FusedMultiplyAdd(y, Vector512.Load(b1 + p + 16), t1);
-            s2 = Vector512.FusedMultiplyAdd(x, Vector512.Load(b2 + p), s2); t2 = Vector512.FusedMultiplyAdd(y, Vector512.Load(b2 + p + 16), t2);
-            s3 = Vector512.FusedMultiplyAdd(x, Vector512.Load(b3 + p), s3); t3 = Vector512.FusedMultiplyAdd(y, Vector512.Load(b3 + p + 16), t3);
-        }
-        for (; p + 16 <= k; p += 16)
-        {
-            var x = Vector512.Load(a + p);
-            s0 = Vector512.FusedMultiplyAdd(x, Vector512.Load(b0 + p), s0);
-            s1 = Vector512.FusedMultiplyAdd(x, Vector512.Load(b1 + p), s1);
-            s2 = Vector512.FusedMultiplyAdd(x, Vector512.Load(b2 + p), s2);
-            s3 = Vector512.FusedMultiplyAdd(x, Vector512.Load(b3 + p), s3);
-        }
-        float d0 = Vector512.Sum(s0 + t0), d1 = Vector512.Sum(s1 + t1), d2 = Vector512.Sum(s2 + t2), d3 = Vector512.Sum(s3 + t3);
-        for (; p < k; p++)
-        {
-            float x = a[p];
-            d0 += x * b0[p]; d1 += x * b1[p]; d2 += x * b2[p]; d3 += x * b3[p];
-        }
-        if (accumulate) { c[0] += d0; c[1] += d1; c[2] += d2; c[3] += d3; }
-        else { c[0] = d0; c[1] = d1; c[2] = d2; c[3] = d3; }
     }
 
     // Two rows of A against four rows of B: 8 accumulators, 6 loads per 8 FMAs.
