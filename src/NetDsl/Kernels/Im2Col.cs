@@ -78,9 +78,8 @@ public static class Im2Col
     private static unsafe void UnfoldNarrow(in ConvGeometry g, float* px, float* pc, int ldCol)
     {
         int inH = g.InH, inW = g.InW, outH = g.OutH, outW = g.OutW, sh = g.StrideH;
-        var iota = Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-        var store0 = Vector512.LessThan(iota, Vector512.Create(outW)).AsSingle();
-        var store1 = Vector512.LessThan(iota, Vector512.Create(outW - 16)).AsSingle();
+        var store0 = PackedGemm.LaneRange(0, 0, outW);
+        var store1 = PackedGemm.LaneRange(16, 0, outW);
         bool two = outW > 16;
         var zero = Vector512<float>.Zero;
         for (int kw = 0; kw < g.KernelW; kw++)
@@ -88,11 +87,8 @@ public static class Im2Col
             int dw = kw * g.Dilation - g.PadLeft;
             // Output column ow reads input column ow + dw: valid for lo ≤ ow < hi.
             int lo = Math.Max(0, -dw), hi = Math.Min(outW, inW - dw);
-            var lov = Vector512.Create(lo);
-            var hiv = Vector512.Create(hi);
-            var load0 = (Vector512.GreaterThanOrEqual(iota, lov) & Vector512.LessThan(iota, hiv)).AsSingle();
-            var iota16 = iota + Vector512.Create(16);
-            var load1 = (Vector512.GreaterThanOrEqual(iota16, lov) & Vector512.LessThan(iota16, hiv)).AsSingle();
+            var load0 = PackedGemm.LaneRange(0, lo, hi);
+            var load1 = PackedGemm.LaneRange(16, lo, hi);
             for (int c = 0; c < g.InC; c++)
                 for (int kh = 0; kh < g.KernelH; kh++)
                 {
@@ -223,20 +219,17 @@ public static class Im2Col
     private static unsafe void FoldNarrow(in ConvGeometry g, float* pc, float* px, int ldCol)
     {
         int inH = g.InH, inW = g.InW, outH = g.OutH, outW = g.OutW, kH = g.KernelH, kW = g.KernelW;
-        var iota = Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-        var iota16 = iota + Vector512.Create(16);
-        var row0 = Vector512.LessThan(iota, Vector512.Create(inW)).AsSingle();
-        var row1 = Vector512.LessThan(iota16, Vector512.Create(inW)).AsSingle();
+        var row0 = PackedGemm.LaneRange(0, 0, inW);
+        var row1 = PackedGemm.LaneRange(16, 0, inW);
         bool two = inW > 16;
-        // Per kw: input column iw takes output column iw − dw, which exists for dw ≤ iw < outW + dw.
+        // Per kw: input column iw takes output column iw − dw, which exists for dw ≤ iw < outW + dw (and 0 ≤ iw < inW).
         Vector512<float>* masks = stackalloc Vector512<float>[2 * kW];
         for (int kw = 0; kw < kW; kw++)
         {
             int dw = kw * g.Dilation - g.PadLeft;
-            var lo = Vector512.Create(dw);
-            var hi = Vector512.Create(outW + dw);
-            masks[2 * kw] = (Vector512.GreaterThanOrEqual(iota, lo) & Vector512.LessThan(iota, hi)).AsSingle() & row0;
-            masks[2 * kw + 1] = (Vector512.GreaterThanOrEqual(iota16, lo) & Vector512.LessThan(iota16, hi)).AsSingle() & row1;
+            int lo = Math.Max(0, dw), hi = Math.Min(inW, outW + dw);
+            masks[2 * kw] = PackedGemm.LaneRange(0, lo, hi);
+            masks[2 * kw + 1] = PackedGemm.LaneRange(16, lo, hi);
         }
         var zero = Vector512<float>.Zero;
         for (int c = 0; c < g.InC; c++)

@@ -180,8 +180,7 @@ public static unsafe class PackedGemm
 
     private static void Mul512(int m, int n, int k, float* a, float* b, int ldb, float* c, int ldc, bool accumulate, float* bias)
     {
-        // Depth passes of equal size (288 = 2 × 144, not 256 + 32): a short last pass would reload C for little work.
-        int passes = (k + KC - 1) / KC, kcMax = (k + passes - 1) / passes;
+        int kcMax = DepthPass(k);
         for (int k0 = 0; k0 < k; k0 += kcMax)
         {
             int kc = Math.Min(kcMax, k - k0);
@@ -206,9 +205,24 @@ public static unsafe class PackedGemm
         }
     }
 
+    /// <summary>The depth of one pass over C: at most <see cref="KC"/>, the passes of equal size (288 = 2 × 144, not
+    /// 256 + 32), because a short last pass would reload and store C for little work.</summary>
+    private static int DepthPass(int k)
+    {
+        int passes = (k + KC - 1) / KC;
+        return (k + passes - 1) / passes;
+    }
+
     /// <summary>All bits set in lanes [0, count), zero above: the mask AVX-512 masked loads and stores take.</summary>
-    internal static Vector512<float> LaneMask(int count) =>
-        Vector512.LessThan(Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), Vector512.Create(count)).AsSingle();
+    internal static Vector512<float> LaneMask(int count) => LaneRange(0, 0, count);
+
+    /// <summary>All bits set in the lanes l whose index first + l lies in [lo, hi): the columns a masked load or store
+    /// may touch when lane 0 stands for column <paramref name="first"/>.</summary>
+    internal static Vector512<float> LaneRange(int first, int lo, int hi)
+    {
+        var index = Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15) + Vector512.Create(first);
+        return (Vector512.GreaterThanOrEqual(index, Vector512.Create(lo)) & Vector512.LessThan(index, Vector512.Create(hi))).AsSingle();
+    }
 
     /// <summary>How the microtile reads B's upper 16 columns and writes C's: whole (a full 32-column strip) or through a
     /// lane mask (17–31 columns). A struct type argument, so the JIT compiles one loop per case with no test inside.</summary>
@@ -311,9 +325,10 @@ public static unsafe class PackedGemm
     private static void Mul256(int m, int n, int k, float* a, float* b, int ldb, float* c, int ldc, bool accumulate, float* bias)
     {
         float* edge = stackalloc float[KC * 8];
-        for (int k0 = 0; k0 < k; k0 += KC)
+        int kcMax = DepthPass(k);
+        for (int k0 = 0; k0 < k; k0 += kcMax)
         {
-            int kc = Math.Min(KC, k - k0);
+            int kc = Math.Min(kcMax, k - k0);
             bool acc = accumulate || k0 > 0;
             float* bs = k0 + kc == k ? bias : null;
             for (int j0 = 0; j0 < n; j0 += 8)
