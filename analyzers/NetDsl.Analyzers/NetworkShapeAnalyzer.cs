@@ -4,6 +4,7 @@ using System.Linq;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 using Microsoft.CodeAnalysis.Diagnostics;
+using NetDsl.Generators.Diagnostics;
 using NetDsl.Generators.Inference;
 using NetDsl.Generators.Reading;
 
@@ -23,7 +24,8 @@ public sealed class NetworkShapeAnalyzer : DiagnosticAnalyzer
         DiagnosticDescriptors.UnknownSkipSource, DiagnosticDescriptors.AddShapeMismatch, DiagnosticDescriptors.ConcatShapeMismatch,
         DiagnosticDescriptors.OutputTooSmall, DiagnosticDescriptors.OutputNotIntegral, DiagnosticDescriptors.PoolPaddingTooLarge,
         DiagnosticDescriptors.TooLarge, DiagnosticDescriptors.NoOpFlatten, DiagnosticDescriptors.ActivationAfterActivation,
-        DiagnosticDescriptors.HiddenSigmoid, DiagnosticDescriptors.SoftmaxNotLast, DiagnosticDescriptors.LargeParameterCount);
+        DiagnosticDescriptors.HiddenSigmoid, DiagnosticDescriptors.SoftmaxNotLast, DiagnosticDescriptors.LargeParameterCount,
+        DiagnosticDescriptors.DeadBranch);
 
     public override void Initialize(AnalysisContext context)
     {
@@ -55,26 +57,22 @@ public sealed class NetworkShapeAnalyzer : DiagnosticAnalyzer
             var attribute = problem.LayerIndex >= 0 && problem.LayerIndex < layers.Length ? layers[problem.LayerIndex] : network;
             Location location = problem.LayerIndex < 0 && problem.ArgName is null
                 ? type.Locations.FirstOrDefault() ?? Location.None
-                : ArgumentLocation(attribute, problem.ArgName, ctx.CancellationToken);
+                : ArgumentLocation(attribute, problem.ArgName, ctx.CancellationToken, problem.ArgItem);
             ctx.ReportDiagnostic(Diagnostic.Create(descriptor, location, Properties(problem), problem.MessageArgs.Select(a => (object)a).ToArray()));
         }
     }
 
-    /// <summary>The inference's repairs ("kind|Arg=expression;...") as diagnostic properties: kind → assignments, for the code fixes.</summary>
+    /// <summary>The inference's typed repairs as diagnostic properties (kind → serialized repair), for the code fixes.</summary>
     private static ImmutableDictionary<string, string?>? Properties(Problem problem)
     {
         if (problem.Fixes.Count == 0) return null;
         var builder = ImmutableDictionary.CreateBuilder<string, string?>();
-        foreach (var fix in problem.Fixes)
-        {
-            int bar = fix.IndexOf('|');
-            if (bar > 0) builder[fix.Substring(0, bar)] = fix.Substring(bar + 1);
-        }
+        foreach (var fix in problem.Fixes) builder[Repair.Key(fix.Kind)] = fix.Serialize();
         return builder.ToImmutable();
     }
 
     /// <summary>The argument named <paramref name="argName"/> (a property, or a constructor parameter), else the whole attribute.</summary>
-    internal static Location ArgumentLocation(AttributeData attribute, string? argName, System.Threading.CancellationToken ct)
+    internal static Location ArgumentLocation(AttributeData attribute, string? argName, System.Threading.CancellationToken ct, int item = -1)
     {
         if (attribute.ApplicationSyntaxReference?.GetSyntax(ct) is not AttributeSyntax syntax) return Location.None;
         var args = syntax.ArgumentList?.Arguments ?? default;
@@ -86,6 +84,8 @@ public sealed class NetworkShapeAnalyzer : DiagnosticAnalyzer
             var parameters = attribute.AttributeConstructor?.Parameters ?? ImmutableArray<IParameterSymbol>.Empty;
             int index = -1;
             for (int i = 0; i < parameters.Length; i++) if (parameters[i].Name == argName) index = i;
+            // A params array's item (Add/Concat inputs): the item-th argument from the parameter's position on.
+            if (index >= 0 && item >= 0) index += item;
             if (index >= 0)
             {
                 int positional = 0;

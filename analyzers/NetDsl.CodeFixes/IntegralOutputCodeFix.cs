@@ -5,6 +5,8 @@ using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CodeActions;
 using Microsoft.CodeAnalysis.CodeFixes;
 
+using NetDsl.Generators.Diagnostics;
+
 namespace NetDsl.CodeFixes;
 
 /// <summary>
@@ -14,7 +16,7 @@ namespace NetDsl.CodeFixes;
 [ExportCodeFixProvider(LanguageNames.CSharp, Name = nameof(IntegralOutputCodeFix)), Shared]
 public sealed class IntegralOutputCodeFix : CodeFixProvider
 {
-    public override ImmutableArray<string> FixableDiagnosticIds { get; } = ImmutableArray.Create("NDSL0202");
+    public override ImmutableArray<string> FixableDiagnosticIds { get; } = ImmutableArray.Create(DiagnosticIds.OutputNotIntegral);
 
     public override FixAllProvider? GetFixAllProvider() => null;
 
@@ -24,7 +26,7 @@ public sealed class IntegralOutputCodeFix : CodeFixProvider
         {
             var attribute = await AttributeEdits.FindAttributeAsync(context.Document, diagnostic.Location.SourceSpan, context.CancellationToken).ConfigureAwait(false);
             if (attribute is null) continue;
-            foreach (var kind in new[] { "stride", "padding" })
+            foreach (var kind in new[] { Repair.Key(RepairKind.Stride), Repair.Key(RepairKind.Padding) })
             {
                 if (!diagnostic.Properties.TryGetValue(kind, out var assignments) || assignments is null) continue;
                 context.RegisterCodeFix(

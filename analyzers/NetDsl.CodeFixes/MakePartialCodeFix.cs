@@ -8,13 +8,15 @@ using Microsoft.CodeAnalysis.CodeFixes;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 
+using NetDsl.Generators.Diagnostics;
+
 namespace NetDsl.CodeFixes;
 
 /// <summary>NDSL0001: adds <c>partial</c> to a [Network] class so the generator can complete it.</summary>
 [ExportCodeFixProvider(LanguageNames.CSharp, Name = nameof(MakePartialCodeFix)), Shared]
 public sealed class MakePartialCodeFix : CodeFixProvider
 {
-    public const string DiagnosticId = "NDSL0001";
+    public const string DiagnosticId = DiagnosticIds.NotPartial;
 
     public override ImmutableArray<string> FixableDiagnosticIds { get; } = ImmutableArray.Create(DiagnosticId);
 

@@ -9,6 +9,8 @@ using Microsoft.CodeAnalysis.CodeFixes;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 using Microsoft.CodeAnalysis.Text;
 
+using NetDsl.Generators.Diagnostics;
+
 namespace NetDsl.CodeFixes;
 
 /// <summary>
@@ -18,7 +20,7 @@ namespace NetDsl.CodeFixes;
 [ExportCodeFixProvider(LanguageNames.CSharp, Name = nameof(RemoveRedundantActivationCodeFix)), Shared]
 public sealed class RemoveRedundantActivationCodeFix : CodeFixProvider
 {
-    public override ImmutableArray<string> FixableDiagnosticIds { get; } = ImmutableArray.Create("NDSL0302");
+    public override ImmutableArray<string> FixableDiagnosticIds { get; } = ImmutableArray.Create(DiagnosticIds.ActivationAfterActivation);
 
     public override FixAllProvider? GetFixAllProvider() => null;
 

@@ -5,6 +5,8 @@ using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CodeActions;
 using Microsoft.CodeAnalysis.CodeFixes;
 
+using NetDsl.Generators.Diagnostics;
+
 namespace NetDsl.CodeFixes;
 
 /// <summary>
@@ -15,7 +17,7 @@ namespace NetDsl.CodeFixes;
 [ExportCodeFixProvider(LanguageNames.CSharp, Name = nameof(RenameDuplicateCodeFix)), Shared]
 public sealed class RenameDuplicateCodeFix : CodeFixProvider
 {
-    public override ImmutableArray<string> FixableDiagnosticIds { get; } = ImmutableArray.Create("NDSL0102");
+    public override ImmutableArray<string> FixableDiagnosticIds { get; } = ImmutableArray.Create(DiagnosticIds.DuplicateName);
 
     public override FixAllProvider? GetFixAllProvider() => null; // each rename must see the others
 
@@ -23,7 +25,7 @@ public sealed class RenameDuplicateCodeFix : CodeFixProvider
     {
         foreach (var diagnostic in context.Diagnostics)
         {
-            if (!diagnostic.Properties.TryGetValue("name", out var assignments) || assignments is null) continue;
+            if (!diagnostic.Properties.TryGetValue(Repair.Key(RepairKind.UniqueName), out var assignments) || assignments is null) continue;
             var attribute = await AttributeEdits.FindAttributeAsync(context.Document, diagnostic.Location.SourceSpan, context.CancellationToken).ConfigureAwait(false);
             if (attribute is null) continue;
             var parsed = AttributeEdits.Parse(assignments);

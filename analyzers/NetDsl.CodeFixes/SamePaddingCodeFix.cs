@@ -5,6 +5,8 @@ using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CodeActions;
 using Microsoft.CodeAnalysis.CodeFixes;
 
+using NetDsl.Generators.Diagnostics;
+
 namespace NetDsl.CodeFixes;
 
 /// <summary>
@@ -15,9 +17,9 @@ namespace NetDsl.CodeFixes;
 [ExportCodeFixProvider(LanguageNames.CSharp, Name = nameof(SamePaddingCodeFix)), Shared]
 public sealed class SamePaddingCodeFix : CodeFixProvider
 {
-    public const string Property = "same";
+    public static readonly string Property = Repair.Key(RepairKind.SamePadding);
 
-    public override ImmutableArray<string> FixableDiagnosticIds { get; } = ImmutableArray.Create("NDSL0201", "NDSL0202");
+    public override ImmutableArray<string> FixableDiagnosticIds { get; } = ImmutableArray.Create(DiagnosticIds.OutputTooSmall, DiagnosticIds.OutputNotIntegral);
 
     public override FixAllProvider? GetFixAllProvider() => null; // each layer's padding depends on its own kernel
 

@@ -3,13 +3,14 @@ using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 using NetDsl.Generators.Emit;
 using NetDsl.Generators.Inference;
+using NetDsl.Generators.Lowering;
 using NetDsl.Generators.Model;
 using NetDsl.Generators.Reading;
 
 namespace NetDsl.Generators;
 
 /// <summary>
-/// [Network] class → <see cref="NetworkSpec"/> (plain values) → <see cref="ShapeInference"/> → C# source.
+/// [Network] class → <see cref="NetworkSpec"/> (plain values) → <see cref="ShapeInference"/> → <see cref="Plan"/> → <see cref="CpuPlan"/> → C# source.
 /// Diagnostics come from the analyzers, which run the same inference; this generator stays silent on a
 /// network with errors and emits nothing for it, so users never see half a network.
 /// </summary>
@@ -21,6 +22,8 @@ public sealed class NetworkGenerator : IIncrementalGenerator
     {
         public const string Spec = "NetworkSpec";
         public const string Shaped = "ShapedNetwork";
+        public const string Plan = "Plan";
+        public const string CpuPlan = "CpuPlan";
     }
 
     public void Initialize(IncrementalGeneratorInitializationContext context)
@@ -37,13 +40,36 @@ public sealed class NetworkGenerator : IIncrementalGenerator
             .Where(static n => n is not null)
             .WithTrackingName(Steps.Shaped);
 
-        context.RegisterSourceOutput(shaped, static (spc, network) =>
+        // The backend-neutral plan, then the CPU lowering's strategies; each is an equatable model, cached on its own.
+        var plans = shaped
+            .Select(static (network, _) => SafeLower(network!))
+            .Where(static p => p is not null)
+            .WithTrackingName(Steps.Plan);
+
+        var cpuPlans = plans
+            .Select(static (plan, _) => SafeCpu(plan!))
+            .Where(static p => p is not null)
+            .WithTrackingName(Steps.CpuPlan);
+
+        context.RegisterSourceOutput(cpuPlans, static (spc, plan) =>
         {
             string source;
-            try { source = NetworkEmitter.Emit(network!); }
+            try { source = NetworkEmitter.Emit(plan!); }
             catch (Exception) { return; } // never break the user's build; the analyzers report what is wrong
-            spc.AddSource(NetworkEmitter.HintName(network!), source);
+            spc.AddSource(NetworkEmitter.HintName(plan!.Plan.Network), source);
         });
+    }
+
+    private static Plan? SafeLower(ShapedNetwork network)
+    {
+        try { return Planner.Lower(network); }
+        catch (Exception) { return null; }
+    }
+
+    private static CpuPlan? SafeCpu(Plan plan)
+    {
+        try { return CpuPlan.Lower(plan); }
+        catch (Exception) { return null; }
     }
 
     private static NetworkSpec? SafeRead(INamedTypeSymbol type, System.Threading.CancellationToken ct)

@@ -3,56 +3,42 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
 using System.Text;
+using NetDsl.Generators.Families;
 using NetDsl.Generators.Inference;
+using NetDsl.Generators.Lowering;
 using NetDsl.Generators.Model;
 using static NetDsl.Generators.Emit.IndentedWriter;
 
 namespace NetDsl.Generators.Emit;
 
 /// <summary>
-/// Emits the CPU implementation of one shaped network: constants, the flat parameter and gradient
-/// buffers with named views, a preallocated workspace, and one forward and one backward method per layer.
-/// Every shape is a literal in the output, so the JIT sees constant loop bounds.
+/// The CPU backend: writes one network's C# from its <see cref="CpuPlan"/>. The plumbing is here (constants, the flat
+/// parameter and gradient buffers with named views, the workspace, the public API, the worker drivers); each layer's
+/// forward and backward passes come from its family (<c>Families/</c>), written next to each other. Every shape is a
+/// literal in the output, so the JIT sees constant loop bounds.
 /// </summary>
-internal sealed partial class NetworkEmitter
+internal sealed class NetworkEmitter
 {
-    private const string Rt = "global::NetDsl";
-    private const string Span = "global::System.Span<float>";
-    private const string RoSpan = "global::System.ReadOnlySpan<float>";
+    private const string Rt = CpuLayer.Rt;
+    private const string Span = CpuLayer.Span;
+    private const string RoSpan = CpuLayer.RoSpan;
 
     private readonly ShapedNetwork _net;
+    private readonly Plan _plan;
     private readonly IndentedWriter _w = new();
     private readonly string[] _member;     // PascalCase member stem per layer
-    private readonly int _maxCol;          // largest im2col matrix among the convolutions
 
-    private NetworkEmitter(ShapedNetwork net)
+    private NetworkEmitter(CpuPlan plan)
     {
-        _net = net;
-        _member = MemberNames(net);
-        _maxCol = net.Layers.Select(l => l.Kind switch
-        {
-            // pointwise too: its backward transposes x here; batched forward also puts [OutC, samples · p] in _colGrad
-            LayerKind.Conv2D => Math.Max(l.InC * l.KernelH * l.KernelW, ForwardSamples(l) > 1 ? l.OutC : 0) * l.OutH * l.OutW * ForwardSamples(l),
-            LayerKind.ConvTranspose2D => l.OutC * l.KernelH * l.KernelW * l.InH * l.InW,
-            _ => 0,
-        }).DefaultIfEmpty(0).Max();
+        CpuPlan = plan;
+        _plan = plan.Plan;
+        _net = _plan.Network;
+        _member = MemberNames(_net);
     }
 
-    /// <summary>Samples whose im2col matrices one forward GEMM takes side by side: 1 unless the output plane is small
-    /// (then the GEMM's n would waste most of its 32-column strips).</summary>
-    private static int ForwardSamples(ShapedLayer l)
-    {
-        int p = l.OutH * l.OutW;
-        if (l.Kind != LayerKind.Conv2D || l.Groups > 1 || p >= 256) return 1;
-        return IsPointwise(l) ? 1 : Math.Min(8, (512 + p - 1) / p);
-    }
+    public static string Emit(ShapedNetwork net) => Emit(CpuPlan.Lower(Planner.Lower(net)));
 
-    /// <summary>Whether a convolution's weight gradient is computed as dot products (<c>Gemm.Nt</c>) rather than a packed
-    /// GEMM over transposed column matrices: when the gradient is small (few output channels or a short column), a
-    /// packed GEMM's tiles are mostly padding and the transpose costs more than the products.</summary>
-    private static bool DotWeightGradient(ShapedLayer l) => l.OutC * l.InC * l.KernelH * l.KernelW <= 4096;
-
-    public static string Emit(ShapedNetwork net) => new NetworkEmitter(net).EmitCore();
+    public static string Emit(CpuPlan plan) => new NetworkEmitter(plan).EmitCore();
 
     public static string HintName(ShapedNetwork net)
     {
@@ -63,17 +49,27 @@ internal sealed partial class NetworkEmitter
         return string.Join(".", parts) + ".g.cs";
     }
 
+    // ---- what the families' emission reads (through CpuLayer) ----
+
+    public IndentedWriter Writer => _w;
+    public ShapedNetwork Network => _net;
+    public CpuPlan CpuPlan { get; }
+    public string Member(int layer) => _member[layer];
+    public string Act(int i) => i < 0 ? "_input" : "_act" + _member[i];
+    public string Grad(int i) => i < 0 ? "_inputGrad" : "_grad" + _member[i];
+    private string Scratch(int i) => i < 0 ? "_inputGradScratch" : "_gradScratch" + _member[i];
+
+    /// <summary>The buffer layer <paramref name="layer"/>'s backward writes its <paramref name="input"/>-th input gradient into.</summary>
+    public string GradientTarget(int layer, int input)
+    {
+        var route = _plan.Route(layer, input);
+        return route.ViaScratch ? Scratch(route.Source) : Grad(route.Source);
+    }
+
     private string Cls => _net.ClassName;
     private int L => _net.Layers.Count;
     private ShapedLayer Layer(int i) => _net.Layers[i];
-    private string Act(int i) => i < 0 ? "_input" : "_act" + _member[i];
-    private string Grad(int i) => i < 0 ? "_inputGrad" : "_grad" + _member[i];
-    private static bool IsPointwise(ShapedLayer l) =>
-        l.KernelH == 1 && l.KernelW == 1 && l.StrideH == 1 && l.StrideW == 1 && l.PadTop + l.PadBottom + l.PadLeft + l.PadRight == 0;
-
-    private static string Shape(int c, int h, int w) => $"[N, {c}, {h}, {w}]";
-    private static string InShape(ShapedLayer l) => l.InH == 1 && l.InW == 1 ? $"[N, {l.InC}]" : Shape(l.InC, l.InH, l.InW);
-    private static string OutShape(ShapedLayer l) => l.OutH == 1 && l.OutW == 1 ? $"[N, {l.OutC}]" : Shape(l.OutC, l.OutH, l.OutW);
+    private CpuLayer For(ShapedLayer l) => new(this, l);
 
     private string EmitCore()
     {
@@ -95,8 +91,16 @@ internal sealed partial class NetworkEmitter
         WriteInitialize();
         WritePublicApi();
         WriteDrivers();
-        for (int i = 0; i < L; i++) WriteForward(Layer(i));
-        for (int i = L - 1; i >= 0; i--) WriteBackward(Layer(i));
+        // One section per layer: its forward pass, then its backward pass.
+        foreach (var l in _net.Layers)
+        {
+            var family = LayerFamilies.For(l);
+            var e = For(l);
+            _w.Line($"// ---- {l.Name}: {family.Describe(l)}, {e.InShape} → {e.OutShape} " + new string('-', Math.Max(3, 60 - l.Name.Length)));
+            _w.Line();
+            family.WriteForward(e);
+            family.WriteBackward(e);
+        }
         _w.Close();
 
         foreach (var _ in _net.ContainingTypes) _w.Close();
@@ -111,7 +115,7 @@ internal sealed partial class NetworkEmitter
         var rows = new List<string[]> { new[] { "#", "layer", "kind", "output", "params" } };
         rows.Add(new[] { "0", "input", "Input", $"{net.InC}×{net.InH}×{net.InW}", "0" });
         foreach (var l in net.Layers)
-            rows.Add(new[] { I(l.Index + 1), l.Name, KindText(l), l.OutShapeText, l.ParameterCount.ToString("N0", CultureInfo.InvariantCulture) });
+            rows.Add(new[] { I(l.Index + 1), l.Name + Reads(net, l), LayerFamilies.For(l).Describe(l), l.OutShapeText, l.ParameterCount.ToString("N0", CultureInfo.InvariantCulture) });
         int[] widths = Enumerable.Range(0, 5).Select(c => rows.Max(r => r[c].Length)).ToArray();
         var sb = new StringBuilder();
         sb.Append($"{net.ClassName}: {net.InC}×{net.InH}×{net.InW} → {net.OutputSize}, {net.ParameterCount.ToString("N0", CultureInfo.InvariantCulture)} parameters\n");
@@ -124,16 +128,9 @@ internal sealed partial class NetworkEmitter
         return sb.ToString().TrimEnd('\n');
     }
 
-    private static string KindText(ShapedLayer l) => l.Kind switch
-    {
-        LayerKind.Conv2D => $"Conv2D {l.KernelH}×{l.KernelW}" + (l.StrideH != 1 || l.StrideW != 1 ? $" /{l.StrideH}" : "") + (l.Dilation != 1 ? $" d{l.Dilation}" : ""),
-        LayerKind.MaxPool2D => $"MaxPool {l.KernelH}×{l.KernelW}",
-        LayerKind.AvgPool2D => $"AvgPool {l.KernelH}×{l.KernelW}",
-        LayerKind.Dense => "Dense",
-        LayerKind.LeakyReLU => $"LeakyReLU {l.Real.ToString("R", CultureInfo.InvariantCulture)}",
-        LayerKind.Dropout => $"Dropout {l.Real.ToString("R", CultureInfo.InvariantCulture)}",
-        _ => l.Kind.ToString(),
-    };
+    /// <summary>" ← a, b" when a layer reads anything but the one before it.</summary>
+    private static string Reads(ShapedNetwork net, ShapedLayer l) =>
+        l.Inputs.Count == 1 && l.InputLayer == l.Index - 1 ? "" : " ← " + string.Join(", ", l.Inputs.Select(net.NameOf));
 
     private void WriteDocComment()
     {
@@ -164,7 +161,7 @@ internal sealed partial class NetworkEmitter
         foreach (var l in _net.Layers)
         {
             string m = _member[l.Index];
-            _w.Line($"/// <summary>{l.Name}: {KindText(l)}, output {l.OutShapeText}.</summary>");
+            _w.Line($"/// <summary>{l.Name}: {LayerFamilies.For(l).Describe(l)}, output {l.OutShapeText}.</summary>");
             _w.Line($"public const int {m}Channels = {l.OutC}, {m}Height = {l.OutH}, {m}Width = {l.OutW}, {m}Size = {l.OutSize};");
         }
         _w.Line();
@@ -188,44 +185,31 @@ internal sealed partial class NetworkEmitter
 
     // ------------------------------------------------------------------ parameters
 
-    private IEnumerable<(ShapedLayer Layer, string Suffix, string Name, int[] Shape, int Offset, int Count)> Tensors()
-    {
-        foreach (var l in _net.Layers)
-        {
-            if (!l.HasParameters) continue;
-            yield return (l, "Weight", l.Name + ".weight", l.WeightShape.AsSpan().ToArray(), l.WeightOffset, l.WeightCount);
-            if (l.BiasCount > 0) yield return (l, "Bias", l.Name + ".bias", l.BiasShape.AsSpan().ToArray(), l.BiasOffset, l.BiasCount);
-        }
-    }
-
     private void WriteParameters()
     {
         _w.Line("// ---- Parameters: one flat buffer, PyTorch layouts -----------------------------");
         _w.Line($"private static readonly {Rt}.ParameterTensor[] s_parameterTensors =");
         _w.Open();
-        foreach (var t in Tensors())
+        foreach (var t in _plan.Parameters)
             _w.Line($"new(\"{t.Name}\", new[] {{ {string.Join(", ", t.Shape)} }}, {t.Offset}, {t.Count}),");
         _w.Close(";");
         _w.Line($"private static readonly {Rt}.LayerInfo[] s_layers =");
         _w.Open();
         foreach (var l in _net.Layers)
-            _w.Line($"new(\"{l.Name}\", \"{l.Kind}\", {l.OutC}, {l.OutH}, {l.OutW}, {(l.HasParameters ? l.WeightOffset : 0)}, {l.ParameterCount}){(l.Frozen ? " { Frozen = true }" : "")},");
+            _w.Line($"new(\"{l.Name}\", \"{LayerFamilies.For(l).AttributeName(l.Kind)}\", {l.OutC}, {l.OutH}, {l.OutW}, {(l.HasParameters ? l.WeightOffset : 0)}, {l.ParameterCount}){(l.Frozen ? " { Frozen = true }" : "")},");
         _w.Close(";");
         _w.Line($"private static readonly {Rt}.ParameterTensor[] s_bufferTensors =");
         _w.Open();
-        foreach (var l in _net.Layers.Where(l => l.BufferCount > 0))
-        {
-            _w.Line($"new(\"{l.Name}.running_mean\", new[] {{ {l.OutC} }}, {l.BufferOffset}, {l.OutC}),");
-            _w.Line($"new(\"{l.Name}.running_var\", new[] {{ {l.OutC} }}, {l.BufferOffset + l.OutC}, {l.OutC}),");
-        }
+        foreach (var t in _plan.States)
+            _w.Line($"new(\"{t.Name}\", new[] {{ {string.Join(", ", t.Shape)} }}, {t.Offset}, {t.Count}),");
         _w.Close(";");
         _w.Line("private readonly float[] _parameters = new float[ParameterCount];");
         _w.Line("private readonly float[] _gradients = new float[ParameterCount];");
         _w.Line($"private readonly float[] _buffers = new float[{_net.BufferCount}]; // running statistics, not trained");
         _w.Line();
-        foreach (var t in Tensors())
+        foreach (var t in _plan.Parameters)
         {
-            string m = _member[t.Layer.Index] + t.Suffix;
+            string m = _member[t.Layer] + t.Suffix;
             _w.Line($"/// <summary>{t.Name} [{string.Join(", ", t.Shape)}], at {t.Offset} in <see cref=\"Parameters\"/>.</summary>");
             _w.Line($"public {Span} {m} => _parameters.AsSpan({t.Offset}, {t.Count});");
             _w.Line($"/// <summary>Gradient of {t.Name} [{string.Join(", ", t.Shape)}].</summary>");
@@ -236,31 +220,33 @@ internal sealed partial class NetworkEmitter
 
     // ------------------------------------------------------------------ workspace
 
+    private bool UsesColumns => CpuPlan.ColumnFloats > 0;
+    private int LargestDense => CpuPlan.DensePackedWidths.Count == 0 ? 0 : CpuPlan.DensePackedWidths[CpuPlan.DensePackedWidths.Count - 1];
+
     private void WriteWorkspace()
     {
         _w.Line("// ---- Workspace, preallocated for MaxBatch samples: a step allocates nothing ----");
         _w.Line("private readonly int _maxBatch;");
-        _w.Line($"private readonly float[] _input;      // {Shape(_net.InC, _net.InH, _net.InW)}");
-        _w.Line($"private readonly float[] _inputGrad;  // {Shape(_net.InC, _net.InH, _net.InW)}, filled when ComputeInputGradient");
+        _w.Line($"private readonly float[] _input;      // [N, {_net.InC}, {_net.InH}, {_net.InW}]");
+        _w.Line($"private readonly float[] _inputGrad;  // [N, {_net.InC}, {_net.InH}, {_net.InW}], filled when ComputeInputGradient");
         foreach (var l in _net.Layers)
         {
-            _w.Line($"private readonly float[] {Act(l.Index)};  // {OutShape(l)} {l.Name} output");
-            _w.Line($"private readonly float[] {Grad(l.Index)};  // {OutShape(l)} dL/d({l.Name} output)");
-            if (l.Kind is LayerKind.MaxPool2D or LayerKind.MinPool2D or LayerKind.Maxout) _w.Line($"private readonly int[] _argmax{_member[l.Index]};  // {OutShape(l)} index of each window's (or unit's) winner");
-            WriteMoreWorkspace(l);
-            if (l.Kind == LayerKind.Dropout) _w.Line($"private readonly float[] _mask{_member[l.Index]};  // {OutShape(l)} 0 or 1/(1−p)");
+            var e = For(l);
+            _w.Line($"private readonly float[] {Act(l.Index)};  // {e.OutShape} {l.Name} output");
+            _w.Line($"private readonly float[] {Grad(l.Index)};  // {e.OutShape} dL/d({l.Name} output)");
+            LayerFamilies.For(l).DeclareWorkspace(e);
         }
-        foreach (int src in SkipSources())
-            _w.Line($"private readonly float[] {SkipGrad(src)}; // [N, {(src < 0 ? _net.InputSize : Layer(src).OutSize)}] gradient reaching {(src < 0 ? "the input" : Layer(src).Name)} through skip connections");
+        foreach (var b in _plan.Buffers.Where(b => b.Role == BufferRole.GradientScratch))
+            _w.Line($"private readonly float[] {Scratch(b.Layer)}; // [N, {b.FloatsPerSample}] a later reader's share of dL/d({_net.NameOf(b.Layer)}), added in");
         _w.Line($"private readonly float[] _outputGrad; // [N, {_net.OutputSize}] loss gradient in TrainStep");
         _w.Line($"private readonly {Rt}.Kernels.WorkerPool _workers;");
-        if (_maxCol > 0)
+        if (UsesColumns)
         {
-            _w.Line($"private readonly float[][] _col;      // per worker: im2col matrix, up to {_maxCol} floats");
-            _w.Line($"private readonly float[][] _colGrad;  // per worker: its gradient");
+            _w.Line($"private readonly float[][] _col;      // per worker: an im2col matrix (or several samples' side by side), {CpuPlan.ColumnFloats} floats");
+            _w.Line($"private readonly float[][] _colGrad;  // per worker: its gradient, or a transposed column matrix, {CpuPlan.ColumnFloats} floats");
         }
-        _w.Line("private readonly float[][] _packW;     // per worker: a weight matrix packed for PackedGemm");
-        _w.Line("private readonly float[][] _packX;     // per worker: an activation-gradient matrix packed for PackedGemm");
+        if (CpuPlan.PackedWeightFloats > 0) _w.Line($"private readonly float[][] _packW;     // per worker: a convolution weight (or its transpose) packed for PackedGemm, {CpuPlan.PackedWeightFloats} floats");
+        if (CpuPlan.PackedGradientFloats > 0 || LargestDense > 0) _w.Line("private readonly float[][] _packX;     // per worker: an output gradient packed for PackedGemm");
         _w.Line("private readonly float[][] _workerGrad; // per worker > 0: its share of the parameter gradients");
         _w.Line("private readonly global::System.Action<int> _forwardWorker, _backwardWorker;");
         _w.Line("private int _batch;");
@@ -283,6 +269,8 @@ internal sealed partial class NetworkEmitter
         _w.Line($"if (workers < 0) throw new global::System.ArgumentOutOfRangeException(nameof(workers), workers, \"{Cls}: workers must be 0 (one per processor) or more\");");
         long largest = Math.Max(_net.InputSize, _net.Layers.Max(l => (long)l.OutSize));
         _w.Line($"if ((long)maxBatch * {largest} > global::System.Array.MaxLength) throw new global::System.ArgumentOutOfRangeException(nameof(maxBatch), maxBatch, $\"{Cls}: maxBatch × {largest} floats (the largest layer) exceeds the largest array; use a batch of at most {{(global::System.Array.MaxLength / {largest})}}\");");
+        if (CpuPlan.PackedWeightFloats > 0 || CpuPlan.PackedGradientFloats > 0 || LargestDense > 0)
+            _w.Line($"if ({Rt}.Kernels.PackedGemm.MR != {CpuPlan.PanelRows}) throw new global::System.InvalidOperationException(\"{Cls} was generated for packed panels of {CpuPlan.PanelRows} rows; rebuild it against this NetDsl.\");");
         _w.Line("_maxBatch = maxBatch;");
         _w.Line("_input = new float[maxBatch * InputSize];");
         _w.Line("_inputGrad = new float[maxBatch * InputSize];");
@@ -290,30 +278,36 @@ internal sealed partial class NetworkEmitter
         {
             _w.Line($"{Act(l.Index)} = new float[maxBatch * {l.OutSize}];");
             _w.Line($"{Grad(l.Index)} = new float[maxBatch * {l.OutSize}];");
-            if (l.Kind is LayerKind.MaxPool2D or LayerKind.MinPool2D or LayerKind.Maxout) _w.Line($"_argmax{_member[l.Index]} = new int[maxBatch * {l.OutSize}];");
-            WriteMoreAllocation(l);
-            if (l.Kind == LayerKind.Dropout) _w.Line($"_mask{_member[l.Index]} = new float[maxBatch * {l.OutSize}];");
+            LayerFamilies.For(l).AllocateWorkspace(For(l));
         }
-        foreach (int src in SkipSources())
-            _w.Line($"{SkipGrad(src)} = new float[maxBatch * {(src < 0 ? _net.InputSize : Layer(src).OutSize)}];");
+        foreach (var b in _plan.Buffers.Where(b => b.Role == BufferRole.GradientScratch))
+            _w.Line($"{Scratch(b.Layer)} = new float[maxBatch * {b.FloatsPerSample}];");
         _w.Line("_outputGrad = new float[maxBatch * OutputSize];");
         _w.Line($"int count = global::System.Math.Min(workers == 0 ? {Rt}.Kernels.WorkerPool.DefaultWorkers : workers, maxBatch);");
         _w.Line($"_workers = new {Rt}.Kernels.WorkerPool(count);");
-        if (_maxCol > 0)
+        if (UsesColumns)
         {
             _w.Line("_col = new float[count][];");
             _w.Line("_colGrad = new float[count][];");
         }
+        bool packW = CpuPlan.PackedWeightFloats > 0, packX = CpuPlan.PackedGradientFloats > 0 || LargestDense > 0;
         _w.Line("_workerGrad = new float[count][];");
-        _w.Line("_packW = new float[count][];");
-        _w.Line("_packX = new float[count][];");
-        _w.Open("for (int w = 0; w < count; w++)");
-        _w.Line($"_packW[w] = new float[{MaxOf(PackWSizes())}];");
-        _w.Line($"_packX[w] = new float[{MaxOf(PackXSizes())}];");
-        if (_maxCol > 0)
+        if (packW) _w.Line("_packW = new float[count][];");
+        if (packX) _w.Line("_packX = new float[count][];");
+        if (packX)
         {
-            _w.Line($"_col[w] = new float[{_maxCol}];");
-            _w.Line($"_colGrad[w] = new float[{_maxCol}];");
+            // A dense layer packs dyᵀ [units, rows] and dy [rows, units]: sized by maxBatch, so computed here.
+            string dense = LargestDense == 0 ? "0"
+                : $"global::System.Math.Max({Rt}.Kernels.PackedGemm.PackedASize({LargestDense}, maxBatch), {Rt}.Kernels.PackedGemm.PackedASize(maxBatch, {LargestDense}))";
+            _w.Line($"int packedGradient = global::System.Math.Max({CpuPlan.PackedGradientFloats}, {dense});");
+        }
+        _w.Open("for (int w = 0; w < count; w++)");
+        if (packW) _w.Line($"_packW[w] = new float[{CpuPlan.PackedWeightFloats}];");
+        if (packX) _w.Line("_packX[w] = new float[packedGradient];");
+        if (UsesColumns)
+        {
+            _w.Line($"_col[w] = new float[{CpuPlan.ColumnFloats}];");
+            _w.Line($"_colGrad[w] = new float[{CpuPlan.ColumnFloats}];");
         }
         _w.Line("_workerGrad[w] = w == 0 ? _gradients : new float[ParameterCount];");
         _w.Close();
@@ -324,76 +318,12 @@ internal sealed partial class NetworkEmitter
         _w.Line();
     }
 
-    private static string PackedSize(string m, string k) => $"{Rt}.Kernels.PackedGemm.PackedASize({m}, {k})";
-
-    private static string MaxOf(List<string> sizes) =>
-        sizes.Count == 0 ? "0" : sizes.Skip(1).Aggregate(sizes[0], (acc, s) => $"global::System.Math.Max({acc}, {s})");
-
-    private bool UsesPackedGemm(ShapedLayer l) => l.Kind == LayerKind.Conv2D && l.Groups == 1;
-
-    /// <summary>Packed weight matrices: each ungrouped convolution's weight [OutC, K] (forward) and weightᵀ [K, OutC] (backward).</summary>
-    private List<string> PackWSizes()
-    {
-        var sizes = new List<string>();
-        foreach (var l in _net.Layers.Where(UsesPackedGemm))
-        {
-            int k = l.InC * l.KernelH * l.KernelW;
-            sizes.Add(PackedSize(I(l.OutC), I(k)));
-            sizes.Add(PackedSize(I(k), I(l.OutC)));
-        }
-        return sizes;
-    }
-
-    /// <summary>Packed activation gradients: a convolution's dy [OutC, P]; a dense layer's dyᵀ [OutC, rows] and dy [rows, OutC].</summary>
-    private List<string> PackXSizes()
-    {
-        var sizes = new List<string>();
-        foreach (var l in _net.Layers)
-        {
-            if (UsesPackedGemm(l)) sizes.Add(PackedSize(I(l.OutC), I(l.OutH * l.OutW * ForwardSamples(l))));
-            if (l.Kind == LayerKind.Dense)
-            {
-                sizes.Add(PackedSize(I(l.OutC), "maxBatch"));
-                sizes.Add(PackedSize("maxBatch", I(l.OutC)));
-            }
-        }
-        return sizes;
-    }
-
     private void WriteInitialize()
     {
         _w.Line("/// <summary>Re-initializes every parameter from <paramref name=\"seed\"/>: weights by each layer's scheme, biases zero.</summary>");
         _w.Open("public void Initialize(int seed)");
         _w.Line($"var rng = new {Rt}.Kernels.Rng(0x4E6574447AUL ^ (ulong)(uint)seed);");
-        foreach (var l in _net.Layers.Where(l => l.HasParameters))
-        {
-            string m = _member[l.Index];
-            if (l.Kind == LayerKind.BatchNorm)
-            {
-                _w.Line($"{m}Weight.Fill(1f); // gamma");
-                _w.Line($"{m}Bias.Clear(); // beta");
-                continue;
-            }
-            if (l.Kind == LayerKind.PReLU)
-            {
-                _w.Line($"{m}Weight.Fill({F(l.Real)});");
-                continue;
-            }
-            var (fanIn, fanOut) = l.Kind switch
-            {
-                LayerKind.Conv2D => (l.InC / l.Groups * l.KernelH * l.KernelW, l.OutC / l.Groups * l.KernelH * l.KernelW),
-                LayerKind.ConvTranspose2D => (l.OutC * l.KernelH * l.KernelW, l.InC * l.KernelH * l.KernelW),
-                _ => (l.InSize, l.OutC),
-            };
-            string scheme = l.Init switch { 1 => "He", 2 => "Glorot", 3 => "LeCun", 4 => "StandardNormal", _ => "Glorot" };
-            _w.Line($"{Rt}.Kernels.WeightInit.Fill({m}Weight, {Rt}.Init.{scheme}, fanIn: {fanIn}, fanOut: {fanOut}, ref rng);");
-            if (l.BiasCount > 0) _w.Line($"{m}Bias.Clear();");
-        }
-        foreach (var l in _net.Layers.Where(l => l.BufferCount > 0))
-        {
-            _w.Line($"_buffers.AsSpan({l.BufferOffset}, {l.OutC}).Clear(); // {l.Name}.running_mean");
-            _w.Line($"_buffers.AsSpan({l.BufferOffset + l.OutC}, {l.OutC}).Fill(1f); // {l.Name}.running_var");
-        }
+        foreach (var l in _net.Layers) LayerFamilies.For(l).WriteInitialize(For(l));
         _w.Line("_dropoutKey = rng.NextUInt64();");
         _w.Line("_dropoutStep = 0;");
         _w.Close();
@@ -426,7 +356,7 @@ internal sealed partial class NetworkEmitter
             /// <summary>The mask of dropout layer <paramref name="index"/>: [MaxBatch, size], each element 0 or 1/(1−p).</summary>
             public {{Span}} DropoutMask(int index) => index switch
             {
-            {{string.Join("\n", _net.Layers.Where(l => l.Kind == LayerKind.Dropout).Select(l => $"    {l.Index} => _mask{_member[l.Index]},"))}}
+            {{string.Join("\n", _net.Layers.Where(l => l.Kind == LayerKind.Dropout).Select(l => $"    {l.Index} => _mask{Member(l.Index)},"))}}
                 _ => throw new global::System.ArgumentException($"{{Cls}}: layer {index} is not a dropout layer.", nameof(index)),
             };
 
@@ -530,636 +460,110 @@ internal sealed partial class NetworkEmitter
             """);
     }
 
-    /// <summary>Phases: runs of layers a worker can take through on its own share of the batch. A batch-norm
-    /// layer needs statistics of the whole batch, so it starts a new phase after a serial reduction.</summary>
-    private (List<List<int>> Phases, List<int> SerialBefore) ForwardPhases()
-    {
-        var phases = new List<List<int>> { new() };
-        var serial = new List<int> { -1 };
-        for (int i = 0; i < L; i++)
-        {
-            if (Layer(i).Kind == LayerKind.BatchNorm)
-            {
-                if (phases[phases.Count - 1].Count > 0) { phases.Add(new List<int>()); serial.Add(-1); }
-                serial[serial.Count - 1] = i;
-            }
-            phases[phases.Count - 1].Add(i);
-        }
-        return (phases, serial);
-    }
 
-    private (List<List<int>> Phases, List<int> SerialBefore) BackwardPhases()
+    // ------------------------------------------------------------------ drivers
+
+    private string CallArgs(ShapedLayer l, CpuCall call, string lo, string hi, bool backward)
     {
-        var phases = new List<List<int>> { new() };
-        var serial = new List<int> { -1 };
-        for (int i = L - 1; i >= 0; i--)
+        // A layer reading only the network input computes dx only when asked to.
+        string inputGradient = l.Inputs.All(i => i < 0) ? "ComputeInputGradient" : "true";
+        return call switch
         {
-            if (Layer(i).Kind == LayerKind.BatchNorm)
-            {
-                if (phases[phases.Count - 1].Count > 0) { phases.Add(new List<int>()); serial.Add(-1); }
-                serial[serial.Count - 1] = i;
-            }
-            phases[phases.Count - 1].Add(i);
-        }
-        return (phases, serial);
+            CpuCall.Rows => $"{lo}, {hi}",
+            CpuCall.RowsWorker => $"{lo}, {hi}, worker",
+            CpuCall.RowsGrad => $"{lo}, {hi}, grad",
+            CpuCall.RowsGradInput => $"{lo}, {hi}, grad, inputGradient: {inputGradient}",
+            _ => backward ? $"{lo}, {hi}, worker, grad, inputGradient: {inputGradient}" : $"{lo}, {hi}, worker",
+        };
     }
 
     private void WriteDrivers()
     {
         _w.Line("// ---- Drivers: each worker runs a phase of layers on its own share of the batch ----");
-        _w.Line("private int _phase;");
-        _w.Line();
-        var (fwd, fwdSerial) = ForwardPhases();
-        _w.Open("private void RunForward()");
-        for (int p = 0; p < fwd.Count; p++)
+        bool phased = CpuPlan.Forward.Count > 1 || CpuPlan.Backward.Count > 1;
+        if (phased)
         {
-            if (fwdSerial[p] >= 0) _w.Line($"{_member[fwdSerial[p]]}Statistics(); // whole-batch statistics");
-            _w.Line($"_phase = {p};");
-            _w.Line("_workers.Run(_forwardWorker, _batch);");
+            _w.Line("private int _phase;");
+            _w.Line();
         }
-        _w.Close();
-        _w.Line();
+        WriteRun("RunForward", "_forwardWorker", CpuPlan.Forward, backward: false);
         _w.Open("private void ForwardWorker(int worker)");
         _w.Line($"var (n0, n1) = {Rt}.Kernels.WorkerPool.Share(_batch, worker, _workers.Workers);");
         _w.Line("if (n0 == n1) return;");
-        _w.Open("switch (_phase)");
-        for (int p = 0; p < fwd.Count; p++)
-        {
-            _w.Line($"case {p}:");
-            foreach (var (layers, chunk) in CacheBlocks(fwd[p]))
-            {
-                string lo = chunk > 0 ? "c0" : "n0", hi = chunk > 0 ? "c1" : "n1", pad = chunk > 0 ? "        " : "    ";
-                if (chunk > 0) OpenBlock(chunk, layers);
-                foreach (int i in layers)
-                    _w.Line(pad + (Layer(i).Kind is LayerKind.Conv2D or LayerKind.ConvTranspose2D ? $"{_member[i]}Forward({lo}, {hi}, worker);" : $"{_member[i]}Forward({lo}, {hi});"));
-                if (chunk > 0) _w.Line("    }");
-            }
-            _w.Line("    break;");
-        }
-        _w.Close();
+        WritePhases(CpuPlan.Forward, backward: false);
         _w.Close();
         _w.Line();
 
-        var (bwd, bwdSerial) = BackwardPhases();
-        _w.Open("private void RunBackward()");
-        for (int p = 0; p < bwd.Count; p++)
-        {
-            if (bwdSerial[p] >= 0) _w.Line($"{_member[bwdSerial[p]]}BackwardReduce(); // whole-batch sums, parameter gradients");
-            _w.Line($"_phase = {p};");
-            _w.Line("_workers.Run(_backwardWorker, _batch);");
-        }
-        _w.Close();
-        _w.Line();
+        WriteRun("RunBackward", "_backwardWorker", CpuPlan.Backward, backward: true);
         _w.Open("private void BackwardWorker(int worker)");
         _w.Line($"var (n0, n1) = {Rt}.Kernels.WorkerPool.Share(_batch, worker, _workers.Workers);");
         _w.Line("var grad = _workerGrad[worker];");
-        _w.Line("if (_phase == 0 && worker > 0) global::System.Array.Clear(grad);");
+        _w.Line(CpuPlan.Backward.Count > 1 ? "if (_phase == 0 && worker > 0) global::System.Array.Clear(grad);" : "if (worker > 0) global::System.Array.Clear(grad);");
         _w.Line("if (n0 == n1) return;");
-        if (SkipSources().Any())
+        WritePhases(CpuPlan.Backward, backward: true);
+        _w.Close();
+        _w.Line();
+    }
+
+    private void WriteRun(string name, string worker, EquatableArray<CpuPhase> phases, bool backward)
+    {
+        _w.Open($"private void {name}()");
+        for (int p = 0; p < phases.Count; p++)
         {
-            _w.Open("if (_phase == 0)");
-            foreach (int src in SkipSources())
-            {
-                int size = src < 0 ? _net.InputSize : Layer(src).OutSize;
-                _w.Line($"{SkipGrad(src)}.AsSpan(n0 * {size}, (n1 - n0) * {size}).Clear();");
-            }
-            _w.Close();
+            int serial = phases[p].Serial;
+            if (serial >= 0) _w.Line(backward ? $"{_member[serial]}BackwardReduce(); // whole-batch sums, parameter gradients" : $"{_member[serial]}Statistics(); // whole-batch statistics");
+            if (phases.Count > 1) _w.Line($"_phase = {p};");
+            _w.Line($"_workers.Run({worker}, _batch);");
         }
-        _w.Open("switch (_phase)");
-        for (int p = 0; p < bwd.Count; p++)
+        _w.Close();
+        _w.Line();
+    }
+
+    private void WritePhases(EquatableArray<CpuPhase> phases, bool backward)
+    {
+        bool switched = phases.Count > 1;
+        if (switched) _w.Open("switch (_phase)");
+        for (int p = 0; p < phases.Count; p++)
         {
-            _w.Line($"case {p}:");
-            foreach (var (layers, chunk) in CacheBlocks(bwd[p]))
+            if (switched) _w.Line($"case {p}:");
+            string indent = switched ? "    " : "";
+            foreach (var block in phases[p].Blocks)
             {
-                string lo = chunk > 0 ? "c0" : "n0", hi = chunk > 0 ? "c1" : "n1", pad = chunk > 0 ? "        " : "    ";
-                if (chunk > 0) OpenBlock(chunk, layers);
-                foreach (int i in layers)
+                string lo = block.Chunk > 0 ? "c0" : "n0", hi = block.Chunk > 0 ? "c1" : "n1";
+                string pad = indent + (block.Chunk > 0 ? "    " : "");
+                if (block.Chunk > 0)
+                {
+                    _w.Line($"{indent}// {string.Join(", ", block.Layers.Select(i => Layer(i).Name))}: {block.Chunk} samples at a time, while they are in cache");
+                    _w.Line($"{indent}for (int c0 = n0; c0 < n1; c0 += {block.Chunk})");
+                    _w.Line(indent + "{");
+                    _w.Line($"{indent}    int c1 = global::System.Math.Min(n1, c0 + {block.Chunk});");
+                }
+                foreach (int i in block.Layers)
                 {
                     var l = Layer(i);
-                    string inputGrad = l.InputLayer < 0 ? "ComputeInputGradient" : "true";
-                    string args = l.Kind switch
+                    var family = LayerFamilies.For(l);
+                    if (!backward)
                     {
-                        LayerKind.Conv2D or LayerKind.ConvTranspose2D or LayerKind.Dense => $"{lo}, {hi}, worker, grad, inputGradient: {inputGrad}",
-                        LayerKind.Maxout => $"{lo}, {hi}, grad, inputGradient: {inputGrad}",
-                        LayerKind.PReLU => $"{lo}, {hi}, grad",
-                        _ => $"{lo}, {hi}",
-                    };
-                    string call = $"{_member[i]}Backward({args});";
-                    _w.Line(pad + (l.InputLayer < 0 && !l.HasParameters ? $"if (ComputeInputGradient) {call}" : call));
-                    int source = l.InputLayer;
-                    if (SkipSources().Contains(source))
+                        _w.Line($"{pad}{_member[i]}Forward({CallArgs(l, family.ForwardCall(l), lo, hi, false)});");
+                        continue;
+                    }
+                    string call = $"{_member[i]}Backward({CallArgs(l, family.BackwardCall(l), lo, hi, true)});";
+                    _w.Line(pad + (l.Inputs.All(s => s < 0) && !l.HasParameters ? $"if (ComputeInputGradient) {call}" : call));
+                    for (int j = 0; j < l.Inputs.Count; j++)
                     {
-                        // This layer wrote dL/d(source) from its own path; add what the skip connections sent.
-                        int size = source < 0 ? _net.InputSize : Layer(source).OutSize;
-                        string add = $"{Rt}.Kernels.Vec.Add({Grad(source)}.AsSpan(n0 * {size}, (n1 - n0) * {size}), {SkipGrad(source)}.AsSpan(n0 * {size}, (n1 - n0) * {size}));";
-                        _w.Line("    " + (source < 0 ? $"if (ComputeInputGradient) {add}" : add));
+                        var route = _plan.Route(i, j);
+                        if (!route.ViaScratch) continue;
+                        // Another reader already wrote dL/d(source); add this one's share.
+                        int size = _net.SizeOf(route.Source);
+                        string add = $"{Rt}.Kernels.Vec.Add({Grad(route.Source)}.AsSpan({lo} * {size}, ({hi} - {lo}) * {size}), {Scratch(route.Source)}.AsSpan({lo} * {size}, ({hi} - {lo}) * {size})); // {l.Name} also reads {_net.NameOf(route.Source)}";
+                        _w.Line(pad + (route.Source < 0 ? $"if (ComputeInputGradient) {add}" : add));
                     }
                 }
-                if (chunk > 0) _w.Line("    }");
+                if (block.Chunk > 0) _w.Line(indent + "}");
             }
-            _w.Line("    break;");
+            if (switched) _w.Line("    break;");
         }
-        _w.Close();
-        _w.Close();
-        _w.Line();
-    }
-
-    /// <summary>Bytes of activations a sample may keep in flight through a cache block: the L2 of one core (1 MiB on
-    /// the machines measured), so each layer of the block reads what the one before wrote while it is still cached.</summary>
-    private const int CacheBlockBytes = 1 << 20;
-
-    /// <summary>
-    /// Splits a phase's layers into runs. A run of per-sample convolution stages (convolutions, pooling, pointwise
-    /// activations) goes through the worker's share a few samples at a time, all its layers per block, rather than
-    /// layer by layer over the whole share, whose activations would long have left the cache. Every sample's
-    /// arithmetic is the same either way, so results are identical. Dense layers and everything else take the whole
-    /// share at once (their weights are reused across its rows). Chunk 0 means "not blocked".
-    /// </summary>
-    private List<(List<int> Layers, int Chunk)> CacheBlocks(List<int> phase)
-    {
-        var result = new List<(List<int> Layers, int Chunk)>();
-        bool skips = SkipSources().Any();
-        foreach (int i in phase)
-        {
-            var l = Layer(i);
-            bool blockable = !skips && l.Kind is LayerKind.Conv2D or LayerKind.ReLU or LayerKind.LeakyReLU or LayerKind.Tanh
-                or LayerKind.Sigmoid or LayerKind.ELU or LayerKind.MaxPool2D or LayerKind.AvgPool2D or LayerKind.MinPool2D;
-            bool inRun = result.Count > 0 && result[result.Count - 1].Chunk > 0;
-            if (blockable && inRun) result[result.Count - 1].Layers.Add(i);
-            else result.Add((new List<int> { i }, blockable ? 1 : 0));
-        }
-        for (int r = 0; r < result.Count; r++)
-        {
-            var (layers, chunk) = result[r];
-            if (chunk == 0) continue;
-            if (layers.Count < 2 || !layers.Any(i => Layer(i).Kind == LayerKind.Conv2D)) { result[r] = (layers, 0); continue; }
-            // Per sample: each layer's output and its gradient (or argmax); the im2col scratch is per worker.
-            long bytes = layers.Sum(i => 8L * Layer(i).OutSize);
-            int group = layers.Select(i => ForwardSamples(Layer(i))).Max();
-            int samples = (int)Math.Max(1, CacheBlockBytes / Math.Max(1, bytes));
-            result[r] = (layers, Math.Max(group, samples / group * group));
-        }
-        return result;
-    }
-
-    private void OpenBlock(int chunk, List<int> layers)
-    {
-        _w.Line($"    // {string.Join(", ", layers.Select(i => Layer(i).Name))}: {chunk} samples at a time, while they are in cache");
-        _w.Line($"    for (int c0 = n0; c0 < n1; c0 += {chunk})");
-        _w.Line("    {");
-        _w.Line($"        int c1 = global::System.Math.Min(n1, c0 + {chunk});");
-    }
-
-    // ------------------------------------------------------------------ layers
-
-    private void Header(ShapedLayer l, string pass)
-    {
-        _w.Line($"/// <summary>{l.Name} {pass}: {KindText(l)}, {InShape(l)} → {OutShape(l)}.</summary>");
-    }
-
-    private void WriteForward(ShapedLayer l)
-    {
-        string m = _member[l.Index];
-        string x = Act(l.InputLayer), y = Act(l.Index);
-        switch (l.Kind)
-        {
-            case LayerKind.Conv2D when l.Groups > 1:
-                WriteGroupedConvForward(l, x, y);
-                break;
-            case LayerKind.Conv2D:
-            {
-                int k = l.InC * l.KernelH * l.KernelW, p = l.OutH * l.OutW;
-                // A static readonly geometry: built once, and the JIT treats its fields as constants.
-                _w.Line($"private static readonly {Rt}.Kernels.ConvGeometry Geometry{m} = new({l.InC}, {l.InH}, {l.InW}, {l.KernelH}, {l.KernelW}, {l.StrideH}, {l.StrideW}, {l.PadTop}, {l.PadLeft}, {l.Dilation}, {l.OutH}, {l.OutW});");
-                _w.Line();
-                Header(l, "forward");
-                _w.Open($"private void {m}Forward(int n0, int n1, int worker)");
-                _w.Line($"{RoSpan} weight = _parameters.AsSpan({l.WeightOffset}, {l.WeightCount}); // [{l.OutC}, {l.InC}, {l.KernelH}, {l.KernelW}] = [{l.OutC}, {k}]");
-                if (l.HasBias) _w.Line($"{RoSpan} bias = _parameters.AsSpan({l.BiasOffset}, {l.OutC});");
-                if (!IsPointwise(l)) _w.Line($"{Span} col = _col[worker].AsSpan(0, {k * p}); // [{k}, {p}]");
-                _w.Line($"{Span} packedWeight = _packW[worker];");
-                _w.Line($"{Rt}.Kernels.PackedGemm.PackA({l.OutC}, {k}, weight, {k}, 1, packedWeight); // once per call, in panels of {Rt}.Kernels.PackedGemm.MR rows");
-                int s = ForwardSamples(l);
-                if (s > 1)
-                {
-                    string bias1 = l.HasBias ? ", bias" : "";
-                    _w.Line($"// {p} outputs per sample fill the GEMM's 32-column strips poorly: up to {s} samples' column matrices side by side.");
-                    _w.Line($"{Span} wide = _col[worker].AsSpan(0, {k * p * s}); // [{k}, samples · {p}]");
-                    _w.Line($"{Span} wideY = _colGrad[worker].AsSpan(0, {l.OutC * p * s}); // [{l.OutC}, samples · {p}]");
-                    _w.Open($"for (int n = n0; n < n1; n += {s})");
-                    _w.Line($"int samples = global::System.Math.Min({s}, n1 - n), ld = samples * {p};");
-                    _w.Line($"for (int j = 0; j < samples; j++) {Rt}.Kernels.Im2Col.Unfold(in Geometry{m}, {x}.AsSpan((n + j) * {l.InSize}, {l.InSize}), wide.Slice(j * {p}), ld);");
-                    _w.Line($"{Span} y = {y}.AsSpan(n * {l.OutSize}, samples * {l.OutSize});");
-                    _w.Line($"// y[{l.OutC}, ld] = weight[{l.OutC}, {k}] · wide[{k}, ld]{(l.HasBias ? " + bias" : "")}, then split per sample");
-                    _w.Line($"if (samples == 1) {Rt}.Kernels.PackedGemm.Mul({l.OutC}, {p}, {k}, packedWeight, wide, {p}, y, {p}, accumulate: false{bias1});");
-                    _w.Open("else");
-                    _w.Line($"{Rt}.Kernels.PackedGemm.Mul({l.OutC}, ld, {k}, packedWeight, wide, ld, wideY, ld, accumulate: false{bias1});");
-                    _w.Line($"{Rt}.Kernels.Im2Col.SplitSamples({l.OutC}, {p}, samples, wideY, y);");
-                    _w.Close();
-                    _w.Close();
-                    _w.Close();
-                    _w.Line();
-                    break;
-                }
-                _w.Open("for (int n = n0; n < n1; n++)");
-                _w.Line($"{RoSpan} x = {x}.AsSpan(n * {l.InSize}, {l.InSize});");
-                _w.Line($"{Span} y = {y}.AsSpan(n * {l.OutSize}, {l.OutSize});");
-                string bias = l.HasBias ? ", bias" : "";
-                if (IsPointwise(l))
-                {
-                    _w.Line("// 1×1 kernel, stride 1, no padding: the input already is the column matrix.");
-                    _w.Line($"// y[{l.OutC}, {p}] = weight[{l.OutC}, {k}] · x[{k}, {p}]{(l.HasBias ? " + bias" : "")}");
-                    _w.Line($"{Rt}.Kernels.PackedGemm.Mul({l.OutC}, {p}, {k}, packedWeight, x, {p}, y, {p}, accumulate: false{bias});");
-                }
-                else
-                {
-                    _w.Line($"{Rt}.Kernels.Im2Col.Unfold(in Geometry{m}, x, col);");
-                    _w.Line($"// y[{l.OutC}, {p}] = weight[{l.OutC}, {k}] · col[{k}, {p}]{(l.HasBias ? " + bias" : "")}");
-                    _w.Line($"{Rt}.Kernels.PackedGemm.Mul({l.OutC}, {p}, {k}, packedWeight, col, {p}, y, {p}, accumulate: false{bias});");
-                }
-                _w.Close();
-                _w.Close();
-                _w.Line();
-                break;
-            }
-            case LayerKind.Dense:
-            {
-                Header(l, "forward");
-                _w.Open($"private void {m}Forward(int n0, int n1)");
-                _w.Line("int rows = n1 - n0;");
-                _w.Line($"{RoSpan} x = {x}.AsSpan(n0 * {l.InSize}, rows * {l.InSize}); // [rows, {l.InSize}]" + (l.InH * l.InW > 1 ? $", ({l.InC},{l.InH},{l.InW}) flattened row-major" : ""));
-                _w.Line($"{Span} y = {y}.AsSpan(n0 * {l.OutC}, rows * {l.OutC}); // [rows, {l.OutC}]");
-                _w.Line($"{RoSpan} weight = _parameters.AsSpan({l.WeightOffset}, {l.WeightCount}); // [{l.OutC}, {l.InSize}]");
-                _w.Line($"// y = x · weightᵀ");
-                _w.Line($"{Rt}.Kernels.Gemm.Nt(rows, {l.OutC}, {l.InSize}, x, {l.InSize}, weight, {l.InSize}, y, {l.OutC}, accumulate: false);");
-                if (l.HasBias)
-                {
-                    _w.Line($"{RoSpan} bias = _parameters.AsSpan({l.BiasOffset}, {l.OutC});");
-                    _w.Line($"for (int n = 0; n < rows; n++) {Rt}.Kernels.Vec.Add(y.Slice(n * {l.OutC}, {l.OutC}), bias);");
-                }
-                _w.Close();
-                _w.Line();
-                break;
-            }
-            case LayerKind.MaxPool2D:
-            case LayerKind.AvgPool2D:
-            case LayerKind.MinPool2D:
-                WritePoolForward(l, x, y);
-                break;
-            case LayerKind.ReLU:
-            case LayerKind.LeakyReLU:
-            case LayerKind.Tanh:
-            case LayerKind.Sigmoid:
-            case LayerKind.Dropout:
-                WriteElementwiseForward(l, x, y);
-                break;
-            default:
-                WriteMoreForward(l, x, y);
-                break;
-        }
-    }
-
-
-    private void WriteBackward(ShapedLayer l)
-    {
-        string m = _member[l.Index];
-        string x = Act(l.InputLayer), y = Act(l.Index), dx = Grad(l.InputLayer), dy = Grad(l.Index);
-        switch (l.Kind)
-        {
-            case LayerKind.Conv2D when l.Groups > 1:
-                WriteGroupedConvBackward(l, x, dx, dy);
-                break;
-            case LayerKind.Conv2D:
-            {
-                int k = l.InC * l.KernelH * l.KernelW, p = l.OutH * l.OutW;
-                Header(l, "backward");
-                _w.Open($"private void {m}Backward(int n0, int n1, int worker, float[] grad, bool inputGradient)");
-                _w.Line($"{RoSpan} weight = _parameters.AsSpan({l.WeightOffset}, {l.WeightCount}); // [{l.OutC}, {k}]");
-                _w.Line($"{Span} dWeight = grad.AsSpan({l.WeightOffset}, {l.WeightCount});");
-                if (l.HasBias) _w.Line($"{Span} dBias = grad.AsSpan({l.BiasOffset}, {l.OutC});");
-                int s = ForwardSamples(l);
-                bool dots = DotWeightGradient(l);
-                if (!IsPointwise(l))
-                {
-                    _w.Line($"{Span} col = _col[worker].AsSpan(0, {k * p}); // [{k}, {p}]");
-                    // Batched samples use _colGrad directly (stacked colᵀ, then dColWide); one sample at a time needs dCol.
-                    if (s == 1) _w.Line($"{Span} dCol = _colGrad[worker].AsSpan(0, {k * p}); // [{k}, {p}]" + (dots ? "" : $"; first colᵀ [{p}, {k}]"));
-                }
-                _w.Line($"{Span} packedWeightT = _packW[worker];");
-                if (!dots) _w.Line($"{Span} packedDy = _packX[worker];");
-                _w.Line($"if (inputGradient) {Rt}.Kernels.PackedGemm.PackA({k}, {l.OutC}, weight, 1, {k}, packedWeightT); // weightᵀ [{k}, {l.OutC}], once per call");
-                if (s > 1)
-                {
-                    if (dots)
-                    {
-                        _w.Line($"// dWeight[{l.OutC}, {k}] is small: each sample adds dy[{l.OutC}, {p}] · col[{k}, {p}]ᵀ as dot products along {p} (nothing transposed);");
-                        _w.Line($"// dx as in the forward pass, up to {s} samples per GEMM: their dy side by side [{l.OutC}, samples · {p}].");
-                    }
-                    else _w.Line($"// As in the forward pass, up to {s} samples per GEMM: their colᵀ stacked [samples · {p}, {k}], their dy side by side [{l.OutC}, samples · {p}].");
-                    _w.Open($"for (int n = n0; n < n1; n += {s})");
-                    _w.Line($"int samples = global::System.Math.Min({s}, n1 - n), ld = samples * {p};");
-                    _w.Line($"{RoSpan} dy = {dy}.AsSpan(n * {l.OutSize}, samples * {l.OutSize});");
-                    _w.Open("for (int j = 0; j < samples; j++)");
-                    _w.Line($"{Rt}.Kernels.Im2Col.Unfold(in Geometry{m}, {x}.AsSpan((n + j) * {l.InSize}, {l.InSize}), col); // recomputed: cheaper than keeping it per sample");
-                    if (dots) _w.Line($"{Rt}.Kernels.Gemm.Nt({l.OutC}, {k}, {p}, dy.Slice(j * {l.OutSize}, {l.OutSize}), {p}, col, {p}, dWeight, {k}, accumulate: true);");
-                    else _w.Line($"{Rt}.Kernels.PackedGemm.Transpose({k}, {p}, col, {p}, _colGrad[worker].AsSpan(j * {p * k}, {p * k}), {k}); // colᵀ [{p}, {k}]");
-                    _w.Close();
-                    void JoinDy()
-                    {
-                        _w.Line($"{Span} dyWide = _col[worker].AsSpan(0, {l.OutC} * ld); // [{l.OutC}, ld]");
-                        _w.Line($"{Rt}.Kernels.Im2Col.JoinSamples({l.OutC}, {p}, samples, dy, dyWide);");
-                    }
-                    if (!dots)
-                    {
-                        JoinDy();
-                        _w.Line($"{Rt}.Kernels.PackedGemm.PackA({l.OutC}, ld, dyWide, ld, 1, packedDy);");
-                        _w.Line($"// dWeight[{l.OutC}, {k}] += dyWide[{l.OutC}, ld] · colᵀ[ld, {k}]");
-                        _w.Line($"{Rt}.Kernels.PackedGemm.Mul({l.OutC}, {k}, ld, packedDy, _colGrad[worker], {k}, dWeight, {k}, accumulate: true);");
-                    }
-                    if (l.HasBias) _w.Line($"for (int j = 0; j < samples; j++) for (int c = 0; c < {l.OutC}; c++) dBias[c] += {Rt}.Kernels.Vec.Sum(dy.Slice(j * {l.OutSize} + c * {p}, {p}));");
-                    _w.Open("if (inputGradient)");
-                    if (dots) JoinDy(); // only dx needs dy side by side
-                    _w.Line($"{Span} dColWide = _colGrad[worker].AsSpan(0, {k} * ld); // [{k}, ld]");
-                    _w.Line($"// dColWide = weightᵀ · dyWide, then fold each sample's block back onto its input");
-                    _w.Line($"{Rt}.Kernels.PackedGemm.Mul({k}, ld, {l.OutC}, packedWeightT, dyWide, ld, dColWide, ld, accumulate: false);");
-                    _w.Open("for (int j = 0; j < samples; j++)");
-                    _w.Line($"{Span} dx = {dx}.AsSpan((n + j) * {l.InSize}, {l.InSize});");
-                    _w.Line("dx.Clear();");
-                    _w.Line($"{Rt}.Kernels.Im2Col.FoldAdd(in Geometry{m}, dColWide.Slice(j * {p}), dx, ld);");
-                    _w.Close();
-                    _w.Close();
-                    _w.Close();
-                    _w.Close();
-                    _w.Line();
-                    break;
-                }
-                _w.Open("for (int n = n0; n < n1; n++)");
-                _w.Line($"{RoSpan} x = {x}.AsSpan(n * {l.InSize}, {l.InSize});");
-                _w.Line($"{RoSpan} dy = {dy}.AsSpan(n * {l.OutSize}, {l.OutSize}); // [{l.OutC}, {p}]");
-                string colName = IsPointwise(l) ? "x" : "col";
-                if (!IsPointwise(l)) _w.Line($"{Rt}.Kernels.Im2Col.Unfold(in Geometry{m}, x, col); // recomputed: cheaper than keeping it per sample");
-                if (dots)
-                {
-                    _w.Line($"// dWeight[{l.OutC}, {k}] += dy[{l.OutC}, {p}] · {colName}[{k}, {p}]ᵀ: a small output, so dot products along {p} (nothing transposed)");
-                    _w.Line($"{Rt}.Kernels.Gemm.Nt({l.OutC}, {k}, {p}, dy, {p}, {colName}, {p}, dWeight, {k}, accumulate: true);");
-                }
-                else
-                {
-                    string colT = IsPointwise(l) ? "xT" : "dCol";
-                    if (IsPointwise(l)) _w.Line($"{Span} xT = _colGrad[worker].AsSpan(0, {k * p});");
-                    _w.Line($"{Rt}.Kernels.PackedGemm.Transpose({k}, {p}, {colName}, {p}, {colT}, {k}); // {colName}ᵀ [{p}, {k}]");
-                    _w.Line($"{Rt}.Kernels.PackedGemm.PackA({l.OutC}, {p}, dy, {p}, 1, packedDy);");
-                    _w.Line($"// dWeight[{l.OutC}, {k}] += dy[{l.OutC}, {p}] · {colName}ᵀ[{p}, {k}]");
-                    _w.Line($"{Rt}.Kernels.PackedGemm.Mul({l.OutC}, {k}, {p}, packedDy, {colT}, {k}, dWeight, {k}, accumulate: true);");
-                }
-                if (l.HasBias) _w.Line($"for (int c = 0; c < {l.OutC}; c++) dBias[c] += {Rt}.Kernels.Vec.Sum(dy.Slice(c * {p}, {p}));");
-                _w.Open("if (inputGradient)");
-                _w.Line($"{Span} dx = {dx}.AsSpan(n * {l.InSize}, {l.InSize});");
-                if (IsPointwise(l))
-                {
-                    _w.Line($"// dx[{k}, {p}] = weightᵀ · dy");
-                    _w.Line($"{Rt}.Kernels.PackedGemm.Mul({k}, {p}, {l.OutC}, packedWeightT, dy, {p}, dx, {p}, accumulate: false);");
-                }
-                else
-                {
-                    _w.Line($"// dCol[{k}, {p}] = weightᵀ · dy, then fold back onto the input");
-                    _w.Line($"{Rt}.Kernels.PackedGemm.Mul({k}, {p}, {l.OutC}, packedWeightT, dy, {p}, dCol, {p}, accumulate: false);");
-                    _w.Line("dx.Clear();");
-                    _w.Line($"{Rt}.Kernels.Im2Col.FoldAdd(in Geometry{m}, dCol, dx);");
-                }
-                _w.Close();
-                _w.Close();
-                _w.Close();
-                _w.Line();
-                break;
-            }
-            case LayerKind.Dense:
-            {
-                Header(l, "backward");
-                _w.Open($"private void {m}Backward(int n0, int n1, int worker, float[] grad, bool inputGradient)");
-                _w.Line("int rows = n1 - n0;");
-                _w.Line($"{RoSpan} x = {x}.AsSpan(n0 * {l.InSize}, rows * {l.InSize}); // [rows, {l.InSize}]");
-                _w.Line($"{RoSpan} dy = {dy}.AsSpan(n0 * {l.OutC}, rows * {l.OutC}); // [rows, {l.OutC}]");
-                _w.Line($"{RoSpan} weight = _parameters.AsSpan({l.WeightOffset}, {l.WeightCount}); // [{l.OutC}, {l.InSize}]");
-                _w.Line($"{Span} packed = _packX[worker];");
-                _w.Line($"// dWeight[{l.OutC}, {l.InSize}] += dyᵀ · x");
-                _w.Line($"{Rt}.Kernels.PackedGemm.PackA({l.OutC}, rows, dy, 1, {l.OutC}, packed);");
-                _w.Line($"{Rt}.Kernels.PackedGemm.Mul({l.OutC}, {l.InSize}, rows, packed, x, {l.InSize}, grad.AsSpan({l.WeightOffset}, {l.WeightCount}), {l.InSize}, accumulate: true);");
-                if (l.HasBias)
-                {
-                    _w.Line($"{Span} dBias = grad.AsSpan({l.BiasOffset}, {l.OutC});");
-                    _w.Line($"for (int n = 0; n < rows; n++) {Rt}.Kernels.Vec.Add(dBias, dy.Slice(n * {l.OutC}, {l.OutC}));");
-                }
-                _w.Line($"// dx[rows, {l.InSize}] = dy · weight");
-                _w.Open("if (inputGradient)");
-                _w.Line($"{Rt}.Kernels.PackedGemm.PackA(rows, {l.OutC}, dy, {l.OutC}, 1, packed);");
-                _w.Line($"{Rt}.Kernels.PackedGemm.Mul(rows, {l.InSize}, {l.OutC}, packed, weight, {l.InSize}, {dx}.AsSpan(n0 * {l.InSize}, rows * {l.InSize}), {l.InSize}, accumulate: false);");
-                _w.Close();
-                _w.Close();
-                _w.Line();
-                break;
-            }
-            case LayerKind.MaxPool2D:
-            case LayerKind.AvgPool2D:
-            case LayerKind.MinPool2D:
-                WritePoolBackward(l, dx, dy);
-                break;
-            case LayerKind.ReLU:
-            case LayerKind.LeakyReLU:
-            case LayerKind.Tanh:
-            case LayerKind.Sigmoid:
-            case LayerKind.Dropout:
-                WriteElementwiseBackward(l, x, y, dx, dy);
-                break;
-            default:
-                WriteMoreBackward(l, x, y, dx, dy);
-                break;
-        }
-    }
-
-    /// <summary>2×2 windows, stride 2, no padding: whole planes go to the vectorized <c>Kernels.Pool</c>.</summary>
-    private static bool IsPool2x2(ShapedLayer l) =>
-        l.Kind is LayerKind.MaxPool2D or LayerKind.AvgPool2D && l.KernelH == 2 && l.StrideH == 2 && l.PadTop == 0
-        && l.OutH == l.InH / 2 && l.OutW == l.InW / 2;
-
-    private void WritePoolForward(ShapedLayer l, string x, string y)
-    {
-        string m = _member[l.Index];
-        if (IsPool2x2(l))
-        {
-            bool isMax = l.Kind == LayerKind.MaxPool2D;
-            Header(l, "forward");
-            _w.Line(isMax ? "// 2×2, stride 2: ties keep the first maximum in row-major order (PyTorch's strict >); NaN propagates."
-                          : "// 2×2, stride 2: ((a + b) + c + d) / 4.");
-            _w.Open($"private void {m}Forward(int n0, int n1)");
-            _w.Line($"{RoSpan} x = {x}.AsSpan(n0 * {l.InSize}, (n1 - n0) * {l.InSize});");
-            _w.Line($"{Span} y = {y}.AsSpan(n0 * {l.OutSize}, (n1 - n0) * {l.OutSize});");
-            if (isMax) _w.Line($"{Rt}.Kernels.Pool.Max2x2((n1 - n0) * {l.InC}, {l.InH}, {l.InW}, x, y, _argmax{m}.AsSpan(n0 * {l.OutSize}, (n1 - n0) * {l.OutSize}));");
-            else _w.Line($"{Rt}.Kernels.Pool.Avg2x2((n1 - n0) * {l.InC}, {l.InH}, {l.InW}, x, y);");
-            _w.Close();
-            _w.Line();
-            return;
-        }
-        bool max = l.Kind is LayerKind.MaxPool2D or LayerKind.MinPool2D;
-        bool min = l.Kind == LayerKind.MinPool2D;
-        int k = l.KernelH, s = l.StrideH, pad = l.PadTop;
-        Header(l, "forward");
-        _w.Line(min ? "// −maxpool(−x): padding is +∞; ties keep the first minimum in row-major order."
-              : max ? "// Padding is −∞; ties keep the first maximum in row-major order (PyTorch's strict >)."
-                    : "// Zero padding counts in the divisor (count_include_pad), the overhang past the padded edge does not.");
-        _w.Open($"private void {m}Forward(int n0, int n1)");
-        _w.Open($"for (int plane = n0 * {l.InC}; plane < n1 * {l.InC}; plane++)");
-        _w.Line($"{RoSpan} x = {x}.AsSpan(plane * {l.InH * l.InW}, {l.InH * l.InW}); // one {l.InH}×{l.InW} channel");
-        _w.Line($"{Span} y = {y}.AsSpan(plane * {l.OutH * l.OutW}, {l.OutH * l.OutW});");
-        if (max) _w.Line($"global::System.Span<int> argmax = _argmax{m}.AsSpan(plane * {l.OutH * l.OutW}, {l.OutH * l.OutW});");
-        _w.Open($"for (int oh = 0; oh < {l.OutH}; oh++)");
-        _w.Line($"int h0 = oh * {s} - {pad}, h1 = global::System.Math.Min(h0 + {k}, {l.InH}), hs = global::System.Math.Max(h0, 0);");
-        _w.Open($"for (int ow = 0; ow < {l.OutW}; ow++)");
-        _w.Line($"int w0 = ow * {s} - {pad}, w1 = global::System.Math.Min(w0 + {k}, {l.InW}), ws = global::System.Math.Max(w0, 0);");
-        if (max)
-        {
-            _w.Line(min ? "float best = float.PositiveInfinity;" : "float best = float.NegativeInfinity;");
-            _w.Line($"int bestIndex = hs * {l.InW} + ws;");
-            _w.Line("for (int ih = hs; ih < h1; ih++)");
-            _w.Line($"    for (int iw = ws; iw < w1; iw++)");
-            _w.Line("    {");
-            _w.Line($"        float v = x[ih * {l.InW} + iw];");
-            _w.Line($"        if (v {(min ? "<" : ">")} best || float.IsNaN(v)) {{ best = v; bestIndex = ih * {l.InW} + iw; }}");
-            _w.Line("    }");
-            _w.Line($"y[oh * {l.OutW} + ow] = best;");
-            _w.Line($"argmax[oh * {l.OutW} + ow] = bestIndex;");
-        }
-        else
-        {
-            _w.Line($"int divisor = (global::System.Math.Min(h0 + {k}, {l.InH + pad}) - h0) * (global::System.Math.Min(w0 + {k}, {l.InW + pad}) - w0);");
-            _w.Line("float sum = 0f;");
-            _w.Line($"for (int ih = hs; ih < h1; ih++) for (int iw = ws; iw < w1; iw++) sum += x[ih * {l.InW} + iw];");
-            _w.Line($"y[oh * {l.OutW} + ow] = sum / divisor;");
-        }
-        _w.Close();
-        _w.Close();
-        _w.Close();
-        _w.Close();
-        _w.Line();
-    }
-
-    private void WritePoolBackward(ShapedLayer l, string dx, string dy)
-    {
-        string m = _member[l.Index];
-        bool max = l.Kind is LayerKind.MaxPool2D or LayerKind.MinPool2D;
-        int k = l.KernelH, s = l.StrideH, pad = l.PadTop;
-        if (IsPool2x2(l) && !max)
-        {
-            Header(l, "backward");
-            _w.Open($"private void {m}Backward(int n0, int n1)");
-            _w.Line($"{Rt}.Kernels.Pool.Avg2x2Backward((n1 - n0) * {l.InC}, {l.InH}, {l.InW}, {dy}.AsSpan(n0 * {l.OutSize}, (n1 - n0) * {l.OutSize}), {dx}.AsSpan(n0 * {l.InSize}, (n1 - n0) * {l.InSize}));");
-            _w.Close();
-            _w.Line();
-            return;
-        }
-        Header(l, "backward");
-        _w.Open($"private void {m}Backward(int n0, int n1)");
-        _w.Open($"for (int plane = n0 * {l.InC}; plane < n1 * {l.InC}; plane++)");
-        _w.Line($"{Span} dx = {dx}.AsSpan(plane * {l.InH * l.InW}, {l.InH * l.InW});");
-        _w.Line($"{RoSpan} dy = {dy}.AsSpan(plane * {l.OutH * l.OutW}, {l.OutH * l.OutW});");
-        _w.Line("dx.Clear(); // rows and columns no window reads get zero");
-        if (max)
-        {
-            _w.Line($"global::System.ReadOnlySpan<int> argmax = _argmax{m}.AsSpan(plane * {l.OutH * l.OutW}, {l.OutH * l.OutW});");
-            _w.Line($"for (int o = 0; o < {l.OutH * l.OutW}; o++) dx[argmax[o]] += dy[o];");
-        }
-        else
-        {
-            _w.Open($"for (int oh = 0; oh < {l.OutH}; oh++)");
-            _w.Line($"int h0 = oh * {s} - {pad}, h1 = global::System.Math.Min(h0 + {k}, {l.InH}), hs = global::System.Math.Max(h0, 0);");
-            _w.Open($"for (int ow = 0; ow < {l.OutW}; ow++)");
-            _w.Line($"int w0 = ow * {s} - {pad}, w1 = global::System.Math.Min(w0 + {k}, {l.InW}), ws = global::System.Math.Max(w0, 0);");
-            _w.Line($"int divisor = (global::System.Math.Min(h0 + {k}, {l.InH + pad}) - h0) * (global::System.Math.Min(w0 + {k}, {l.InW + pad}) - w0);");
-            _w.Line($"float g = dy[oh * {l.OutW} + ow] / divisor;");
-            _w.Line($"for (int ih = hs; ih < h1; ih++) for (int iw = ws; iw < w1; iw++) dx[ih * {l.InW} + iw] += g;");
-            _w.Close();
-            _w.Close();
-        }
-        _w.Close();
-        _w.Close();
-        _w.Line();
-    }
-
-    private void WriteElementwiseForward(ShapedLayer l, string x, string y)
-    {
-        string m = _member[l.Index];
-        int size = l.OutSize;
-        Header(l, "forward");
-        _w.Open($"private void {m}Forward(int n0, int n1)");
-        _w.Line($"{RoSpan} x = {x}.AsSpan(n0 * {size}, (n1 - n0) * {size});");
-        _w.Line($"{Span} y = {y}.AsSpan(n0 * {size}, (n1 - n0) * {size});");
-        switch (l.Kind)
-        {
-            case LayerKind.ReLU:
-                _w.Line($"{Rt}.Kernels.Vec.Relu(x, y);");
-                break;
-            case LayerKind.LeakyReLU:
-                _w.Line($"for (int i = 0; i < x.Length; i++) y[i] = x[i] > 0f ? x[i] : {F(l.Real)} * x[i];");
-                break;
-            case LayerKind.Tanh:
-                _w.Line($"{Rt}.Kernels.Vec.Tanh(x, y);");
-                break;
-            case LayerKind.Sigmoid:
-                _w.Line($"{Rt}.Kernels.Vec.Sigmoid(x, y);");
-                break;
-            case LayerKind.Dropout:
-                _w.Open("if (!_training)");
-                _w.Line("x.CopyTo(y); // inference: identity");
-                _w.Line("return;");
-                _w.Close();
-                _w.Line($"// Inverted dropout. The scale 1/(1−p) is computed in float32, as PyTorch does.");
-                _w.Line($"const float p = {F(l.Real)};");
-                _w.Line("const float scale = 1f / (1f - p);");
-                _w.Line($"{Span} mask = _mask{m}.AsSpan(n0 * {size}, (n1 - n0) * {size});");
-                _w.Line("// Each element's draw depends only on (seed, step, layer, index): the same mask for any worker count.");
-                _w.Line($"if (!HoldDropoutMasks) {Rt}.Kernels.Vec.DropoutMask(_dropoutKey ^ ({I(l.Index + 1)}UL << 56) ^ _dropoutStep, (ulong)n0 * {size}, p, scale, mask);");
-                _w.Line($"{Rt}.Kernels.Vec.Multiply(x, mask, y);");
-                break;
-        }
-        _w.Close();
-        _w.Line();
-    }
-
-    private void WriteElementwiseBackward(ShapedLayer l, string x, string y, string dxName, string dyName)
-    {
-        string m = _member[l.Index];
-        int size = l.OutSize;
-        Header(l, "backward");
-        _w.Open($"private void {m}Backward(int n0, int n1)");
-        _w.Line($"{RoSpan} dy = {dyName}.AsSpan(n0 * {size}, (n1 - n0) * {size});");
-        _w.Line($"{Span} dx = {dxName}.AsSpan(n0 * {size}, (n1 - n0) * {size});");
-        switch (l.Kind)
-        {
-            case LayerKind.ReLU:
-                _w.Line($"{RoSpan} y = {y}.AsSpan(n0 * {size}, (n1 - n0) * {size});");
-                _w.Line("// relu'(0) = 0, as PyTorch");
-                _w.Line($"{Rt}.Kernels.Vec.ReluBackward(y, dy, dx);");
-                break;
-            case LayerKind.LeakyReLU:
-                _w.Line($"{RoSpan} x = {x}.AsSpan(n0 * {size}, (n1 - n0) * {size});");
-                _w.Line($"for (int i = 0; i < dy.Length; i++) dx[i] = x[i] > 0f ? dy[i] : {F(l.Real)} * dy[i];");
-                break;
-            case LayerKind.Tanh:
-                _w.Line($"{RoSpan} y = {y}.AsSpan(n0 * {size}, (n1 - n0) * {size});");
-                _w.Line($"{Rt}.Kernels.Vec.TanhBackward(y, dy, dx); // dy·(1 − y²)");
-                break;
-            case LayerKind.Sigmoid:
-                _w.Line($"{RoSpan} y = {y}.AsSpan(n0 * {size}, (n1 - n0) * {size});");
-                _w.Line($"{Rt}.Kernels.Vec.SigmoidBackward(y, dy, dx); // dy·y·(1 − y)");
-                break;
-            case LayerKind.Dropout:
-                _w.Line("if (!_training) { dy.CopyTo(dx); return; } // inference: identity");
-                _w.Line($"{RoSpan} mask = _mask{m}.AsSpan(n0 * {size}, (n1 - n0) * {size});");
-                _w.Line($"{Rt}.Kernels.Vec.Multiply(dy, mask, dx);");
-                break;
-        }
-        _w.Close();
-        _w.Line();
+        if (switched) _w.Close();
     }
 
     // ------------------------------------------------------------------ names

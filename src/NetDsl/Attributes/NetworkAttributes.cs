@@ -48,6 +48,10 @@ public abstract class LayerAttribute : Attribute
 
     /// <summary>Excludes the layer's parameters from training (transfer learning); see <see cref="LayerInfo.Frozen"/>.</summary>
     public bool Frozen { get; set; }
+
+    /// <summary>The earlier layer this one reads (its name, or "input" for the network's input) instead of the previous
+    /// one: branches of an inception module, a projection shortcut. On Add and Concat: the layer joined with the previous one.</summary>
+    public string? From { get; set; }
 }
 
 /// <summary>2-D convolution (cross-correlation), weight [filters, inChannels, kH, kW].</summary>
@@ -79,21 +83,37 @@ public sealed class Conv2DAttribute : LayerAttribute
 /// <summary>Max pooling; padding counts as −∞; ties go to the first maximum.</summary>
 public sealed class MaxPool2DAttribute : LayerAttribute
 {
-    public MaxPool2DAttribute(int size) { Size = size; }
-    public int Size { get; }
-    /// <summary>Default: the window size.</summary>
+    public MaxPool2DAttribute(int size) { SizeHeight = size; SizeWidth = size; }
+    public MaxPool2DAttribute(int sizeHeight, int sizeWidth) { SizeHeight = sizeHeight; SizeWidth = sizeWidth; }
+    public int SizeHeight { get; }
+    public int SizeWidth { get; }
+    /// <summary>Default: the window size (per axis).</summary>
     public int Stride { get; set; }
+    public int StrideHeight { get; set; }
+    public int StrideWidth { get; set; }
     public int Padding { get; set; }
+    /// <summary>PyTorch's ceil_mode: the output size rounds up, so the last rows and columns get a (partial) window of
+    /// their own, as long as it starts inside the input or the left padding.</summary>
+    public bool CeilMode { get; set; }
 }
 
 /// <summary>Average pooling; zero padding counts in the divisor (PyTorch's count_include_pad=True).</summary>
 public sealed class AvgPool2DAttribute : LayerAttribute
 {
-    public AvgPool2DAttribute(int size) { Size = size; }
-    public int Size { get; }
-    /// <summary>Default: the window size.</summary>
+    public AvgPool2DAttribute(int size) { SizeHeight = size; SizeWidth = size; }
+    public AvgPool2DAttribute(int sizeHeight, int sizeWidth) { SizeHeight = sizeHeight; SizeWidth = sizeWidth; }
+    public int SizeHeight { get; }
+    public int SizeWidth { get; }
+    /// <summary>Default: the window size (per axis).</summary>
     public int Stride { get; set; }
+    public int StrideHeight { get; set; }
+    public int StrideWidth { get; set; }
     public int Padding { get; set; }
+    /// <summary>PyTorch's ceil_mode: the output size rounds up, so the last rows and columns get a (partial) window of
+    /// their own, as long as it starts inside the input or the left padding.</summary>
+    public bool CeilMode { get; set; }
+    /// <summary>PyTorch's count_include_pad (default true): zero padding counts in the divisor.</summary>
+    public bool CountIncludePad { get; set; } = true;
 }
 
 /// <summary>Fully connected layer, weight [units, in]. After a spatial layer it flattens (C,H,W) row-major.</summary>
@@ -144,10 +164,33 @@ public sealed class ConvTranspose2DAttribute : LayerAttribute
 /// <summary>Min pooling: −maxpool(−x); padding counts as +∞, ties go to the first minimum.</summary>
 public sealed class MinPool2DAttribute : LayerAttribute
 {
-    public MinPool2DAttribute(int size) { Size = size; }
-    public int Size { get; }
+    public MinPool2DAttribute(int size) { SizeHeight = size; SizeWidth = size; }
+    public MinPool2DAttribute(int sizeHeight, int sizeWidth) { SizeHeight = sizeHeight; SizeWidth = sizeWidth; }
+    public int SizeHeight { get; }
+    public int SizeWidth { get; }
+    /// <summary>Default: the window size (per axis).</summary>
     public int Stride { get; set; }
+    public int StrideHeight { get; set; }
+    public int StrideWidth { get; set; }
     public int Padding { get; set; }
+    /// <summary>PyTorch's ceil_mode: the output size rounds up, so the last rows and columns get a (partial) window of
+    /// their own, as long as it starts inside the input or the left padding.</summary>
+    public bool CeilMode { get; set; }
+}
+
+/// <summary>L2-norm pooling (the notes' "L2 pooling", PyTorch LPPool2d(norm_type = 2)): sqrt(Σ x²) over each window, no padding.</summary>
+public sealed class L2Pool2DAttribute : LayerAttribute
+{
+    public L2Pool2DAttribute(int size) { SizeHeight = size; SizeWidth = size; }
+    public L2Pool2DAttribute(int sizeHeight, int sizeWidth) { SizeHeight = sizeHeight; SizeWidth = sizeWidth; }
+    public int SizeHeight { get; }
+    public int SizeWidth { get; }
+    /// <summary>Default: the window size (per axis).</summary>
+    public int Stride { get; set; }
+    public int StrideHeight { get; set; }
+    public int StrideWidth { get; set; }
+    /// <summary>PyTorch's ceil_mode.</summary>
+    public bool CeilMode { get; set; }
 }
 
 /// <summary>Mean over each channel's H×W: (C, H, W) → (C, 1, 1).</summary>
@@ -201,16 +244,20 @@ public sealed class MaxoutAttribute : LayerAttribute
 /// <summary>Flattens (C, H, W) to (C·H·W, 1, 1), row-major. Dense does this implicitly.</summary>
 public sealed class FlattenAttribute : LayerAttribute { }
 
-/// <summary>Residual connection: adds the output of the layer named <see cref="From"/> to the previous layer's output (same shape).</summary>
+/// <summary>Residual connection: the sum of equal shapes. <c>[Add("main", "proj")]</c> adds the named layers;
+/// <c>[Add(From = "x")]</c> adds x to the previous layer's output.</summary>
 public sealed class AddAttribute : LayerAttribute
 {
-    /// <summary>An earlier layer's name, or "input" for the network's input.</summary>
-    public string? From { get; set; }
+    public AddAttribute(params string[] inputs) { Inputs = inputs; }
+    /// <summary>The layers to add, by name ("input" for the network's input); empty: the previous layer and <see cref="LayerAttribute.From"/>.</summary>
+    public string[] Inputs { get; }
 }
 
-/// <summary>U-Net skip: concatenates the output of the layer named <see cref="From"/> after the previous layer's channels (same height and width).</summary>
+/// <summary>Channel concatenation of equal height and width, in order: <c>[Concat("b1", "b2", "b3")]</c> (an inception module's
+/// branches); <c>[Concat(From = "enc1")]</c> puts enc1's channels after the previous layer's (a U-Net skip).</summary>
 public sealed class ConcatAttribute : LayerAttribute
 {
-    /// <summary>An earlier layer's name, or "input" for the network's input.</summary>
-    public string? From { get; set; }
+    public ConcatAttribute(params string[] inputs) { Inputs = inputs; }
+    /// <summary>The layers to concatenate, by name; empty: the previous layer and <see cref="LayerAttribute.From"/>.</summary>
+    public string[] Inputs { get; }
 }

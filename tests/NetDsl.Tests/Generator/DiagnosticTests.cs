@@ -211,7 +211,7 @@ public class DiagnosticMessageTests
     [InlineData("[Network(1, 8, 8)] [Conv2D(4, 3, Dilation = 4)]", "NDSL0201",
         "conv1 (layer 1, Conv2D): output height would be ⌊(8 + 0 + 0 − 4·(3 − 1) − 1) / 1⌋ + 1 = ⌊-1 / 1⌋ + 1 = 0, less than 1 (input height is 8 with padding 0+0, smaller than the window 9)")]
     [InlineData("[Network(1, 8, 8)] [Conv2D(4, 3, Padding = 1)] [Add(Name = \"self\", From = \"self\")]", "NDSL0103",
-        "self (layer 2, Add): From = \"self\": layer 2 is named 'self', but a skip can only read an earlier layer")]
+        "self (layer 2, Add): From = \"self\": a layer cannot read its own output")]
     [InlineData("[Network(1000000, 1000, 2)] [Dense(10)]", "NDSL0204",
         "Net: the input 1000000×1000×2 = 2,000,000,000 floats per sample is too large (the generated code holds each tensor in one array of at most 1,073,741,823 floats)")]
     [InlineData("[Network(1, 1000, 1000)] [Conv2D(2000, 1)]", "NDSL0204",
@@ -239,17 +239,17 @@ public class DiagnosticMessageTests
     }
 
     [Theory]
-    [InlineData("[Network(1, 4, 4)] [Conv2D(6, 5)]", "NDSL0201", "same=Padding=2")]
-    [InlineData("[Network(1, 4, 4)] [Conv2D(6, 3, 5)]", "NDSL0201", "same=Padding=;PadTop=1;PadBottom=1;PadLeft=2;PadRight=2")]
-    [InlineData("[Network(1, 4, 4)] [Conv2D(6, 5, PadLeft = 1)]", "NDSL0201", "same=Padding=2;PadTop=;PadBottom=;PadLeft=;PadRight=")]
+    [InlineData("[Network(1, 4, 4)] [Conv2D(6, 5)]", "NDSL0201", "SamePadding=Padding=2")]
+    [InlineData("[Network(1, 4, 4)] [Conv2D(6, 3, 5)]", "NDSL0201", "SamePadding=Padding=;PadTop=1;PadBottom=1;PadLeft=2;PadRight=2")]
+    [InlineData("[Network(1, 4, 4)] [Conv2D(6, 5, PadLeft = 1)]", "NDSL0201", "SamePadding=Padding=2;PadTop=;PadBottom=;PadLeft=;PadRight=")]
     [InlineData("[Network(1, 4, 4)] [Conv2D(6, 6)]", "NDSL0201", "")] // even kernel: no "same" padding
-    [InlineData("[Network(1, 28, 27)] [Conv2D(6, 3, Stride = 2)]", "NDSL0202", "same=Padding=1 stride=Stride=1")]
-    [InlineData("[Network(1, 9, 8)] [Conv2D(4, 2, Stride = 2)]", "NDSL0202", "padding=Padding=1 stride=Stride=1")]
-    [InlineData("[Network(1, 12, 15)] [Conv2D(4, 3, Stride = 4)]", "NDSL0202", "padding=Padding=2 stride=Stride=3")]
-    [InlineData("[Network(1, 7, 8)] [MaxPool2D(2)]", "NDSL0202", "padding=Padding=1 stride=Stride=1")]
-    [InlineData("[Network(1, 8, 10)] [Conv2D(2, 3, StrideWidth = 2)]", "NDSL0202", "same=Padding=1 stride=StrideWidth=1")]
-    [InlineData("[Network(1, 8, 8)] [Dense(10, Name = \"head\")] [Dense(5, Name = \"head\")]", "NDSL0102", "name=Name=\"head2\"")]
-    [InlineData("[Network(1, 8, 8)] [Dense(10, Name = \"dense2\")] [Dense(5)]", "NDSL0102", "name=Name=\"dense3\"")]
+    [InlineData("[Network(1, 28, 27)] [Conv2D(6, 3, Stride = 2)]", "NDSL0202", "SamePadding=Padding=1 Stride=Stride=1")]
+    [InlineData("[Network(1, 9, 8)] [Conv2D(4, 2, Stride = 2)]", "NDSL0202", "Padding=Padding=1 Stride=Stride=1")]
+    [InlineData("[Network(1, 12, 15)] [Conv2D(4, 4, Stride = 3)]", "NDSL0202", "Padding=Padding=2 Stride=Stride=1")]
+    [InlineData("[Network(1, 7, 8)] [MaxPool2D(2)]", "NDSL0202", "Padding=Padding=1 Stride=Stride=1")]
+    [InlineData("[Network(1, 8, 10)] [Conv2D(2, 3, StrideWidth = 2)]", "NDSL0202", "SamePadding=Padding=1 Stride=StrideWidth=1")]
+    [InlineData("[Network(1, 8, 8)] [Dense(10, Name = \"head\")] [Dense(5, Name = \"head\")]", "NDSL0102", "UniqueName=Name=\"head2\"")]
+    [InlineData("[Network(1, 8, 8)] [Dense(10, Name = \"dense2\")] [Dense(5)]", "NDSL0102", "UniqueName=Name=\"dense3\"")]
     [InlineData("[Network(1, 8, 8)] [Dense(10, Name = \"a b\")] [Dense(5, Name = \"a b\")]", "NDSL0102", "")] // invalid name: rename by hand
     public void RepairsTravelAsDiagnosticProperties(string attributes, string id, string properties)
     {

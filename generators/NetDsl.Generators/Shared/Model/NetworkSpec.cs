@@ -27,12 +27,17 @@ internal enum LayerKind
     Flatten,
     Add,
     Concat,
+    L2Pool2D,
 }
 
-internal enum ArgType { Int, Real, Bool, Text, Invalid }
+internal enum ArgType { Int, Real, Bool, Text, TextList, Invalid }
 
-/// <summary>One attribute argument as written: a constructor parameter (by its parameter name) or a named property.</summary>
-internal sealed record Arg(string Name, ArgType Type, long Int, double Real, string? Text, bool IsNamed);
+/// <summary>One attribute argument as written: a constructor parameter (by its parameter name) or a named property.
+/// A <c>params string[]</c> argument (Add/Concat inputs) is a <see cref="ArgType.TextList"/> in <see cref="Texts"/>.</summary>
+internal sealed record Arg(string Name, ArgType Type, long Int, double Real, string? Text, bool IsNamed)
+{
+    public EquatableArray<string> Texts { get; init; } = EquatableArray<string>.Empty;
+}
 
 /// <summary>One layer attribute. <see cref="From"/> names the layer it reads (a skip reference); null means the previous layer.</summary>
 internal sealed record LayerSpec(LayerKind Kind, string AttributeName, int Position, EquatableArray<Arg> Args)

@@ -85,31 +85,7 @@ internal static class SpecReader
             layers.ToEquatableArray());
     }
 
-    public static LayerKind KindOf(string attributeName) => attributeName switch
-    {
-        "Conv2D" => LayerKind.Conv2D,
-        "MaxPool2D" => LayerKind.MaxPool2D,
-        "AvgPool2D" => LayerKind.AvgPool2D,
-        "Dense" => LayerKind.Dense,
-        "ReLU" => LayerKind.ReLU,
-        "LeakyReLU" => LayerKind.LeakyReLU,
-        "Tanh" => LayerKind.Tanh,
-        "Sigmoid" => LayerKind.Sigmoid,
-        "Dropout" => LayerKind.Dropout,
-        "ConvTranspose2D" => LayerKind.ConvTranspose2D,
-        "MinPool2D" => LayerKind.MinPool2D,
-        "GlobalAvgPool2D" => LayerKind.GlobalAvgPool2D,
-        "BatchNorm" => LayerKind.BatchNorm,
-        "LocalResponseNorm" => LayerKind.LocalResponseNorm,
-        "PReLU" => LayerKind.PReLU,
-        "ELU" => LayerKind.ELU,
-        "Softmax" => LayerKind.Softmax,
-        "Maxout" => LayerKind.Maxout,
-        "Flatten" => LayerKind.Flatten,
-        "Add" => LayerKind.Add,
-        "Concat" => LayerKind.Concat,
-        _ => LayerKind.Unknown,
-    };
+    public static LayerKind KindOf(string attributeName) => Families.LayerFamilies.KindOf(attributeName);
 
     private static EquatableArray<Arg> ReadArgs(AttributeData a, ref bool invalid)
     {
@@ -127,7 +103,19 @@ internal static class SpecReader
 
     private static Arg ToArg(string name, TypedConstant value, bool isNamed, ref bool invalid)
     {
-        if (value.Kind == TypedConstantKind.Error || value.Kind == TypedConstantKind.Array) { invalid = true; return new Arg(name, ArgType.Invalid, 0, 0, null, isNamed); }
+        if (value.Kind == TypedConstantKind.Error) { invalid = true; return new Arg(name, ArgType.Invalid, 0, 0, null, isNamed); }
+        if (value.Kind == TypedConstantKind.Array)
+        {
+            // params string[] (the inputs of Add/Concat); a null string stays null so inference can name it.
+            if (value.IsNull) return new Arg(name, ArgType.TextList, 0, 0, null, isNamed);
+            var texts = new List<string>();
+            foreach (var item in value.Values)
+            {
+                if (item.Kind == TypedConstantKind.Error || item.Value is not (string or null)) { invalid = true; return new Arg(name, ArgType.Invalid, 0, 0, null, isNamed); }
+                texts.Add(item.Value as string ?? "");
+            }
+            return new Arg(name, ArgType.TextList, texts.Count, 0, null, isNamed) { Texts = texts.ToEquatableArray() };
+        }
         return value.Value switch
         {
             bool b => new Arg(name, ArgType.Bool, b ? 1 : 0, 0, b ? "true" : "false", isNamed),

@@ -1,0 +1,62 @@
+using System.Globalization;
+using NetDsl.Generators.Inference;
+using NetDsl.Generators.Lowering;
+
+namespace NetDsl.Generators.Emit;
+
+/// <summary>
+/// What a family's CPU emission sees for one layer: the writer, the layer, its member stem, the names of the buffers its
+/// passes read and write, and the CPU lowering's decisions for it. Buffers are per sample ranges of [MaxBatch, size] arrays.
+/// </summary>
+internal sealed class CpuLayer
+{
+    public const string Rt = "global::NetDsl";
+    public const string Span = "global::System.Span<float>";
+    public const string RoSpan = "global::System.ReadOnlySpan<float>";
+
+    private readonly NetworkEmitter _emitter;
+
+    public CpuLayer(NetworkEmitter emitter, ShapedLayer layer)
+    {
+        _emitter = emitter;
+        Layer = layer;
+    }
+
+    public IndentedWriter W => _emitter.Writer;
+    public ShapedLayer Layer { get; }
+    public ShapedNetwork Net => _emitter.Network;
+    public CpuPlan Plan => _emitter.CpuPlan;
+    /// <summary>The network class's name (for error messages).</summary>
+    public string Cls => Net.ClassName;
+    /// <summary>PascalCase member stem of this layer: Conv1 → Conv1Forward, _actConv1, ...</summary>
+    public string M => _emitter.Member(Layer.Index);
+    public string MemberOf(int layer) => _emitter.Member(layer);
+
+    /// <summary>The output buffer of layer <paramref name="layer"/> (−1: the copied input).</summary>
+    public string ActOf(int layer) => _emitter.Act(layer);
+    /// <summary>The input buffer (the first input's output).</summary>
+    public string X => ActOf(Layer.InputLayer);
+    public string XOf(int input) => ActOf(Layer.Inputs[input]);
+    public string Y => ActOf(Layer.Index);
+    /// <summary>dL/d(this layer's output), complete when its backward runs.</summary>
+    public string Dy => _emitter.Grad(Layer.Index);
+    /// <summary>Where the backward pass writes dL/d(input): the input's gradient buffer, or, when another reader of that input
+    /// already wrote it, a scratch buffer the drivers add in afterwards. Either way the pass overwrites it.</summary>
+    public string Dx => DxOf(0);
+    public string DxOf(int input) => _emitter.GradientTarget(Layer.Index, input);
+
+    public string Shape(int c, int h, int w) => h == 1 && w == 1 ? $"[N, {c}]" : $"[N, {c}, {h}, {w}]";
+    public string InShape => Shape(Layer.InC, Layer.InH, Layer.InW);
+    public string OutShape => Shape(Layer.OutC, Layer.OutH, Layer.OutW);
+
+    /// <summary>The XML summary line above a pass.</summary>
+    public void Header(string pass) =>
+        W.Line($"/// <summary>{Layer.Name} {pass}: {Families.LayerFamilies.For(Layer).Describe(Layer)}, {InShape} → {OutShape}.</summary>");
+
+    /// <summary>A span over samples [n0, n1) of <paramref name="buffer"/>, <paramref name="size"/> floats each.</summary>
+    public void Range(string name, string buffer, int size, bool readOnly) =>
+        W.Line($"{(readOnly ? RoSpan : Span)} {name} = {buffer}.AsSpan(n0 * {size}, (n1 - n0) * {size});");
+
+    public static string I(long value) => value.ToString(CultureInfo.InvariantCulture);
+    public static string F(double value) => IndentedWriter.F(value);
+}

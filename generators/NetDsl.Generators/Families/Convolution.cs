@@ -1,0 +1,401 @@
+using System.Collections.Generic;
+using NetDsl.Generators.Diagnostics;
+using NetDsl.Generators.Emit;
+using NetDsl.Generators.Inference;
+using NetDsl.Generators.Model;
+using static NetDsl.Generators.Emit.CpuLayer;
+
+namespace NetDsl.Generators.Families;
+
+/// <summary>
+/// Conv2D (cross-correlation, weight [filters, inC/groups, kH, kW]) and ConvTranspose2D (its adjoint, weight
+/// [inC, filters, k, k]). CPU: im2col + a packed GEMM (PackedGemm), several samples per GEMM for small output planes,
+/// 1×1 convolutions without im2col, grouped convolutions as one GEMM per group, transposed convolutions as GEMM + fold.
+/// </summary>
+internal sealed class ConvolutionFamily : LayerFamily
+{
+    public override string Name => "Convolution";
+    public override IReadOnlyList<LayerKind> Kinds { get; } = new[] { LayerKind.Conv2D, LayerKind.ConvTranspose2D };
+    public override string Prefix(LayerKind kind) => kind == LayerKind.Conv2D ? "conv" : "deconv";
+
+    public override string Describe(ShapedLayer l)
+    {
+        var c = (ConvParams)l.Params;
+        if (l.Kind == LayerKind.ConvTranspose2D) return "ConvTranspose2D";
+        return $"Conv2D {c.KernelH}×{c.KernelW}" + (c.StrideH != 1 || c.StrideW != 1 ? $" /{c.StrideH}" : "") + (c.Dilation != 1 ? $" d{c.Dilation}" : "");
+    }
+
+    public override (int FanIn, int FanOut) Fans(ShapedLayer l)
+    {
+        var c = (ConvParams)l.Params;
+        return l.Kind == LayerKind.Conv2D
+            ? (l.InC / c.Groups * c.KernelH * c.KernelW, l.OutC / c.Groups * c.KernelH * c.KernelW)
+            : (l.OutC * c.KernelH * c.KernelW, l.InC * c.KernelH * c.KernelW);
+    }
+
+    // ------------------------------------------------------------------ shape inference
+
+    public override ShapedLayer? Infer(LayerContext ctx) => ctx.Layer.Kind == LayerKind.Conv2D ? Conv(ctx) : ConvTranspose(ctx);
+
+    private static ShapedLayer? Conv(LayerContext ctx)
+    {
+        var (c, h, w) = (ctx.Input.C, ctx.Input.H, ctx.Input.W);
+        int filters = ctx.Int("filters", 1, 1, "at least 1");
+        int kh, kw;
+        if (ctx.Has("kernel"))
+            kh = kw = ctx.Int("kernel", 1, 1, "at least 1");
+        else
+        {
+            kh = ctx.Int("kernelHeight", 1, 1, "at least 1");
+            kw = ctx.Int("kernelWidth", 1, 1, "at least 1");
+        }
+        int stride = ctx.Int("Stride", 1, 1, "at least 1");
+        int sh = !ctx.Has("StrideHeight") ? stride : ctx.Int("StrideHeight", 1, 1, "at least 1");
+        int sw = !ctx.Has("StrideWidth") ? stride : ctx.Int("StrideWidth", 1, 1, "at least 1");
+        int pad = ctx.Int("Padding", 0, 0, "at least 0");
+        int pt = !ctx.Has("PadTop") ? pad : ctx.Int("PadTop", 0, 0, "at least 0");
+        int pb = !ctx.Has("PadBottom") ? pad : ctx.Int("PadBottom", 0, 0, "at least 0");
+        int pl = !ctx.Has("PadLeft") ? pad : ctx.Int("PadLeft", 0, 0, "at least 0");
+        int pr = !ctx.Has("PadRight") ? pad : ctx.Int("PadRight", 0, 0, "at least 0");
+        int dil = ctx.Int("Dilation", 1, 1, "at least 1");
+        int groups = ctx.Int("Groups", 1, 1, "at least 1");
+        bool bias = ctx.Bool("Bias", true);
+        int init = ctx.InitArg();
+        if (ctx.Failed) return null;
+        if (c % groups != 0 || filters % groups != 0)
+        {
+            ctx.Report(DiagnosticIds.InvalidArgument, "Groups", "Groups", $"a divisor of both the input channels {LayerContext.S(c)} and the filters {LayerContext.S(filters)}", LayerContext.S(groups));
+            return null;
+        }
+
+        string hArg = ctx.Has("StrideHeight") ? "StrideHeight" : "Stride";
+        string wArg = ctx.Has("StrideWidth") ? "StrideWidth" : "Stride";
+        int mark = ctx.Mark;
+        int oh = Geometry.OutputSize(ctx, "height", "rows", h, pt, pb, kh, sh, dil, kernelArg: ctx.Has("kernel") ? "kernel" : "kernelHeight", strideArg: hArg);
+        // one NDSL0201 per layer: a square kernel would report the same thing twice
+        int ow = oh < 1 ? 0 : Geometry.OutputSize(ctx, "width", "columns", w, pl, pr, kw, sw, dil, kernelArg: ctx.Has("kernel") ? "kernel" : "kernelWidth", strideArg: wArg);
+        if (ctx.Mark > mark) ctx.AttachFixes(mark, Geometry.ConvFixes(ctx, h, w, kh, kw, sh, sw, pt, pb, pl, pr, dil, hArg, wArg));
+        if (oh < 1 || ow < 1) return null;
+
+        var l = ctx.Shaped(filters, oh, ow, new ConvParams(kh, kw, sh, sw, pt, pb, pl, pr, dil, groups, 0, bias));
+        return ctx.WithParameters(l, new[] { filters, c / groups, kh, kw }, bias ? new[] { filters } : null, init);
+    }
+
+    private static ShapedLayer? ConvTranspose(LayerContext ctx)
+    {
+        var (c, h, w) = (ctx.Input.C, ctx.Input.H, ctx.Input.W);
+        int filters = ctx.Int("filters", 1, 1, "at least 1");
+        int k = ctx.Int("kernel", 1, 1, "at least 1");
+        int stride = ctx.Int("Stride", 1, 1, "at least 1");
+        int pad = ctx.Int("Padding", 0, 0, "at least 0");
+        int outPad = ctx.Int("OutputPadding", 0, 0, "at least 0");
+        int dil = ctx.Int("Dilation", 1, 1, "at least 1");
+        bool bias = ctx.Bool("Bias", true);
+        int init = ctx.InitArg();
+        if (ctx.Failed) return null;
+        string S(long v) => LayerContext.S(v);
+        if (outPad >= stride && outPad >= dil)
+        {
+            ctx.Report(DiagnosticIds.InvalidArgument, "OutputPadding", "OutputPadding", $"smaller than the stride {S(stride)} or the dilation {S(dil)}", S(outPad));
+            return null;
+        }
+        long oh = (long)(h - 1) * stride - 2L * pad + (long)dil * (k - 1) + outPad + 1;
+        long ow = (long)(w - 1) * stride - 2L * pad + (long)dil * (k - 1) + outPad + 1;
+        if (oh < 1 || ow < 1)
+        {
+            long o = oh < 1 ? oh : ow; int i = oh < 1 ? h : w;
+            ctx.Report(DiagnosticIds.OutputTooSmall, "Padding", oh < 1 ? "height" : "width",
+                $"({S(i)} − 1)·{S(stride)} − 2·{S(pad)} + {S(dil)}·({S(k)} − 1) + {S(outPad)} + 1 = {S(o)}", $"is {S(i)}, too small for padding {S(pad)}");
+            return null;
+        }
+        if (oh > ShapeInference.MaxElements || ow > ShapeInference.MaxElements)
+        {
+            ctx.Report(DiagnosticIds.TooLarge, null, $"its output {S(filters)}×{S(oh)}×{S(ow)} is too large");
+            return null;
+        }
+        var l = ctx.Shaped(filters, (int)oh, (int)ow, new ConvParams(k, k, stride, stride, pad, pad, pad, pad, dil, 1, outPad, bias));
+        return ctx.WithParameters(l, new[] { c, filters, k, k }, bias ? new[] { filters } : null, init);
+    }
+
+    // ------------------------------------------------------------------ CPU
+
+    public override CpuCall ForwardCall(ShapedLayer l) => CpuCall.RowsWorker;
+    public override CpuCall BackwardCall(ShapedLayer l) => CpuCall.Full;
+    public override bool CacheBlockable(ShapedLayer l) => l.Kind == LayerKind.Conv2D;
+
+    public override void WriteForward(CpuLayer e)
+    {
+        var l = e.Layer;
+        var c = (ConvParams)l.Params;
+        var w = e.W;
+        string m = e.M, x = e.X, y = e.Y;
+        if (l.Kind == LayerKind.ConvTranspose2D) { TransposeForward(e, l, c, w, m, x, y); return; }
+        if (c.Groups > 1) { GroupedForward(e, l, c, w, m, x, y); return; }
+        var strategy = e.Plan.Convolutions[l.Index];
+        int k = l.InC * c.KernelH * c.KernelW, p = l.OutH * l.OutW;
+        // A static readonly geometry: built once, and the JIT treats its fields as constants.
+        w.Line($"private static readonly {Rt}.Kernels.ConvGeometry Geometry{m} = new({l.InC}, {l.InH}, {l.InW}, {c.KernelH}, {c.KernelW}, {c.StrideH}, {c.StrideW}, {c.PadTop}, {c.PadLeft}, {c.Dilation}, {l.OutH}, {l.OutW});");
+        w.Line();
+        e.Header("forward");
+        w.Open($"private void {m}Forward(int n0, int n1, int worker)");
+        w.Line($"{RoSpan} weight = _parameters.AsSpan({l.WeightOffset}, {l.WeightCount}); // [{l.OutC}, {l.InC}, {c.KernelH}, {c.KernelW}] = [{l.OutC}, {k}]");
+        if (l.HasBias) w.Line($"{RoSpan} bias = _parameters.AsSpan({l.BiasOffset}, {l.OutC});");
+        if (!c.IsPointwise) w.Line($"{Span} col = _col[worker].AsSpan(0, {k * p}); // [{k}, {p}]");
+        w.Line($"{Span} packedWeight = _packW[worker];");
+        w.Line($"{Rt}.Kernels.PackedGemm.PackA({l.OutC}, {k}, weight, {k}, 1, packedWeight); // once per call, in panels of {Rt}.Kernels.PackedGemm.MR rows");
+        int s = strategy.SamplesPerGemm;
+        if (s > 1)
+        {
+            string bias1 = l.HasBias ? ", bias" : "";
+            w.Line($"// {p} outputs per sample fill the GEMM's 32-column strips poorly: up to {s} samples' column matrices side by side.");
+            w.Line($"{Span} wide = _col[worker].AsSpan(0, {k * p * s}); // [{k}, samples · {p}]");
+            w.Line($"{Span} wideY = _colGrad[worker].AsSpan(0, {l.OutC * p * s}); // [{l.OutC}, samples · {p}]");
+            w.Open($"for (int n = n0; n < n1; n += {s})");
+            w.Line($"int samples = global::System.Math.Min({s}, n1 - n), ld = samples * {p};");
+            w.Line($"for (int j = 0; j < samples; j++) {Rt}.Kernels.Im2Col.Unfold(in Geometry{m}, {x}.AsSpan((n + j) * {l.InSize}, {l.InSize}), wide.Slice(j * {p}), ld);");
+            w.Line($"{Span} y = {y}.AsSpan(n * {l.OutSize}, samples * {l.OutSize});");
+            w.Line($"// y[{l.OutC}, ld] = weight[{l.OutC}, {k}] · wide[{k}, ld]{(l.HasBias ? " + bias" : "")}, then split per sample");
+            w.Line($"if (samples == 1) {Rt}.Kernels.PackedGemm.Mul({l.OutC}, {p}, {k}, packedWeight, wide, {p}, y, {p}, accumulate: false{bias1});");
+            w.Open("else");
+            w.Line($"{Rt}.Kernels.PackedGemm.Mul({l.OutC}, ld, {k}, packedWeight, wide, ld, wideY, ld, accumulate: false{bias1});");
+            w.Line($"{Rt}.Kernels.Im2Col.SplitSamples({l.OutC}, {p}, samples, wideY, y);");
+            w.Close();
+            w.Close();
+            w.Close();
+            w.Line();
+            return;
+        }
+        w.Open("for (int n = n0; n < n1; n++)");
+        w.Line($"{RoSpan} x = {x}.AsSpan(n * {l.InSize}, {l.InSize});");
+        w.Line($"{Span} y = {y}.AsSpan(n * {l.OutSize}, {l.OutSize});");
+        string bias = l.HasBias ? ", bias" : "";
+        if (c.IsPointwise)
+        {
+            w.Line("// 1×1 kernel, stride 1, no padding: the input already is the column matrix.");
+            w.Line($"// y[{l.OutC}, {p}] = weight[{l.OutC}, {k}] · x[{k}, {p}]{(l.HasBias ? " + bias" : "")}");
+            w.Line($"{Rt}.Kernels.PackedGemm.Mul({l.OutC}, {p}, {k}, packedWeight, x, {p}, y, {p}, accumulate: false{bias});");
+        }
+        else
+        {
+            w.Line($"{Rt}.Kernels.Im2Col.Unfold(in Geometry{m}, x, col);");
+            w.Line($"// y[{l.OutC}, {p}] = weight[{l.OutC}, {k}] · col[{k}, {p}]{(l.HasBias ? " + bias" : "")}");
+            w.Line($"{Rt}.Kernels.PackedGemm.Mul({l.OutC}, {p}, {k}, packedWeight, col, {p}, y, {p}, accumulate: false{bias});");
+        }
+        w.Close();
+        w.Close();
+        w.Line();
+    }
+
+    public override void WriteBackward(CpuLayer e)
+    {
+        var l = e.Layer;
+        var c = (ConvParams)l.Params;
+        var w = e.W;
+        string m = e.M, x = e.X, dx = e.Dx, dy = e.Dy;
+        if (l.Kind == LayerKind.ConvTranspose2D) { TransposeBackward(e, l, c, w, m, x, dx, dy); return; }
+        if (c.Groups > 1) { GroupedBackward(e, l, c, w, m, x, dx, dy); return; }
+        var strategy = e.Plan.Convolutions[l.Index];
+        int k = l.InC * c.KernelH * c.KernelW, p = l.OutH * l.OutW;
+        e.Header("backward");
+        w.Open($"private void {m}Backward(int n0, int n1, int worker, float[] grad, bool inputGradient)");
+        w.Line($"{RoSpan} weight = _parameters.AsSpan({l.WeightOffset}, {l.WeightCount}); // [{l.OutC}, {k}]");
+        w.Line($"{Span} dWeight = grad.AsSpan({l.WeightOffset}, {l.WeightCount});");
+        if (l.HasBias) w.Line($"{Span} dBias = grad.AsSpan({l.BiasOffset}, {l.OutC});");
+        int s = strategy.SamplesPerGemm;
+        bool dots = strategy.DotWeightGradient;
+        if (!c.IsPointwise)
+        {
+            w.Line($"{Span} col = _col[worker].AsSpan(0, {k * p}); // [{k}, {p}]");
+            // Batched samples use _colGrad directly (stacked colᵀ, then dColWide); one sample at a time needs dCol.
+            if (s == 1) w.Line($"{Span} dCol = _colGrad[worker].AsSpan(0, {k * p}); // [{k}, {p}]" + (dots ? "" : $"; first colᵀ [{p}, {k}]"));
+        }
+        w.Line($"{Span} packedWeightT = _packW[worker];");
+        if (!dots) w.Line($"{Span} packedDy = _packX[worker];");
+        w.Line($"if (inputGradient) {Rt}.Kernels.PackedGemm.PackA({k}, {l.OutC}, weight, 1, {k}, packedWeightT); // weightᵀ [{k}, {l.OutC}], once per call");
+        if (s > 1)
+        {
+            if (dots)
+            {
+                w.Line($"// dWeight[{l.OutC}, {k}] is small: each sample adds dy[{l.OutC}, {p}] · col[{k}, {p}]ᵀ as dot products along {p} (nothing transposed);");
+                w.Line($"// dx as in the forward pass, up to {s} samples per GEMM: their dy side by side [{l.OutC}, samples · {p}].");
+            }
+            else w.Line($"// As in the forward pass, up to {s} samples per GEMM: their colᵀ stacked [samples · {p}, {k}], their dy side by side [{l.OutC}, samples · {p}].");
+            w.Open($"for (int n = n0; n < n1; n += {s})");
+            w.Line($"int samples = global::System.Math.Min({s}, n1 - n), ld = samples * {p};");
+            w.Line($"{RoSpan} dy = {dy}.AsSpan(n * {l.OutSize}, samples * {l.OutSize});");
+            w.Open("for (int j = 0; j < samples; j++)");
+            w.Line($"{Rt}.Kernels.Im2Col.Unfold(in Geometry{m}, {x}.AsSpan((n + j) * {l.InSize}, {l.InSize}), col); // recomputed: cheaper than keeping it per sample");
+            if (dots) w.Line($"{Rt}.Kernels.Gemm.Nt({l.OutC}, {k}, {p}, dy.Slice(j * {l.OutSize}, {l.OutSize}), {p}, col, {p}, dWeight, {k}, accumulate: true);");
+            else w.Line($"{Rt}.Kernels.PackedGemm.Transpose({k}, {p}, col, {p}, _colGrad[worker].AsSpan(j * {p * k}, {p * k}), {k}); // colᵀ [{p}, {k}]");
+            w.Close();
+            void JoinDy()
+            {
+                w.Line($"{Span} dyWide = _col[worker].AsSpan(0, {l.OutC} * ld); // [{l.OutC}, ld]");
+                w.Line($"{Rt}.Kernels.Im2Col.JoinSamples({l.OutC}, {p}, samples, dy, dyWide);");
+            }
+            if (!dots)
+            {
+                JoinDy();
+                w.Line($"{Rt}.Kernels.PackedGemm.PackA({l.OutC}, ld, dyWide, ld, 1, packedDy);");
+                w.Line($"// dWeight[{l.OutC}, {k}] += dyWide[{l.OutC}, ld] · colᵀ[ld, {k}]");
+                w.Line($"{Rt}.Kernels.PackedGemm.Mul({l.OutC}, {k}, ld, packedDy, _colGrad[worker], {k}, dWeight, {k}, accumulate: true);");
+            }
+            if (l.HasBias) w.Line($"for (int j = 0; j < samples; j++) for (int c = 0; c < {l.OutC}; c++) dBias[c] += {Rt}.Kernels.Vec.Sum(dy.Slice(j * {l.OutSize} + c * {p}, {p}));");
+            w.Open("if (inputGradient)");
+            if (dots) JoinDy(); // only dx needs dy side by side
+            w.Line($"{Span} dColWide = _colGrad[worker].AsSpan(0, {k} * ld); // [{k}, ld]");
+            w.Line($"// dColWide = weightᵀ · dyWide, then fold each sample's block back onto its input");
+            w.Line($"{Rt}.Kernels.PackedGemm.Mul({k}, ld, {l.OutC}, packedWeightT, dyWide, ld, dColWide, ld, accumulate: false);");
+            w.Open("for (int j = 0; j < samples; j++)");
+            w.Line($"{Span} dx = {dx}.AsSpan((n + j) * {l.InSize}, {l.InSize});");
+            w.Line("dx.Clear();");
+            w.Line($"{Rt}.Kernels.Im2Col.FoldAdd(in Geometry{m}, dColWide.Slice(j * {p}), dx, ld);");
+            w.Close();
+            w.Close();
+            w.Close();
+            w.Close();
+            w.Line();
+            return;
+        }
+        w.Open("for (int n = n0; n < n1; n++)");
+        w.Line($"{RoSpan} x = {x}.AsSpan(n * {l.InSize}, {l.InSize});");
+        w.Line($"{RoSpan} dy = {dy}.AsSpan(n * {l.OutSize}, {l.OutSize}); // [{l.OutC}, {p}]");
+        string colName = c.IsPointwise ? "x" : "col";
+        if (!c.IsPointwise) w.Line($"{Rt}.Kernels.Im2Col.Unfold(in Geometry{m}, x, col); // recomputed: cheaper than keeping it per sample");
+        if (dots)
+        {
+            w.Line($"// dWeight[{l.OutC}, {k}] += dy[{l.OutC}, {p}] · {colName}[{k}, {p}]ᵀ: a small output, so dot products along {p} (nothing transposed)");
+            w.Line($"{Rt}.Kernels.Gemm.Nt({l.OutC}, {k}, {p}, dy, {p}, {colName}, {p}, dWeight, {k}, accumulate: true);");
+        }
+        else
+        {
+            string colT = c.IsPointwise ? "xT" : "dCol";
+            if (c.IsPointwise) w.Line($"{Span} xT = _colGrad[worker].AsSpan(0, {k * p});");
+            w.Line($"{Rt}.Kernels.PackedGemm.Transpose({k}, {p}, {colName}, {p}, {colT}, {k}); // {colName}ᵀ [{p}, {k}]");
+            w.Line($"{Rt}.Kernels.PackedGemm.PackA({l.OutC}, {p}, dy, {p}, 1, packedDy);");
+            w.Line($"// dWeight[{l.OutC}, {k}] += dy[{l.OutC}, {p}] · {colName}ᵀ[{p}, {k}]");
+            w.Line($"{Rt}.Kernels.PackedGemm.Mul({l.OutC}, {k}, {p}, packedDy, {colT}, {k}, dWeight, {k}, accumulate: true);");
+        }
+        if (l.HasBias) w.Line($"for (int c = 0; c < {l.OutC}; c++) dBias[c] += {Rt}.Kernels.Vec.Sum(dy.Slice(c * {p}, {p}));");
+        w.Open("if (inputGradient)");
+        w.Line($"{Span} dx = {dx}.AsSpan(n * {l.InSize}, {l.InSize});");
+        if (c.IsPointwise)
+        {
+            w.Line($"// dx[{k}, {p}] = weightᵀ · dy");
+            w.Line($"{Rt}.Kernels.PackedGemm.Mul({k}, {p}, {l.OutC}, packedWeightT, dy, {p}, dx, {p}, accumulate: false);");
+        }
+        else
+        {
+            w.Line($"// dCol[{k}, {p}] = weightᵀ · dy, then fold back onto the input");
+            w.Line($"{Rt}.Kernels.PackedGemm.Mul({k}, {p}, {l.OutC}, packedWeightT, dy, {p}, dCol, {p}, accumulate: false);");
+            w.Line("dx.Clear();");
+            w.Line($"{Rt}.Kernels.Im2Col.FoldAdd(in Geometry{m}, dCol, dx);");
+        }
+        w.Close();
+        w.Close();
+        w.Close();
+        w.Line();
+    }
+
+    // ---- grouped convolution: one GEMM per group over the shared column matrix ----
+
+    private static void GroupedForward(CpuLayer e, ShapedLayer l, ConvParams c, IndentedWriter w, string m, string x, string y)
+    {
+        int g = c.Groups, cg = l.InC / g, og = l.OutC / g, kg = cg * c.KernelH * c.KernelW, k = l.InC * c.KernelH * c.KernelW, p = l.OutH * l.OutW;
+        w.Line($"private static readonly {Rt}.Kernels.ConvGeometry Geometry{m} = new({l.InC}, {l.InH}, {l.InW}, {c.KernelH}, {c.KernelW}, {c.StrideH}, {c.StrideW}, {c.PadTop}, {c.PadLeft}, {c.Dilation}, {l.OutH}, {l.OutW});");
+        w.Line();
+        e.Header("forward");
+        w.Line($"// {g} groups: output channels [g·{og}, (g+1)·{og}) see input channels [g·{cg}, (g+1)·{cg}).");
+        w.Open($"private void {m}Forward(int n0, int n1, int worker)");
+        w.Line($"{RoSpan} weight = _parameters.AsSpan({l.WeightOffset}, {l.WeightCount}); // [{l.OutC}, {cg}, {c.KernelH}, {c.KernelW}]");
+        if (l.HasBias) w.Line($"{RoSpan} bias = _parameters.AsSpan({l.BiasOffset}, {l.OutC});");
+        w.Line($"{Span} col = _col[worker].AsSpan(0, {k * p}); // [{k}, {p}]");
+        w.Open("for (int n = n0; n < n1; n++)");
+        w.Line($"{RoSpan} x = {x}.AsSpan(n * {l.InSize}, {l.InSize});");
+        w.Line($"{Span} y = {y}.AsSpan(n * {l.OutSize}, {l.OutSize});");
+        w.Line($"{Rt}.Kernels.Im2Col.Unfold(in Geometry{m}, x, col);");
+        w.Line($"for (int g = 0; g < {g}; g++)");
+        w.Line($"    {Rt}.Kernels.Gemm.Nn({og}, {p}, {kg}, weight.Slice(g * {og * kg}), {kg}, 1, col.Slice(g * {kg * p}), {p}, y.Slice(g * {og * p}), {p}, accumulate: false);");
+        if (l.HasBias) w.Line($"for (int c = 0; c < {l.OutC}; c++) {Rt}.Kernels.Vec.AddScalar(y.Slice(c * {p}, {p}), bias[c]);");
+        w.Close();
+        w.Close();
+        w.Line();
+    }
+
+    private static void GroupedBackward(CpuLayer e, ShapedLayer l, ConvParams c, IndentedWriter w, string m, string x, string dx, string dy)
+    {
+        int g = c.Groups, cg = l.InC / g, og = l.OutC / g, kg = cg * c.KernelH * c.KernelW, k = l.InC * c.KernelH * c.KernelW, p = l.OutH * l.OutW;
+        e.Header("backward");
+        w.Open($"private void {m}Backward(int n0, int n1, int worker, float[] grad, bool inputGradient)");
+        w.Line($"{RoSpan} weight = _parameters.AsSpan({l.WeightOffset}, {l.WeightCount});");
+        w.Line($"{Span} dWeight = grad.AsSpan({l.WeightOffset}, {l.WeightCount});");
+        if (l.HasBias) w.Line($"{Span} dBias = grad.AsSpan({l.BiasOffset}, {l.OutC});");
+        w.Line($"{Span} col = _col[worker].AsSpan(0, {k * p});");
+        w.Line($"{Span} dCol = _colGrad[worker].AsSpan(0, {k * p});");
+        w.Open("for (int n = n0; n < n1; n++)");
+        w.Line($"{RoSpan} x = {x}.AsSpan(n * {l.InSize}, {l.InSize});");
+        w.Line($"{RoSpan} dy = {dy}.AsSpan(n * {l.OutSize}, {l.OutSize});");
+        w.Line($"{Rt}.Kernels.Im2Col.Unfold(in Geometry{m}, x, col);");
+        w.Open($"for (int g = 0; g < {g}; g++)");
+        w.Line($"{Rt}.Kernels.Gemm.Nt({og}, {kg}, {p}, dy.Slice(g * {og * p}), {p}, col.Slice(g * {kg * p}), {p}, dWeight.Slice(g * {og * kg}), {kg}, accumulate: true);");
+        w.Line($"if (inputGradient) {Rt}.Kernels.Gemm.Nn({kg}, {p}, {og}, weight.Slice(g * {og * kg}), 1, {kg}, dy.Slice(g * {og * p}), {p}, dCol.Slice(g * {kg * p}), {p}, accumulate: false);");
+        w.Close();
+        if (l.HasBias) w.Line($"for (int c = 0; c < {l.OutC}; c++) dBias[c] += {Rt}.Kernels.Vec.Sum(dy.Slice(c * {p}, {p}));");
+        w.Open("if (inputGradient)");
+        w.Line($"{Span} dx = {dx}.AsSpan(n * {l.InSize}, {l.InSize});");
+        w.Line("dx.Clear();");
+        w.Line($"{Rt}.Kernels.Im2Col.FoldAdd(in Geometry{m}, dCol, dx);");
+        w.Close();
+        w.Close();
+        w.Close();
+        w.Line();
+    }
+
+    // ---- transposed convolution: the adjoint of a convolution from the output back to the input ----
+
+    private static void TransposeForward(CpuLayer e, ShapedLayer l, ConvParams c, IndentedWriter w, string m, string x, string y)
+    {
+        int hw = l.InH * l.InW, k = l.OutC * c.KernelH * c.KernelW, p = l.OutH * l.OutW;
+        w.Line($"// The convolution that {m} is the transpose of: from the {l.OutC}×{l.OutH}×{l.OutW} output to the {l.InC}×{l.InH}×{l.InW} input.");
+        w.Line($"private static readonly {Rt}.Kernels.ConvGeometry Geometry{m} = new({l.OutC}, {l.OutH}, {l.OutW}, {c.KernelH}, {c.KernelW}, {c.StrideH}, {c.StrideW}, {c.PadTop}, {c.PadLeft}, {c.Dilation}, {l.InH}, {l.InW});");
+        w.Line();
+        e.Header("forward");
+        w.Open($"private void {m}Forward(int n0, int n1, int worker)");
+        w.Line($"{RoSpan} weight = _parameters.AsSpan({l.WeightOffset}, {l.WeightCount}); // [{l.InC}, {l.OutC}, {c.KernelH}, {c.KernelW}] = [{l.InC}, {k}]");
+        if (l.HasBias) w.Line($"{RoSpan} bias = _parameters.AsSpan({l.BiasOffset}, {l.OutC});");
+        w.Line($"{Span} col = _col[worker].AsSpan(0, {k * hw}); // [{k}, {hw}]");
+        w.Open("for (int n = n0; n < n1; n++)");
+        w.Line($"{RoSpan} x = {x}.AsSpan(n * {l.InSize}, {l.InSize}); // [{l.InC}, {hw}]");
+        w.Line($"{Span} y = {y}.AsSpan(n * {l.OutSize}, {l.OutSize});");
+        w.Line($"// col[{k}, {hw}] = weightᵀ · x, then scatter-add each column's window into y");
+        w.Line($"{Rt}.Kernels.Gemm.Nn({k}, {hw}, {l.InC}, weight, 1, {k}, x, {hw}, col, {hw}, accumulate: false);");
+        w.Line("y.Clear();");
+        w.Line($"{Rt}.Kernels.Im2Col.FoldAdd(in Geometry{m}, col, y);");
+        if (l.HasBias) w.Line($"for (int c = 0; c < {l.OutC}; c++) {Rt}.Kernels.Vec.AddScalar(y.Slice(c * {p}, {p}), bias[c]);");
+        w.Close();
+        w.Close();
+        w.Line();
+    }
+
+    private static void TransposeBackward(CpuLayer e, ShapedLayer l, ConvParams c, IndentedWriter w, string m, string x, string dx, string dy)
+    {
+        int hw = l.InH * l.InW, k = l.OutC * c.KernelH * c.KernelW, p = l.OutH * l.OutW;
+        e.Header("backward");
+        w.Open($"private void {m}Backward(int n0, int n1, int worker, float[] grad, bool inputGradient)");
+        w.Line($"{RoSpan} weight = _parameters.AsSpan({l.WeightOffset}, {l.WeightCount}); // [{l.InC}, {k}]");
+        w.Line($"{Span} dWeight = grad.AsSpan({l.WeightOffset}, {l.WeightCount});");
+        if (l.HasBias) w.Line($"{Span} dBias = grad.AsSpan({l.BiasOffset}, {l.OutC});");
+        w.Line($"{Span} dyCol = _col[worker].AsSpan(0, {k * hw}); // [{k}, {hw}]");
+        w.Open("for (int n = n0; n < n1; n++)");
+        w.Line($"{RoSpan} x = {x}.AsSpan(n * {l.InSize}, {l.InSize});");
+        w.Line($"{RoSpan} dy = {dy}.AsSpan(n * {l.OutSize}, {l.OutSize});");
+        w.Line($"{Rt}.Kernels.Im2Col.Unfold(in Geometry{m}, dy, dyCol);");
+        w.Line($"// dWeight[{l.InC}, {k}] += x[{l.InC}, {hw}] · dyCol[{k}, {hw}]ᵀ");
+        w.Line($"{Rt}.Kernels.Gemm.Nt({l.InC}, {k}, {hw}, x, {hw}, dyCol, {hw}, dWeight, {k}, accumulate: true);");
+        if (l.HasBias) w.Line($"for (int c = 0; c < {l.OutC}; c++) dBias[c] += {Rt}.Kernels.Vec.Sum(dy.Slice(c * {p}, {p}));");
+        w.Line($"if (inputGradient) {Rt}.Kernels.Gemm.Nn({l.InC}, {hw}, {k}, weight, {k}, 1, dyCol, {hw}, {dx}.AsSpan(n * {l.InSize}, {l.InSize}), {hw}, accumulate: false);");
+        w.Close();
+        w.Close();
+        w.Line();
+    }
+}

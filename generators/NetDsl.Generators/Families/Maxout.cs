@@ -1,0 +1,77 @@
+using System.Collections.Generic;
+using NetDsl.Generators.Emit;
+using NetDsl.Generators.Inference;
+using NetDsl.Generators.Model;
+using static NetDsl.Generators.Emit.CpuLayer;
+
+namespace NetDsl.Generators.Families;
+
+/// <summary>Maxout: the maximum of <c>pieces</c> dense pieces per unit, weight [units, pieces, in], bias [units, pieces];
+/// flattens its input like Dense. CPU: <c>Kernels.Activations.Maxout*</c> (one Gemm.Nt for every piece).</summary>
+internal sealed class MaxoutFamily : LayerFamily
+{
+    public override string Name => "Maxout";
+    public override IReadOnlyList<LayerKind> Kinds { get; } = new[] { LayerKind.Maxout };
+    public override string Prefix(LayerKind kind) => "maxout";
+
+    public override ShapedLayer? Infer(LayerContext ctx)
+    {
+        int units = ctx.Int("units", 1, 1, "at least 1");
+        int pieces = ctx.Int("pieces", 2, 1, "at least 1");
+        int init = ctx.InitArg();
+        if (ctx.Failed) return null;
+        int inSize = (int)ctx.Input.Size;
+        return ctx.WithParameters(ctx.Shaped(units, 1, 1, new MaxoutParams(units, pieces)), new[] { units, pieces, inSize }, new[] { units, pieces }, init);
+    }
+
+    public override CpuCall BackwardCall(ShapedLayer l) => CpuCall.RowsGradInput;
+
+    public override void DeclareWorkspace(CpuLayer e)
+    {
+        var p = (MaxoutParams)e.Layer.Params;
+        e.W.Line($"private readonly int[] _argmax{e.M};  // {e.OutShape} the winning piece of each unit");
+        e.W.Line($"private readonly float[] _pieces{e.M};  // [N, {p.Units * p.Pieces}] every piece's value, then its gradient");
+    }
+
+    public override void AllocateWorkspace(CpuLayer e)
+    {
+        var p = (MaxoutParams)e.Layer.Params;
+        e.W.Line($"_argmax{e.M} = new int[maxBatch * {e.Layer.OutSize}];");
+        e.W.Line($"_pieces{e.M} = new float[maxBatch * {p.Units * p.Pieces}];");
+    }
+
+    public override void WriteForward(CpuLayer e)
+    {
+        var l = e.Layer;
+        var p = (MaxoutParams)l.Params;
+        var w = e.W;
+        int width = p.Units * p.Pieces;
+        e.Header("forward");
+        w.Open($"private void {e.M}Forward(int n0, int n1)");
+        e.Range("x", e.X, l.InSize, true);
+        e.Range("y", e.Y, l.OutSize, false);
+        w.Line($"{Span} z = _pieces{e.M}.AsSpan(n0 * {width}, (n1 - n0) * {width}); // [rows, {p.Units}·{p.Pieces}] = x · weightᵀ + bias");
+        w.Line($"global::System.Span<int> winner = _argmax{e.M}.AsSpan(n0 * {p.Units}, (n1 - n0) * {p.Units});");
+        w.Line($"{Rt}.Kernels.Activations.MaxoutForward(x, _parameters.AsSpan({l.WeightOffset}, {l.WeightCount}), _parameters.AsSpan({l.BiasOffset}, {l.BiasCount}), z, y, winner, n1 - n0, {l.InSize}, {p.Units}, {p.Pieces});");
+        w.Close();
+        w.Line();
+    }
+
+    public override void WriteBackward(CpuLayer e)
+    {
+        var l = e.Layer;
+        var p = (MaxoutParams)l.Params;
+        var w = e.W;
+        int width = p.Units * p.Pieces;
+        e.Header("backward");
+        w.Open($"private void {e.M}Backward(int n0, int n1, float[] grad, bool inputGradient)");
+        e.Range("x", e.X, l.InSize, true);
+        e.Range("dy", e.Dy, l.OutSize, true);
+        w.Line($"{Span} dz = _pieces{e.M}.AsSpan(n0 * {width}, (n1 - n0) * {width}); // the pieces' values are no longer needed: reused for their gradient");
+        w.Line($"global::System.ReadOnlySpan<int> winner = _argmax{e.M}.AsSpan(n0 * {p.Units}, (n1 - n0) * {p.Units});");
+        w.Line($"{Span} dx = inputGradient ? {e.Dx}.AsSpan(n0 * {l.InSize}, (n1 - n0) * {l.InSize}) : default;");
+        w.Line($"{Rt}.Kernels.Activations.MaxoutBackward(x, _parameters.AsSpan({l.WeightOffset}, {l.WeightCount}), dy, winner, dz, grad.AsSpan({l.WeightOffset}, {l.WeightCount}), grad.AsSpan({l.BiasOffset}, {l.BiasCount}), dx, n1 - n0, {l.InSize}, {p.Units}, {p.Pieces}, accumulate: false);");
+        w.Close();
+        w.Line();
+    }
+}

@@ -1,0 +1,197 @@
+using System.Collections.Generic;
+using NetDsl.Generators.Diagnostics;
+using NetDsl.Generators.Emit;
+using NetDsl.Generators.Inference;
+using NetDsl.Generators.Model;
+using static NetDsl.Generators.Emit.CpuLayer;
+
+namespace NetDsl.Generators.Families;
+
+/// <summary>
+/// Max, min, average and L2-norm pooling (PyTorch's MaxPool2d, −MaxPool2d(−x), AvgPool2d, LPPool2d(2)) with per-axis
+/// windows and strides, symmetric padding, ceil mode and count_include_pad; and global average pooling. CPU: 2×2/2 windows
+/// go to the vectorized <c>Kernels.Pool</c>, everything else to <c>Kernels.Pooling</c>.
+/// </summary>
+internal sealed class PoolingFamily : LayerFamily
+{
+    public override string Name => "Pooling";
+    public override IReadOnlyList<LayerKind> Kinds { get; } =
+        new[] { LayerKind.MaxPool2D, LayerKind.AvgPool2D, LayerKind.MinPool2D, LayerKind.L2Pool2D, LayerKind.GlobalAvgPool2D };
+    public override string Prefix(LayerKind kind) => "pool";
+
+    public override string Describe(ShapedLayer l)
+    {
+        if (l.Params is not PoolParams p) return "GlobalAvgPool2D";
+        string name = p.Mode switch { PoolMode.Max => "MaxPool", PoolMode.Min => "MinPool2D", PoolMode.Average => "AvgPool", _ => "L2Pool" };
+        string text = $"{name} {p.KernelH}×{p.KernelW}";
+        if (p.StrideH != p.KernelH || p.StrideW != p.KernelW) text += $" /{p.StrideH}" + (p.StrideW != p.StrideH ? $"×{p.StrideW}" : "");
+        if (p.CeilMode) text += " ceil";
+        return p.Mode == PoolMode.Min ? "MinPool2D" : text;
+    }
+
+    // ------------------------------------------------------------------ shape inference
+
+    public override ShapedLayer? Infer(LayerContext ctx)
+    {
+        if (ctx.Layer.Kind == LayerKind.GlobalAvgPool2D) return ctx.Shaped(ctx.Input.C, 1, 1, NoParams.Instance);
+        var (h, w) = (ctx.Input.H, ctx.Input.W);
+        var mode = ctx.Layer.Kind switch
+        {
+            LayerKind.MaxPool2D => PoolMode.Max, LayerKind.MinPool2D => PoolMode.Min, LayerKind.AvgPool2D => PoolMode.Average, _ => PoolMode.L2,
+        };
+        int kh, kw;
+        string kernelArgH = "size", kernelArgW = "size";
+        if (ctx.Has("size")) kh = kw = ctx.Int("size", 1, 1, "at least 1");
+        else
+        {
+            kh = ctx.Int("sizeHeight", 1, 1, "at least 1");
+            kw = ctx.Int("sizeWidth", 1, 1, "at least 1");
+            kernelArgH = "sizeHeight"; kernelArgW = "sizeWidth";
+        }
+        // The stride defaults to the window, per axis.
+        int stride = ctx.Has("Stride") ? ctx.Int("Stride", 1, 1, "at least 1") : 0;
+        int sh = ctx.Has("StrideHeight") ? ctx.Int("StrideHeight", 1, 1, "at least 1") : stride > 0 ? stride : kh;
+        int sw = ctx.Has("StrideWidth") ? ctx.Int("StrideWidth", 1, 1, "at least 1") : stride > 0 ? stride : kw;
+        int pad = mode == PoolMode.L2 ? 0 : ctx.Int("Padding", 0, 0, "at least 0");
+        bool ceil = ctx.Bool("CeilMode", false);
+        bool includePad = mode != PoolMode.Average || ctx.Bool("CountIncludePad", true);
+        if (ctx.Failed) return null;
+        if (pad * 2 > kh || pad * 2 > kw)
+        {
+            int k = System.Math.Min(kh, kw);
+            ctx.Report(DiagnosticIds.PoolPaddingTooLarge, "Padding", LayerContext.S(pad), LayerContext.S(k), LayerContext.S(k / 2));
+            return null;
+        }
+        string hArg = ctx.Has("StrideHeight") ? "StrideHeight" : "Stride", wArg = ctx.Has("StrideWidth") ? "StrideWidth" : "Stride";
+        int mark = ctx.Mark;
+        int oh = Geometry.OutputSize(ctx, "height", "rows", h, pad, pad, kh, sh, 1, kernelArgH, hArg, ceil);
+        int ow = oh < 1 ? 0 : Geometry.OutputSize(ctx, "width", "columns", w, pad, pad, kw, sw, 1, kernelArgW, wArg, ceil);
+        if (ctx.Mark > mark && sh == sw && !ctx.Has("StrideHeight") && !ctx.Has("StrideWidth"))
+            ctx.AttachFixes(mark, Geometry.PoolFixes(h, w, kh, kw, sh, pad, "Stride"));
+        if (oh < 1 || ow < 1) return null;
+        return ctx.Shaped(ctx.Input.C, oh, ow, new PoolParams(mode, kh, kw, sh, sw, pad, pad, ceil, includePad));
+    }
+
+    // ------------------------------------------------------------------ CPU
+
+    public override bool CacheBlockable(ShapedLayer l) => l.Params is PoolParams;
+
+    /// <summary>2×2 windows, stride 2, no padding, output exactly half: whole planes go to the vectorized <c>Kernels.Pool</c>.</summary>
+    private static bool Is2x2(ShapedLayer l, PoolParams p) =>
+        p.Mode is PoolMode.Max or PoolMode.Average && p.KernelH == 2 && p.KernelW == 2 && p.StrideH == 2 && p.StrideW == 2 && p.PadH == 0 && p.PadW == 0
+        && l.OutH == l.InH / 2 && l.OutW == l.InW / 2;
+
+    private static bool HasWinner(ShapedLayer l) => l.Params is PoolParams { Mode: PoolMode.Max or PoolMode.Min };
+
+    public override void DeclareWorkspace(CpuLayer e)
+    {
+        if (HasWinner(e.Layer)) e.W.Line($"private readonly int[] _argmax{e.M};  // {e.OutShape} index of each window's winner in its plane");
+    }
+
+    public override void AllocateWorkspace(CpuLayer e)
+    {
+        if (HasWinner(e.Layer)) e.W.Line($"_argmax{e.M} = new int[maxBatch * {e.Layer.OutSize}];");
+    }
+
+    /// <summary>The geometry arguments of the <c>Kernels.Pooling</c> calls.</summary>
+    private static string Dims(ShapedLayer l, PoolParams p, bool padding = true) =>
+        $"{l.InH}, {l.InW}, {l.OutH}, {l.OutW}, {p.KernelH}, {p.KernelW}, {p.StrideH}, {p.StrideW}" + (padding ? $", {p.PadH}, {p.PadW}" : "");
+
+    public override void WriteForward(CpuLayer e)
+    {
+        var l = e.Layer;
+        var w = e.W;
+        string m = e.M;
+        e.Header("forward");
+        w.Open($"private void {m}Forward(int n0, int n1)");
+        e.Range("x", e.X, l.InSize, true);
+        e.Range("y", e.Y, l.OutSize, false);
+        if (l.Params is not PoolParams p)
+        {
+            w.Line($"{Rt}.Kernels.Pooling.GlobalAvgForward(x, y, n1 - n0, {l.InC}, {l.InH * l.InW}); // mean of each {l.InH}×{l.InW} plane");
+            w.Close();
+            w.Line();
+            return;
+        }
+        string argmax = $"_argmax{m}.AsSpan(n0 * {l.OutSize}, (n1 - n0) * {l.OutSize})";
+        if (Is2x2(l, p))
+        {
+            if (p.Mode == PoolMode.Max)
+            {
+                w.Line("// 2×2, stride 2: ties keep the first maximum in row-major order (PyTorch's strict >); NaN propagates.");
+                w.Line($"{Rt}.Kernels.Pool.Max2x2((n1 - n0) * {l.InC}, {l.InH}, {l.InW}, x, y, {argmax});");
+            }
+            else
+            {
+                w.Line("// 2×2, stride 2: ((a + b) + c + d) / 4.");
+                w.Line($"{Rt}.Kernels.Pool.Avg2x2((n1 - n0) * {l.InC}, {l.InH}, {l.InW}, x, y);");
+            }
+        }
+        else
+        {
+            switch (p.Mode)
+            {
+                case PoolMode.Max:
+                    w.Line("// Padding is −∞; ties keep the first maximum in row-major order (PyTorch's strict >); NaN wins.");
+                    w.Line($"{Rt}.Kernels.Pooling.MaxForward(x, y, {argmax}, n1 - n0, {l.InC}, {Dims(l, p)});");
+                    break;
+                case PoolMode.Min:
+                    w.Line("// −maxpool(−x): padding is +∞; ties keep the first minimum in row-major order.");
+                    w.Line($"{Rt}.Kernels.Pooling.MinForward(x, y, {argmax}, n1 - n0, {l.InC}, {Dims(l, p)});");
+                    break;
+                case PoolMode.Average:
+                    w.Line(p.CountIncludePad
+                        ? "// Zero padding counts in the divisor (count_include_pad), the overhang past the padded edge does not."
+                        : "// Only real input elements count in the divisor (count_include_pad = false).");
+                    w.Line($"{Rt}.Kernels.Pooling.AvgForward(x, y, n1 - n0, {l.InC}, {Dims(l, p)}, countIncludePad: {(p.CountIncludePad ? "true" : "false")});");
+                    break;
+                default:
+                    w.Line("// y = sqrt(Σ x²) over each window: LPPool2d(norm_type = 2), no padding.");
+                    w.Line($"{Rt}.Kernels.Pooling.L2Forward(x, y, n1 - n0, {l.InC}, {Dims(l, p, padding: false)});");
+                    break;
+            }
+        }
+        w.Close();
+        w.Line();
+    }
+
+    public override void WriteBackward(CpuLayer e)
+    {
+        var l = e.Layer;
+        var w = e.W;
+        string m = e.M;
+        e.Header("backward");
+        w.Open($"private void {m}Backward(int n0, int n1)");
+        e.Range("dy", e.Dy, l.OutSize, true);
+        e.Range("dx", e.Dx, l.InSize, false);
+        if (l.Params is not PoolParams p)
+        {
+            w.Line($"{Rt}.Kernels.Pooling.GlobalAvgBackward(dy, dx, n1 - n0, {l.InC}, {l.InH * l.InW}, accumulate: false); // dy / {l.InH * l.InW} to every element");
+            w.Close();
+            w.Line();
+            return;
+        }
+        string argmax = $"_argmax{m}.AsSpan(n0 * {l.OutSize}, (n1 - n0) * {l.OutSize})";
+        switch (p.Mode)
+        {
+            case PoolMode.Max or PoolMode.Min:
+                w.Line("// Each output's gradient goes to its window's winner; inputs no window picked get zero.");
+                w.Line($"{Rt}.Kernels.Pooling.MaxBackward(dy, {argmax}, dx, n1 - n0, {l.InC}, {l.InH}, {l.InW}, {l.OutH}, {l.OutW}, accumulate: false);");
+                break;
+            case PoolMode.Average when Is2x2(l, p):
+                w.Line($"{Rt}.Kernels.Pool.Avg2x2Backward((n1 - n0) * {l.InC}, {l.InH}, {l.InW}, dy, dx);");
+                break;
+            case PoolMode.Average:
+                w.Line($"{Rt}.Kernels.Pooling.AvgBackward(dy, dx, n1 - n0, {l.InC}, {Dims(l, p)}, countIncludePad: {(p.CountIncludePad ? "true" : "false")}, accumulate: false);");
+                break;
+            default:
+                w.Line("// dx = dy · x / y over each window (0 where y = 0).");
+                e.Range("x", e.X, l.InSize, true);
+                e.Range("y", e.Y, l.OutSize, true);
+                w.Line($"{Rt}.Kernels.Pooling.L2Backward(x, y, dy, dx, n1 - n0, {l.InC}, {Dims(l, p, padding: false)}, accumulate: false);");
+                break;
+        }
+        w.Close();
+        w.Line();
+    }
+}

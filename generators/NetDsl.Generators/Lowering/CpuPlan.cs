@@ -1,0 +1,145 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using NetDsl.Generators.Families;
+using NetDsl.Generators.Inference;
+using NetDsl.Generators.Model;
+
+namespace NetDsl.Generators.Lowering;
+
+/// <summary>How the CPU backend computes one convolution: how many samples share one GEMM (small output planes fill the
+/// GEMM's 32-column strips poorly), and whether the weight gradient is dot products rather than a packed GEMM.</summary>
+internal sealed record ConvStrategy(int SamplesPerGemm, bool DotWeightGradient, bool PackedGemm)
+{
+    /// <summary>For layers that are not convolutions.</summary>
+    public static readonly ConvStrategy None = new(1, false, false);
+}
+
+/// <summary>A run of layers the workers take through on their own share of the batch, between whole-batch reductions.</summary>
+/// <param name="Serial">A layer whose whole-batch statistics (forward) or sums (backward) are computed before the phase, or −1.</param>
+/// <param name="Blocks">The phase's layers in run order, grouped into cache blocks (Chunk &gt; 0: that many samples at a time).</param>
+internal sealed record CpuPhase(int Serial, EquatableArray<CacheBlock> Blocks);
+
+internal sealed record CacheBlock(EquatableArray<int> Layers, int Chunk);
+
+/// <summary>
+/// The CPU lowering of a <see cref="Plan"/>: every strategy the CPU emitter follows, decided here from the shapes, so the
+/// emitter only writes them out. Workspace sizes are computed literals.
+/// </summary>
+internal sealed record CpuPlan(
+    Plan Plan,
+    EquatableArray<ConvStrategy> Convolutions,
+    EquatableArray<CpuPhase> Forward,
+    EquatableArray<CpuPhase> Backward,
+    int ColumnFloats,
+    int PackedWeightFloats,
+    int PackedGradientFloats,
+    EquatableArray<int> DensePackedWidths)
+{
+    /// <summary>Rows of a packed GEMM panel: <c>NetDsl.Kernels.PackedGemm.MR</c> (the generated code checks it at start-up).</summary>
+    public const int PanelRows = 8;
+
+    public static int PackedSize(int m, int k) => (m + PanelRows - 1) / PanelRows * PanelRows * Math.Max(k, 0);
+
+    /// <summary>Bytes of activations a sample may keep in flight through a cache block: the L2 of one core (1 MiB on the
+    /// machines measured), so each layer of the block reads what the one before wrote while it is still cached.</summary>
+    public const int CacheBlockBytes = 1 << 20;
+
+    public static CpuPlan Lower(Plan plan)
+    {
+        var net = plan.Network;
+        var conv = net.Layers.Select(l => Strategy(l)).ToArray();
+        int col = 0, packW = 0, packX = 0;
+        var dense = new List<int>();
+        foreach (var l in net.Layers)
+        {
+            if (l.Params is ConvParams c)
+            {
+                var s = conv[l.Index];
+                if (l.Kind == LayerKind.Conv2D)
+                {
+                    int k = l.InC / c.Groups * c.KernelH * c.KernelW * c.Groups, p = l.OutH * l.OutW;
+                    // pointwise too: its backward transposes x here; batched forward also puts [OutC, samples · p] in the gradient scratch
+                    col = Math.Max(col, Math.Max(k, s.SamplesPerGemm > 1 ? l.OutC : 0) * p * s.SamplesPerGemm);
+                    if (s.PackedGemm)
+                    {
+                        packW = Math.Max(packW, Math.Max(PackedSize(l.OutC, k), PackedSize(k, l.OutC)));
+                        packX = Math.Max(packX, PackedSize(l.OutC, p * s.SamplesPerGemm));
+                    }
+                }
+                else col = Math.Max(col, l.OutC * c.KernelH * c.KernelW * l.InH * l.InW);
+            }
+            if (l.Kind == LayerKind.Dense) dense.Add(l.OutC);
+        }
+        var forward = Phases(plan, backward: false);
+        var backward = Phases(plan, backward: true);
+        return new CpuPlan(plan, conv.ToEquatableArray(), forward, backward, col, packW, packX, dense.Distinct().OrderBy(d => d).ToEquatableArray());
+    }
+
+    private static ConvStrategy Strategy(ShapedLayer l)
+    {
+        if (l.Kind != LayerKind.Conv2D || l.Params is not ConvParams c) return ConvStrategy.None;
+        int p = l.OutH * l.OutW;
+        int samples = c.Groups > 1 || p >= 256 || c.IsPointwise ? 1 : Math.Min(8, (512 + p - 1) / p);
+        // A small weight gradient (few output channels or a short column): a packed GEMM's tiles would be mostly padding
+        // and the transpose would cost more than the products, so dot products (Gemm.Nt).
+        bool dots = l.OutC * l.InC * c.KernelH * c.KernelW <= 4096;
+        return new ConvStrategy(samples, dots, c.Groups == 1);
+    }
+
+    /// <summary>Phases: runs of layers a worker can take through on its own share of the batch. A layer that needs
+    /// whole-batch statistics (batch norm) starts a new phase after a serial reduction.</summary>
+    private static EquatableArray<CpuPhase> Phases(Plan plan, bool backward)
+    {
+        var net = plan.Network;
+        var phases = new List<(int Serial, List<int> Layers)> { (-1, new List<int>()) };
+        int n = net.Layers.Count;
+        for (int step = 0; step < n; step++)
+        {
+            int i = backward ? n - 1 - step : step;
+            var l = net.Layers[i];
+            if (LayerFamilies.For(l).NeedsWholeBatch(l))
+            {
+                if (phases[phases.Count - 1].Layers.Count > 0) phases.Add((i, new List<int>()));
+                else phases[phases.Count - 1] = (i, phases[phases.Count - 1].Layers);
+            }
+            phases[phases.Count - 1].Layers.Add(i);
+        }
+        var strategies = net.Layers.Select(Strategy).ToArray();
+        return phases.Select(p => new CpuPhase(p.Serial, CacheBlocks(plan, p.Layers, strategies))).ToEquatableArray();
+    }
+
+    /// <summary>
+    /// Splits a phase's layers into runs. A run of per-sample convolution stages (convolutions, pooling, pointwise
+    /// activations) goes through the worker's share a few samples at a time, all its layers per block, rather than layer
+    /// by layer over the whole share, whose activations would long have left the cache. Every sample's arithmetic is the
+    /// same either way, so results are identical. Only plain chains are blocked: a layer read twice would need its
+    /// gradient complete before its block runs.
+    /// </summary>
+    private static EquatableArray<CacheBlock> CacheBlocks(Plan plan, List<int> phase, ConvStrategy[] strategies)
+    {
+        var net = plan.Network;
+        var result = new List<(List<int> Layers, int Chunk)>();
+        bool chain = plan.IsChain;
+        foreach (int i in phase)
+        {
+            var l = net.Layers[i];
+            bool blockable = chain && LayerFamilies.For(l).CacheBlockable(l);
+            bool inRun = result.Count > 0 && result[result.Count - 1].Chunk > 0;
+            if (blockable && inRun) result[result.Count - 1].Layers.Add(i);
+            else result.Add((new List<int> { i }, blockable ? 1 : 0));
+        }
+        for (int r = 0; r < result.Count; r++)
+        {
+            var (layers, chunk) = result[r];
+            if (chunk == 0) continue;
+            if (layers.Count < 2 || !layers.Any(i => net.Layers[i].Kind == LayerKind.Conv2D)) { result[r] = (layers, 0); continue; }
+            // Per sample: each layer's output and its gradient (or argmax); the im2col scratch is per worker.
+            long bytes = layers.Sum(i => 8L * net.Layers[i].OutSize);
+            int group = layers.Select(i => strategies[i].SamplesPerGemm).Max();
+            int samples = (int)Math.Max(1, CacheBlockBytes / Math.Max(1, bytes));
+            result[r] = (layers, Math.Max(group, samples / group * group));
+        }
+        return result.Select(r => new CacheBlock(r.Layers.ToEquatableArray(), r.Chunk)).ToEquatableArray();
+    }
+}
