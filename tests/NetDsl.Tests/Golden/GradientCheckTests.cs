@@ -13,7 +13,7 @@ namespace NetDsl.Tests.Golden;
 /// </summary>
 public class GradientCheckTests
 {
-    public static TheoryData<string, int> Nets() => new() { { "A", 1 }, { "A", 2 }, { "B", 1 }, { "B", 2 }, { "C", 1 }, { "C", 2 }, { "D", 1 }, { "D", 2 }, { "E", 1 }, { "E", 2 } };
+    public static TheoryData<string, int> Nets() => new() { { "A", 1 }, { "A", 2 }, { "B", 1 }, { "B", 2 }, { "C", 1 }, { "C", 2 }, { "D", 1 }, { "D", 2 }, { "E", 1 }, { "E", 2 }, { "F", 1 }, { "F", 2 }, { "G", 1 }, { "G", 2 }, { "H", 1 }, { "H", 2 } };
 
     private static INetwork Create(string name, int workers) => name switch
     {
@@ -21,7 +21,10 @@ public class GradientCheckTests
         "B" => new GradCheckB(3, seed: 8, workers: workers),
         "C" => new GradCheckC(3, seed: 9, workers: workers),
         "D" => new GradCheckD(3, seed: 10, workers: workers),
-        _ => new GradCheckE(3, seed: 11, workers: workers),
+        "E" => new GradCheckE(3, seed: 11, workers: workers),
+        "F" => new GradCheckInception(3, seed: 12, workers: workers),
+        "G" => new GradCheckProjection(3, seed: 13, workers: workers),
+        _ => new GradCheckPooling(3, seed: 14, workers: workers),
     };
 
     [Theory]

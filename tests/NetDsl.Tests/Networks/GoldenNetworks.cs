@@ -52,3 +52,15 @@ namespace NetDsl.Tests.Networks;
 [Flatten] [Dropout(0.5)]
 [Dense(5, Name = "fc")]
 public partial class GoldenSmallCnn;
+
+[Network(3, 6, 8)] [L2Pool2D(2)] public partial class GoldenL2Pool;
+
+// net_inception_small: a stem read by two branches (1×1 conv; 3×3/1 max pool then 1×1 conv), concatenated, pooled, fc.
+[Network(3, 6, 6)]
+[Conv2D(4, 3, Padding = 1, Name = "stem")] [ReLU(Name = "stem_out")]
+[Conv2D(3, 1, Name = "b1")] [ReLU(Name = "b1_out")]
+[MaxPool2D(3, Stride = 1, Padding = 1, From = "stem_out")] [Conv2D(2, 1, Name = "b2")] [ReLU(Name = "b2_out")]
+[Concat("b1_out", "b2_out", Name = "concat")]
+[GlobalAvgPool2D(Name = "pooled")]
+[Dense(3, Name = "fc")]
+public partial class GoldenInceptionSmall;

@@ -60,3 +60,35 @@ public partial class GradCheckC
 [Conv2D(2, 3, Name = "stem", Frozen = true)] [ReLU]
 [Dense(3, Name = "head")]
 public partial class FrozenStemNet;
+
+// An inception module: three branches read one layer (its gradient accumulates from all of them), concatenated in
+// list order; a branch reads the network input directly; a dead-end-free graph with a join of three.
+[Network(2, 6, 6)]
+[Conv2D(4, 3, Padding = 1)] [Tanh(Name = "stem")]
+[Conv2D(2, 1, From = "stem")] [Tanh(Name = "b1")]
+[Conv2D(2, 1, From = "stem")] [ELU] [Conv2D(3, 3, Padding = 1, Name = "b2")]
+[MaxPool2D(3, Stride = 1, Padding = 1, From = "stem")] [Conv2D(2, 1, Name = "b3")]
+[Conv2D(1, 3, Padding = 1, From = "input", Name = "b4")]
+[Concat("b1", "b2", "b3", "b4")]
+[GlobalAvgPool2D] [Dense(3)]
+public partial class GradCheckInception;
+
+// A downsampling residual block with a projection shortcut: [Add("main", "proj")], the shortcut a strided 1×1 conv
+// (no NDSL0202: its window is narrower than its stride by design); the stem is read twice.
+[Network(2, 8, 8)]
+[Conv2D(4, 3, Padding = 1)] [Tanh(Name = "stem")]
+[Conv2D(6, 3, Stride = 2, Padding = 1)] [BatchNorm] [Tanh] [Conv2D(6, 3, Padding = 1, Name = "main")]
+[Conv2D(6, 1, Stride = 2, Bias = false, From = "stem")] [BatchNorm(Name = "proj")]
+[Add("main", "proj")] [Sigmoid]
+[Add(From = "proj")]
+[Dense(3)]
+public partial class GradCheckProjection;
+
+// Pooling, complete: per-axis windows and strides, ceil mode, count_include_pad = false, L2 pooling.
+[Network(2, 9, 11)]
+[Conv2D(3, 3, Padding = 1)] [Tanh]
+[AvgPool2D(3, 2, Stride = 2, Padding = 1, CeilMode = true, CountIncludePad = false)]
+[L2Pool2D(2, StrideHeight = 1, StrideWidth = 2, CeilMode = true)]
+[MaxPool2D(2, 3, StrideHeight = 1, StrideWidth = 2, CeilMode = true)]
+[Dense(3)]
+public partial class GradCheckPooling;
