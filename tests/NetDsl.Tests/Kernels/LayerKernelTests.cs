@@ -183,6 +183,22 @@ public class LayerKernelTests
     [InlineData(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, false)]
     [InlineData(2, 1, 4, 4, 3, 3, 1, 1, 1, 1, false)]  // overlapping windows: gradients add up
     public void PoolingMatchesTheDefinitions(int samples, int channels, int inH, int inW, int kH, int kW, int sH, int sW, int padH, int padW, bool ceil)
+        => CheckPooling(samples, channels, inH, inW, kH, kW, sH, sW, padH, padW, ceil);
+
+    [Fact]
+    public void PoolingMatchesTheDefinitionsOnRandomShapes()
+    {
+        var rng = new Random(2024);
+        for (int trial = 0; trial < 40; trial++)
+        {
+            int kH = rng.Next(1, 5), kW = rng.Next(1, 5);
+            int padH = rng.Next(0, kH / 2 + 1), padW = rng.Next(0, kW / 2 + 1);
+            int inH = rng.Next(Math.Max(1, kH - 2 * padH), 11), inW = rng.Next(Math.Max(1, kW - 2 * padW), 11);
+            CheckPooling(rng.Next(1, 3), rng.Next(1, 3), inH, inW, kH, kW, rng.Next(1, 5), rng.Next(1, 5), padH, padW, rng.Next(2) == 1);
+        }
+    }
+
+    private static void CheckPooling(int samples, int channels, int inH, int inW, int kH, int kW, int sH, int sW, int padH, int padW, bool ceil)
     {
         int outH = Pooling.OutputSize(inH, kH, sH, padH, ceil), outW = Pooling.OutputSize(inW, kW, sW, padW, ceil);
         int planes = samples * channels, inSize = planes * inH * inW, outSize = planes * outH * outW;
