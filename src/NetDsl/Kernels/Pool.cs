@@ -4,8 +4,8 @@ using System.Runtime.Intrinsics.X86;
 
 namespace NetDsl.Kernels;
 
-/// <summary>2×2, stride-2, unpadded pooling over whole planes (the common case), vectorized. Semantics as the
-/// generated general loops: max keeps the first maximum in row-major window order (strict &gt;) and lets NaN through;
+/// <summary>2×2, stride-2, unpadded pooling over whole planes (the common case), vectorized; <see cref="Pooling"/> sends
+/// that case here. Semantics as its general loops: max keeps the first maximum in row-major window order (strict &gt;) and lets NaN through;
 /// average sums in row-major order and divides by 4.</summary>
 public static unsafe class Pool
 {
