@@ -29,6 +29,10 @@ public sealed record LayerInfo(string Name, string Kind, int Channels, int Heigh
     public bool Frozen { get; init; }
 }
 
+/// <summary>Where a network's dropout generator stands: <paramref name="Key"/> is drawn from the initialization seed,
+/// <paramref name="Step"/> counts training-mode forward passes; each mask element depends only on (key, layer, step, index).</summary>
+public readonly record struct DropoutState(ulong Key, ulong Step);
+
 /// <summary>What every generated network implements: a fixed-shape function with a flat parameter buffer.</summary>
 public interface INetwork
 {
@@ -78,4 +82,16 @@ public interface INetwork
 
     /// <summary>Re-initializes every parameter deterministically from <paramref name="seed"/>.</summary>
     void Initialize(int seed);
+
+    /// <summary>The dropout generator's position, saved in checkpoints so that a resumed run draws the same masks.
+    /// Generated networks implement it; the default is for hand-written networks without dropout.</summary>
+    DropoutState DropoutState
+    {
+        get => default;
+        set
+        {
+            if (value != default)
+                throw new NotSupportedException($"{GetType().Name} has no dropout generator to set (it does not implement INetwork.DropoutState)");
+        }
+    }
 }

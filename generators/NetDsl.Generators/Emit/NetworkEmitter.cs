@@ -284,7 +284,7 @@ internal sealed class NetworkEmitter
             _w.Line($"{Scratch(b.Layer)} = new float[maxBatch * {b.FloatsPerSample}];");
         _w.Line("_outputGrad = new float[maxBatch * OutputSize];");
         _w.Line($"int count = global::System.Math.Min(workers == 0 ? {Rt}.Kernels.WorkerPool.DefaultWorkers : workers, maxBatch);");
-        _w.Line($"_workers = new {Rt}.Kernels.WorkerPool(count);");
+        _w.Line($"_workers = new {Rt}.Kernels.WorkerPool(count, \"{Cls}\");");
         if (UsesColumns)
         {
             _w.Line("_col = new float[count][];");
@@ -349,6 +349,14 @@ internal sealed class NetworkEmitter
             public {{RoSpan}} InputGradient => ComputeInputGradient
                 ? _inputGrad.AsSpan(0, _batch * InputSize)
                 : throw new global::System.InvalidOperationException("{{Cls}}.InputGradient: set ComputeInputGradient = true before Backward.");
+            /// <summary>Where dropout's counter-based generator stands (its key, from the seed, and the count of training-mode
+            /// forward passes so far): saved in checkpoints so a resumed run draws the same masks.</summary>
+            public {{Rt}}.DropoutState DropoutState
+            {
+                get => new(_dropoutKey, _dropoutStep);
+                set { _dropoutKey = value.Key; _dropoutStep = value.Step; }
+            }
+
             /// <summary>When set, training-mode dropout reuses the masks already in place (see <see cref="DropoutMask"/>)
             /// instead of drawing new ones: for gradient checks, and to replay a mask drawn elsewhere.</summary>
             public bool HoldDropoutMasks { get; set; }
@@ -425,11 +433,13 @@ internal sealed class NetworkEmitter
             public float TrainStep({{RoSpan}} inputs, global::System.ReadOnlySpan<int> labels, {{Rt}}.Training.Loss loss, {{Rt}}.Training.Optimizer optimizer)
             {
                 int batch = labels.Length;
+                {{Rt}}.Training.NonFiniteGuard.ThrowIfInputNonFinite(inputs, InputSize, "{{Cls}}.TrainStep");
                 var output = Forward(inputs, batch, training: true);
                 var outputGrad = _outputGrad.AsSpan(0, batch * OutputSize);
                 float value = loss.Compute(output, labels, batch, OutputSize, outputGrad);
                 ZeroGradients();
                 Backward(outputGrad, batch);
+                {{Rt}}.Training.NonFiniteGuard.ThrowIfStepNonFinite(this, value, "{{Cls}}.TrainStep");
                 optimizer.Step(_parameters, _gradients);
                 return value;
             }
@@ -439,11 +449,13 @@ internal sealed class NetworkEmitter
             {
                 if (targets.Length != batch * OutputSize)
                     throw new global::System.ArgumentException($"{{Cls}}.TrainStep: targets have {targets.Length} floats, expected batch {batch} × {{_net.OutputSize}} = {batch * OutputSize}.", nameof(targets));
+                {{Rt}}.Training.NonFiniteGuard.ThrowIfInputNonFinite(inputs, InputSize, "{{Cls}}.TrainStep");
                 var output = Forward(inputs, batch, training: true);
                 var outputGrad = _outputGrad.AsSpan(0, batch * OutputSize);
                 float value = loss.Compute(output, targets, batch, OutputSize, outputGrad);
                 ZeroGradients();
                 Backward(outputGrad, batch);
+                {{Rt}}.Training.NonFiniteGuard.ThrowIfStepNonFinite(this, value, "{{Cls}}.TrainStep");
                 optimizer.Step(_parameters, _gradients);
                 return value;
             }

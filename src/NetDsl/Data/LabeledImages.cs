@@ -7,7 +7,10 @@ namespace NetDsl.Data;
 /// <summary>Images with class labels: <see cref="Pixels"/> is N·C·H·W floats in [0, 1], <see cref="Labels"/> N class indices.</summary>
 public sealed class LabeledImages
 {
-    public LabeledImages(float[] pixels, int[] labels, int channels, int height, int width, int classCount)
+    /// <summary>Images (NCHW floats, <paramref name="labels"/>.Length samples of <paramref name="channels"/>×<paramref name="height"/>×<paramref name="width"/>)
+    /// and labels in [0, <paramref name="classCount"/>). NaN/∞ pixels are refused, naming the sample and element, unless
+    /// <paramref name="allowNonFinite"/> (one would poison every parameter in training).</summary>
+    public LabeledImages(float[] pixels, int[] labels, int channels, int height, int width, int classCount, bool allowNonFinite = false)
     {
         ArgumentNullException.ThrowIfNull(pixels);
         ArgumentNullException.ThrowIfNull(labels);
@@ -21,6 +24,8 @@ public sealed class LabeledImages
         for (int i = 0; i < labels.Length; i++)
             if ((uint)labels[i] >= (uint)classCount)
                 throw new ArgumentException($"label {labels[i]} at index {i} is outside 0..{classCount - 1}", nameof(labels));
+        if (!allowNonFinite && NetDsl.Training.NonFiniteGuard.IndexOfNonFinite(pixels) is var at and >= 0)
+            throw new ArgumentException($"pixels hold {pixels[at]} at sample {at / sample}, element {at % sample} (flat index {at}); pass allowNonFinite: true to accept it", nameof(pixels));
         Pixels = pixels; Labels = labels; Channels = channels; Height = height; Width = width; ClassCount = classCount;
     }
 

@@ -111,24 +111,52 @@ public static class Idx
         file.Commit();
     }
 
-    /// <summary>The file's bytes, decompressed when they start with the gzip magic 1f 8b.</summary>
+    /// <summary>The file's bytes, decompressed when they start with the gzip magic 1f 8b. Decompression stops as soon as the
+    /// output exceeds what the IDX header inside declares, so a small hostile file cannot make it allocate more than that
+    /// (and what is allocated grows with the data actually decompressed, never with the header's claim).</summary>
     static byte[] ReadContent(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
+        if (Directory.Exists(path)) throw new ArgumentException($"{Path.GetFullPath(path)} is a directory, not an IDX file", nameof(path));
         if (!File.Exists(path)) throw new FileNotFoundException($"IDX file not found: {Path.GetFullPath(path)}", path);
         byte[] raw = File.ReadAllBytes(path);
         if (raw.Length < 2 || raw[0] != 0x1f || raw[1] != 0x8b) return raw;
+        using var m = new MemoryStream();
         try
         {
             using var z = new GZipStream(new MemoryStream(raw, writable: false), CompressionMode.Decompress);
-            using var m = new MemoryStream(raw.Length * 4);
-            z.CopyTo(m);
-            return m.ToArray();
+            var buffer = new byte[1 << 16];
+            long limit = Array.MaxLength;
+            int read;
+            while ((read = z.Read(buffer)) > 0)
+            {
+                m.Write(buffer, 0, read);
+                if (limit == Array.MaxLength && m.Length >= 16) limit = DeclaredLength(m.GetBuffer().AsSpan(0, 16)) ?? limit;
+                if (m.Length > limit)
+                    throw new InvalidDataException($"{path}: the gzip stream decompresses to more than the {limit} bytes its IDX header declares");
+            }
         }
-        catch (InvalidDataException e)
+        catch (InvalidDataException e) when (!e.Message.StartsWith(path, StringComparison.Ordinal))
         {
-            throw new InvalidDataException($"{path}: starts with the gzip magic 1f 8b but is not a valid gzip stream ({e.Message})", e);
+            // .NET reports every zlib data error as "unsupported compression method"; say what it is.
+            throw new InvalidDataException($"{path}: corrupt gzip data after {m.Length} decompressed bytes (a damaged deflate block, or a gzip trailer whose CRC-32 or length does not match)", e);
         }
+        return m.ToArray();
+    }
+
+    /// <summary>Header plus data bytes an IDX header declares (null when it is not one this reader knows).</summary>
+    static long? DeclaredLength(ReadOnlySpan<byte> header)
+    {
+        int magic = BinaryPrimitives.ReadInt32BigEndian(header);
+        uint a = BinaryPrimitives.ReadUInt32BigEndian(header[4..]), b = BinaryPrimitives.ReadUInt32BigEndian(header[8..]), c = BinaryPrimitives.ReadUInt32BigEndian(header[12..]);
+        // In double, so that a hostile header cannot overflow the product; anything past Array.MaxLength is refused later anyway.
+        double images = 16 + (double)a * b * c;
+        return magic switch
+        {
+            ImagesMagic => images > Array.MaxLength ? Array.MaxLength : (long)images,
+            LabelsMagic => 8 + (long)a,
+            _ => null,
+        };
     }
 
     static void CheckMagic(string path, byte[] data, int expected, string meaning)

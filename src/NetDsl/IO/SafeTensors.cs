@@ -45,7 +45,11 @@ public static class SafeTensors
     /// <summary>Loads <paramref name="path"/> into <paramref name="network"/>'s parameters and buffers. The file must hold exactly the
     /// declared tensors with the declared shapes; every mismatch is reported in one exception and nothing is copied unless all match.
     /// <c>networkName</c> is only for the error message (INetwork carries no name).</summary>
-    public static void Load(string path, INetwork network, string? networkName = null)
+    public static void Load(string path, INetwork network, string? networkName = null) => Load(path, network, networkName, allowNonFinite: false);
+
+    /// <summary>As <see cref="Load(string, INetwork, string?)"/>; a tensor holding NaN/∞ is refused (with its name and index)
+    /// unless <paramref name="allowNonFinite"/>.</summary>
+    public static void Load(string path, INetwork network, string? networkName, bool allowNonFinite)
     {
         ArgumentNullException.ThrowIfNull(network);
         var file = Read(path);
@@ -62,6 +66,8 @@ public static class SafeTensors
         }
         foreach (var kv in file)
             if (!declaredNames.Contains(kv.Key)) problems.Add($"unexpected '{kv.Key}' {ShapeText(kv.Value.Shape)}");
+            else if (!allowNonFinite && NetDsl.Training.NonFiniteGuard.IndexOfNonFinite(kv.Value.Data) is var at and >= 0)
+                problems.Add($"'{kv.Key}'[{at}] is {kv.Value.Data[at]} (NaN/∞ weights are refused; pass allowNonFinite: true to load them)");
         if (problems.Count > 0)
             throw new InvalidDataException($"{path} does not match {networkName ?? "the network"}: {string.Join("; ", problems)}");
 
@@ -115,6 +121,7 @@ public static class SafeTensors
     public static Dictionary<string, (int[] Shape, float[] Data)> Read(string path, out Dictionary<string, string> metadata)
     {
         ArgumentNullException.ThrowIfNull(path);
+        if (Directory.Exists(path)) throw new ArgumentException($"{Path.GetFullPath(path)} is a directory, not a safetensors file", nameof(path));
         if (!File.Exists(path)) throw new FileNotFoundException($"safetensors file not found: {Path.GetFullPath(path)}", path);
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
         long fileLength = stream.Length;

@@ -18,9 +18,15 @@ public sealed class WorkerPool : IDisposable
     private Exception? _error;
     private volatile bool _disposed;
 
-    public WorkerPool(int workers)
+    public WorkerPool(int workers) : this(workers, nameof(WorkerPool)) { }
+
+    /// <param name="workers">Threads, the calling one included.</param>
+    /// <param name="owner">Named in the exception when the pool is used after <see cref="Dispose"/> (the network's class).</param>
+    public WorkerPool(int workers, string owner)
     {
         if (workers < 1) throw new ArgumentOutOfRangeException(nameof(workers), workers, "worker count must be at least 1");
+        ArgumentException.ThrowIfNullOrEmpty(owner);
+        Owner = owner;
         Workers = workers;
         _threads = new Thread[workers - 1];
         _start = new ManualResetEventSlim[workers - 1];
@@ -33,6 +39,9 @@ public sealed class WorkerPool : IDisposable
         }
     }
 
+    /// <summary>What uses this pool, for messages.</summary>
+    public string Owner { get; }
+
     /// <summary>Number of workers, the calling thread included.</summary>
     public int Workers { get; }
 
@@ -42,7 +51,7 @@ public sealed class WorkerPool : IDisposable
     /// <summary>Runs <paramref name="body"/>(w) for every w in [0, Workers), w = 0 on the calling thread.</summary>
     public void Run(Action<int> body)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
+        ThrowIfDisposed();
         if (Workers == 1) { body(0); return; }
         _body = body;
         _error = null;
@@ -63,8 +72,13 @@ public sealed class WorkerPool : IDisposable
     public void Run(Action<int> body, int items)
     {
         if (items > 1 || Workers == 1) { Run(body); return; }
-        ObjectDisposedException.ThrowIf(_disposed, this);
+        ThrowIfDisposed();
         for (int w = 0; w < Workers; w++) body(w);
+    }
+
+    private void ThrowIfDisposed()
+    {
+        if (_disposed) throw new ObjectDisposedException(Owner, $"{Owner} has been disposed (its worker threads are stopped); create a new {Owner} to run it again.");
     }
 
     private void Loop(int index)

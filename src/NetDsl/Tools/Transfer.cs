@@ -24,7 +24,7 @@ public sealed record LoadReport(IReadOnlyList<string> Loaded, IReadOnlyList<stri
 public static class Transfer
 {
     /// <summary>Loads from a safetensors file every tensor whose name and shape match one of <paramref name="network"/>'s parameters
-    /// or buffers, and reports the rest (unlike <see cref="SafeTensors.Load"/>, which refuses any difference).
+    /// or buffers, and reports the rest (unlike <see cref="SafeTensors.Load(string, INetwork, string?)"/>, which refuses any difference).
     /// With <paramref name="reinitialize"/> set, each layer with a missing parameter tensor is first re-initialized by that scheme
     /// (<see cref="Initializer.Reinitialize"/>, seeded by <paramref name="seed"/>) and its missing batch-norm running statistics
     /// reset to mean 0, variance 1; matching tensors are then copied over it.</summary>

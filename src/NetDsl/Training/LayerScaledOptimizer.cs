@@ -76,6 +76,14 @@ public sealed class LayerScaledOptimizer : Optimizer
         return result.ToArray();
     }
 
+    /// <summary>The wrapper keeps no state of its own besides the step count; checkpoints hold the inner optimizer's.</summary>
+    public override bool CanCheckpoint => Inner.CanCheckpoint;
+    public override string Kind => "LayerScaled(" + Inner.Kind + ")";
+    public override string Settings => Inner.Settings + "; scales " + string.Join(", ", Scales.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => kv.Key + "=" + Text(kv.Value)));
+    public override IReadOnlyList<string> StateNames => Inner.StateNames;
+    internal override ref float[]? Slot(string name) => ref Inner.Slot(name);
+    private protected override void OnStateSet(int stepCount) => Inner.StepCount = stepCount;
+
     public override void Step(Span<float> parameters, ReadOnlySpan<float> gradients)
     {
         if (parameters.Length != ParameterCount)

@@ -1,4 +1,6 @@
 using System;
+using System.Collections.Generic;
+using System.Globalization;
 
 namespace NetDsl.Training;
 
@@ -10,8 +12,75 @@ public abstract class Optimizer
     protected Optimizer(float learningRate) => LearningRate = learningRate;
 
     /// <summary>Number of steps taken (PyTorch's t).</summary>
-    public int StepCount { get; protected set; }
+    public int StepCount { get; protected internal set; }
 
     /// <summary>One update: parameters ← f(parameters, gradients, state). State is allocated on the first step and sized to the buffer.</summary>
     public abstract void Step(Span<float> parameters, ReadOnlySpan<float> gradients);
+
+    /// <summary>The kind a checkpoint records (the class name: Sgd, Adam, AdamW, Adagrad, Adadelta, RmsProp).</summary>
+    public virtual string Kind => GetType().Name;
+
+    /// <summary>The hyperparameters other than the learning rate, as text (invariant culture); resuming a checkpoint written
+    /// with other settings is refused, since the run would not continue the same way.</summary>
+    public virtual string Settings => "";
+
+    /// <summary>The names (PyTorch's) of the state tensors this optimizer keeps with its settings, e.g. exp_avg, exp_avg_sq,
+    /// max_exp_avg_sq for Adam with AMSGrad. Each is allocated on the first step.</summary>
+    public virtual IReadOnlyList<string> StateNames => [];
+
+    /// <summary>State tensor <paramref name="name"/> (one of <see cref="StateNames"/>); empty before the first step.</summary>
+    public ReadOnlySpan<float> State(string name) => Slot(name);
+
+    /// <summary>Whether <see cref="SetState"/> restores everything that decides the next steps; the built-in optimizers do,
+    /// a derived class outside NetDsl does not, so checkpoints refuse it rather than resume it differently.</summary>
+    public virtual bool CanCheckpoint => false;
+
+    /// <summary>Restores <see cref="StepCount"/> and every state tensor (copied), as read from a checkpoint. With
+    /// <paramref name="stepCount"/> 0 the state must be empty (nothing allocated yet); otherwise every name of
+    /// <see cref="StateNames"/> must be present with <paramref name="length"/> floats, and no other.</summary>
+    public void SetState(int stepCount, IReadOnlyDictionary<string, float[]> state, int length)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        ArgumentOutOfRangeException.ThrowIfNegative(stepCount);
+        ArgumentOutOfRangeException.ThrowIfNegative(length);
+        if (!CanCheckpoint) throw new NotSupportedException($"{Kind} does not support checkpoints (CanCheckpoint is false)");
+        var names = StateNames;
+        foreach (var key in state.Keys)
+            if (!Contains(names, key))
+                throw new ArgumentException($"{Kind} ({Settings}) keeps no state '{key}'; it keeps {Describe(names)}", nameof(state));
+        // A state that was never allocated (no step yet, or a buffer PyTorch creates lazily) may be absent.
+        foreach (var name in names)
+            if (state.TryGetValue(name, out var data))
+            {
+                ArgumentNullException.ThrowIfNull(data, $"state['{name}']");
+                if (data.Length != length)
+                    throw new ArgumentException($"{Kind} state '{name}' has {data.Length} floats, expected {length}", nameof(state));
+            }
+            else if (stepCount > 0 && state.Count > 0)
+                throw new ArgumentException($"{Kind} state '{name}' is missing; after {stepCount} steps it keeps {Describe(names)}", nameof(state));
+        foreach (var name in names)
+            Slot(name) = state.TryGetValue(name, out var data) ? (float[])data.Clone() : null;
+        StepCount = stepCount;
+        OnStateSet(stepCount);
+    }
+
+    /// <summary>After <see cref="SetState"/>: a wrapper passes the step count on to what it wraps.</summary>
+    private protected virtual void OnStateSet(int stepCount) { }
+
+    /// <summary>The field that holds state tensor <paramref name="name"/>.</summary>
+    internal virtual ref float[]? Slot(string name) =>
+        throw new ArgumentException($"{Kind} keeps no state tensors; asked for '{name}'", nameof(name));
+
+    private protected static string Text(float value) => value.ToString("R", CultureInfo.InvariantCulture);
+
+    private protected ArgumentException UnknownState(string name) =>
+        new($"{Kind} ({Settings}) keeps no state '{name}'; it keeps {Describe(StateNames)}", nameof(name));
+
+    static bool Contains(IReadOnlyList<string> names, string key)
+    {
+        foreach (var n in names) if (n == key) return true;
+        return false;
+    }
+
+    static string Describe(IReadOnlyList<string> names) => names.Count == 0 ? "none" : string.Join(", ", names);
 }

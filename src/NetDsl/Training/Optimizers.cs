@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Numerics;
 
 namespace NetDsl.Training;
@@ -85,6 +86,15 @@ public sealed class Sgd : Optimizer
 
     public void Reset() { _momentumBuffer = null; StepCount = 0; }
 
+    public override bool CanCheckpoint => true;
+    public override string Settings => $"momentum={Text(Momentum)}, dampening={Text(Dampening)}, nesterov={Nesterov}, weight_decay={Text(WeightDecay)}";
+    public override IReadOnlyList<string> StateNames => Momentum != 0 ? ["momentum_buffer"] : [];
+    internal override ref float[]? Slot(string name)
+    {
+        if (name == "momentum_buffer" && Momentum != 0) return ref _momentumBuffer;
+        throw UnknownState(name);
+    }
+
     public override void Step(Span<float> parameters, ReadOnlySpan<float> gradients)
     {
         float lr = OptChecks.Step(this, parameters.Length, gradients.Length);
@@ -158,6 +168,17 @@ public abstract class AdamBase : Optimizer
     public ReadOnlySpan<float> MaxExpAvgSq => _maxExpAvgSq;
 
     public void Reset() { _expAvg = _expAvgSq = _maxExpAvgSq = null; StepCount = 0; }
+
+    public override bool CanCheckpoint => true;
+    public override string Settings => $"beta1={Text(Beta1)}, beta2={Text(Beta2)}, eps={Text(Eps)}, weight_decay={Text(WeightDecay)}, amsgrad={AmsGrad}";
+    public override IReadOnlyList<string> StateNames => AmsGrad ? ["exp_avg", "exp_avg_sq", "max_exp_avg_sq"] : ["exp_avg", "exp_avg_sq"];
+    internal override ref float[]? Slot(string name)
+    {
+        if (name == "exp_avg") return ref _expAvg;
+        if (name == "exp_avg_sq") return ref _expAvgSq;
+        if (name == "max_exp_avg_sq" && AmsGrad) return ref _maxExpAvgSq;
+        throw UnknownState(name);
+    }
 
     /// <summary>Weight decay folded into the gradient (Adam) rather than applied to the parameters first (AdamW).</summary>
     private protected abstract bool CoupledDecay { get; }
@@ -266,6 +287,15 @@ public sealed class Adagrad : Optimizer
 
     public void Reset() { _sum = null; StepCount = 0; }
 
+    public override bool CanCheckpoint => true;
+    public override string Settings => $"lr_decay={Text(LrDecay)}, weight_decay={Text(WeightDecay)}, initial_accumulator_value={Text(InitialAccumulatorValue)}, eps={Text(Eps)}";
+    public override IReadOnlyList<string> StateNames => ["sum"];
+    internal override ref float[]? Slot(string name)
+    {
+        if (name == "sum") return ref _sum;
+        throw UnknownState(name);
+    }
+
     public override void Step(Span<float> parameters, ReadOnlySpan<float> gradients)
     {
         float lr = OptChecks.Step(this, parameters.Length, gradients.Length);
@@ -315,6 +345,16 @@ public sealed class Adadelta : Optimizer
     public ReadOnlySpan<float> AccDelta => _accDelta;
 
     public void Reset() { _squareAvg = _accDelta = null; StepCount = 0; }
+
+    public override bool CanCheckpoint => true;
+    public override string Settings => $"rho={Text(Rho)}, eps={Text(Eps)}, weight_decay={Text(WeightDecay)}";
+    public override IReadOnlyList<string> StateNames => ["square_avg", "acc_delta"];
+    internal override ref float[]? Slot(string name)
+    {
+        if (name == "square_avg") return ref _squareAvg;
+        if (name == "acc_delta") return ref _accDelta;
+        throw UnknownState(name);
+    }
 
     public override void Step(Span<float> parameters, ReadOnlySpan<float> gradients)
     {
@@ -379,6 +419,23 @@ public sealed class RmsProp : Optimizer
     public ReadOnlySpan<float> GradAvg => _gradAvg;
 
     public void Reset() { _squareAvg = _momentumBuffer = _gradAvg = null; StepCount = 0; }
+
+    public override bool CanCheckpoint => true;
+    public override string Settings => $"alpha={Text(Alpha)}, eps={Text(Eps)}, weight_decay={Text(WeightDecay)}, momentum={Text(Momentum)}, centered={Centered}";
+    public override IReadOnlyList<string> StateNames => (Momentum > 0, Centered) switch
+    {
+        (true, true) => ["square_avg", "momentum_buffer", "grad_avg"],
+        (true, false) => ["square_avg", "momentum_buffer"],
+        (false, true) => ["square_avg", "grad_avg"],
+        _ => ["square_avg"],
+    };
+    internal override ref float[]? Slot(string name)
+    {
+        if (name == "square_avg") return ref _squareAvg;
+        if (name == "momentum_buffer" && Momentum > 0) return ref _momentumBuffer;
+        if (name == "grad_avg" && Centered) return ref _gradAvg;
+        throw UnknownState(name);
+    }
 
     public override void Step(Span<float> parameters, ReadOnlySpan<float> gradients)
     {

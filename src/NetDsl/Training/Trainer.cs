@@ -44,6 +44,19 @@ public sealed class TrainingOptions
     public float L2 { get; init; }
     /// <summary>Per-layer (l1, l2) that replace <see cref="L1"/>/<see cref="L2"/> for the named layers.</summary>
     public IReadOnlyDictionary<string, (float L1, float L2)>? LayerRegularization { get; init; }
+
+    /// <summary>Writes checkpoints (see <see cref="CheckpointOptions"/>); null: none.</summary>
+    public CheckpointOptions? Checkpoints { get; init; }
+    /// <summary>A checkpoint file, or a folder whose newest checkpoint is used (a folder without any: start from scratch).
+    /// The run continues exactly where it stopped; refused, with the reasons, when the network's tensors, the optimizer's kind
+    /// or settings, the batch size, the seed or the shuffling differ.</summary>
+    public string? ResumeFrom { get; init; }
+    /// <summary>What a step that produces NaN/∞ does (default: throw <see cref="NonFiniteException"/>; the step is refused either way).</summary>
+    public NonFinitePolicy NonFinite { get; init; } = NonFinitePolicy.Throw;
+    /// <summary>With <see cref="NonFinitePolicy.RollBack"/>: the factor the learning rate is multiplied by at each rollback.</summary>
+    public float RollbackLearningRateFactor { get; init; } = 0.5f;
+    /// <summary>With <see cref="NonFinitePolicy.RollBack"/>: rollbacks allowed in one run before it throws.</summary>
+    public int MaxRollbacks { get; init; } = 3;
 }
 
 /// <summary>One training step, as seen by <see cref="TrainingOptions.OnStep"/>: the network's LayerOutput/LayerGradient hold the
@@ -68,6 +81,7 @@ public static class Trainer
         if (options.Schedule is not null && options.LearningRateForEpoch is not null)
             throw new ArgumentException("set either Schedule or LearningRateForEpoch, not both", nameof(options));
         if (train.Count == 0) throw new ArgumentException("train has no samples", nameof(train));
+        TrainingResume.CheckOptions(network, optimizer, options);
 
         var step = optimizer;
         LayerScaledOptimizer? scaled = null;
@@ -88,28 +102,45 @@ public static class Trainer
         var penalties = Penalties(network, options);
         int batchSize = Math.Min(options.BatchSize, train.Count);
         int chunk = Math.Min(batchSize, network.MaxBatch);
+        var guard = options.NonFinite == NonFinitePolicy.Off ? null : new StepGuard(network, options.NonFinite);
+        var position = new TrainingPosition(0, 0, 0, options.Seed, batchSize, options.Shuffle, 0, 0, 1f);
+        if (options.ResumeFrom is { } resumeFrom) position = TrainingResume.Restore(resumeFrom, network, optimizer, position) ?? position;
         var sampler = new BatchSampler(train.Count, batchSize, options.Seed, options.Shuffle);
         var augmenter = options.Augmentation is null ? null : new Augmenter(options.Augmentation, train.Channels, train.Height, train.Width, options.Seed);
         var x = new float[chunk * network.InputSize];
         var y = new int[chunk];
         var outputGrad = new float[chunk * network.OutputSize];
         var reports = new List<EpochReport>();
-        long stepIndex = 0;
+        var checkpoints = options.Checkpoints;
+        TrainingSnapshot? rollbackTo = options.NonFinite == NonFinitePolicy.RollBack ? new TrainingSnapshot(network, optimizer, position) : null;
+        int rollbacks = 0;
 
-        for (int epoch = 0; epoch < options.Epochs; epoch++)
+        int epoch = position.Epoch, firstBatch = position.Batch;
+        long stepIndex = position.Step;
+        float lrScale = position.LearningRateScale;
+        double lossSum = position.EpochLossSum;
+        long correct = position.EpochCorrect;
+        var clock = Stopwatch.StartNew();
+        while (epoch < options.Epochs)
         {
-            if (options.LearningRateForEpoch is { } perEpoch) optimizer.LearningRate = perEpoch(epoch);
-            if (epoch > 0) sampler.NewEpoch();
-            var clock = Stopwatch.StartNew();
-            double lossSum = 0;
-            long correct = 0;
-            for (int b = 0; b < sampler.BatchCount; b++)
+            if (sampler.Epoch > epoch) sampler = new BatchSampler(train.Count, batchSize, options.Seed, options.Shuffle); // rolled back
+            while (sampler.Epoch < epoch) sampler.NewEpoch();
+            if (options.LearningRateForEpoch is { } perEpoch) optimizer.LearningRate = perEpoch(epoch) * lrScale;
+            if (firstBatch == 0) { lossSum = 0; correct = 0; clock.Restart(); }
+            if (options.NonFinite == NonFinitePolicy.RollBack && checkpoints is null && firstBatch == 0)
+                rollbackTo = new TrainingSnapshot(network, optimizer, Position(epoch, 0, 0, 0));
+            bool rolledBack = false;
+            for (int b = firstBatch; b < sampler.BatchCount; b++)
             {
-                if (options.Schedule is { } schedule) optimizer.LearningRate = schedule.RateFor(epoch, stepIndex);
+                if (options.Schedule is { } schedule) optimizer.LearningRate = schedule.RateFor(epoch, stepIndex) * lrScale;
                 step.LearningRate = optimizer.LearningRate;
                 var order = sampler.Order.Slice(b * batchSize, sampler.SizeOf(b));
                 double batchWeight = ChunkWeight(loss, train.Labels, order);
-                double batchLoss = 0;
+                double batchLoss = 0, batchLossSum = 0;
+                long batchCorrect = 0;
+                NonFiniteException? failure = null;
+                bool updated = false;
+                guard?.BeginStep();
                 network.ZeroGradients();
                 for (int start = 0; start < order.Length; start += chunk)
                 {
@@ -126,8 +157,8 @@ public static class Trainer
                     var output = network.Forward(xs, n, training: true);
                     var grad = outputGrad.AsSpan(0, n * network.OutputSize);
                     float l = loss.Compute(output, ys, n, network.OutputSize, grad);
-                    lossSum += (double)l * n;
-                    correct += Metrics.CountCorrect(output, ys, n, network.OutputSize);
+                    batchLossSum += (double)l * n;
+                    batchCorrect += Metrics.CountCorrect(output, ys, n, network.OutputSize);
                     if (n != order.Length)
                     {
                         // The loss is a mean over the chunk; the step wants the mean over the batch.
@@ -137,28 +168,75 @@ public static class Trainer
                     }
                     else batchLoss = l;
                     network.Backward(grad, n);
+                    if (guard is not null && !(float.IsFinite(l) && guard.GradientsFinite() && guard.BuffersFinite()))
+                    {
+                        failure = guard.Failure(epoch, stepIndex, b, sampler.BatchCount, l, xs, n, indices, null);
+                        break;
+                    }
                 }
-                if (penalties.Length > 0)
+                if (failure is null)
                 {
-                    double penalty = 0;
-                    foreach (var (offset, length, l1, l2) in penalties)
-                        penalty += Regularization.Apply(network.Parameters.Slice(offset, length), network.Gradients.Slice(offset, length), l1, l2);
-                    batchLoss += penalty;
-                    lossSum += penalty * order.Length;
+                    if (penalties.Length > 0)
+                    {
+                        double penalty = 0;
+                        foreach (var (offset, length, l1, l2) in penalties)
+                            penalty += Regularization.Apply(network.Parameters.Slice(offset, length), network.Gradients.Slice(offset, length), l1, l2);
+                        batchLoss += penalty;
+                        batchLossSum += penalty * order.Length;
+                    }
+                    scaled?.ZeroFrozenGradients(network.Gradients);
+                    options.OnStep?.Invoke(new StepInfo(network, epoch, b, stepIndex, order.Length, (float)batchLoss, step.LearningRate));
+                    guard?.BeforeUpdate();
+                    step.Step(network.Parameters, network.Gradients);
+                    updated = true;
+                    if (guard is not null && !guard.ParametersFinite())
+                        failure = guard.Failure(epoch, stepIndex, b, sampler.BatchCount, (float)batchLoss, default, 0, default, guard.UpdateFailure(step.LearningRate));
                 }
-                scaled?.ZeroFrozenGradients(network.Gradients);
-                options.OnStep?.Invoke(new StepInfo(network, epoch, b, stepIndex, order.Length, (float)batchLoss, step.LearningRate));
-                step.Step(network.Parameters, network.Gradients);
+                if (failure is not null)
+                {
+                    guard!.Refuse(updated);
+                    if (guard.Policy == NonFinitePolicy.Throw) throw failure;
+                    if (guard.Policy == NonFinitePolicy.SkipBatch) { stepIndex++; continue; }
+                    // Roll back: to the last checkpoint, with a lower learning rate.
+                    if (rollbackTo is null || ++rollbacks > options.MaxRollbacks)
+                        throw new NonFiniteException(failure.Message + $" Rolled back {rollbacks - 1} times already (MaxRollbacks = {options.MaxRollbacks}); giving up.",
+                            failure.Epoch, failure.Step, failure.OutputLayer, failure.GradientLayer, failure.InputSample, failure.DataIndex);
+                    rollbackTo.Restore(network, optimizer);
+                    var at = rollbackTo.Position;
+                    lrScale = at.LearningRateScale * options.RollbackLearningRateFactor;
+                    optimizer.LearningRate = rollbackTo.LearningRate * options.RollbackLearningRateFactor;
+                    rollbackTo = new TrainingSnapshot(network, optimizer, at with { LearningRateScale = lrScale });
+                    (epoch, firstBatch, stepIndex, lossSum, correct) = (at.Epoch, at.Batch, at.Step, at.EpochLossSum, at.EpochCorrect);
+                    rolledBack = true;
+                    break;
+                }
+                lossSum += batchLossSum;
+                correct += batchCorrect;
                 stepIndex++;
+                if (checkpoints is { EverySteps: > 0 } && stepIndex % checkpoints.EverySteps == 0)
+                    SaveCheckpoint(Position(epoch, b + 1, lossSum, correct));
             }
+            if (rolledBack) continue;
             double seconds = clock.Elapsed.TotalSeconds;
             var (testLoss, testAccuracy) = test is null ? (double.NaN, double.NaN) : Evaluate(network, test, loss);
             var report = new EpochReport(epoch + 1, lossSum / train.Count, (double)correct / train.Count, testLoss, testAccuracy,
                 seconds, train.Count / seconds, optimizer.LearningRate);
             reports.Add(report);
             options.OnEpoch?.Invoke(report);
+            epoch++;
+            firstBatch = 0;
+            if (checkpoints is { EveryEpoch: true }) SaveCheckpoint(Position(epoch, 0, 0, 0));
         }
         return reports;
+
+        TrainingPosition Position(int e, int batch, double sum, long right) =>
+            new(e, batch, stepIndex, options.Seed, batchSize, options.Shuffle, sum, right, lrScale);
+
+        void SaveCheckpoint(TrainingPosition at)
+        {
+            CheckpointFolder.Save(checkpoints.Directory, checkpoints.Keep, network, optimizer, at);
+            if (options.NonFinite == NonFinitePolicy.RollBack) rollbackTo = new TrainingSnapshot(network, optimizer, at);
+        }
     }
 
     /// <summary>What a chunk weighs in its batch's mean loss: its sample count, or for class-weighted (normalized) cross-entropy

@@ -1,0 +1,13 @@
+using NetDsl;
+
+namespace NetDsl.Tests.Networks;
+
+// The exact-resume network: every kind of state a checkpoint must carry (parameters, batch-norm running statistics,
+// dropout's generator), small enough that a whole run with a checkpoint every few steps takes about a second.
+[Network(1, 8, 8)]
+[Conv2D(4, 3, Padding = 1)] [BatchNorm] [ReLU]
+[MaxPool2D(2)]
+[Dropout(0.25)]
+[Dense(2048)] [ReLU]   // 133k weights: a 2 MB checkpoint, so a write takes long enough to be killed in the middle
+[Dense(10)]
+public partial class ResumeNet;
