@@ -198,6 +198,39 @@ internal sealed partial class NetworkEmitter
         }
     }
 
+    /// <summary>The LayerInfo initializer: frozen flag, inputs, input shape and the resolved hyperparameters (for exporters).</summary>
+    private static string LayerInfoInit(ShapedLayer l)
+    {
+        string inputs = l.SkipLayer >= -1 ? $"{l.InputLayer}, {l.SkipLayer}" : $"{l.InputLayer}";
+        var args = new List<string>();
+        void Int(string name, int value, int fallback) { if (value != fallback) args.Add($"{name} = {value}"); }
+        void Real(string name, double value) => args.Add($"{name} = {value.ToString("R", CultureInfo.InvariantCulture)}");
+        void Flag(string name, bool value) { if (value) args.Add($"{name} = true"); }
+        switch (l.Kind)
+        {
+            case LayerKind.Conv2D or LayerKind.ConvTranspose2D or LayerKind.MaxPool2D or LayerKind.AvgPool2D or LayerKind.MinPool2D:
+                Int("KernelHeight", l.KernelH, 0); Int("KernelWidth", l.KernelW, 0);
+                Int("StrideHeight", l.StrideH, 1); Int("StrideWidth", l.StrideW, 1);
+                Int("PadTop", l.PadTop, 0); Int("PadBottom", l.PadBottom, 0); Int("PadLeft", l.PadLeft, 0); Int("PadRight", l.PadRight, 0);
+                Int("DilationHeight", l.Dilation, 1); Int("DilationWidth", l.Dilation, 1);
+                Int("Groups", l.Groups, 1);
+                Int("OutputPaddingHeight", l.OutputPadding, 0); Int("OutputPaddingWidth", l.OutputPadding, 0);
+                Flag("HasBias", l.HasBias);
+                Flag("CountIncludePad", l.Kind == LayerKind.AvgPool2D); // PyTorch's default, the generated kernel's numerics
+                break;
+            case LayerKind.Dense: Flag("HasBias", l.HasBias); break;
+            case LayerKind.Maxout: Int("Pieces", l.Count, 0); Flag("HasBias", true); break;
+            case LayerKind.BatchNorm: Real("Epsilon", l.Real2); Real("Momentum", l.Real); break;
+            case LayerKind.LocalResponseNorm: Int("Size", l.Count, 0); Real("Alpha", l.Real); Real("Beta", l.Real2); Real("K", l.Real3); break;
+            case LayerKind.PReLU: Flag("PerChannel", l.WeightCount > 1); break;
+            case LayerKind.ELU: Real("Alpha", l.Real); break;
+            case LayerKind.LeakyReLU: Real("Slope", l.Real); break;
+            case LayerKind.Dropout: Real("P", l.Real); break;
+        }
+        string arguments = args.Count == 0 ? "" : $", Arguments = new() {{ {string.Join(", ", args)} }}";
+        return $"{{ {(l.Frozen ? "Frozen = true, " : "")}Inputs = new[] {{ {inputs} }}, InputChannels = {l.InC}, InputHeight = {l.InH}, InputWidth = {l.InW}{arguments} }}";
+    }
+
     private void WriteParameters()
     {
         _w.Line("// ---- Parameters: one flat buffer, PyTorch layouts -----------------------------");
@@ -209,7 +242,7 @@ internal sealed partial class NetworkEmitter
         _w.Line($"private static readonly {Rt}.LayerInfo[] s_layers =");
         _w.Open();
         foreach (var l in _net.Layers)
-            _w.Line($"new(\"{l.Name}\", \"{l.Kind}\", {l.OutC}, {l.OutH}, {l.OutW}, {(l.HasParameters ? l.WeightOffset : 0)}, {l.ParameterCount}){(l.Frozen ? " { Frozen = true }" : "")},");
+            _w.Line($"new(\"{l.Name}\", \"{l.Kind}\", {l.OutC}, {l.OutH}, {l.OutW}, {(l.HasParameters ? l.WeightOffset : 0)}, {l.ParameterCount}) {LayerInfoInit(l)},");
         _w.Close(";");
         _w.Line($"private static readonly {Rt}.ParameterTensor[] s_bufferTensors =");
         _w.Open();
