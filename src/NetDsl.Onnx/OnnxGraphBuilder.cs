@@ -168,7 +168,9 @@ internal sealed class OnnxGraphBuilder
                 int inSize = layer.InputChannels * layer.InputHeight * layer.InputWidth;
                 string w = Reshape(name + "/weight", Parameter(name + ".weight"), units * pieces, inSize);
                 string b = Reshape(name + "/bias", Parameter(name + ".bias"), units * pieces);
-                string z = Node("Gemm", name + "/gemm", UniqueValueName(name + "/pieces"), Flat(source), w, b).Output[0];
+                var gemm = Node("Gemm", name + "/gemm", UniqueValueName(name + "/pieces"), Flat(source), w, b);
+                gemm.Attribute.Add(Int("transB", 1));
+                string z = gemm.Output[0];
                 string grouped = Reshape(name + "/group", z, 0, units, pieces);
                 var max = Node("ReduceMax", name, output, grouped);
                 max.Attribute.Add(Ints("axes", 2));
