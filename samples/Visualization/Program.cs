@@ -10,17 +10,6 @@ using NetDsl.Visualization;
 
 namespace VisualizationSample;
 
-/// <summary>LeNet-5 with ReLU, on the shipped MNIST digits.</summary>
-[Network(1, 28, 28)]
-[Conv2D(6, 5, Padding = 2, Name = "conv1")] [ReLU]
-[MaxPool2D(2)]
-[Conv2D(16, 5, Name = "conv2")] [ReLU]
-[MaxPool2D(2)]
-[Dense(120)] [ReLU]
-[Dense(84)] [ReLU]
-[Dense(10)]
-public partial class DigitNet;
-
 /// <summary>Trains a small network on MNIST digits and writes what the lecture notes show: the first layer's filters,
 /// feature maps of one digit, an occlusion-sensitivity map, and the training curves; it also prints per-layer activation
 /// and gradient statistics per epoch (to spot dead ReLUs or vanishing gradients).</summary>

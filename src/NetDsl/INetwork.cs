@@ -27,6 +27,82 @@ public sealed record LayerInfo(string Name, string Kind, int Channels, int Heigh
 
     /// <summary>Declared with <c>Frozen = true</c>: the generated backward pass leaves its parameter gradients at zero.</summary>
     public bool Frozen { get; init; }
+
+    /// <summary>The layers whose outputs this layer reads, in order (indices into <see cref="INetwork.Layers"/>; -1 is the
+    /// network input). A chain layer reads one; Add and Concat read the previous layer first, then the joined one(s).</summary>
+    public int[] Inputs { get; init; } = [];
+
+    /// <summary>Shape of the first input (<c>Inputs[0]</c>): channels, height, width. For the first layer this is the network's input shape.</summary>
+    public int InputChannels { get; init; }
+    /// <inheritdoc cref="InputChannels"/>
+    public int InputHeight { get; init; }
+    /// <inheritdoc cref="InputChannels"/>
+    public int InputWidth { get; init; }
+
+    /// <summary>The layer's resolved hyperparameters (defaults applied), for exporters and tools.</summary>
+    public LayerArguments Arguments { get; init; } = LayerArguments.None;
+}
+
+/// <summary>The hyperparameters of one layer as the generator resolved them (every default applied). Fields that do not
+/// apply to a layer kind keep their defaults. Plain values: exporters read them without reflection.</summary>
+public sealed record LayerArguments
+{
+    /// <summary>No hyperparameters (activations, Flatten, Add, Concat).</summary>
+    public static readonly LayerArguments None = new();
+
+    /// <summary>Convolution or pooling window.</summary>
+    public int KernelHeight { get; init; }
+    /// <inheritdoc cref="KernelHeight"/>
+    public int KernelWidth { get; init; }
+    /// <summary>Convolution or pooling stride.</summary>
+    public int StrideHeight { get; init; } = 1;
+    /// <inheritdoc cref="StrideHeight"/>
+    public int StrideWidth { get; init; } = 1;
+    /// <summary>Zero padding (−∞ for max pooling) before the first row, after the last row, before the first column, after the last column.
+    /// For ConvTranspose2D, the rows and columns cropped from the full output, as in PyTorch.</summary>
+    public int PadTop { get; init; }
+    /// <inheritdoc cref="PadTop"/>
+    public int PadBottom { get; init; }
+    /// <inheritdoc cref="PadTop"/>
+    public int PadLeft { get; init; }
+    /// <inheritdoc cref="PadTop"/>
+    public int PadRight { get; init; }
+    /// <summary>Convolution dilation.</summary>
+    public int DilationHeight { get; init; } = 1;
+    /// <inheritdoc cref="DilationHeight"/>
+    public int DilationWidth { get; init; } = 1;
+    /// <summary>Conv2D groups (input channels for depthwise).</summary>
+    public int Groups { get; init; } = 1;
+    /// <summary>ConvTranspose2D extra rows and columns at the bottom and right of the output.</summary>
+    public int OutputPaddingHeight { get; init; }
+    /// <inheritdoc cref="OutputPaddingHeight"/>
+    public int OutputPaddingWidth { get; init; }
+    /// <summary>Conv2D, ConvTranspose2D, Dense: whether the layer adds a bias.</summary>
+    public bool HasBias { get; init; }
+    /// <summary>Pooling: output size rounded up (PyTorch <c>ceil_mode</c>).</summary>
+    public bool CeilMode { get; init; }
+    /// <summary>Average pooling: zero padding counts in the divisor (PyTorch <c>count_include_pad</c>).</summary>
+    public bool CountIncludePad { get; init; }
+    /// <summary>LeakyReLU negative slope.</summary>
+    public double Slope { get; init; }
+    /// <summary>ELU α; LocalResponseNorm α.</summary>
+    public double Alpha { get; init; }
+    /// <summary>LocalResponseNorm β.</summary>
+    public double Beta { get; init; }
+    /// <summary>LocalResponseNorm k.</summary>
+    public double K { get; init; }
+    /// <summary>LocalResponseNorm window in channels.</summary>
+    public int Size { get; init; }
+    /// <summary>BatchNorm ε.</summary>
+    public double Epsilon { get; init; }
+    /// <summary>BatchNorm momentum of the running statistics.</summary>
+    public double Momentum { get; init; }
+    /// <summary>Dropout probability.</summary>
+    public double P { get; init; }
+    /// <summary>Maxout pieces per unit.</summary>
+    public int Pieces { get; init; }
+    /// <summary>PReLU: one slope per channel (else one for all).</summary>
+    public bool PerChannel { get; init; }
 }
 
 /// <summary>Where a network's dropout generator stands: <paramref name="Key"/> is drawn from the initialization seed,

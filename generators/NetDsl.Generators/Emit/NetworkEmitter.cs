@@ -185,6 +185,44 @@ internal sealed class NetworkEmitter
 
     // ------------------------------------------------------------------ parameters
 
+    /// <summary>The LayerInfo initializer: frozen flag, inputs, input shape and the resolved hyperparameters (for exporters).</summary>
+    private static string LayerInfoInit(ShapedLayer l)
+    {
+        var args = new List<string>();
+        void Int(string name, int value, int fallback) { if (value != fallback) args.Add($"{name} = {value}"); }
+        void Real(string name, double value) => args.Add($"{name} = {value.ToString("R", CultureInfo.InvariantCulture)}");
+        void Flag(string name, bool value) { if (value) args.Add($"{name} = true"); }
+        switch (l.Params)
+        {
+            case ConvParams c:
+                Int("KernelHeight", c.KernelH, 0); Int("KernelWidth", c.KernelW, 0);
+                Int("StrideHeight", c.StrideH, 1); Int("StrideWidth", c.StrideW, 1);
+                Int("PadTop", c.PadTop, 0); Int("PadBottom", c.PadBottom, 0); Int("PadLeft", c.PadLeft, 0); Int("PadRight", c.PadRight, 0);
+                Int("DilationHeight", c.Dilation, 1); Int("DilationWidth", c.Dilation, 1);
+                Int("Groups", c.Groups, 1);
+                Int("OutputPaddingHeight", c.OutputPadding, 0); Int("OutputPaddingWidth", c.OutputPadding, 0);
+                Flag("HasBias", c.HasBias);
+                break;
+            case PoolParams p:
+                Int("KernelHeight", p.KernelH, 0); Int("KernelWidth", p.KernelW, 0);
+                Int("StrideHeight", p.StrideH, 1); Int("StrideWidth", p.StrideW, 1);
+                Int("PadTop", p.PadH, 0); Int("PadBottom", p.PadH, 0); Int("PadLeft", p.PadW, 0); Int("PadRight", p.PadW, 0);
+                Flag("CeilMode", p.CeilMode);
+                Flag("CountIncludePad", p.Mode == PoolMode.Average && p.CountIncludePad);
+                break;
+            case DenseParams d: Flag("HasBias", d.HasBias); break;
+            case MaxoutParams m: Int("Pieces", m.Pieces, 0); Flag("HasBias", true); break;
+            case BatchNormParams b: Real("Epsilon", b.Epsilon); Real("Momentum", b.Momentum); break;
+            case LrnParams r: Int("Size", r.Size, 0); Real("Alpha", r.Alpha); Real("Beta", r.Beta); Real("K", r.K); break;
+            case PReluParams pr: Flag("PerChannel", pr.PerChannel); break;
+            case ScalarParams v when l.Kind == LayerKind.ELU: Real("Alpha", v.Value); break;
+            case ScalarParams v when l.Kind == LayerKind.LeakyReLU: Real("Slope", v.Value); break;
+            case ScalarParams v when l.Kind == LayerKind.Dropout: Real("P", v.Value); break;
+        }
+        string arguments = args.Count == 0 ? "" : $", Arguments = new() {{ {string.Join(", ", args)} }}";
+        return $"{{ {(l.Frozen ? "Frozen = true, " : "")}Inputs = new[] {{ {string.Join(", ", l.Inputs)} }}, InputChannels = {l.InC}, InputHeight = {l.InH}, InputWidth = {l.InW}{arguments} }}";
+    }
+
     private void WriteParameters()
     {
         _w.Line("// ---- Parameters: one flat buffer, PyTorch layouts -----------------------------");
@@ -196,7 +234,7 @@ internal sealed class NetworkEmitter
         _w.Line($"private static readonly {Rt}.LayerInfo[] s_layers =");
         _w.Open();
         foreach (var l in _net.Layers)
-            _w.Line($"new(\"{l.Name}\", \"{LayerFamilies.For(l).AttributeName(l.Kind)}\", {l.OutC}, {l.OutH}, {l.OutW}, {(l.HasParameters ? l.WeightOffset : 0)}, {l.ParameterCount}){(l.Frozen ? " { Frozen = true }" : "")},");
+            _w.Line($"new(\"{l.Name}\", \"{LayerFamilies.For(l).AttributeName(l.Kind)}\", {l.OutC}, {l.OutH}, {l.OutW}, {(l.HasParameters ? l.WeightOffset : 0)}, {l.ParameterCount}) {LayerInfoInit(l)},");
         _w.Close(";");
         _w.Line($"private static readonly {Rt}.ParameterTensor[] s_bufferTensors =");
         _w.Open();
