@@ -38,6 +38,11 @@ public sealed class TrainingOptions
     public Augmentation? Augmentation { get; init; }
     /// <summary>Called after each step's backward pass, before the optimizer step (e.g. <c>ActivationStatistics.Observe</c>).</summary>
     public Action<StepInfo>? OnStep { get; init; }
+    /// <summary>Receives progress within each epoch (step, running loss and accuracy, samples/s, ETA), at most once per
+    /// <see cref="ProgressInterval"/> and always at the end of an epoch; called on the training thread.</summary>
+    public IProgress<TrainingProgress>? Progress { get; init; }
+    /// <summary>The shortest time between two <see cref="Progress"/> reports (zero: every step).</summary>
+    public TimeSpan ProgressInterval { get; init; } = TimeSpan.FromMilliseconds(100);
     /// <summary>L1 penalty l1·Σ|W| on every layer's weights (not biases), added to the loss and its gradient.</summary>
     public float L1 { get; init; }
     /// <summary>L2 penalty ½·l2·ΣW² on every layer's weights (not biases); l2 equals an optimizer's weight decay.</summary>
@@ -95,6 +100,7 @@ public static class Trainer
         var outputGrad = new float[chunk * network.OutputSize];
         var reports = new List<EpochReport>();
         long stepIndex = 0;
+        var progress = options.Progress is null ? null : new ProgressMeter(options.Progress, options.ProgressInterval, options.Epochs, sampler.BatchCount, train.Count);
 
         for (int epoch = 0; epoch < options.Epochs; epoch++)
         {
@@ -103,6 +109,8 @@ public static class Trainer
             var clock = Stopwatch.StartNew();
             double lossSum = 0;
             long correct = 0;
+            int seen = 0;
+            progress?.StartEpoch(epoch);
             for (int b = 0; b < sampler.BatchCount; b++)
             {
                 if (options.Schedule is { } schedule) optimizer.LearningRate = schedule.RateFor(epoch, stepIndex);
@@ -150,6 +158,8 @@ public static class Trainer
                 options.OnStep?.Invoke(new StepInfo(network, epoch, b, stepIndex, order.Length, (float)batchLoss, step.LearningRate));
                 step.Step(network.Parameters, network.Gradients);
                 stepIndex++;
+                seen += order.Length;
+                progress?.AfterStep(b + 1, seen, lossSum, correct);
             }
             double seconds = clock.Elapsed.TotalSeconds;
             var (testLoss, testAccuracy) = test is null ? (double.NaN, double.NaN) : Evaluate(network, test, loss);
