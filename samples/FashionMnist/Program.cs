@@ -5,6 +5,7 @@ using NetDsl;
 using NetDsl.Data;
 using NetDsl.IO;
 using NetDsl.Training;
+using NetDsl.Visualization;
 
 namespace FashionMnistSample;
 
@@ -14,10 +15,12 @@ public static class Program
     private const string Usage = """
         usage: FashionMnist [--net lenet5|cnn] [--epochs N] [--batch N] [--optimizer sgd|adam] [--lr X]
                             [--momentum X] [--nesterov] [--seed N] [--threads N] [--data DIR] [--subset] [--save FILE]
+                            [--confusion FILE.png]
           --data DIR   folder with the four Fashion-MNIST IDX files (.gz or raw); default: /usr/share/datasets/fashion-mnist
                        when present (Debian package dataset-fashion-mnist), else the 10k/2k subset shipped with the sample
           --subset     use the shipped subset even when the full set is found
           --save FILE  write the trained weights as safetensors, then load them back into a fresh network and check them
+          --confusion FILE.png  draw the test set's confusion matrix (the text form is always printed)
         """;
 
     public static int Main(string[] args)
@@ -38,7 +41,7 @@ public static class Program
         float? lr = null;
         float momentum = 0.9f;
         bool nesterov = false, subset = false;
-        string? dataDir = null, save = null;
+        string? dataDir = null, save = null, confusion = null;
         for (int i = 0; i < args.Length; i++)
         {
             string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
@@ -56,6 +59,7 @@ public static class Program
                 case "--data": dataDir = Next(); break;
                 case "--subset": subset = true; break;
                 case "--save": save = Next(); break;
+                case "--confusion": confusion = Next(); break;
                 case "-h" or "--help": Console.WriteLine(Usage); return 0;
                 default: throw new ArgumentException($"unknown option '{args[i]}'");
             }
@@ -89,14 +93,23 @@ public static class Program
             + (optimizerName == "sgd" ? $" momentum {momentum.ToString(CultureInfo.InvariantCulture)}{(nesterov ? " nesterov" : "")}" : "") + $", seed {seed}");
 
         var loss = new SoftmaxCrossEntropy();
-        var reports = Trainer.Fit(network, train, test, loss, optimizer, new TrainingOptions
+        var reports = TrainingView.Run((progress, onEpoch) => Trainer.Fit(network, train, test, loss, optimizer, new TrainingOptions
         {
             Epochs = epochs,
             BatchSize = batch,
             Seed = seed,
-            OnEpoch = r => Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"epoch {r.Epoch,2}  train loss {r.TrainLoss:F4}  train acc {r.TrainAccuracy:P2}  test loss {r.TestLoss:F4}  test acc {r.TestAccuracy:P2}  {r.Seconds:F1} s  {r.SamplesPerSecond:F0} samples/s")),
-        });
+            Progress = progress,
+            OnEpoch = onEpoch,
+        }));
+        TrainingView.PrintTable(reports);
+
+        var evaluation = EvaluationReport.Compute(network, test, loss);
+        Console.Write(evaluation.ToText(FashionMnist.ClassNames));
+        if (confusion is not null)
+        {
+            ConfusionMatrixImage.Render(evaluation, FashionMnist.ClassNames).Save(confusion);
+            Console.WriteLine($"confusion matrix: {confusion}");
+        }
 
         if (save is not null)
         {

@@ -38,6 +38,11 @@ public sealed class TrainingOptions
     public Augmentation? Augmentation { get; init; }
     /// <summary>Called after each step's backward pass, before the optimizer step (e.g. <c>ActivationStatistics.Observe</c>).</summary>
     public Action<StepInfo>? OnStep { get; init; }
+    /// <summary>Receives progress within each epoch (step, running loss and accuracy, samples/s, ETA), at most once per
+    /// <see cref="ProgressInterval"/> and always at the end of an epoch; called on the training thread.</summary>
+    public IProgress<TrainingProgress>? Progress { get; init; }
+    /// <summary>The shortest time between two <see cref="Progress"/> reports (zero: every step).</summary>
+    public TimeSpan ProgressInterval { get; init; } = TimeSpan.FromMilliseconds(100);
     /// <summary>L1 penalty l1·Σ|W| on every layer's weights (not biases), added to the loss and its gradient.</summary>
     public float L1 { get; init; }
     /// <summary>L2 penalty ½·l2·ΣW² on every layer's weights (not biases); l2 equals an optimizer's weight decay.</summary>
@@ -114,6 +119,7 @@ public static class Trainer
         var checkpoints = options.Checkpoints;
         TrainingSnapshot? rollbackTo = options.NonFinite == NonFinitePolicy.RollBack ? new TrainingSnapshot(network, optimizer, position) : null;
         int rollbacks = 0;
+        var progress = options.Progress is null ? null : new ProgressMeter(options.Progress, options.ProgressInterval, options.Epochs, sampler.BatchCount, train.Count);
 
         int epoch = position.Epoch, firstBatch = position.Batch;
         long stepIndex = position.Step;
@@ -130,6 +136,8 @@ public static class Trainer
             if (options.NonFinite == NonFinitePolicy.RollBack && checkpoints is null && firstBatch == 0)
                 rollbackTo = new TrainingSnapshot(network, optimizer, Position(epoch, 0, 0, 0));
             bool rolledBack = false;
+            int seen = firstBatch * batchSize;
+            progress?.StartEpoch(epoch);
             for (int b = firstBatch; b < sampler.BatchCount; b++)
             {
                 if (options.Schedule is { } schedule) optimizer.LearningRate = schedule.RateFor(epoch, stepIndex) * lrScale;
@@ -215,6 +223,8 @@ public static class Trainer
                 stepIndex++;
                 if (checkpoints is { EverySteps: > 0 } && stepIndex % checkpoints.EverySteps == 0)
                     SaveCheckpoint(Position(epoch, b + 1, lossSum, correct));
+                seen += order.Length;
+                progress?.AfterStep(b + 1, seen, lossSum, correct);
             }
             if (rolledBack) continue;
             double seconds = clock.Elapsed.TotalSeconds;

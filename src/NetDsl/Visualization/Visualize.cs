@@ -289,3 +289,51 @@ public static class TrainingCurves
         }
     }
 }
+
+/// <summary>A confusion matrix as a heat map: one square per (true, predicted) pair, shaded from white to dark blue by the
+/// fraction of the true class's samples, with the counts written in the cells.</summary>
+public static class ConfusionMatrixImage
+{
+    public static readonly (byte R, byte G, byte B) Ink = (0, 0, 0);
+
+    /// <summary>White (t = 0) to dark blue (t = 1), linearly.</summary>
+    public static (byte R, byte G, byte B) Shade(double t)
+    {
+        t = Math.Clamp(double.IsNaN(t) ? 0 : t, 0, 1);
+        static byte Mix(double a, double b, double t) => (byte)Math.Round(a + (b - a) * t);
+        return (Mix(255, 8, t), Mix(255, 48, t), Mix(255, 107, t));
+    }
+
+    public static Canvas Render(EvaluationReport report, IReadOnlyList<string>? classNames = null, int cell = 36)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        if (cell < 24) throw new ArgumentOutOfRangeException(nameof(cell), cell, "cells need at least 24 pixels for their counts");
+        int n = report.ClassCount;
+        string Name(int c) => (classNames is not null && c < classNames.Count ? classNames[c] : c.ToString(CultureInfo.InvariantCulture)).ToUpperInvariant();
+        int labelWidth = 6 * Enumerable.Range(0, n).Max(c => Name(c).Length) + 10;
+        int left = labelWidth, top = 30;
+        var canvas = new Canvas(left + n * cell + 10, top + n * cell + 24, (255, 255, 255));
+        canvas.Text(left, 4, "PREDICTED", Ink);
+        canvas.Text(4, 4, "TRUE", Ink);
+        for (int c = 0; c < n; c++)
+        {
+            string col = c.ToString(CultureInfo.InvariantCulture);
+            canvas.Text(left + c * cell + (cell - 6 * col.Length) / 2, top - 12, col, Ink);
+            canvas.Text(4, top + c * cell + (cell - 7) / 2, Name(c), Ink);
+            long rowTotal = 0;
+            for (int j = 0; j < n; j++) rowTotal += report[c, j];
+            for (int j = 0; j < n; j++)
+            {
+                int v = report[c, j];
+                double t = rowTotal == 0 ? 0 : (double)v / rowTotal;
+                canvas.FillRect(left + j * cell, top + c * cell, cell - 1, cell - 1, Shade(t));
+                string text = v.ToString(CultureInfo.InvariantCulture);
+                var ink = t > 0.5 ? ((byte)255, (byte)255, (byte)255) : Ink;
+                if (6 * text.Length <= cell - 2) canvas.Text(left + j * cell + (cell - 6 * text.Length) / 2, top + c * cell + (cell - 7) / 2, text, ink);
+            }
+        }
+        canvas.Text(left, top + n * cell + 8, string.Create(CultureInfo.InvariantCulture,
+            $"ACC {report.Accuracy * 100:F2}%  TOP-{report.TopK} {report.TopKAccuracy * 100:F2}%"), Ink);
+        return canvas;
+    }
+}
