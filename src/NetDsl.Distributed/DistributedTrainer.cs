@@ -167,7 +167,6 @@ public static class DistributedTrainer
                     var output = network.Forward(xs, n, training: true);
                     var grad = outputGrad.AsSpan(0, n * network.OutputSize);
                     float l = loss.Compute(output, ys, n, network.OutputSize, grad);
-                    lossSum += (double)l * n;
                     correct += Metrics.CountCorrect(output, ys, n, network.OutputSize);
                     // The loss is a mean over the chunk; the step wants the mean over the global batch. With two equal shards
                     // w is 1/2, an exact power of two, so the scaled gradient has the single-process bits.
@@ -178,6 +177,8 @@ public static class DistributedTrainer
                     network.Backward(grad, n);
                 }
                 localSamples += order.Length;
+                // Σ over ranks of localLoss is the global batch's mean loss (class weights included), as one process computes it.
+                lossSum += localLoss * global.Length;
                 long t1 = Stopwatch.GetTimestamp();
                 // The whole fusion: every gradient sits in one flat buffer, so one allreduce per step.
                 communicator.AllreduceSum(network.Gradients);
@@ -300,14 +301,16 @@ public static class DistributedTrainer
         Span<long> root = stackalloc long[mine.Length];
         mine.CopyTo(root);
         communicator.Broadcast(MemoryMarshal.AsBytes(root));
-        int firstDifference = -1;
-        for (int i = 0; i < mine.Length && firstDifference < 0; i++) if (mine[i] != root[i]) firstDifference = i;
-        Span<long> differing = [firstDifference < 0 ? 0 : 1];
+        // Per setting, how many ranks differ from rank 0: every rank learns it, so every rank fails with the same message.
+        Span<long> differing = stackalloc long[mine.Length];
+        for (int i = 0; i < mine.Length; i++) differing[i] = mine[i] == root[i] ? 0 : 1;
         communicator.AllreduceSum(differing);
-        if (differing[0] != 0)
-            throw new InvalidOperationException(firstDifference >= 0
-                ? $"rank {communicator.Rank}: {names[firstDifference]} is {mine[firstDifference]}, rank 0 has {root[firstDifference]}; every rank must train the same network on the same data with the same options"
-                : $"rank {communicator.Rank}: {differing[0]} other ranks were started with a setup that differs from rank 0's (network, data or options)");
+        var problems = new List<string>();
+        for (int i = 0; i < mine.Length; i++)
+            if (differing[i] != 0)
+                problems.Add($"{names[i]} differs from rank 0's {root[i]} on {differing[i]} rank(s)" + (mine[i] != root[i] ? $" (rank {communicator.Rank} has {mine[i]})" : ""));
+        if (problems.Count > 0)
+            throw new InvalidOperationException("every rank must train the same network on the same data with the same options: " + string.Join("; ", problems));
     }
 
     /// <summary>What samples weigh in a batch's mean loss (as <see cref="Trainer"/>): their count, or for class-weighted

@@ -82,12 +82,13 @@ public sealed class InProcessCommunicator : ICommunicator
         if (Size == 1) return;
         Deposit(data);
         // Every rank folds the same slots in rank order: the same bits everywhere.
-        var first = (T[])group.Slots[0]!;
-        first.AsSpan(0, data.Length).CopyTo(data);
+        for (int r = 0; r < Size; r++)
+            if (group.Slots[r]!.Length != data.Length)
+                throw new ArgumentException($"rank {r} passed {group.Slots[r]!.Length} elements, rank {Rank} {data.Length}: every rank must pass the same length");
+        ((T[])group.Slots[0]!).CopyTo(data);
         for (int r = 1; r < Size; r++)
         {
             var slot = (T[])group.Slots[r]!;
-            if (slot.Length != data.Length) throw new ArgumentException($"rank {r} passed {slot.Length} elements, rank {Rank} {data.Length}: every rank must pass the same length");
             for (int i = 0; i < data.Length; i++) data[i] = op(data[i], slot[i]);
         }
         Wait(); // nobody may overwrite a slot before all have read
