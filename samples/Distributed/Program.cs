@@ -16,11 +16,12 @@ public static class Program
     private const string Usage = """
         usage: mpiexec -n N dotnet Distributed.dll [--net cnn|lenet5] [--epochs N] [--batch N] [--lr X] [--momentum X]
                                                    [--seed N] [--threads N] [--data DIR] [--subset] [--limit N]
-                                                   [--save FILE] [--allreduce-rounds N] [--no-mpi]
+                                                   [--save FILE] [--allreduce-rounds N] [--time-wait] [--no-mpi]
           --batch N    the global batch: each step's N samples are split between the ranks (default 64)
           --threads N  workers per rank (default: the machine's cores / the ranks on this machine)
           --limit N    train on the first N training images only
           --save FILE  rank 0 writes the weights as safetensors after every epoch
+          --time-wait  a barrier before each allreduce, to report waiting for the slower rank apart from the transfer
           --no-mpi     one process without MPI (the baseline for the scaling figure)
           --allreduce-rounds N  after training, time N bare allreduces of the gradient buffer (default 50; 0: skip)
         """;
@@ -59,7 +60,7 @@ public static class Program
         string net = "cnn";
         int epochs = 1, batch = 64, seed = 1, threads = 0, limit = 0, allreduceRounds = 50;
         float lr = 0.01f, momentum = 0.9f;
-        bool subset = false;
+        bool subset = false, timeWait = false;
         string? dataDir = null, save = null;
         for (int i = 0; i < args.Length; i++)
         {
@@ -78,6 +79,7 @@ public static class Program
                 case "--subset": subset = true; break;
                 case "--save": save = Next(); break;
                 case "--allreduce-rounds": allreduceRounds = ParseInt(Next(), "--allreduce-rounds", 0); break;
+                case "--time-wait": timeWait = true; break;
                 case "--no-mpi": break;
                 case "-h" or "--help": if (communicator.Rank == 0) Console.WriteLine(Usage); return 0;
                 default: throw new ArgumentException($"unknown option '{args[i]}'");
@@ -124,8 +126,12 @@ public static class Program
             new DistributedOptions
             {
                 WeightsPath = save,
+                TimeWaitSeparately = timeWait,
                 OnEpoch = r => Say(string.Create(CultureInfo.InvariantCulture,
-                    $"epoch {r.Global.Epoch,2}  {r.LocalSamples} samples here, {r.Steps} steps: compute {r.ComputeSeconds:F2} s, allreduce {r.AllreduceSeconds:F3} s = {r.AllreduceMillisecondsPerStep:F3} ms/step ({100 * r.AllreduceSeconds / r.Global.Seconds:F1} % of the epoch)")),
+                    $"epoch {r.Global.Epoch,2}  {r.LocalSamples} samples here, {r.Steps} steps: compute {r.ComputeSeconds:F2} s, ")
+                    + (timeWait ? string.Create(CultureInfo.InvariantCulture, $"waiting for the other rank {r.WaitSeconds * 1000 / Math.Max(1, r.Steps):F3} ms/step, ") : "")
+                    + string.Create(CultureInfo.InvariantCulture,
+                    $"allreduce {r.AllreduceSeconds:F3} s = {r.AllreduceMillisecondsPerStep:F3} ms/step ({100 * r.AllreduceSeconds / r.Global.Seconds:F1} % of the epoch)")),
             });
 
         if (allreduceRounds > 0 && size > 1)

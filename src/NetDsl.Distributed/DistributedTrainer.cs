@@ -41,6 +41,11 @@ public sealed class DistributedOptions
     /// <summary>After every epoch, compare a hash of every rank's parameters and buffers with rank 0's and throw when they differ
     /// (they cannot if every rank ran the same code on the same reduced gradients).</summary>
     public bool CheckReplicasAgree { get; init; } = true;
+
+    /// <summary>Enter a barrier before each gradient allreduce, so that <see cref="DistributedEpochReport.WaitSeconds"/> (waiting for
+    /// the slowest rank) and <see cref="DistributedEpochReport.AllreduceSeconds"/> (the transfer itself) are told apart. Costs one
+    /// barrier's latency per step; off by default.</summary>
+    public bool TimeWaitSeparately { get; init; }
 }
 
 /// <summary>One epoch of distributed training as seen by one rank.</summary>
@@ -49,9 +54,13 @@ public sealed class DistributedOptions
 /// <param name="Size">Number of ranks.</param>
 /// <param name="LocalSamples">Training samples this rank processed in the epoch.</param>
 /// <param name="Steps">Optimizer steps in the epoch.</param>
-/// <param name="AllreduceSeconds">Time this rank spent in the gradients' allreduce, waiting for slower ranks included.</param>
+/// <param name="AllreduceSeconds">Time this rank spent in the gradients' allreduce; waiting for slower ranks included unless
+/// <see cref="DistributedOptions.TimeWaitSeparately"/>.</param>
 /// <param name="ComputeSeconds">Time this rank spent in forward, loss and backward.</param>
-public sealed record DistributedEpochReport(EpochReport Global, int Rank, int Size, int LocalSamples, int Steps, double AllreduceSeconds, double ComputeSeconds)
+/// <param name="WaitSeconds">With <see cref="DistributedOptions.TimeWaitSeparately"/>: time in the barrier before each allreduce,
+/// i.e. waiting for the slowest rank to finish its backward pass; else 0.</param>
+public sealed record DistributedEpochReport(EpochReport Global, int Rank, int Size, int LocalSamples, int Steps, double AllreduceSeconds, double ComputeSeconds,
+    double WaitSeconds)
 {
     /// <summary>Mean allreduce time per step, in milliseconds.</summary>
     public double AllreduceMillisecondsPerStep => Steps == 0 ? 0 : AllreduceSeconds * 1000 / Steps;
@@ -136,7 +145,7 @@ public static class DistributedTrainer
             if (options.LearningRateForEpoch is { } perEpoch) optimizer.LearningRate = perEpoch(epoch);
             if (epoch > distributed.StartEpoch) sampler.NewEpoch();
             var clock = Stopwatch.StartNew();
-            long allreduceTicks = 0, computeTicks = 0;
+            long allreduceTicks = 0, computeTicks = 0, waitTicks = 0;
             double lossSum = 0;
             long correct = 0;
             int localSamples = 0;
@@ -180,11 +189,14 @@ public static class DistributedTrainer
                 // Σ over ranks of localLoss is the global batch's mean loss (class weights included), as one process computes it.
                 lossSum += localLoss * global.Length;
                 long t1 = Stopwatch.GetTimestamp();
+                if (distributed.TimeWaitSeparately) communicator.Barrier();
+                long t2 = Stopwatch.GetTimestamp();
                 // The whole fusion: every gradient sits in one flat buffer, so one allreduce per step.
                 communicator.AllreduceSum(network.Gradients);
-                long t2 = Stopwatch.GetTimestamp();
+                long t3 = Stopwatch.GetTimestamp();
                 computeTicks += t1 - t0;
-                allreduceTicks += t2 - t1;
+                waitTicks += t2 - t1;
+                allreduceTicks += t3 - t2;
                 // Penalties act on the replicated weights, so they are added once, after the sum, identically on every rank.
                 double penalty = 0;
                 foreach (var (offset, length, l1, l2) in penalties)
@@ -217,7 +229,7 @@ public static class DistributedTrainer
                 options.OnEpoch?.Invoke(report);
             }
             distributed.OnEpoch?.Invoke(new DistributedEpochReport(report, rank, size, localSamples, sampler.BatchCount,
-                allreduceTicks / (double)Stopwatch.Frequency, computeTicks / (double)Stopwatch.Frequency));
+                allreduceTicks / (double)Stopwatch.Frequency, computeTicks / (double)Stopwatch.Frequency, waitTicks / (double)Stopwatch.Frequency));
         }
         return reports;
     }
