@@ -67,7 +67,7 @@ public class FuzzTests
     /// <summary>A layer attribute: constructor arguments, then up to three distinct named arguments.</summary>
     private static Gen<string> Layer(string attribute, Gen<string> ctor, params Gen<string>[] named)
     {
-        var common = named.Concat(new[] { Named("Name", NameValue), Named("Frozen", Bool) }).ToArray();
+        var common = named.Concat(new[] { Named("Name", NameValue), Named("Frozen", Bool), Named("From", NameValue) }).ToArray();
         return Gen.Select(ctor, Gen.OneOf(common).List[0, 3], (c, extra) =>
         {
             var args = new List<string>();
@@ -80,33 +80,47 @@ public class FuzzTests
 
     private static readonly Gen<string> None = Gen.Const("");
 
-    private static readonly Gen<string> LayerGen = Gen.Frequency(
-        (6, Layer("Conv2D",
+    private static Gen<string> Pool(string attribute, params Gen<string>[] extra) => Layer(attribute,
+        Gen.Frequency((4, Size), (1, Gen.Select(Size, Size, (h, w) => $"{h}, {w}"))),
+        new[] { Named("Stride", Size), Named("StrideHeight", Size), Named("StrideWidth", Size), Named("Padding", Pad), Named("CeilMode", Bool) }.Concat(extra).ToArray());
+
+    /// <summary>Add/Concat inputs as written: nothing (then From), or a list of names.</summary>
+    private static readonly Gen<string> InputList = Gen.Frequency((2, Gen.Const("")), (3, NameValue.Array[1, 4].Select(names => string.Join(", ", names))));
+
+    /// <summary>Every layer attribute the fuzzer writes, with its weight. <c>FamilyRegistryTests</c> checks that every layer kind is here.</summary>
+    internal static readonly (int Weight, string Attribute, Gen<string> Gen)[] Layers =
+    {
+        (6, "Conv2D", Layer("Conv2D",
             Gen.Frequency((4, Gen.Select(Size, Size, (f, k) => $"{f}, {k}")), (1, Gen.Select(Size, Size, Size, (f, h, w) => $"{f}, {h}, {w}"))),
             Named("Stride", Size), Named("StrideHeight", Size), Named("StrideWidth", Size), Named("Padding", Pad), Named("PadTop", Pad),
             Named("PadBottom", Pad), Named("PadLeft", Pad), Named("PadRight", Pad), Named("Dilation", Size), Named("Groups", Size),
             Named("Bias", Bool), Named("Init", InitValue))),
-        (2, Layer("ConvTranspose2D", Gen.Select(Size, Size, (f, k) => $"{f}, {k}"),
+        (2, "ConvTranspose2D", Layer("ConvTranspose2D", Gen.Select(Size, Size, (f, k) => $"{f}, {k}"),
             Named("Stride", Size), Named("Padding", Pad), Named("OutputPadding", Pad), Named("Dilation", Size), Named("Bias", Bool))),
-        (3, Layer("MaxPool2D", Size, Named("Stride", Size), Named("Padding", Pad))),
-        (2, Layer("AvgPool2D", Size, Named("Stride", Size), Named("Padding", Pad))),
-        (1, Layer("MinPool2D", Size, Named("Stride", Size), Named("Padding", Pad))),
-        (1, Layer("GlobalAvgPool2D", None)),
-        (4, Layer("Dense", Size, Named("Bias", Bool), Named("Init", InitValue))),
-        (1, Layer("Flatten", None)),
-        (2, Layer("BatchNorm", None, Named("Momentum", Real), Named("Epsilon", Real))),
-        (1, Layer("LocalResponseNorm", Size, Named("Alpha", Real), Named("Beta", Real), Named("K", Real))),
-        (4, Layer("ReLU", None)),
-        (1, Layer("LeakyReLU", Gen.Frequency((1, None), (2, Real)))),
-        (1, Layer("PReLU", None, Named("PerChannel", Bool), Named("InitialSlope", Real))),
-        (1, Layer("ELU", Gen.Frequency((1, None), (2, Real)))),
-        (2, Layer("Tanh", None)),
-        (2, Layer("Sigmoid", None)),
-        (1, Layer("Softmax", None)),
-        (1, Layer("Maxout", Gen.Select(Size, Size, (u, p) => $"{u}, {p}"), Named("Init", InitValue))),
-        (2, Layer("Dropout", Real)),
-        (1, Layer("Add", Gen.Const(""), Named("From", NameValue))),
-        (1, Layer("Concat", Gen.Const(""), Named("From", NameValue))));
+        (3, "MaxPool2D", Pool("MaxPool2D")),
+        (2, "AvgPool2D", Pool("AvgPool2D", Named("CountIncludePad", Bool))),
+        (1, "MinPool2D", Pool("MinPool2D")),
+        (1, "L2Pool2D", Layer("L2Pool2D", Gen.Frequency((4, Size), (1, Gen.Select(Size, Size, (h, w) => $"{h}, {w}"))),
+            Named("Stride", Size), Named("StrideHeight", Size), Named("StrideWidth", Size), Named("CeilMode", Bool))),
+        (1, "GlobalAvgPool2D", Layer("GlobalAvgPool2D", None)),
+        (4, "Dense", Layer("Dense", Size, Named("Bias", Bool), Named("Init", InitValue))),
+        (1, "Flatten", Layer("Flatten", None)),
+        (2, "BatchNorm", Layer("BatchNorm", None, Named("Momentum", Real), Named("Epsilon", Real))),
+        (1, "LocalResponseNorm", Layer("LocalResponseNorm", Size, Named("Alpha", Real), Named("Beta", Real), Named("K", Real))),
+        (4, "ReLU", Layer("ReLU", None)),
+        (1, "LeakyReLU", Layer("LeakyReLU", Gen.Frequency((1, None), (2, Real)))),
+        (1, "PReLU", Layer("PReLU", None, Named("PerChannel", Bool), Named("InitialSlope", Real))),
+        (1, "ELU", Layer("ELU", Gen.Frequency((1, None), (2, Real)))),
+        (2, "Tanh", Layer("Tanh", None)),
+        (2, "Sigmoid", Layer("Sigmoid", None)),
+        (1, "Softmax", Layer("Softmax", None)),
+        (1, "Maxout", Layer("Maxout", Gen.Select(Size, Size, (u, p) => $"{u}, {p}"), Named("Init", InitValue))),
+        (2, "Dropout", Layer("Dropout", Real)),
+        (2, "Add", Layer("Add", InputList)),
+        (2, "Concat", Layer("Concat", InputList)),
+    };
+
+    private static readonly Gen<string> LayerGen = Gen.Frequency(Layers.Select(l => ((int Frequency, IGen<string> Gen))(l.Weight, l.Gen)).ToArray());
 
     /// <summary>Things a user types that C# itself rejects: wrong types, unknown or duplicate named arguments, missing arguments.</summary>
     private static readonly Gen<string> TypeErrorLayer = Gen.OneOf(
