@@ -46,7 +46,13 @@ internal sealed class CpuLayer
     public string DxOf(int input) => _emitter.GradientTarget(Layer.Index, input);
 
     public string Shape(int c, int h, int w) => h == 1 && w == 1 ? $"[N, {c}]" : $"[N, {c}, {h}, {w}]";
-    public string InShape => Shape(Layer.InC, Layer.InH, Layer.InW);
+    /// <summary>The input's shape; a join's inputs' shapes joined by " + " (Add) or " ‖ " (Concat).</summary>
+    public string InShape => Layer.Inputs.Count == 1 ? Shape(Layer.InC, Layer.InH, Layer.InW)
+        : string.Join(Layer.Kind == Model.LayerKind.Add ? " + " : " ‖ ", System.Linq.Enumerable.Select(Layer.Inputs, i => SourceShape(i)));
+
+    private string SourceShape(int source) => source < 0
+        ? Shape(Net.InC, Net.InH, Net.InW)
+        : Shape(Net.Layers[source].OutC, Net.Layers[source].OutH, Net.Layers[source].OutW);
     public string OutShape => Shape(Layer.OutC, Layer.OutH, Layer.OutW);
 
     /// <summary>The XML summary line above a pass.</summary>

@@ -1,4 +1,5 @@
 using System;
+using System.IO;
 using System.Linq;
 using System.Reflection;
 using Microsoft.CodeAnalysis;
@@ -41,6 +42,25 @@ public class GeneratorTests
         var tree = Assert.Single(run.GeneratedTrees);
         Assert.EndsWith("Samples.LeNet5.g.cs", tree.FilePath);
         tree.GetText().ToString().ShouldMatchApproved(c => c.SubFolder("Approved").WithDiscriminator("LeNet5").NoDiff());
+    }
+
+    /// <summary>The samples' graph networks, generated from the sample files themselves: a ResNet with identity skips, the
+    /// U-Net (transposed convolutions, Concat skips), the inception network and the ResNet with projection shortcuts.</summary>
+    [Theory]
+    [InlineData("ResNet", "ResNet")]
+    [InlineData("Segmentation", "UNet")]
+    [InlineData("Architectures", "InceptionNet")]
+    [InlineData("Architectures", "ProjectionResNet")]
+    public void SampleGraphNetworksMatchTheirApprovedSnapshots(string sample, string network)
+    {
+        string dir = AppContext.BaseDirectory;
+        while (!File.Exists(Path.Combine(dir, "NetDsl.sln"))) dir = Path.GetDirectoryName(dir)!;
+        string source = File.ReadAllText(Path.Combine(dir, "samples", sample, "Networks.cs"));
+        var (run, output, diagnostics) = CompilerHarness.Generate(source);
+        Assert.Empty(diagnostics);
+        Assert.Empty(output.GetDiagnostics().Where(d => d.Severity >= DiagnosticSeverity.Warning));
+        var tree = Assert.Single(run.GeneratedTrees, t => t.FilePath.EndsWith("." + network + ".g.cs"));
+        tree.GetText().ToString().ShouldMatchApproved(c => c.SubFolder("Approved").WithDiscriminator(network).NoDiff());
     }
 
     [Fact]
@@ -221,7 +241,7 @@ public class GeneratorTests
     private static void AssertCached(GeneratorDriverRunResult run)
     {
         var steps = run.Results.Single().TrackedSteps;
-        foreach (var name in new[] { NetworkGenerator.Steps.Spec, NetworkGenerator.Steps.Shaped })
+        foreach (var name in new[] { NetworkGenerator.Steps.Spec, NetworkGenerator.Steps.Shaped, NetworkGenerator.Steps.Plan, NetworkGenerator.Steps.CpuPlan })
         {
             Assert.True(steps.ContainsKey(name), $"step {name} was not tracked");
             foreach (var output in steps[name].SelectMany(s => s.Outputs))
@@ -236,8 +256,16 @@ public class GeneratorTests
     {
         var forbidden = new[] { typeof(ISymbol), typeof(Location), typeof(SyntaxNode), typeof(Compilation), typeof(SyntaxTree), typeof(SemanticModel) };
         var assembly = typeof(NetworkGenerator).Assembly;
-        var models = new[] { "NetworkSpec", "LayerSpec", "Arg", "ContainingType", "ShapedNetwork", "ShapedLayer", "Problem", "InferenceResult" }
-            .Select(n => assembly.GetTypes().Single(t => t.Name == n)).ToList();
+        var models = new[]
+            {
+                "NetworkSpec", "LayerSpec", "Arg", "ContainingType", "ShapedNetwork", "ShapedLayer", "Problem", "InferenceResult", "Repair", "ArgumentEdit",
+                "Plan", "PlanOp", "PlanBuffer", "GradientRoute", "TensorView", "CpuPlan", "CpuPhase", "CacheBlock", "ConvStrategy",
+            }
+            .Select(n => assembly.GetTypes().Single(t => t.Name == n))
+            // every family's typed parameters too
+            .Concat(assembly.GetTypes().Where(t => t.BaseType?.Name == "LayerParams"))
+            .ToList();
+        Assert.True(models.Count > 25, "the family parameter records were not found");
         foreach (var type in models)
             foreach (var field in type.GetFields(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic))
                 CheckPlain(field.FieldType, $"{type.Name}.{field.Name}", forbidden);

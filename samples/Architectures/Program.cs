@@ -1,0 +1,77 @@
+using System;
+using System.Globalization;
+using System.IO;
+using NetDsl;
+using NetDsl.Data;
+using NetDsl.Training;
+
+namespace ArchitecturesSample;
+
+/// <summary>Trains the lecture notes' two graph architectures, a GoogLeNet-style inception network and a ResNet with
+/// projection shortcuts, on Fashion-MNIST (the full set when installed, else the shipped subset).</summary>
+public static class Program
+{
+    public static int Main(string[] args)
+    {
+        int epochs = 3, batch = 64, seed = 1;
+        string net = "both";
+        string? dataDir = null;
+        bool subset = false;
+        float lr = 0.05f;
+        for (int i = 0; i < args.Length; i++)
+        {
+            string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
+            switch (args[i])
+            {
+                case "--net": net = Next(); break;
+                case "--epochs": epochs = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--batch": batch = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--seed": seed = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--lr": lr = float.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--data": dataDir = Next(); break;
+                case "--subset": subset = true; break;
+                default:
+                    Console.Error.WriteLine($"unknown option {args[i]}; options: --net inception|resnet|both --epochs N --batch N --seed N --lr X --data DIR --subset");
+                    return 2;
+            }
+        }
+        if (net is not ("inception" or "resnet" or "both"))
+        {
+            Console.Error.WriteLine($"--net must be inception, resnet or both, got '{net}'");
+            return 2;
+        }
+        string? full = subset ? null : FashionMnist.FindFullDataDirectory(dataDir);
+        string dir = full ?? Path.Combine(AppContext.BaseDirectory, "data");
+        var (train, test) = FashionMnist.Load(dir);
+        Console.WriteLine($"data: {dir} ({(full is null ? "shipped subset" : "full set")}): {train.Count} training, {test.Count} test images");
+
+        if (net is "inception" or "both")
+        {
+            Console.WriteLine(InceptionNet.Summary);
+            using var inception = new InceptionNet(batch, seed);
+            Train(inception, "inception", train, test, epochs, batch, seed, lr);
+        }
+        if (net is "resnet" or "both")
+        {
+            Console.WriteLine(ProjectionResNet.Summary);
+            using var resnet = new ProjectionResNet(batch, seed);
+            Train(resnet, "resnet", train, test, epochs, batch, seed, lr);
+        }
+        return 0;
+    }
+
+    private static void Train(INetwork net, string name, LabeledImages train, LabeledImages test, int epochs, int batch, int seed, float lr)
+    {
+        var optimizer = new Sgd(lr, momentum: 0.9f, weightDecay: 5e-4f);
+        var reports = Trainer.Fit(net, train, test, new SoftmaxCrossEntropy(), optimizer, new TrainingOptions
+        {
+            Epochs = epochs,
+            BatchSize = batch,
+            Seed = seed,
+            LearningRateForEpoch = epoch => lr * 0.5f * (1 + MathF.Cos(MathF.PI * epoch / Math.Max(1, epochs))), // cosine per epoch
+            OnEpoch = r => Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{name}  epoch {r.Epoch,2}  lr {r.LearningRate:G3}  train loss {r.TrainLoss:F4}  train acc {r.TrainAccuracy:P2}  test acc {r.TestAccuracy:P2}  {r.Seconds:F1} s  {r.SamplesPerSecond:F0} samples/s")),
+        });
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name}: test accuracy {reports[^1].TestAccuracy:P2} after {reports.Count} epochs"));
+    }
+}
