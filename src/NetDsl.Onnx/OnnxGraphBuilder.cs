@@ -105,18 +105,14 @@ internal sealed class OnnxGraphBuilder
             {
                 var node = Node("Conv", name, output, Value4(source), Parameter(name + ".weight"));
                 if (a.HasBias) node.Input.Add(Parameter(name + ".bias"));
-                WindowAttributes(node, a, dilations: true);
-                node.Attribute.Add(Ints("kernel_shape", a.KernelHeight, a.KernelWidth));
-                node.Attribute.Add(Int("group", a.Groups));
+                ConvAttributes(node, a);
                 return 4;
             }
             case "ConvTranspose2D":
             {
                 var node = Node("ConvTranspose", name, output, Value4(source), Parameter(name + ".weight"));
                 if (a.HasBias) node.Input.Add(Parameter(name + ".bias"));
-                WindowAttributes(node, a, dilations: true);
-                node.Attribute.Add(Ints("kernel_shape", a.KernelHeight, a.KernelWidth));
-                node.Attribute.Add(Int("group", a.Groups));
+                ConvAttributes(node, a);
                 if (a.OutputPaddingHeight != 0 || a.OutputPaddingWidth != 0)
                     node.Attribute.Add(Ints("output_padding", a.OutputPaddingHeight, a.OutputPaddingWidth));
                 return 4;
@@ -299,11 +295,13 @@ internal sealed class OnnxGraphBuilder
         return node;
     }
 
-    static void WindowAttributes(NodeProto node, LayerArguments a, bool dilations)
+    static void ConvAttributes(NodeProto node, LayerArguments a)
     {
+        node.Attribute.Add(Ints("kernel_shape", a.KernelHeight, a.KernelWidth));
         node.Attribute.Add(Ints("strides", a.StrideHeight, a.StrideWidth));
         node.Attribute.Add(Ints("pads", a.PadTop, a.PadLeft, a.PadBottom, a.PadRight)); // ONNX: all begins, then all ends
-        if (dilations) node.Attribute.Add(Ints("dilations", a.DilationHeight, a.DilationWidth));
+        node.Attribute.Add(Ints("dilations", a.DilationHeight, a.DilationWidth));
+        node.Attribute.Add(Int("group", a.Groups));
     }
 
     string Value(int source) => _value[source + 1];
