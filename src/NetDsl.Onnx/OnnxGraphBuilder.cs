@@ -105,49 +105,50 @@ internal sealed class OnnxGraphBuilder
             {
                 var node = Node("Conv", name, output, Value4(source), Parameter(name + ".weight"));
                 if (a.HasBias) node.Input.Add(Parameter(name + ".bias"));
-                WindowAttributes(node, a, dilations: true);
-                node.Attribute.Add(Ints("kernel_shape", a.KernelHeight, a.KernelWidth));
-                node.Attribute.Add(Int("group", a.Groups));
+                ConvAttributes(node, a);
                 return 4;
             }
             case "ConvTranspose2D":
             {
                 var node = Node("ConvTranspose", name, output, Value4(source), Parameter(name + ".weight"));
                 if (a.HasBias) node.Input.Add(Parameter(name + ".bias"));
-                WindowAttributes(node, a, dilations: true);
-                node.Attribute.Add(Ints("kernel_shape", a.KernelHeight, a.KernelWidth));
-                node.Attribute.Add(Int("group", a.Groups));
+                ConvAttributes(node, a);
                 if (a.OutputPaddingHeight != 0 || a.OutputPaddingWidth != 0)
                     node.Attribute.Add(Ints("output_padding", a.OutputPaddingHeight, a.OutputPaddingWidth));
                 return 4;
             }
             case "MaxPool2D":
-                PoolNode("MaxPool", name, output, Value4(source), a);
+                PoolNode("MaxPool", name, output, Value4(source), PoolPads(index, layer));
                 return 4;
             case "MinPool2D":
             {
                 // min over a window = −max(−x); padding stays out of both, as in the generated kernel.
                 string negated = Node("Neg", name + "/neg", UniqueValueName(name + "/neg"), Value4(source)).Output[0];
-                string pooled = PoolNode("MaxPool", name + "/max", UniqueValueName(name + "/max"), negated, a).Output[0];
+                string pooled = PoolNode("MaxPool", name + "/max", UniqueValueName(name + "/max"), negated, PoolPads(index, layer)).Output[0];
                 Node("Neg", name, output, pooled);
                 return 4;
             }
             case "AvgPool2D":
             {
-                var node = PoolNode("AveragePool", name, output, Value4(source), a);
-                node.Attribute.Add(Int("count_include_pad", a.CountIncludePad ? 1 : 0));
+                var pads = PoolPads(index, layer);
+                bool overhang = pads.Bottom != a.PadBottom || pads.Right != a.PadRight;
+                if (a.CountIncludePad && overhang)
+                {
+                    // PyTorch divides by the window clipped to the zero-padded input, never counting the overhang of
+                    // ceil mode; ONNX's count_include_pad would count it. So: pad with zeros explicitly, then average
+                    // only over what lies inside the padded input.
+                    string padded = Node("Pad", name + "/pad", UniqueValueName(name + "/padded"), Value4(source),
+                        ConstantInt64(name + "/pads", [8], [0, 0, a.PadTop, a.PadLeft, 0, 0, a.PadBottom, a.PadRight])).Output[0];
+                    var node = PoolNode("AveragePool", name, output, padded, (0, 0, pads.Bottom - a.PadBottom, pads.Right - a.PadRight, pads.A));
+                    node.Attribute.Add(Int("count_include_pad", 0));
+                }
+                else PoolNode("AveragePool", name, output, Value4(source), pads).Attribute.Add(Int("count_include_pad", a.CountIncludePad ? 1 : 0));
                 return 4;
             }
             case "L2Pool2D":
-            {
-                if (a.CeilMode)
-                    throw new NotSupportedException($"layer '{name}' (L2Pool2D) uses CeilMode: ONNX LpPool has ceil_mode only from opset 18, and this exporter writes opset {OnnxModel.Opset}");
-                var node = Node("LpPool", name, output, Value4(source));
-                WindowAttributes(node, a, dilations: false);
-                node.Attribute.Add(Ints("kernel_shape", a.KernelHeight, a.KernelWidth));
-                node.Attribute.Add(Int("p", 2));
+                // Zero padding adds nothing to a sum of squares, so the ceil-mode overhang is plain padding here.
+                PoolNode("LpPool", name, output, Value4(source), PoolPads(index, layer)).Attribute.Add(Int("p", 2));
                 return 4;
-            }
             case "GlobalAvgPool2D":
                 Node("GlobalAveragePool", name, output, Value4(source));
                 return 4;
@@ -265,20 +266,42 @@ internal sealed class OnnxGraphBuilder
         Node("Div", name, output, x, denominator);
     }
 
-    NodeProto PoolNode(string op, string nodeName, string output, string x, LayerArguments a)
+    /// <summary>The pads that give the layer's output size with ONNX's floor rounding: the declared ones, plus, at the
+    /// bottom and right, the overhang of ceil mode (PyTorch keeps a last window that starts inside the input or its left
+    /// padding). The generated layer's output size decides, so ONNX's own ceil_mode rule, which differs from PyTorch's in
+    /// corner cases, is never used.</summary>
+    (int Top, int Left, int Bottom, int Right, LayerArguments A) PoolPads(int index, LayerInfo layer)
+    {
+        var a = layer.Arguments;
+        int bottom = a.PadBottom + Overhang(layer.InputHeight, a.PadTop, a.PadBottom, a.KernelHeight, a.StrideHeight, layer.Height);
+        int right = a.PadRight + Overhang(layer.InputWidth, a.PadLeft, a.PadRight, a.KernelWidth, a.StrideWidth, layer.Width);
+        if (!a.CeilMode && (bottom != a.PadBottom || right != a.PadRight))
+            throw new ArgumentException($"layer '{layer.Name}' (layer {index + 1}, {layer.Kind}) outputs {layer.Height}×{layer.Width}, more than its window {a.KernelHeight}×{a.KernelWidth}, stride {a.StrideHeight}×{a.StrideWidth} and padding give without CeilMode", "network");
+        if ((layer.InputHeight + a.PadTop + bottom - a.KernelHeight) / a.StrideHeight + 1 != layer.Height ||
+            (layer.InputWidth + a.PadLeft + right - a.KernelWidth) / a.StrideWidth + 1 != layer.Width)
+            throw new ArgumentException($"layer '{layer.Name}' (layer {index + 1}, {layer.Kind}) outputs {layer.Height}×{layer.Width}, which its input {layer.InputHeight}×{layer.InputWidth}, window {a.KernelHeight}×{a.KernelWidth}, stride {a.StrideHeight}×{a.StrideWidth} and padding cannot give", "network");
+        return (a.PadTop, a.PadLeft, bottom, right, a);
+    }
+
+    static int Overhang(int input, int padBegin, int padEnd, int kernel, int stride, int output) =>
+        Math.Max(0, (output - 1) * stride + kernel - (input + padBegin + padEnd));
+
+    NodeProto PoolNode(string op, string nodeName, string output, string x, (int Top, int Left, int Bottom, int Right, LayerArguments A) pads)
     {
         var node = Node(op, nodeName, output, x);
-        node.Attribute.Add(Ints("kernel_shape", a.KernelHeight, a.KernelWidth));
-        WindowAttributes(node, a, dilations: false);
-        if (a.CeilMode) node.Attribute.Add(Int("ceil_mode", 1));
+        node.Attribute.Add(Ints("kernel_shape", pads.A.KernelHeight, pads.A.KernelWidth));
+        node.Attribute.Add(Ints("strides", pads.A.StrideHeight, pads.A.StrideWidth));
+        node.Attribute.Add(Ints("pads", pads.Top, pads.Left, pads.Bottom, pads.Right)); // ONNX: all begins, then all ends
         return node;
     }
 
-    static void WindowAttributes(NodeProto node, LayerArguments a, bool dilations)
+    static void ConvAttributes(NodeProto node, LayerArguments a)
     {
+        node.Attribute.Add(Ints("kernel_shape", a.KernelHeight, a.KernelWidth));
         node.Attribute.Add(Ints("strides", a.StrideHeight, a.StrideWidth));
         node.Attribute.Add(Ints("pads", a.PadTop, a.PadLeft, a.PadBottom, a.PadRight)); // ONNX: all begins, then all ends
-        if (dilations) node.Attribute.Add(Ints("dilations", a.DilationHeight, a.DilationWidth));
+        node.Attribute.Add(Ints("dilations", a.DilationHeight, a.DilationWidth));
+        node.Attribute.Add(Int("group", a.Groups));
     }
 
     string Value(int source) => _value[source + 1];
