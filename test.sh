@@ -14,4 +14,11 @@ if ! command -v mpiexec >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends mpich >/dev/null
   command -v mpiexec >/dev/null 2>&1 || { echo "test.sh: mpich installed but mpiexec is still not on PATH" >&2; exit 1; }
 fi
+# The ONNX export tests also run the official ONNX checker (python3-onnx) over every exported model.
+if ! python3 -c "import onnx" >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+  echo "test.sh: installing python3-onnx for the ONNX checker test"
+  sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends python3-onnx >/dev/null; } \
+    || echo "test.sh: could not install python3-onnx; the ONNX checker test will report itself skipped"
+fi
 exec dotnet test NetDsl.sln -c Release "$@"
