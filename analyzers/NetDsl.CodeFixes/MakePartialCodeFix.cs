@@ -1,3 +1,4 @@
+using System.Collections.Generic;
 using System.Collections.Immutable;
 using System.Composition;
 using System.Linq;
@@ -14,28 +15,21 @@ namespace NetDsl.CodeFixes;
 
 /// <summary>NDSL0001: adds <c>partial</c> to a [Network] class so the generator can complete it.</summary>
 [ExportCodeFixProvider(LanguageNames.CSharp, Name = nameof(MakePartialCodeFix)), Shared]
-public sealed class MakePartialCodeFix : CodeFixProvider
+public sealed class MakePartialCodeFix : NetDslCodeFix
 {
     public const string DiagnosticId = DiagnosticIds.NotPartial;
 
-    public override ImmutableArray<string> FixableDiagnosticIds { get; } = ImmutableArray.Create(DiagnosticId);
+    public MakePartialCodeFix() : base(DiagnosticId) { }
 
+    /// <summary>Adding <c>partial</c> never conflicts with another fix.</summary>
     public override FixAllProvider GetFixAllProvider() => WellKnownFixAllProviders.BatchFixer;
 
-    public override async Task RegisterCodeFixesAsync(CodeFixContext context)
+    protected override IEnumerable<NetDslFix> FixesFor(Document document, SyntaxNode root, Diagnostic diagnostic)
     {
-        var root = await context.Document.GetSyntaxRootAsync(context.CancellationToken).ConfigureAwait(false);
-        if (root is null) return;
-        foreach (var diagnostic in context.Diagnostics)
-        {
-            var declaration = root.FindToken(diagnostic.Location.SourceSpan.Start).Parent?.AncestorsAndSelf().OfType<TypeDeclarationSyntax>().FirstOrDefault();
-            if (declaration is null || declaration.Modifiers.Any(SyntaxKind.PartialKeyword)) continue;
-            context.RegisterCodeFix(
-                CodeAction.Create($"Make '{declaration.Identifier.ValueText}' partial",
-                    ct => Task.FromResult(context.Document.WithSyntaxRoot(root.ReplaceNode(declaration, AddPartial(declaration)))),
-                    equivalenceKey: nameof(MakePartialCodeFix)),
-                diagnostic);
-        }
+        var declaration = root.FindToken(diagnostic.Location.SourceSpan.Start).Parent?.AncestorsAndSelf().OfType<TypeDeclarationSyntax>().FirstOrDefault();
+        if (declaration is null || declaration.Modifiers.Any(SyntaxKind.PartialKeyword)) yield break;
+        yield return new NetDslFix($"Make '{declaration.Identifier.ValueText}' partial", "partial",
+            _ => Task.FromResult(document.WithSyntaxRoot(root.ReplaceNode(declaration, AddPartial(declaration)))));
     }
 
     private static TypeDeclarationSyntax AddPartial(TypeDeclarationSyntax declaration)

@@ -1,3 +1,4 @@
+using System.Collections.Generic;
 using System.Collections.Immutable;
 using System.Composition;
 using System.Linq;
@@ -18,25 +19,17 @@ namespace NetDsl.CodeFixes;
 /// space around it. Not offered when that attribute carries a Name, which a skip connection may read.
 /// </summary>
 [ExportCodeFixProvider(LanguageNames.CSharp, Name = nameof(RemoveRedundantActivationCodeFix)), Shared]
-public sealed class RemoveRedundantActivationCodeFix : CodeFixProvider
+public sealed class RemoveRedundantActivationCodeFix : NetDslCodeFix
 {
-    public override ImmutableArray<string> FixableDiagnosticIds { get; } = ImmutableArray.Create(DiagnosticIds.ActivationAfterActivation);
+    public RemoveRedundantActivationCodeFix() : base(DiagnosticIds.ActivationAfterActivation) { }
 
-    public override FixAllProvider? GetFixAllProvider() => null;
-
-    public override async Task RegisterCodeFixesAsync(CodeFixContext context)
+    protected override IEnumerable<NetDslFix> FixesFor(Document document, SyntaxNode root, Diagnostic diagnostic)
     {
-        foreach (var diagnostic in context.Diagnostics)
-        {
-            var attribute = await AttributeEdits.FindAttributeAsync(context.Document, diagnostic.Location.SourceSpan, context.CancellationToken).ConfigureAwait(false);
-            if (attribute?.Parent is not AttributeListSyntax list) continue;
-            if (attribute.ArgumentList?.Arguments.Any(a => a.NameEquals?.Name.Identifier.ValueText == "Name") == true) continue;
-            context.RegisterCodeFix(
-                CodeAction.Create($"Remove the redundant {attribute.Name}",
-                    ct => RemoveAsync(context.Document, list, attribute, ct),
-                    equivalenceKey: nameof(RemoveRedundantActivationCodeFix)),
-                diagnostic);
-        }
+        var attribute = AttributeAt(root, diagnostic);
+        if (attribute?.Parent is not AttributeListSyntax list) yield break;
+        // A named layer may be read by another (From, a join): removing it would break that reference.
+        if (attribute.ArgumentList?.Arguments.Any(a => a.NameEquals?.Name.Identifier.ValueText == "Name") == true) yield break;
+        yield return new NetDslFix($"Remove the redundant {attribute.Name}", "remove", ct => RemoveAsync(document, list, attribute, ct));
     }
 
     private static async Task<Document> RemoveAsync(Document document, AttributeListSyntax list, AttributeSyntax attribute, CancellationToken ct)

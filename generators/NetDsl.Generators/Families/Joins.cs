@@ -34,10 +34,37 @@ internal sealed class JoinFamily : LayerFamily
             var problemArgs = new[] { all, $"'{InputName(ctx, j)}'" };
             if (listed) ctx.ReportItem(id, "inputs", j, problemArgs);
             else ctx.Report(id, "From", problemArgs);
+            if (add && Projection(ctx, j, listed) is { } repair) ctx.AttachToLast(repair);
             return null;
         }
         int channels = add ? first.C : shapes.Sum(s => s.C);
         return ctx.Shaped(channels, first.H, first.W, NoParams.Instance);
+    }
+
+    /// <summary>
+    /// ResNet's projection shortcut for an Add whose input <paramref name="j"/> differs from the first input in channels or
+    /// by a whole stride: a strided 1×1 convolution (no bias) from that input, inserted right before the Add, which then
+    /// reads it. Null when no 1×1 convolution can produce the first input's shape.
+    /// </summary>
+    private static Repair? Projection(LayerContext ctx, int j, bool listed)
+    {
+        var target = ctx.InputShapes[0];
+        var source = ctx.InputShapes[j];
+        int stride = 0;
+        for (int s = 1; s <= System.Math.Max(source.H, source.W); s++)
+            if ((source.H - 1) / s + 1 == target.H && (source.W - 1) / s + 1 == target.W) { stride = s; break; }
+        if (stride == 0) return null;
+        string from = ctx.InputNames[j];
+        string name = from == "input" ? "input_proj" : from + "_proj";
+        for (int n = 2; ctx.AllNames.Contains(name); n++) name = (from == "input" ? "input_proj" : from + "_proj") + LayerContext.S(n);
+        string conv = $"Conv2D({LayerContext.S(target.C)}, 1" + (stride > 1 ? $", Stride = {LayerContext.S(stride)}" : "") + $", Bias = false, From = \"{from}\", Name = \"{name}\")";
+        // The Add lists its inputs: with From, "the previous layer" would now be the projection.
+        var inputs = ctx.InputNames.Select((n, i) => i == j ? name : n).Select(n => $"\"{n}\"");
+        var extra = new List<string>();
+        if (ctx.Layer.ExplicitName is { } own) extra.Add($"Name = \"{own}\"");
+        if (ctx.Layer.Find("Frozen") is { Type: ArgType.Bool, Int: not 0 }) extra.Add("Frozen = true");
+        string add = $"Add({string.Join(", ", inputs.Concat(extra))})";
+        return new Repair(RepairKind.InsertProjection, EquatableArray<ArgumentEdit>.Empty, conv, add);
     }
 
     /// <summary>The name the user wrote (or would write) for input <paramref name="i"/>.</summary>

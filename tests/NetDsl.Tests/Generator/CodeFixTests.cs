@@ -111,6 +111,31 @@ public class CodeFixTests
         Assert.Empty(await Actions(source, new RemoveRedundantActivationCodeFix(), "NDSL0302"));
     }
 
+    // ---- projection shortcut (NDSL0104) ----------------------------------------------------------------------------
+
+    [Theory]
+    // A listed Add: the strided, wider input gets a strided 1×1 projection and the Add reads it.
+    [InlineData("[Network(1, 8, 8)] [Conv2D(4, 3, Padding = 1, Name = \"a\")] [Conv2D(8, 3, Stride = 2, Padding = 1, Name = \"b\")] [Add(\"b\", \"a\")]",
+        "[Network(1, 8, 8)] [Conv2D(4, 3, Padding = 1, Name = \"a\")] [Conv2D(8, 3, Stride = 2, Padding = 1, Name = \"b\")] [Conv2D(8, 1, Stride = 2, Bias = false, From = \"a\", Name = \"a_proj\")] [Add(\"b\", \"a_proj\")]")]
+    // Add(From = ...) becomes a list, since the previous layer would otherwise be the projection; its Name stays.
+    [InlineData("[Network(3, 8, 8)] [Conv2D(4, 3, Padding = 1)] [ReLU(Name = \"r\")] [Add(From = \"input\", Name = \"sum\")]",
+        "[Network(3, 8, 8)] [Conv2D(4, 3, Padding = 1)] [ReLU(Name = \"r\")] [Conv2D(4, 1, Bias = false, From = \"input\", Name = \"input_proj\")] [Add(\"r\", \"input_proj\", Name = \"sum\")]")]
+    public async Task InsertProjectionFixesNdsl0104(string before, string after)
+    {
+        string fixedSource = await ApplyFix(Header + before + " public partial class Net;", new InsertProjectionCodeFix(), "NDSL0104", "Project the shortcut");
+        Assert.Equal(Header + after + " public partial class Net;", fixedSource);
+        AssertClean(fixedSource, "NDSL0104");
+    }
+
+    [Fact]
+    public void NoProjectionWhenNoStrideFits()
+    {
+        // 8×8 cannot become 5×5 by a 1×1 convolution with any stride (8, 4, 3, 2, ...): no fix is offered.
+        var source = Header + "[Network(1, 8, 8)] [Conv2D(4, 3, Padding = 1, Name = \"a\")] [Conv2D(4, 4, Name = \"b\")] [Add(\"b\", \"a\")] public partial class Net;";
+        var d = Assert.Single(CompilerHarness.Analyze(CompilerHarness.Compile(source)), x => x.Id == "NDSL0104");
+        Assert.Empty(d.Properties);
+    }
+
     // ---- helpers --------------------------------------------------------------------------------------------------------
 
     /// <summary>The fixed source has no diagnostic <paramref name="id"/> and no error; it generates and compiles.</summary>

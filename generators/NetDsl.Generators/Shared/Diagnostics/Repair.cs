@@ -24,18 +24,23 @@ internal sealed record ArgumentEdit(string Name, string? Expression);
 
 /// <summary>
 /// A repair the shape inference can vouch for. The code fixes apply it as it is and never recompute shapes, so they
-/// cannot disagree with the diagnostics. <see cref="InsertBefore"/> is an attribute to insert before the one the
-/// diagnostic sits on (source text, e.g. <c>Conv2D(8, 1, Stride = 2, From = "stem", Name = "proj")</c>).
+/// cannot disagree with the diagnostics. <see cref="Edits"/> set or remove arguments of the attribute the diagnostic sits
+/// on; <see cref="InsertBefore"/> is a whole attribute inserted before it (source text, e.g.
+/// <c>Conv2D(8, 1, Stride = 2, Bias = false, From = "stem", Name = "stem_proj")</c>); <see cref="ReplaceWith"/> replaces
+/// that attribute entirely (e.g. <c>Add("main", "stem_proj")</c>).
 /// </summary>
-internal sealed record Repair(RepairKind Kind, EquatableArray<ArgumentEdit> Edits, string? InsertBefore = null)
+internal sealed record Repair(RepairKind Kind, EquatableArray<ArgumentEdit> Edits, string? InsertBefore = null, string? ReplaceWith = null)
 {
+    /// <summary>Separates the parts of a serialized repair; it cannot occur in attribute source text.</summary>
+    private const char PartSeparator = '\u001F';
+
     public static Repair Of(RepairKind kind, params ArgumentEdit[] edits) => new(kind, new EquatableArray<ArgumentEdit>(edits));
 
     /// <summary>The diagnostic property key of this kind.</summary>
     public static string Key(RepairKind kind) => kind.ToString();
 
-    /// <summary>"A=1;B=;C=\"x\"" (a diagnostic property value; names and C# literals hold no ';' or '=' before the value), then
-    /// "|attribute text" when something is inserted.</summary>
+    /// <summary>"A=1;B=;C=\"x\"" (the edits; an empty value removes that argument), then the inserted and the replacing
+    /// attribute when there are any: a diagnostic property value.</summary>
     public string Serialize()
     {
         var sb = new StringBuilder();
@@ -44,27 +49,28 @@ internal sealed record Repair(RepairKind Kind, EquatableArray<ArgumentEdit> Edit
             if (i > 0) sb.Append(';');
             sb.Append(Edits[i].Name).Append('=').Append(Edits[i].Expression ?? "");
         }
-        if (InsertBefore is not null) sb.Append('|').Append(InsertBefore);
+        if (InsertBefore is not null || ReplaceWith is not null)
+            sb.Append(PartSeparator).Append(InsertBefore ?? "").Append(PartSeparator).Append(ReplaceWith ?? "");
         return sb.ToString();
     }
 
     public static Repair Parse(RepairKind kind, string text)
     {
-        string? insert = null;
-        int bar = text.IndexOf('|');
-        if (bar >= 0) { insert = text.Substring(bar + 1); text = text.Substring(0, bar); }
+        var parts = text.Split(PartSeparator);
         var edits = new List<ArgumentEdit>();
-        foreach (var part in SplitTopLevel(text))
+        foreach (var part in SplitTopLevel(parts[0]))
         {
             int eq = part.IndexOf('=');
             if (eq <= 0) continue;
             string value = part.Substring(eq + 1);
             edits.Add(new ArgumentEdit(part.Substring(0, eq), value.Length == 0 ? null : value));
         }
-        return new Repair(kind, edits.ToEquatableArray(), insert);
+        string? insert = parts.Length > 1 && parts[1].Length > 0 ? parts[1] : null;
+        string? replace = parts.Length > 2 && parts[2].Length > 0 ? parts[2] : null;
+        return new Repair(kind, edits.ToEquatableArray(), insert, replace);
     }
 
-    /// <summary>Splits on ';' outside string literals (a name may not hold ';', but be safe).</summary>
+    /// <summary>Splits on ';' outside string literals.</summary>
     private static IEnumerable<string> SplitTopLevel(string text)
     {
         int start = 0;

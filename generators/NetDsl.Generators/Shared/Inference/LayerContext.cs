@@ -39,6 +39,8 @@ internal sealed class LayerContext
     public string[] InputNames { get; }
     public TensorShape Input => InputShapes[0];
     public bool Failed { get; private set; }
+    /// <summary>Every layer's name (for repairs that add a layer and must name it uniquely).</summary>
+    public IReadOnlyList<string> AllNames { get; init; } = Array.Empty<string>();
     /// <summary>Where the next parameters go in the flat buffer; advanced by <see cref="WithParameters"/>.</summary>
     public int ParameterOffset { get; private set; }
     public int BufferOffset { get; private set; }
@@ -87,6 +89,13 @@ internal sealed class LayerContext
     public void Report(string id, string? arg, params string[] rest) => Add(id, true, arg, -1, rest);
 
     public void ReportItem(string id, string arg, int item, params string[] rest) => Add(id, true, arg, item, rest);
+
+    /// <summary>Attaches <paramref name="repair"/> to the last problem reported.</summary>
+    public void AttachToLast(Repair repair)
+    {
+        var p = _problems[_problems.Count - 1];
+        _problems[_problems.Count - 1] = p with { Fixes = new EquatableArray<Repair>(new[] { repair }) };
+    }
 
     public void Warn(string id, string? arg, params string[] rest) => Add(id, false, arg, -1, rest);
 

@@ -127,7 +127,10 @@ internal static class ShapeInference
                     : shaped[source] is { } s ? new TensorShape(s.OutC, s.OutH, s.OutW)
                     : lastKnown; // an earlier layer failed: check this one's arguments against the last shape known
             }
-            var ctx = new LayerContext(layer, i, name, display, inputs.Select(x => x.Index).ToEquatableArray(), inputNames, shapes, problems, offset, buffers);
+            var ctx = new LayerContext(layer, i, name, display, inputs.Select(x => x.Index).ToEquatableArray(), inputNames, shapes, problems, offset, buffers)
+            {
+                AllNames = layerNames,
+            };
             var result = family.Infer(ctx);
             if (result is not null && shapeKnown && !FitsInArrays(ctx, result)) result = null;
             if (result is null || !shapeKnown)
