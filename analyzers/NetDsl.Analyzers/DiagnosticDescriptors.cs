@@ -54,7 +54,7 @@ internal static class DiagnosticDescriptors
 
     public static readonly DiagnosticDescriptor UnknownSkipSource = Make(DiagnosticIds.UnknownSource,
         "Layer reads an unknown, later or ambiguous layer",
-        "{0}: From = \"{1}\": {2}",
+        "{0}: {1}: {2}",
         Arguments, DiagnosticSeverity.Error);
 
     public static readonly DiagnosticDescriptor AddShapeMismatch = Make(DiagnosticIds.AddShapeMismatch,

@@ -221,6 +221,14 @@ public class DiagnosticMessageTests
         "conv1 (layer 1, Conv2D): output height would be ⌊(8 + 0 + 0 − 4·(3 − 1) − 1) / 1⌋ + 1 = ⌊-1 / 1⌋ + 1 = 0, less than 1 (input height is 8 with padding 0+0, smaller than the window 9)")]
     [InlineData("[Network(1, 8, 8)] [Conv2D(4, 3, Padding = 1)] [Add(Name = \"self\", From = \"self\")]", "NDSL0103",
         "self (layer 2, Add): From = \"self\": a layer cannot read its own output")]
+    [InlineData("[Network(1, 8, 8)] [Conv2D(4, 3, Padding = 1, Name = \"a\")] [ReLU(Name = \"b\")] [Concat(\"a\", \"later\")] [ReLU(Name = \"later\")]", "NDSL0103",
+        "concat1 (layer 3, Concat): input 2 \"later\": layer 4 is named 'later', but a layer can only read an earlier layer")]
+    [InlineData("[Network(1, 8, 8)] [Conv2D(4, 3, Padding = 1, Name = \"stem\")] [MaxPool2D(2)] [Add(From = \"stem\")]", "NDSL0104",
+        "add1 (layer 3, Add): Add needs equal shapes, but its inputs give 'pool1' 4×4×4, 'stem' 4×8×8; 'stem' differs (a strided 1×1 convolution on that path can project it)")]
+    [InlineData("[Network(1, 8, 8)] [Conv2D(4, 3, Padding = 1, Name = \"a\")] [Conv2D(2, 3, Padding = 1, Name = \"b\")] [MaxPool2D(2, Name = \"c\")] [Concat(\"a\", \"b\", \"c\")]", "NDSL0105",
+        "concat1 (layer 4, Concat): Concat needs equal height and width, but its inputs give 'a' 4×8×8, 'b' 2×8×8, 'c' 2×4×4; 'c' differs")]
+    [InlineData("[Network(1, 8, 8)] [Conv2D(4, 3, Padding = 1, Name = \"a\")] [Tanh] [Conv2D(2, 1, From = \"a\")]", "NDSL0306",
+        "tanh1 (layer 2, Tanh): no layer reads its output, so it cannot affect the network's output (a dead branch); read it with From = \"tanh1\" or a join, or remove it")]
     [InlineData("[Network(1000000, 1000, 2)] [Dense(10)]", "NDSL0204",
         "Net: the input 1000000×1000×2 = 2,000,000,000 floats per sample is too large (the generated code holds each tensor in one array of at most 1,073,741,823 floats)")]
     [InlineData("[Network(1, 1000, 1000)] [Conv2D(2000, 1)]", "NDSL0204",

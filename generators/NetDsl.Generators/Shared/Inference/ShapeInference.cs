@@ -228,7 +228,8 @@ internal static class ShapeInference
         else if (owners[0] == i) why = "a layer cannot read its own output";
         else if (owners[0] > i) why = $"layer {S(owners[0] + 1)} is named '{source}', but a layer can only read an earlier layer";
         else return owners[0];
-        problems.Add(new Problem(DiagnosticIds.UnknownSource, true, i, arg, Args(display, source, why)) { ArgItem = item });
+        string reference = item < 0 ? $"From = \"{source}\"" : $"input {S(item + 1)} \"{source}\"";
+        problems.Add(new Problem(DiagnosticIds.UnknownSource, true, i, arg, Args(display, reference, why)) { ArgItem = item });
         return int.MinValue;
     }
 
