@@ -280,11 +280,11 @@ internal sealed class NetworkEmitter
         _w.Line($"private readonly {Rt}.Kernels.WorkerPool _workers;");
         if (UsesColumns)
         {
-            _w.Line($"private readonly float[][] _col;      // per worker: an im2col matrix (or several samples' side by side), {CpuPlan.ColumnFloats} floats");
-            _w.Line($"private readonly float[][] _colGrad;  // per worker: its gradient, or a transposed column matrix, {CpuPlan.ColumnFloats} floats");
+            _w.Line($"private readonly float[][] _columns;          // per worker: an im2col matrix (or several samples' side by side), {CpuPlan.ColumnFloats} floats");
+            _w.Line($"private readonly float[][] _columnsGradient;  // per worker: its gradient, or a transposed column matrix, {CpuPlan.ColumnFloats} floats");
         }
-        if (CpuPlan.PackedWeightFloats > 0) _w.Line($"private readonly float[][] _packW;     // per worker: a convolution weight (or its transpose) packed for PackedGemm, {CpuPlan.PackedWeightFloats} floats");
-        if (CpuPlan.PackedGradientFloats > 0 || LargestDense > 0) _w.Line("private readonly float[][] _packX;     // per worker: an output gradient packed for PackedGemm");
+        if (CpuPlan.PackedWeightFloats > 0) _w.Line($"private readonly float[][] _packedWeights;    // per worker: a convolution weight (or its transpose) packed for PackedGemm, {CpuPlan.PackedWeightFloats} floats");
+        if (CpuPlan.PackedGradientFloats > 0 || LargestDense > 0) _w.Line("private readonly float[][] _packedGradients;  // per worker: an output gradient packed for PackedGemm");
         _w.Line("private readonly float[][] _workerGrad; // per worker > 0: its share of the parameter gradients");
         _w.Line("private readonly global::System.Action<int> _forwardWorker, _backwardWorker;");
         _w.Line("private int _batch;");
@@ -325,13 +325,13 @@ internal sealed class NetworkEmitter
         _w.Line($"_workers = new {Rt}.Kernels.WorkerPool(count, \"{Cls}\");");
         if (UsesColumns)
         {
-            _w.Line("_col = new float[count][];");
-            _w.Line("_colGrad = new float[count][];");
+            _w.Line("_columns = new float[count][];");
+            _w.Line("_columnsGradient = new float[count][];");
         }
         bool packW = CpuPlan.PackedWeightFloats > 0, packX = CpuPlan.PackedGradientFloats > 0 || LargestDense > 0;
         _w.Line("_workerGrad = new float[count][];");
-        if (packW) _w.Line("_packW = new float[count][];");
-        if (packX) _w.Line("_packX = new float[count][];");
+        if (packW) _w.Line("_packedWeights = new float[count][];");
+        if (packX) _w.Line("_packedGradients = new float[count][];");
         if (packX)
         {
             // A dense layer packs dyᵀ [units, rows] and dy [rows, units]: sized by maxBatch, so computed here.
@@ -340,12 +340,12 @@ internal sealed class NetworkEmitter
             _w.Line($"int packedGradient = global::System.Math.Max({CpuPlan.PackedGradientFloats}, {dense});");
         }
         _w.Open("for (int w = 0; w < count; w++)");
-        if (packW) _w.Line($"_packW[w] = new float[{CpuPlan.PackedWeightFloats}];");
-        if (packX) _w.Line("_packX[w] = new float[packedGradient];");
+        if (packW) _w.Line($"_packedWeights[w] = new float[{CpuPlan.PackedWeightFloats}];");
+        if (packX) _w.Line("_packedGradients[w] = new float[packedGradient];");
         if (UsesColumns)
         {
-            _w.Line($"_col[w] = new float[{CpuPlan.ColumnFloats}];");
-            _w.Line($"_colGrad[w] = new float[{CpuPlan.ColumnFloats}];");
+            _w.Line($"_columns[w] = new float[{CpuPlan.ColumnFloats}];");
+            _w.Line($"_columnsGradient[w] = new float[{CpuPlan.ColumnFloats}];");
         }
         _w.Line("_workerGrad[w] = w == 0 ? _gradients : new float[ParameterCount];");
         _w.Close();

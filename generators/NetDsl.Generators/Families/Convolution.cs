@@ -140,16 +140,16 @@ internal sealed class ConvolutionFamily : LayerFamily
         w.Open($"private void {m}Forward(int n0, int n1, int worker)");
         w.Line($"{RoSpan} weight = _parameters.AsSpan({l.WeightOffset}, {l.WeightCount}); // [{l.OutC}, {l.InC}, {c.KernelH}, {c.KernelW}] = [{l.OutC}, {k}]");
         if (l.HasBias) w.Line($"{RoSpan} bias = _parameters.AsSpan({l.BiasOffset}, {l.OutC});");
-        if (!c.IsPointwise) w.Line($"{Span} col = _col[worker].AsSpan(0, {k * p}); // [{k}, {p}]");
-        w.Line($"{Span} packedWeight = _packW[worker];");
+        if (!c.IsPointwise) w.Line($"{Span} col = _columns[worker].AsSpan(0, {k * p}); // [{k}, {p}]");
+        w.Line($"{Span} packedWeight = _packedWeights[worker];");
         w.Line($"{Rt}.Kernels.PackedGemm.PackA({l.OutC}, {k}, weight, {k}, 1, packedWeight); // once per call, in panels of {Rt}.Kernels.PackedGemm.MR rows");
         int s = strategy.SamplesPerGemm;
         if (s > 1)
         {
             string bias1 = l.HasBias ? ", bias" : "";
             w.Line($"// {p} outputs per sample fill the GEMM's 32-column strips poorly: up to {s} samples' column matrices side by side.");
-            w.Line($"{Span} wide = _col[worker].AsSpan(0, {k * p * s}); // [{k}, samples · {p}]");
-            w.Line($"{Span} wideY = _colGrad[worker].AsSpan(0, {l.OutC * p * s}); // [{l.OutC}, samples · {p}]");
+            w.Line($"{Span} wide = _columns[worker].AsSpan(0, {k * p * s}); // [{k}, samples · {p}]");
+            w.Line($"{Span} wideY = _columnsGradient[worker].AsSpan(0, {l.OutC * p * s}); // [{l.OutC}, samples · {p}]");
             w.Open($"for (int n = n0; n < n1; n += {s})");
             w.Line($"int samples = global::System.Math.Min({s}, n1 - n), ld = samples * {p};");
             w.Line($"for (int j = 0; j < samples; j++) {Rt}.Kernels.Im2Col.Unfold(in Geometry{m}, {x}.AsSpan((n + j) * {l.InSize}, {l.InSize}), wide.Slice(j * {p}), ld);");
@@ -205,12 +205,12 @@ internal sealed class ConvolutionFamily : LayerFamily
         bool dots = strategy.DotWeightGradient;
         if (!c.IsPointwise)
         {
-            w.Line($"{Span} col = _col[worker].AsSpan(0, {k * p}); // [{k}, {p}]");
-            // Batched samples use _colGrad directly (stacked colᵀ, then dColWide); one sample at a time needs dCol.
-            if (s == 1) w.Line($"{Span} dCol = _colGrad[worker].AsSpan(0, {k * p}); // [{k}, {p}]" + (dots ? "" : $"; first colᵀ [{p}, {k}]"));
+            w.Line($"{Span} col = _columns[worker].AsSpan(0, {k * p}); // [{k}, {p}]");
+            // Batched samples use _columnsGradient directly (stacked colᵀ, then dColWide); one sample at a time needs dCol.
+            if (s == 1) w.Line($"{Span} dCol = _columnsGradient[worker].AsSpan(0, {k * p}); // [{k}, {p}]" + (dots ? "" : $"; first colᵀ [{p}, {k}]"));
         }
-        w.Line($"{Span} packedWeightT = _packW[worker];");
-        if (!dots) w.Line($"{Span} packedDy = _packX[worker];");
+        w.Line($"{Span} packedWeightT = _packedWeights[worker];");
+        if (!dots) w.Line($"{Span} packedDy = _packedGradients[worker];");
         w.Line($"if (inputGradient) {Rt}.Kernels.PackedGemm.PackA({k}, {l.OutC}, weight, 1, {k}, packedWeightT); // weightᵀ [{k}, {l.OutC}], once per call");
         if (s > 1)
         {
@@ -226,11 +226,11 @@ internal sealed class ConvolutionFamily : LayerFamily
             w.Open("for (int j = 0; j < samples; j++)");
             w.Line($"{Rt}.Kernels.Im2Col.Unfold(in Geometry{m}, {x}.AsSpan((n + j) * {l.InSize}, {l.InSize}), col); // recomputed: cheaper than keeping it per sample");
             if (dots) w.Line($"{Rt}.Kernels.Gemm.Nt({l.OutC}, {k}, {p}, dy.Slice(j * {l.OutSize}, {l.OutSize}), {p}, col, {p}, dWeight, {k}, accumulate: true);");
-            else w.Line($"{Rt}.Kernels.PackedGemm.Transpose({k}, {p}, col, {p}, _colGrad[worker].AsSpan(j * {p * k}, {p * k}), {k}); // colᵀ [{p}, {k}]");
+            else w.Line($"{Rt}.Kernels.PackedGemm.Transpose({k}, {p}, col, {p}, _columnsGradient[worker].AsSpan(j * {p * k}, {p * k}), {k}); // colᵀ [{p}, {k}]");
             w.Close();
             void JoinDy()
             {
-                w.Line($"{Span} dyWide = _col[worker].AsSpan(0, {l.OutC} * ld); // [{l.OutC}, ld]");
+                w.Line($"{Span} dyWide = _columns[worker].AsSpan(0, {l.OutC} * ld); // [{l.OutC}, ld]");
                 w.Line($"{Rt}.Kernels.Im2Col.JoinSamples({l.OutC}, {p}, samples, dy, dyWide);");
             }
             if (!dots)
@@ -238,12 +238,12 @@ internal sealed class ConvolutionFamily : LayerFamily
                 JoinDy();
                 w.Line($"{Rt}.Kernels.PackedGemm.PackA({l.OutC}, ld, dyWide, ld, 1, packedDy);");
                 w.Line($"// dWeight[{l.OutC}, {k}] += dyWide[{l.OutC}, ld] · colᵀ[ld, {k}]");
-                w.Line($"{Rt}.Kernels.PackedGemm.Mul({l.OutC}, {k}, ld, packedDy, _colGrad[worker], {k}, dWeight, {k}, accumulate: true);");
+                w.Line($"{Rt}.Kernels.PackedGemm.Mul({l.OutC}, {k}, ld, packedDy, _columnsGradient[worker], {k}, dWeight, {k}, accumulate: true);");
             }
             if (l.HasBias) w.Line($"for (int j = 0; j < samples; j++) for (int c = 0; c < {l.OutC}; c++) dBias[c] += {Rt}.Kernels.Vec.Sum(dy.Slice(j * {l.OutSize} + c * {p}, {p}));");
             w.Open("if (inputGradient)");
             if (dots) JoinDy(); // only dx needs dy side by side
-            w.Line($"{Span} dColWide = _colGrad[worker].AsSpan(0, {k} * ld); // [{k}, ld]");
+            w.Line($"{Span} dColWide = _columnsGradient[worker].AsSpan(0, {k} * ld); // [{k}, ld]");
             w.Line($"// dColWide = weightᵀ · dyWide, then fold each sample's block back onto its input");
             w.Line($"{Rt}.Kernels.PackedGemm.Mul({k}, ld, {l.OutC}, packedWeightT, dyWide, ld, dColWide, ld, accumulate: false);");
             w.Open("for (int j = 0; j < samples; j++)");
@@ -270,7 +270,7 @@ internal sealed class ConvolutionFamily : LayerFamily
         else
         {
             string colT = c.IsPointwise ? "xT" : "dCol";
-            if (c.IsPointwise) w.Line($"{Span} xT = _colGrad[worker].AsSpan(0, {k * p});");
+            if (c.IsPointwise) w.Line($"{Span} xT = _columnsGradient[worker].AsSpan(0, {k * p});");
             w.Line($"{Rt}.Kernels.PackedGemm.Transpose({k}, {p}, {colName}, {p}, {colT}, {k}); // {colName}ᵀ [{p}, {k}]");
             w.Line($"{Rt}.Kernels.PackedGemm.PackA({l.OutC}, {p}, dy, {p}, 1, packedDy);");
             w.Line($"// dWeight[{l.OutC}, {k}] += dy[{l.OutC}, {p}] · {colName}ᵀ[{p}, {k}]");
@@ -309,7 +309,7 @@ internal sealed class ConvolutionFamily : LayerFamily
         w.Open($"private void {m}Forward(int n0, int n1, int worker)");
         w.Line($"{RoSpan} weight = _parameters.AsSpan({l.WeightOffset}, {l.WeightCount}); // [{l.OutC}, {cg}, {c.KernelH}, {c.KernelW}]");
         if (l.HasBias) w.Line($"{RoSpan} bias = _parameters.AsSpan({l.BiasOffset}, {l.OutC});");
-        w.Line($"{Span} col = _col[worker].AsSpan(0, {k * p}); // [{k}, {p}]");
+        w.Line($"{Span} col = _columns[worker].AsSpan(0, {k * p}); // [{k}, {p}]");
         w.Open("for (int n = n0; n < n1; n++)");
         w.Line($"{RoSpan} x = {x}.AsSpan(n * {l.InSize}, {l.InSize});");
         w.Line($"{Span} y = {y}.AsSpan(n * {l.OutSize}, {l.OutSize});");
@@ -330,8 +330,8 @@ internal sealed class ConvolutionFamily : LayerFamily
         w.Line($"{RoSpan} weight = _parameters.AsSpan({l.WeightOffset}, {l.WeightCount});");
         w.Line($"{Span} dWeight = grad.AsSpan({l.WeightOffset}, {l.WeightCount});");
         if (l.HasBias) w.Line($"{Span} dBias = grad.AsSpan({l.BiasOffset}, {l.OutC});");
-        w.Line($"{Span} col = _col[worker].AsSpan(0, {k * p});");
-        w.Line($"{Span} dCol = _colGrad[worker].AsSpan(0, {k * p});");
+        w.Line($"{Span} col = _columns[worker].AsSpan(0, {k * p});");
+        w.Line($"{Span} dCol = _columnsGradient[worker].AsSpan(0, {k * p});");
         w.Open("for (int n = n0; n < n1; n++)");
         w.Line($"{RoSpan} x = {x}.AsSpan(n * {l.InSize}, {l.InSize});");
         w.Line($"{RoSpan} dy = {dy}.AsSpan(n * {l.OutSize}, {l.OutSize});");
@@ -363,7 +363,7 @@ internal sealed class ConvolutionFamily : LayerFamily
         w.Open($"private void {m}Forward(int n0, int n1, int worker)");
         w.Line($"{RoSpan} weight = _parameters.AsSpan({l.WeightOffset}, {l.WeightCount}); // [{l.InC}, {l.OutC}, {c.KernelH}, {c.KernelW}] = [{l.InC}, {k}]");
         if (l.HasBias) w.Line($"{RoSpan} bias = _parameters.AsSpan({l.BiasOffset}, {l.OutC});");
-        w.Line($"{Span} col = _col[worker].AsSpan(0, {k * hw}); // [{k}, {hw}]");
+        w.Line($"{Span} col = _columns[worker].AsSpan(0, {k * hw}); // [{k}, {hw}]");
         w.Open("for (int n = n0; n < n1; n++)");
         w.Line($"{RoSpan} x = {x}.AsSpan(n * {l.InSize}, {l.InSize}); // [{l.InC}, {hw}]");
         w.Line($"{Span} y = {y}.AsSpan(n * {l.OutSize}, {l.OutSize});");
@@ -385,7 +385,7 @@ internal sealed class ConvolutionFamily : LayerFamily
         w.Line($"{RoSpan} weight = _parameters.AsSpan({l.WeightOffset}, {l.WeightCount}); // [{l.InC}, {k}]");
         w.Line($"{Span} dWeight = grad.AsSpan({l.WeightOffset}, {l.WeightCount});");
         if (l.HasBias) w.Line($"{Span} dBias = grad.AsSpan({l.BiasOffset}, {l.OutC});");
-        w.Line($"{Span} dyCol = _col[worker].AsSpan(0, {k * hw}); // [{k}, {hw}]");
+        w.Line($"{Span} dyCol = _columns[worker].AsSpan(0, {k * hw}); // [{k}, {hw}]");
         w.Open("for (int n = n0; n < n1; n++)");
         w.Line($"{RoSpan} x = {x}.AsSpan(n * {l.InSize}, {l.InSize});");
         w.Line($"{RoSpan} dy = {dy}.AsSpan(n * {l.OutSize}, {l.OutSize});");

@@ -86,7 +86,7 @@ internal sealed class DenseFamily : LayerFamily
         w.Line($"{RoSpan} x = {e.X}.AsSpan(n0 * {l.InSize}, rows * {l.InSize}); // [rows, {l.InSize}]");
         w.Line($"{RoSpan} dy = {e.Dy}.AsSpan(n0 * {l.OutC}, rows * {l.OutC}); // [rows, {l.OutC}]");
         w.Line($"{RoSpan} weight = _parameters.AsSpan({l.WeightOffset}, {l.WeightCount}); // [{l.OutC}, {l.InSize}]");
-        w.Line($"{Span} packedDy = _packX[worker];");
+        w.Line($"{Span} packedDy = _packedGradients[worker];");
         w.Line($"// dWeight[{l.OutC}, {l.InSize}] += dyᵀ · x");
         w.Line($"{Rt}.Kernels.PackedGemm.PackA({l.OutC}, rows, dy, 1, {l.OutC}, packedDy);");
         w.Line($"{Rt}.Kernels.PackedGemm.Mul({l.OutC}, {l.InSize}, rows, packedDy, x, {l.InSize}, grad.AsSpan({l.WeightOffset}, {l.WeightCount}), {l.InSize}, accumulate: true);");
