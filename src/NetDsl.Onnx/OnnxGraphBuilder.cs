@@ -101,14 +101,14 @@ internal sealed class OnnxGraphBuilder
         CheckInputShape(index, layer, source);
         switch (layer.Kind)
         {
-            case "Conv2D":
+            case LayerKinds.Conv2D:
             {
                 var node = Node("Conv", name, output, Value4(source), Parameter(name + ".weight"));
                 if (a.HasBias) node.Input.Add(Parameter(name + ".bias"));
                 ConvAttributes(node, a);
                 return 4;
             }
-            case "ConvTranspose2D":
+            case LayerKinds.ConvTranspose2D:
             {
                 var node = Node("ConvTranspose", name, output, Value4(source), Parameter(name + ".weight"));
                 if (a.HasBias) node.Input.Add(Parameter(name + ".bias"));
@@ -117,10 +117,10 @@ internal sealed class OnnxGraphBuilder
                     node.Attribute.Add(Ints("output_padding", a.OutputPaddingHeight, a.OutputPaddingWidth));
                 return 4;
             }
-            case "MaxPool2D":
+            case LayerKinds.MaxPool2D:
                 PoolNode("MaxPool", name, output, Value4(source), PoolPads(index, layer));
                 return 4;
-            case "MinPool2D":
+            case LayerKinds.MinPool2D:
             {
                 // min over a window = −max(−x); padding stays out of both, as in the generated kernel.
                 string negated = Node("Neg", name + "/neg", UniqueValueName(name + "/neg"), Value4(source)).Output[0];
@@ -128,7 +128,7 @@ internal sealed class OnnxGraphBuilder
                 Node("Neg", name, output, pooled);
                 return 4;
             }
-            case "AvgPool2D":
+            case LayerKinds.AvgPool2D:
             {
                 var pads = PoolPads(index, layer);
                 bool overhang = pads.Bottom != a.PadBottom || pads.Right != a.PadRight;
@@ -145,24 +145,24 @@ internal sealed class OnnxGraphBuilder
                 else PoolNode("AveragePool", name, output, Value4(source), pads).Attribute.Add(Int("count_include_pad", a.CountIncludePad ? 1 : 0));
                 return 4;
             }
-            case "L2Pool2D":
+            case LayerKinds.L2Pool2D:
                 // Zero padding adds nothing to a sum of squares, so the ceil-mode overhang is plain padding here.
                 PoolNode("LpPool", name, output, Value4(source), PoolPads(index, layer)).Attribute.Add(Int("p", 2));
                 return 4;
-            case "GlobalAvgPool2D":
+            case LayerKinds.GlobalAvgPool2D:
                 Node("GlobalAveragePool", name, output, Value4(source));
                 return 4;
-            case "Flatten":
+            case LayerKinds.Flatten:
                 Node("Flatten", name, output, Value(source)).Attribute.Add(Int("axis", 1));
                 return 2;
-            case "Dense":
+            case LayerKinds.Dense:
             {
                 var node = Node("Gemm", name, output, Flat(source), Parameter(name + ".weight"));
                 if (a.HasBias) node.Input.Add(Parameter(name + ".bias"));
                 node.Attribute.Add(Int("transB", 1));
                 return 2;
             }
-            case "Maxout":
+            case LayerKinds.Maxout:
             {
                 // The weight [units, pieces, in] as a [units·pieces, in] matrix; then y = max over pieces of (x Wᵀ + b).
                 int units = layer.Channels, pieces = a.Pieces;
@@ -178,7 +178,7 @@ internal sealed class OnnxGraphBuilder
                 max.Attribute.Add(Int("keepdims", 0));
                 return 2;
             }
-            case "BatchNorm":
+            case LayerKinds.BatchNorm:
             {
                 var node = Node("BatchNormalization", name, output, Value(source), Parameter(name + ".weight"), Parameter(name + ".bias"),
                     Buffer(name + ".running_mean"), Buffer(name + ".running_var"));
@@ -186,17 +186,17 @@ internal sealed class OnnxGraphBuilder
                 node.Attribute.Add(Float("momentum", 1 - a.Momentum)); // ONNX keeps this share of the old statistics; PyTorch's momentum is the new share
                 return _rank[source + 1];
             }
-            case "LocalResponseNorm":
+            case LayerKinds.LocalResponseNorm:
                 AddLocalResponseNorm(name, output, Value4(source), layer.InputChannels, a);
                 return 4;
-            case "ReLU": Node("Relu", name, output, Value(source)); return _rank[source + 1];
-            case "Tanh": Node("Tanh", name, output, Value(source)); return _rank[source + 1];
-            case "Sigmoid": Node("Sigmoid", name, output, Value(source)); return _rank[source + 1];
-            case "LeakyReLU": Node("LeakyRelu", name, output, Value(source)).Attribute.Add(Float("alpha", a.Slope)); return _rank[source + 1];
-            case "ELU": Node("Elu", name, output, Value(source)).Attribute.Add(Float("alpha", a.Alpha)); return _rank[source + 1];
-            case "Softmax": Node("Softmax", name, output, Value(source)).Attribute.Add(Int("axis", 1)); return _rank[source + 1];
-            case "Dropout": Node("Identity", name, output, Value(source)); return _rank[source + 1]; // inference: dropout is the identity
-            case "PReLU":
+            case LayerKinds.ReLU: Node("Relu", name, output, Value(source)); return _rank[source + 1];
+            case LayerKinds.Tanh: Node("Tanh", name, output, Value(source)); return _rank[source + 1];
+            case LayerKinds.Sigmoid: Node("Sigmoid", name, output, Value(source)); return _rank[source + 1];
+            case LayerKinds.LeakyReLU: Node("LeakyRelu", name, output, Value(source)).Attribute.Add(Float("alpha", a.Slope)); return _rank[source + 1];
+            case LayerKinds.ELU: Node("Elu", name, output, Value(source)).Attribute.Add(Float("alpha", a.Alpha)); return _rank[source + 1];
+            case LayerKinds.Softmax: Node("Softmax", name, output, Value(source)).Attribute.Add(Int("axis", 1)); return _rank[source + 1];
+            case LayerKinds.Dropout: Node("Identity", name, output, Value(source)); return _rank[source + 1]; // inference: dropout is the identity
+            case LayerKinds.PReLU:
             {
                 string slope = Parameter(name + ".weight");
                 var tensor = _parameters[name + ".weight"];
@@ -205,7 +205,7 @@ internal sealed class OnnxGraphBuilder
                 Node("PRelu", name, output, Value(source), slope);
                 return _rank[source + 1];
             }
-            case "Add" or "Concat":
+            case LayerKinds.Add or LayerKinds.Concat:
             {
                 if (layer.Inputs.Length < 2) throw new ArgumentException($"layer '{name}' ({layer.Kind}) reads {layer.Inputs.Length} input; it joins at least two", "network");
                 for (int k = 1; k < layer.Inputs.Length; k++) CheckJoinShape(index, layer, layer.Inputs[k]);
@@ -213,7 +213,7 @@ internal sealed class OnnxGraphBuilder
                 foreach (int input in layer.Inputs) spatial |= _rank[input + 1] == 4;
                 var inputs = new string[layer.Inputs.Length];
                 for (int k = 0; k < inputs.Length; k++) inputs[k] = spatial ? Value4(layer.Inputs[k]) : Value(layer.Inputs[k]);
-                if (layer.Kind == "Concat") Node("Concat", name, output, inputs).Attribute.Add(Int("axis", 1));
+                if (layer.Kind == LayerKinds.Concat) Node("Concat", name, output, inputs).Attribute.Add(Int("axis", 1));
                 else Node(inputs.Length == 2 ? "Add" : "Sum", name, output, inputs);
                 return spatial ? 4 : 2;
             }
@@ -232,7 +232,7 @@ internal sealed class OnnxGraphBuilder
     void CheckJoinShape(int index, LayerInfo layer, int source)
     {
         var s = _shape[source + 1];
-        bool fits = layer.Kind == "Add"
+        bool fits = layer.Kind == LayerKinds.Add
             ? s == (layer.Channels, layer.Height, layer.Width)
             : s.H == layer.Height && s.W == layer.Width;
         if (!fits)

@@ -109,6 +109,34 @@ public sealed record LayerArguments
 /// <paramref name="Step"/> counts training-mode forward passes; each mask element depends only on (key, layer, step, index).</summary>
 public readonly record struct DropoutState(ulong Key, ulong Step);
 
+/// <summary>The values of <see cref="LayerInfo.Kind"/>: each layer attribute's name without "Attribute". Compare against these,
+/// not string literals (a test checks that they match the attributes one to one).</summary>
+public static class LayerKinds
+{
+    public const string Conv2D = "Conv2D";
+    public const string ConvTranspose2D = "ConvTranspose2D";
+    public const string MaxPool2D = "MaxPool2D";
+    public const string AvgPool2D = "AvgPool2D";
+    public const string MinPool2D = "MinPool2D";
+    public const string L2Pool2D = "L2Pool2D";
+    public const string GlobalAvgPool2D = "GlobalAvgPool2D";
+    public const string Dense = "Dense";
+    public const string Flatten = "Flatten";
+    public const string BatchNorm = "BatchNorm";
+    public const string LocalResponseNorm = "LocalResponseNorm";
+    public const string ReLU = "ReLU";
+    public const string LeakyReLU = "LeakyReLU";
+    public const string PReLU = "PReLU";
+    public const string ELU = "ELU";
+    public const string Tanh = "Tanh";
+    public const string Sigmoid = "Sigmoid";
+    public const string Softmax = "Softmax";
+    public const string Maxout = "Maxout";
+    public const string Dropout = "Dropout";
+    public const string Add = "Add";
+    public const string Concat = "Concat";
+}
+
 /// <summary>What every generated network implements: a fixed-shape function with a flat parameter buffer.</summary>
 public interface INetwork
 {

@@ -40,11 +40,11 @@ public static class Initializer
         var w = p.Slice(weight.Offset, weight.Length);
         var b = bias is null ? Span<float>.Empty : p.Slice(bias.Offset, bias.Length);
 
-        if (layer.Kind == "BatchNorm") { w.Fill(1f); b.Clear(); return scheme; }
-        if (layer.Kind == "PReLU") { w.Fill(0.25f); return scheme; }
+        if (layer.Kind == LayerKinds.BatchNorm) { w.Fill(1f); b.Clear(); return scheme; }
+        if (layer.Kind == LayerKinds.PReLU) { w.Fill(0.25f); return scheme; }
 
         var (fanIn, fanOut) = Fans(weight.Shape);
-        if (layer.Kind == "Maxout") fanOut = layer.Channels;
+        if (layer.Kind == LayerKinds.Maxout) fanOut = layer.Channels;
         if (scheme == Init.Auto)
         {
             string next = index + 1 < layers.Length ? layers[index + 1].Kind : "";

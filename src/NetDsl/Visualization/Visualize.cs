@@ -47,7 +47,7 @@ public static class FilterGrid
         ArgumentNullException.ThrowIfNull(network);
         var layers = network.Layers.ToArray();
         var layer = layerName is null
-            ? layers.FirstOrDefault(l => l.Kind == "Conv2D") ?? throw new ArgumentException($"the network has no Conv2D layer; its layers are {string.Join(", ", layers.Select(l => $"{l.Name} ({l.Kind})"))}", nameof(network))
+            ? layers.FirstOrDefault(l => l.Kind == LayerKinds.Conv2D) ?? throw new ArgumentException($"the network has no Conv2D layer; its layers are {string.Join(", ", layers.Select(l => $"{l.Name} ({l.Kind})"))}", nameof(network))
             : layers.FirstOrDefault(l => l.Name == layerName) ?? throw new ArgumentException($"no layer named '{layerName}'; the layers are {string.Join(", ", layers.Select(l => l.Name))}", nameof(layerName));
         if (layer.Kind is not ("Conv2D" or "ConvTranspose2D"))
             throw new ArgumentException($"layer '{layer.Name}' is {layer.Kind}, not a convolution", nameof(layerName));

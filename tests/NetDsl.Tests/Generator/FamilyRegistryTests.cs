@@ -32,6 +32,14 @@ public class FamilyRegistryTests
         Assert.Equal(Enum.GetValues(typeof(LayerKind)).Length - 1, Attributes.Length);
     }
 
+    [Fact]
+    public void LayerKindsConstantsNameEveryAttribute()
+    {
+        var constants = typeof(LayerKinds).GetFields().Where(f => f.IsLiteral).Select(f => (string)f.GetRawConstantValue()!).OrderBy(n => n, StringComparer.Ordinal);
+        Assert.Equal(Attributes, constants);
+        foreach (var f in typeof(LayerKinds).GetFields()) Assert.Equal(f.Name, (string)f.GetRawConstantValue()!);
+    }
+
     [Theory]
     [MemberData(nameof(AttributeNames))]
     public void AttributeIsComplete(string attribute)
