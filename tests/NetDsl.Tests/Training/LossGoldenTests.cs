@@ -15,7 +15,7 @@ public class LossGoldenTests
     public static IEnumerable<object[]> Cases => GoldenCase.Named("loss_");
 
     [Fact]
-    public void All_loss_goldens_are_found() => Cases.Count().ShouldBe(7);
+    public void All_loss_goldens_are_found() => Cases.Count().ShouldBe(8);
 
     [Theory]
     [MemberData(nameof(Cases))]
@@ -37,6 +37,10 @@ public class LossGoldenTests
         var checkedOutputs = new HashSet<string> { "loss", "data_loss", "l2_term", "l1_term" };
         switch (kind)
         {
+            case "cross_entropy" when cfg.TryGetProperty("per_pixel", out var perPixel) && perPixel.GetBoolean():
+                // logits [N, C, H, W], one label per pixel [N, H, W]
+                dataLoss = new PixelwiseSoftmaxCrossEntropy(logitsT.Shape[1], classWeight).Compute(logits, target.Labels, batch, features, grad);
+                break;
             case "cross_entropy":
                 dataLoss = new SoftmaxCrossEntropy(classWeight).Compute(logits, target.Labels, batch, features, grad);
                 break;
