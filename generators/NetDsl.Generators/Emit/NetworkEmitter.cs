@@ -112,18 +112,19 @@ internal sealed class NetworkEmitter
 
     public static string SummaryTable(ShapedNetwork net)
     {
-        var rows = new List<string[]> { new[] { "#", "layer", "kind", "output", "params" } };
-        rows.Add(new[] { "0", "input", "Input", $"{net.InC}×{net.InH}×{net.InW}", "0" });
+        var fields = ReceptiveFields.Compute(net);
+        var rows = new List<string[]> { new[] { "#", "layer", "kind", "output", "params", "field" } };
+        rows.Add(new[] { "0", "input", "Input", $"{net.InC}×{net.InH}×{net.InW}", "0", "1×1" });
         foreach (var l in net.Layers)
-            rows.Add(new[] { I(l.Index + 1), l.Name + Reads(net, l), LayerFamilies.For(l).Describe(l), l.OutShapeText, l.ParameterCount.ToString("N0", CultureInfo.InvariantCulture) });
-        int[] widths = Enumerable.Range(0, 5).Select(c => rows.Max(r => r[c].Length)).ToArray();
+            rows.Add(new[] { I(l.Index + 1), l.Name + Reads(net, l), LayerFamilies.For(l).Describe(l), l.OutShapeText, l.ParameterCount.ToString("N0", CultureInfo.InvariantCulture), ReceptiveFields.Text(fields[l.Index]) });
+        int[] widths = Enumerable.Range(0, 6).Select(c => rows.Max(r => r[c].Length)).ToArray();
         var sb = new StringBuilder();
-        sb.Append($"{net.ClassName}: {net.InC}×{net.InH}×{net.InW} → {net.OutputSize}, {net.ParameterCount.ToString("N0", CultureInfo.InvariantCulture)} parameters\n");
+        sb.Append($"{net.ClassName}: {net.InC}×{net.InH}×{net.InW} → {net.OutputSize}, {net.ParameterCount.ToString("N0", CultureInfo.InvariantCulture)} parameters (field: the input pixels one output position sees)\n");
         foreach (var r in rows)
         {
             sb.Append(r[0].PadLeft(widths[0])).Append("  ").Append(r[1].PadRight(widths[1])).Append("  ")
               .Append(r[2].PadRight(widths[2])).Append("  ").Append(r[3].PadRight(widths[3])).Append("  ")
-              .Append(r[4].PadLeft(widths[4])).Append('\n');
+              .Append(r[4].PadLeft(widths[4])).Append("  ").Append(r[5].PadLeft(widths[5])).Append('\n');
         }
         return sb.ToString().TrimEnd('\n');
     }

@@ -25,6 +25,12 @@ internal sealed class ConvolutionFamily : LayerFamily
         return $"Conv2D {c.KernelH}×{c.KernelW}" + (c.StrideH != 1 || c.StrideW != 1 ? $" /{c.StrideH}" : "") + (c.Dilation != 1 ? $" d{c.Dilation}" : "");
     }
 
+    public override SlidingWindow? Window(ShapedLayer l)
+    {
+        var c = (ConvParams)l.Params;
+        return new SlidingWindow(c.KernelH, c.KernelW, c.StrideH, c.StrideW, c.Dilation, l.Kind == LayerKind.ConvTranspose2D);
+    }
+
     public override (int FanIn, int FanOut) Fans(ShapedLayer l)
     {
         var c = (ConvParams)l.Params;

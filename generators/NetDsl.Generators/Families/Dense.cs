@@ -15,6 +15,9 @@ internal sealed class DenseFamily : LayerFamily
     public override IReadOnlyList<LayerKind> Kinds { get; } = new[] { LayerKind.Dense, LayerKind.Flatten };
     public override string Prefix(LayerKind kind) => kind == LayerKind.Dense ? "dense" : "flatten";
 
+    // A flatten merges every position into one vector: what reads it sees the whole map.
+    public override bool SeesWholeInput(ShapedLayer l) => true;
+
     public override ShapedLayer? Infer(LayerContext ctx)
     {
         var input = ctx.Input;

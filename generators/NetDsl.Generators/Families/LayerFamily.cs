@@ -5,6 +5,10 @@ using NetDsl.Generators.Model;
 
 namespace NetDsl.Generators.Families;
 
+/// <summary>A layer's window per axis: size, stride and dilation; <see cref="Transposed"/> for a transposed convolution
+/// (its stride upsamples).</summary>
+internal readonly record struct SlidingWindow(int KernelH, int KernelW, int StrideH, int StrideW, int Dilation, bool Transposed = false);
+
 /// <summary>How the CPU drivers call a layer pass: which of (n0, n1, worker, grad, inputGradient) it takes.</summary>
 internal enum CpuCall
 {
@@ -46,6 +50,13 @@ internal abstract class LayerFamily
 
     /// <summary>The "kind" column of the summary table.</summary>
     public virtual string Describe(ShapedLayer l) => l.Kind.ToString();
+
+    /// <summary>The sliding window of a convolution or pooling layer (for receptive fields); null for layers that keep
+    /// each position's field as it is (pointwise layers, normalization, joins).</summary>
+    public virtual SlidingWindow? Window(ShapedLayer l) => null;
+
+    /// <summary>Whether every output depends on the whole input map (dense, global pooling, maxout, flatten of a map).</summary>
+    public virtual bool SeesWholeInput(ShapedLayer l) => false;
 
     /// <summary>Pointwise nonlinearities (for the advice on activation after activation).</summary>
     public virtual bool IsActivation(LayerKind kind) => false;

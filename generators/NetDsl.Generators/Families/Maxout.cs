@@ -14,6 +14,8 @@ internal sealed class MaxoutFamily : LayerFamily
     public override IReadOnlyList<LayerKind> Kinds { get; } = new[] { LayerKind.Maxout };
     public override string Prefix(LayerKind kind) => "maxout";
 
+    public override bool SeesWholeInput(ShapedLayer l) => true;
+
     public override ShapedLayer? Infer(LayerContext ctx)
     {
         int units = ctx.Int("units", 1, 1, "at least 1");

@@ -29,6 +29,11 @@ internal sealed class PoolingFamily : LayerFamily
         return p.Mode == PoolMode.Min ? "MinPool2D" : text;
     }
 
+    public override SlidingWindow? Window(ShapedLayer l) =>
+        l.Params is PoolParams p ? new SlidingWindow(p.KernelH, p.KernelW, p.StrideH, p.StrideW, 1) : null;
+
+    public override bool SeesWholeInput(ShapedLayer l) => l.Params is not PoolParams;
+
     // ------------------------------------------------------------------ shape inference
 
     public override ShapedLayer? Infer(LayerContext ctx)

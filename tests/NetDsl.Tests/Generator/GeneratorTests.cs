@@ -63,6 +63,27 @@ public class GeneratorTests
         tree.GetText().ToString().ShouldMatchApproved(c => c.SubFolder("Approved").WithDiscriminator(network).NoDiff());
     }
 
+    /// <summary>Receptive fields, by hand: LeNet-5's conv1 sees 5×5; 2×2/2 pooling adds one tap of jump 1 (6×6, jump 2);
+    /// conv2's 5 taps of jump 2 add 8 (14×14); pool2 adds 2 (16×16, jump 4); dense1 sees pool2's whole 5×5 map: 16 + 4·4 = 32.
+    /// The inception sample's concat takes its widest branch: the 5×5 one after a 2×2/2 stem (stem 4×4 → 4 + 4·2 = 12).</summary>
+    [Fact]
+    public void SummaryShowsEachLayersReceptiveField()
+    {
+        string Field(string summary, string layer) => summary.Split('\n').Single(r => r.Split("  ", StringSplitOptions.RemoveEmptyEntries).ElementAtOrDefault(1)?.Trim().StartsWith(layer + " ") == true
+            || r.Split("  ", StringSplitOptions.RemoveEmptyEntries).ElementAtOrDefault(1)?.Trim() == layer).Split(' ', StringSplitOptions.RemoveEmptyEntries).Last();
+        string lenet = Networks.LeNet5.Summary;
+        Assert.Equal("5×5", Field(lenet, "conv1"));
+        Assert.Equal("6×6", Field(lenet, "pool1"));
+        Assert.Equal("14×14", Field(lenet, "conv2"));
+        Assert.Equal("16×16", Field(lenet, "pool2"));
+        Assert.Equal("32×32", Field(lenet, "fc1"));
+        Assert.Equal("32×32", Field(lenet, "fc3"));
+        string inception = ArchitecturesSample.InceptionNet.Summary;
+        Assert.Equal("4×4", Field(inception, "stem"));
+        Assert.Equal("12×12", Field(inception, "i1_5x5"));
+        Assert.Equal("12×12", Field(inception, "inception1"));
+    }
+
     [Fact]
     public void NestedAndGlobalNamespaceNetworksCompile()
     {
@@ -99,20 +120,20 @@ public class GeneratorTests
     public void SummaryConstantHoldsTheLayerTable()
     {
         Assert.Equal("""
-            LeNet5: 1×28×28 → 10, 61,706 parameters
-             #  layer  kind         output    params
-             0  input  Input        1×28×28        0
-             1  conv1  Conv2D 5×5   6×28×28      156
-             2  tanh1  Tanh         6×28×28        0
-             3  pool1  AvgPool 2×2  6×14×14        0
-             4  conv2  Conv2D 5×5   16×10×10   2,416
-             5  tanh2  Tanh         16×10×10       0
-             6  pool2  AvgPool 2×2  16×5×5         0
-             7  fc1    Dense        120×1×1   48,120
-             8  tanh3  Tanh         120×1×1        0
-             9  fc2    Dense        84×1×1    10,164
-            10  tanh4  Tanh         84×1×1         0
-            11  fc3    Dense        10×1×1       850
+            LeNet5: 1×28×28 → 10, 61,706 parameters (field: the input pixels one output position sees)
+             #  layer  kind         output    params  field
+             0  input  Input        1×28×28        0    1×1
+             1  conv1  Conv2D 5×5   6×28×28      156    5×5
+             2  tanh1  Tanh         6×28×28        0    5×5
+             3  pool1  AvgPool 2×2  6×14×14        0    6×6
+             4  conv2  Conv2D 5×5   16×10×10   2,416  14×14
+             5  tanh2  Tanh         16×10×10       0  14×14
+             6  pool2  AvgPool 2×2  16×5×5         0  16×16
+             7  fc1    Dense        120×1×1   48,120  32×32
+             8  tanh3  Tanh         120×1×1        0  32×32
+             9  fc2    Dense        84×1×1    10,164  32×32
+            10  tanh4  Tanh         84×1×1         0  32×32
+            11  fc3    Dense        10×1×1       850  32×32
             """.Replace("\r\n", "\n"), Networks.LeNet5.Summary.ToString());
         // 6·25+6 + 16·150+16 + 120·400+120 + 84·120+84 + 10·84+10
         Assert.Equal(61706, Networks.LeNet5.ParameterCount);
