@@ -261,7 +261,8 @@ internal sealed partial class NetworkEmitter
         }
         _w.Line("private readonly float[][] _packW;     // per worker: a weight matrix packed for PackedGemm");
         _w.Line("private readonly float[][] _packX;     // per worker: an activation-gradient matrix packed for PackedGemm");
-        _w.Line("private readonly float[][] _workerGrad; // per worker > 0: its share of the parameter gradients");
+        _w.Line("private readonly float[][] _workerGrad; // per slice > 0: its share of the parameter gradients (slice 0 adds into _gradients)");
+        _w.Line("private readonly int _slices;           // fixed slices of every batch, each worker takes whole slices (see WorkerPool.ReductionSlices)");
         _w.Line("private readonly global::System.Action<int> _forwardWorker, _backwardWorker;");
         _w.Line("private int _batch;");
         _w.Line("private bool _training, _backwardReady;");
@@ -304,7 +305,9 @@ internal sealed partial class NetworkEmitter
             _w.Line("_col = new float[count][];");
             _w.Line("_colGrad = new float[count][];");
         }
-        _w.Line("_workerGrad = new float[count][];");
+        _w.Line($"_slices = {Rt}.Kernels.WorkerPool.ReductionSlices(count);");
+        _w.Line("_workerGrad = new float[_slices][];");
+        _w.Line("for (int v = 0; v < _slices; v++) _workerGrad[v] = v == 0 ? _gradients : new float[ParameterCount];");
         _w.Line("_packW = new float[count][];");
         _w.Line("_packX = new float[count][];");
         _w.Open("for (int w = 0; w < count; w++)");
@@ -315,7 +318,6 @@ internal sealed partial class NetworkEmitter
             _w.Line($"_col[w] = new float[{_maxCol}];");
             _w.Line($"_colGrad[w] = new float[{_maxCol}];");
         }
-        _w.Line("_workerGrad[w] = w == 0 ? _gradients : new float[ParameterCount];");
         _w.Close();
         _w.Line("_forwardWorker = ForwardWorker;");
         _w.Line("_backwardWorker = BackwardWorker;");
@@ -493,7 +495,7 @@ internal sealed partial class NetworkEmitter
                     throw new global::System.ArgumentException($"{{Cls}}.Backward: output gradient has {outputGradient.Length} floats, expected batch {batch} × {{_net.OutputSize}} = {batch * OutputSize}.", nameof(outputGradient));
                 outputGradient.CopyTo({{Grad(L - 1)}});
                 RunBackward();
-                // Worker 0 added into _gradients directly; add the others in a fixed order, so results are deterministic.
+                // Slice 0 added into _gradients directly; add the others in slice order, so results are deterministic.
                 for (int w = 1; w < _workerGrad.Length; w++)
                     {{Rt}}.Kernels.Vec.Add(_gradients, _workerGrad[w]);
             {{string.Join("\n", _net.Layers.Where(l => l.Frozen && l.HasParameters).Select(l => $"    _gradients.AsSpan({l.WeightOffset}, {l.ParameterCount}).Clear(); // {l.Name} is frozen"))}}
@@ -591,8 +593,9 @@ internal sealed partial class NetworkEmitter
         }
         _w.Close();
         _w.Line();
-        _w.Open("private void ForwardWorker(int worker)");
-        _w.Line($"var (n0, n1) = {Rt}.Kernels.WorkerPool.Share(_batch, worker, _workers.Workers);");
+        WriteSliceLoop("ForwardWorker", "ForwardSlice");
+        _w.Open("private void ForwardSlice(int worker, int slice)");
+        _w.Line($"var (n0, n1) = {Rt}.Kernels.WorkerPool.Share(_batch, slice, _slices);");
         _w.Line("if (n0 == n1) return;");
         _w.Open("switch (_phase)");
         for (int p = 0; p < fwd.Count; p++)
@@ -622,10 +625,11 @@ internal sealed partial class NetworkEmitter
         }
         _w.Close();
         _w.Line();
-        _w.Open("private void BackwardWorker(int worker)");
-        _w.Line($"var (n0, n1) = {Rt}.Kernels.WorkerPool.Share(_batch, worker, _workers.Workers);");
-        _w.Line("var grad = _workerGrad[worker];");
-        _w.Line("if (_phase == 0 && worker > 0) global::System.Array.Clear(grad);");
+        WriteSliceLoop("BackwardWorker", "BackwardSlice");
+        _w.Open("private void BackwardSlice(int worker, int slice)");
+        _w.Line($"var (n0, n1) = {Rt}.Kernels.WorkerPool.Share(_batch, slice, _slices);");
+        _w.Line("var grad = _workerGrad[slice];");
+        _w.Line("if (_phase == 0 && slice > 0) global::System.Array.Clear(grad);");
         _w.Line("if (n0 == n1) return;");
         if (SkipSources().Any())
         {
@@ -672,6 +676,17 @@ internal sealed partial class NetworkEmitter
             _w.Line("    break;");
         }
         _w.Close();
+        _w.Close();
+        _w.Line();
+    }
+
+    /// <summary>A worker's body: the fixed slices of the batch it takes (slice boundaries depend on the sample index only, so
+    /// with <c>WorkerPool.DeterministicReduction</c> every per-sample result and every gradient sum is the same for any worker count).</summary>
+    private void WriteSliceLoop(string worker, string slice)
+    {
+        _w.Open($"private void {worker}(int worker)");
+        _w.Line($"var (v0, v1) = {Rt}.Kernels.WorkerPool.Share(_slices, worker, _workers.Workers);");
+        _w.Line($"for (int v = v0; v < v1; v++) {slice}(worker, v);");
         _w.Close();
         _w.Line();
     }
