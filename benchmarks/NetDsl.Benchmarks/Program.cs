@@ -61,8 +61,10 @@ public static class Program
                 case "--tag": Tags += " " + args[++i]; break;
                 case "--metrics": Metrics = args[++i]; break;
                 case "--rounds": rounds = int.Parse(args[++i]); break;
+                // Slices per worker instead of 6 fixed slices: results then depend on the worker count (to measure what determinism costs).
+                case "--nondeterministic": NetDsl.Kernels.WorkerPool.DeterministicReduction = false; Tags += " reduction=per-worker"; break;
                 case "-h" or "--help":
-                    Console.WriteLine("usage: NetDsl.Benchmarks [--quick] [--threads 1,2] [--nets LeNet5,FashionCnn,Vgg,ResNet,CnnConv1,CnnConv2] [--tag k=v] [--metrics b1,b256,train] [--rounds N]");
+                    Console.WriteLine("usage: NetDsl.Benchmarks [--quick] [--threads 1,2] [--nets LeNet5,FashionCnn,Vgg,ResNet,CnnConv1,CnnConv2] [--tag k=v] [--metrics b1,b256,train] [--rounds N] [--nondeterministic]");
                     return 0;
                 default: Console.Error.WriteLine("unknown option " + args[i]); return 2;
             }
