@@ -18,6 +18,8 @@ public static class Program
                        when present (Debian package dataset-fashion-mnist), else the 10k/2k subset shipped with the sample
           --subset     use the shipped subset even when the full set is found
           --save FILE  write the trained weights as safetensors, then load them back into a fresh network and check them
+          --soak       record managed heap, working set and bytes allocated per step at each epoch; exit code 1 if memory
+                       grows after epoch 2 or a step from epoch 2 on allocates (docs/reliability.md: --net cnn --subset --epochs 30)
         """;
 
     public static int Main(string[] args)
@@ -37,7 +39,7 @@ public static class Program
         int epochs = 5, batch = 64, seed = 1, threads = 0;
         float? lr = null;
         float momentum = 0.9f;
-        bool nesterov = false, subset = false;
+        bool nesterov = false, subset = false, soak = false;
         string? dataDir = null, save = null;
         for (int i = 0; i < args.Length; i++)
         {
@@ -56,6 +58,7 @@ public static class Program
                 case "--data": dataDir = Next(); break;
                 case "--subset": subset = true; break;
                 case "--save": save = Next(); break;
+                case "--soak": soak = true; break;
                 case "-h" or "--help": Console.WriteLine(Usage); return 0;
                 default: throw new ArgumentException($"unknown option '{args[i]}'");
             }
@@ -89,14 +92,28 @@ public static class Program
             + (optimizerName == "sgd" ? $" momentum {momentum.ToString(CultureInfo.InvariantCulture)}{(nesterov ? " nesterov" : "")}" : "") + $", seed {seed}");
 
         var loss = new SoftmaxCrossEntropy();
+        var monitor = soak ? new NetDsl.Tools.MemorySoak() : null;
         var reports = Trainer.Fit(network, train, test, loss, optimizer, new TrainingOptions
         {
             Epochs = epochs,
             BatchSize = batch,
             Seed = seed,
-            OnEpoch = r => Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"epoch {r.Epoch,2}  train loss {r.TrainLoss:F4}  train acc {r.TrainAccuracy:P2}  test loss {r.TestLoss:F4}  test acc {r.TestAccuracy:P2}  {r.Seconds:F1} s  {r.SamplesPerSecond:F0} samples/s")),
+            OnStep = monitor is null ? null : monitor.OnStep,
+            OnEpoch = r =>
+            {
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"epoch {r.Epoch,2}  train loss {r.TrainLoss:F4}  train acc {r.TrainAccuracy:P2}  test loss {r.TestLoss:F4}  test acc {r.TestAccuracy:P2}  {r.Seconds:F1} s  {r.SamplesPerSecond:F0} samples/s"));
+                if (monitor is null) return;
+                monitor.OnEpoch(r);
+                Console.WriteLine("  soak: " + monitor.Epochs[^1]);
+            },
         });
+        if (monitor is not null)
+        {
+            foreach (var f in monitor.Failures) Console.WriteLine("soak FAILED: " + f);
+            Console.WriteLine(monitor.Failures.Count == 0 ? $"soak passed: no step allocated from epoch {monitor.SteadyFromEpoch} on, and memory did not grow after it" : "soak failed");
+            if (monitor.Failures.Count > 0) return 1;
+        }
 
         if (save is not null)
         {
