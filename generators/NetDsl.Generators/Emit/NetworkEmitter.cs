@@ -263,7 +263,7 @@ internal sealed partial class NetworkEmitter
         _w.Line("private readonly float[][] _packX;     // per worker: an activation-gradient matrix packed for PackedGemm");
         _w.Line("private readonly float[][] _workerGrad; // per slice > 0: its share of the parameter gradients (slice 0 adds into _gradients)");
         _w.Line("private readonly int _slices;           // fixed slices of every batch, each worker takes whole slices (see WorkerPool.ReductionSlices)");
-        _w.Line("private readonly global::System.Action<int> _forwardWorker, _backwardWorker;");
+        _w.Line("private readonly global::System.Action<int> _forwardWorker, _backwardWorker, _reduceWorker;");
         _w.Line("private int _batch;");
         _w.Line("private bool _training, _backwardReady;");
         _w.Line("private ulong _dropoutKey;");
@@ -321,6 +321,7 @@ internal sealed partial class NetworkEmitter
         _w.Close();
         _w.Line("_forwardWorker = ForwardWorker;");
         _w.Line("_backwardWorker = BackwardWorker;");
+        _w.Line("_reduceWorker = ReduceWorker;");
         _w.Line("Initialize(seed);");
         _w.Close();
         _w.Line();
@@ -495,9 +496,8 @@ internal sealed partial class NetworkEmitter
                     throw new global::System.ArgumentException($"{{Cls}}.Backward: output gradient has {outputGradient.Length} floats, expected batch {batch} × {{_net.OutputSize}} = {batch * OutputSize}.", nameof(outputGradient));
                 outputGradient.CopyTo({{Grad(L - 1)}});
                 RunBackward();
-                // Slice 0 added into _gradients directly; add the others in slice order, so results are deterministic.
-                for (int w = 1; w < _workerGrad.Length; w++)
-                    {{Rt}}.Kernels.Vec.Add(_gradients, _workerGrad[w]);
+                // Slice 0 added into _gradients directly; the others are added in slice order (each worker a range of parameters).
+                if (_slices > 1) _workers.Run(_reduceWorker, _batch);
             {{string.Join("\n", _net.Layers.Where(l => l.Frozen && l.HasParameters).Select(l => $"    _gradients.AsSpan({l.WeightOffset}, {l.ParameterCount}).Clear(); // {l.Name} is frozen"))}}
             }
 
@@ -625,6 +625,7 @@ internal sealed partial class NetworkEmitter
         }
         _w.Close();
         _w.Line();
+        WriteReduceWorker();
         WriteSliceLoop("BackwardWorker", "BackwardSlice");
         _w.Open("private void BackwardSlice(int worker, int slice)");
         _w.Line($"var (n0, n1) = {Rt}.Kernels.WorkerPool.Share(_batch, slice, _slices);");
@@ -675,6 +676,20 @@ internal sealed partial class NetworkEmitter
             }
             _w.Line("    break;");
         }
+        _w.Close();
+        _w.Close();
+        _w.Line();
+    }
+
+    /// <summary>Adds the gradients of slices 1, 2, … into _gradients, in slice order for every element, over the worker's
+    /// range of parameters, a block at a time so that the block of _gradients stays in cache.</summary>
+    private void WriteReduceWorker()
+    {
+        _w.Open("private void ReduceWorker(int worker)");
+        _w.Line($"var (p0, p1) = {Rt}.Kernels.WorkerPool.Share(ParameterCount, worker, _workers.Workers);");
+        _w.Open("for (int b0 = p0; b0 < p1; b0 += 2048)");
+        _w.Line("int length = global::System.Math.Min(2048, p1 - b0);");
+        _w.Line($"for (int v = 1; v < _slices; v++) {Rt}.Kernels.Vec.Add(_gradients.AsSpan(b0, length), _workerGrad[v].AsSpan(b0, length));");
         _w.Close();
         _w.Close();
         _w.Line();
