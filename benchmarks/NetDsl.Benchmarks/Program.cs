@@ -49,7 +49,7 @@ public static class Program
         Thread.CurrentThread.CurrentCulture = CultureInfo.InvariantCulture;
         var threads = new List<int>();
         var names = new List<string>();
-        bool quick = false;
+        bool quick = false, abDeterminism = false;
         int rounds = 0;
         for (int i = 0; i < args.Length; i++)
         {
@@ -61,8 +61,12 @@ public static class Program
                 case "--tag": Tags += " " + args[++i]; break;
                 case "--metrics": Metrics = args[++i]; break;
                 case "--rounds": rounds = int.Parse(args[++i]); break;
+                // Slices per worker instead of 6 fixed slices: results then depend on the worker count (to measure what determinism costs).
+                case "--nondeterministic": NetDsl.Kernels.WorkerPool.DeterministicReduction = false; Tags += " reduction=per-worker"; break;
+                // Deterministic against per-worker reduction in one process, alternating short rounds (fair on a busy machine).
+                case "--determinism-ab": abDeterminism = true; break;
                 case "-h" or "--help":
-                    Console.WriteLine("usage: NetDsl.Benchmarks [--quick] [--threads 1,2] [--nets LeNet5,FashionCnn,Vgg,ResNet,CnnConv1,CnnConv2] [--tag k=v] [--metrics b1,b256,train] [--rounds N]");
+                    Console.WriteLine("usage: NetDsl.Benchmarks [--quick] [--threads 1,2] [--nets LeNet5,FashionCnn,Vgg,ResNet,CnnConv1,CnnConv2] [--tag k=v] [--metrics b1,b256,train] [--rounds N] [--nondeterministic]");
                     return 0;
                 default: Console.Error.WriteLine("unknown option " + args[i]); return 2;
             }
@@ -73,6 +77,12 @@ public static class Program
         if (names.Count == 0) names.AddRange(["LeNet5", "FashionCnn", "Vgg", "ResNet", "CnnConv2"]);
 
         var data = LoadData();
+        if (abDeterminism)
+        {
+            foreach (string name in names)
+                foreach (int t in threads) DeterminismAB(Nets.First(n => n.Name.Equals(name, StringComparison.OrdinalIgnoreCase)), t, data, quick ? 15 : 41);
+            return 0;
+        }
         Console.WriteLine($"# peer=netdsl dotnet={Environment.Version} cpus={Environment.ProcessorCount} avx512={System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated} data={data.Source}");
         foreach (string name in names)
         {
@@ -187,6 +197,51 @@ public static class Program
     }
 
     // ---- training, batch 64, SGD momentum 0.9 lr 0.01 ----
+    /// <summary>Training steps of batch 64 (SGD momentum 0.9) with deterministic reduction (6 fixed slices) and with per-worker
+    /// shares, alternating rounds of 20 steps each; prints the median per-round time of each and their ratio.</summary>
+    static void DeterminismAB(Net spec, int threads, Data d, int rounds)
+    {
+        INetwork Make(bool deterministic)
+        {
+            NetDsl.Kernels.WorkerPool.DeterministicReduction = deterministic;
+            try { return spec.Create(64, threads); } finally { NetDsl.Kernels.WorkerPool.DeterministicReduction = true; }
+        }
+        var nets = new[] { Make(true), Make(false) };
+        var x = new float[64 * nets[0].InputSize];
+        for (int i = 0; i < x.Length; i++) x[i] = d.TrainX[i % d.TrainX.Length];
+        var y = d.TrainY.AsSpan(0, 64).ToArray();
+        var loss = new SoftmaxCrossEntropy();
+        var sgds = new[] { new Sgd(0.001f, momentum: 0.9f), new Sgd(0.001f, momentum: 0.9f) };
+        var grad = new float[64 * nets[0].OutputSize];
+        void Step(int k)
+        {
+            var n = nets[k];
+            var output = n.Forward(x, 64, training: true);
+            loss.Compute(output, y, 64, n.OutputSize, grad);
+            n.ZeroGradients();
+            n.Backward(grad, 64);
+            sgds[k].Step(n.Parameters, n.Gradients);
+        }
+        for (int k = 0; k < 2; k++) Warm(() => Step(k), 20);
+        var times = new[] { new List<double>(), new List<double>() };
+        var ratios = new List<double>();
+        for (int r = 0; r < rounds; r++)
+        {
+            var pair = new double[2];
+            foreach (int k in r % 2 == 0 ? new[] { 0, 1 } : new[] { 1, 0 })
+            {
+                long t0 = Stopwatch.GetTimestamp();
+                for (int i = 0; i < 20; i++) Step(k);
+                pair[k] = Sec(t0, Stopwatch.GetTimestamp()) / 20;
+                times[k].Add(pair[k]);
+            }
+            ratios.Add(pair[0] / pair[1]);
+        }
+        Console.WriteLine($"net={spec.Name} threads={threads} train_b64 step: deterministic {Median(times[0]) * 1e3:F3} ms, per-worker {Median(times[1]) * 1e3:F3} ms, " +
+            $"median ratio of paired rounds {Median(ratios):F3} (rounds={rounds})");
+        foreach (var n in nets) ((IDisposable)n).Dispose();
+    }
+
     static void RunTrain(Net spec, int threads, Data d, Func<float[], int, int, float[]> Input)
     {
         using (var net64 = (IDisposable)spec.Create(64, threads))

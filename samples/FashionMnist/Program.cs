@@ -21,6 +21,8 @@ public static class Program
           --subset     use the shipped subset even when the full set is found
           --save FILE  write the trained weights as safetensors, then load them back into a fresh network and check them
           --confusion FILE.png  draw the test set's confusion matrix (the text form is always printed)
+          --soak       record managed heap, working set and bytes allocated per step at each epoch; exit code 1 if memory
+                       grows after epoch 2 or a step from epoch 2 on allocates (docs/reliability.md: --net cnn --subset --epochs 30)
         """;
 
     public static int Main(string[] args)
@@ -40,7 +42,7 @@ public static class Program
         int epochs = 5, batch = 64, seed = 1, threads = 0;
         float? lr = null;
         float momentum = 0.9f;
-        bool nesterov = false, subset = false;
+        bool nesterov = false, subset = false, soak = false;
         string? dataDir = null, save = null, confusion = null;
         for (int i = 0; i < args.Length; i++)
         {
@@ -60,6 +62,7 @@ public static class Program
                 case "--subset": subset = true; break;
                 case "--save": save = Next(); break;
                 case "--confusion": confusion = Next(); break;
+                case "--soak": soak = true; break;
                 case "-h" or "--help": Console.WriteLine(Usage); return 0;
                 default: throw new ArgumentException($"unknown option '{args[i]}'");
             }
@@ -93,15 +96,29 @@ public static class Program
             + (optimizerName == "sgd" ? $" momentum {momentum.ToString(CultureInfo.InvariantCulture)}{(nesterov ? " nesterov" : "")}" : "") + $", seed {seed}");
 
         var loss = new SoftmaxCrossEntropy();
+        var monitor = soak ? new NetDsl.Tools.MemorySoak() : null;
         var reports = TrainingView.Run((progress, onEpoch) => Trainer.Fit(network, train, test, loss, optimizer, new TrainingOptions
         {
             Epochs = epochs,
             BatchSize = batch,
             Seed = seed,
             Progress = progress,
-            OnEpoch = onEpoch,
+            OnStep = monitor is null ? null : monitor.OnStep,
+            OnEpoch = r =>
+            {
+                onEpoch(r);
+                if (monitor is null) return;
+                monitor.OnEpoch(r);
+                Console.WriteLine("  soak: " + monitor.Epochs[^1]);
+            },
         }));
         TrainingView.PrintTable(reports);
+        if (monitor is not null)
+        {
+            foreach (var f in monitor.Failures) Console.WriteLine("soak FAILED: " + f);
+            Console.WriteLine(monitor.Failures.Count == 0 ? $"soak passed: no step allocated from epoch {monitor.SteadyFromEpoch} on, and memory did not grow after it" : "soak failed");
+            if (monitor.Failures.Count > 0) return 1;
+        }
 
         var evaluation = EvaluationReport.Compute(network, test, loss);
         Console.Write(evaluation.ToText(FashionMnist.ClassNames));

@@ -286,8 +286,9 @@ internal sealed class NetworkEmitter
         }
         if (CpuPlan.PackedWeightFloats > 0) _w.Line($"private readonly float[][] _packedWeights;    // per worker: a convolution weight (or its transpose) packed for PackedGemm, {CpuPlan.PackedWeightFloats} floats");
         if (CpuPlan.PackedGradientFloats > 0 || LargestDense > 0) _w.Line("private readonly float[][] _packedGradients;  // per worker: an output gradient packed for PackedGemm");
-        _w.Line("private readonly float[][] _workerGrad; // per worker > 0: its share of the parameter gradients");
-        _w.Line("private readonly global::System.Action<int> _forwardWorker, _backwardWorker;");
+        _w.Line("private readonly float[][] _workerGrad; // per slice > 0: its share of the parameter gradients (slice 0 adds into _gradients)");
+        _w.Line("private readonly int _slices;           // fixed slices of every batch; each worker takes whole slices (see WorkerPool.ReductionSlices)");
+        _w.Line("private readonly global::System.Action<int> _forwardWorker, _backwardWorker, _reduceWorker;");
         _w.Line("private int _batch;");
         _w.Line("private bool _training, _backwardReady;");
         _w.Line("private ulong _dropoutKey;");
@@ -330,7 +331,9 @@ internal sealed class NetworkEmitter
             _w.Line("_columnsGradient = new float[count][];");
         }
         bool packW = CpuPlan.PackedWeightFloats > 0, packX = CpuPlan.PackedGradientFloats > 0 || LargestDense > 0;
-        _w.Line("_workerGrad = new float[count][];");
+        _w.Line($"_slices = {Rt}.Kernels.WorkerPool.ReductionSlices(count);");
+        _w.Line("_workerGrad = new float[_slices][];");
+        _w.Line("for (int v = 0; v < _slices; v++) _workerGrad[v] = v == 0 ? _gradients : new float[ParameterCount];");
         if (packW) _w.Line("_packedWeights = new float[count][];");
         if (packX) _w.Line("_packedGradients = new float[count][];");
         if (packX)
@@ -348,10 +351,10 @@ internal sealed class NetworkEmitter
             _w.Line($"_columns[w] = new float[{CpuPlan.ColumnFloats}];");
             _w.Line($"_columnsGradient[w] = new float[{CpuPlan.ColumnFloats}];");
         }
-        _w.Line("_workerGrad[w] = w == 0 ? _gradients : new float[ParameterCount];");
         _w.Close();
         _w.Line("_forwardWorker = ForwardWorker;");
         _w.Line("_backwardWorker = BackwardWorker;");
+        _w.Line("_reduceWorker = ReduceWorker;");
         _w.Line("Initialize(seed);");
         _w.Close();
         _w.Line();
@@ -462,9 +465,8 @@ internal sealed class NetworkEmitter
                     throw new global::System.ArgumentException($"{{Cls}}.Backward: output gradient has {outputGradient.Length} floats, expected batch {batch} × {{_net.OutputSize}} = {batch * OutputSize}.", nameof(outputGradient));
                 outputGradient.CopyTo({{Grad(L - 1)}});
                 RunBackward();
-                // Worker 0 added into _gradients directly; add the others in a fixed order, so results are deterministic.
-                for (int w = 1; w < _workerGrad.Length; w++)
-                    {{Rt}}.Kernels.Vec.Add(_gradients, _workerGrad[w]);
+                // Slice 0 added into _gradients directly; the others are added in slice order (each worker a range of parameters).
+                if (_slices > 1) _workers.Run(_reduceWorker, _batch);
             {{string.Join("\n", _net.Layers.Where(l => l.Frozen && l.HasParameters).Select(l => $"    _gradients.AsSpan({l.WeightOffset}, {l.ParameterCount}).Clear(); // {l.Name} is frozen"))}}
             }
 
@@ -538,20 +540,48 @@ internal sealed class NetworkEmitter
             _w.Line();
         }
         WriteRun("RunForward", "_forwardWorker", CpuPlan.Forward, backward: false);
-        _w.Open("private void ForwardWorker(int worker)");
-        _w.Line($"var (n0, n1) = {Rt}.Kernels.WorkerPool.Share(_batch, worker, _workers.Workers);");
+        WriteSliceLoop("ForwardWorker", "ForwardSlice");
+        _w.Open("private void ForwardSlice(int worker, int slice)");
+        _w.Line($"var (n0, n1) = {Rt}.Kernels.WorkerPool.Share(_batch, slice, _slices);");
         _w.Line("if (n0 == n1) return;");
         WritePhases(CpuPlan.Forward, backward: false);
         _w.Close();
         _w.Line();
 
+        WriteReduceWorker();
         WriteRun("RunBackward", "_backwardWorker", CpuPlan.Backward, backward: true);
-        _w.Open("private void BackwardWorker(int worker)");
-        _w.Line($"var (n0, n1) = {Rt}.Kernels.WorkerPool.Share(_batch, worker, _workers.Workers);");
-        _w.Line("var grad = _workerGrad[worker];");
-        _w.Line(CpuPlan.Backward.Count > 1 ? "if (_phase == 0 && worker > 0) global::System.Array.Clear(grad);" : "if (worker > 0) global::System.Array.Clear(grad);");
+        WriteSliceLoop("BackwardWorker", "BackwardSlice");
+        _w.Open("private void BackwardSlice(int worker, int slice)");
+        _w.Line($"var (n0, n1) = {Rt}.Kernels.WorkerPool.Share(_batch, slice, _slices);");
+        _w.Line("var grad = _workerGrad[slice];");
+        _w.Line(CpuPlan.Backward.Count > 1 ? "if (_phase == 0 && slice > 0) global::System.Array.Clear(grad);" : "if (slice > 0) global::System.Array.Clear(grad);");
         _w.Line("if (n0 == n1) return;");
         WritePhases(CpuPlan.Backward, backward: true);
+        _w.Close();
+        _w.Line();
+    }
+
+    /// <summary>Adds the gradients of slices 1, 2, … into _gradients, in slice order for every element, over the worker's
+    /// range of parameters, a block at a time so that the block of _gradients stays in cache.</summary>
+    private void WriteReduceWorker()
+    {
+        _w.Open("private void ReduceWorker(int worker)");
+        _w.Line($"var (p0, p1) = {Rt}.Kernels.WorkerPool.Share(ParameterCount, worker, _workers.Workers);");
+        _w.Open("for (int b0 = p0; b0 < p1; b0 += 2048)");
+        _w.Line("int length = global::System.Math.Min(2048, p1 - b0);");
+        _w.Line($"for (int v = 1; v < _slices; v++) {Rt}.Kernels.Vec.Add(_gradients.AsSpan(b0, length), _workerGrad[v].AsSpan(b0, length));");
+        _w.Close();
+        _w.Close();
+        _w.Line();
+    }
+
+    /// <summary>A worker's body: the fixed slices of the batch it takes (slice boundaries depend on the sample index only, so
+    /// with <c>WorkerPool.DeterministicReduction</c> every per-sample result and every gradient sum is the same for any worker count).</summary>
+    private void WriteSliceLoop(string worker, string slice)
+    {
+        _w.Open($"private void {worker}(int worker)");
+        _w.Line($"var (v0, v1) = {Rt}.Kernels.WorkerPool.Share(_slices, worker, _workers.Workers);");
+        _w.Line($"for (int v = v0; v < v1; v++) {slice}(worker, v);");
         _w.Close();
         _w.Line();
     }

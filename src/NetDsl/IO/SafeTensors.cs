@@ -69,7 +69,7 @@ public static class SafeTensors
             else if (!allowNonFinite && NetDsl.Training.NonFiniteGuard.IndexOfNonFinite(kv.Value.Data) is var at and >= 0)
                 problems.Add($"'{kv.Key}'[{at}] is {kv.Value.Data[at]} (NaN/∞ weights are refused; pass allowNonFinite: true to load them)");
         if (problems.Count > 0)
-            throw new InvalidDataException($"{path} does not match {networkName ?? "the network"}: {string.Join("; ", problems)}");
+            throw new InvalidDataException($"{path}: does not match {networkName ?? network.GetType().Name}: {string.Join("; ", problems)}");
 
         foreach (var (t, isBuffer) in declared)
         {
@@ -161,6 +161,7 @@ public static class SafeTensors
     {
         metadata = new Dictionary<string, string>(StringComparer.Ordinal);
         var entries = new List<Entry>();
+        if (!System.Text.Unicode.Utf8.IsValid(header)) throw new InvalidDataException($"{path}: the header is not valid UTF-8");
         JsonDocument doc;
         try { doc = JsonDocument.Parse(header); }
         catch (JsonException e) { throw new InvalidDataException($"{path}: the header is not valid JSON: {e.Message}", e); }

@@ -45,6 +45,23 @@ public sealed class WorkerPool : IDisposable
     /// <summary>Number of workers, the calling thread included.</summary>
     public int Workers { get; }
 
+    /// <summary>How many fixed slices a batch is cut into when <see cref="DeterministicReduction"/> is on: each worker takes whole
+    /// slices, and gradients are summed slice by slice in slice order, so 1, 2, 3 or 6 workers give bit-identical results
+    /// (other counts too, with an uneven split; beyond 6, the extra workers idle). 6 = 2·3 keeps one, two, three and six workers evenly loaded.</summary>
+    public const int DeterministicSlices = 6;
+
+    /// <summary>When on (the default), networks constructed afterwards split each batch into <see cref="DeterministicSlices"/>
+    /// fixed slices whatever their worker count, so the same seed gives bit-identical weights on any machine; when off, into one
+    /// share per worker (results then depend on the worker count). Read once, by each network's constructor.</summary>
+    public static bool DeterministicReduction { get; set; } = true;
+
+    /// <summary>The slices a network with <paramref name="workers"/> workers cuts each batch into.</summary>
+    public static int ReductionSlices(int workers)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(workers, 1);
+        return DeterministicReduction ? DeterministicSlices : workers;
+    }
+
     /// <summary>The default: one worker per processor.</summary>
     public static int DefaultWorkers => Math.Max(1, Environment.ProcessorCount);
 

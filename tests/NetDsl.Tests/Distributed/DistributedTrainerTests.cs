@@ -49,7 +49,7 @@ public class DistributedTrainerTests
         });
 
     [Fact]
-    public void TwoRanksOfOneWorkerGiveTheBitsOfOneProcessOfTwoWorkers()
+    public void TwoRanksOfOneWorkerMatchOneProcessOfTwoWorkers()
     {
         // 50 samples in global batches of 16: three steps of 8 + 8 per rank and a last one of 1 + 1, for two epochs.
         var train = ScheduleTests.RandomImages(50, 1, 8, 8, 3, 21);
@@ -61,8 +61,9 @@ public class DistributedTrainerTests
 
         foreach (var (parameters, reports) in ranks)
         {
-            // Each worker (or rank) sums its half of the batch the same way, and a + b = b + a in IEEE arithmetic.
-            parameters.ShouldBe(expected);
+            // One process sums the batch's fixed deterministic slices in order; each rank sums its half's slices, then the
+            // allreduce adds the halves: the same terms associated differently, so equal to rounding.
+            RelativeDifference(parameters, expected).ShouldBeLessThan(1e-5);
             reports.Count.ShouldBe(2);
             for (int e = 0; e < 2; e++)
             {

@@ -21,9 +21,10 @@ namespace NetDsl.Tests.Distributed;
 public class MpiTrainingTests(ITestOutputHelper output)
 {
     [Theory]
-    // 640 images, global batch 64 = 32 + 32 per rank, 2 epochs = 20 steps: one process of 2 workers splits its batch the same
-    // way, and the 1/2 weight is exact, so the weights must come out bit-identical.
-    [InlineData(640, 64, 2, true)]
+    // 640 images, global batch 64 = 32 + 32 per rank, 2 epochs = 20 steps. One process sums its gradients over the fixed
+    // deterministic slices of the batch (WorkerPool.DeterministicSlices), the ranks over their halves' slices and then the
+    // allreduce: the sums associate differently, so the weights agree to rounding, not bit for bit (docs/distributed.md).
+    [InlineData(640, 64, 2, false)]
     // Global batch 51 = 25 + 26 over 600 images (11 steps of 51 and one of 39 = 19 + 20): weights 25/51 are not exact, and
     // the reference is one worker: equal within 1e-5 of the weights' scale.
     [InlineData(600, 51, 1, false)]

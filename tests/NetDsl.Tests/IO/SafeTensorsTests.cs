@@ -223,9 +223,9 @@ public sealed class SafeTensorsTests : IDisposable
         float[] before = net.Parameters.ToArray();
 
         var e = Should.Throw<InvalidDataException>(() => SafeTensors.Load(p, net, "LeNet5"));
-        e.Message.ShouldBe($"{p} does not match LeNet5: 'conv1.weight' has shape [6, 1, 3, 3], expected [6, 1, 5, 5]; missing 'fc3.bias' [10]; unexpected 'fc4.weight' [10, 84]");
+        e.Message.ShouldBe($"{p}: does not match LeNet5: 'conv1.weight' has shape [6, 1, 3, 3], expected [6, 1, 5, 5]; missing 'fc3.bias' [10]; unexpected 'fc4.weight' [10, 84]");
         net.Parameters.ToArray().ShouldBe(before);
-        Should.Throw<InvalidDataException>(() => SafeTensors.Load(p, net)).Message.ShouldStartWith($"{p} does not match the network: ");
+        Should.Throw<InvalidDataException>(() => SafeTensors.Load(p, net)).Message.ShouldStartWith($"{p}: does not match FakeNetwork: ");
     }
 
     [Fact]
@@ -234,7 +234,7 @@ public sealed class SafeTensorsTests : IDisposable
         var a = FakeNetwork.Linear();
         string p = dir.File("w.safetensors");
         SafeTensors.Write(p, [("fc.weight", new[] { 2, 3 }, new float[6]), ("fc.bias", new[] { 2 }, new float[2]), ("extra", new[] { 1 }, new float[1])]);
-        Should.Throw<InvalidDataException>(() => SafeTensors.Load(p, a)).Message.ShouldBe($"{p} does not match the network: unexpected 'extra' [1]");
+        Should.Throw<InvalidDataException>(() => SafeTensors.Load(p, a)).Message.ShouldBe($"{p}: does not match FakeNetwork: unexpected 'extra' [1]");
     }
 
     [Fact]

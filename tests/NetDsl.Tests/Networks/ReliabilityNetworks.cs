@@ -11,3 +11,16 @@ namespace NetDsl.Tests.Networks;
 [Dense(2048)] [ReLU]   // 133k weights: a 2 MB checkpoint, so a write takes long enough to be killed in the middle
 [Dense(10)]
 public partial class ResumeNet;
+
+// The sample's cnn shape at 8×8: ReLU convolutions, so a huge step overflows in the second convolution.
+[Network(1, 8, 8)]
+[Conv2D(8, 3, Padding = 1)] [ReLU] [MaxPool2D(2)]
+[Conv2D(8, 3, Padding = 1)] [ReLU] [MaxPool2D(2)]
+[Dense(16)] [ReLU]
+[Dense(10)]
+public partial class SmallCnn;
+
+[Network(1, 8, 8)]
+[Conv2D(4, 3)] [Tanh]
+[Dense(10)]
+public partial class TinyNet8;

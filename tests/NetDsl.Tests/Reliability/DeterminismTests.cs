@@ -1,0 +1,87 @@
+using System;
+using System.Linq;
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+using NetDsl.Data;
+using NetDsl.Kernels;
+using NetDsl.Tests.Networks;
+using NetDsl.Training;
+using Shouldly;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace NetDsl.Tests.Reliability;
+
+/// <summary>Runs alone: one test turns the process-wide <see cref="WorkerPool.DeterministicReduction"/> off for a moment.</summary>
+[CollectionDefinition(nameof(DeterminismTests), DisableParallelization = true)]
+public class DeterminismCollection;
+
+[Collection(nameof(DeterminismTests))]
+public class DeterminismTests(ITestOutputHelper output)
+{
+    /// <summary>With the default deterministic reduction, the same seed gives bit-identical weights with 1, 2 and 3 workers:
+    /// a few epochs of LeNet-5 (dense and conv, several samples per GEMM, cache blocks) and of ResumeNet (batch norm, dropout,
+    /// chunks larger than MaxBatch), batches of 64 and of 37 (uneven slices).</summary>
+    [Fact]
+    public void TheSameSeedGivesBitIdenticalWeightsWithOneTwoAndThreeWorkers()
+    {
+        WorkerPool.DeterministicReduction.ShouldBeTrue("on by default");
+        var data = Data(300, 28, 28, 11);
+        foreach (int batch in new[] { 64, 37 })
+        {
+            var hashes = new[] { 1, 2, 3 }.Select(w =>
+            {
+                using var net = new LeNet5(64, seed: 3, workers: w);
+                Trainer.Fit(net, data, null, new SoftmaxCrossEntropy(), new Sgd(0.05f, momentum: 0.9f), new TrainingOptions { Epochs = 2, BatchSize = batch });
+                return Hash(net.Parameters);
+            }).ToArray();
+            output.WriteLine($"LeNet5, batch {batch}, 1/2/3 workers: {string.Join(" / ", hashes)}");
+            hashes.Distinct().Count().ShouldBe(1);
+        }
+        var small = ResumeChild.Data();
+        var resume = new[] { 1, 2, 3 }.Select(w =>
+        {
+            using var net = new ResumeNet(8, seed: 3, workers: w);
+            Trainer.Fit(net, small, null, new SoftmaxCrossEntropy(), new Adam(0.01f), new TrainingOptions { Epochs = 2, BatchSize = 16 });
+            return Hash(net.Parameters) + "+" + Hash(net.Buffers);
+        }).ToArray();
+        output.WriteLine($"ResumeNet (batch norm, dropout), 1/2/3 workers: {string.Join(" / ", resume)}");
+        resume.Distinct().Count().ShouldBe(1);
+    }
+
+    /// <summary>With it off, the gradient sums follow the worker split: 1 and 2 workers differ (so the test above can fail).</summary>
+    [Fact]
+    public void WithoutItTheWorkerCountChangesTheWeights()
+    {
+        var data = Data(200, 28, 28, 12);
+        string[] hashes;
+        WorkerPool.DeterministicReduction = false;
+        try
+        {
+            hashes = new[] { 1, 2 }.Select(w =>
+            {
+                using var net = new LeNet5(64, seed: 3, workers: w);
+                Trainer.Fit(net, data, null, new SoftmaxCrossEntropy(), new Sgd(0.05f, momentum: 0.9f), new TrainingOptions { Epochs = 1, BatchSize = 64 });
+                return Hash(net.Parameters);
+            }).ToArray();
+        }
+        finally { WorkerPool.DeterministicReduction = true; }
+        output.WriteLine($"LeNet5 without deterministic reduction, 1/2 workers: {string.Join(" / ", hashes)}");
+        hashes[0].ShouldNotBe(hashes[1]);
+    }
+
+    internal static LabeledImages Data(int count, int h, int w, ulong seed)
+    {
+        var rng = new Rng(seed);
+        var pixels = new float[count * h * w];
+        var labels = new int[count];
+        for (int i = 0; i < count; i++)
+        {
+            labels[i] = (int)(rng.NextUInt64() % 10);
+            for (int k = 0; k < h * w; k++) pixels[i * h * w + k] = rng.NextFloat() * (1 + (k % 10 == labels[i] ? 1 : 0));
+        }
+        return new LabeledImages(pixels, labels, 1, h, w, 10);
+    }
+
+    internal static string Hash(ReadOnlySpan<float> values) => Convert.ToHexString(SHA256.HashData(MemoryMarshal.AsBytes(values)))[..16];
+}
