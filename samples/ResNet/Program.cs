@@ -4,6 +4,7 @@ using System.IO;
 using NetDsl;
 using NetDsl.Data;
 using NetDsl.Training;
+using NetDslSamples;
 
 namespace ResNetSample;
 
@@ -38,15 +39,18 @@ public static class Program
         using var net = new ResNet(batch, seed);
         var optimizer = new Sgd(lr, momentum: 0.9f, weightDecay: 5e-4f);
         var schedule = new Func<int, float>(epoch => lr * 0.5f * (1 + MathF.Cos(MathF.PI * epoch / Math.Max(1, epochs)))); // cosine per epoch
-        Trainer.Fit(net, train, test, new SoftmaxCrossEntropy(), optimizer, new TrainingOptions
+        var loss = new SoftmaxCrossEntropy();
+        var reports = TrainingView.Run((progress, onEpoch) => Trainer.Fit(net, train, test, loss, optimizer, new TrainingOptions
         {
             Epochs = epochs,
             BatchSize = batch,
             Seed = seed,
             LearningRateForEpoch = schedule,
-            OnEpoch = r => Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"epoch {r.Epoch,2}  lr {r.LearningRate:G3}  train loss {r.TrainLoss:F4}  train acc {r.TrainAccuracy:P2}  test acc {r.TestAccuracy:P2}  {r.Seconds:F1} s  {r.SamplesPerSecond:F0} samples/s")),
-        });
+            Progress = progress,
+            OnEpoch = onEpoch,
+        }));
+        TrainingView.PrintTable(reports);
+        Console.Write(EvaluationReport.Compute(net, test, loss).ToText(FashionMnist.ClassNames));
         return 0;
     }
 }

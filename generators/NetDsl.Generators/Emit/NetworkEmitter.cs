@@ -444,9 +444,7 @@ internal sealed class NetworkEmitter
             /// </summary>
             public {{RoSpan}} Forward({{RoSpan}} input, int batch, bool training = false)
             {
-                CheckBatch(batch);
-                if (input.Length != batch * InputSize)
-                    throw new global::System.ArgumentException($"{{Cls}}.Forward: input has {input.Length} floats, expected batch {batch} × {{_net.InC}}×{{_net.InH}}×{{_net.InW}} = {batch * InputSize}.", nameof(input));
+                CheckInput(input, batch, "Forward", nameof(input), nameof(batch));
                 input.CopyTo(_input);
                 _batch = batch;
                 _training = training;
@@ -474,6 +472,7 @@ internal sealed class NetworkEmitter
             public float TrainStep({{RoSpan}} inputs, global::System.ReadOnlySpan<int> labels, {{Rt}}.Training.Loss loss, {{Rt}}.Training.Optimizer optimizer)
             {
                 int batch = labels.Length;
+                CheckInput(inputs, batch, "TrainStep", nameof(inputs), nameof(labels));
                 {{Rt}}.Training.NonFiniteGuard.ThrowIfInputNonFinite(inputs, InputSize, "{{Cls}}.TrainStep");
                 var output = Forward(inputs, batch, training: true);
                 var outputGrad = _outputGrad.AsSpan(0, batch * OutputSize);
@@ -488,6 +487,7 @@ internal sealed class NetworkEmitter
             /// <summary>One optimization step against dense targets [N, {{_net.OutputSize}}]. Returns the loss.</summary>
             public float TrainStep({{RoSpan}} inputs, {{RoSpan}} targets, int batch, {{Rt}}.Training.Loss loss, {{Rt}}.Training.Optimizer optimizer)
             {
+                CheckInput(inputs, batch, "TrainStep", nameof(inputs), nameof(batch));
                 if (targets.Length != batch * OutputSize)
                     throw new global::System.ArgumentException($"{{Cls}}.TrainStep: targets have {targets.Length} floats, expected batch {batch} × {{_net.OutputSize}} = {batch * OutputSize}.", nameof(targets));
                 {{Rt}}.Training.NonFiniteGuard.ThrowIfInputNonFinite(inputs, InputSize, "{{Cls}}.TrainStep");
@@ -501,10 +501,13 @@ internal sealed class NetworkEmitter
                 return value;
             }
 
-            private void CheckBatch(int batch)
+            /// <summary>The batch and input checks of Forward and TrainStep, with one text that names the method called.</summary>
+            private void CheckInput({{RoSpan}} input, int batch, string method, string inputName, string batchName)
             {
                 if (batch < 1 || batch > _maxBatch)
-                    throw new global::System.ArgumentOutOfRangeException(nameof(batch), batch, $"{{Cls}}: batch must be between 1 and MaxBatch = {_maxBatch}.");
+                    throw new global::System.ArgumentOutOfRangeException(batchName, batch, $"{{Cls}}.{method}: batch {batch} is not between 1 and MaxBatch = {_maxBatch}.");
+                if (input.Length != batch * InputSize)
+                    throw new global::System.ArgumentException($"{{Cls}}.{method}: input has {input.Length} floats, expected batch {batch} × {{_net.InC}}×{{_net.InH}}×{{_net.InW}} = {batch * InputSize}.", inputName);
             }
 
             /// <summary>Stops the worker threads.</summary>

@@ -175,3 +175,51 @@ public class CodeFixTests
         return (document, actions);
     }
 }
+
+/// <summary>CS0176 (a network's constant read through an instance) is fixed by reading it from the class.</summary>
+public class NetworkConstantCodeFixTests
+{
+    private const string Network = "using NetDsl;\nnamespace User;\n[Network(1, 8, 8)] [Conv2D(4, 3)] [ReLU] [Dense(3)]\npublic partial class Net;\n";
+
+    [Theory]
+    [InlineData("int P(Net net) => net.ParameterCount;", "int P(Net net) => Net.ParameterCount;")]
+    [InlineData("int S(Net net) => 2 * net.InputSize + net.OutputSize;", "int S(Net net) => 2 * Net.InputSize + net.OutputSize;")]
+    [InlineData("string T(Net n) => n.Summary;", "string T(Net n) => Net.Summary;")]
+    public async Task ReadsTheConstantFromTheClass(string before, string after)
+    {
+        string user = Network + "public static class Use { public static " + before + " }\n";
+        var (run, output, _) = CompilerHarness.Generate(user);
+        var diagnostic = output.GetDiagnostics().First(d => d.Id == "CS0176");
+        // The workspace holds the user's file and what the generator wrote, as the IDE does.
+        var workspace = new AdhocWorkspace();
+        var project = workspace.AddProject("User", LanguageNames.CSharp)
+            .WithCompilationOptions(new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary))
+            .WithParseOptions(CompilerHarness.ParseOptions)
+            .WithMetadataReferences(output.References);
+        var document = project.AddDocument("File0.cs", SourceText.From(user));
+        foreach (var generated in run.GeneratedTrees) document = document.Project.AddDocument(System.IO.Path.GetFileName(generated.FilePath), generated.GetText()).Project.GetDocument(document.Id)!;
+        var actions = new List<CodeAction>();
+        var located = Diagnostic.Create(diagnostic.Descriptor, Location.Create((await document.GetSyntaxTreeAsync())!, diagnostic.Location.SourceSpan));
+        await new NetworkConstantCodeFix().RegisterCodeFixesAsync(new CodeFixContext(document, located, (a, _) => actions.Add(a), CancellationToken.None));
+        var action = Assert.Single(actions);
+        Assert.StartsWith("Use 'Net.", action.Title, System.StringComparison.Ordinal);
+        var changed = (await action.GetOperationsAsync(CancellationToken.None)).OfType<ApplyChangesOperation>().Single().ChangedSolution.GetDocument(document.Id)!;
+        string fixedSource = (await changed.GetTextAsync()).ToString();
+        Assert.Equal(Network + "public static class Use { public static " + after + " }\n", fixedSource);
+    }
+
+    [Fact]
+    public void AStaticMemberOfAnOrdinaryClassIsLeftAlone()
+    {
+        // Only [Network] classes: CS0176 elsewhere is not this fix's business.
+        const string user = "namespace User;\npublic class Plain { public const int Size = 3; }\npublic static class Use { public static int P(Plain p) => p.Size; }\n";
+        var (_, output, _) = CompilerHarness.Generate(user);
+        var diagnostic = output.GetDiagnostics().First(d => d.Id == "CS0176");
+        var workspace = new AdhocWorkspace();
+        var document = workspace.AddProject("User", LanguageNames.CSharp).WithMetadataReferences(output.References).AddDocument("File0.cs", SourceText.From(user));
+        var actions = new List<CodeAction>();
+        var located = Diagnostic.Create(diagnostic.Descriptor, Location.Create(document.GetSyntaxTreeAsync().Result!, diagnostic.Location.SourceSpan));
+        new NetworkConstantCodeFix().RegisterCodeFixesAsync(new CodeFixContext(document, located, (a, _) => actions.Add(a), CancellationToken.None)).Wait();
+        Assert.Empty(actions);
+    }
+}

@@ -43,3 +43,8 @@ public partial class TinyConvHead5;
 [Conv2D(3, 3, Frozen = true)] [Tanh]
 [Dense(3)]
 public partial class FrozenFirst;
+
+// One dense layer over four inputs: with identity weights the outputs are the inputs, so a test chooses the logits.
+[Network(1, 1, 4)]
+[Dense(4)]
+public partial class IdentityHead;

@@ -201,6 +201,15 @@ public sealed class ConsumerTests(PackedFeed feed, ITestOutputHelper output)
         Assert.Contains("reloaded outputs equal: True", run);
         double accuracy = double.Parse(Regex.Match(run, @"final accuracy ([0-9.]+)").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
         Assert.True(accuracy > 0.9, $"three easy classes should be learned in 3 epochs; accuracy {accuracy}\n{run}");
+
+        // The package's NativeAOT default: x86-64-v3 for x64 unless the project chooses; nothing for other architectures.
+        string IlcInstructionSet(params string[] properties) =>
+            Dotnet.Run(dir, env, ["msbuild", "-getProperty:IlcInstructionSet", "-p:PublishAot=true", .. properties]).Trim();
+        Assert.Equal("x86-64-v3", IlcInstructionSet("-p:RuntimeIdentifier=linux-x64"));
+        Assert.Equal("x86-64-v4", IlcInstructionSet("-p:RuntimeIdentifier=linux-x64", "-p:IlcInstructionSet=x86-64-v4"));
+        Assert.Equal("native", IlcInstructionSet("-p:RuntimeIdentifier=win-x64", "-p:NetDslAotInstructionSet=native"));
+        Assert.Equal("", IlcInstructionSet("-p:RuntimeIdentifier=linux-x64", "-p:NetDslAotInstructionSet=none"));
+        Assert.Equal("", IlcInstructionSet("-p:RuntimeIdentifier=linux-arm64"));
     }
 
     [Fact]

@@ -4,12 +4,12 @@ using System.Globalization;
 using NetDsl.Training;
 using Spectre.Console;
 
-namespace FashionMnistSample;
+namespace NetDslSamples;
 
-/// <summary>How the sample shows training: on a terminal a live progress bar per epoch (step, running loss and accuracy,
+/// <summary>How the samples show training: on a terminal a live progress bar per epoch (step, running loss and accuracy,
 /// samples/s, ETA); when the output is redirected (CI logs, files) plain lines, a few per epoch. A per-epoch table and
 /// a summary line follow either way.</summary>
-internal static class TrainingView
+public static class TrainingView
 {
     public static bool Interactive => !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive;
 
