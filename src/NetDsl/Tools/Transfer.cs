@@ -1,4 +1,5 @@
 using System;
+using System.IO;
 using System.Collections.Generic;
 using System.Linq;
 using NetDsl.Data;
@@ -33,6 +34,9 @@ public static class Transfer
         ArgumentNullException.ThrowIfNull(path);
         ArgumentNullException.ThrowIfNull(network);
         var file = SafeTensors.Read(path);
+        foreach (var (name, (_, data)) in file)
+            if (Training.NonFiniteGuard.IndexOfNonFinite(data) is var at and >= 0)
+                throw new InvalidDataException($"{path}: '{name}'[{at}] is {data[at]} (NaN/∞ weights are refused)");
         var loaded = new List<string>();
         var missing = new List<string>();
         var used = new HashSet<string>(StringComparer.Ordinal);

@@ -262,7 +262,8 @@ public sealed class IdxTests : IDisposable
         for (int i = 10; i < gz.Length - 8; i++) gz[i] ^= 0x5A;
         string p = Put("i.gz", gz);
         var e = Should.Throw<InvalidDataException>(() => Idx.ReadImages(p));
-        e.Message.ShouldStartWith($"{p}: starts with the gzip magic 1f 8b but is not a valid gzip stream");
+        e.Message.ShouldStartWith($"{p}: corrupt gzip data after ");
+        e.Message.ShouldNotContain("unsupported compression method"); // what .NET says for every zlib data error
     }
 
     [Fact]

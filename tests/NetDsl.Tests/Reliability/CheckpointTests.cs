@@ -27,11 +27,11 @@ public class CheckpointTests
         _ => throw new ArgumentException(kind),
     };
 
-    static TrainingOptions Options(string? folder, string? resume, int epochs = 3, int batchSize = 16) => new()
+    static TrainingOptions Options(string? folder, string? resume, int epochs = 3, int batchSize = 16, int every = 1) => new()
     {
         Epochs = epochs, BatchSize = batchSize, Seed = 4,
         LearningRateForEpoch = e => 0.01f / (1 + e), // the learning rate is part of the state
-        Checkpoints = folder is null ? null : new CheckpointOptions { Directory = folder, EverySteps = 1, Keep = 100 },
+        Checkpoints = folder is null ? null : new CheckpointOptions { Directory = folder, EverySteps = every, Keep = 100 },
         ResumeFrom = resume,
     };
 
@@ -44,18 +44,18 @@ public class CheckpointTests
         var data = ResumeChild.Data();
         using var a = new ResumeNet(8, seed: 3, workers: 2);
         var optA = Make(kind);
-        Trainer.Fit(a, data, null, new SoftmaxCrossEntropy(), optA, Options(dir.Root, null));
+        Trainer.Fit(a, data, null, new SoftmaxCrossEntropy(), optA, Options(dir.Root, null, every: 5));
         var files = CheckpointFolder.List(dir.Root);
-        files.Count.ShouldBe(45); // 15 steps per epoch, a checkpoint after each
-        var middle = Checkpoint.Load(files[21]); // after step 22: epoch 2, batch 8
+        files.Count.ShouldBe(9); // 15 steps per epoch, a checkpoint after every fifth
+        var middle = Checkpoint.Load(files[3]); // after step 20: epoch 2, before its batch 6
         middle.Position.Epoch.ShouldBe(1);
-        middle.Position.Batch.ShouldBe(7);
+        middle.Position.Batch.ShouldBe(5);
         middle.OptimizerKind.ShouldBe(optA.Kind);
         middle.Tensors.Keys.Where(k => k.StartsWith("optim/")).Select(k => k[6..]).ShouldBe(optA.StateNames, ignoreOrder: true);
 
         using var c = new ResumeNet(8, seed: 99, workers: 2);
         var optC = Make(kind);
-        Trainer.Fit(c, data, null, new SoftmaxCrossEntropy(), optC, Options(null, files[21]));
+        Trainer.Fit(c, data, null, new SoftmaxCrossEntropy(), optC, Options(null, files[3]));
         c.Parameters.ToArray().ShouldBe(a.Parameters.ToArray());
         c.Buffers.ToArray().ShouldBe(a.Buffers.ToArray());
         c.DropoutState.ShouldBe(a.DropoutState);

@@ -12,11 +12,15 @@ using Xunit.Abstractions;
 
 namespace NetDsl.Tests.Reliability;
 
-/// <summary>Runs alone: one test turns the process-wide <see cref="WorkerPool.DeterministicReduction"/> off for a moment.</summary>
-[CollectionDefinition(nameof(DeterminismTests), DisableParallelization = true)]
-public class DeterminismCollection;
+/// <summary>Tests that run alone, after the parallel ones: one turns the process-wide
+/// <see cref="WorkerPool.DeterministicReduction"/> off for a moment, the soak measures the whole process's heap.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public class RunsAlone
+{
+    public const string Name = "runs alone";
+}
 
-[Collection(nameof(DeterminismTests))]
+[Collection(RunsAlone.Name)]
 public class DeterminismTests(ITestOutputHelper output)
 {
     /// <summary>With the default deterministic reduction, the same seed gives bit-identical weights with 1, 2 and 3 workers:

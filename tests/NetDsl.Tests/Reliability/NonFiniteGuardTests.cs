@@ -141,6 +141,8 @@ public class NonFiniteGuardTests(ITestOutputHelper output)
         var e = Should.Throw<System.IO.InvalidDataException>(() => NetDsl.IO.SafeTensors.Load(dir.File("w.safetensors"), new TinyConv(2, workers: 1)));
         e.Message.ShouldContain("'dense1.weight'[77] is NaN");
         NetDsl.IO.SafeTensors.Load(dir.File("w.safetensors"), net, null, allowNonFinite: true);
+        Should.Throw<System.IO.InvalidDataException>(() => NetDsl.Tools.Transfer.LoadMatching(dir.File("w.safetensors"), new TinyConv(2, workers: 1)))
+            .Message.ShouldContain("'dense1.weight'[77] is NaN");
 
         var p = new float[3 * 4];
         p[9] = float.NegativeInfinity;

@@ -8,6 +8,7 @@ using Xunit.Abstractions;
 
 namespace NetDsl.Tests.Reliability;
 
+[Collection(RunsAlone.Name)]
 public class SoakTests(ITestOutputHelper output)
 {
     /// <summary>The CI variant of the soak (the full one: the sample's <c>--soak --net cnn --subset --epochs 30</c>): the
