@@ -16,11 +16,14 @@ public static class Program
     private const string Usage = """
         usage: mpiexec -n N dotnet Distributed.dll [--net cnn|lenet5] [--epochs N] [--batch N] [--lr X] [--momentum X]
                                                    [--seed N] [--threads N] [--data DIR] [--subset] [--limit N]
-                                                   [--save FILE] [--allreduce-rounds N] [--time-wait] [--no-mpi]
+                                                   [--save FILE] [--checkpoints DIR] [--resume FILE]
+                                                   [--allreduce-rounds N] [--time-wait] [--no-mpi]
           --batch N    the global batch: each step's N samples are split between the ranks (default 64)
           --threads N  workers per rank (default: the machine's cores / the ranks on this machine)
           --limit N    train on the first N training images only
           --save FILE  rank 0 writes the weights as safetensors after every epoch
+          --checkpoints DIR  rank 0 writes a full checkpoint (weights, optimizer state, position) after every epoch
+          --resume FILE      every rank resumes from that checkpoint (one written at an epoch's end)
           --time-wait  a barrier before each allreduce, to report waiting for the slower rank apart from the transfer
           --no-mpi     one process without MPI (the baseline for the scaling figure)
           --allreduce-rounds N  after training, time N bare allreduces of the gradient buffer (default 50; 0: skip)
@@ -61,7 +64,7 @@ public static class Program
         int epochs = 1, batch = 64, seed = 1, threads = 0, limit = 0, allreduceRounds = 50;
         float lr = 0.01f, momentum = 0.9f;
         bool subset = false, timeWait = false;
-        string? dataDir = null, save = null;
+        string? dataDir = null, save = null, checkpoints = null, resume = null;
         for (int i = 0; i < args.Length; i++)
         {
             string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
@@ -78,6 +81,8 @@ public static class Program
                 case "--data": dataDir = Next(); break;
                 case "--subset": subset = true; break;
                 case "--save": save = Next(); break;
+                case "--checkpoints": checkpoints = Next(); break;
+                case "--resume": resume = Next(); break;
                 case "--allreduce-rounds": allreduceRounds = ParseInt(Next(), "--allreduce-rounds", 0); break;
                 case "--time-wait": timeWait = true; break;
                 case "--no-mpi": break;
@@ -126,6 +131,8 @@ public static class Program
             new DistributedOptions
             {
                 WeightsPath = save,
+                CheckpointDirectory = checkpoints,
+                ResumeFrom = resume,
                 TimeWaitSeparately = timeWait,
                 OnEpoch = r => Say(string.Create(CultureInfo.InvariantCulture,
                     $"epoch {r.Global.Epoch,2}  {r.LocalSamples} samples here, {r.Steps} steps: compute {r.ComputeSeconds:F2} s, ")

@@ -35,6 +35,19 @@ public sealed class DistributedOptions
     /// broadcast anyway; optimizer state is not) and passes its epoch as <see cref="StartEpoch"/>.</summary>
     public Action<INetwork, EpochReport>? SaveCheckpoint { get; init; }
 
+    /// <summary>When set, rank 0 writes a full checkpoint (<see cref="Checkpoint"/>: parameters, buffers, the optimizer's state,
+    /// the dropout generator, the position) into this folder at the end of every epoch, keeping the newest
+    /// <see cref="CheckpointKeep"/>; the other ranks write nothing. Resume every rank from one of them with <see cref="ResumeFrom"/>.</summary>
+    public string? CheckpointDirectory { get; init; }
+
+    /// <summary>How many checkpoints rank 0 keeps in <see cref="CheckpointDirectory"/> (default 3).</summary>
+    public int CheckpointKeep { get; init; } = 3;
+
+    /// <summary>A checkpoint written at an epoch's end (by <see cref="CheckpointDirectory"/> or <c>Trainer.Fit</c>): every rank
+    /// loads the same file (so the optimizer's state is the same everywhere too) and training goes on at its epoch. Refused,
+    /// with the reason, when the network's tensors or the optimizer differ, or when it was written mid-epoch.</summary>
+    public string? ResumeFrom { get; init; }
+
     /// <summary>The first epoch to run (0-based), for resuming: the shuffles and the schedule continue from there.</summary>
     public int StartEpoch { get; init; }
 
@@ -102,9 +115,27 @@ public static class DistributedTrainer
         if (train.Count == 0) throw new ArgumentException("train has no samples", nameof(train));
         if (distributed.StartEpoch < 0 || distributed.StartEpoch > options.Epochs)
             throw new ArgumentOutOfRangeException(nameof(distributed), distributed.StartEpoch, $"StartEpoch must be between 0 and Epochs = {options.Epochs}");
+        if (distributed.CheckpointKeep < 1)
+            throw new ArgumentOutOfRangeException(nameof(distributed), distributed.CheckpointKeep, "CheckpointKeep must be at least 1");
+        int startEpoch = distributed.StartEpoch;
+        long startStep = -1;
+        if (distributed.ResumeFrom is { } resumeFrom)
+        {
+            // Every rank reads the same file: parameters, buffers, optimizer state and dropout state agree without a broadcast.
+            var checkpoint = Checkpoint.Load(resumeFrom);
+            if (checkpoint.Position.Batch != 0)
+                throw new InvalidOperationException($"{resumeFrom}: written after batch {checkpoint.Position.Batch} of epoch {checkpoint.Position.Epoch + 1}; distributed training resumes at an epoch's end (CheckpointDirectory writes those)");
+            if (distributed.StartEpoch != 0 && distributed.StartEpoch != checkpoint.Position.Epoch)
+                throw new ArgumentException($"StartEpoch {distributed.StartEpoch} differs from the checkpoint's epoch {checkpoint.Position.Epoch}; leave StartEpoch at 0 with ResumeFrom", nameof(distributed));
+            if (checkpoint.Position.Epoch > options.Epochs)
+                throw new ArgumentException($"{resumeFrom}: the checkpoint is at epoch {checkpoint.Position.Epoch}, past Epochs = {options.Epochs}", nameof(options));
+            checkpoint.Restore(network, optimizer);
+            startEpoch = checkpoint.Position.Epoch;
+            startStep = checkpoint.Position.Step;
+        }
 
         int rank = communicator.Rank, size = communicator.Size;
-        CheckSameSetup(communicator, network, train, test, options, distributed);
+        CheckSameSetup(communicator, network, train, test, options, startEpoch);
 
         // Rank 0's state is the truth: the same initialization everywhere, or rank 0's loaded checkpoint.
         communicator.Broadcast(network.Parameters);
@@ -130,7 +161,7 @@ public static class DistributedTrainer
         int batchSize = Math.Min(options.BatchSize, train.Count);
         int chunk = Math.Min((batchSize + size - 1) / size, network.MaxBatch);
         var sampler = new BatchSampler(train.Count, batchSize, options.Seed, options.Shuffle);
-        for (int e = 0; e < distributed.StartEpoch; e++) sampler.NewEpoch();
+        for (int e = 0; e < startEpoch; e++) sampler.NewEpoch();
         var augmenter = options.Augmentation is null ? null : new Augmenter(options.Augmentation, train.Channels, train.Height, train.Width, options.Seed);
         var x = new float[chunk * network.InputSize];
         var y = new int[chunk];
@@ -138,12 +169,12 @@ public static class DistributedTrainer
         var stepLoss = new double[1];
         var epochSums = new double[2];
         var reports = new List<EpochReport>();
-        long stepIndex = (long)distributed.StartEpoch * sampler.BatchCount;
+        long stepIndex = startStep >= 0 ? startStep : (long)startEpoch * sampler.BatchCount;
 
-        for (int epoch = distributed.StartEpoch; epoch < options.Epochs; epoch++)
+        for (int epoch = startEpoch; epoch < options.Epochs; epoch++)
         {
             if (options.LearningRateForEpoch is { } perEpoch) optimizer.LearningRate = perEpoch(epoch);
-            if (epoch > distributed.StartEpoch) sampler.NewEpoch();
+            if (epoch > startEpoch) sampler.NewEpoch();
             var clock = Stopwatch.StartNew();
             long allreduceTicks = 0, computeTicks = 0, waitTicks = 0;
             double lossSum = 0;
@@ -226,6 +257,9 @@ public static class DistributedTrainer
             {
                 if (distributed.WeightsPath is { } path) SafeTensors.Save(path, network);
                 distributed.SaveCheckpoint?.Invoke(network, report);
+                if (distributed.CheckpointDirectory is { } folder)
+                    CheckpointFolder.Save(folder, distributed.CheckpointKeep, network, optimizer,
+                        new TrainingPosition(epoch + 1, 0, stepIndex, options.Seed, batchSize, options.Shuffle, 0, 0, 1f));
                 options.OnEpoch?.Invoke(report);
             }
             distributed.OnEpoch?.Invoke(new DistributedEpochReport(report, rank, size, localSamples, sampler.BatchCount,
@@ -304,12 +338,12 @@ public static class DistributedTrainer
 
     /// <summary>Fails on every rank, with the differing settings, when the ranks were not started with the same setup; without this
     /// a mismatch would deadlock or silently train different models.</summary>
-    static void CheckSameSetup(ICommunicator communicator, INetwork network, LabeledImages train, LabeledImages? test, TrainingOptions options, DistributedOptions distributed)
+    static void CheckSameSetup(ICommunicator communicator, INetwork network, LabeledImages train, LabeledImages? test, TrainingOptions options, int startEpoch)
     {
         if (communicator.Size == 1) return;
         string[] names = ["ParameterCount", "BufferCount", "InputSize", "OutputSize", "train.Count", "test.Count", "BatchSize", "Epochs", "Seed", "Shuffle", "StartEpoch"];
         Span<long> mine = [network.ParameterCount, network.Buffers.Length, network.InputSize, network.OutputSize, train.Count, test?.Count ?? -1,
-            options.BatchSize, options.Epochs, options.Seed, options.Shuffle ? 1 : 0, distributed.StartEpoch];
+            options.BatchSize, options.Epochs, options.Seed, options.Shuffle ? 1 : 0, startEpoch];
         Span<long> root = stackalloc long[mine.Length];
         mine.CopyTo(root);
         communicator.Broadcast(MemoryMarshal.AsBytes(root));

@@ -77,6 +77,50 @@ public class DistributedTrainerTests
         expected.ShouldNotBe(new DataParallelNet(16, seed: 3, workers: 1).Parameters.ToArray()); // it trained
     }
 
+    /// <summary>Rank 0 checkpoints every epoch (parameters, buffers, Adam's state, position); two fresh ranks with different
+    /// initial weights resume from the first epoch's checkpoint and end bit-identical to the uninterrupted two-rank run.</summary>
+    [Fact]
+    public void EveryRankResumesFromRankZerosCheckpoint()
+    {
+        var train = ScheduleTests.RandomImages(40, 1, 8, 8, 3, 31);
+        var options = new TrainingOptions { Epochs = 3, BatchSize = 10, Seed = 9 };
+        string folder = Path.Combine(Path.GetTempPath(), $"netdsl-dist-ckpt-{Guid.NewGuid():N}");
+        try
+        {
+            var full = Parallel(2, train, null!, () => new Adam(1e-2f), options, new SoftmaxCrossEntropy(), maxBatch: 5,
+                new DistributedOptions { CheckpointDirectory = folder, CheckpointKeep = 5 });
+            var written = CheckpointFolder.List(folder);
+            written.Count.ShouldBe(3); // one per epoch, rank 0 only (a second writer would have raced on the same names)
+            var afterFirst = written[0];
+            Checkpoint.Load(afterFirst).Position.Epoch.ShouldBe(1);
+
+            var resumed = InProcessCommunicator.Run(2, c =>
+            {
+                using var net = new DataParallelNet(5, seed: 50 + c.Rank, workers: 1); // neither rank starts from the checkpoint's weights
+                var reports = DistributedTrainer.Fit(c, net, train, null, new SoftmaxCrossEntropy(), new Adam(1e-2f), options,
+                    new DistributedOptions { ResumeFrom = afterFirst });
+                return (net.Parameters.ToArray(), reports);
+            });
+            foreach (var (parameters, reports) in resumed)
+            {
+                reports.Count.ShouldBe(2); // epochs 2 and 3
+                parameters.ShouldBe(full[0].Parameters);
+            }
+
+            // A checkpoint written mid-epoch (by Trainer.Fit's EverySteps) is refused, with the reason.
+            var mid = Path.Combine(folder, "mid.ckpt");
+            using (var net = new DataParallelNet(5, seed: 3, workers: 1))
+                Checkpoint.Save(mid, net, new Adam(1e-2f), new TrainingPosition(1, 2, 10, 9, 10, true, 0, 0, 1f));
+            var e = Should.Throw<AggregateException>(() => InProcessCommunicator.Run(1, c =>
+            {
+                using var net = new DataParallelNet(5, seed: 3, workers: 1);
+                return DistributedTrainer.Fit(c, net, train, null, new SoftmaxCrossEntropy(), new Adam(1e-2f), options, new DistributedOptions { ResumeFrom = mid });
+            }));
+            e.Flatten().InnerExceptions.ShouldContain(x => x is InvalidOperationException && x.Message.Contains("resumes at an epoch's end"));
+        }
+        finally { if (Directory.Exists(folder)) Directory.Delete(folder, true); }
+    }
+
     [Fact]
     public void ThreeUnevenRanksMatchOneProcessWithClassWeightsAdamAndL2()
     {
