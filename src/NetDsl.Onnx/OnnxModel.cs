@@ -94,7 +94,7 @@ public static class OnnxModel
             foreach (var kv in file)
                 if (!declaredNames.Contains(kv.Key)) problems.Add($"unexpected '{kv.Key}' {ShapeText(kv.Value.Shape)}");
         if (problems.Count > 0)
-            throw new InvalidDataException($"{path} does not match {networkName ?? "the network"}: {string.Join("; ", problems)}");
+            throw new InvalidDataException($"{path}: does not match {networkName ?? "the network"}: {string.Join("; ", problems)}");
 
         foreach (var (t, isBuffer) in declared)
         {

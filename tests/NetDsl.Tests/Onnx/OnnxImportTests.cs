@@ -92,7 +92,7 @@ public class OnnxImportTests
         var before = target.Parameters.ToArray();
 
         var e = Should.Throw<InvalidDataException>(() => OnnxModel.Load(path, target, "TargetNet"));
-        e.Message.ShouldBe($"{path} does not match TargetNet: missing 'newhead.weight' [5, 64]; missing 'newhead.bias' [5]; " +
+        e.Message.ShouldBe($"{path}: does not match TargetNet: missing 'newhead.weight' [5, 64]; missing 'newhead.bias' [5]; " +
                            "unexpected 'head.weight' [5, 64]; unexpected 'head.bias' [5]");
         Assert.Equal(before, target.Parameters.ToArray());
     }
@@ -108,13 +108,13 @@ public class OnnxImportTests
         var before = b.Parameters.ToArray();
 
         var e = Should.Throw<InvalidDataException>(() => OnnxModel.Load(path, b, nameof(OnnxShapeB)));
-        e.Message.ShouldBe($"{path} does not match OnnxShapeB: 'conv.weight' has shape [4, 1, 3, 3], expected [5, 1, 3, 3]; " +
+        e.Message.ShouldBe($"{path}: does not match OnnxShapeB: 'conv.weight' has shape [4, 1, 3, 3], expected [5, 1, 3, 3]; " +
                            "'conv.bias' has shape [4], expected [5]; 'bn.weight' has shape [4], expected [5]; 'bn.bias' has shape [4], expected [5]; " +
                            "'fc.weight' has shape [3, 64], expected [3, 80]; 'bn.running_mean' has shape [4], expected [5]; " +
                            "'bn.running_var' has shape [4], expected [5]");
         Assert.Equal(before, b.Parameters.ToArray());
         // Without a name the message says "the network".
-        Should.Throw<InvalidDataException>(() => OnnxModel.Load(path, b)).Message.ShouldStartWith($"{path} does not match the network: ");
+        Should.Throw<InvalidDataException>(() => OnnxModel.Load(path, b)).Message.ShouldStartWith($"{path}: does not match the network: ");
     }
 
     /// <summary>A model as PyTorch's exporter writes one for <c>nn.Linear(3, 2)</c> named fc: the weight in float_data, the
@@ -167,7 +167,7 @@ public class OnnxImportTests
         File.WriteAllBytes(path, ForeignLinearModel(withFoldedConstant: true).ToByteArray());
         using var net = new OnnxTinyLinear(1);
         Should.Throw<InvalidDataException>(() => OnnxModel.Load(path, net, "OnnxTinyLinear"))
-            .Message.ShouldBe($"{path} does not match OnnxTinyLinear: unexpected 'onnx::Mul_7' []");
+            .Message.ShouldBe($"{path}: does not match OnnxTinyLinear: unexpected 'onnx::Mul_7' []");
         OnnxModel.Load(path, net, "OnnxTinyLinear", allowUnexpected: true);
         Assert.Equal([0.5f, -0.5f], net.FcBias.ToArray());
     }
@@ -180,7 +180,7 @@ public class OnnxImportTests
         File.WriteAllBytes(path, ForeignLinearModel(withFoldedConstant: false, TensorProto.Types.DataType.Double).ToByteArray());
         using var net = new OnnxTinyLinear(1);
         Should.Throw<InvalidDataException>(() => OnnxModel.Load(path, net, "OnnxTinyLinear"))
-            .Message.ShouldBe($"{path} does not match OnnxTinyLinear: 'fc.bias' has element type DOUBLE, expected FLOAT");
+            .Message.ShouldBe($"{path}: does not match OnnxTinyLinear: 'fc.bias' has element type DOUBLE, expected FLOAT");
     }
 
     [Fact]

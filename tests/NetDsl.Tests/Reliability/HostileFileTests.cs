@@ -169,6 +169,31 @@ public class HostileFileTests(ITestOutputHelper output)
         outcomes.ShouldContainKey("loaded");
     }
 
+    /// <summary>ONNX models (the weight import): a load that succeeds must hold exactly the float initializers an independent
+    /// parse of the mutated file finds (the generated protobuf classes, read here directly).</summary>
+    [Fact]
+    public void OnnxModelsAreLoadedCorrectlyOrRefusedNamingTheFileAndTheDefect()
+    {
+        using var dir = new TempDir();
+        using var source = new TinyConv(2, seed: 3, workers: 1);
+        NetDsl.Onnx.OnnxModel.Save(dir.File("valid.onnx"), source);
+        byte[] valid = File.ReadAllBytes(dir.File("valid.onnx"));
+        var outcomes = Fuzz("ONNX", Mutated(valid), (path, bytes) =>
+        {
+            using var net = new TinyConv(2, workers: 1);
+            NetDsl.Onnx.OnnxModel.Load(path, net);
+            var model = NetDsl.Onnx.Protobuf.ModelProto.Parser.ParseFrom(bytes);
+            foreach (var t in net.ParameterTensors.ToArray())
+            {
+                var init = model.Graph.Initializer.Single(i => i.Name == t.Name);
+                float[] expected = init.RawData.IsEmpty ? init.FloatData.ToArray() : Floats(init.RawData.Span);
+                net.Parameters.Slice(t.Offset, t.Length).ToArray().ShouldBe(expected, $"{t.Name}");
+            }
+            return 0;
+        }, bytes => 8L * bytes.Length + (1 << 20));
+        outcomes.ShouldContainKey("loaded");
+    }
+
     [Fact]
     public void MessagesSayWhatIsWrong()
     {
