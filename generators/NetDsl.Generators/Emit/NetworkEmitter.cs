@@ -96,7 +96,8 @@ internal sealed class NetworkEmitter
         {
             var family = LayerFamilies.For(l);
             var e = For(l);
-            _w.Line($"// ---- {l.Name}: {family.Describe(l)}, {e.InShape} → {e.OutShape} " + new string('-', Math.Max(3, 60 - l.Name.Length)));
+            string title = $"// ---- {l.Name}: {family.Describe(l)}, {e.InShape} → {e.OutShape} ";
+            _w.Line(title + new string('-', Math.Max(3, 112 - title.Length)));
             _w.Line();
             family.WriteForward(e);
             family.WriteBackward(e);
