@@ -24,7 +24,7 @@ public sealed class MakePartialCodeFix : NetDslCodeFix
     /// <summary>Adding <c>partial</c> never conflicts with another fix.</summary>
     public override FixAllProvider GetFixAllProvider() => WellKnownFixAllProviders.BatchFixer;
 
-    protected override IEnumerable<NetDslFix> FixesFor(Document document, SyntaxNode root, Diagnostic diagnostic)
+    protected override IEnumerable<NetDslFix> FixesFor(Document document, SyntaxNode root, SemanticModel? model, Diagnostic diagnostic)
     {
         var declaration = root.FindToken(diagnostic.Location.SourceSpan.Start).Parent?.AncestorsAndSelf().OfType<TypeDeclarationSyntax>().FirstOrDefault();
         if (declaration is null || declaration.Modifiers.Any(SyntaxKind.PartialKeyword)) yield break;

@@ -37,17 +37,23 @@ public abstract class NetDslCodeFix : CodeFixProvider
     /// <summary>None by default: most repairs depend on each layer's own shapes, so each is applied on its own.</summary>
     public override FixAllProvider? GetFixAllProvider() => null;
 
+    /// <summary>Whether <see cref="FixesFor"/> needs the semantic model (only fixes that look at symbols).</summary>
+    protected virtual bool NeedsSemanticModel => false;
+
     public sealed override async Task RegisterCodeFixesAsync(CodeFixContext context)
     {
         var root = await context.Document.GetSyntaxRootAsync(context.CancellationToken).ConfigureAwait(false);
         if (root is null) return;
+        var model = NeedsSemanticModel ? await context.Document.GetSemanticModelAsync(context.CancellationToken).ConfigureAwait(false) : null;
+        if (NeedsSemanticModel && model is null) return;
         foreach (var diagnostic in context.Diagnostics)
-            foreach (var fix in FixesFor(context.Document, root, diagnostic))
+            foreach (var fix in FixesFor(context.Document, root, model, diagnostic))
                 context.RegisterCodeFix(CodeAction.Create(fix.Title, fix.Apply, equivalenceKey: GetType().Name + "." + fix.Key), diagnostic);
     }
 
-    /// <summary>The actions offered for <paramref name="diagnostic"/> (none when it does not apply).</summary>
-    protected abstract IEnumerable<NetDslFix> FixesFor(Document document, SyntaxNode root, Diagnostic diagnostic);
+    /// <summary>The actions offered for <paramref name="diagnostic"/> (none when it does not apply); <paramref name="model"/>
+    /// is null unless <see cref="NeedsSemanticModel"/>.</summary>
+    protected abstract IEnumerable<NetDslFix> FixesFor(Document document, SyntaxNode root, SemanticModel? model, Diagnostic diagnostic);
 
     /// <summary>The layer attribute the diagnostic sits on (or inside).</summary>
     protected static AttributeSyntax? AttributeAt(SyntaxNode root, Diagnostic diagnostic) => AttributeEdits.FindAttribute(root, diagnostic.Location.SourceSpan);
@@ -66,7 +72,7 @@ public abstract class RepairCodeFix : NetDslCodeFix
     /// <summary>The action's title for <paramref name="repair"/> on <paramref name="attribute"/>, or null to offer nothing.</summary>
     private protected abstract string? Title(Repair repair, AttributeSyntax attribute);
 
-    protected sealed override IEnumerable<NetDslFix> FixesFor(Document document, SyntaxNode root, Diagnostic diagnostic)
+    protected sealed override IEnumerable<NetDslFix> FixesFor(Document document, SyntaxNode root, SemanticModel? model, Diagnostic diagnostic)
     {
         var attribute = AttributeAt(root, diagnostic);
         if (attribute is null) yield break;

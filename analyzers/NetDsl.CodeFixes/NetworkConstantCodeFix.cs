@@ -1,4 +1,4 @@
-using System.Collections.Immutable;
+using System.Collections.Generic;
 using System.Composition;
 using System.Linq;
 using System.Threading.Tasks;
@@ -14,39 +14,31 @@ namespace NetDsl.CodeFixes;
 /// (InputSize, OutputSize, ParameterCount, Summary, per-layer sizes) belong to the class, so the fix reads them from it
 /// (<c>LeNet5.ParameterCount</c>); the value is the same for every instance.</summary>
 [ExportCodeFixProvider(LanguageNames.CSharp, Name = nameof(NetworkConstantCodeFix)), Shared]
-public sealed class NetworkConstantCodeFix : CodeFixProvider
+public sealed class NetworkConstantCodeFix : NetDslCodeFix
 {
     /// <summary>The compiler's "member cannot be accessed with an instance reference".</summary>
     public const string DiagnosticId = "CS0176";
 
-    public override ImmutableArray<string> FixableDiagnosticIds { get; } = ImmutableArray.Create(DiagnosticId);
+    public NetworkConstantCodeFix() : base(DiagnosticId) { }
 
     public override FixAllProvider GetFixAllProvider() => WellKnownFixAllProviders.BatchFixer;
 
-    public override async Task RegisterCodeFixesAsync(CodeFixContext context)
+    protected override bool NeedsSemanticModel => true;
+
+    protected override IEnumerable<NetDslFix> FixesFor(Document document, SyntaxNode root, SemanticModel? model, Diagnostic diagnostic)
     {
-        var root = await context.Document.GetSyntaxRootAsync(context.CancellationToken).ConfigureAwait(false);
-        var model = await context.Document.GetSemanticModelAsync(context.CancellationToken).ConfigureAwait(false);
-        if (root is null || model is null) return;
-        foreach (var diagnostic in context.Diagnostics)
+        var access = root.FindNode(diagnostic.Location.SourceSpan, getInnermostNodeForTie: true).AncestorsAndSelf()
+            .OfType<MemberAccessExpressionSyntax>().FirstOrDefault();
+        if (access is null || model is null) yield break;
+        var info = model.GetSymbolInfo(access);
+        var field = (info.Symbol ?? info.CandidateSymbols.FirstOrDefault()) as IFieldSymbol;
+        if (field is not { IsConst: true } || !IsNetwork(field.ContainingType)) yield break;
+        string typeName = field.ContainingType.ToMinimalDisplayString(model, access.SpanStart);
+        yield return new NetDslFix($"Use '{typeName}.{field.Name}' (a constant of the network class)", "constant", _ =>
         {
-            var access = root.FindNode(diagnostic.Location.SourceSpan, getInnermostNodeForTie: true).AncestorsAndSelf()
-                .OfType<MemberAccessExpressionSyntax>().FirstOrDefault();
-            if (access is null) continue;
-            var info = model.GetSymbolInfo(access, context.CancellationToken);
-            var field = (info.Symbol ?? info.CandidateSymbols.FirstOrDefault()) as IFieldSymbol;
-            if (field is not { IsConst: true } || !IsNetwork(field.ContainingType)) continue;
-            string typeName = field.ContainingType.ToMinimalDisplayString(model, access.SpanStart);
-            context.RegisterCodeFix(
-                CodeAction.Create($"Use '{typeName}.{field.Name}' (a constant of the network class)",
-                    ct =>
-                    {
-                        var replacement = access.WithExpression(SyntaxFactory.ParseTypeName(typeName).WithTriviaFrom(access.Expression));
-                        return Task.FromResult(context.Document.WithSyntaxRoot(root.ReplaceNode(access, replacement)));
-                    },
-                    equivalenceKey: nameof(NetworkConstantCodeFix)),
-                diagnostic);
-        }
+            var replacement = access.WithExpression(SyntaxFactory.ParseTypeName(typeName).WithTriviaFrom(access.Expression));
+            return Task.FromResult(document.WithSyntaxRoot(root.ReplaceNode(access, replacement)));
+        });
     }
 
     private static bool IsNetwork(INamedTypeSymbol type) =>

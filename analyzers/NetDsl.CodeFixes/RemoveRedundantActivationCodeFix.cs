@@ -23,7 +23,7 @@ public sealed class RemoveRedundantActivationCodeFix : NetDslCodeFix
 {
     public RemoveRedundantActivationCodeFix() : base(DiagnosticIds.ActivationAfterActivation) { }
 
-    protected override IEnumerable<NetDslFix> FixesFor(Document document, SyntaxNode root, Diagnostic diagnostic)
+    protected override IEnumerable<NetDslFix> FixesFor(Document document, SyntaxNode root, SemanticModel? model, Diagnostic diagnostic)
     {
         var attribute = AttributeAt(root, diagnostic);
         if (attribute?.Parent is not AttributeListSyntax list) yield break;
