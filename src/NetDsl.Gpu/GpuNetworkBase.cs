@@ -1,0 +1,447 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
+using ILGPU;
+using ILGPU.Runtime;
+using NetDsl.Training;
+
+namespace NetDsl.Gpu;
+
+/// <summary>The kernels of <see cref="DeviceKernels"/>, loaded and compiled once per accelerator (ILGPU#840/#192: loading per call is what costs).</summary>
+internal sealed class LoadedKernels
+{
+    private static readonly ConditionalWeakTable<Accelerator, LoadedKernels> s_cache = new();
+
+    public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvShape, int> ConvForward;
+    public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvShape> ConvBackwardData;
+    public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvShape, int> ConvBackwardWeight;
+    public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int, int, int> BiasBackward;
+    public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int, int> BiasAdd;
+    public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int, float> Activation;
+    public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float> ActivationBackward;
+    public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int, int> Softmax;
+    public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> SoftmaxBackward;
+    public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, PoolShape> PoolForward;
+    public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, PoolShape> PoolBackward;
+    public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int> GlobalAvgForward;
+    public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int> GlobalAvgBackward;
+    public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ulong, float, float, int> Dropout;
+    public readonly Action<Index1D, ArrayView<float>, ArrayView<float>> Copy;
+    public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>> Multiply;
+    public readonly Action<Index1D, ArrayView<float>, ArrayView<float>> AddInto;
+    public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int, int, int> CopyToSlice;
+    public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int, int, int> CopyFromSlice;
+    public readonly Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float> CrossEntropy;
+    public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, int, int, float> SquaredError;
+    public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, float, float, float, float, int, int> Sgd;
+    public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, float, float, float, float, float, float, float, int> Adam;
+
+    private LoadedKernels(Accelerator a)
+    {
+        ConvForward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvShape, int>(DeviceKernels.ConvForward);
+        ConvBackwardData = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvShape>(DeviceKernels.ConvBackwardData);
+        ConvBackwardWeight = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvShape, int>(DeviceKernels.ConvBackwardWeight);
+        BiasBackward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int, int>(DeviceKernels.BiasBackward);
+        BiasAdd = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int>(DeviceKernels.BiasAdd);
+        Activation = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, float>(DeviceKernels.Activation);
+        ActivationBackward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float>(DeviceKernels.ActivationBackward);
+        Softmax = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int>(DeviceKernels.Softmax);
+        SoftmaxBackward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(DeviceKernels.SoftmaxBackward);
+        PoolForward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, PoolShape>(DeviceKernels.PoolForward);
+        PoolBackward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, PoolShape>(DeviceKernels.PoolBackward);
+        GlobalAvgForward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(DeviceKernels.GlobalAvgForward);
+        GlobalAvgBackward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(DeviceKernels.GlobalAvgBackward);
+        Dropout = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ulong, float, float, int>(DeviceKernels.Dropout);
+        Copy = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>>(DeviceKernels.Copy);
+        Multiply = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(DeviceKernels.Multiply);
+        AddInto = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>>(DeviceKernels.AddInto);
+        CopyToSlice = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int, int>(DeviceKernels.CopyToSlice);
+        CopyFromSlice = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int, int>(DeviceKernels.CopyFromSlice);
+        CrossEntropy = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float>(DeviceKernels.CrossEntropy);
+        SquaredError = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, int, int, float>(DeviceKernels.SquaredError);
+        Sgd = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, float, float, float, float, int, int>(DeviceKernels.Sgd);
+        Adam = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, float, float, float, float, float, float, float, int>(DeviceKernels.Adam);
+    }
+
+    public static LoadedKernels For(Accelerator accelerator)
+    {
+        lock (s_cache) return s_cache.GetValue(accelerator, a => new LoadedKernels(a));
+    }
+}
+
+/// <summary>
+/// What every generated GPU twin shares: device buffers for parameters, gradients, state, input and its gradient; the copies
+/// to and from the host and the CPU network; the device losses and optimizers. The generated <c>&lt;Net&gt;.Gpu</c> adds the
+/// layer buffers and the layer passes (<see cref="RunForward"/>, <see cref="RunBackward"/>) with every shape a constant.
+/// Host transfers are plain copies: ILGPU's page-locked staging is not used yet (see docs/gpu.md).
+/// </summary>
+public abstract class GpuNetworkBase : IGpuNetwork
+{
+    private readonly ParameterTensor[] _tensors, _bufferTensors;
+    private readonly List<MemoryBuffer1D<float, Stride1D.Dense>> _owned = new();
+    private readonly Dictionary<Optimizer, OptimizerState> _optimizers = new(ReferenceEqualityComparer.Instance);
+    private readonly MemoryBuffer1D<float, Stride1D.Dense> _outputGrad, _targets, _rowLoss, _classWeights;
+    private readonly MemoryBuffer1D<int, Stride1D.Dense> _labels;
+    private float[]? _lossWeightsUploaded;
+    private bool _backwardReady;
+    private int _batch;
+
+    [RequiresDynamicCode("ILGPU compiles kernels at run time.")]
+    [RequiresUnreferencedCode("ILGPU reads kernel IL through reflection.")]
+    protected GpuNetworkBase(GpuDevice device, int maxBatch, int inputSize, int outputSize, int parameterCount, int bufferCount,
+        ParameterTensor[] tensors, ParameterTensor[] bufferTensors)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        if (maxBatch < 1) throw new ArgumentOutOfRangeException(nameof(maxBatch), maxBatch, $"{GetType().FullName}: maxBatch must be at least 1");
+        Device = device;
+        Accelerator = device.Accelerator;
+        K = LoadedKernels.For(Accelerator);
+        MaxBatch = maxBatch;
+        InputSize = inputSize;
+        OutputSize = outputSize;
+        ParameterCount = parameterCount;
+        BufferCount = bufferCount;
+        _tensors = tensors;
+        _bufferTensors = bufferTensors;
+        ParameterBuffer = Allocate(parameterCount);
+        GradientBuffer = Allocate(parameterCount);
+        StateBuffer = Allocate(bufferCount);
+        InputActivation = Allocate((long)maxBatch * inputSize);
+        InputGradientBuffer = Allocate((long)maxBatch * inputSize);
+        _outputGrad = Allocate((long)maxBatch * outputSize);
+        _targets = Allocate((long)maxBatch * outputSize);
+        _rowLoss = Allocate(maxBatch);
+        _classWeights = Allocate(Math.Max(outputSize, 1));
+        _labels = Accelerator.Allocate1D<int>(maxBatch);
+    }
+
+    public GpuDevice Device { get; }
+    public Accelerator Accelerator { get; }
+    internal LoadedKernels K { get; }
+    public int InputSize { get; }
+    public int OutputSize { get; }
+    public int ParameterCount { get; }
+    public int BufferCount { get; }
+    public int MaxBatch { get; }
+    public ReadOnlySpan<ParameterTensor> ParameterTensors => _tensors;
+    public ReadOnlySpan<ParameterTensor> BufferTensors => _bufferTensors;
+    public bool ComputeInputGradient { get; set; }
+
+    /// <summary>When set, training-mode forwards reuse the dropout masks of the previous one (as the CPU network's <c>HoldDropoutMasks</c>).</summary>
+    public bool HoldDropoutMasks { get; set; }
+
+    protected MemoryBuffer1D<float, Stride1D.Dense> ParameterBuffer { get; }
+    protected MemoryBuffer1D<float, Stride1D.Dense> GradientBuffer { get; }
+    protected MemoryBuffer1D<float, Stride1D.Dense> StateBuffer { get; }
+    protected MemoryBuffer1D<float, Stride1D.Dense> InputActivation { get; }
+    protected MemoryBuffer1D<float, Stride1D.Dense> InputGradientBuffer { get; }
+
+    /// <summary>The last layer's output buffer.</summary>
+    protected abstract MemoryBuffer1D<float, Stride1D.Dense> OutputActivation { get; }
+    /// <summary>The last layer's gradient buffer.</summary>
+    protected abstract MemoryBuffer1D<float, Stride1D.Dense> OutputGradientBuffer { get; }
+
+    /// <summary>The layer passes, generated from the plan; the batch is on the device, the mode in <paramref name="training"/>.</summary>
+    protected abstract void RunForward(int batch, bool training);
+    /// <summary>The backward passes in reverse order, the gradients of multiply-read layers routed as the plan says.</summary>
+    protected abstract void RunBackward(int batch, bool training);
+
+    private bool _training;
+    private ulong _dropoutKey, _dropoutStep;
+
+    public DropoutState DropoutState
+    {
+        get => new(_dropoutKey, _dropoutStep);
+        set { _dropoutKey = value.Key; _dropoutStep = value.Step; }
+    }
+
+    /// <summary>The key of layer <paramref name="layer"/>'s masks for the current step (the CPU network's formula).</summary>
+    protected ulong DropoutKey(int layer) => _dropoutKey ^ ((ulong)(layer + 1) << 56) ^ _dropoutStep;
+
+    protected MemoryBuffer1D<float, Stride1D.Dense> Allocate(long floats)
+    {
+        var b = Accelerator.Allocate1D<float>(Math.Max(floats, 1));
+        b.MemSetToZero();
+        _owned.Add(b);
+        return b;
+    }
+
+    protected MemoryBuffer1D<int, Stride1D.Dense> AllocateIndices(long count) => Accelerator.Allocate1D<int>(Math.Max(count, 1));
+
+    protected static ArrayView<float> V(MemoryBuffer1D<float, Stride1D.Dense> b) => b.View;
+    protected static ArrayView<float> V(MemoryBuffer1D<float, Stride1D.Dense> b, long offset, long length) => b.View.AsContiguous().SubView(offset, Math.Max(length, 1));
+    protected static ArrayView<int> V(MemoryBuffer1D<int, Stride1D.Dense> b) => b.View;
+
+    // ------------------------------------------------------------------ launches the generated passes call
+
+    protected void ConvForward(ArrayView<float> x, ArrayView<float> w, ArrayView<float> b, bool hasBias, ArrayView<float> y, in ConvShape s, int batch)
+        => K.ConvForward(batch * s.OC * s.OH * s.OW, x, w, b, y, s, hasBias ? 1 : 0);
+    protected void ConvBackwardData(ArrayView<float> dy, ArrayView<float> w, ArrayView<float> dx, in ConvShape s, int batch)
+        => K.ConvBackwardData(batch * s.C * s.H * s.W, dy, w, dx, s);
+    protected void ConvBackwardWeight(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dw, in ConvShape s, int batch)
+        => K.ConvBackwardWeight(s.OC * (s.C / s.Groups) * s.KH * s.KW, x, dy, dw, s, batch);
+    protected void BiasBackward(ArrayView<float> dy, ArrayView<float> db, int channels, int plane, int batch) => K.BiasBackward(channels, dy, db, channels, plane, batch);
+    protected void BiasAdd(ArrayView<float> y, ArrayView<float> b, int channels, int plane, int batch) => K.BiasAdd(batch * channels * plane, y, b, channels, plane);
+    protected void Activation(ArrayView<float> x, ArrayView<float> y, int kind, float a, int count) => K.Activation(count, x, y, kind, a);
+    protected void ActivationBackward(ArrayView<float> x, ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dx, int kind, float a, int count)
+        => K.ActivationBackward(count, x, y, dy, dx, kind, a);
+    protected void Softmax(ArrayView<float> x, ArrayView<float> y, int channels, int plane, int batch) => K.Softmax(batch * plane, x, y, channels, plane);
+    protected void SoftmaxBackward(ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dx, int channels, int plane, int batch)
+        => K.SoftmaxBackward(batch * plane, y, dy, dx, channels, plane);
+    protected void PoolForward(ArrayView<float> x, ArrayView<float> y, ArrayView<int> arg, in PoolShape s, int batch) => K.PoolForward(batch * s.C * s.OH * s.OW, x, y, arg, s);
+    protected void PoolBackward(ArrayView<float> x, ArrayView<float> y, ArrayView<float> dy, ArrayView<int> arg, ArrayView<float> dx, in PoolShape s, int batch)
+        => K.PoolBackward(batch * s.C * s.H * s.W, x, y, dy, arg, dx, s);
+    protected void GlobalAvgForward(ArrayView<float> x, ArrayView<float> y, int channels, int plane, int batch) => K.GlobalAvgForward(batch * channels, x, y, plane);
+    protected void GlobalAvgBackward(ArrayView<float> dy, ArrayView<float> dx, int channels, int plane, int batch) => K.GlobalAvgBackward(batch * channels * plane, dy, dx, plane);
+    protected void Dropout(ArrayView<float> x, ArrayView<float> y, ArrayView<float> mask, int layer, float p, float scale, int count)
+        => K.Dropout(count, x, y, mask, DropoutKey(layer), p, scale, HoldDropoutMasks ? 0 : 1);
+    protected void Copy(ArrayView<float> src, ArrayView<float> dst, int count) => K.Copy(count, src, dst);
+    protected void Multiply(ArrayView<float> a, ArrayView<float> b, ArrayView<float> dst, int count) => K.Multiply(count, a, b, dst);
+    protected void AddInto(ArrayView<float> src, ArrayView<float> dst, int count) => K.AddInto(count, src, dst);
+    protected void CopyToSlice(ArrayView<float> src, ArrayView<float> dst, int part, int total, int offset, int batch) => K.CopyToSlice(batch * part, src, dst, part, total, offset);
+    protected void CopyFromSlice(ArrayView<float> src, ArrayView<float> dst, int part, int total, int offset, int batch) => K.CopyFromSlice(batch * part, src, dst, part, total, offset);
+
+    // ------------------------------------------------------------------ the public surface
+
+    private void CheckBatch(int batch, string what)
+    {
+        if (batch < 1 || batch > MaxBatch)
+            throw new ArgumentOutOfRangeException(nameof(batch), batch, $"{GetType().FullName}.{what}: batch must be between 1 and MaxBatch = {MaxBatch}");
+    }
+
+    private void Upload(ReadOnlySpan<float> input, int batch, string what)
+    {
+        CheckBatch(batch, what);
+        if (input.Length != batch * InputSize)
+            throw new ArgumentException($"{GetType().FullName}.{what}: input has {input.Length} floats, expected batch {batch} × {InputSize} = {batch * InputSize}.", nameof(input));
+        InputActivation.View.AsContiguous().SubView(0, input.Length).CopyFromCPU(input);
+    }
+
+    private void RunForwardOnDevice(int batch, bool training)
+    {
+        _batch = batch;
+        _training = training;
+        _backwardReady = true;
+        if (training) _dropoutStep++;
+        RunForward(batch, training);
+    }
+
+    public float[] Forward(ReadOnlySpan<float> input, int batch, bool training = false)
+    {
+        Upload(input, batch, nameof(Forward));
+        RunForwardOnDevice(batch, training);
+        var output = new float[batch * OutputSize];
+        OutputActivation.View.AsContiguous().SubView(0, output.Length).CopyToCPU(output);
+        return output;
+    }
+
+    public void Backward(ReadOnlySpan<float> outputGradient, int batch)
+    {
+        if (!_backwardReady || batch != _batch)
+            throw new InvalidOperationException($"{GetType().FullName}.Backward: call Forward with the same batch ({batch}) first; the last Forward had batch {_batch}.");
+        if (outputGradient.Length != batch * OutputSize)
+            throw new ArgumentException($"{GetType().FullName}.Backward: outputGradient has {outputGradient.Length} floats, expected batch {batch} × {OutputSize} = {batch * OutputSize}.", nameof(outputGradient));
+        OutputGradientBuffer.View.AsContiguous().SubView(0, outputGradient.Length).CopyFromCPU(outputGradient);
+        RunBackward(batch, _training);
+        Accelerator.Synchronize();
+    }
+
+    private void BackwardOnDevice(int batch)
+    {
+        Copy(V(_outputGrad), V(OutputGradientBuffer), batch * OutputSize);
+        RunBackward(batch, _training);
+    }
+
+    public float[] InputGradient()
+    {
+        if (!ComputeInputGradient) throw new InvalidOperationException($"{GetType().FullName}.InputGradient: set ComputeInputGradient before Backward.");
+        var dx = new float[_batch * InputSize];
+        InputGradientBuffer.View.AsContiguous().SubView(0, dx.Length).CopyToCPU(dx);
+        return dx;
+    }
+
+    public float[] Gradients() => Download(GradientBuffer, ParameterCount);
+    public float[] Parameters() => Download(ParameterBuffer, ParameterCount);
+    public float[] Buffers() => Download(StateBuffer, BufferCount);
+
+    private static float[] Download(MemoryBuffer1D<float, Stride1D.Dense> buffer, int count)
+    {
+        var host = new float[count];
+        if (count > 0) buffer.View.AsContiguous().SubView(0, count).CopyToCPU(host);
+        return host;
+    }
+    public void ZeroGradients() => GradientBuffer.MemSetToZero();
+
+    private void CheckSameNetwork(INetwork network, string what)
+    {
+        ArgumentNullException.ThrowIfNull(network);
+        var tensors = network.ParameterTensors;
+        bool same = network.ParameterCount == ParameterCount && network.Buffers.Length == BufferCount && tensors.Length == _tensors.Length
+            && network.InputSize == InputSize && network.OutputSize == OutputSize;
+        for (int i = 0; same && i < tensors.Length; i++) same = tensors[i].Name == _tensors[i].Name && tensors[i].Offset == _tensors[i].Offset;
+        if (!same)
+            throw new ArgumentException($"{GetType().FullName}.{what}: {network.GetType().FullName} ({network.ParameterCount} parameters, {network.Buffers.Length} buffer floats) is not the network this twin was generated for ({ParameterCount} parameters, {BufferCount} buffer floats).", nameof(network));
+    }
+
+    public void CopyParametersFrom(INetwork network)
+    {
+        CheckSameNetwork(network, nameof(CopyParametersFrom));
+        ParameterBuffer.View.AsContiguous().SubView(0, ParameterCount).CopyFromCPU(network.Parameters);
+        if (BufferCount > 0) StateBuffer.View.AsContiguous().SubView(0, BufferCount).CopyFromCPU(network.Buffers);
+        DropoutState = network.DropoutState;
+    }
+
+    public void CopyParametersTo(INetwork network)
+    {
+        CheckSameNetwork(network, nameof(CopyParametersTo));
+        ParameterBuffer.View.AsContiguous().SubView(0, ParameterCount).CopyToCPU(network.Parameters);
+        if (BufferCount > 0) StateBuffer.View.AsContiguous().SubView(0, BufferCount).CopyToCPU(network.Buffers);
+        network.DropoutState = DropoutState;
+    }
+
+    public float TrainStep(ReadOnlySpan<float> inputs, ReadOnlySpan<int> labels, Loss loss, Optimizer optimizer)
+    {
+        ArgumentNullException.ThrowIfNull(loss);
+        ArgumentNullException.ThrowIfNull(optimizer);
+        int batch = labels.Length;
+        Upload(inputs, batch, nameof(TrainStep));
+        for (int n = 0; n < batch; n++)
+            if ((uint)labels[n] >= (uint)OutputSize && loss is not MeanSquaredError and not SumSquaredError || labels[n] < 0)
+                throw new ArgumentOutOfRangeException(nameof(labels), labels[n], $"{GetType().FullName}.TrainStep: label {n} is {labels[n]}, expected 0 to {OutputSize - 1}");
+        _labels.View.AsContiguous().SubView(0, batch).CopyFromCPU(labels);
+        RunForwardOnDevice(batch, training: true);
+        float value = LossOnDevice(loss, labels, batch, useLabels: true);
+        return Finish(value, batch, optimizer);
+    }
+
+    public float TrainStep(ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets, int batch, Loss loss, Optimizer optimizer)
+    {
+        ArgumentNullException.ThrowIfNull(loss);
+        ArgumentNullException.ThrowIfNull(optimizer);
+        if (targets.Length != batch * OutputSize)
+            throw new ArgumentException($"{GetType().FullName}.TrainStep: targets have {targets.Length} floats, expected batch {batch} × {OutputSize} = {batch * OutputSize}.", nameof(targets));
+        Upload(inputs, batch, nameof(TrainStep));
+        _targets.View.AsContiguous().SubView(0, targets.Length).CopyFromCPU(targets);
+        RunForwardOnDevice(batch, training: true);
+        float value = LossOnDevice(loss, default, batch, useLabels: false);
+        return Finish(value, batch, optimizer);
+    }
+
+    private float Finish(float value, int batch, Optimizer optimizer)
+    {
+        if (!float.IsFinite(value))
+            throw new InvalidOperationException($"{GetType().FullName}.TrainStep: the loss is {value}; the parameters were not changed.");
+        ZeroGradients();
+        BackwardOnDevice(batch);
+        Step(optimizer);
+        Accelerator.Synchronize();
+        return value;
+    }
+
+    /// <summary>The device loss: per-sample kernels write dL/d(output) and each sample's loss; only those <c>batch</c> floats come back.</summary>
+    private float LossOnDevice(Loss loss, ReadOnlySpan<int> labels, int batch, bool useLabels)
+    {
+        int features = OutputSize;
+        var rows = new float[batch];
+        switch (loss)
+        {
+            case SoftmaxCrossEntropy ce when useLabels:
+            {
+                var weights = ce.ClassWeights;
+                bool weighted = !weights.IsEmpty;
+                if (weighted && weights.Length != features)
+                    throw new ArgumentException($"classWeights has length {weights.Length}, expected one weight per class = {features}", nameof(loss));
+                double weightSum = batch;
+                if (weighted)
+                {
+                    if (_lossWeightsUploaded is null || !weights.SequenceEqual(_lossWeightsUploaded))
+                    {
+                        _lossWeightsUploaded = weights.ToArray();
+                        _classWeights.View.AsContiguous().SubView(0, features).CopyFromCPU(weights);
+                    }
+                    weightSum = 0;
+                    foreach (int y in labels) weightSum += weights[y];
+                }
+                K.CrossEntropy(batch, V(OutputActivation), V(_labels), V(_classWeights), V(_outputGrad), V(_rowLoss), features, weighted ? 1 : 0, (float)(1.0 / weightSum));
+                _rowLoss.View.AsContiguous().SubView(0, batch).CopyToCPU(rows);
+                return (float)(Sum(rows) / weightSum);
+            }
+            case MeanSquaredError:
+            {
+                int count = batch * features;
+                K.SquaredError(batch, V(OutputActivation), V(_targets), V(_labels), V(_outputGrad), V(_rowLoss), features, useLabels ? 1 : 0, 2f / count);
+                _rowLoss.View.AsContiguous().SubView(0, batch).CopyToCPU(rows);
+                return (float)(Sum(rows) / count);
+            }
+            case SumSquaredError:
+            {
+                K.SquaredError(batch, V(OutputActivation), V(_targets), V(_labels), V(_outputGrad), V(_rowLoss), features, useLabels ? 1 : 0, 2f);
+                _rowLoss.View.AsContiguous().SubView(0, batch).CopyToCPU(rows);
+                return (float)Sum(rows);
+            }
+            default:
+                throw new NotSupportedException($"{GetType().FullName}.TrainStep: {loss.GetType().Name}{(useLabels ? "" : " with dense targets")} has no device kernel; the twin supports SoftmaxCrossEntropy (labels, class weights), MeanSquaredError and SumSquaredError.");
+        }
+    }
+
+    private static double Sum(float[] rows)
+    {
+        double s = 0;
+        foreach (float r in rows) s += r;
+        return s;
+    }
+
+    private sealed class OptimizerState
+    {
+        public int Steps;
+        public MemoryBuffer1D<float, Stride1D.Dense>? A, B, C;
+    }
+
+    /// <summary>One update kernel over the flat parameter buffer, PyTorch 1.13 formulas (as <c>NetDsl.Training.Optimizers</c>).</summary>
+    private void Step(Optimizer optimizer)
+    {
+        float lr = optimizer.LearningRate;
+        if (!(lr >= 0) || float.IsInfinity(lr))
+            throw new ArgumentOutOfRangeException(nameof(optimizer), lr, $"LearningRate must be finite and >= 0, got {lr}");
+        if (!_optimizers.TryGetValue(optimizer, out var state)) _optimizers[optimizer] = state = new OptimizerState();
+        var p = V(ParameterBuffer, 0, ParameterCount);
+        var g = V(GradientBuffer, 0, ParameterCount);
+        int n = ParameterCount;
+        switch (optimizer)
+        {
+            case Sgd sgd:
+            {
+                bool first = sgd.Momentum != 0 && state.A is null;
+                if (sgd.Momentum != 0) state.A ??= Allocate(n);
+                state.Steps++;
+                K.Sgd(n, p, g, state.A is null ? p : V(state.A), lr, sgd.WeightDecay, sgd.Momentum, (float)(1.0 - sgd.Dampening), sgd.Nesterov ? 1 : 0, first ? 1 : 0);
+                break;
+            }
+            case AdamBase adam:
+            {
+                state.A ??= Allocate(n);
+                state.B ??= Allocate(n);
+                if (adam.AmsGrad) state.C ??= Allocate(n);
+                int t = ++state.Steps;
+                double bc1 = 1 - Math.Pow(adam.Beta1, t), bc2 = 1 - Math.Pow(adam.Beta2, t);
+                bool decoupled = adam is AdamW;
+                float decay = decoupled && adam.WeightDecay != 0 ? 1f - lr * adam.WeightDecay : 1f;
+                K.Adam(n, p, g, V(state.A), V(state.B), state.C is null ? V(state.B) : V(state.C), (float)(lr / bc1), adam.Beta1, adam.Beta2, adam.Eps,
+                    decoupled ? 0f : adam.WeightDecay, decay, (float)Math.Sqrt(bc2), adam.AmsGrad ? 1 : 0);
+                break;
+            }
+            default:
+                throw new NotSupportedException($"{GetType().FullName}.TrainStep: {optimizer.Kind} has no device update kernel; the twin supports Sgd (momentum, dampening, Nesterov, weight decay), Adam and AdamW (AMSGrad, weight decay).");
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (var b in _owned) b.Dispose();
+        _labels.Dispose();
+        _owned.Clear();
+        GC.SuppressFinalize(this);
+    }
+}

@@ -1,0 +1,386 @@
+using ILGPU;
+using ILGPU.Algorithms;
+
+namespace NetDsl.Gpu;
+
+/// <summary>Geometry of a convolution (also a dense layer: a 1×1 convolution over a 1×1 plane, and a transposed convolution:
+/// the convolution it is the adjoint of). Input C×H×W, output OC×OH×OW, weight [OC, C/Groups, KH, KW].</summary>
+public struct ConvShape
+{
+    public int C, H, W, OC, OH, OW, KH, KW, SH, SW, PT, PL, DH, DW, Groups;
+
+    /// <summary>A convolution's geometry.</summary>
+    public ConvShape(int c, int h, int w, int oc, int oh, int ow, int kh, int kw, int sh, int sw, int pt, int pl, int dh, int dw, int groups)
+    {
+        C = c; H = h; W = w; OC = oc; OH = oh; OW = ow; KH = kh; KW = kw; SH = sh; SW = sw; PT = pt; PL = pl; DH = dh; DW = dw; Groups = groups;
+    }
+
+    /// <summary>A dense layer as a 1×1 convolution: weight [outputs, inputs].</summary>
+    public static ConvShape Dense(int inputs, int outputs) => new(inputs, 1, 1, outputs, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 1);
+}
+
+/// <summary>Geometry of a pooling layer; Mode 0 max, 1 min, 2 average, 3 L2.</summary>
+public struct PoolShape
+{
+    public int C, H, W, OH, OW, KH, KW, SH, SW, PH, PW, Mode, IncludePad;
+
+    public PoolShape(int c, int h, int w, int oh, int ow, int kh, int kw, int sh, int sw, int ph, int pw, int mode, bool includePad)
+    {
+        C = c; H = h; W = w; OH = oh; OW = ow; KH = kh; KW = kw; SH = sh; SW = sw; PH = ph; PW = pw; Mode = mode; IncludePad = includePad ? 1 : 0;
+    }
+}
+
+/// <summary>Pointwise activations on the device; the numbering is what the generated code passes.</summary>
+public static class ActivationKind
+{
+    public const int ReLU = 0, LeakyReLU = 1, Tanh = 2, Sigmoid = 3, ELU = 4;
+}
+
+/// <summary>
+/// The device kernels: one thread per output element (per input element for gradients, gathering instead of scattering,
+/// so no atomics and a fixed summation order). Each mirrors a runtime kernel in <c>NetDsl.Kernels</c> one to one.
+/// </summary>
+internal static class DeviceKernels
+{
+    // ------------------------------------------------------------------ convolution (and dense)
+
+    /// <summary>y[n, oc, oh, ow] = bias[oc] + Σ w[oc, ci, kh, kw] · x[n, g·C/G + ci, oh·SH − PT + kh·DH, ow·SW − PL + kw·DW].</summary>
+    public static void ConvForward(Index1D i, ArrayView<float> x, ArrayView<float> w, ArrayView<float> b, ArrayView<float> y, ConvShape s, int hasBias)
+    {
+        int ow = i % s.OW, t = i / s.OW, oh = t % s.OH; t /= s.OH;
+        int oc = t % s.OC, n = t / s.OC;
+        int cpg = s.C / s.Groups, opg = s.OC / s.Groups, c0 = oc / opg * cpg;
+        float sum = 0f;
+        for (int ci = 0; ci < cpg; ci++)
+        {
+            long xBase = ((long)n * s.C + c0 + ci) * s.H * s.W;
+            long wBase = ((long)oc * cpg + ci) * s.KH * s.KW;
+            for (int kh = 0; kh < s.KH; kh++)
+            {
+                int h = oh * s.SH - s.PT + kh * s.DH;
+                if (h < 0 || h >= s.H) continue;
+                for (int kw = 0; kw < s.KW; kw++)
+                {
+                    int ww = ow * s.SW - s.PL + kw * s.DW;
+                    if (ww < 0 || ww >= s.W) continue;
+                    sum += w[wBase + kh * s.KW + kw] * x[xBase + h * s.W + ww];
+                }
+            }
+        }
+        y[i] = hasBias != 0 ? sum + b[oc] : sum;
+    }
+
+    /// <summary>dx[n, c, h, w] = Σ over the outputs whose window reads (h, w) of w · dy (overwrites dx).</summary>
+    public static void ConvBackwardData(Index1D i, ArrayView<float> dy, ArrayView<float> w, ArrayView<float> dx, ConvShape s)
+    {
+        int xw = i % s.W, t = i / s.W, h = t % s.H; t /= s.H;
+        int c = t % s.C, n = t / s.C;
+        int cpg = s.C / s.Groups, opg = s.OC / s.Groups, g = c / cpg, ci = c - g * cpg;
+        float sum = 0f;
+        for (int oc = g * opg; oc < (g + 1) * opg; oc++)
+        {
+            long yBase = ((long)n * s.OC + oc) * s.OH * s.OW;
+            long wBase = ((long)oc * cpg + ci) * s.KH * s.KW;
+            for (int kh = 0; kh < s.KH; kh++)
+            {
+                int th = h + s.PT - kh * s.DH;
+                if (th < 0 || th % s.SH != 0) continue;
+                int oh = th / s.SH;
+                if (oh >= s.OH) continue;
+                for (int kw = 0; kw < s.KW; kw++)
+                {
+                    int tw = xw + s.PL - kw * s.DW;
+                    if (tw < 0 || tw % s.SW != 0) continue;
+                    int ow = tw / s.SW;
+                    if (ow >= s.OW) continue;
+                    sum += w[wBase + kh * s.KW + kw] * dy[yBase + oh * s.OW + ow];
+                }
+            }
+        }
+        dx[i] = sum;
+    }
+
+    /// <summary>dw[oc, ci, kh, kw] += Σ_n Σ_(oh, ow) x · dy over the batch.</summary>
+    public static void ConvBackwardWeight(Index1D i, ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dw, ConvShape s, int batch)
+    {
+        int kw = i % s.KW, t = i / s.KW, kh = t % s.KH; t /= s.KH;
+        int cpg = s.C / s.Groups, opg = s.OC / s.Groups;
+        int ci = t % cpg, oc = t / cpg, c = oc / opg * cpg + ci;
+        float sum = 0f;
+        for (int n = 0; n < batch; n++)
+        {
+            long xBase = ((long)n * s.C + c) * s.H * s.W;
+            long yBase = ((long)n * s.OC + oc) * s.OH * s.OW;
+            for (int oh = 0; oh < s.OH; oh++)
+            {
+                int h = oh * s.SH - s.PT + kh * s.DH;
+                if (h < 0 || h >= s.H) continue;
+                for (int ow = 0; ow < s.OW; ow++)
+                {
+                    int ww = ow * s.SW - s.PL + kw * s.DW;
+                    if (ww < 0 || ww >= s.W) continue;
+                    sum += x[xBase + h * s.W + ww] * dy[yBase + oh * s.OW + ow];
+                }
+            }
+        }
+        dw[i] += sum;
+    }
+
+    /// <summary>db[c] += Σ_n Σ_p dy[n, c, p].</summary>
+    public static void BiasBackward(Index1D c, ArrayView<float> dy, ArrayView<float> db, int channels, int plane, int batch)
+    {
+        float sum = 0f;
+        for (int n = 0; n < batch; n++)
+        {
+            long b = ((long)n * channels + c) * plane;
+            for (int p = 0; p < plane; p++) sum += dy[b + p];
+        }
+        db[c] += sum;
+    }
+
+    /// <summary>y[n, c, p] += bias[c].</summary>
+    public static void BiasAdd(Index1D i, ArrayView<float> y, ArrayView<float> b, int channels, int plane) => y[i] += b[i / plane % channels];
+
+    // ------------------------------------------------------------------ activations
+
+    public static void Activation(Index1D i, ArrayView<float> x, ArrayView<float> y, int kind, float a)
+    {
+        float v = x[i];
+        float r;
+        if (kind == ActivationKind.ReLU) r = v > 0f ? v : 0f;
+        else if (kind == ActivationKind.LeakyReLU) r = v > 0f ? v : a * v;
+        else if (kind == ActivationKind.Tanh) r = XMath.Tanh(v);
+        else if (kind == ActivationKind.Sigmoid) r = 1f / (1f + XMath.Exp(-v));
+        else r = v > 0f ? v : a * (XMath.Exp(v) - 1f);
+        y[i] = r;
+    }
+
+    public static void ActivationBackward(Index1D i, ArrayView<float> x, ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dx, int kind, float a)
+    {
+        float g = dy[i], r;
+        if (kind == ActivationKind.ReLU) r = y[i] > 0f ? g : 0f;
+        else if (kind == ActivationKind.LeakyReLU) r = x[i] > 0f ? g : a * g;
+        else if (kind == ActivationKind.Tanh) { float v = y[i]; r = g * (1f - v * v); }
+        else if (kind == ActivationKind.Sigmoid) { float v = y[i]; r = g * v * (1f - v); }
+        else r = x[i] > 0f ? g : g * (y[i] + a);
+        dx[i] = r;
+    }
+
+    /// <summary>Softmax over channels at each (sample, position): one thread per (n, p).</summary>
+    public static void Softmax(Index1D i, ArrayView<float> x, ArrayView<float> y, int channels, int plane)
+    {
+        int p = i % plane, n = i / plane;
+        long b = (long)n * channels * plane + p;
+        float max = float.NegativeInfinity;
+        for (int c = 0; c < channels; c++) max = XMath.Max(max, x[b + c * plane]);
+        float sum = 0f;
+        for (int c = 0; c < channels; c++) { float e = XMath.Exp(x[b + c * plane] - max); y[b + c * plane] = e; sum += e; }
+        for (int c = 0; c < channels; c++) y[b + c * plane] /= sum;
+    }
+
+    /// <summary>dx = y ⊙ (dy − Σ_c dy ⊙ y).</summary>
+    public static void SoftmaxBackward(Index1D i, ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dx, int channels, int plane)
+    {
+        int p = i % plane, n = i / plane;
+        long b = (long)n * channels * plane + p;
+        float dot = 0f;
+        for (int c = 0; c < channels; c++) dot += dy[b + c * plane] * y[b + c * plane];
+        for (int c = 0; c < channels; c++) dx[b + c * plane] = y[b + c * plane] * (dy[b + c * plane] - dot);
+    }
+
+    // ------------------------------------------------------------------ pooling
+
+    private static int AvgDivisor(int h0, int w0, PoolShape s)
+    {
+        if (s.IncludePad != 0)
+            return (XMath.Min(h0 + s.KH, s.H + s.PH) - h0) * (XMath.Min(w0 + s.KW, s.W + s.PW) - w0);
+        int h1 = XMath.Min(h0 + s.KH, s.H), hs = XMath.Max(h0, 0), w1 = XMath.Min(w0 + s.KW, s.W), ws = XMath.Max(w0, 0);
+        return (h1 - hs) * (w1 - ws);
+    }
+
+    public static void PoolForward(Index1D i, ArrayView<float> x, ArrayView<float> y, ArrayView<int> arg, PoolShape s)
+    {
+        int ow = i % s.OW, t = i / s.OW, oh = t % s.OH, plane = t / s.OH;
+        long xBase = (long)plane * s.H * s.W;
+        int h0 = oh * s.SH - s.PH, h1 = XMath.Min(h0 + s.KH, s.H), hs = XMath.Max(h0, 0);
+        int w0 = ow * s.SW - s.PW, w1 = XMath.Min(w0 + s.KW, s.W), ws = XMath.Max(w0, 0);
+        if (s.Mode <= 1)
+        {
+            bool min = s.Mode == 1;
+            float best = min ? float.PositiveInfinity : float.NegativeInfinity;
+            int bestIndex = hs * s.W + ws;
+            for (int ih = hs; ih < h1; ih++)
+                for (int iw = ws; iw < w1; iw++)
+                {
+                    float v = x[xBase + ih * s.W + iw];
+                    if ((min ? v < best : v > best) || float.IsNaN(v)) { best = v; bestIndex = ih * s.W + iw; }
+                }
+            y[i] = best;
+            arg[i] = bestIndex;
+            return;
+        }
+        float sum = 0f;
+        if (s.Mode == 2)
+        {
+            for (int ih = hs; ih < h1; ih++)
+                for (int iw = ws; iw < w1; iw++) sum += x[xBase + ih * s.W + iw];
+            y[i] = sum / AvgDivisor(h0, w0, s);
+            return;
+        }
+        for (int ih = hs; ih < h1; ih++)
+            for (int iw = ws; iw < w1; iw++) { float v = x[xBase + ih * s.W + iw]; sum += v * v; }
+        int count = (h1 - hs) * (w1 - ws), window = s.KH * s.KW;
+        y[i] = XMath.Sqrt(count == window ? sum : sum / count * window);
+    }
+
+    /// <summary>dx[n, c, h, w]: gathers dy from every window that reads (h, w) (overwrites dx).</summary>
+    public static void PoolBackward(Index1D i, ArrayView<float> x, ArrayView<float> y, ArrayView<float> dy, ArrayView<int> arg, ArrayView<float> dx, PoolShape s)
+    {
+        int iw = i % s.W, t = i / s.W, ih = t % s.H, plane = t / s.H;
+        long yBase = (long)plane * s.OH * s.OW;
+        // Windows oh with oh·SH − PH ≤ ih < oh·SH − PH + KH.
+        int ohFirst = XMath.Max(0, (ih + s.PH - s.KH + s.SH) / s.SH), ohLast = XMath.Min(s.OH - 1, (ih + s.PH) / s.SH);
+        int owFirst = XMath.Max(0, (iw + s.PW - s.KW + s.SW) / s.SW), owLast = XMath.Min(s.OW - 1, (iw + s.PW) / s.SW);
+        if (ih + s.PH - s.KH + s.SH < 0) ohFirst = 0;
+        if (iw + s.PW - s.KW + s.SW < 0) owFirst = 0;
+        float sum = 0f;
+        int self = ih * s.W + iw, window = s.KH * s.KW;
+        for (int oh = ohFirst; oh <= ohLast; oh++)
+        {
+            int h0 = oh * s.SH - s.PH;
+            if (ih < h0 || ih >= h0 + s.KH) continue;
+            for (int ow = owFirst; ow <= owLast; ow++)
+            {
+                int w0 = ow * s.SW - s.PW;
+                if (iw < w0 || iw >= w0 + s.KW) continue;
+                long o = yBase + oh * s.OW + ow;
+                if (s.Mode <= 1) { if (arg[o] == self) sum += dy[o]; }
+                else if (s.Mode == 2) sum += dy[o] / AvgDivisor(h0, w0, s);
+                else
+                {
+                    float norm = y[o];
+                    if (norm == 0f) continue;
+                    float g = dy[o] / norm;
+                    int count = (XMath.Min(h0 + s.KH, s.H) - h0) * (XMath.Min(w0 + s.KW, s.W) - w0);
+                    if (count != window) g *= (float)window / count;
+                    sum += g * x[(long)plane * s.H * s.W + self];
+                }
+            }
+        }
+        dx[i] = sum;
+    }
+
+    /// <summary>y[n, c] = mean of the plane.</summary>
+    public static void GlobalAvgForward(Index1D i, ArrayView<float> x, ArrayView<float> y, int plane)
+    {
+        float sum = 0f;
+        long b = (long)(int)i * plane;
+        for (int p = 0; p < plane; p++) sum += x[b + p];
+        y[i] = sum / plane;
+    }
+
+    public static void GlobalAvgBackward(Index1D i, ArrayView<float> dy, ArrayView<float> dx, int plane) => dx[i] = dy[i / plane] / plane;
+
+    // ------------------------------------------------------------------ dropout
+
+    private static ulong Mix(ulong z)
+    {
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        return z ^ (z >> 31);
+    }
+
+    /// <summary>The CPU's counter-based draw (<c>Rng.Uniform</c>), bit for bit: the twin draws the CPU network's masks.</summary>
+    public static void Dropout(Index1D i, ArrayView<float> x, ArrayView<float> y, ArrayView<float> mask, ulong key, float p, float scale, int draw)
+    {
+        if (draw != 0)
+        {
+            float u = (Mix(key ^ Mix((ulong)(long)(int)i + 0x632BE59BD9B4E019UL)) >> 40) * (1f / (1 << 24));
+            mask[i] = u < p ? 0f : scale;
+        }
+        y[i] = x[i] * mask[i];
+    }
+
+    // ------------------------------------------------------------------ plumbing, joins
+
+    public static void Copy(Index1D i, ArrayView<float> src, ArrayView<float> dst) => dst[i] = src[i];
+    public static void Multiply(Index1D i, ArrayView<float> a, ArrayView<float> b, ArrayView<float> dst) => dst[i] = a[i] * b[i];
+    public static void AddInto(Index1D i, ArrayView<float> src, ArrayView<float> dst) => dst[i] += src[i];
+
+    /// <summary>dst[n, offset + j] = src[n, j] (Concat forward): src has <paramref name="part"/> floats per sample, dst <paramref name="total"/>.</summary>
+    public static void CopyToSlice(Index1D i, ArrayView<float> src, ArrayView<float> dst, int part, int total, int offset)
+    {
+        int j = i % part, n = i / part;
+        dst[(long)n * total + offset + j] = src[i];
+    }
+
+    /// <summary>dst[n, j] = src[n, offset + j] (Concat backward).</summary>
+    public static void CopyFromSlice(Index1D i, ArrayView<float> src, ArrayView<float> dst, int part, int total, int offset)
+    {
+        int j = i % part, n = i / part;
+        dst[i] = src[(long)n * total + offset + j];
+    }
+
+    // ------------------------------------------------------------------ losses (one thread per sample)
+
+    /// <summary>Softmax cross-entropy against a label: grad = (softmax − onehot)·w[y]/Σw; rowLoss = w[y]·(lse − x[y]).</summary>
+    public static void CrossEntropy(Index1D n, ArrayView<float> x, ArrayView<int> labels, ArrayView<float> weights, ArrayView<float> grad,
+        ArrayView<float> rowLoss, int features, int weighted, float invWeightSum)
+    {
+        long b = (long)(int)n * features;
+        int y = labels[n];
+        float max = float.NegativeInfinity;
+        for (int j = 0; j < features; j++) max = XMath.Max(max, x[b + j]);
+        float sum = 0f;
+        for (int j = 0; j < features; j++) sum += XMath.Exp(x[b + j] - max);
+        float lse = max + XMath.Log(sum);
+        float w = weighted != 0 ? weights[y] : 1f;
+        rowLoss[n] = w * (lse - x[b + y]);
+        float scale = w * invWeightSum;
+        for (int j = 0; j < features; j++) grad[b + j] = XMath.Exp(x[b + j] - lse) * scale;
+        grad[b + y] -= scale;
+    }
+
+    /// <summary>Squared error against dense targets (or one-hot labels when <paramref name="useLabels"/>): grad = scale·(y − t), rowLoss = Σ (y − t)².</summary>
+    public static void SquaredError(Index1D n, ArrayView<float> x, ArrayView<float> targets, ArrayView<int> labels, ArrayView<float> grad,
+        ArrayView<float> rowLoss, int features, int useLabels, float scale)
+    {
+        long b = (long)(int)n * features;
+        float sum = 0f;
+        for (int j = 0; j < features; j++)
+        {
+            float t = useLabels != 0 ? (labels[n] == j ? 1f : 0f) : targets[b + j];
+            float d = x[b + j] - t;
+            sum += d * d;
+            grad[b + j] = scale * d;
+        }
+        rowLoss[n] = sum;
+    }
+
+    // ------------------------------------------------------------------ optimizers (one thread per parameter)
+
+    /// <summary>PyTorch 1.13 SGD: d = g + wd·p; b = first ? d : μb + (1 − dampening)d; p −= lr·(nesterov ? d + μb : b).</summary>
+    public static void Sgd(Index1D i, ArrayView<float> p, ArrayView<float> g, ArrayView<float> buf, float lr, float wd, float mu, float keep, int nesterov, int first)
+    {
+        float d = g[i] + wd * p[i];
+        if (mu == 0f) { p[i] -= lr * d; return; }
+        float b = first != 0 ? d : mu * buf[i] + keep * d;
+        buf[i] = b;
+        p[i] -= lr * (nesterov != 0 ? d + mu * b : b);
+    }
+
+    /// <summary>PyTorch 1.13 Adam/AdamW: decay p first (AdamW), then m, v (and max v for AMSGrad), p −= stepSize·m/(√v/√bc2 + eps).</summary>
+    public static void Adam(Index1D i, ArrayView<float> p, ArrayView<float> g, ArrayView<float> m, ArrayView<float> v, ArrayView<float> vmax,
+        float stepSize, float beta1, float beta2, float eps, float coupledWd, float decay, float bc2Sqrt, int amsgrad)
+    {
+        float pi = p[i] * decay;
+        float gi = g[i] + coupledWd * pi;
+        float mi = m[i] * beta1 + (1f - beta1) * gi;
+        float vi = v[i] * beta2 + (1f - beta2) * (gi * gi);
+        m[i] = mi;
+        v[i] = vi;
+        if (amsgrad != 0) { vi = XMath.Max(vmax[i], vi); vmax[i] = vi; }
+        float denom = XMath.Sqrt(vi) / bc2Sqrt + eps;
+        p[i] = pi - stepSize * (mi / denom);
+    }
+}
