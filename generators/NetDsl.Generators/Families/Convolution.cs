@@ -1,6 +1,7 @@
 using System.Collections.Generic;
 using NetDsl.Generators.Diagnostics;
 using NetDsl.Generators.Emit;
+using NetDsl.Generators.Emit.Gpu;
 using NetDsl.Generators.Inference;
 using NetDsl.Generators.Model;
 using static NetDsl.Generators.Emit.CpuLayer;
@@ -397,5 +398,47 @@ internal sealed class ConvolutionFamily : LayerFamily
         w.Close();
         w.Close();
         w.Line();
+    }
+
+    // ------------------------------------------------------------------ GPU
+
+    public override bool HasGpu(ShapedLayer l) => true;
+
+    public override void WriteGpuWorkspace(GpuLayer g)
+    {
+        var l = g.Layer;
+        var c = (ConvParams)l.Params;
+        if (l.Kind == LayerKind.Conv2D)
+            g.W.Line($"private static readonly {GpuLayer.Ns}.ConvShape s_shape{g.M} = new({l.InC}, {l.InH}, {l.InW}, {l.OutC}, {l.OutH}, {l.OutW}, {c.KernelH}, {c.KernelW}, {c.StrideH}, {c.StrideW}, {c.PadTop}, {c.PadLeft}, {c.Dilation}, {c.Dilation}, {c.Groups});");
+        else
+            g.W.Line($"private static readonly {GpuLayer.Ns}.ConvShape s_shape{g.M} = new({l.OutC}, {l.OutH}, {l.OutW}, {l.InC}, {l.InH}, {l.InW}, {c.KernelH}, {c.KernelW}, {c.StrideH}, {c.StrideW}, {c.PadTop}, {c.PadLeft}, {c.Dilation}, {c.Dilation}, 1); // the convolution {g.M} is the transpose of");
+    }
+
+    public override void WriteGpuForward(GpuLayer g)
+    {
+        var l = g.Layer;
+        if (l.Kind == LayerKind.Conv2D)
+        {
+            g.W.Line($"ConvForward({g.X}, {g.Weight}, {g.Bias}, {(l.HasBias ? "true" : "false")}, {g.Y}, s_shape{g.M}, batch);");
+            return;
+        }
+        g.W.Line($"ConvBackwardData({g.X}, {g.Weight}, {g.Y}, s_shape{g.M}, batch); // the adjoint of the convolution");
+        if (l.HasBias) g.W.Line($"BiasAdd({g.Y}, {g.Bias}, {l.OutC}, {l.OutH * l.OutW}, batch);");
+    }
+
+    public override void WriteGpuBackward(GpuLayer g)
+    {
+        var l = g.Layer;
+        if (l.Kind == LayerKind.Conv2D)
+        {
+            g.WriteParameterGradient($"ConvBackwardWeight({g.X}, {g.Dy}, {g.DWeight}, s_shape{g.M}, batch);");
+            if (l.HasBias) g.WriteParameterGradient($"BiasBackward({g.Dy}, {g.DBias}, {l.OutC}, {l.OutH * l.OutW}, batch);");
+            g.WriteDx(0, $"ConvBackwardData({g.Dy}, {g.Weight}, {g.Dx}, s_shape{g.M}, batch);");
+            return;
+        }
+        // Transposed: the weight gradient of the convolution from dy to x, the data gradient is that convolution's forward.
+        g.WriteParameterGradient($"ConvBackwardWeight({g.Dy}, {g.X}, {g.DWeight}, s_shape{g.M}, batch);");
+        if (l.HasBias) g.WriteParameterGradient($"BiasBackward({g.Dy}, {g.DBias}, {l.OutC}, {l.OutH * l.OutW}, batch);");
+        g.WriteDx(0, $"ConvForward({g.Dy}, {g.Weight}, {g.Weight}, false, {g.Dx}, s_shape{g.M}, batch);");
     }
 }

@@ -1,6 +1,7 @@
 using System.Collections.Generic;
 using NetDsl.Generators.Diagnostics;
 using NetDsl.Generators.Emit;
+using NetDsl.Generators.Emit.Gpu;
 using NetDsl.Generators.Inference;
 using NetDsl.Generators.Model;
 using static NetDsl.Generators.Emit.CpuLayer;
@@ -102,5 +103,32 @@ internal sealed class DenseFamily : LayerFamily
         w.Close();
         w.Close();
         w.Line();
+    }
+
+    // ------------------------------------------------------------------ GPU
+
+    public override bool HasGpu(ShapedLayer l) => true;
+
+    public override void WriteGpuWorkspace(GpuLayer g)
+    {
+        var l = g.Layer;
+        if (l.Kind == LayerKind.Dense)
+            g.W.Line($"private static readonly {GpuLayer.Ns}.ConvShape s_shape{g.M} = {GpuLayer.Ns}.ConvShape.Dense({l.InSize}, {l.OutC}); // a 1×1 convolution over a 1×1 plane");
+    }
+
+    public override void WriteGpuForward(GpuLayer g)
+    {
+        var l = g.Layer;
+        if (l.Kind == LayerKind.Flatten) { g.W.Line($"Copy({g.X}, {g.Y}, {GpuLayer.Count(l.OutSize)});"); return; }
+        g.W.Line($"ConvForward({g.X}, {g.Weight}, {g.Bias}, {(l.HasBias ? "true" : "false")}, {g.Y}, s_shape{g.M}, batch);");
+    }
+
+    public override void WriteGpuBackward(GpuLayer g)
+    {
+        var l = g.Layer;
+        if (l.Kind == LayerKind.Flatten) { g.WriteDx(0, $"Copy({g.Dy}, {g.Dx}, {GpuLayer.Count(l.OutSize)});"); return; }
+        g.WriteParameterGradient($"ConvBackwardWeight({g.X}, {g.Dy}, {g.DWeight}, s_shape{g.M}, batch);");
+        if (l.HasBias) g.WriteParameterGradient($"BiasBackward({g.Dy}, {g.DBias}, {l.OutC}, 1, batch);");
+        g.WriteDx(0, $"ConvBackwardData({g.Dy}, {g.Weight}, {g.Dx}, s_shape{g.M}, batch);");
     }
 }
