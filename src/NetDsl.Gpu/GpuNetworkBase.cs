@@ -28,6 +28,17 @@ internal sealed class LoadedKernels
     public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int> GlobalAvgForward;
     public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int> GlobalAvgBackward;
     public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ulong, float, float, int> Dropout;
+    public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int> PRelu;
+    public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int> PReluBackwardData;
+    public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int> PReluBackwardSlope;
+    public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, int> MaxoutSelect;
+    public readonly Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int> MaxoutScatter;
+    public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, float, float, int> BatchNormStatistics;
+    public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> BatchNormForward;
+    public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int> BatchNormBackwardReduce;
+    public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float, int> BatchNormBackward;
+    public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, float, float, float> LrnForward;
+    public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, float, float, float> LrnBackward;
     public readonly Action<Index1D, ArrayView<float>, ArrayView<float>> Copy;
     public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>> Multiply;
     public readonly Action<Index1D, ArrayView<float>, ArrayView<float>> AddInto;
@@ -54,6 +65,17 @@ internal sealed class LoadedKernels
         GlobalAvgForward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(DeviceKernels.GlobalAvgForward);
         GlobalAvgBackward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(DeviceKernels.GlobalAvgBackward);
         Dropout = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ulong, float, float, int>(DeviceKernels.Dropout);
+        PRelu = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>(DeviceKernels.PRelu);
+        PReluBackwardData = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>(DeviceKernels.PReluBackwardData);
+        PReluBackwardSlope = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int>(DeviceKernels.PReluBackwardSlope);
+        MaxoutSelect = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, int>(DeviceKernels.MaxoutSelect);
+        MaxoutScatter = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int>(DeviceKernels.MaxoutScatter);
+        BatchNormStatistics = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, float, float, int>(DeviceKernels.BatchNormStatistics);
+        BatchNormForward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(DeviceKernels.BatchNormForward);
+        BatchNormBackwardReduce = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int>(DeviceKernels.BatchNormBackwardReduce);
+        BatchNormBackward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float, int>(DeviceKernels.BatchNormBackward);
+        LrnForward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, float, float, float>(DeviceKernels.LrnForward);
+        LrnBackward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, float, float, float>(DeviceKernels.LrnBackward);
         Copy = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>>(DeviceKernels.Copy);
         Multiply = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(DeviceKernels.Multiply);
         AddInto = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>>(DeviceKernels.AddInto);
@@ -197,6 +219,38 @@ public abstract class GpuNetworkBase : IGpuNetwork
     protected void GlobalAvgBackward(ArrayView<float> dy, ArrayView<float> dx, int channels, int plane, int batch) => K.GlobalAvgBackward(batch * channels * plane, dy, dx, plane);
     protected void Dropout(ArrayView<float> x, ArrayView<float> y, ArrayView<float> mask, int layer, float p, float scale, int count)
         => K.Dropout(count, x, y, mask, DropoutKey(layer), p, scale, HoldDropoutMasks ? 0 : 1);
+    protected void PRelu(ArrayView<float> x, ArrayView<float> y, ArrayView<float> slope, int channels, int plane, bool perChannel, int batch)
+        => K.PRelu(batch * channels * plane, x, y, slope, channels, plane, perChannel ? 1 : 0);
+    protected void PReluBackwardData(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> slope, ArrayView<float> dx, int channels, int plane, bool perChannel, int batch)
+        => K.PReluBackwardData(batch * channels * plane, x, dy, slope, dx, channels, plane, perChannel ? 1 : 0);
+    protected void PReluBackwardSlope(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dSlope, int channels, int plane, bool perChannel, int batch)
+        => K.PReluBackwardSlope(perChannel ? channels : 1, x, dy, dSlope, channels, plane, batch, perChannel ? 1 : 0);
+    protected void MaxoutSelect(ArrayView<float> z, ArrayView<float> y, ArrayView<int> winner, int units, int pieces, int batch) => K.MaxoutSelect(batch * units, z, y, winner, pieces);
+    protected void MaxoutScatter(ArrayView<float> dy, ArrayView<int> winner, ArrayView<float> dz, int units, int pieces, int batch) => K.MaxoutScatter(batch * units * pieces, dy, winner, dz, pieces);
+
+    /// <summary>Batch norm forward: statistics (training: batch, running ones updated; eval: running), then the normalization.</summary>
+    protected void BatchNormForward(ArrayView<float> x, ArrayView<float> y, ArrayView<float> xhat, ArrayView<float> stats, ArrayView<float> state,
+        ArrayView<float> gamma, ArrayView<float> beta, int channels, int plane, float momentum, float epsilon, bool training, int batch)
+    {
+        if (training && (long)batch * plane < 2)
+            throw new InvalidOperationException($"{GetType().FullName}: batch normalization in training mode needs more than one value per channel; got {batch} sample(s) of {plane} value(s).");
+        K.BatchNormStatistics(channels, x, stats, state, channels, plane, batch, momentum, epsilon, training ? 1 : 0);
+        K.BatchNormForward(batch * channels * plane, x, y, xhat, stats, gamma, beta, channels, plane);
+    }
+
+    /// <summary>Batch norm backward: the per-channel sums (and dγ, dβ unless frozen), then dx when <paramref name="inputGradient"/>.</summary>
+    protected void BatchNormBackward(ArrayView<float> dy, ArrayView<float> xhat, ArrayView<float> stats, ArrayView<float> gamma, ArrayView<float> dGamma,
+        ArrayView<float> dBeta, ArrayView<float> dx, int channels, int plane, bool training, bool addParameters, bool inputGradient, int batch)
+    {
+        K.BatchNormBackwardReduce(channels, dy, xhat, stats, dGamma, dBeta, channels, plane, batch, addParameters ? 1 : 0);
+        if (inputGradient) K.BatchNormBackward(batch * channels * plane, dy, xhat, gamma, stats, dx, channels, plane, (float)batch * plane, training ? 1 : 0);
+    }
+
+    protected void LrnForward(ArrayView<float> x, ArrayView<float> y, ArrayView<float> scale, int channels, int plane, int size, double alpha, double beta, double k, int batch)
+        => K.LrnForward(batch * channels * plane, x, y, scale, channels, plane, size, (float)(alpha / size), (float)-beta, (float)k);
+    protected void LrnBackward(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> scale, ArrayView<float> dx, int channels, int plane, int size, double alpha, double beta, int batch)
+        => K.LrnBackward(batch * channels * plane, x, dy, scale, dx, channels, plane, size, (float)-beta, (float)(-beta - 1), (float)(2.0 * alpha * beta / size));
+
     protected void Copy(ArrayView<float> src, ArrayView<float> dst, int count) => K.Copy(count, src, dst);
     protected void Multiply(ArrayView<float> a, ArrayView<float> b, ArrayView<float> dst, int count) => K.Multiply(count, a, b, dst);
     protected void AddInto(ArrayView<float> src, ArrayView<float> dst, int count) => K.AddInto(count, src, dst);

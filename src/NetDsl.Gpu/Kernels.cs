@@ -281,6 +281,144 @@ internal static class DeviceKernels
 
     public static void GlobalAvgBackward(Index1D i, ArrayView<float> dy, ArrayView<float> dx, int plane) => dx[i] = dy[i / plane] / plane;
 
+    // ------------------------------------------------------------------ PReLU, maxout
+
+    public static void PRelu(Index1D i, ArrayView<float> x, ArrayView<float> y, ArrayView<float> slope, int channels, int plane, int perChannel)
+    {
+        float a = slope[perChannel != 0 ? i / plane % channels : 0], v = x[i];
+        y[i] = v > 0f ? v : a * v;
+    }
+
+    public static void PReluBackwardData(Index1D i, ArrayView<float> x, ArrayView<float> dy, ArrayView<float> slope, ArrayView<float> dx, int channels, int plane, int perChannel)
+    {
+        float a = slope[perChannel != 0 ? i / plane % channels : 0];
+        dx[i] = x[i] > 0f ? dy[i] : a * dy[i];
+    }
+
+    /// <summary>dSlope[k] += Σ dy·x over the elements with x ≤ 0 that slope k covers (one channel, or all).</summary>
+    public static void PReluBackwardSlope(Index1D k, ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dSlope, int channels, int plane, int batch, int perChannel)
+    {
+        float sum = 0f;
+        int c0 = perChannel != 0 ? (int)k : 0, c1 = perChannel != 0 ? (int)k + 1 : channels;
+        for (int n = 0; n < batch; n++)
+            for (int c = c0; c < c1; c++)
+            {
+                long b = ((long)n * channels + c) * plane;
+                for (int p = 0; p < plane; p++) { float v = x[b + p]; if (!(v > 0f)) sum += dy[b + p] * v; }
+            }
+        dSlope[k] += sum;
+    }
+
+    /// <summary>y[n, u] = max over the unit's pieces of z[n, u, k] (the first maximum wins); winner = that k.</summary>
+    public static void MaxoutSelect(Index1D i, ArrayView<float> z, ArrayView<float> y, ArrayView<int> winner, int pieces)
+    {
+        long b = (long)(int)i * pieces;
+        int best = 0;
+        float value = z[b];
+        for (int k = 1; k < pieces; k++) { float v = z[b + k]; if (v > value) { value = v; best = k; } }
+        y[i] = value;
+        winner[i] = best;
+    }
+
+    /// <summary>dz[n, u, k] = k is the winner ? dy[n, u] : 0.</summary>
+    public static void MaxoutScatter(Index1D i, ArrayView<float> dy, ArrayView<int> winner, ArrayView<float> dz, int pieces)
+    {
+        int k = i % pieces, unit = i / pieces;
+        dz[i] = winner[unit] == k ? dy[unit] : 0f;
+    }
+
+    // ------------------------------------------------------------------ batch norm, LRN
+
+    /// <summary>Per channel: training, the batch mean and 1/√(biased var + ε), and the running statistics updated with the
+    /// unbiased variance (PyTorch); eval, the running statistics. <paramref name="state"/> is [running_mean | running_var].</summary>
+    public static void BatchNormStatistics(Index1D c, ArrayView<float> x, ArrayView<float> stats, ArrayView<float> state, int channels, int plane, int batch,
+        float momentum, float epsilon, int training)
+    {
+        if (training == 0)
+        {
+            stats[c] = state[c];
+            stats[channels + c] = 1f / XMath.Sqrt(state[channels + c] + epsilon);
+            return;
+        }
+        double sum = 0, sumSq = 0;
+        for (int n = 0; n < batch; n++)
+        {
+            long b = ((long)n * channels + c) * plane;
+            for (int p = 0; p < plane; p++) { double v = x[b + p]; sum += v; sumSq += v * v; }
+        }
+        long count = (long)batch * plane;
+        double m = sum / count, variance = XMath.Max(sumSq / count - m * m, 0.0);
+        stats[c] = (float)m;
+        stats[channels + c] = (float)(1.0 / XMath.Sqrt(variance + epsilon));
+        state[c] = (1f - momentum) * state[c] + momentum * (float)m;
+        state[channels + c] = (1f - momentum) * state[channels + c] + momentum * (float)(variance * count / (count - 1));
+    }
+
+    /// <summary>xhat = (x − mean)·invStd; y = γ·xhat + β. <paramref name="stats"/> is [mean | invStd | ΣDy | ΣDy·xhat].</summary>
+    public static void BatchNormForward(Index1D i, ArrayView<float> x, ArrayView<float> y, ArrayView<float> xhat, ArrayView<float> stats,
+        ArrayView<float> gamma, ArrayView<float> beta, int channels, int plane)
+    {
+        int c = i / plane % channels;
+        float h = (x[i] - stats[c]) * stats[channels + c];
+        xhat[i] = h;
+        y[i] = gamma[c] * h + beta[c];
+    }
+
+    /// <summary>Per channel: ΣDy and ΣDy·xhat over the batch (kept in stats); dγ += ΣDy·xhat, dβ += ΣDy when <paramref name="addParameters"/>.</summary>
+    public static void BatchNormBackwardReduce(Index1D c, ArrayView<float> dy, ArrayView<float> xhat, ArrayView<float> stats, ArrayView<float> dGamma,
+        ArrayView<float> dBeta, int channels, int plane, int batch, int addParameters)
+    {
+        double sDy = 0, sDyXhat = 0;
+        for (int n = 0; n < batch; n++)
+        {
+            long b = ((long)n * channels + c) * plane;
+            for (int p = 0; p < plane; p++) { float g = dy[b + p]; sDy += g; sDyXhat += (double)g * xhat[b + p]; }
+        }
+        stats[2 * channels + c] = (float)sDy;
+        stats[3 * channels + c] = (float)sDyXhat;
+        if (addParameters != 0)
+        {
+            dGamma[c] += (float)sDyXhat;
+            dBeta[c] += (float)sDy;
+        }
+    }
+
+    /// <summary>dx = γ·invStd·(dy − ΣDy/M − xhat·ΣDy·xhat/M) in training, γ·invStd·dy in eval.</summary>
+    public static void BatchNormBackward(Index1D i, ArrayView<float> dy, ArrayView<float> xhat, ArrayView<float> gamma, ArrayView<float> stats,
+        ArrayView<float> dx, int channels, int plane, float count, int training)
+    {
+        int c = i / plane % channels;
+        float scale = gamma[c] * stats[channels + c];
+        dx[i] = training != 0
+            ? scale * (dy[i] - stats[2 * channels + c] / count - xhat[i] * (stats[3 * channels + c] / count))
+            : scale * dy[i];
+    }
+
+    /// <summary>s = k + α/size·Σ x² over the channel window [c − size/2, c + (size−1)/2]; y = x·s^−β.</summary>
+    public static void LrnForward(Index1D i, ArrayView<float> x, ArrayView<float> y, ArrayView<float> scale, int channels, int plane, int size,
+        float alphaOverSize, float negBeta, float k)
+    {
+        int p = i % plane, t = i / plane, c = t % channels, n = t / channels;
+        long b = (long)n * channels * plane + p;
+        int lo = XMath.Max(0, c - size / 2), hi = XMath.Min(channels - 1, c + (size - 1) / 2);
+        float sum = 0f;
+        for (int j = lo; j <= hi; j++) { float v = x[b + j * plane]; sum += v * v; }
+        float s = k + alphaOverSize * sum;
+        scale[i] = s;
+        y[i] = x[i] * XMath.Pow(s, negBeta);
+    }
+
+    public static void LrnBackward(Index1D i, ArrayView<float> x, ArrayView<float> dy, ArrayView<float> scale, ArrayView<float> dx, int channels, int plane,
+        int size, float negBeta, float negBetaMinusOne, float coeff)
+    {
+        int p = i % plane, t = i / plane, j = t % channels, n = t / channels;
+        long b = (long)n * channels * plane + p;
+        int lo = XMath.Max(0, j - (size - 1) / 2), hi = XMath.Min(channels - 1, j + size / 2);
+        float sum = 0f;
+        for (int c = lo; c <= hi; c++) { long o = b + c * plane; sum += dy[o] * x[o] * XMath.Pow(scale[o], negBetaMinusOne); }
+        dx[i] = dy[i] * XMath.Pow(scale[i], negBeta) - coeff * x[i] * sum;
+    }
+
     // ------------------------------------------------------------------ dropout
 
     private static ulong Mix(ulong z)

@@ -24,6 +24,8 @@ public class TwinGoldenTests(CpuAccelerator accelerator) : IClassFixture<CpuAcce
         "relu", "relu_zeros", "leaky_relu_0p01", "tanh", "tanh_saturated", "sigmoid", "sigmoid_saturated",
         "linear_flatten", "global_avgpool", "elu", "softmax",
         "convT_k2_s2_p0", "convT_k3_s2_p1", "convT_k3_s2_p0_op1",
+        "prelu_single", "prelu_per_channel", "maxout_k2", "lrn_size5",
+        "bn2d_train", "bn2d_eval", "bn1d_train", "bn1d_eval", "bn2d_eval_batch1",
     };
 
     /// <summary>The CPU network (whose parameters the golden sets) and its twin.</summary>
@@ -56,6 +58,13 @@ public class TwinGoldenTests(CpuAccelerator accelerator) : IClassFixture<CpuAcce
         "convT_k2_s2_p0" => (new GoldenConvTK2S2(4), new GoldenConvTK2S2.Gpu(_device, 4)),
         "convT_k3_s2_p1" => (new GoldenConvTK3S2P1(4), new GoldenConvTK3S2P1.Gpu(_device, 4)),
         "convT_k3_s2_p0_op1" => (new GoldenConvTOutPad(4), new GoldenConvTOutPad.Gpu(_device, 4)),
+        "prelu_single" => (new GoldenPReluSingle(4), new GoldenPReluSingle.Gpu(_device, 4)),
+        "prelu_per_channel" => (new GoldenPReluPerChannel(4), new GoldenPReluPerChannel.Gpu(_device, 4)),
+        "maxout_k2" => (new GoldenMaxout(4), new GoldenMaxout.Gpu(_device, 4)),
+        "lrn_size5" => (new GoldenLrn(4), new GoldenLrn.Gpu(_device, 4)),
+        "bn2d_train" or "bn2d_eval" => (new GoldenBn2d(4), new GoldenBn2d.Gpu(_device, 4)),
+        "bn1d_train" or "bn1d_eval" => (new GoldenBn1d(4), new GoldenBn1d.Gpu(_device, 4)),
+        "bn2d_eval_batch1" => (new GoldenBn2dEps(4), new GoldenBn2dEps.Gpu(_device, 4)),
         _ => throw new ArgumentException(name),
     };
 
@@ -71,10 +80,16 @@ public class TwinGoldenTests(CpuAccelerator accelerator) : IClassFixture<CpuAcce
         foreach (var t in cpu.ParameterTensors.ToArray())
             golden.Params[t.Name.Split('.')[1]].Floats.CopyTo(cpu.Parameters.Slice(t.Offset, t.Length));
         Assert.Equal(golden.Params.Count, gpu.ParameterTensors.Length);
+        foreach (var t in cpu.BufferTensors.ToArray())
+            golden.Buffers[t.Name.Split('.')[1]].Floats.CopyTo(cpu.Buffers.Slice(t.Offset, t.Length));
+        Assert.Equal(golden.Buffers.Count, gpu.BufferTensors.Length);
         gpu.CopyParametersFrom(cpu);
         bool training = !golden.Config.TryGetProperty("training", out var mode) || mode.GetBoolean();
 
         Close.All(golden.Outputs["y"].Floats, gpu.Forward(x.Floats, batch, training), caseName + " y");
+        var buffers = gpu.Buffers();
+        foreach (var t in gpu.BufferTensors.ToArray()) // running statistics, updated on the device
+            Close.All(golden.Outputs[t.Name.Split('.')[1] + "_after"].Floats, buffers.AsSpan(t.Offset, t.Length), caseName + " " + t.Name + " after");
         gpu.ComputeInputGradient = true;
         gpu.ZeroGradients();
         gpu.Backward(golden.GradOutput["y"].Floats, batch);

@@ -138,8 +138,7 @@ internal sealed class ActivationFamily : LayerFamily
 
     // ------------------------------------------------------------------ GPU
 
-    /// <summary>PReLU (a learned slope) has no device kernel yet.</summary>
-    public override bool HasGpu(ShapedLayer l) => l.Kind != LayerKind.PReLU;
+    public override bool HasGpu(ShapedLayer l) => true;
 
     private static (string Kind, float A) GpuKind(ShapedLayer l) => l.Kind switch
     {
@@ -154,6 +153,7 @@ internal sealed class ActivationFamily : LayerFamily
     {
         var l = g.Layer;
         if (l.Kind == LayerKind.Softmax) { g.W.Line($"Softmax({g.X}, {g.Y}, {l.InC}, {l.InH * l.InW}, batch);"); return; }
+        if (l.Params is PReluParams pr) { g.W.Line($"PRelu({g.X}, {g.Y}, {g.Weight}, {l.InC}, {l.InH * l.InW}, {(pr.PerChannel ? "true" : "false")}, batch);"); return; }
         var (kind, a) = GpuKind(l);
         g.W.Line($"Activation({g.X}, {g.Y}, {GpuLayer.Ns}.ActivationKind.{kind}, {GpuLayer.F(a)}, {GpuLayer.Count(l.OutSize)});");
     }
@@ -162,6 +162,13 @@ internal sealed class ActivationFamily : LayerFamily
     {
         var l = g.Layer;
         if (l.Kind == LayerKind.Softmax) { g.WriteDx(0, $"SoftmaxBackward({g.Y}, {g.Dy}, {g.Dx}, {l.InC}, {l.InH * l.InW}, batch);"); return; }
+        if (l.Params is PReluParams pr)
+        {
+            string per = pr.PerChannel ? "true" : "false";
+            g.WriteParameterGradient($"PReluBackwardSlope({g.X}, {g.Dy}, {g.DWeight}, {l.InC}, {l.InH * l.InW}, {per}, batch);");
+            g.WriteDx(0, $"PReluBackwardData({g.X}, {g.Dy}, {g.Weight}, {g.Dx}, {l.InC}, {l.InH * l.InW}, {per}, batch);");
+            return;
+        }
         var (kind, a) = GpuKind(l);
         g.WriteDx(0, $"ActivationBackward({g.X}, {g.Y}, {g.Dy}, {g.Dx}, {GpuLayer.Ns}.ActivationKind.{kind}, {GpuLayer.F(a)}, {GpuLayer.Count(l.OutSize)});");
     }

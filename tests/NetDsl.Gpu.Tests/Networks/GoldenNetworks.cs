@@ -2,8 +2,7 @@ using NetDsl;
 
 namespace NetDsl.Tests.Networks;
 
-// The golden networks of tests/NetDsl.Tests/Networks/GoldenNetworks.cs whose families have device kernels (each gets a
-// generated .Gpu twin here). One generated network per golden layer case, with the case's input shape and configuration.
+// The golden networks of tests/NetDsl.Tests/Networks/GoldenNetworks.cs (each gets a generated .Gpu twin here). One generated network per golden layer case, with the case's input shape and configuration.
 // Their single layers are named as the golden parameters are ("weight", "bias" under the layer name).
 
 [Network(3, 5, 6)] [Conv2D(4, 1)] public partial class GoldenConvK1;
@@ -52,6 +51,22 @@ namespace NetDsl.Tests.Networks;
 [GlobalAvgPool2D(Name = "pooled")]
 [Dense(3, Name = "fc")]
 public partial class GoldenInceptionSmall;
+
+[Network(3, 4, 5)] [PReLU] public partial class GoldenPReluSingle;
+[Network(3, 4, 5)] [PReLU(PerChannel = true)] public partial class GoldenPReluPerChannel;
+[Network(3, 2, 2)] [Maxout(4, 2)] public partial class GoldenMaxout;
+[Network(7, 3, 4)] [LocalResponseNorm(5, Alpha = 1e-4, Beta = 0.75, K = 2)] public partial class GoldenLrn;
+[Network(3, 4, 5)] [BatchNorm] public partial class GoldenBn2d;
+[Network(5, 1, 1)] [BatchNorm] public partial class GoldenBn1d;
+[Network(3, 2, 3)] [BatchNorm(Epsilon = 1e-2)] public partial class GoldenBn2dEps;
+
+// net_small_cnn of the goldens: conv-BN(train)-ReLU-maxpool-conv-ReLU-maxpool-flatten-dropout(stored mask)-fc.
+[Network(3, 8, 8)]
+[Conv2D(6, 3, Padding = 1)] [BatchNorm] [ReLU] [MaxPool2D(2)]
+[Conv2D(8, 3, Padding = 1)] [ReLU] [MaxPool2D(2)]
+[Flatten] [Dropout(0.5)]
+[Dense(5, Name = "fc")]
+public partial class GoldenSmallCnn;
 
 // A small residual network: a block whose input is read twice (by the convolution and by the Add), so its gradient goes
 // through the plan's scratch buffer and is added.
