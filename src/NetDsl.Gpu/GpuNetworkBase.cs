@@ -179,6 +179,19 @@ public abstract class GpuNetworkBase : IGpuNetwork
         set { _dropoutKey = value.Key; _dropoutStep = value.Step; }
     }
 
+    /// <summary>The device mask of dropout layer <paramref name="layer"/> (0 or 1/(1−p) per element), null for other layers.</summary>
+    protected virtual MemoryBuffer1D<float, Stride1D.Dense>? DropoutMaskBuffer(int layer) => null;
+
+    /// <summary>Sets dropout layer <paramref name="layer"/>'s mask (0 or 1/(1−p) per element of [batch, size]); with
+    /// <see cref="HoldDropoutMasks"/> the next training forwards replay it (as the CPU network's <c>DropoutMask</c>).</summary>
+    public void SetDropoutMask(int layer, ReadOnlySpan<float> mask)
+    {
+        var buffer = DropoutMaskBuffer(layer) ?? throw new ArgumentException($"{GetType().FullName}: layer {layer} is not a dropout layer", nameof(layer));
+        if (mask.Length > buffer.Length)
+            throw new ArgumentException($"{GetType().FullName}: the mask has {mask.Length} floats, the layer holds {buffer.Length}", nameof(mask));
+        buffer.View.AsContiguous().SubView(0, mask.Length).CopyFromCPU(mask);
+    }
+
     /// <summary>The key of layer <paramref name="layer"/>'s masks for the current step (the CPU network's formula).</summary>
     protected ulong DropoutKey(int layer) => _dropoutKey ^ ((ulong)(layer + 1) << 56) ^ _dropoutStep;
 

@@ -94,6 +94,9 @@ internal sealed class GpuEmitter
         var last = _net.Layers.Count - 1;
         _w.Line($"protected override {Buffer} OutputActivation => {Act(last)};");
         _w.Line($"protected override {Buffer} OutputGradientBuffer => {Grad(last)};");
+        var dropouts = _net.Layers.Where(l => l.Kind == Model.LayerKind.Dropout).ToList();
+        if (dropouts.Count > 0)
+            _w.Line($"protected override {Buffer}? DropoutMaskBuffer(int layer) => layer switch {{ {string.Join(", ", dropouts.Select(l => $"{l.Index} => _mask{_member[l.Index]}"))}, _ => null }};");
         _w.Line();
 
         _w.Open("protected override void RunForward(int batch, bool training)");
