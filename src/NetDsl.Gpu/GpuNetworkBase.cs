@@ -44,8 +44,10 @@ internal sealed class LoadedKernels
     public readonly Action<Index1D, ArrayView<float>, ArrayView<float>> AddInto;
     public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int, int, int> CopyToSlice;
     public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int, int, int> CopyFromSlice;
-    public readonly Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float> CrossEntropy;
-    public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, int, int, float> SquaredError;
+    public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, LossConfig> LossRows;
+    public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, float, float, float> Adagrad;
+    public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, float, float, float, float> Adadelta;
+    public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, float, float, float, float, float, int> RmsProp;
     public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, float, float, float, float, int, int> Sgd;
     public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, float, float, float, float, float, float, float, int> Adam;
 
@@ -81,8 +83,10 @@ internal sealed class LoadedKernels
         AddInto = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>>(DeviceKernels.AddInto);
         CopyToSlice = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int, int>(DeviceKernels.CopyToSlice);
         CopyFromSlice = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int, int>(DeviceKernels.CopyFromSlice);
-        CrossEntropy = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float>(DeviceKernels.CrossEntropy);
-        SquaredError = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, int, int, float>(DeviceKernels.SquaredError);
+        LossRows = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, LossConfig>(DeviceKernels.LossRows);
+        Adagrad = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, float, float, float>(DeviceKernels.Adagrad);
+        Adadelta = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, float, float, float, float>(DeviceKernels.Adadelta);
+        RmsProp = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, float, float, float, float, float, int>(DeviceKernels.RmsProp);
         Sgd = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, float, float, float, float, int, int>(DeviceKernels.Sgd);
         Adam = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, float, float, float, float, float, float, float, int>(DeviceKernels.Adam);
     }
@@ -103,10 +107,8 @@ public abstract class GpuNetworkBase : IGpuNetwork
 {
     private readonly ParameterTensor[] _tensors, _bufferTensors;
     private readonly List<MemoryBuffer1D<float, Stride1D.Dense>> _owned = new();
-    private readonly Dictionary<Optimizer, OptimizerState> _optimizers = new(ReferenceEqualityComparer.Instance);
-    private readonly MemoryBuffer1D<float, Stride1D.Dense> _outputGrad, _targets, _rowLoss, _classWeights;
-    private readonly MemoryBuffer1D<int, Stride1D.Dense> _labels;
-    private float[]? _lossWeightsUploaded;
+    private readonly DeviceLoss _loss;
+    private readonly DeviceOptimizer _optimizer;
     private bool _backwardReady;
     private int _batch;
 
@@ -132,11 +134,8 @@ public abstract class GpuNetworkBase : IGpuNetwork
         StateBuffer = Allocate(bufferCount);
         InputActivation = Allocate((long)maxBatch * inputSize);
         InputGradientBuffer = Allocate((long)maxBatch * inputSize);
-        _outputGrad = Allocate((long)maxBatch * outputSize);
-        _targets = Allocate((long)maxBatch * outputSize);
-        _rowLoss = Allocate(maxBatch);
-        _classWeights = Allocate(Math.Max(outputSize, 1));
-        _labels = Accelerator.Allocate1D<int>(maxBatch);
+        _loss = new DeviceLoss(Accelerator, K, maxBatch, outputSize);
+        _optimizer = new DeviceOptimizer(Accelerator, K);
     }
 
     public GpuDevice Device { get; }
@@ -317,7 +316,7 @@ public abstract class GpuNetworkBase : IGpuNetwork
 
     private void BackwardOnDevice(int batch)
     {
-        Copy(V(_outputGrad), V(OutputGradientBuffer), batch * OutputSize);
+        Copy(_loss.Gradient, V(OutputGradientBuffer), batch * OutputSize);
         RunBackward(batch, _training);
     }
 
@@ -372,14 +371,10 @@ public abstract class GpuNetworkBase : IGpuNetwork
     {
         ArgumentNullException.ThrowIfNull(loss);
         ArgumentNullException.ThrowIfNull(optimizer);
-        int batch = labels.Length;
+        int batch = loss is PixelwiseSoftmaxCrossEntropy px && OutputSize % px.Classes == 0 ? labels.Length / Math.Max(OutputSize / px.Classes, 1) : labels.Length;
         Upload(inputs, batch, nameof(TrainStep));
-        for (int n = 0; n < batch; n++)
-            if ((uint)labels[n] >= (uint)OutputSize && loss is not MeanSquaredError and not SumSquaredError || labels[n] < 0)
-                throw new ArgumentOutOfRangeException(nameof(labels), labels[n], $"{GetType().FullName}.TrainStep: label {n} is {labels[n]}, expected 0 to {OutputSize - 1}");
-        _labels.View.AsContiguous().SubView(0, batch).CopyFromCPU(labels);
         RunForwardOnDevice(batch, training: true);
-        float value = LossOnDevice(loss, labels, batch, useLabels: true);
+        float value = _loss.Compute(loss, V(OutputActivation), labels, default, batch, useLabels: true);
         return Finish(value, batch, optimizer);
     }
 
@@ -390,9 +385,8 @@ public abstract class GpuNetworkBase : IGpuNetwork
         if (targets.Length != batch * OutputSize)
             throw new ArgumentException($"{GetType().FullName}.TrainStep: targets have {targets.Length} floats, expected batch {batch} × {OutputSize} = {batch * OutputSize}.", nameof(targets));
         Upload(inputs, batch, nameof(TrainStep));
-        _targets.View.AsContiguous().SubView(0, targets.Length).CopyFromCPU(targets);
         RunForwardOnDevice(batch, training: true);
-        float value = LossOnDevice(loss, default, batch, useLabels: false);
+        float value = _loss.Compute(loss, V(OutputActivation), default, targets, batch, useLabels: false);
         return Finish(value, batch, optimizer);
     }
 
@@ -402,112 +396,16 @@ public abstract class GpuNetworkBase : IGpuNetwork
             throw new InvalidOperationException($"{GetType().FullName}.TrainStep: the loss is {value}; the parameters were not changed.");
         ZeroGradients();
         BackwardOnDevice(batch);
-        Step(optimizer);
+        _optimizer.Step(optimizer, V(ParameterBuffer, 0, ParameterCount), V(GradientBuffer, 0, ParameterCount), ParameterCount);
         Accelerator.Synchronize();
         return value;
-    }
-
-    /// <summary>The device loss: per-sample kernels write dL/d(output) and each sample's loss; only those <c>batch</c> floats come back.</summary>
-    private float LossOnDevice(Loss loss, ReadOnlySpan<int> labels, int batch, bool useLabels)
-    {
-        int features = OutputSize;
-        var rows = new float[batch];
-        switch (loss)
-        {
-            case SoftmaxCrossEntropy ce when useLabels:
-            {
-                var weights = ce.ClassWeights;
-                bool weighted = !weights.IsEmpty;
-                if (weighted && weights.Length != features)
-                    throw new ArgumentException($"classWeights has length {weights.Length}, expected one weight per class = {features}", nameof(loss));
-                double weightSum = batch;
-                if (weighted)
-                {
-                    if (_lossWeightsUploaded is null || !weights.SequenceEqual(_lossWeightsUploaded))
-                    {
-                        _lossWeightsUploaded = weights.ToArray();
-                        _classWeights.View.AsContiguous().SubView(0, features).CopyFromCPU(weights);
-                    }
-                    weightSum = 0;
-                    foreach (int y in labels) weightSum += weights[y];
-                }
-                K.CrossEntropy(batch, V(OutputActivation), V(_labels), V(_classWeights), V(_outputGrad), V(_rowLoss), features, weighted ? 1 : 0, (float)(1.0 / weightSum));
-                _rowLoss.View.AsContiguous().SubView(0, batch).CopyToCPU(rows);
-                return (float)(Sum(rows) / weightSum);
-            }
-            case MeanSquaredError:
-            {
-                int count = batch * features;
-                K.SquaredError(batch, V(OutputActivation), V(_targets), V(_labels), V(_outputGrad), V(_rowLoss), features, useLabels ? 1 : 0, 2f / count);
-                _rowLoss.View.AsContiguous().SubView(0, batch).CopyToCPU(rows);
-                return (float)(Sum(rows) / count);
-            }
-            case SumSquaredError:
-            {
-                K.SquaredError(batch, V(OutputActivation), V(_targets), V(_labels), V(_outputGrad), V(_rowLoss), features, useLabels ? 1 : 0, 2f);
-                _rowLoss.View.AsContiguous().SubView(0, batch).CopyToCPU(rows);
-                return (float)Sum(rows);
-            }
-            default:
-                throw new NotSupportedException($"{GetType().FullName}.TrainStep: {loss.GetType().Name}{(useLabels ? "" : " with dense targets")} has no device kernel; the twin supports SoftmaxCrossEntropy (labels, class weights), MeanSquaredError and SumSquaredError.");
-        }
-    }
-
-    private static double Sum(float[] rows)
-    {
-        double s = 0;
-        foreach (float r in rows) s += r;
-        return s;
-    }
-
-    private sealed class OptimizerState
-    {
-        public int Steps;
-        public MemoryBuffer1D<float, Stride1D.Dense>? A, B, C;
-    }
-
-    /// <summary>One update kernel over the flat parameter buffer, PyTorch 1.13 formulas (as <c>NetDsl.Training.Optimizers</c>).</summary>
-    private void Step(Optimizer optimizer)
-    {
-        float lr = optimizer.LearningRate;
-        if (!(lr >= 0) || float.IsInfinity(lr))
-            throw new ArgumentOutOfRangeException(nameof(optimizer), lr, $"LearningRate must be finite and >= 0, got {lr}");
-        if (!_optimizers.TryGetValue(optimizer, out var state)) _optimizers[optimizer] = state = new OptimizerState();
-        var p = V(ParameterBuffer, 0, ParameterCount);
-        var g = V(GradientBuffer, 0, ParameterCount);
-        int n = ParameterCount;
-        switch (optimizer)
-        {
-            case Sgd sgd:
-            {
-                bool first = sgd.Momentum != 0 && state.A is null;
-                if (sgd.Momentum != 0) state.A ??= Allocate(n);
-                state.Steps++;
-                K.Sgd(n, p, g, state.A is null ? p : V(state.A), lr, sgd.WeightDecay, sgd.Momentum, (float)(1.0 - sgd.Dampening), sgd.Nesterov ? 1 : 0, first ? 1 : 0);
-                break;
-            }
-            case AdamBase adam:
-            {
-                state.A ??= Allocate(n);
-                state.B ??= Allocate(n);
-                if (adam.AmsGrad) state.C ??= Allocate(n);
-                int t = ++state.Steps;
-                double bc1 = 1 - Math.Pow(adam.Beta1, t), bc2 = 1 - Math.Pow(adam.Beta2, t);
-                bool decoupled = adam is AdamW;
-                float decay = decoupled && adam.WeightDecay != 0 ? 1f - lr * adam.WeightDecay : 1f;
-                K.Adam(n, p, g, V(state.A), V(state.B), state.C is null ? V(state.B) : V(state.C), (float)(lr / bc1), adam.Beta1, adam.Beta2, adam.Eps,
-                    decoupled ? 0f : adam.WeightDecay, decay, (float)Math.Sqrt(bc2), adam.AmsGrad ? 1 : 0);
-                break;
-            }
-            default:
-                throw new NotSupportedException($"{GetType().FullName}.TrainStep: {optimizer.Kind} has no device update kernel; the twin supports Sgd (momentum, dampening, Nesterov, weight decay), Adam and AdamW (AMSGrad, weight decay).");
-        }
     }
 
     public void Dispose()
     {
         foreach (var b in _owned) b.Dispose();
-        _labels.Dispose();
+        _loss.Dispose();
+        _optimizer.Dispose();
         _owned.Clear();
         GC.SuppressFinalize(this);
     }

@@ -30,6 +30,20 @@ public struct PoolShape
     }
 }
 
+/// <summary>The device losses.</summary>
+public static class LossKind
+{
+    public const int CrossEntropy = 0, SquaredError = 1, BinaryCrossEntropy = 2, NegativeLogLikelihood = 3, MultiMargin = 4;
+}
+
+/// <summary>What <c>LossRows</c> computes: the kind, the classes (features) per row, the pixels per sample (per-pixel
+/// cross-entropy), whether labels or dense targets, whether class (or positive) weights apply, the gradient scale, margin and p.</summary>
+public struct LossConfig
+{
+    public int Kind, Classes, Pixels, UseLabels, Weighted, P;
+    public float Scale, Margin;
+}
+
 /// <summary>Pointwise activations on the device; the numbering is what the generated code passes.</summary>
 public static class ActivationKind
 {
@@ -459,40 +473,115 @@ internal static class DeviceKernels
         dst[i] = src[(long)n * total + offset + j];
     }
 
-    // ------------------------------------------------------------------ losses (one thread per sample)
+    // ------------------------------------------------------------------ losses (one thread per sample, or per pixel)
 
-    /// <summary>Softmax cross-entropy against a label: grad = (softmax − onehot)·w[y]/Σw; rowLoss = w[y]·(lse − x[y]).</summary>
-    public static void CrossEntropy(Index1D n, ArrayView<float> x, ArrayView<int> labels, ArrayView<float> weights, ArrayView<float> grad,
-        ArrayView<float> rowLoss, int features, int weighted, float invWeightSum)
+    /// <summary>Softmax cross-entropy over a column of <c>Classes</c> values <c>Pixels</c> apart (plain: one pixel; per-pixel:
+    /// C·H·W outputs with H·W pixels): with a label, grad = (softmax − onehot)·w[y]·Scale, row loss w[y]·(lse − x[y]); with
+    /// soft targets, grad = (softmax·Σw t − w t)·Scale, row loss Σ w t (lse − x).</summary>
+    private static void CrossEntropyRow(int r, ArrayView<float> x, ArrayView<float> targets, ArrayView<int> labels, ArrayView<float> weights,
+        ArrayView<float> grad, ArrayView<float> rowLoss, LossConfig c)
     {
-        long b = (long)(int)n * features;
-        int y = labels[n];
+        int p = r % c.Pixels, n = r / c.Pixels, s = c.Pixels;
+        long b = (long)n * c.Classes * s + p;
         float max = float.NegativeInfinity;
-        for (int j = 0; j < features; j++) max = XMath.Max(max, x[b + j]);
+        for (int j = 0; j < c.Classes; j++) max = XMath.Max(max, x[b + j * s]);
         float sum = 0f;
-        for (int j = 0; j < features; j++) sum += XMath.Exp(x[b + j] - max);
+        for (int j = 0; j < c.Classes; j++) sum += XMath.Exp(x[b + j * s] - max);
         float lse = max + XMath.Log(sum);
-        float w = weighted != 0 ? weights[y] : 1f;
-        rowLoss[n] = w * (lse - x[b + y]);
-        float scale = w * invWeightSum;
-        for (int j = 0; j < features; j++) grad[b + j] = XMath.Exp(x[b + j] - lse) * scale;
-        grad[b + y] -= scale;
+        if (c.UseLabels != 0)
+        {
+            int y = labels[r];
+            float w = c.Weighted != 0 ? weights[y] : 1f;
+            rowLoss[r] = w * (lse - x[b + y * s]);
+            float scale = w * c.Scale;
+            for (int j = 0; j < c.Classes; j++) grad[b + j * s] = XMath.Exp(x[b + j * s] - lse) * scale;
+            grad[b + y * s] -= scale;
+            return;
+        }
+        float mass = 0f, loss = 0f;
+        for (int k = 0; k < c.Classes; k++)
+        {
+            float wk = (c.Weighted != 0 ? weights[k] : 1f) * targets[b + k * s];
+            mass += wk;
+            loss += wk * (lse - x[b + k * s]);
+        }
+        rowLoss[r] = loss;
+        for (int j = 0; j < c.Classes; j++)
+        {
+            float wj = (c.Weighted != 0 ? weights[j] : 1f) * targets[b + j * s];
+            grad[b + j * s] = (XMath.Exp(x[b + j * s] - lse) * mass - wj) * c.Scale;
+        }
     }
 
-    /// <summary>Squared error against dense targets (or one-hot labels when <paramref name="useLabels"/>): grad = scale·(y − t), rowLoss = Σ (y − t)².</summary>
-    public static void SquaredError(Index1D n, ArrayView<float> x, ArrayView<float> targets, ArrayView<int> labels, ArrayView<float> grad,
-        ArrayView<float> rowLoss, int features, int useLabels, float scale)
+    /// <summary>Every loss of <c>NetDsl.Training.Losses</c> on the device: writes dL/d(output) and one partial sum per row,
+    /// which the host adds up and divides (batch, batch·features or Σ w[label], as the CPU loss does).</summary>
+    public static void LossRows(Index1D r, ArrayView<float> x, ArrayView<float> targets, ArrayView<int> labels, ArrayView<float> weights,
+        ArrayView<float> grad, ArrayView<float> rowLoss, LossConfig c)
     {
-        long b = (long)(int)n * features;
-        float sum = 0f;
-        for (int j = 0; j < features; j++)
+        if (c.Kind == LossKind.CrossEntropy) { CrossEntropyRow(r, x, targets, labels, weights, grad, rowLoss, c); return; }
+        int features = c.Classes;
+        long b = (long)(int)r * features;
+        float loss = 0f;
+        if (c.Kind == LossKind.SquaredError)
         {
-            float t = useLabels != 0 ? (labels[n] == j ? 1f : 0f) : targets[b + j];
-            float d = x[b + j] - t;
-            sum += d * d;
-            grad[b + j] = scale * d;
+            for (int j = 0; j < features; j++)
+            {
+                float t = c.UseLabels != 0 ? (labels[r] == j ? 1f : 0f) : targets[b + j];
+                float d = x[b + j] - t;
+                loss += d * d;
+                grad[b + j] = c.Scale * d;
+            }
         }
-        rowLoss[n] = sum;
+        else if (c.Kind == LossKind.BinaryCrossEntropy)
+        {
+            // (1−t)x + lw·softplus(−x), lw = 1 + (pw−1)t; softplus(−x) = log1p(e^−|x|) + max(−x, 0).
+            for (int j = 0; j < features; j++)
+            {
+                float v = x[b + j];
+                float t = c.UseLabels != 0 ? (labels[r] == j ? 1f : 0f) : targets[b + j];
+                float lw = c.Weighted != 0 ? 1f + (weights[j] - 1f) * t : 1f;
+                float e = XMath.Exp(-XMath.Abs(v));
+                float softplusNeg = XMath.Log(1f + e) + XMath.Max(-v, 0f);
+                float sigmaNeg = v >= 0f ? e / (1f + e) : 1f / (1f + e);
+                grad[b + j] = ((1f - t) - lw * sigmaNeg) * c.Scale;
+                loss += (1f - t) * v + lw * softplusNeg;
+            }
+        }
+        else if (c.Kind == LossKind.NegativeLogLikelihood)
+        {
+            if (c.UseLabels != 0)
+            {
+                int y = labels[r];
+                float w = c.Weighted != 0 ? weights[y] : 1f;
+                for (int j = 0; j < features; j++) grad[b + j] = 0f;
+                grad[b + y] = -w * c.Scale;
+                loss = -w * x[b + y];
+            }
+            else
+                for (int j = 0; j < features; j++)
+                {
+                    float wt = (c.Weighted != 0 ? weights[j] : 1f) * targets[b + j];
+                    loss -= wt * x[b + j];
+                    grad[b + j] = -wt * c.Scale;
+                }
+        }
+        else
+        {
+            // Multi-margin: Σ_{j≠y} w[y]·max(0, margin − x[y] + x[j])^p, strict z > 0 as PyTorch.
+            int y = labels[r];
+            float w = c.Weighted != 0 ? weights[y] : 1f, xy = x[b + y], gy = 0f;
+            for (int j = 0; j < features; j++)
+            {
+                float z = c.Margin - xy + x[b + j];
+                if (j == y || !(z > 0f)) { grad[b + j] = 0f; continue; }
+                loss += c.P == 1 ? w * z : w * z * z;
+                float gj = (c.P == 1 ? w : 2f * w * z) * c.Scale;
+                grad[b + j] = gj;
+                gy -= gj;
+            }
+            grad[b + y] = gy;
+        }
+        rowLoss[r] = loss;
     }
 
     // ------------------------------------------------------------------ optimizers (one thread per parameter)
@@ -505,6 +594,49 @@ internal static class DeviceKernels
         float b = first != 0 ? d : mu * buf[i] + keep * d;
         buf[i] = b;
         p[i] -= lr * (nesterov != 0 ? d + mu * b : b);
+    }
+
+    /// <summary>PyTorch 1.13 Adagrad: sum += g²; p −= clr·g/(√sum + eps).</summary>
+    public static void Adagrad(Index1D i, ArrayView<float> p, ArrayView<float> g, ArrayView<float> sum, float clr, float wd, float eps)
+    {
+        float gi = g[i] + wd * p[i];
+        float s = sum[i] + gi * gi;
+        sum[i] = s;
+        p[i] -= clr * (gi / (XMath.Sqrt(s) + eps));
+    }
+
+    /// <summary>PyTorch 1.13 Adadelta: eps inside both square roots.</summary>
+    public static void Adadelta(Index1D i, ArrayView<float> p, ArrayView<float> g, ArrayView<float> sq, ArrayView<float> acc, float lr, float rho, float eps, float wd)
+    {
+        float gi = g[i] + wd * p[i];
+        float v = sq[i] * rho + (1f - rho) * (gi * gi);
+        float delta = XMath.Sqrt(acc[i] + eps) / XMath.Sqrt(v + eps) * gi;
+        sq[i] = v;
+        acc[i] = acc[i] * rho + (1f - rho) * (delta * delta);
+        p[i] -= lr * delta;
+    }
+
+    /// <summary>PyTorch 1.13 RMSprop: eps outside the root; centered subtracts the mean²; momentum buffer from 0.</summary>
+    public static void RmsProp(Index1D i, ArrayView<float> p, ArrayView<float> g, ArrayView<float> sq, ArrayView<float> buf, ArrayView<float> gavg,
+        float lr, float alpha, float eps, float wd, float mu, int centered)
+    {
+        float gi = g[i] + wd * p[i];
+        float v = sq[i] * alpha + (1f - alpha) * (gi * gi);
+        sq[i] = v;
+        if (centered != 0)
+        {
+            float m = gavg[i] * alpha + (1f - alpha) * gi;
+            gavg[i] = m;
+            v -= m * m;
+        }
+        float avg = XMath.Sqrt(v) + eps;
+        if (mu > 0f)
+        {
+            float b = buf[i] * mu + gi / avg;
+            buf[i] = b;
+            p[i] -= lr * b;
+        }
+        else p[i] -= lr * (gi / avg);
     }
 
     /// <summary>PyTorch 1.13 Adam/AdamW: decay p first (AdamW), then m, v (and max v for AMSGrad), p −= stepSize·m/(√v/√bc2 + eps).</summary>
