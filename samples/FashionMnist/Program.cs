@@ -15,12 +15,14 @@ public static class Program
     private const string Usage = """
         usage: FashionMnist [--net lenet5|cnn] [--epochs N] [--batch N] [--optimizer sgd|adam] [--lr X]
                             [--momentum X] [--nesterov] [--seed N] [--threads N] [--data DIR] [--subset] [--save FILE]
-                            [--confusion FILE.png]
+                            [--confusion FILE.png] [--device cpu|gpu]
           --data DIR   folder with the four Fashion-MNIST IDX files (.gz or raw); default: /usr/share/datasets/fashion-mnist
                        when present (Debian package dataset-fashion-mnist), else the 10k/2k subset shipped with the sample
           --subset     use the shipped subset even when the full set is found
           --save FILE  write the trained weights as safetensors, then load them back into a fresh network and check them
           --confusion FILE.png  draw the test set's confusion matrix (the text form is always printed)
+          --device gpu  train the network's generated GPU twin on the best ILGPU accelerator (CUDA, OpenCL, else ILGPU's CPU
+                       simulator), printed at start; default cpu
         """;
 
     public static int Main(string[] args)
@@ -42,6 +44,7 @@ public static class Program
         float momentum = 0.9f;
         bool nesterov = false, subset = false;
         string? dataDir = null, save = null, confusion = null;
+        string deviceName = "cpu";
         for (int i = 0; i < args.Length; i++)
         {
             string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
@@ -60,12 +63,14 @@ public static class Program
                 case "--subset": subset = true; break;
                 case "--save": save = Next(); break;
                 case "--confusion": confusion = Next(); break;
+                case "--device": deviceName = Next().ToLowerInvariant(); break;
                 case "-h" or "--help": Console.WriteLine(Usage); return 0;
                 default: throw new ArgumentException($"unknown option '{args[i]}'");
             }
         }
 
         if (net is not ("lenet5" or "cnn")) throw new ArgumentException($"--net must be lenet5 or cnn, got '{net}'");
+        if (deviceName is not ("cpu" or "gpu")) throw new ArgumentException($"--device must be cpu or gpu, got '{deviceName}'");
         if (optimizerName is not ("sgd" or "adam")) throw new ArgumentException($"--optimizer must be sgd or adam, got '{optimizerName}'");
         if (dataDir is not null && FashionMnist.FindFullDataDirectory(dataDir) != dataDir)
             throw new ArgumentException($"--data {dataDir}: the folder does not hold the four Fashion-MNIST files ({FashionMnist.TrainImages}[.gz], ...)");
@@ -93,15 +98,24 @@ public static class Program
             + (optimizerName == "sgd" ? $" momentum {momentum.ToString(CultureInfo.InvariantCulture)}{(nesterov ? " nesterov" : "")}" : "") + $", seed {seed}");
 
         var loss = new SoftmaxCrossEntropy();
-        var reports = TrainingView.Run((progress, onEpoch) => Trainer.Fit(network, train, test, loss, optimizer, new TrainingOptions
+        if (deviceName == "gpu")
         {
-            Epochs = epochs,
-            BatchSize = batch,
-            Seed = seed,
-            Progress = progress,
-            OnEpoch = onEpoch,
-        }));
-        TrainingView.PrintTable(reports);
+#pragma warning disable IL2026, IL3050 // the GPU path needs ILGPU's run-time compiler; the CPU path stays AOT-clean
+            GpuTraining.Fit(net, network, train, test, loss, optimizer, epochs, batch, seed);
+#pragma warning restore IL2026, IL3050
+        }
+        else
+        {
+            var reports = TrainingView.Run((progress, onEpoch) => Trainer.Fit(network, train, test, loss, optimizer, new TrainingOptions
+            {
+                Epochs = epochs,
+                BatchSize = batch,
+                Seed = seed,
+                Progress = progress,
+                OnEpoch = onEpoch,
+            }));
+            TrainingView.PrintTable(reports);
+        }
 
         var evaluation = EvaluationReport.Compute(network, test, loss);
         Console.Write(evaluation.ToText(FashionMnist.ClassNames));
