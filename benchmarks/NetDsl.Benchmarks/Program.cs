@@ -51,6 +51,7 @@ public static class Program
         var names = new List<string>();
         bool quick = false;
         int rounds = 0;
+        string device = "cpu";
         for (int i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -61,8 +62,9 @@ public static class Program
                 case "--tag": Tags += " " + args[++i]; break;
                 case "--metrics": Metrics = args[++i]; break;
                 case "--rounds": rounds = int.Parse(args[++i]); break;
+                case "--device": device = args[++i].ToLowerInvariant(); break;
                 case "-h" or "--help":
-                    Console.WriteLine("usage: NetDsl.Benchmarks [--quick] [--threads 1,2] [--nets LeNet5,FashionCnn,Vgg,ResNet,CnnConv1,CnnConv2] [--tag k=v] [--metrics b1,b256,train] [--rounds N]");
+                    Console.WriteLine("usage: NetDsl.Benchmarks [--quick] [--threads 1,2] [--nets LeNet5,FashionCnn,Vgg,ResNet,CnnConv1,CnnConv2] [--tag k=v] [--metrics b1,b256,train] [--rounds N] [--device cpu|gpu]");
                     return 0;
                 default: Console.Error.WriteLine("unknown option " + args[i]); return 2;
             }
@@ -72,6 +74,15 @@ public static class Program
         if (threads.Count == 0) threads.AddRange([1, 2]);
         if (names.Count == 0) names.AddRange(["LeNet5", "FashionCnn", "Vgg", "ResNet", "CnnConv2"]);
 
+        if (device is not ("cpu" or "gpu")) { Console.Error.WriteLine($"--device must be cpu or gpu, got '{device}'"); return 2; }
+        if (device == "gpu")
+        {
+            var gpuData = LoadData();
+#pragma warning disable IL2026, IL3050 // ILGPU compiles kernels at run time
+            GpuBenchmark.Run(names, n => Nets.First(x => x.Name == n).FwdFlops, gpuData.TestX, gpuData.TrainY, (net, metric, value, vals) => Out(net, 0, metric, value, vals));
+#pragma warning restore IL2026, IL3050
+            return 0;
+        }
         var data = LoadData();
         Console.WriteLine($"# peer=netdsl dotnet={Environment.Version} cpus={Environment.ProcessorCount} avx512={System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated} data={data.Source}");
         foreach (string name in names)
