@@ -18,6 +18,7 @@ internal sealed class LoadedKernels
     public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvShape> ConvBackwardData;
     public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvShape, int> ConvBackwardWeight;
     public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int, int, int> BiasBackward;
+    public readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape> Gemm;
     public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int, int> BiasAdd;
     public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int, float> Activation;
     public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float> ActivationBackward;
@@ -56,6 +57,7 @@ internal sealed class LoadedKernels
         ConvForward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvShape, int>(DeviceKernels.ConvForward);
         ConvBackwardData = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvShape>(DeviceKernels.ConvBackwardData);
         ConvBackwardWeight = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvShape, int>(DeviceKernels.ConvBackwardWeight);
+        Gemm = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape>(DeviceKernels.Gemm);
         BiasBackward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int, int>(DeviceKernels.BiasBackward);
         BiasAdd = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int>(DeviceKernels.BiasAdd);
         Activation = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, float>(DeviceKernels.Activation);
@@ -216,6 +218,32 @@ public abstract class GpuNetworkBase : IGpuNetwork
         => K.ConvBackwardData(batch * s.C * s.H * s.W, dy, w, dx, s);
     protected void ConvBackwardWeight(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dw, in ConvShape s, int batch)
         => K.ConvBackwardWeight(s.OC * (s.C / s.Groups) * s.KH * s.KW, x, dy, dw, s, batch);
+    /// <summary>C (+)= A·B on the tiled kernel (grid of 8×8 output tiles, 4×4 threads per group).</summary>
+    protected void Gemm(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, in GemmShape s)
+    {
+        const int tile = DeviceKernels.GemmTile;
+        K.Gemm(new KernelConfig(new Index2D((s.N + tile - 1) / tile, (s.M + tile - 1) / tile), new Index2D(DeviceKernels.GemmThreads, DeviceKernels.GemmThreads)), a, b, c, s);
+    }
+
+    /// <summary>Dense forward y[N, O] = x[N, I]·Wᵀ (+ bias) on the tiled GEMM.</summary>
+    protected void DenseForward(ArrayView<float> x, ArrayView<float> w, ArrayView<float> b, bool hasBias, ArrayView<float> y, int inputs, int outputs, int batch)
+    {
+        Gemm(x, w, y, new GemmShape(batch, outputs, inputs, inputs, 1, 1, inputs, outputs, accumulate: false));
+        if (hasBias) BiasAdd(y, b, outputs, 1, batch);
+    }
+
+    /// <summary>Dense backward: dW[O, I] += dyᵀ·x; db += Σ dy; dx[N, I] = dy·W (when <paramref name="inputGradient"/>).</summary>
+    protected void DenseBackward(ArrayView<float> x, ArrayView<float> w, ArrayView<float> dy, ArrayView<float> dw, ArrayView<float> db, bool hasBias,
+        ArrayView<float> dx, int inputs, int outputs, bool parameters, bool inputGradient, int batch)
+    {
+        if (parameters)
+        {
+            Gemm(dy, x, dw, new GemmShape(outputs, inputs, batch, 1, outputs, inputs, 1, inputs, accumulate: true));
+            if (hasBias) BiasBackward(dy, db, outputs, 1, batch);
+        }
+        if (inputGradient) Gemm(dy, w, dx, new GemmShape(batch, inputs, outputs, outputs, 1, inputs, 1, inputs, accumulate: false));
+    }
+
     protected void BiasBackward(ArrayView<float> dy, ArrayView<float> db, int channels, int plane, int batch) => K.BiasBackward(channels, dy, db, channels, plane, batch);
     protected void BiasAdd(ArrayView<float> y, ArrayView<float> b, int channels, int plane, int batch) => K.BiasAdd(batch * channels * plane, y, b, channels, plane);
     protected void Activation(ArrayView<float> x, ArrayView<float> y, int kind, float a, int count) => K.Activation(count, x, y, kind, a);

@@ -19,6 +19,18 @@ public struct ConvShape
     public static ConvShape Dense(int inputs, int outputs) => new(inputs, 1, 1, outputs, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 1);
 }
 
+/// <summary>C[M, N] (+)= A[M, K]·B[K, N] with A(m, k) at a[m·Am + k·Ak], B(k, n) at b[k·Bk + n·Bn], C(m, n) at c[m·Ldc + n]:
+/// the strides express the transposes (a dense layer's forward, weight gradient and input gradient are one kernel).</summary>
+public struct GemmShape
+{
+    public int M, N, K, Am, Ak, Bk, Bn, Ldc, Accumulate;
+
+    public GemmShape(int m, int n, int k, int am, int ak, int bk, int bn, int ldc, bool accumulate)
+    {
+        M = m; N = n; K = k; Am = am; Ak = ak; Bk = bk; Bn = bn; Ldc = ldc; Accumulate = accumulate ? 1 : 0;
+    }
+}
+
 /// <summary>Geometry of a pooling layer; Mode 0 max, 1 min, 2 average, 3 L2.</summary>
 public struct PoolShape
 {
@@ -154,6 +166,50 @@ internal static class DeviceKernels
 
     /// <summary>y[n, c, p] += bias[c].</summary>
     public static void BiasAdd(Index1D i, ArrayView<float> y, ArrayView<float> b, int channels, int plane) => y[i] += b[i / plane % channels];
+
+    // ------------------------------------------------------------------ tiled GEMM
+
+    /// <summary>Threads per group side; each thread computes <see cref="GemmBlock"/>² outputs, a group a <see cref="GemmTile"/>² tile.</summary>
+    public const int GemmThreads = 4, GemmBlock = 2, GemmTile = GemmThreads * GemmBlock, GemmDepth = 8;
+
+    /// <summary>Explicitly grouped, shared-memory tiled, register-blocked GEMM: a group stages a <see cref="GemmTile"/>×<see cref="GemmDepth"/>
+    /// slice of A and a <see cref="GemmDepth"/>×<see cref="GemmTile"/> slice of B in shared memory per step of K; each thread
+    /// keeps its 2×2 outputs in four named scalars (an array would fall into local memory). Launch: grid (⌈N/8⌉, ⌈M/8⌉), group (4, 4).</summary>
+    public static void Gemm(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, GemmShape s)
+    {
+        int tx = Group.IdxX, ty = Group.IdxY, tid = ty * GemmThreads + tx;
+        int row0 = Grid.IdxY * GemmTile, col0 = Grid.IdxX * GemmTile;
+        var tileA = SharedMemory.Allocate<float>(GemmTile * GemmDepth); // [m][k]
+        var tileB = SharedMemory.Allocate<float>(GemmDepth * GemmTile); // [k][n]
+        float c00 = 0f, c01 = 0f, c10 = 0f, c11 = 0f;
+        for (int k0 = 0; k0 < s.K; k0 += GemmDepth)
+        {
+            for (int e = tid; e < GemmTile * GemmDepth; e += GemmThreads * GemmThreads)
+            {
+                int m = e / GemmDepth, k = e % GemmDepth, gm = row0 + m, gk = k0 + k;
+                tileA[e] = gm < s.M && gk < s.K ? a[(long)gm * s.Am + (long)gk * s.Ak] : 0f;
+                int kb = e / GemmTile, n = e % GemmTile, gkb = k0 + kb, gn = col0 + n;
+                tileB[e] = gkb < s.K && gn < s.N ? b[(long)gkb * s.Bk + (long)gn * s.Bn] : 0f;
+            }
+            Group.Barrier();
+            for (int k = 0; k < GemmDepth; k++)
+            {
+                float a0 = tileA[(ty * GemmBlock) * GemmDepth + k], a1 = tileA[(ty * GemmBlock + 1) * GemmDepth + k];
+                float b0 = tileB[k * GemmTile + tx * GemmBlock], b1 = tileB[k * GemmTile + tx * GemmBlock + 1];
+                c00 += a0 * b0; c01 += a0 * b1; c10 += a1 * b0; c11 += a1 * b1;
+            }
+            Group.Barrier();
+        }
+        int m0 = row0 + ty * GemmBlock, n0 = col0 + tx * GemmBlock;
+        Store(c, s, m0, n0, c00); Store(c, s, m0, n0 + 1, c01); Store(c, s, m0 + 1, n0, c10); Store(c, s, m0 + 1, n0 + 1, c11);
+    }
+
+    private static void Store(ArrayView<float> c, GemmShape s, int m, int n, float value)
+    {
+        if (m >= s.M || n >= s.N) return;
+        long at = (long)m * s.Ldc + n;
+        c[at] = s.Accumulate != 0 ? c[at] + value : value;
+    }
 
     // ------------------------------------------------------------------ activations
 

@@ -109,26 +109,18 @@ internal sealed class DenseFamily : LayerFamily
 
     public override bool HasGpu(ShapedLayer l) => true;
 
-    public override void WriteGpuWorkspace(GpuLayer g)
-    {
-        var l = g.Layer;
-        if (l.Kind == LayerKind.Dense)
-            g.W.Line($"private static readonly {GpuLayer.Ns}.ConvShape s_shape{g.M} = {GpuLayer.Ns}.ConvShape.Dense({l.InSize}, {l.OutC}); // a 1×1 convolution over a 1×1 plane");
-    }
-
     public override void WriteGpuForward(GpuLayer g)
     {
         var l = g.Layer;
         if (l.Kind == LayerKind.Flatten) { g.W.Line($"Copy({g.X}, {g.Y}, {GpuLayer.Count(l.OutSize)});"); return; }
-        g.W.Line($"ConvForward({g.X}, {g.Weight}, {g.Bias}, {(l.HasBias ? "true" : "false")}, {g.Y}, s_shape{g.M}, batch);");
+        g.W.Line($"DenseForward({g.X}, {g.Weight}, {g.Bias}, {(l.HasBias ? "true" : "false")}, {g.Y}, {l.InSize}, {l.OutC}, batch); // x·Wᵀ on the tiled GEMM");
     }
 
     public override void WriteGpuBackward(GpuLayer g)
     {
         var l = g.Layer;
         if (l.Kind == LayerKind.Flatten) { g.WriteDx(0, $"Copy({g.Dy}, {g.Dx}, {GpuLayer.Count(l.OutSize)});"); return; }
-        g.WriteParameterGradient($"ConvBackwardWeight({g.X}, {g.Dy}, {g.DWeight}, s_shape{g.M}, batch);");
-        if (l.HasBias) g.WriteParameterGradient($"BiasBackward({g.Dy}, {g.DBias}, {l.OutC}, 1, batch);");
-        g.WriteDx(0, $"ConvBackwardData({g.Dy}, {g.Weight}, {g.Dx}, s_shape{g.M}, batch);");
+        string dx = l.InputLayer < 0 ? "ComputeInputGradient" : "true";
+        g.W.Line($"DenseBackward({g.X}, {g.Weight}, {g.Dy}, {g.DWeight}, {(l.HasBias ? g.DBias : g.DWeight)}, {(l.HasBias ? "true" : "false")}, {g.Dx}, {l.InSize}, {l.OutC}, parameters: {(l.Frozen ? "false" : "true")}, inputGradient: {dx}, batch);");
     }
 }
