@@ -19,6 +19,7 @@ internal sealed class LoadedKernels
     public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvShape, int> ConvBackwardWeight;
     public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int, int, int> BiasBackward;
     public readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape> Gemm;
+    public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ConvShape> Im2Col, Col2Im;
     public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int, int> BiasAdd;
     public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int, float> Activation;
     public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float> ActivationBackward;
@@ -57,6 +58,8 @@ internal sealed class LoadedKernels
         ConvForward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvShape, int>(DeviceKernels.ConvForward);
         ConvBackwardData = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvShape>(DeviceKernels.ConvBackwardData);
         ConvBackwardWeight = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvShape, int>(DeviceKernels.ConvBackwardWeight);
+        Im2Col = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ConvShape>(DeviceKernels.Im2Col);
+        Col2Im = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ConvShape>(DeviceKernels.Col2Im);
         Gemm = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape>(DeviceKernels.Gemm);
         BiasBackward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int, int>(DeviceKernels.BiasBackward);
         BiasAdd = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int>(DeviceKernels.BiasAdd);
@@ -223,6 +226,40 @@ public abstract class GpuNetworkBase : IGpuNetwork
     {
         const int tile = DeviceKernels.GemmTile;
         K.Gemm(new KernelConfig(new Index2D((s.N + tile - 1) / tile, (s.M + tile - 1) / tile), new Index2D(DeviceKernels.GemmThreads, DeviceKernels.GemmThreads)), a, b, c, s);
+    }
+
+    /// <summary>Convolution forward as device im2col + the tiled GEMM: per sample and group, y_g[opg, P] = W_g[opg, Kg]·col_g[Kg, P]
+    /// (Kg = C/G·KH·KW, P = OH·OW), then the bias.</summary>
+    protected void ConvForwardGemm(ArrayView<float> x, ArrayView<float> w, ArrayView<float> b, bool hasBias, ArrayView<float> y, ArrayView<float> cols, in ConvShape s, int batch)
+    {
+        int plane = s.OH * s.OW, rows = s.C * s.KH * s.KW, opg = s.OC / s.Groups, kg = rows / s.Groups;
+        K.Im2Col(batch * rows * plane, x, cols, s);
+        for (int n = 0; n < batch; n++)
+            for (int g = 0; g < s.Groups; g++)
+                Gemm(w.SubView((long)g * opg * kg, (long)opg * kg), cols.SubView(((long)n * rows + g * kg) * plane, (long)kg * plane),
+                    y.SubView(((long)n * s.OC + g * opg) * plane, (long)opg * plane), new GemmShape(opg, plane, kg, kg, 1, plane, 1, plane, accumulate: false));
+        if (hasBias) BiasAdd(y, b, s.OC, plane, batch);
+    }
+
+    /// <summary>Convolution backward on the GEMM: dW_g += dy_g·col_gᵀ, db += Σ dy, dcol_g = W_gᵀ·dy_g then col2im (a gather) into dx.
+    /// Reads the columns the forward left in <paramref name="cols"/>.</summary>
+    protected void ConvBackwardGemm(ArrayView<float> w, ArrayView<float> dy, ArrayView<float> dw, ArrayView<float> db, bool hasBias, ArrayView<float> cols,
+        ArrayView<float> dcols, ArrayView<float> dx, in ConvShape s, bool parameters, bool inputGradient, int batch)
+    {
+        int plane = s.OH * s.OW, rows = s.C * s.KH * s.KW, opg = s.OC / s.Groups, kg = rows / s.Groups;
+        for (int n = 0; n < batch; n++)
+            for (int g = 0; g < s.Groups; g++)
+            {
+                var dyg = dy.SubView(((long)n * s.OC + g * opg) * plane, (long)opg * plane);
+                var wg = w.SubView((long)g * opg * kg, (long)opg * kg);
+                if (parameters)
+                    Gemm(dyg, cols.SubView(((long)n * rows + g * kg) * plane, (long)kg * plane), dw.SubView((long)g * opg * kg, (long)opg * kg),
+                        new GemmShape(opg, kg, plane, plane, 1, 1, plane, kg, accumulate: true));
+                if (inputGradient)
+                    Gemm(wg, dyg, dcols.SubView(((long)n * rows + g * kg) * plane, (long)kg * plane), new GemmShape(kg, plane, opg, 1, kg, plane, 1, plane, accumulate: false));
+            }
+        if (parameters && hasBias) BiasBackward(dy, db, s.OC, plane, batch);
+        if (inputGradient) K.Col2Im(batch * s.C * s.H * s.W, dcols, dx, s);
     }
 
     /// <summary>Dense forward y[N, O] = x[N, I]·Wᵀ (+ bias) on the tiled GEMM.</summary>

@@ -152,6 +152,42 @@ internal static class DeviceKernels
         dw[i] += sum;
     }
 
+    /// <summary>im2col for the whole batch: col[n, (c, kh, kw), (oh, ow)] = x[n, c, oh·SH − PT + kh·DH, ow·SW − PL + kw·DW] (0 in the padding).</summary>
+    public static void Im2Col(Index1D i, ArrayView<float> x, ArrayView<float> col, ConvShape s)
+    {
+        int plane = s.OH * s.OW, rows = s.C * s.KH * s.KW;
+        int p = i % plane, t = i / plane, r = t % rows, n = t / rows;
+        int kw = r % s.KW, kh = r / s.KW % s.KH, c = r / (s.KW * s.KH);
+        int oh = p / s.OW, ow = p % s.OW;
+        int h = oh * s.SH - s.PT + kh * s.DH, w = ow * s.SW - s.PL + kw * s.DW;
+        col[i] = h >= 0 && h < s.H && w >= 0 && w < s.W ? x[(((long)n * s.C + c) * s.H + h) * s.W + w] : 0f;
+    }
+
+    /// <summary>col2im as a gather (no atomics): dx[n, c, h, w] = Σ over the (kh, kw, oh, ow) that read (h, w) of dcol (overwrites dx).</summary>
+    public static void Col2Im(Index1D i, ArrayView<float> dcol, ArrayView<float> dx, ConvShape s)
+    {
+        int xw = i % s.W, t = i / s.W, h = t % s.H; t /= s.H;
+        int c = t % s.C, n = t / s.C;
+        int plane = s.OH * s.OW, rows = s.C * s.KH * s.KW;
+        float sum = 0f;
+        for (int kh = 0; kh < s.KH; kh++)
+        {
+            int th = h + s.PT - kh * s.DH;
+            if (th < 0 || th % s.SH != 0) continue;
+            int oh = th / s.SH;
+            if (oh >= s.OH) continue;
+            for (int kw = 0; kw < s.KW; kw++)
+            {
+                int tw = xw + s.PL - kw * s.DW;
+                if (tw < 0 || tw % s.SW != 0) continue;
+                int ow = tw / s.SW;
+                if (ow >= s.OW) continue;
+                sum += dcol[((long)n * rows + (c * s.KH + kh) * s.KW + kw) * plane + oh * s.OW + ow];
+            }
+        }
+        dx[i] = sum;
+    }
+
     /// <summary>db[c] += Σ_n Σ_p dy[n, c, p].</summary>
     public static void BiasBackward(Index1D c, ArrayView<float> dy, ArrayView<float> db, int channels, int plane, int batch)
     {

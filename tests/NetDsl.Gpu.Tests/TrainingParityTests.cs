@@ -83,6 +83,32 @@ public class TrainingParityTests(CpuAccelerator accelerator, ITestOutputHelper o
         TenSteps(cpu, (x, y, l, o) => cpu.TrainStep(x, y, l, o), gpu, () => new Sgd(0.05f, momentum: 0.8f, nesterov: true, weightDecay: 1e-3f), new MeanSquaredError(), "residual Nesterov MSE");
     }
 
+    [Fact]
+    public void GroupedDilatedAndDepthwiseConvolutionsMatchTheCpuNetwork()
+    {
+        using var cpu = new GroupedConvolutions(3, seed: 4, workers: 1);
+        using var gpu = new GroupedConvolutions.Gpu(_device, 3, seed: 4);
+        var x = Inputs(3 * GroupedConvolutions.InputSize, 2);
+        Close(cpu.Forward(x, 3, training: true).ToArray(), gpu.Forward(x, 3, training: true), "output");
+        var dy = Inputs(3 * GroupedConvolutions.OutputSize, 3);
+        cpu.ComputeInputGradient = gpu.ComputeInputGradient = true;
+        cpu.ZeroGradients();
+        gpu.ZeroGradients();
+        cpu.Backward(dy, 3);
+        gpu.Backward(dy, 3);
+        Close(cpu.InputGradient.ToArray(), gpu.InputGradient(), "dL/dx");
+        Close(cpu.Gradients.ToArray(), gpu.Gradients(), "parameter gradients");
+        TenSteps(cpu, (x, y, l, o) => cpu.TrainStep(x, y, l, o), gpu, () => new RmsProp(0.01f, momentum: 0.5f, centered: true), new MultiMarginLoss(), "grouped RMSprop multi-margin");
+    }
+
+    private static void Close(float[] expected, float[] actual, string what)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        double max = expected.Max(v => Math.Abs(v));
+        for (int i = 0; i < expected.Length; i++)
+            Assert.True(Math.Abs(expected[i] - actual[i]) <= 1e-5 * max + 1e-7, $"{what}[{i}]: CPU {expected[i]}, GPU {actual[i]}");
+    }
+
     [SkippableTheory]
     [InlineData(AcceleratorType.Cuda)]
     [InlineData(AcceleratorType.OpenCL)]

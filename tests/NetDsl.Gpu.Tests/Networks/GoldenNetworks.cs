@@ -77,3 +77,10 @@ public partial class GoldenSmallCnn;
 [MaxPool2D(2)] [Flatten] [Dropout(0.25)]
 [Dense(3, Name = "fc")]
 public partial class TinyResidual;
+
+// Grouped, dilated and strided convolutions (no PyTorch golden has groups): the twin against the CPU network.
+[Network(4, 7, 6)]
+[Conv2D(6, 3, Padding = 2, Dilation = 2, Groups = 2, Name = "grouped")] [ELU]
+[Conv2D(6, 3, Stride = 2, Padding = 1, Groups = 6, Name = "depthwise")] [Tanh]
+[Dense(4, Name = "fc")]
+public partial class GroupedConvolutions;

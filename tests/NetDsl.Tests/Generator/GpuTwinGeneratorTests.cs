@@ -49,10 +49,10 @@ public class GpuTwinGeneratorTests
         Assert.Contains("s_shapeStem = new(2, 6, 6, 4, 6, 6, 3, 3, 1, 1, 1, 1, 1, 1, 1);", twin);
         // stem_out is read by c1 and by the Add: backward meets the Add first (it writes), c1 goes through the scratch buffer.
         Assert.Contains("Copy(V(_gradAdd1), V(_gradStemOut), batch * 144);", twin);
-        Assert.Contains("ConvBackwardData(V(_gradC1), V(ParameterBuffer, 76, 144), V(_gradScratchStemOut), s_shapeC1, batch);", twin);
+        Assert.Contains("ConvBackwardGemm(V(ParameterBuffer, 76, 144), V(_gradC1), V(GradientBuffer, 76, 144), V(GradientBuffer, 220, 4), true, V(_colsC1), V(_dcolsC1), V(_gradScratchStemOut), s_shapeC1, parameters: true, inputGradient: true, batch);", twin);
         Assert.Contains("AddInto(V(_gradScratchStemOut), V(_gradStemOut), batch * 144);", twin);
         // The first layer's input gradient only on request.
-        Assert.Contains("if (ComputeInputGradient) ConvBackwardData(V(_gradStem)", twin);
+        Assert.Contains("V(_dcolsStem), V(InputGradientBuffer), s_shapeStem, parameters: true, inputGradient: ComputeInputGradient, batch);", twin);
     }
 
     [Fact]
