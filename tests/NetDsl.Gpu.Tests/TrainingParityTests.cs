@@ -101,6 +101,32 @@ public class TrainingParityTests(CpuAccelerator accelerator, ITestOutputHelper o
         TenSteps(cpu, (x, y, l, o) => cpu.TrainStep(x, y, l, o), gpu, () => new RmsProp(0.01f, momentum: 0.5f, centered: true), new MultiMarginLoss(), "grouped RMSprop multi-margin");
     }
 
+    [Fact]
+    public void TrainedTwinSavesAndLoadsThroughSafetensors()
+    {
+        // Train on the device, copy to the host network, save; load into a fresh CPU network and a fresh twin: same outputs,
+        // same running statistics (GoldenSmallCnn has batch norm).
+        using var cpu = new GoldenSmallCnn(4, seed: 2, workers: 1);
+        using var gpu = new GoldenSmallCnn.Gpu(_device, 4, seed: 2);
+        var x = Inputs(4 * GoldenSmallCnn.InputSize, 8);
+        var sgd = new Sgd(0.05f, momentum: 0.9f);
+        for (int s = 0; s < 3; s++) gpu.TrainStep(x, [0, 1, 2, 3], new SoftmaxCrossEntropy(), sgd);
+        gpu.CopyParametersTo(cpu);
+        Assert.Equal(gpu.Buffers(), cpu.Buffers.ToArray());
+        string path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"netdsl-gpu-{Guid.NewGuid():N}.safetensors");
+        try
+        {
+            NetDsl.IO.SafeTensors.Save(path, cpu);
+            using var loaded = new GoldenSmallCnn(4, seed: 99, workers: 1);
+            NetDsl.IO.SafeTensors.Load(path, loaded);
+            using var twin = new GoldenSmallCnn.Gpu(_device, 4, seed: 99);
+            twin.CopyParametersFrom(loaded);
+            Close(gpu.Forward(x, 4), twin.Forward(x, 4), "reloaded twin output");
+            Close(gpu.Forward(x, 4), loaded.Forward(x, 4).ToArray(), "reloaded CPU network output");
+        }
+        finally { System.IO.File.Delete(path); }
+    }
+
     private static void Close(float[] expected, float[] actual, string what)
     {
         Assert.Equal(expected.Length, actual.Length);
