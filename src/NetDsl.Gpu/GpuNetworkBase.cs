@@ -112,6 +112,7 @@ public abstract class GpuNetworkBase : IGpuNetwork
 {
     private readonly ParameterTensor[] _tensors, _bufferTensors;
     private readonly List<MemoryBuffer1D<float, Stride1D.Dense>> _owned = new();
+    private readonly List<MemoryBuffer1D<int, Stride1D.Dense>> _ownedIndices = new();
     private readonly DeviceLoss _loss;
     private readonly DeviceOptimizer _optimizer;
     private bool _backwardReady;
@@ -207,7 +208,12 @@ public abstract class GpuNetworkBase : IGpuNetwork
         return b;
     }
 
-    protected MemoryBuffer1D<int, Stride1D.Dense> AllocateIndices(long count) => Accelerator.Allocate1D<int>(Math.Max(count, 1));
+    protected MemoryBuffer1D<int, Stride1D.Dense> AllocateIndices(long count)
+    {
+        var b = Accelerator.Allocate1D<int>(Math.Max(count, 1));
+        _ownedIndices.Add(b);
+        return b;
+    }
 
     protected static ArrayView<float> V(MemoryBuffer1D<float, Stride1D.Dense> b) => b.View;
     protected static ArrayView<float> V(MemoryBuffer1D<float, Stride1D.Dense> b, long offset, long length) => b.View.AsContiguous().SubView(offset, Math.Max(length, 1));
@@ -469,6 +475,8 @@ public abstract class GpuNetworkBase : IGpuNetwork
     public void Dispose()
     {
         foreach (var b in _owned) b.Dispose();
+        foreach (var b in _ownedIndices) b.Dispose();
+        _ownedIndices.Clear();
         _loss.Dispose();
         _optimizer.Dispose();
         _owned.Clear();
