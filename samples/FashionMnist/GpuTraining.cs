@@ -17,8 +17,6 @@ internal static class GpuTraining
     [RequiresUnreferencedCode("ILGPU reads kernel IL through reflection.")]
     public static void Fit(string net, INetwork network, LabeledImages train, LabeledImages test, Loss loss, Optimizer optimizer, int epochs, int batch, int seed)
     {
-        if (!System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported)
-            throw new ArgumentException("--device gpu needs run-time code generation (ILGPU), which this NativeAOT build lacks; run the sample with dotnet run, or use --device cpu");
         using var device = GpuDevice.Best();
         Console.WriteLine($"device: gpu = {device.Description}{(device.IsSimulator ? " (ILGPU's CPU simulator: correct, not fast)" : "")}");
         using IGpuNetwork twin = net == "lenet5" ? new LeNet5.Gpu(device, batch, seed) : new Cnn.Gpu(device, batch, seed);

@@ -100,7 +100,10 @@ public static class Program
         var loss = new SoftmaxCrossEntropy();
         if (deviceName == "gpu")
         {
-#pragma warning disable IL2026, IL3050 // the GPU path needs ILGPU's run-time compiler; the CPU path stays AOT-clean
+            // A feature switch: a NativeAOT build removes this branch (and ILGPU with it), so the CPU path stays AOT-clean.
+            if (!System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported)
+                throw new ArgumentException("--device gpu needs run-time code generation (ILGPU), which this NativeAOT build lacks; run the sample with dotnet run, or use --device cpu");
+#pragma warning disable IL2026, IL3050 // guarded above
             GpuTraining.Fit(net, network, train, test, loss, optimizer, epochs, batch, seed);
 #pragma warning restore IL2026, IL3050
         }
