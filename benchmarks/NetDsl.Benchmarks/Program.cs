@@ -51,6 +51,7 @@ public static class Program
         var names = new List<string>();
         bool quick = false, abDeterminism = false;
         int rounds = 0;
+        string device = "cpu";
         for (int i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -65,8 +66,9 @@ public static class Program
                 case "--nondeterministic": NetDsl.Kernels.WorkerPool.DeterministicReduction = false; Tags += " reduction=per-worker"; break;
                 // Deterministic against per-worker reduction in one process, alternating short rounds (fair on a busy machine).
                 case "--determinism-ab": abDeterminism = true; break;
+                case "--device": device = args[++i].ToLowerInvariant(); break;
                 case "-h" or "--help":
-                    Console.WriteLine("usage: NetDsl.Benchmarks [--quick] [--threads 1,2] [--nets LeNet5,FashionCnn,Vgg,ResNet,CnnConv1,CnnConv2] [--tag k=v] [--metrics b1,b256,train] [--rounds N] [--nondeterministic]");
+                    Console.WriteLine("usage: NetDsl.Benchmarks [--quick] [--threads 1,2] [--nets LeNet5,FashionCnn,Vgg,ResNet,CnnConv1,CnnConv2] [--tag k=v] [--metrics b1,b256,train] [--rounds N] [--nondeterministic] [--determinism-ab] [--device cpu|gpu]");
                     return 0;
                 default: Console.Error.WriteLine("unknown option " + args[i]); return 2;
             }
@@ -76,6 +78,15 @@ public static class Program
         if (threads.Count == 0) threads.AddRange([1, 2]);
         if (names.Count == 0) names.AddRange(["LeNet5", "FashionCnn", "Vgg", "ResNet", "CnnConv2"]);
 
+        if (device is not ("cpu" or "gpu")) { Console.Error.WriteLine($"--device must be cpu or gpu, got '{device}'"); return 2; }
+        if (device == "gpu")
+        {
+            var gpuData = LoadData();
+#pragma warning disable IL2026, IL3050 // ILGPU compiles kernels at run time
+            GpuBenchmark.Run(names, n => Nets.First(x => x.Name == n).FwdFlops, gpuData.TestX, gpuData.TrainY, (net, metric, value, vals) => Out(net, 0, metric, value, vals));
+#pragma warning restore IL2026, IL3050
+            return 0;
+        }
         var data = LoadData();
         if (abDeterminism)
         {

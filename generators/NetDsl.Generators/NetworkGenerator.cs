@@ -1,7 +1,9 @@
 using System;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
+using NetDsl.Generators.Diagnostics;
 using NetDsl.Generators.Emit;
+using NetDsl.Generators.Emit.Gpu;
 using NetDsl.Generators.Inference;
 using NetDsl.Generators.Lowering;
 using NetDsl.Generators.Model;
@@ -24,7 +26,20 @@ public sealed class NetworkGenerator : IIncrementalGenerator
         public const string Shaped = "ShapedNetwork";
         public const string Plan = "Plan";
         public const string CpuPlan = "CpuPlan";
+        public const string GpuReferenced = "GpuReferenced";
     }
+
+    /// <summary>The type whose presence in the compilation means "the project references NetDsl.Gpu": emit the twins.</summary>
+    public const string GpuMarkerType = "NetDsl.Gpu.IGpuNetwork";
+
+    // Tracked with the analyzers' rules (AnalyzerReleases.Unshipped.md, docs/diagnostics.md); the generator has no release files of its own.
+#pragma warning disable RS2008
+    private static readonly DiagnosticDescriptor s_noGpuKernels = new(
+        DiagnosticIds.NoGpuKernels,
+        "Layer has no GPU kernels",
+        "{0} has no GPU twin: layer {1} ({2}) has no device kernels in NetDsl.Gpu yet; remove the NetDsl.Gpu reference or the layer",
+        "NetDsl.Gpu", DiagnosticSeverity.Error, isEnabledByDefault: true);
+#pragma warning restore RS2008
 
     public void Initialize(IncrementalGeneratorInitializationContext context)
     {
@@ -57,6 +72,26 @@ public sealed class NetworkGenerator : IIncrementalGenerator
             try { source = NetworkEmitter.Emit(plan!); }
             catch (Exception) { return; } // never break the user's build; the analyzers report what is wrong
             spc.AddSource(NetworkEmitter.HintName(plan!.Plan.Network), source);
+        });
+
+        // The GPU twin: only when NetDsl.Gpu is referenced. A bool, not the Compilation, joins the pipeline, so edits
+        // that do not change the references leave the twin cached.
+        var gpuReferenced = context.CompilationProvider
+            .Select(static (c, _) => c.GetTypeByMetadataName(GpuMarkerType) is not null)
+            .WithTrackingName(Steps.GpuReferenced);
+        context.RegisterSourceOutput(plans.Combine(gpuReferenced), static (spc, pair) =>
+        {
+            var (plan, referenced) = pair;
+            if (!referenced || plan is null) return;
+            foreach (var l in GpuEmitter.Unsupported(plan))
+            {
+                spc.ReportDiagnostic(Diagnostic.Create(s_noGpuKernels, Location.None, plan.Network.ClassName, l.Name, l.Kind.ToString()));
+                return;
+            }
+            string source;
+            try { source = GpuEmitter.Emit(plan); }
+            catch (Exception) { return; }
+            spc.AddSource(GpuEmitter.HintName(plan.Network), source);
         });
     }
 

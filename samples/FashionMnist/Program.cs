@@ -16,7 +16,7 @@ public static class Program
     private const string Usage = """
         usage: FashionMnist [--net lenet5|cnn] [--epochs N] [--batch N] [--optimizer sgd|adam] [--lr X]
                             [--momentum X] [--nesterov] [--seed N] [--threads N] [--data DIR] [--subset] [--save FILE]
-                            [--confusion FILE.png]
+                            [--confusion FILE.png] [--device cpu|gpu]
           --data DIR   folder with the four Fashion-MNIST IDX files (.gz or raw); default: /usr/share/datasets/fashion-mnist
                        when present (Debian package dataset-fashion-mnist), else the 10k/2k subset shipped with the sample
           --subset     use the shipped subset even when the full set is found
@@ -24,6 +24,8 @@ public static class Program
           --confusion FILE.png  draw the test set's confusion matrix (the text form is always printed)
           --soak       record managed heap, working set and bytes allocated per step at each epoch; exit code 1 if memory
                        grows after epoch 2 or a step from epoch 2 on allocates (docs/reliability.md: --net cnn --subset --epochs 30)
+          --device gpu  train the network's generated GPU twin on the best ILGPU accelerator (CUDA, OpenCL, else ILGPU's CPU
+                       simulator), printed at start; default cpu
         """;
 
     public static int Main(string[] args)
@@ -45,6 +47,7 @@ public static class Program
         float momentum = 0.9f;
         bool nesterov = false, subset = false, soak = false;
         string? dataDir = null, save = null, confusion = null;
+        string deviceName = "cpu";
         for (int i = 0; i < args.Length; i++)
         {
             string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
@@ -64,12 +67,14 @@ public static class Program
                 case "--save": save = Next(); break;
                 case "--confusion": confusion = Next(); break;
                 case "--soak": soak = true; break;
+                case "--device": deviceName = Next().ToLowerInvariant(); break;
                 case "-h" or "--help": Console.WriteLine(Usage); return 0;
                 default: throw new ArgumentException($"unknown option '{args[i]}'");
             }
         }
 
         if (net is not ("lenet5" or "cnn")) throw new ArgumentException($"--net must be lenet5 or cnn, got '{net}'");
+        if (deviceName is not ("cpu" or "gpu")) throw new ArgumentException($"--device must be cpu or gpu, got '{deviceName}'");
         if (optimizerName is not ("sgd" or "adam")) throw new ArgumentException($"--optimizer must be sgd or adam, got '{optimizerName}'");
         if (dataDir is not null && FashionMnist.FindFullDataDirectory(dataDir) != dataDir)
             throw new ArgumentException($"--data {dataDir}: the folder does not hold the four Fashion-MNIST files ({FashionMnist.TrainImages}[.gz], ...)");
@@ -97,28 +102,40 @@ public static class Program
             + (optimizerName == "sgd" ? $" momentum {momentum.ToString(CultureInfo.InvariantCulture)}{(nesterov ? " nesterov" : "")}" : "") + $", seed {seed}");
 
         var loss = new SoftmaxCrossEntropy();
-        var monitor = soak ? new NetDsl.Tools.MemorySoak() : null;
-        var reports = TrainingView.Run((progress, onEpoch) => Trainer.Fit(network, train, test, loss, optimizer, new TrainingOptions
+        if (deviceName == "gpu")
         {
-            Epochs = epochs,
-            BatchSize = batch,
-            Seed = seed,
-            Progress = progress,
-            OnStep = monitor is null ? null : monitor.OnStep,
-            OnEpoch = r =>
+            // A feature switch: a NativeAOT build removes this branch (and ILGPU with it), so the CPU path stays AOT-clean.
+            if (!System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported)
+                throw new ArgumentException("--device gpu needs run-time code generation (ILGPU), which this NativeAOT build lacks; run the sample with dotnet run, or use --device cpu");
+#pragma warning disable IL2026, IL3050 // guarded above
+            GpuTraining.Fit(net, network, train, test, loss, optimizer, epochs, batch, seed);
+#pragma warning restore IL2026, IL3050
+        }
+        else
+        {
+            var monitor = soak ? new NetDsl.Tools.MemorySoak() : null;
+            var reports = TrainingView.Run((progress, onEpoch) => Trainer.Fit(network, train, test, loss, optimizer, new TrainingOptions
             {
-                onEpoch(r);
-                if (monitor is null) return;
-                monitor.OnEpoch(r);
-                Console.WriteLine("  soak: " + monitor.Epochs[^1]);
-            },
-        }));
-        TrainingView.PrintTable(reports);
-        if (monitor is not null)
-        {
-            foreach (var f in monitor.Failures) Console.WriteLine("soak FAILED: " + f);
-            Console.WriteLine(monitor.Failures.Count == 0 ? $"soak passed: no step allocated from epoch {monitor.SteadyFromEpoch} on, and memory did not grow after it" : "soak failed");
-            if (monitor.Failures.Count > 0) return 1;
+                Epochs = epochs,
+                BatchSize = batch,
+                Seed = seed,
+                Progress = progress,
+                OnStep = monitor is null ? null : monitor.OnStep,
+                OnEpoch = r =>
+                {
+                    onEpoch(r);
+                    if (monitor is null) return;
+                    monitor.OnEpoch(r);
+                    Console.WriteLine("  soak: " + monitor.Epochs[^1]);
+                },
+            }));
+            TrainingView.PrintTable(reports);
+            if (monitor is not null)
+            {
+                foreach (var f in monitor.Failures) Console.WriteLine("soak FAILED: " + f);
+                Console.WriteLine(monitor.Failures.Count == 0 ? $"soak passed: no step allocated from epoch {monitor.SteadyFromEpoch} on, and memory did not grow after it" : "soak failed");
+                if (monitor.Failures.Count > 0) return 1;
+            }
         }
 
         var evaluation = EvaluationReport.Compute(network, test, loss);

@@ -653,7 +653,7 @@ internal sealed class NetworkEmitter
 
     // ------------------------------------------------------------------ names
 
-    private static string[] MemberNames(ShapedNetwork net)
+    internal static string[] MemberNames(ShapedNetwork net)
     {
         var used = new HashSet<string>(StringComparer.Ordinal) { net.ClassName, "Input", "Output", "Parameter", "Layer" };
         var names = new string[net.Layers.Count];

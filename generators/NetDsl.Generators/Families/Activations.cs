@@ -1,6 +1,7 @@
 using System.Collections.Generic;
 using System.Globalization;
 using NetDsl.Generators.Emit;
+using NetDsl.Generators.Emit.Gpu;
 using NetDsl.Generators.Inference;
 using NetDsl.Generators.Model;
 using static NetDsl.Generators.Emit.CpuLayer;
@@ -133,5 +134,42 @@ internal sealed class ActivationFamily : LayerFamily
         }
         w.Close();
         w.Line();
+    }
+
+    // ------------------------------------------------------------------ GPU
+
+    public override bool HasGpu(ShapedLayer l) => true;
+
+    private static (string Kind, float A) GpuKind(ShapedLayer l) => l.Kind switch
+    {
+        LayerKind.ReLU => ("ReLU", 0f),
+        LayerKind.LeakyReLU => ("LeakyReLU", (float)((ScalarParams)l.Params).Value),
+        LayerKind.Tanh => ("Tanh", 0f),
+        LayerKind.Sigmoid => ("Sigmoid", 0f),
+        _ => ("ELU", (float)((ScalarParams)l.Params).Value),
+    };
+
+    public override void WriteGpuForward(GpuLayer g)
+    {
+        var l = g.Layer;
+        if (l.Kind == LayerKind.Softmax) { g.W.Line($"Softmax({g.X}, {g.Y}, {l.InC}, {l.InH * l.InW}, batch);"); return; }
+        if (l.Params is PReluParams pr) { g.W.Line($"PRelu({g.X}, {g.Y}, {g.Weight}, {l.InC}, {l.InH * l.InW}, {(pr.PerChannel ? "true" : "false")}, batch);"); return; }
+        var (kind, a) = GpuKind(l);
+        g.W.Line($"Activation({g.X}, {g.Y}, {GpuLayer.Ns}.ActivationKind.{kind}, {GpuLayer.F(a)}, {GpuLayer.Count(l.OutSize)});");
+    }
+
+    public override void WriteGpuBackward(GpuLayer g)
+    {
+        var l = g.Layer;
+        if (l.Kind == LayerKind.Softmax) { g.WriteDx(0, $"SoftmaxBackward({g.Y}, {g.Dy}, {g.Dx}, {l.InC}, {l.InH * l.InW}, batch);"); return; }
+        if (l.Params is PReluParams pr)
+        {
+            string per = pr.PerChannel ? "true" : "false";
+            g.WriteParameterGradient($"PReluBackwardSlope({g.X}, {g.Dy}, {g.DWeight}, {l.InC}, {l.InH * l.InW}, {per}, batch);");
+            g.WriteDx(0, $"PReluBackwardData({g.X}, {g.Dy}, {g.Weight}, {g.Dx}, {l.InC}, {l.InH * l.InW}, {per}, batch);");
+            return;
+        }
+        var (kind, a) = GpuKind(l);
+        g.WriteDx(0, $"ActivationBackward({g.X}, {g.Y}, {g.Dy}, {g.Dx}, {GpuLayer.Ns}.ActivationKind.{kind}, {GpuLayer.F(a)}, {GpuLayer.Count(l.OutSize)});");
     }
 }

@@ -1,6 +1,7 @@
 using System.Collections.Generic;
 using NetDsl.Generators.Diagnostics;
 using NetDsl.Generators.Emit;
+using NetDsl.Generators.Emit.Gpu;
 using NetDsl.Generators.Inference;
 using NetDsl.Generators.Model;
 using static NetDsl.Generators.Emit.CpuLayer;
@@ -403,5 +404,61 @@ internal sealed class ConvolutionFamily : LayerFamily
         w.Close();
         w.Close();
         w.Line();
+    }
+
+    // ------------------------------------------------------------------ GPU
+
+    public override bool HasGpu(ShapedLayer l) => true;
+
+    public override void WriteGpuWorkspace(GpuLayer g)
+    {
+        var l = g.Layer;
+        var c = (ConvParams)l.Params;
+        if (l.Kind == LayerKind.Conv2D)
+        {
+            g.W.Line($"private static readonly {GpuLayer.Ns}.ConvShape s_shape{g.M} = new({l.InC}, {l.InH}, {l.InW}, {l.OutC}, {l.OutH}, {l.OutW}, {c.KernelH}, {c.KernelW}, {c.StrideH}, {c.StrideW}, {c.PadTop}, {c.PadLeft}, {c.Dilation}, {c.Dilation}, {c.Groups});");
+            g.W.Line($"private readonly global::ILGPU.Runtime.MemoryBuffer1D<float, global::ILGPU.Stride1D.Dense> _cols{g.M}, _dcols{g.M}; // [N, {Columns(l, c)}] im2col of the input, and its gradient");
+        }
+        else
+            g.W.Line($"private static readonly {GpuLayer.Ns}.ConvShape s_shape{g.M} = new({l.OutC}, {l.OutH}, {l.OutW}, {l.InC}, {l.InH}, {l.InW}, {c.KernelH}, {c.KernelW}, {c.StrideH}, {c.StrideW}, {c.PadTop}, {c.PadLeft}, {c.Dilation}, {c.Dilation}, 1); // the convolution {g.M} is the transpose of");
+    }
+
+    /// <summary>Floats per sample of the im2col matrix: (C·KH·KW) × (OH·OW).</summary>
+    private static long Columns(ShapedLayer l, ConvParams c) => (long)l.InC * c.KernelH * c.KernelW * l.OutH * l.OutW;
+
+    public override void WriteGpuAllocate(GpuLayer g)
+    {
+        var l = g.Layer;
+        if (l.Kind != LayerKind.Conv2D) return;
+        long cols = Columns(l, (ConvParams)l.Params);
+        g.W.Line($"_cols{g.M} = Allocate((long)maxBatch * {cols});");
+        g.W.Line($"_dcols{g.M} = Allocate((long)maxBatch * {cols});");
+    }
+
+    public override void WriteGpuForward(GpuLayer g)
+    {
+        var l = g.Layer;
+        if (l.Kind == LayerKind.Conv2D)
+        {
+            g.W.Line($"ConvForwardGemm({g.X}, {g.Weight}, {g.Bias}, {(l.HasBias ? "true" : "false")}, {g.Y}, V(_cols{g.M}), s_shape{g.M}, batch); // im2col + tiled GEMM");
+            return;
+        }
+        g.W.Line($"ConvBackwardData({g.X}, {g.Weight}, {g.Y}, s_shape{g.M}, batch); // the adjoint of the convolution");
+        if (l.HasBias) g.W.Line($"BiasAdd({g.Y}, {g.Bias}, {l.OutC}, {l.OutH * l.OutW}, batch);");
+    }
+
+    public override void WriteGpuBackward(GpuLayer g)
+    {
+        var l = g.Layer;
+        if (l.Kind == LayerKind.Conv2D)
+        {
+            string dx = l.InputLayer < 0 ? "ComputeInputGradient" : "true";
+            g.W.Line($"ConvBackwardGemm({g.Weight}, {g.Dy}, {g.DWeight}, {(l.HasBias ? g.DBias : g.DWeight)}, {(l.HasBias ? "true" : "false")}, V(_cols{g.M}), V(_dcols{g.M}), {g.Dx}, s_shape{g.M}, parameters: {(l.Frozen ? "false" : "true")}, inputGradient: {dx}, batch);");
+            return;
+        }
+        // Transposed: the weight gradient of the convolution from dy to x, the data gradient is that convolution's forward.
+        g.WriteParameterGradient($"ConvBackwardWeight({g.Dy}, {g.X}, {g.DWeight}, s_shape{g.M}, batch);");
+        if (l.HasBias) g.WriteParameterGradient($"BiasBackward({g.Dy}, {g.DBias}, {l.OutC}, {l.OutH * l.OutW}, batch);");
+        g.WriteDx(0, $"ConvForward({g.Dy}, {g.Weight}, {g.Weight}, false, {g.Dx}, s_shape{g.M}, batch);");
     }
 }

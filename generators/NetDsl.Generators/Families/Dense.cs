@@ -1,6 +1,7 @@
 using System.Collections.Generic;
 using NetDsl.Generators.Diagnostics;
 using NetDsl.Generators.Emit;
+using NetDsl.Generators.Emit.Gpu;
 using NetDsl.Generators.Inference;
 using NetDsl.Generators.Model;
 using static NetDsl.Generators.Emit.CpuLayer;
@@ -105,5 +106,24 @@ internal sealed class DenseFamily : LayerFamily
         w.Close();
         w.Close();
         w.Line();
+    }
+
+    // ------------------------------------------------------------------ GPU
+
+    public override bool HasGpu(ShapedLayer l) => true;
+
+    public override void WriteGpuForward(GpuLayer g)
+    {
+        var l = g.Layer;
+        if (l.Kind == LayerKind.Flatten) { g.W.Line($"Copy({g.X}, {g.Y}, {GpuLayer.Count(l.OutSize)});"); return; }
+        g.W.Line($"DenseForward({g.X}, {g.Weight}, {g.Bias}, {(l.HasBias ? "true" : "false")}, {g.Y}, {l.InSize}, {l.OutC}, batch); // x·Wᵀ on the tiled GEMM");
+    }
+
+    public override void WriteGpuBackward(GpuLayer g)
+    {
+        var l = g.Layer;
+        if (l.Kind == LayerKind.Flatten) { g.WriteDx(0, $"Copy({g.Dy}, {g.Dx}, {GpuLayer.Count(l.OutSize)});"); return; }
+        string dx = l.InputLayer < 0 ? "ComputeInputGradient" : "true";
+        g.W.Line($"DenseBackward({g.X}, {g.Weight}, {g.Dy}, {g.DWeight}, {(l.HasBias ? g.DBias : g.DWeight)}, {(l.HasBias ? "true" : "false")}, {g.Dx}, {l.InSize}, {l.OutC}, parameters: {(l.Frozen ? "false" : "true")}, inputGradient: {dx}, batch);");
     }
 }

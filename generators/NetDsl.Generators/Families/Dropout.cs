@@ -1,5 +1,6 @@
 using System.Collections.Generic;
 using NetDsl.Generators.Emit;
+using NetDsl.Generators.Emit.Gpu;
 using NetDsl.Generators.Inference;
 using NetDsl.Generators.Model;
 using static NetDsl.Generators.Emit.CpuLayer;
@@ -62,5 +63,29 @@ internal sealed class DropoutFamily : LayerFamily
         w.Line($"{Rt}.Kernels.Vec.Multiply(dy, mask, dx);");
         w.Close();
         w.Line();
+    }
+
+    // ------------------------------------------------------------------ GPU
+
+    public override bool HasGpu(ShapedLayer l) => true;
+
+    public override void WriteGpuWorkspace(GpuLayer g) =>
+        g.W.Line($"private readonly global::ILGPU.Runtime.MemoryBuffer1D<float, global::ILGPU.Stride1D.Dense> _mask{g.M}; // [N, {g.Layer.OutSize}] 0 or 1/(1−p)");
+
+    public override void WriteGpuAllocate(GpuLayer g) => g.W.Line($"_mask{g.M} = Allocate((long)maxBatch * {g.Layer.OutSize});");
+
+    public override void WriteGpuForward(GpuLayer g)
+    {
+        var l = g.Layer;
+        float p = (float)((ScalarParams)l.Params).Value;
+        g.W.Line($"// The CPU network's counter-based draw (key, layer, step, index): the same masks.");
+        g.W.Line($"if (training) Dropout({g.X}, {g.Y}, V(_mask{g.M}), {l.Index}, {GpuLayer.F(p)}, 1f / (1f - {GpuLayer.F(p)}), {GpuLayer.Count(l.OutSize)});");
+        g.W.Line($"else Copy({g.X}, {g.Y}, {GpuLayer.Count(l.OutSize)});");
+    }
+
+    public override void WriteGpuBackward(GpuLayer g)
+    {
+        var l = g.Layer;
+        g.WriteDx(0, $"{{ if (training) Multiply({g.Dy}, V(_mask{g.M}), {g.Dx}, {GpuLayer.Count(l.OutSize)}); else Copy({g.Dy}, {g.Dx}, {GpuLayer.Count(l.OutSize)}); }}");
     }
 }

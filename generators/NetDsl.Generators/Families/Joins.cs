@@ -2,6 +2,7 @@ using System.Collections.Generic;
 using System.Linq;
 using NetDsl.Generators.Diagnostics;
 using NetDsl.Generators.Emit;
+using NetDsl.Generators.Emit.Gpu;
 using NetDsl.Generators.Inference;
 using NetDsl.Generators.Model;
 using static NetDsl.Generators.Emit.CpuLayer;
@@ -129,5 +130,41 @@ internal sealed class JoinFamily : LayerFamily
         }
         w.Close();
         w.Line();
+    }
+
+    // ------------------------------------------------------------------ GPU
+
+    public override bool HasGpu(ShapedLayer l) => true;
+
+    public override void WriteGpuForward(GpuLayer g)
+    {
+        var l = g.Layer;
+        if (l.Kind == LayerKind.Add)
+        {
+            g.W.Line($"Copy({g.XOf(0)}, {g.Y}, {GpuLayer.Count(l.OutSize)});");
+            for (int j = 1; j < l.Inputs.Count; j++) g.W.Line($"AddInto({g.XOf(j)}, {g.Y}, {GpuLayer.Count(l.OutSize)});");
+            return;
+        }
+        int offset = 0;
+        for (int j = 0; j < l.Inputs.Count; j++)
+        {
+            int size = g.Net.SizeOf(l.Inputs[j]);
+            g.W.Line($"CopyToSlice({g.XOf(j)}, {g.Y}, {size}, {l.OutSize}, {offset}, batch);");
+            offset += size;
+        }
+    }
+
+    public override void WriteGpuBackward(GpuLayer g)
+    {
+        var l = g.Layer;
+        int offset = 0;
+        for (int j = 0; j < l.Inputs.Count; j++)
+        {
+            int size = g.Net.SizeOf(l.Inputs[j]);
+            g.WriteDx(j, l.Kind == LayerKind.Add
+                ? $"Copy({g.Dy}, {g.DxOf(j)}, {GpuLayer.Count(size)});"
+                : $"CopyFromSlice({g.Dy}, {g.DxOf(j)}, {size}, {l.OutSize}, {offset}, batch);");
+            offset += size;
+        }
     }
 }

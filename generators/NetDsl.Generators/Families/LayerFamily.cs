@@ -1,5 +1,6 @@
 using System.Collections.Generic;
 using NetDsl.Generators.Emit;
+using NetDsl.Generators.Emit.Gpu;
 using NetDsl.Generators.Inference;
 using NetDsl.Generators.Model;
 
@@ -98,6 +99,24 @@ internal abstract class LayerFamily
 
     /// <summary>Writes <c>{M}Backward</c>: adds the parameter gradients into <c>grad</c> and writes dL/d(input) into <see cref="CpuLayer.Dx"/>.</summary>
     public abstract void WriteBackward(CpuLayer e);
+
+    // ---- GPU backend (the nested <Net>.Gpu twin; NetDsl.Gpu's device kernels) ----
+
+    /// <summary>Whether the family has device kernels for <paramref name="l"/>. A network with a layer that has none gets
+    /// NDSL0401 (only when the project references NetDsl.Gpu), never a silent host fallback.</summary>
+    public virtual bool HasGpu(ShapedLayer l) => false;
+
+    /// <summary>Fields beyond the output and its gradient (argmax indices, masks, the layer's geometry constant).</summary>
+    public virtual void WriteGpuWorkspace(GpuLayer g) { }
+
+    /// <summary>Allocates those fields in the constructor (<c>maxBatch</c> in scope).</summary>
+    public virtual void WriteGpuAllocate(GpuLayer g) { }
+
+    /// <summary>Launches the layer's forward kernels (<c>batch</c> and <c>training</c> in scope).</summary>
+    public virtual void WriteGpuForward(GpuLayer g) => throw new System.NotSupportedException($"{Name} has no GPU kernels");
+
+    /// <summary>Launches the backward kernels: dL/d(input) overwrites <see cref="GpuLayer.DxOf"/>, parameter gradients are added.</summary>
+    public virtual void WriteGpuBackward(GpuLayer g) => throw new System.NotSupportedException($"{Name} has no GPU kernels");
 }
 
 /// <summary>The registry: every layer attribute maps to exactly one family.</summary>

@@ -1,5 +1,6 @@
 using System.Collections.Generic;
 using NetDsl.Generators.Emit;
+using NetDsl.Generators.Emit.Gpu;
 using NetDsl.Generators.Inference;
 using NetDsl.Generators.Model;
 using static NetDsl.Generators.Emit.CpuLayer;
@@ -75,5 +76,44 @@ internal sealed class MaxoutFamily : LayerFamily
         w.Line($"{Rt}.Kernels.Activations.MaxoutBackward(x, _parameters.AsSpan({l.WeightOffset}, {l.WeightCount}), dy, winner, dz, grad.AsSpan({l.WeightOffset}, {l.WeightCount}), grad.AsSpan({l.BiasOffset}, {l.BiasCount}), dx, n1 - n0, {l.InSize}, {p.Units}, {p.Pieces}, accumulate: false);");
         w.Close();
         w.Line();
+    }
+
+    // ------------------------------------------------------------------ GPU
+
+    public override bool HasGpu(ShapedLayer l) => true;
+
+    public override void WriteGpuWorkspace(GpuLayer g)
+    {
+        var l = g.Layer;
+        var p = (MaxoutParams)l.Params;
+        int width = p.Units * p.Pieces;
+        g.W.Line($"private static readonly {GpuLayer.Ns}.ConvShape s_shape{g.M} = {GpuLayer.Ns}.ConvShape.Dense({l.InSize}, {width}); // z = W·x + b, [units·pieces = {width}]");
+        g.W.Line($"private readonly global::ILGPU.Runtime.MemoryBuffer1D<float, global::ILGPU.Stride1D.Dense> _z{g.M}, _dz{g.M}; // [N, {width}]");
+        g.W.Line($"private readonly global::ILGPU.Runtime.MemoryBuffer1D<int, global::ILGPU.Stride1D.Dense> _winner{g.M}; // [N, {p.Units}] the winning piece");
+    }
+
+    public override void WriteGpuAllocate(GpuLayer g)
+    {
+        var p = (MaxoutParams)g.Layer.Params;
+        g.W.Line($"_z{g.M} = Allocate((long)maxBatch * {p.Units * p.Pieces});");
+        g.W.Line($"_dz{g.M} = Allocate((long)maxBatch * {p.Units * p.Pieces});");
+        g.W.Line($"_winner{g.M} = AllocateIndices((long)maxBatch * {p.Units});");
+    }
+
+    public override void WriteGpuForward(GpuLayer g)
+    {
+        var p = (MaxoutParams)g.Layer.Params;
+        g.W.Line($"ConvForward({g.X}, {g.Weight}, {g.Bias}, true, V(_z{g.M}), s_shape{g.M}, batch);");
+        g.W.Line($"MaxoutSelect(V(_z{g.M}), {g.Y}, V(_winner{g.M}), {p.Units}, {p.Pieces}, batch);");
+    }
+
+    public override void WriteGpuBackward(GpuLayer g)
+    {
+        var l = g.Layer;
+        var p = (MaxoutParams)l.Params;
+        g.W.Line($"MaxoutScatter({g.Dy}, V(_winner{g.M}), V(_dz{g.M}), {p.Units}, {p.Pieces}, batch); // dy to each unit's winning piece");
+        g.WriteParameterGradient($"ConvBackwardWeight({g.X}, V(_dz{g.M}), {g.DWeight}, s_shape{g.M}, batch);");
+        g.WriteParameterGradient($"BiasBackward(V(_dz{g.M}), {g.DBias}, {p.Units * p.Pieces}, 1, batch);");
+        g.WriteDx(0, $"ConvBackwardData(V(_dz{g.M}), {g.Weight}, {g.Dx}, s_shape{g.M}, batch);");
     }
 }

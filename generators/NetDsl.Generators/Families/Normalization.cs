@@ -1,5 +1,6 @@
 using System.Collections.Generic;
 using NetDsl.Generators.Emit;
+using NetDsl.Generators.Emit.Gpu;
 using NetDsl.Generators.Inference;
 using NetDsl.Generators.Model;
 using static NetDsl.Generators.Emit.CpuLayer;
@@ -146,4 +147,58 @@ internal sealed class NormalizationFamily : LayerFamily
 
     /// <summary>A double literal that round-trips.</summary>
     private static string R(double v) => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture) + (v == System.Math.Floor(v) && System.Math.Abs(v) < 1e15 ? ".0" : "");
+
+    // ------------------------------------------------------------------ GPU
+
+    public override bool HasGpu(ShapedLayer l) => true;
+
+    private const string FloatBuffer = "global::ILGPU.Runtime.MemoryBuffer1D<float, global::ILGPU.Stride1D.Dense>";
+
+    public override void WriteGpuWorkspace(GpuLayer g)
+    {
+        var l = g.Layer;
+        if (l.Kind == LayerKind.BatchNorm)
+        {
+            g.W.Line($"private readonly {FloatBuffer} _stats{g.M}; // [4, {l.OutC}] mean | invStd | ΣDy | ΣDy·xhat");
+            g.W.Line($"private readonly {FloatBuffer} _xhat{g.M}; // [N, {l.OutSize}] the normalized input");
+        }
+        else g.W.Line($"private readonly {FloatBuffer} _scale{g.M}; // [N, {l.OutSize}] k + α/size·Σx² over each window");
+    }
+
+    public override void WriteGpuAllocate(GpuLayer g)
+    {
+        var l = g.Layer;
+        if (l.Kind == LayerKind.BatchNorm)
+        {
+            g.W.Line($"_stats{g.M} = Allocate({4 * l.OutC});");
+            g.W.Line($"_xhat{g.M} = Allocate((long)maxBatch * {l.OutSize});");
+        }
+        else g.W.Line($"_scale{g.M} = Allocate((long)maxBatch * {l.OutSize});");
+    }
+
+    public override void WriteGpuForward(GpuLayer g)
+    {
+        var l = g.Layer;
+        int c = l.OutC, hw = l.OutH * l.OutW;
+        if (l.Params is LrnParams lrn)
+        {
+            g.W.Line($"LrnForward({g.X}, {g.Y}, V(_scale{g.M}), {c}, {hw}, {lrn.Size}, {R(lrn.Alpha)}, {R(lrn.Beta)}, {R(lrn.K)}, batch);");
+            return;
+        }
+        var bn = (BatchNormParams)l.Params;
+        g.W.Line($"BatchNormForward({g.X}, {g.Y}, V(_xhat{g.M}), V(_stats{g.M}), V(StateBuffer, {l.BufferOffset}, {2 * c}), {g.Weight}, {g.Bias}, {c}, {hw}, {GpuLayer.F(bn.Momentum)}, {GpuLayer.F(bn.Epsilon)}, training, batch);");
+    }
+
+    public override void WriteGpuBackward(GpuLayer g)
+    {
+        var l = g.Layer;
+        int c = l.OutC, hw = l.OutH * l.OutW;
+        if (l.Params is LrnParams lrn)
+        {
+            g.WriteDx(0, $"LrnBackward({g.X}, {g.Dy}, V(_scale{g.M}), {g.Dx}, {c}, {hw}, {lrn.Size}, {R(lrn.Alpha)}, {R(lrn.Beta)}, batch);");
+            return;
+        }
+        string dx = l.InputLayer < 0 ? "ComputeInputGradient" : "true";
+        g.W.Line($"BatchNormBackward({g.Dy}, V(_xhat{g.M}), V(_stats{g.M}), {g.Weight}, {g.DWeight}, {g.DBias}, {g.Dx}, {c}, {hw}, training, addParameters: {(l.Frozen ? "false" : "true")}, inputGradient: {dx}, batch);");
+    }
 }

@@ -1,6 +1,7 @@
 using System.Collections.Generic;
 using NetDsl.Generators.Diagnostics;
 using NetDsl.Generators.Emit;
+using NetDsl.Generators.Emit.Gpu;
 using NetDsl.Generators.Inference;
 using NetDsl.Generators.Model;
 using static NetDsl.Generators.Emit.CpuLayer;
@@ -198,5 +199,39 @@ internal sealed class PoolingFamily : LayerFamily
         }
         w.Close();
         w.Line();
+    }
+
+    // ------------------------------------------------------------------ GPU
+
+    public override bool HasGpu(ShapedLayer l) => true;
+
+    public override void WriteGpuWorkspace(GpuLayer g)
+    {
+        var l = g.Layer;
+        if (l.Params is not PoolParams p) return;
+        int mode = p.Mode switch { PoolMode.Max => 0, PoolMode.Min => 1, PoolMode.Average => 2, _ => 3 };
+        g.W.Line($"private static readonly {GpuLayer.Ns}.PoolShape s_shape{g.M} = new({l.InC}, {l.InH}, {l.InW}, {l.OutH}, {l.OutW}, {p.KernelH}, {p.KernelW}, {p.StrideH}, {p.StrideW}, {p.PadH}, {p.PadW}, {mode}, {(p.CountIncludePad ? "true" : "false")});");
+        g.W.Line($"private readonly global::ILGPU.Runtime.MemoryBuffer1D<int, global::ILGPU.Stride1D.Dense> _argmax{g.M}; // [N, {l.OutSize}] each window's winner (max and min)");
+    }
+
+    public override void WriteGpuAllocate(GpuLayer g)
+    {
+        var l = g.Layer;
+        if (l.Params is not PoolParams p) return;
+        g.W.Line($"_argmax{g.M} = AllocateIndices((long)maxBatch * {(p.Mode is PoolMode.Max or PoolMode.Min ? l.OutSize : 1)});");
+    }
+
+    public override void WriteGpuForward(GpuLayer g)
+    {
+        var l = g.Layer;
+        if (l.Params is not PoolParams) { g.W.Line($"GlobalAvgForward({g.X}, {g.Y}, {l.InC}, {l.InH * l.InW}, batch);"); return; }
+        g.W.Line($"PoolForward({g.X}, {g.Y}, V(_argmax{g.M}), s_shape{g.M}, batch);");
+    }
+
+    public override void WriteGpuBackward(GpuLayer g)
+    {
+        var l = g.Layer;
+        if (l.Params is not PoolParams) { g.WriteDx(0, $"GlobalAvgBackward({g.Dy}, {g.Dx}, {l.InC}, {l.InH * l.InW}, batch);"); return; }
+        g.WriteDx(0, $"PoolBackward({g.X}, {g.Y}, {g.Dy}, V(_argmax{g.M}), {g.Dx}, s_shape{g.M}, batch);");
     }
 }

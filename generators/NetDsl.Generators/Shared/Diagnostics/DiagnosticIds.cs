@@ -2,7 +2,7 @@ namespace NetDsl.Generators.Diagnostics;
 
 /// <summary>The IDs of every NetDsl diagnostic, shared by the shape inference (which finds problems), the analyzers
 /// (which report them) and the code fixes (which repair them), so no ID is ever spelled twice.
-/// NDSL00xx the network class, NDSL01xx layer arguments and the graph, NDSL02xx shapes, NDSL03xx advice.</summary>
+/// NDSL00xx the network class, NDSL01xx layer arguments and the graph, NDSL02xx shapes, NDSL03xx advice, NDSL04xx the GPU backend.</summary>
 internal static class DiagnosticIds
 {
     public const string NotPartial = "NDSL0001";
@@ -26,4 +26,6 @@ internal static class DiagnosticIds
     public const string SoftmaxNotLast = "NDSL0304";
     public const string LargeParameterCount = "NDSL0305";
     public const string DeadBranch = "NDSL0306";
+    /// <summary>The project references NetDsl.Gpu but a layer's family has no device kernels (reported by the generator).</summary>
+    public const string NoGpuKernels = "NDSL0401";
 }

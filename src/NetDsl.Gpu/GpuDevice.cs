@@ -1,0 +1,75 @@
+using System;
+using System.Diagnostics.CodeAnalysis;
+using System.Linq;
+using ILGPU;
+using ILGPU.Runtime;
+using ILGPU.Runtime.CPU;
+
+namespace NetDsl.Gpu;
+
+/// <summary>An ILGPU context and one accelerator. <see cref="Best"/> picks CUDA, then OpenCL, then ILGPU's CPU accelerator
+/// (a simulator: correct, not fast).</summary>
+public sealed class GpuDevice : IDisposable
+{
+    private GpuDevice(Context context, Accelerator accelerator)
+    {
+        Context = context;
+        Accelerator = accelerator;
+    }
+
+    public Context Context { get; }
+    public Accelerator Accelerator { get; }
+
+    /// <summary>"Cuda: NVIDIA H100 …", "OpenCL: …" or "CPU: ILGPU CPU accelerator …".</summary>
+    public string Description => $"{Accelerator.AcceleratorType}: {Accelerator.Name}";
+
+    /// <summary>Whether this is ILGPU's CPU simulator rather than a real accelerator.</summary>
+    public bool IsSimulator => Accelerator.AcceleratorType == AcceleratorType.CPU;
+
+    /// <summary>The best accelerator present: CUDA, then OpenCL, then the CPU accelerator.</summary>
+    [RequiresDynamicCode("ILGPU compiles kernels at run time.")]
+    [RequiresUnreferencedCode("ILGPU reads kernel IL through reflection.")]
+    public static GpuDevice Best()
+    {
+        var context = Context.Create(b => b.Default().EnableAlgorithms());
+        try
+        {
+            var device = context.Devices.FirstOrDefault(d => d.AcceleratorType == AcceleratorType.Cuda)
+                ?? context.Devices.FirstOrDefault(d => d.AcceleratorType == AcceleratorType.OpenCL)
+                ?? context.Devices.First(d => d.AcceleratorType == AcceleratorType.CPU);
+            return new GpuDevice(context, device.CreateAccelerator(context));
+        }
+        catch
+        {
+            context.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The first device of <paramref name="type"/>, or null when there is none (tests report "no device").</summary>
+    [RequiresDynamicCode("ILGPU compiles kernels at run time.")]
+    [RequiresUnreferencedCode("ILGPU reads kernel IL through reflection.")]
+    public static GpuDevice? TryCreate(AcceleratorType type)
+    {
+        var context = Context.Create(b => b.Default().EnableAlgorithms());
+        var device = context.Devices.FirstOrDefault(d => d.AcceleratorType == type);
+        if (device is null) { context.Dispose(); return null; }
+        return new GpuDevice(context, device.CreateAccelerator(context));
+    }
+
+    /// <summary>ILGPU's CPU accelerator with small groups (<paramref name="threadsPerWarp"/> × <paramref name="warpsPerGroup"/>
+    /// threads on <paramref name="processors"/> processors): fast enough for tests on tiny shapes.</summary>
+    [RequiresDynamicCode("ILGPU compiles kernels at run time.")]
+    [RequiresUnreferencedCode("ILGPU reads kernel IL through reflection.")]
+    public static GpuDevice Cpu(int threadsPerWarp = 4, int warpsPerGroup = 4, int processors = 2)
+    {
+        var context = Context.Create(b => b.CPU(new CPUDevice(threadsPerWarp, warpsPerGroup, processors)).EnableAlgorithms());
+        return new GpuDevice(context, context.GetCPUDevice(0).CreateAccelerator(context));
+    }
+
+    public void Dispose()
+    {
+        Accelerator.Dispose();
+        Context.Dispose();
+    }
+}

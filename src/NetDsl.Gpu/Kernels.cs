@@ -1,0 +1,748 @@
+using ILGPU;
+using ILGPU.Algorithms;
+
+namespace NetDsl.Gpu;
+
+/// <summary>Geometry of a convolution (also a dense layer: a 1×1 convolution over a 1×1 plane, and a transposed convolution:
+/// the convolution it is the adjoint of). Input C×H×W, output OC×OH×OW, weight [OC, C/Groups, KH, KW].</summary>
+public struct ConvShape
+{
+    public int C, H, W, OC, OH, OW, KH, KW, SH, SW, PT, PL, DH, DW, Groups;
+
+    /// <summary>A convolution's geometry.</summary>
+    public ConvShape(int c, int h, int w, int oc, int oh, int ow, int kh, int kw, int sh, int sw, int pt, int pl, int dh, int dw, int groups)
+    {
+        C = c; H = h; W = w; OC = oc; OH = oh; OW = ow; KH = kh; KW = kw; SH = sh; SW = sw; PT = pt; PL = pl; DH = dh; DW = dw; Groups = groups;
+    }
+
+    /// <summary>A dense layer as a 1×1 convolution: weight [outputs, inputs].</summary>
+    public static ConvShape Dense(int inputs, int outputs) => new(inputs, 1, 1, outputs, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 1);
+}
+
+/// <summary>C[M, N] (+)= A[M, K]·B[K, N] with A(m, k) at a[m·Am + k·Ak], B(k, n) at b[k·Bk + n·Bn], C(m, n) at c[m·Ldc + n]:
+/// the strides express the transposes (a dense layer's forward, weight gradient and input gradient are one kernel).</summary>
+public struct GemmShape
+{
+    public int M, N, K, Am, Ak, Bk, Bn, Ldc, Accumulate;
+
+    public GemmShape(int m, int n, int k, int am, int ak, int bk, int bn, int ldc, bool accumulate)
+    {
+        M = m; N = n; K = k; Am = am; Ak = ak; Bk = bk; Bn = bn; Ldc = ldc; Accumulate = accumulate ? 1 : 0;
+    }
+}
+
+/// <summary>Geometry of a pooling layer; Mode 0 max, 1 min, 2 average, 3 L2.</summary>
+public struct PoolShape
+{
+    public int C, H, W, OH, OW, KH, KW, SH, SW, PH, PW, Mode, IncludePad;
+
+    public PoolShape(int c, int h, int w, int oh, int ow, int kh, int kw, int sh, int sw, int ph, int pw, int mode, bool includePad)
+    {
+        C = c; H = h; W = w; OH = oh; OW = ow; KH = kh; KW = kw; SH = sh; SW = sw; PH = ph; PW = pw; Mode = mode; IncludePad = includePad ? 1 : 0;
+    }
+}
+
+/// <summary>The device losses.</summary>
+public static class LossKind
+{
+    public const int CrossEntropy = 0, SquaredError = 1, BinaryCrossEntropy = 2, NegativeLogLikelihood = 3, MultiMargin = 4;
+}
+
+/// <summary>What <c>LossRows</c> computes: the kind, the classes (features) per row, the pixels per sample (per-pixel
+/// cross-entropy), whether labels or dense targets, whether class (or positive) weights apply, the gradient scale, margin and p.</summary>
+public struct LossConfig
+{
+    public int Kind, Classes, Pixels, UseLabels, Weighted, P;
+    public float Scale, Margin;
+}
+
+/// <summary>Pointwise activations on the device; the numbering is what the generated code passes.</summary>
+public static class ActivationKind
+{
+    public const int ReLU = 0, LeakyReLU = 1, Tanh = 2, Sigmoid = 3, ELU = 4;
+}
+
+/// <summary>
+/// The device kernels: one thread per output element (per input element for gradients, gathering instead of scattering,
+/// so no atomics and a fixed summation order). Each mirrors a runtime kernel in <c>NetDsl.Kernels</c> one to one.
+/// </summary>
+internal static class DeviceKernels
+{
+    // ------------------------------------------------------------------ convolution (and dense)
+
+    /// <summary>y[n, oc, oh, ow] = bias[oc] + Σ w[oc, ci, kh, kw] · x[n, g·C/G + ci, oh·SH − PT + kh·DH, ow·SW − PL + kw·DW].</summary>
+    public static void ConvForward(Index1D i, ArrayView<float> x, ArrayView<float> w, ArrayView<float> b, ArrayView<float> y, ConvShape s, int hasBias)
+    {
+        int ow = i % s.OW, t = i / s.OW, oh = t % s.OH; t /= s.OH;
+        int oc = t % s.OC, n = t / s.OC;
+        int cpg = s.C / s.Groups, opg = s.OC / s.Groups, c0 = oc / opg * cpg;
+        float sum = 0f;
+        for (int ci = 0; ci < cpg; ci++)
+        {
+            long xBase = ((long)n * s.C + c0 + ci) * s.H * s.W;
+            long wBase = ((long)oc * cpg + ci) * s.KH * s.KW;
+            for (int kh = 0; kh < s.KH; kh++)
+            {
+                int h = oh * s.SH - s.PT + kh * s.DH;
+                if (h < 0 || h >= s.H) continue;
+                for (int kw = 0; kw < s.KW; kw++)
+                {
+                    int ww = ow * s.SW - s.PL + kw * s.DW;
+                    if (ww < 0 || ww >= s.W) continue;
+                    sum += w[wBase + kh * s.KW + kw] * x[xBase + h * s.W + ww];
+                }
+            }
+        }
+        y[i] = hasBias != 0 ? sum + b[oc] : sum;
+    }
+
+    /// <summary>dx[n, c, h, w] = Σ over the outputs whose window reads (h, w) of w · dy (overwrites dx).</summary>
+    public static void ConvBackwardData(Index1D i, ArrayView<float> dy, ArrayView<float> w, ArrayView<float> dx, ConvShape s)
+    {
+        int xw = i % s.W, t = i / s.W, h = t % s.H; t /= s.H;
+        int c = t % s.C, n = t / s.C;
+        int cpg = s.C / s.Groups, opg = s.OC / s.Groups, g = c / cpg, ci = c - g * cpg;
+        float sum = 0f;
+        for (int oc = g * opg; oc < (g + 1) * opg; oc++)
+        {
+            long yBase = ((long)n * s.OC + oc) * s.OH * s.OW;
+            long wBase = ((long)oc * cpg + ci) * s.KH * s.KW;
+            for (int kh = 0; kh < s.KH; kh++)
+            {
+                int th = h + s.PT - kh * s.DH;
+                if (th < 0 || th % s.SH != 0) continue;
+                int oh = th / s.SH;
+                if (oh >= s.OH) continue;
+                for (int kw = 0; kw < s.KW; kw++)
+                {
+                    int tw = xw + s.PL - kw * s.DW;
+                    if (tw < 0 || tw % s.SW != 0) continue;
+                    int ow = tw / s.SW;
+                    if (ow >= s.OW) continue;
+                    sum += w[wBase + kh * s.KW + kw] * dy[yBase + oh * s.OW + ow];
+                }
+            }
+        }
+        dx[i] = sum;
+    }
+
+    /// <summary>dw[oc, ci, kh, kw] += Σ_n Σ_(oh, ow) x · dy over the batch.</summary>
+    public static void ConvBackwardWeight(Index1D i, ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dw, ConvShape s, int batch)
+    {
+        int kw = i % s.KW, t = i / s.KW, kh = t % s.KH; t /= s.KH;
+        int cpg = s.C / s.Groups, opg = s.OC / s.Groups;
+        int ci = t % cpg, oc = t / cpg, c = oc / opg * cpg + ci;
+        float sum = 0f;
+        for (int n = 0; n < batch; n++)
+        {
+            long xBase = ((long)n * s.C + c) * s.H * s.W;
+            long yBase = ((long)n * s.OC + oc) * s.OH * s.OW;
+            for (int oh = 0; oh < s.OH; oh++)
+            {
+                int h = oh * s.SH - s.PT + kh * s.DH;
+                if (h < 0 || h >= s.H) continue;
+                for (int ow = 0; ow < s.OW; ow++)
+                {
+                    int ww = ow * s.SW - s.PL + kw * s.DW;
+                    if (ww < 0 || ww >= s.W) continue;
+                    sum += x[xBase + h * s.W + ww] * dy[yBase + oh * s.OW + ow];
+                }
+            }
+        }
+        dw[i] += sum;
+    }
+
+    /// <summary>im2col for the whole batch: col[n, (c, kh, kw), (oh, ow)] = x[n, c, oh·SH − PT + kh·DH, ow·SW − PL + kw·DW] (0 in the padding).</summary>
+    public static void Im2Col(Index1D i, ArrayView<float> x, ArrayView<float> col, ConvShape s)
+    {
+        int plane = s.OH * s.OW, rows = s.C * s.KH * s.KW;
+        int p = i % plane, t = i / plane, r = t % rows, n = t / rows;
+        int kw = r % s.KW, kh = r / s.KW % s.KH, c = r / (s.KW * s.KH);
+        int oh = p / s.OW, ow = p % s.OW;
+        int h = oh * s.SH - s.PT + kh * s.DH, w = ow * s.SW - s.PL + kw * s.DW;
+        col[i] = h >= 0 && h < s.H && w >= 0 && w < s.W ? x[(((long)n * s.C + c) * s.H + h) * s.W + w] : 0f;
+    }
+
+    /// <summary>col2im as a gather (no atomics): dx[n, c, h, w] = Σ over the (kh, kw, oh, ow) that read (h, w) of dcol (overwrites dx).</summary>
+    public static void Col2Im(Index1D i, ArrayView<float> dcol, ArrayView<float> dx, ConvShape s)
+    {
+        int xw = i % s.W, t = i / s.W, h = t % s.H; t /= s.H;
+        int c = t % s.C, n = t / s.C;
+        int plane = s.OH * s.OW, rows = s.C * s.KH * s.KW;
+        float sum = 0f;
+        for (int kh = 0; kh < s.KH; kh++)
+        {
+            int th = h + s.PT - kh * s.DH;
+            if (th < 0 || th % s.SH != 0) continue;
+            int oh = th / s.SH;
+            if (oh >= s.OH) continue;
+            for (int kw = 0; kw < s.KW; kw++)
+            {
+                int tw = xw + s.PL - kw * s.DW;
+                if (tw < 0 || tw % s.SW != 0) continue;
+                int ow = tw / s.SW;
+                if (ow >= s.OW) continue;
+                sum += dcol[((long)n * rows + (c * s.KH + kh) * s.KW + kw) * plane + oh * s.OW + ow];
+            }
+        }
+        dx[i] = sum;
+    }
+
+    /// <summary>db[c] += Σ_n Σ_p dy[n, c, p].</summary>
+    public static void BiasBackward(Index1D c, ArrayView<float> dy, ArrayView<float> db, int channels, int plane, int batch)
+    {
+        float sum = 0f;
+        for (int n = 0; n < batch; n++)
+        {
+            long b = ((long)n * channels + c) * plane;
+            for (int p = 0; p < plane; p++) sum += dy[b + p];
+        }
+        db[c] += sum;
+    }
+
+    /// <summary>y[n, c, p] += bias[c].</summary>
+    public static void BiasAdd(Index1D i, ArrayView<float> y, ArrayView<float> b, int channels, int plane) => y[i] += b[i / plane % channels];
+
+    // ------------------------------------------------------------------ tiled GEMM
+
+    /// <summary>Threads per group side; each thread computes <see cref="GemmBlock"/>² outputs, a group a <see cref="GemmTile"/>² tile.</summary>
+    public const int GemmThreads = 4, GemmBlock = 2, GemmTile = GemmThreads * GemmBlock, GemmDepth = 8;
+
+    /// <summary>Explicitly grouped, shared-memory tiled, register-blocked GEMM: a group stages a <see cref="GemmTile"/>×<see cref="GemmDepth"/>
+    /// slice of A and a <see cref="GemmDepth"/>×<see cref="GemmTile"/> slice of B in shared memory per step of K; each thread
+    /// keeps its 2×2 outputs in four named scalars (an array would fall into local memory). Launch: grid (⌈N/8⌉, ⌈M/8⌉), group (4, 4).</summary>
+    public static void Gemm(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, GemmShape s)
+    {
+        int tx = Group.IdxX, ty = Group.IdxY, tid = ty * GemmThreads + tx;
+        int row0 = Grid.IdxY * GemmTile, col0 = Grid.IdxX * GemmTile;
+        var tileA = SharedMemory.Allocate<float>(GemmTile * GemmDepth); // [m][k]
+        var tileB = SharedMemory.Allocate<float>(GemmDepth * GemmTile); // [k][n]
+        float c00 = 0f, c01 = 0f, c10 = 0f, c11 = 0f;
+        for (int k0 = 0; k0 < s.K; k0 += GemmDepth)
+        {
+            for (int e = tid; e < GemmTile * GemmDepth; e += GemmThreads * GemmThreads)
+            {
+                int m = e / GemmDepth, k = e % GemmDepth, gm = row0 + m, gk = k0 + k;
+                tileA[e] = gm < s.M && gk < s.K ? a[(long)gm * s.Am + (long)gk * s.Ak] : 0f;
+                int kb = e / GemmTile, n = e % GemmTile, gkb = k0 + kb, gn = col0 + n;
+                tileB[e] = gkb < s.K && gn < s.N ? b[(long)gkb * s.Bk + (long)gn * s.Bn] : 0f;
+            }
+            Group.Barrier();
+            for (int k = 0; k < GemmDepth; k++)
+            {
+                float a0 = tileA[(ty * GemmBlock) * GemmDepth + k], a1 = tileA[(ty * GemmBlock + 1) * GemmDepth + k];
+                float b0 = tileB[k * GemmTile + tx * GemmBlock], b1 = tileB[k * GemmTile + tx * GemmBlock + 1];
+                c00 += a0 * b0; c01 += a0 * b1; c10 += a1 * b0; c11 += a1 * b1;
+            }
+            Group.Barrier();
+        }
+        int m0 = row0 + ty * GemmBlock, n0 = col0 + tx * GemmBlock;
+        Store(c, s, m0, n0, c00); Store(c, s, m0, n0 + 1, c01); Store(c, s, m0 + 1, n0, c10); Store(c, s, m0 + 1, n0 + 1, c11);
+    }
+
+    private static void Store(ArrayView<float> c, GemmShape s, int m, int n, float value)
+    {
+        if (m >= s.M || n >= s.N) return;
+        long at = (long)m * s.Ldc + n;
+        c[at] = s.Accumulate != 0 ? c[at] + value : value;
+    }
+
+    // ------------------------------------------------------------------ activations
+
+    public static void Activation(Index1D i, ArrayView<float> x, ArrayView<float> y, int kind, float a)
+    {
+        float v = x[i];
+        float r;
+        if (kind == ActivationKind.ReLU) r = v > 0f ? v : 0f;
+        else if (kind == ActivationKind.LeakyReLU) r = v > 0f ? v : a * v;
+        else if (kind == ActivationKind.Tanh) r = XMath.Tanh(v);
+        else if (kind == ActivationKind.Sigmoid) r = 1f / (1f + XMath.Exp(-v));
+        else r = v > 0f ? v : a * (XMath.Exp(v) - 1f);
+        y[i] = r;
+    }
+
+    public static void ActivationBackward(Index1D i, ArrayView<float> x, ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dx, int kind, float a)
+    {
+        float g = dy[i], r;
+        if (kind == ActivationKind.ReLU) r = y[i] > 0f ? g : 0f;
+        else if (kind == ActivationKind.LeakyReLU) r = x[i] > 0f ? g : a * g;
+        else if (kind == ActivationKind.Tanh) { float v = y[i]; r = g * (1f - v * v); }
+        else if (kind == ActivationKind.Sigmoid) { float v = y[i]; r = g * v * (1f - v); }
+        else r = x[i] > 0f ? g : g * (y[i] + a);
+        dx[i] = r;
+    }
+
+    /// <summary>Softmax over channels at each (sample, position): one thread per (n, p).</summary>
+    public static void Softmax(Index1D i, ArrayView<float> x, ArrayView<float> y, int channels, int plane)
+    {
+        int p = i % plane, n = i / plane;
+        long b = (long)n * channels * plane + p;
+        float max = float.NegativeInfinity;
+        for (int c = 0; c < channels; c++) max = XMath.Max(max, x[b + c * plane]);
+        float sum = 0f;
+        for (int c = 0; c < channels; c++) { float e = XMath.Exp(x[b + c * plane] - max); y[b + c * plane] = e; sum += e; }
+        for (int c = 0; c < channels; c++) y[b + c * plane] /= sum;
+    }
+
+    /// <summary>dx = y ⊙ (dy − Σ_c dy ⊙ y).</summary>
+    public static void SoftmaxBackward(Index1D i, ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dx, int channels, int plane)
+    {
+        int p = i % plane, n = i / plane;
+        long b = (long)n * channels * plane + p;
+        float dot = 0f;
+        for (int c = 0; c < channels; c++) dot += dy[b + c * plane] * y[b + c * plane];
+        for (int c = 0; c < channels; c++) dx[b + c * plane] = y[b + c * plane] * (dy[b + c * plane] - dot);
+    }
+
+    // ------------------------------------------------------------------ pooling
+
+    private static int AvgDivisor(int h0, int w0, PoolShape s)
+    {
+        if (s.IncludePad != 0)
+            return (XMath.Min(h0 + s.KH, s.H + s.PH) - h0) * (XMath.Min(w0 + s.KW, s.W + s.PW) - w0);
+        int h1 = XMath.Min(h0 + s.KH, s.H), hs = XMath.Max(h0, 0), w1 = XMath.Min(w0 + s.KW, s.W), ws = XMath.Max(w0, 0);
+        return (h1 - hs) * (w1 - ws);
+    }
+
+    public static void PoolForward(Index1D i, ArrayView<float> x, ArrayView<float> y, ArrayView<int> arg, PoolShape s)
+    {
+        int ow = i % s.OW, t = i / s.OW, oh = t % s.OH, plane = t / s.OH;
+        long xBase = (long)plane * s.H * s.W;
+        int h0 = oh * s.SH - s.PH, h1 = XMath.Min(h0 + s.KH, s.H), hs = XMath.Max(h0, 0);
+        int w0 = ow * s.SW - s.PW, w1 = XMath.Min(w0 + s.KW, s.W), ws = XMath.Max(w0, 0);
+        if (s.Mode <= 1)
+        {
+            bool min = s.Mode == 1;
+            float best = min ? float.PositiveInfinity : float.NegativeInfinity;
+            int bestIndex = hs * s.W + ws;
+            for (int ih = hs; ih < h1; ih++)
+                for (int iw = ws; iw < w1; iw++)
+                {
+                    float v = x[xBase + ih * s.W + iw];
+                    if ((min ? v < best : v > best) || float.IsNaN(v)) { best = v; bestIndex = ih * s.W + iw; }
+                }
+            y[i] = best;
+            arg[i] = bestIndex;
+            return;
+        }
+        float sum = 0f;
+        if (s.Mode == 2)
+        {
+            for (int ih = hs; ih < h1; ih++)
+                for (int iw = ws; iw < w1; iw++) sum += x[xBase + ih * s.W + iw];
+            y[i] = sum / AvgDivisor(h0, w0, s);
+            return;
+        }
+        for (int ih = hs; ih < h1; ih++)
+            for (int iw = ws; iw < w1; iw++) { float v = x[xBase + ih * s.W + iw]; sum += v * v; }
+        int count = (h1 - hs) * (w1 - ws), window = s.KH * s.KW;
+        y[i] = XMath.Sqrt(count == window ? sum : sum / count * window);
+    }
+
+    /// <summary>dx[n, c, h, w]: gathers dy from every window that reads (h, w) (overwrites dx).</summary>
+    public static void PoolBackward(Index1D i, ArrayView<float> x, ArrayView<float> y, ArrayView<float> dy, ArrayView<int> arg, ArrayView<float> dx, PoolShape s)
+    {
+        int iw = i % s.W, t = i / s.W, ih = t % s.H, plane = t / s.H;
+        long yBase = (long)plane * s.OH * s.OW;
+        // Windows oh with oh·SH − PH ≤ ih < oh·SH − PH + KH.
+        int ohFirst = XMath.Max(0, (ih + s.PH - s.KH + s.SH) / s.SH), ohLast = XMath.Min(s.OH - 1, (ih + s.PH) / s.SH);
+        int owFirst = XMath.Max(0, (iw + s.PW - s.KW + s.SW) / s.SW), owLast = XMath.Min(s.OW - 1, (iw + s.PW) / s.SW);
+        if (ih + s.PH - s.KH + s.SH < 0) ohFirst = 0;
+        if (iw + s.PW - s.KW + s.SW < 0) owFirst = 0;
+        float sum = 0f;
+        int self = ih * s.W + iw, window = s.KH * s.KW;
+        for (int oh = ohFirst; oh <= ohLast; oh++)
+        {
+            int h0 = oh * s.SH - s.PH;
+            if (ih < h0 || ih >= h0 + s.KH) continue;
+            for (int ow = owFirst; ow <= owLast; ow++)
+            {
+                int w0 = ow * s.SW - s.PW;
+                if (iw < w0 || iw >= w0 + s.KW) continue;
+                long o = yBase + oh * s.OW + ow;
+                if (s.Mode <= 1) { if (arg[o] == self) sum += dy[o]; }
+                else if (s.Mode == 2) sum += dy[o] / AvgDivisor(h0, w0, s);
+                else
+                {
+                    float norm = y[o];
+                    if (norm == 0f) continue;
+                    float g = dy[o] / norm;
+                    int count = (XMath.Min(h0 + s.KH, s.H) - h0) * (XMath.Min(w0 + s.KW, s.W) - w0);
+                    if (count != window) g *= (float)window / count;
+                    sum += g * x[(long)plane * s.H * s.W + self];
+                }
+            }
+        }
+        dx[i] = sum;
+    }
+
+    /// <summary>y[n, c] = mean of the plane.</summary>
+    public static void GlobalAvgForward(Index1D i, ArrayView<float> x, ArrayView<float> y, int plane)
+    {
+        float sum = 0f;
+        long b = (long)(int)i * plane;
+        for (int p = 0; p < plane; p++) sum += x[b + p];
+        y[i] = sum / plane;
+    }
+
+    public static void GlobalAvgBackward(Index1D i, ArrayView<float> dy, ArrayView<float> dx, int plane) => dx[i] = dy[i / plane] / plane;
+
+    // ------------------------------------------------------------------ PReLU, maxout
+
+    public static void PRelu(Index1D i, ArrayView<float> x, ArrayView<float> y, ArrayView<float> slope, int channels, int plane, int perChannel)
+    {
+        float a = slope[perChannel != 0 ? i / plane % channels : 0], v = x[i];
+        y[i] = v > 0f ? v : a * v;
+    }
+
+    public static void PReluBackwardData(Index1D i, ArrayView<float> x, ArrayView<float> dy, ArrayView<float> slope, ArrayView<float> dx, int channels, int plane, int perChannel)
+    {
+        float a = slope[perChannel != 0 ? i / plane % channels : 0];
+        dx[i] = x[i] > 0f ? dy[i] : a * dy[i];
+    }
+
+    /// <summary>dSlope[k] += Σ dy·x over the elements with x ≤ 0 that slope k covers (one channel, or all).</summary>
+    public static void PReluBackwardSlope(Index1D k, ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dSlope, int channels, int plane, int batch, int perChannel)
+    {
+        float sum = 0f;
+        int c0 = perChannel != 0 ? (int)k : 0, c1 = perChannel != 0 ? (int)k + 1 : channels;
+        for (int n = 0; n < batch; n++)
+            for (int c = c0; c < c1; c++)
+            {
+                long b = ((long)n * channels + c) * plane;
+                for (int p = 0; p < plane; p++) { float v = x[b + p]; if (!(v > 0f)) sum += dy[b + p] * v; }
+            }
+        dSlope[k] += sum;
+    }
+
+    /// <summary>y[n, u] = max over the unit's pieces of z[n, u, k] (the first maximum wins); winner = that k.</summary>
+    public static void MaxoutSelect(Index1D i, ArrayView<float> z, ArrayView<float> y, ArrayView<int> winner, int pieces)
+    {
+        long b = (long)(int)i * pieces;
+        int best = 0;
+        float value = z[b];
+        for (int k = 1; k < pieces; k++) { float v = z[b + k]; if (v > value) { value = v; best = k; } }
+        y[i] = value;
+        winner[i] = best;
+    }
+
+    /// <summary>dz[n, u, k] = k is the winner ? dy[n, u] : 0.</summary>
+    public static void MaxoutScatter(Index1D i, ArrayView<float> dy, ArrayView<int> winner, ArrayView<float> dz, int pieces)
+    {
+        int k = i % pieces, unit = i / pieces;
+        dz[i] = winner[unit] == k ? dy[unit] : 0f;
+    }
+
+    // ------------------------------------------------------------------ batch norm, LRN
+
+    /// <summary>Per channel: training, the batch mean and 1/√(biased var + ε), and the running statistics updated with the
+    /// unbiased variance (PyTorch); eval, the running statistics. <paramref name="state"/> is [running_mean | running_var].</summary>
+    public static void BatchNormStatistics(Index1D c, ArrayView<float> x, ArrayView<float> stats, ArrayView<float> state, int channels, int plane, int batch,
+        float momentum, float epsilon, int training)
+    {
+        if (training == 0)
+        {
+            stats[c] = state[c];
+            stats[channels + c] = 1f / XMath.Sqrt(state[channels + c] + epsilon);
+            return;
+        }
+        double sum = 0, sumSq = 0;
+        for (int n = 0; n < batch; n++)
+        {
+            long b = ((long)n * channels + c) * plane;
+            for (int p = 0; p < plane; p++) { double v = x[b + p]; sum += v; sumSq += v * v; }
+        }
+        long count = (long)batch * plane;
+        double m = sum / count, variance = XMath.Max(sumSq / count - m * m, 0.0);
+        stats[c] = (float)m;
+        stats[channels + c] = (float)(1.0 / XMath.Sqrt(variance + epsilon));
+        state[c] = (1f - momentum) * state[c] + momentum * (float)m;
+        state[channels + c] = (1f - momentum) * state[channels + c] + momentum * (float)(variance * count / (count - 1));
+    }
+
+    /// <summary>xhat = (x − mean)·invStd; y = γ·xhat + β. <paramref name="stats"/> is [mean | invStd | ΣDy | ΣDy·xhat].</summary>
+    public static void BatchNormForward(Index1D i, ArrayView<float> x, ArrayView<float> y, ArrayView<float> xhat, ArrayView<float> stats,
+        ArrayView<float> gamma, ArrayView<float> beta, int channels, int plane)
+    {
+        int c = i / plane % channels;
+        float h = (x[i] - stats[c]) * stats[channels + c];
+        xhat[i] = h;
+        y[i] = gamma[c] * h + beta[c];
+    }
+
+    /// <summary>Per channel: ΣDy and ΣDy·xhat over the batch (kept in stats); dγ += ΣDy·xhat, dβ += ΣDy when <paramref name="addParameters"/>.</summary>
+    public static void BatchNormBackwardReduce(Index1D c, ArrayView<float> dy, ArrayView<float> xhat, ArrayView<float> stats, ArrayView<float> dGamma,
+        ArrayView<float> dBeta, int channels, int plane, int batch, int addParameters)
+    {
+        double sDy = 0, sDyXhat = 0;
+        for (int n = 0; n < batch; n++)
+        {
+            long b = ((long)n * channels + c) * plane;
+            for (int p = 0; p < plane; p++) { float g = dy[b + p]; sDy += g; sDyXhat += (double)g * xhat[b + p]; }
+        }
+        stats[2 * channels + c] = (float)sDy;
+        stats[3 * channels + c] = (float)sDyXhat;
+        if (addParameters != 0)
+        {
+            dGamma[c] += (float)sDyXhat;
+            dBeta[c] += (float)sDy;
+        }
+    }
+
+    /// <summary>dx = γ·invStd·(dy − ΣDy/M − xhat·ΣDy·xhat/M) in training, γ·invStd·dy in eval.</summary>
+    public static void BatchNormBackward(Index1D i, ArrayView<float> dy, ArrayView<float> xhat, ArrayView<float> gamma, ArrayView<float> stats,
+        ArrayView<float> dx, int channels, int plane, float count, int training)
+    {
+        int c = i / plane % channels;
+        float scale = gamma[c] * stats[channels + c];
+        dx[i] = training != 0
+            ? scale * (dy[i] - stats[2 * channels + c] / count - xhat[i] * (stats[3 * channels + c] / count))
+            : scale * dy[i];
+    }
+
+    /// <summary>s = k + α/size·Σ x² over the channel window [c − size/2, c + (size−1)/2]; y = x·s^−β.</summary>
+    public static void LrnForward(Index1D i, ArrayView<float> x, ArrayView<float> y, ArrayView<float> scale, int channels, int plane, int size,
+        float alphaOverSize, float negBeta, float k)
+    {
+        int p = i % plane, t = i / plane, c = t % channels, n = t / channels;
+        long b = (long)n * channels * plane + p;
+        int lo = XMath.Max(0, c - size / 2), hi = XMath.Min(channels - 1, c + (size - 1) / 2);
+        float sum = 0f;
+        for (int j = lo; j <= hi; j++) { float v = x[b + j * plane]; sum += v * v; }
+        float s = k + alphaOverSize * sum;
+        scale[i] = s;
+        y[i] = x[i] * XMath.Pow(s, negBeta);
+    }
+
+    public static void LrnBackward(Index1D i, ArrayView<float> x, ArrayView<float> dy, ArrayView<float> scale, ArrayView<float> dx, int channels, int plane,
+        int size, float negBeta, float negBetaMinusOne, float coeff)
+    {
+        int p = i % plane, t = i / plane, j = t % channels, n = t / channels;
+        long b = (long)n * channels * plane + p;
+        int lo = XMath.Max(0, j - (size - 1) / 2), hi = XMath.Min(channels - 1, j + size / 2);
+        float sum = 0f;
+        for (int c = lo; c <= hi; c++) { long o = b + c * plane; sum += dy[o] * x[o] * XMath.Pow(scale[o], negBetaMinusOne); }
+        dx[i] = dy[i] * XMath.Pow(scale[i], negBeta) - coeff * x[i] * sum;
+    }
+
+    // ------------------------------------------------------------------ dropout
+
+    private static ulong Mix(ulong z)
+    {
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        return z ^ (z >> 31);
+    }
+
+    /// <summary>The CPU's counter-based draw (<c>Rng.Uniform</c>), bit for bit: the twin draws the CPU network's masks.</summary>
+    public static void Dropout(Index1D i, ArrayView<float> x, ArrayView<float> y, ArrayView<float> mask, ulong key, float p, float scale, int draw)
+    {
+        if (draw != 0)
+        {
+            float u = (Mix(key ^ Mix((ulong)(long)(int)i + 0x632BE59BD9B4E019UL)) >> 40) * (1f / (1 << 24));
+            mask[i] = u < p ? 0f : scale;
+        }
+        y[i] = x[i] * mask[i];
+    }
+
+    // ------------------------------------------------------------------ plumbing, joins
+
+    public static void Copy(Index1D i, ArrayView<float> src, ArrayView<float> dst) => dst[i] = src[i];
+    public static void Multiply(Index1D i, ArrayView<float> a, ArrayView<float> b, ArrayView<float> dst) => dst[i] = a[i] * b[i];
+    public static void AddInto(Index1D i, ArrayView<float> src, ArrayView<float> dst) => dst[i] += src[i];
+
+    /// <summary>dst[n, offset + j] = src[n, j] (Concat forward): src has <paramref name="part"/> floats per sample, dst <paramref name="total"/>.</summary>
+    public static void CopyToSlice(Index1D i, ArrayView<float> src, ArrayView<float> dst, int part, int total, int offset)
+    {
+        int j = i % part, n = i / part;
+        dst[(long)n * total + offset + j] = src[i];
+    }
+
+    /// <summary>dst[n, j] = src[n, offset + j] (Concat backward).</summary>
+    public static void CopyFromSlice(Index1D i, ArrayView<float> src, ArrayView<float> dst, int part, int total, int offset)
+    {
+        int j = i % part, n = i / part;
+        dst[i] = src[(long)n * total + offset + j];
+    }
+
+    // ------------------------------------------------------------------ losses (one thread per sample, or per pixel)
+
+    /// <summary>Softmax cross-entropy over a column of <c>Classes</c> values <c>Pixels</c> apart (plain: one pixel; per-pixel:
+    /// C·H·W outputs with H·W pixels): with a label, grad = (softmax − onehot)·w[y]·Scale, row loss w[y]·(lse − x[y]); with
+    /// soft targets, grad = (softmax·Σw t − w t)·Scale, row loss Σ w t (lse − x).</summary>
+    private static void CrossEntropyRow(int r, ArrayView<float> x, ArrayView<float> targets, ArrayView<int> labels, ArrayView<float> weights,
+        ArrayView<float> grad, ArrayView<float> rowLoss, LossConfig c)
+    {
+        int p = r % c.Pixels, n = r / c.Pixels, s = c.Pixels;
+        long b = (long)n * c.Classes * s + p;
+        float max = float.NegativeInfinity;
+        for (int j = 0; j < c.Classes; j++) max = XMath.Max(max, x[b + j * s]);
+        float sum = 0f;
+        for (int j = 0; j < c.Classes; j++) sum += XMath.Exp(x[b + j * s] - max);
+        float lse = max + XMath.Log(sum);
+        if (c.UseLabels != 0)
+        {
+            int y = labels[r];
+            float w = c.Weighted != 0 ? weights[y] : 1f;
+            rowLoss[r] = w * (lse - x[b + y * s]);
+            float scale = w * c.Scale;
+            for (int j = 0; j < c.Classes; j++) grad[b + j * s] = XMath.Exp(x[b + j * s] - lse) * scale;
+            grad[b + y * s] -= scale;
+            return;
+        }
+        float mass = 0f, loss = 0f;
+        for (int k = 0; k < c.Classes; k++)
+        {
+            float wk = (c.Weighted != 0 ? weights[k] : 1f) * targets[b + k * s];
+            mass += wk;
+            loss += wk * (lse - x[b + k * s]);
+        }
+        rowLoss[r] = loss;
+        for (int j = 0; j < c.Classes; j++)
+        {
+            float wj = (c.Weighted != 0 ? weights[j] : 1f) * targets[b + j * s];
+            grad[b + j * s] = (XMath.Exp(x[b + j * s] - lse) * mass - wj) * c.Scale;
+        }
+    }
+
+    /// <summary>Every loss of <c>NetDsl.Training.Losses</c> on the device: writes dL/d(output) and one partial sum per row,
+    /// which the host adds up and divides (batch, batch·features or Σ w[label], as the CPU loss does).</summary>
+    public static void LossRows(Index1D r, ArrayView<float> x, ArrayView<float> targets, ArrayView<int> labels, ArrayView<float> weights,
+        ArrayView<float> grad, ArrayView<float> rowLoss, LossConfig c)
+    {
+        if (c.Kind == LossKind.CrossEntropy) { CrossEntropyRow(r, x, targets, labels, weights, grad, rowLoss, c); return; }
+        int features = c.Classes;
+        long b = (long)(int)r * features;
+        float loss = 0f;
+        if (c.Kind == LossKind.SquaredError)
+        {
+            for (int j = 0; j < features; j++)
+            {
+                float t = c.UseLabels != 0 ? (labels[r] == j ? 1f : 0f) : targets[b + j];
+                float d = x[b + j] - t;
+                loss += d * d;
+                grad[b + j] = c.Scale * d;
+            }
+        }
+        else if (c.Kind == LossKind.BinaryCrossEntropy)
+        {
+            // (1−t)x + lw·softplus(−x), lw = 1 + (pw−1)t; softplus(−x) = log1p(e^−|x|) + max(−x, 0).
+            for (int j = 0; j < features; j++)
+            {
+                float v = x[b + j];
+                float t = c.UseLabels != 0 ? (labels[r] == j ? 1f : 0f) : targets[b + j];
+                float lw = c.Weighted != 0 ? 1f + (weights[j] - 1f) * t : 1f;
+                float e = XMath.Exp(-XMath.Abs(v));
+                float softplusNeg = XMath.Log(1f + e) + XMath.Max(-v, 0f);
+                float sigmaNeg = v >= 0f ? e / (1f + e) : 1f / (1f + e);
+                grad[b + j] = ((1f - t) - lw * sigmaNeg) * c.Scale;
+                loss += (1f - t) * v + lw * softplusNeg;
+            }
+        }
+        else if (c.Kind == LossKind.NegativeLogLikelihood)
+        {
+            if (c.UseLabels != 0)
+            {
+                int y = labels[r];
+                float w = c.Weighted != 0 ? weights[y] : 1f;
+                for (int j = 0; j < features; j++) grad[b + j] = 0f;
+                grad[b + y] = -w * c.Scale;
+                loss = -w * x[b + y];
+            }
+            else
+                for (int j = 0; j < features; j++)
+                {
+                    float wt = (c.Weighted != 0 ? weights[j] : 1f) * targets[b + j];
+                    loss -= wt * x[b + j];
+                    grad[b + j] = -wt * c.Scale;
+                }
+        }
+        else
+        {
+            // Multi-margin: Σ_{j≠y} w[y]·max(0, margin − x[y] + x[j])^p, strict z > 0 as PyTorch.
+            int y = labels[r];
+            float w = c.Weighted != 0 ? weights[y] : 1f, xy = x[b + y], gy = 0f;
+            for (int j = 0; j < features; j++)
+            {
+                float z = c.Margin - xy + x[b + j];
+                if (j == y || !(z > 0f)) { grad[b + j] = 0f; continue; }
+                loss += c.P == 1 ? w * z : w * z * z;
+                float gj = (c.P == 1 ? w : 2f * w * z) * c.Scale;
+                grad[b + j] = gj;
+                gy -= gj;
+            }
+            grad[b + y] = gy;
+        }
+        rowLoss[r] = loss;
+    }
+
+    // ------------------------------------------------------------------ optimizers (one thread per parameter)
+
+    /// <summary>PyTorch 1.13 SGD: d = g + wd·p; b = first ? d : μb + (1 − dampening)d; p −= lr·(nesterov ? d + μb : b).</summary>
+    public static void Sgd(Index1D i, ArrayView<float> p, ArrayView<float> g, ArrayView<float> buf, float lr, float wd, float mu, float keep, int nesterov, int first)
+    {
+        float d = g[i] + wd * p[i];
+        if (mu == 0f) { p[i] -= lr * d; return; }
+        float b = first != 0 ? d : mu * buf[i] + keep * d;
+        buf[i] = b;
+        p[i] -= lr * (nesterov != 0 ? d + mu * b : b);
+    }
+
+    /// <summary>PyTorch 1.13 Adagrad: sum += g²; p −= clr·g/(√sum + eps).</summary>
+    public static void Adagrad(Index1D i, ArrayView<float> p, ArrayView<float> g, ArrayView<float> sum, float clr, float wd, float eps)
+    {
+        float gi = g[i] + wd * p[i];
+        float s = sum[i] + gi * gi;
+        sum[i] = s;
+        p[i] -= clr * (gi / (XMath.Sqrt(s) + eps));
+    }
+
+    /// <summary>PyTorch 1.13 Adadelta: eps inside both square roots.</summary>
+    public static void Adadelta(Index1D i, ArrayView<float> p, ArrayView<float> g, ArrayView<float> sq, ArrayView<float> acc, float lr, float rho, float eps, float wd)
+    {
+        float gi = g[i] + wd * p[i];
+        float v = sq[i] * rho + (1f - rho) * (gi * gi);
+        float delta = XMath.Sqrt(acc[i] + eps) / XMath.Sqrt(v + eps) * gi;
+        sq[i] = v;
+        acc[i] = acc[i] * rho + (1f - rho) * (delta * delta);
+        p[i] -= lr * delta;
+    }
+
+    /// <summary>PyTorch 1.13 RMSprop: eps outside the root; centered subtracts the mean²; momentum buffer from 0.</summary>
+    public static void RmsProp(Index1D i, ArrayView<float> p, ArrayView<float> g, ArrayView<float> sq, ArrayView<float> buf, ArrayView<float> gavg,
+        float lr, float alpha, float eps, float wd, float mu, int centered)
+    {
+        float gi = g[i] + wd * p[i];
+        float v = sq[i] * alpha + (1f - alpha) * (gi * gi);
+        sq[i] = v;
+        if (centered != 0)
+        {
+            float m = gavg[i] * alpha + (1f - alpha) * gi;
+            gavg[i] = m;
+            v -= m * m;
+        }
+        float avg = XMath.Sqrt(v) + eps;
+        if (mu > 0f)
+        {
+            float b = buf[i] * mu + gi / avg;
+            buf[i] = b;
+            p[i] -= lr * b;
+        }
+        else p[i] -= lr * (gi / avg);
+    }
+
+    /// <summary>PyTorch 1.13 Adam/AdamW: decay p first (AdamW), then m, v (and max v for AMSGrad), p −= stepSize·m/(√v/√bc2 + eps).</summary>
+    public static void Adam(Index1D i, ArrayView<float> p, ArrayView<float> g, ArrayView<float> m, ArrayView<float> v, ArrayView<float> vmax,
+        float stepSize, float beta1, float beta2, float eps, float coupledWd, float decay, float bc2Sqrt, int amsgrad)
+    {
+        float pi = p[i] * decay;
+        float gi = g[i] + coupledWd * pi;
+        float mi = m[i] * beta1 + (1f - beta1) * gi;
+        float vi = v[i] * beta2 + (1f - beta2) * (gi * gi);
+        m[i] = mi;
+        v[i] = vi;
+        if (amsgrad != 0) { vi = XMath.Max(vmax[i], vi); vmax[i] = vi; }
+        float denom = XMath.Sqrt(vi) / bc2Sqrt + eps;
+        p[i] = pi - stepSize * (mi / denom);
+    }
+}

@@ -1,0 +1,73 @@
+using System.Linq;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using NetDsl.Generators;
+using NetDsl.Tests.Infrastructure;
+using Xunit;
+
+namespace NetDsl.Tests.Generator;
+
+/// <summary>The GPU twin (<c>&lt;Net&gt;.Gpu.g.cs</c>) is emitted only when the compilation has NetDsl.Gpu's marker type, is
+/// built from the plan with literal shapes and the plan's gradient routing, and keeps the pipeline cached.</summary>
+public class GpuTwinGeneratorTests
+{
+    // Stands in for a reference to NetDsl.Gpu: the generator looks for this type by name (the twin itself is compiled and
+    // run in tests/NetDsl.Gpu.Tests, which references the real assembly).
+    private const string Marker = "namespace NetDsl.Gpu { public interface IGpuNetwork { } }";
+
+    private const string Residual = """
+        using NetDsl;
+        namespace Samples;
+        [Network(2, 6, 6)]
+        [Conv2D(4, 3, Padding = 1, Name = "stem")] [ReLU(Name = "stem_out")]
+        [Conv2D(4, 3, Padding = 1, Name = "c1")] [Add("c1", "stem_out")]
+        [Dense(3, Name = "fc")]
+        public partial class Residual;
+        """;
+
+    private static string? Twin(GeneratorDriverRunResult run) =>
+        run.GeneratedTrees.FirstOrDefault(t => t.FilePath.EndsWith(".Gpu.g.cs"))?.GetText().ToString();
+
+    [Fact]
+    public void NoTwinWithoutNetDslGpu()
+    {
+        var (run, _, diagnostics) = CompilerHarness.Generate(GeneratorTests.LeNet5Source);
+        Assert.Null(Twin(run));
+        Assert.Empty(diagnostics);
+        Assert.Single(run.GeneratedTrees);
+    }
+
+    [Fact]
+    public void TwinFromThePlanWhenNetDslGpuIsReferenced()
+    {
+        var (run, _, diagnostics) = CompilerHarness.Generate(Residual, Marker);
+        Assert.Empty(diagnostics);
+        string twin = Twin(run) ?? throw new Xunit.Sdk.XunitException("no .Gpu.g.cs generated");
+        Assert.EndsWith("Samples.Residual.Gpu.g.cs", run.GeneratedTrees.Single(t => t.FilePath.EndsWith(".Gpu.g.cs")).FilePath);
+        Assert.Contains("public sealed class Gpu : global::NetDsl.Gpu.GpuNetworkBase", twin);
+        // Shapes are literals: stem is 2×6×6 → 4×6×6, 3×3, stride 1, padding 1.
+        Assert.Contains("s_shapeStem = new(2, 6, 6, 4, 6, 6, 3, 3, 1, 1, 1, 1, 1, 1, 1);", twin);
+        // stem_out is read by c1 and by the Add: backward meets the Add first (it writes), c1 goes through the scratch buffer.
+        Assert.Contains("Copy(V(_gradAdd1), V(_gradStemOut), batch * 144);", twin);
+        Assert.Contains("ConvBackwardGemm(V(ParameterBuffer, 76, 144), V(_gradC1), V(GradientBuffer, 76, 144), V(GradientBuffer, 220, 4), true, V(_colsC1), V(_dcolsC1), V(_gradScratchStemOut), s_shapeC1, parameters: true, inputGradient: true, batch);", twin);
+        Assert.Contains("AddInto(V(_gradScratchStemOut), V(_gradStemOut), batch * 144);", twin);
+        // The first layer's input gradient only on request.
+        Assert.Contains("V(_dcolsStem), V(InputGradientBuffer), s_shapeStem, parameters: true, inputGradient: ComputeInputGradient, batch);", twin);
+    }
+
+    [Fact]
+    public void UnrelatedEditsLeaveTheTwinCached()
+    {
+        var compilation = CompilerHarness.Compile(Residual, Marker, "namespace Other; public class Unrelated { public int X; }");
+        GeneratorDriver driver = CompilerHarness.Driver().RunGenerators(compilation);
+        var edited = compilation.ReplaceSyntaxTree(compilation.SyntaxTrees.Last(),
+            CSharpSyntaxTree.ParseText("namespace Other; public class Unrelated { public int X; public int Y; }", CompilerHarness.ParseOptions, path: "File2.cs"));
+        driver = driver.RunGenerators(edited);
+        var result = driver.GetRunResult().Results.Single();
+        Assert.All(result.TrackedSteps[NetworkGenerator.Steps.GpuReferenced].SelectMany(s => s.Outputs),
+            o => Assert.True(o.Reason is IncrementalStepRunReason.Cached or IncrementalStepRunReason.Unchanged, $"GpuReferenced: {o.Reason}"));
+        Assert.All(result.TrackedOutputSteps.SelectMany(s => s.Value).SelectMany(s => s.Outputs),
+            o => Assert.Equal(IncrementalStepRunReason.Cached, o.Reason));
+        Assert.NotNull(Twin(driver.GetRunResult()));
+    }
+}
