@@ -13,3 +13,18 @@ public partial class PixelNet;
 [Conv2D(3, 3)] [Tanh]
 [Dense(4)]
 public partial class PointNet;
+
+// ReLU networks for saliency maps: strided and padded convolutions, max and average pooling, dense layers.
+[Network(2, 10, 10)]
+[Conv2D(4, 3, Padding = 1)] [ReLU]
+[MaxPool2D(2)]
+[Conv2D(6, 3, Stride = 2, Padding = 1)] [ReLU]
+[AvgPool2D(2)]
+[Dense(8)] [ReLU]
+[Dense(3)]
+public partial class SaliencyNet;
+
+[Network(1, 2, 2)]
+[Dense(3)] [ReLU]
+[Dense(2)]
+public partial class TwoLayerRelu;
