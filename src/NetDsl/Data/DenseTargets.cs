@@ -7,6 +7,12 @@ namespace NetDsl.Data;
 /// network's output map (often the image size).</summary>
 public sealed class PixelLabeledImages
 {
+    /// <param name="pixels">N·C·H·W floats.</param>
+    /// <param name="labels">N·LH·LW class indices in [0, <paramref name="classCount"/>).</param>
+    /// <param name="channels">C.</param>
+    /// <param name="height">H.</param>
+    /// <param name="width">W.</param>
+    /// <param name="classCount">The number of classes.</param>
     /// <param name="labelHeight">Rows of the label map; 0: the image height.</param>
     /// <param name="labelWidth">Columns of the label map; 0: the image width.</param>
     public PixelLabeledImages(float[] pixels, int[] labels, int channels, int height, int width, int classCount, int labelHeight = 0, int labelWidth = 0)

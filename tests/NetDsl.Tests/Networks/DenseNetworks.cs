@@ -15,7 +15,7 @@ public partial class PixelNet;
 public partial class PointNet;
 
 // ReLU networks for saliency maps: strided and padded convolutions, max and average pooling, dense layers.
-[Network(2, 10, 10)]
+[Network(2, 16, 16)]
 [Conv2D(4, 3, Padding = 1)] [ReLU]
 [MaxPool2D(2)]
 [Conv2D(6, 3, Stride = 2, Padding = 1)] [ReLU]
