@@ -3,8 +3,8 @@ using NetDsl;
 namespace SegmentationSample;
 
 /// <summary>A small U-Net: two encoder stages, a bottleneck, and two decoder stages that upsample with
-/// transposed convolutions and concatenate the encoder's features of the same resolution. It outputs one
-/// logit per pixel: is this pixel part of a disc?</summary>
+/// transposed convolutions and concatenate the encoder's features of the same resolution. It outputs four
+/// logits per pixel: background, rectangle, disc, triangle.</summary>
 [Network(1, 32, 32)]
 [Conv2D(8, 3, Padding = 1)] [ReLU(Name = "enc1")]
 [MaxPool2D(2)]
@@ -17,5 +17,5 @@ namespace SegmentationSample;
 [ConvTranspose2D(8, 2, Stride = 2)] [ReLU]
 [Concat(From = "enc1")]
 [Conv2D(8, 3, Padding = 1)] [ReLU]
-[Conv2D(1, 1)]
+[Conv2D(4, 1)]
 public partial class UNet;

@@ -1,7 +1,7 @@
 using System;
 using System.Globalization;
-using System.Linq;
 using NetDsl;
+using NetDsl.Data;
 using NetDsl.Kernels;
 using NetDsl.Training;
 
@@ -9,9 +9,12 @@ namespace SegmentationSample;
 
 public static class Program
 {
+    static readonly string[] ClassNames = { "background", "rectangle", "disc", "triangle" };
+
     public static int Main(string[] args)
     {
         int epochs = 10, trainCount = 3000, testCount = 500, batch = 32, seed = 1;
+        bool flip = false;
         for (int i = 0; i < args.Length; i++)
         {
             string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
@@ -21,81 +24,59 @@ public static class Program
                 case "--train": trainCount = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--batch": batch = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--seed": seed = int.Parse(Next(), CultureInfo.InvariantCulture); break;
-                default: Console.Error.WriteLine($"unknown option {args[i]}; options: --epochs N --train N --batch N --seed N"); return 2;
+                case "--flip": flip = true; break;
+                default: Console.Error.WriteLine($"unknown option {args[i]}; options: --epochs N --train N --batch N --seed N --flip"); return 2;
             }
         }
 
-        var (trainX, trainY) = Shapes.Generate(trainCount, seed);
-        var (testX, testY) = Shapes.Generate(testCount, seed + 1000);
-        Console.WriteLine($"synthetic shapes: {trainCount} training and {testCount} test images of 32×32 (rectangles, discs, triangles on noise); segment the discs");
+        var train = Shapes.Generate(trainCount, seed);
+        var test = Shapes.Generate(testCount, seed + 1000);
+        Console.WriteLine($"synthetic shapes: {trainCount} training and {testCount} test images of 32×32 (rectangles, discs, triangles on noise);");
+        Console.WriteLine("label every pixel: background, rectangle, disc or triangle (PixelwiseSoftmaxCrossEntropy, 4 classes)");
         Console.WriteLine(UNet.Summary);
 
         using var net = new UNet(batch, seed);
-        var loss = new BinaryCrossEntropyWithLogits();
-        var optimizer = new Adam(2e-3f);
-        var order = Enumerable.Range(0, trainCount).ToArray();
-        var x = new float[batch * UNet.InputSize];
-        var y = new float[batch * UNet.OutputSize];
-        var rng = new Rng((ulong)seed);
-        Console.WriteLine($"before training: test IoU {Iou(net, testX, testY):F3}");
-        for (int epoch = 1; epoch <= epochs; epoch++)
+        var loss = new PixelwiseSoftmaxCrossEntropy(ClassNames.Length);
+        var before = Trainer.Evaluate(net, test, loss).Confusion;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"before training: pixel accuracy {before.PixelAccuracy:P2}  mean IoU {before.MeanIoU:F3}"));
+        Trainer.Fit(net, train, null, loss, new Adam(2e-3f), new TrainingOptions
         {
-            for (int i = order.Length - 1; i > 0; i--) { int j = (int)(rng.NextUInt64() % (ulong)(i + 1)); (order[i], order[j]) = (order[j], order[i]); }
-            var clock = System.Diagnostics.Stopwatch.StartNew();
-            double lossSum = 0;
-            for (int start = 0; start < trainCount; start += batch)
+            Epochs = epochs,
+            BatchSize = batch,
+            Seed = seed,
+            TargetAugmentation = flip ? TargetAugmentation.HorizontalFlip(0.5) : null, // every shape class is left–right symmetric
+            OnEpoch = r =>
             {
-                int n = Math.Min(batch, trainCount - start);
-                for (int k = 0; k < n; k++)
-                {
-                    trainX.AsSpan(order[start + k] * UNet.InputSize, UNet.InputSize).CopyTo(x.AsSpan(k * UNet.InputSize));
-                    trainY.AsSpan(order[start + k] * UNet.OutputSize, UNet.OutputSize).CopyTo(y.AsSpan(k * UNet.OutputSize));
-                }
-                lossSum += net.TrainStep(x.AsSpan(0, n * UNet.InputSize), y.AsSpan(0, n * UNet.OutputSize), n, loss, optimizer) * n;
-            }
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"epoch {epoch,2}  train loss {lossSum / trainCount:F4}  test IoU {Iou(net, testX, testY):F3}  {clock.Elapsed.TotalSeconds:F1} s"));
-        }
+                var (testLoss, confusion) = Trainer.Evaluate(net, test, loss);
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"epoch {r.Epoch,2}  train loss {r.TrainLoss:F4}  pixel acc {r.TrainAccuracy:P2}  test loss {testLoss:F4}  test pixel acc {confusion.PixelAccuracy:P2}  mean IoU {confusion.MeanIoU:F3}  {r.Seconds:F1} s"));
+            },
+        });
+        var final = Trainer.Evaluate(net, test, loss).Confusion;
+        Console.WriteLine("test IoU per class:");
+        for (int c = 0; c < ClassNames.Length; c++)
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {ClassNames[c],-10} {final.IoU(c):F3}"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"mean IoU {final.MeanIoU:F3}  pixel accuracy {final.PixelAccuracy:P2}"));
         return 0;
-    }
-
-    /// <summary>Intersection over union of the predicted foreground (logit &gt; 0) and the true masks, over all test pixels.</summary>
-    private static double Iou(UNet net, float[] images, float[] masks)
-    {
-        long intersection = 0, union = 0;
-        int count = images.Length / UNet.InputSize;
-        for (int start = 0; start < count; start += net.MaxBatch)
-        {
-            int n = Math.Min(net.MaxBatch, count - start);
-            var logits = net.Forward(images.AsSpan(start * UNet.InputSize, n * UNet.InputSize), n);
-            var truth = masks.AsSpan(start * UNet.OutputSize, n * UNet.OutputSize);
-            for (int i = 0; i < logits.Length; i++)
-            {
-                bool p = logits[i] > 0f, t = truth[i] > 0.5f;
-                if (p && t) intersection++;
-                if (p || t) union++;
-            }
-        }
-        return union == 0 ? 1.0 : (double)intersection / union;
     }
 }
 
 /// <summary>Images of 1–3 random shapes (axis-aligned rectangles, discs, triangles) of random brightness on a noisy
-/// background. The mask marks the discs only, so brightness alone cannot solve it: the network must tell shapes apart.
-/// Deterministic for a seed.</summary>
+/// background, with a label per pixel: 0 background, 1 rectangle, 2 disc, 3 triangle (a later shape covers an earlier
+/// one). Brightness alone cannot tell the shapes apart: the network must see their form. Deterministic for a seed.</summary>
 public static class Shapes
 {
     public const int Size = 32;
 
-    public static (float[] Images, float[] Masks) Generate(int count, int seed)
+    public static PixelLabeledImages Generate(int count, int seed)
     {
         var images = new float[count * Size * Size];
-        var masks = new float[count * Size * Size];
+        var labels = new int[count * Size * Size];
         var rng = new Rng((ulong)seed * 0x9E3779B97F4A7C15UL + 7);
         for (int n = 0; n < count; n++)
         {
             var image = images.AsSpan(n * Size * Size, Size * Size);
-            var mask = masks.AsSpan(n * Size * Size, Size * Size);
+            var label = labels.AsSpan(n * Size * Size, Size * Size);
             for (int i = 0; i < image.Length; i++) image[i] = 0.1f + 0.25f * rng.NextFloat();
             int shapes = 1 + (int)(rng.NextUInt64() % 3);
             for (int s = 0; s < shapes; s++)
@@ -115,10 +96,10 @@ public static class Shapes
                         };
                         if (!inside) continue;
                         image[py * Size + px] = brightness - 0.1f * rng.NextFloat();
-                        mask[py * Size + px] = kind == 1 ? 1f : 0f; // a later shape covers an earlier one
+                        label[py * Size + px] = kind + 1;
                     }
             }
         }
-        return (images, masks);
+        return new PixelLabeledImages(images, labels, 1, Size, Size, 4);
     }
 }

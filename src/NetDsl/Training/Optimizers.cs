@@ -66,7 +66,7 @@ public sealed class Sgd : Optimizer
     public Sgd(float learningRate, float momentum = 0f, float dampening = 0f, bool nesterov = false, float weightDecay = 0f)
         : base(OptChecks.NonNegative(learningRate, nameof(learningRate)))
     {
-        Momentum = OptChecks.NonNegative(momentum, nameof(momentum));
+        _momentum = OptChecks.NonNegative(momentum, nameof(momentum));
         if (!float.IsFinite(dampening)) throw new ArgumentOutOfRangeException(nameof(dampening), dampening, $"dampening must be finite, got {dampening}");
         if (nesterov && (momentum <= 0 || dampening != 0))
             throw new ArgumentOutOfRangeException(nameof(nesterov), nesterov,
@@ -76,7 +76,20 @@ public sealed class Sgd : Optimizer
         WeightDecay = OptChecks.NonNegative(weightDecay, nameof(weightDecay));
     }
 
-    public float Momentum { get; }
+    /// <summary>μ. Settable between steps (a momentum schedule, e.g. 0.9 → 0.999), but not to or from 0, which would add or
+    /// drop the momentum buffer; PyTorch's equivalent is changing <c>param_groups[0]["momentum"]</c>.</summary>
+    public float Momentum
+    {
+        get => _momentum;
+        set
+        {
+            OptChecks.NonNegative(value, nameof(Momentum));
+            if ((value == 0) != (_momentum == 0))
+                throw new ArgumentOutOfRangeException(nameof(Momentum), value, $"momentum can change between steps but not to or from 0 (it is {_momentum}); build the Sgd with the momentum it starts at");
+            _momentum = value;
+        }
+    }
+    float _momentum;
     public float Dampening { get; }
     public bool Nesterov { get; }
     public float WeightDecay { get; }

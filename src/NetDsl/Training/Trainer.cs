@@ -10,7 +10,7 @@ public sealed record EpochReport(
     int Epoch, double TrainLoss, double TrainAccuracy, double TestLoss, double TestAccuracy,
     double Seconds, double SamplesPerSecond, float LearningRate);
 
-public sealed class TrainingOptions
+public sealed partial class TrainingOptions
 {
     /// <summary>A <see cref="BatchSize"/> meaning "the whole training set in one step" (full-batch gradient descent).</summary>
     public const int FullBatch = int.MaxValue;
@@ -69,7 +69,7 @@ public sealed class TrainingOptions
 public readonly record struct StepInfo(INetwork Network, int Epoch, int Batch, long Step, int BatchSize, float Loss, float LearningRate);
 
 /// <summary>Mini-batch training: shuffled batches, forward, loss, backward, optimizer step; evaluation per epoch.</summary>
-public static class Trainer
+public static partial class Trainer
 {
     public static IReadOnlyList<EpochReport> Fit(INetwork network, LabeledImages train, LabeledImages? test, Loss loss, Optimizer optimizer, TrainingOptions options)
     {
@@ -141,6 +141,7 @@ public static class Trainer
             for (int b = firstBatch; b < sampler.BatchCount; b++)
             {
                 if (options.Schedule is { } schedule) optimizer.LearningRate = schedule.RateFor(epoch, stepIndex) * lrScale;
+                if (options.MomentumSchedule is { } momentumSchedule) SetMomentum(optimizer, momentumSchedule.RateFor(epoch, stepIndex));
                 step.LearningRate = optimizer.LearningRate;
                 var order = sampler.Order.Slice(b * batchSize, sampler.SizeOf(b));
                 double batchWeight = ChunkWeight(loss, train.Labels, order);

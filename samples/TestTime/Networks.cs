@@ -1,0 +1,13 @@
+using NetDsl;
+
+namespace TestTimeSample;
+
+/// <summary>The Adversarial sample's small CNN (16 and 32 filters, 64 hidden units).</summary>
+[Network(1, 28, 28)]
+[Conv2D(16, 3, Padding = 1)] [ReLU]
+[MaxPool2D(2)]
+[Conv2D(32, 3, Padding = 1)] [ReLU]
+[MaxPool2D(2)]
+[Dense(64)] [ReLU]
+[Dense(10)]
+public partial class SmallCnn;
