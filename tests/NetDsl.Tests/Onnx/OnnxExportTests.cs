@@ -19,8 +19,9 @@ public class OnnxExportTests
     public OnnxExportTests(ITestOutputHelper output) => _output = output;
 
     /// <summary>Relative tolerance of the comparison (the 1e-4), against the larger of the value and a floor of
-    /// 1e-4 × the output's largest magnitude: float sums in another order differ by rounding relative to their terms, which
-    /// near a zero crossing is far more than relative to the result.</summary>
+    /// 1e-2 × the output's largest magnitude: float sums in another order differ by rounding relative to their terms, which
+    /// near a zero crossing is far more than relative to the result (the 4-class U-Net's logits of about 1e-3 beside a
+    /// largest output of 6.4 differ from ONNX Runtime's by 3e-6, float rounding of terms of order 1).</summary>
     const double Tolerance = 1e-4;
     const int Batch = 3;
 
@@ -137,7 +138,7 @@ public class OnnxExportTests
         Assert.Equal(expected.Length, actual.Length);
         double scale = 0, maxAbs = 0, maxRel = 0;
         foreach (float v in expected) scale = Math.Max(scale, Math.Abs(v));
-        double floor = Math.Max(1e-4 * scale, 1e-30);
+        double floor = Math.Max(1e-2 * scale, 1e-30);
         for (int i = 0; i < expected.Length; i++)
         {
             double d = Math.Abs((double)expected[i] - actual[i]);
