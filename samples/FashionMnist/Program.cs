@@ -22,6 +22,7 @@ public static class Program
           --subset     use the shipped subset even when the full set is found
           --save FILE  write the trained weights as safetensors, then load them back into a fresh network and check them
           --confusion FILE.png  draw the test set's confusion matrix (the text form is always printed)
+          --deterministic  the same weights whatever --threads (6 fixed batch slices; slower, see docs/reliability.md)
           --soak       record managed heap, working set and bytes allocated per step at each epoch; exit code 1 if memory
                        grows after epoch 2 or a step from epoch 2 on allocates (docs/reliability.md: --net cnn --subset --epochs 30)
           --device gpu  train the network's generated GPU twin on the best ILGPU accelerator (CUDA, OpenCL, else ILGPU's CPU
@@ -67,6 +68,7 @@ public static class Program
                 case "--save": save = Next(); break;
                 case "--confusion": confusion = Next(); break;
                 case "--soak": soak = true; break;
+                case "--deterministic": NetDsl.Kernels.WorkerPool.DeterministicReduction = true; break;
                 case "--device": deviceName = Next().ToLowerInvariant(); break;
                 case "-h" or "--help": Console.WriteLine(Usage); return 0;
                 default: throw new ArgumentException($"unknown option '{args[i]}'");

@@ -23,13 +23,21 @@ public class RunsAlone
 [Collection(RunsAlone.Name)]
 public class DeterminismTests(ITestOutputHelper output)
 {
-    /// <summary>With the default deterministic reduction, the same seed gives bit-identical weights with 1, 2 and 3 workers:
+    /// <summary>With deterministic reduction (off by default: measured to cost 8–19 % of the cnn's training), the same seed gives
+    /// bit-identical weights with 1, 2 and 3 workers:
     /// a few epochs of LeNet-5 (dense and conv, several samples per GEMM, cache blocks) and of ResumeNet (batch norm, dropout,
     /// chunks larger than MaxBatch), batches of 64 and of 37 (uneven slices).</summary>
     [Fact]
     public void TheSameSeedGivesBitIdenticalWeightsWithOneTwoAndThreeWorkers()
     {
-        WorkerPool.DeterministicReduction.ShouldBeTrue("on by default");
+        WorkerPool.DeterministicReduction.ShouldBeFalse("off by default");
+        WorkerPool.DeterministicReduction = true;
+        try { BitIdenticalWithOneTwoAndThreeWorkers(); }
+        finally { WorkerPool.DeterministicReduction = false; }
+    }
+
+    private void BitIdenticalWithOneTwoAndThreeWorkers()
+    {
         var data = Data(300, 28, 28, 11);
         foreach (int batch in new[] { 64, 37 })
         {
@@ -69,7 +77,7 @@ public class DeterminismTests(ITestOutputHelper output)
                 return Hash(net.Parameters);
             }).ToArray();
         }
-        finally { WorkerPool.DeterministicReduction = true; }
+        finally { WorkerPool.DeterministicReduction = false; }
         output.WriteLine($"LeNet5 without deterministic reduction, 1/2 workers: {string.Join(" / ", hashes)}");
         hashes[0].ShouldNotBe(hashes[1]);
     }
