@@ -49,7 +49,7 @@ public sealed class MemorySoak
 
     long Allocated() => AllThreads ? GC.GetTotalAllocatedBytes(precise: true) : GC.GetAllocatedBytesForCurrentThread();
 
-    /// <summary>Called by <see cref="Trainer.Fit"/> before each optimizer update.</summary>
+    /// <summary>Called by <see cref="Trainer.Fit(INetwork, NetDsl.Data.LabeledImages, NetDsl.Data.LabeledImages, Loss, Optimizer, TrainingOptions)"/> before each optimizer update.</summary>
     public void OnStep(StepInfo step)
     {
         long now = Allocated();
@@ -67,7 +67,7 @@ public sealed class MemorySoak
         _lastAllocated = Allocated();
     }
 
-    /// <summary>Called by <see cref="Trainer.Fit"/> after each epoch.</summary>
+    /// <summary>Called by <see cref="Trainer.Fit(INetwork, NetDsl.Data.LabeledImages, NetDsl.Data.LabeledImages, Loss, Optimizer, TrainingOptions)"/> after each epoch.</summary>
     public void OnEpoch(EpochReport report)
     {
         long heap = GC.GetTotalMemory(forceFullCollection: true);

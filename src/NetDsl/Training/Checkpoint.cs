@@ -244,7 +244,7 @@ public sealed class Checkpoint
     }
 }
 
-/// <summary>When and where <see cref="Trainer.Fit"/> writes checkpoints.</summary>
+/// <summary>When and where <see cref="Trainer.Fit(INetwork, NetDsl.Data.LabeledImages, NetDsl.Data.LabeledImages, Loss, Optimizer, TrainingOptions)"/> writes checkpoints.</summary>
 public sealed class CheckpointOptions
 {
     /// <summary>The folder of the checkpoint files <c>ckpt-&lt;step&gt;.safetensors</c> (created if missing).</summary>

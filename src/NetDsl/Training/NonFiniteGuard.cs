@@ -4,7 +4,7 @@ using System.Text;
 
 namespace NetDsl.Training;
 
-/// <summary>What <see cref="Trainer.Fit"/> does when a step produces NaN or ±∞.</summary>
+/// <summary>What <see cref="Trainer.Fit(INetwork, NetDsl.Data.LabeledImages, NetDsl.Data.LabeledImages, Loss, Optimizer, TrainingOptions)"/> does when a step produces NaN or ±∞.</summary>
 public enum NonFinitePolicy
 {
     /// <summary>Refuse the step and throw <see cref="NonFiniteException"/> (the default).</summary>
@@ -29,7 +29,7 @@ public sealed class NonFiniteException : ArithmeticException
         Epoch = epoch; Step = step; OutputLayer = outputLayer; GradientLayer = gradientLayer; InputSample = inputSample; DataIndex = dataIndex;
     }
 
-    /// <summary>Epoch, counted from 1 (0 when not known: <c>TrainStep</c> outside <see cref="Trainer.Fit"/>).</summary>
+    /// <summary>Epoch, counted from 1 (0 when not known: <c>TrainStep</c> outside <see cref="Trainer.Fit(INetwork, NetDsl.Data.LabeledImages, NetDsl.Data.LabeledImages, Loss, Optimizer, TrainingOptions)"/>).</summary>
     public int Epoch { get; }
     /// <summary>Step, counted from 0 over the whole run (−1 when not known).</summary>
     public long Step { get; }

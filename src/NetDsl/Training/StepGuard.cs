@@ -3,7 +3,7 @@ using System.Collections.Generic;
 
 namespace NetDsl.Training;
 
-/// <summary>The non-finite guard of <see cref="Trainer.Fit"/>: per step it keeps the batch-norm statistics and the parameters
+/// <summary>The non-finite guard of <see cref="Trainer.Fit(INetwork, NetDsl.Data.LabeledImages, NetDsl.Data.LabeledImages, Loss, Optimizer, TrainingOptions)"/>: per step it keeps the batch-norm statistics and the parameters
 /// as they were before the step (preallocated copies: nothing is allocated per step), checks the loss and the gradients after
 /// each chunk and the parameters after the update, and on a failure puts everything back and describes where it started.</summary>
 internal sealed class StepGuard
