@@ -14,7 +14,7 @@ namespace NetDsl.Onnx;
 /// free as "N"), with every parameter and buffer as an initializer under its PyTorch name; batch norm uses its running
 /// statistics and dropout is the identity. <see cref="Load"/> reads the initializers of any ONNX model (one exported from
 /// PyTorch, or by <see cref="Save"/>) into a declared network, checked name by name and shape by shape, as
-/// <see cref="SafeTensors.Load"/> does. Malformed files raise <see cref="InvalidDataException"/>; bad arguments
+/// <see cref="SafeTensors.Load(string, INetwork, string?)"/> does. Malformed files raise <see cref="InvalidDataException"/>; bad arguments
 /// <see cref="ArgumentException"/>; a layer kind without an ONNX form <see cref="NotSupportedException"/>.</summary>
 public static class OnnxModel
 {

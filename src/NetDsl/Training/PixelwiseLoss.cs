@@ -37,7 +37,8 @@ public sealed class PixelwiseSoftmaxCrossEntropy : Loss
         return features / Classes;
     }
 
-    /// <param name="labels">One class per pixel: batch·H·W labels, sample by sample, rows top to bottom.</param>
+    /// <summary>Hard labels: one class per pixel, batch·H·W of them, sample by sample, rows top to bottom. Returns the mean
+    /// loss and writes its gradient into <paramref name="outputGradient"/> (output, gradient: [batch, features]).</summary>
     public override float Compute(ReadOnlySpan<float> output, ReadOnlySpan<int> labels, int batch, int features, Span<float> outputGradient)
     {
         LossChecks.Shape(batch, features, output.Length, outputGradient.Length);
