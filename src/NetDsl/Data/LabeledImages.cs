@@ -63,6 +63,17 @@ public sealed class LabeledImages
         return new LabeledImages(pixels, labels, 1, images.Rows, images.Cols, classCount);
     }
 
+    /// <summary>Copies the samples at <paramref name="indices"/>, in that order, into <paramref name="pixels"/> (NCHW) and
+    /// <paramref name="labels"/>: one training chunk.</summary>
+    public void CopyBatch(ReadOnlySpan<int> indices, Span<float> pixels, Span<int> labels)
+    {
+        for (int k = 0; k < indices.Length; k++)
+        {
+            Pixels.AsSpan(indices[k] * SampleSize, SampleSize).CopyTo(pixels.Slice(k * SampleSize));
+            labels[k] = Labels[indices[k]];
+        }
+    }
+
     /// <summary>A copy of the first <paramref name="n"/> samples.</summary>
     public LabeledImages Take(int n)
     {

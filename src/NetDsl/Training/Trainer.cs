@@ -157,11 +157,7 @@ public static partial class Trainer
                     int n = indices.Length;
                     var xs = x.AsSpan(0, n * network.InputSize);
                     var ys = y.AsSpan(0, n);
-                    for (int k = 0; k < n; k++)
-                    {
-                        train.Pixels.AsSpan(indices[k] * network.InputSize, network.InputSize).CopyTo(xs.Slice(k * network.InputSize));
-                        ys[k] = train.Labels[indices[k]];
-                    }
+                    train.CopyBatch(indices, xs, ys);
                     augmenter?.ApplyBatch(xs, indices, epoch);
                     var output = network.Forward(xs, n, training: true);
                     var grad = outputGrad.AsSpan(0, n * network.OutputSize);

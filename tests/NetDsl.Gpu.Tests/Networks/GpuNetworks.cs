@@ -1,0 +1,23 @@
+using NetDsl;
+
+namespace NetDsl.Tests.Networks;
+
+// The golden networks themselves are tests/NetDsl.Tests/Networks/GoldenNetworks.cs, compiled here too (each gets a generated
+// .Gpu twin in this project). These are the twin tests' own networks.
+
+// A small residual network: a block whose input is read twice (by the convolution and by the Add), so its gradient goes
+// through the plan's scratch buffer and is added.
+[Network(2, 6, 6)]
+[Conv2D(4, 3, Padding = 1, Name = "stem")] [ReLU(Name = "stem_out")]
+[Conv2D(4, 3, Padding = 1, Name = "c1")] [ReLU] [Conv2D(4, 3, Padding = 1, Name = "c2")]
+[Add("c2", "stem_out", Name = "sum")] [ReLU]
+[MaxPool2D(2)] [Flatten] [Dropout(0.25)]
+[Dense(3, Name = "fc")]
+public partial class TinyResidual;
+
+// Grouped, dilated and strided convolutions (no PyTorch golden has groups): the twin against the CPU network.
+[Network(4, 7, 6)]
+[Conv2D(6, 3, Padding = 2, Dilation = 2, Groups = 2, Name = "grouped")] [ELU]
+[Conv2D(6, 3, Stride = 2, Padding = 1, Groups = 6, Name = "depthwise")] [Tanh]
+[Dense(4, Name = "fc")]
+public partial class GroupedConvolutions;
