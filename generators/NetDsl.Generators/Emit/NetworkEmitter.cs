@@ -243,9 +243,9 @@ internal sealed class NetworkEmitter
         foreach (var t in _plan.States)
             _w.Line($"new(\"{t.Name}\", new[] {{ {string.Join(", ", t.Shape)} }}, {t.Offset}, {t.Count}),");
         _w.Close(";");
-        _w.Line("private readonly float[] _parameters = new float[ParameterCount];");
-        _w.Line("private readonly float[] _gradients = new float[ParameterCount];");
-        _w.Line($"private readonly float[] _buffers = new float[{_net.BufferCount}]; // running statistics, not trained");
+        _w.Line($"private readonly {Rt}.Kernels.AlignedBuffer _parameters = new(ParameterCount);");
+        _w.Line($"private readonly {Rt}.Kernels.AlignedBuffer _gradients = new(ParameterCount);");
+        _w.Line($"private readonly {Rt}.Kernels.AlignedBuffer _buffers = new({_net.BufferCount}); // running statistics, not trained");
         _w.Line();
         foreach (var t in _plan.Parameters)
         {
@@ -267,27 +267,27 @@ internal sealed class NetworkEmitter
     {
         _w.Line("// ---- Workspace, preallocated for MaxBatch samples: a step allocates nothing ----");
         _w.Line("private readonly int _maxBatch;");
-        _w.Line($"private readonly float[] _input;      // [N, {_net.InC}, {_net.InH}, {_net.InW}]");
-        _w.Line($"private readonly float[] _inputGrad;  // [N, {_net.InC}, {_net.InH}, {_net.InW}], filled when ComputeInputGradient");
+        _w.Line($"private readonly {Rt}.Kernels.AlignedBuffer _input;      // [N, {_net.InC}, {_net.InH}, {_net.InW}]");
+        _w.Line($"private readonly {Rt}.Kernels.AlignedBuffer _inputGrad;  // [N, {_net.InC}, {_net.InH}, {_net.InW}], filled when ComputeInputGradient");
         foreach (var l in _net.Layers)
         {
             var e = For(l);
-            _w.Line($"private readonly float[] {Act(l.Index)};  // {e.OutShape} {l.Name} output");
-            _w.Line($"private readonly float[] {Grad(l.Index)};  // {e.OutShape} dL/d({l.Name} output)");
+            _w.Line($"private readonly {Rt}.Kernels.AlignedBuffer {Act(l.Index)};  // {e.OutShape} {l.Name} output");
+            _w.Line($"private readonly {Rt}.Kernels.AlignedBuffer {Grad(l.Index)};  // {e.OutShape} dL/d({l.Name} output)");
             LayerFamilies.For(l).DeclareWorkspace(e);
         }
         foreach (var b in _plan.Buffers.Where(b => b.Role == BufferRole.GradientScratch))
-            _w.Line($"private readonly float[] {Scratch(b.Layer)}; // [N, {b.FloatsPerSample}] a later reader's share of dL/d({_net.NameOf(b.Layer)}), added in");
-        _w.Line($"private readonly float[] _outputGrad; // [N, {_net.OutputSize}] loss gradient in TrainStep");
+            _w.Line($"private readonly {Rt}.Kernels.AlignedBuffer {Scratch(b.Layer)}; // [N, {b.FloatsPerSample}] a later reader's share of dL/d({_net.NameOf(b.Layer)}), added in");
+        _w.Line($"private readonly {Rt}.Kernels.AlignedBuffer _outputGrad; // [N, {_net.OutputSize}] loss gradient in TrainStep");
         _w.Line($"private readonly {Rt}.Kernels.WorkerPool _workers;");
         if (UsesColumns)
         {
-            _w.Line($"private readonly float[][] _columns;          // per worker: an im2col matrix (or several samples' side by side), {CpuPlan.ColumnFloats} floats");
-            _w.Line($"private readonly float[][] _columnsGradient;  // per worker: its gradient, or a transposed column matrix, {CpuPlan.ColumnFloats} floats");
+            _w.Line($"private readonly {Rt}.Kernels.AlignedBuffer[] _columns;          // per worker: an im2col matrix (or several samples' side by side), {CpuPlan.ColumnFloats} floats");
+            _w.Line($"private readonly {Rt}.Kernels.AlignedBuffer[] _columnsGradient;  // per worker: its gradient, or a transposed column matrix, {CpuPlan.ColumnFloats} floats");
         }
-        if (CpuPlan.PackedWeightFloats > 0) _w.Line($"private readonly float[][] _packedWeights;    // per worker: a convolution weight (or its transpose) packed for PackedGemm, {CpuPlan.PackedWeightFloats} floats");
-        if (CpuPlan.PackedGradientFloats > 0 || LargestDense > 0) _w.Line("private readonly float[][] _packedGradients;  // per worker: an output gradient packed for PackedGemm");
-        _w.Line("private readonly float[][] _workerGrad; // per slice > 0: its share of the parameter gradients (slice 0 adds into _gradients)");
+        if (CpuPlan.PackedWeightFloats > 0) _w.Line($"private readonly {Rt}.Kernels.AlignedBuffer[] _packedWeights;    // per worker: a convolution weight (or its transpose) packed for PackedGemm, {CpuPlan.PackedWeightFloats} floats");
+        if (CpuPlan.PackedGradientFloats > 0 || LargestDense > 0) _w.Line($"private readonly {Rt}.Kernels.AlignedBuffer[] _packedGradients;  // per worker: an output gradient packed for PackedGemm");
+        _w.Line($"private readonly {Rt}.Kernels.AlignedBuffer[] _workerGrad; // per slice > 0: its share of the parameter gradients (slice 0 adds into _gradients)");
         _w.Line("private readonly int _slices;           // fixed slices of every batch; each worker takes whole slices (see WorkerPool.ReductionSlices)");
         _w.Line("private readonly global::System.Action<int> _forwardWorker, _backwardWorker, _reduceWorker;");
         _w.Line("private int _batch;");
@@ -313,30 +313,30 @@ internal sealed class NetworkEmitter
         if (CpuPlan.PackedWeightFloats > 0 || CpuPlan.PackedGradientFloats > 0 || LargestDense > 0)
             _w.Line($"if ({Rt}.Kernels.PackedGemm.MR != {CpuPlan.PanelRows}) throw new global::System.InvalidOperationException(\"{Cls} was generated for packed panels of {CpuPlan.PanelRows} rows; rebuild it against this NetDsl.\");");
         _w.Line("_maxBatch = maxBatch;");
-        _w.Line("_input = new float[maxBatch * InputSize];");
-        _w.Line("_inputGrad = new float[maxBatch * InputSize];");
+        _w.Line("_input = new(maxBatch * InputSize);");
+        _w.Line("_inputGrad = new(maxBatch * InputSize);");
         foreach (var l in _net.Layers)
         {
-            _w.Line($"{Act(l.Index)} = new float[maxBatch * {l.OutSize}];");
-            _w.Line($"{Grad(l.Index)} = new float[maxBatch * {l.OutSize}];");
+            _w.Line($"{Act(l.Index)} = new(maxBatch * {l.OutSize});");
+            _w.Line($"{Grad(l.Index)} = new(maxBatch * {l.OutSize});");
             LayerFamilies.For(l).AllocateWorkspace(For(l));
         }
         foreach (var b in _plan.Buffers.Where(b => b.Role == BufferRole.GradientScratch))
-            _w.Line($"{Scratch(b.Layer)} = new float[maxBatch * {b.FloatsPerSample}];");
-        _w.Line("_outputGrad = new float[maxBatch * OutputSize];");
+            _w.Line($"{Scratch(b.Layer)} = new(maxBatch * {b.FloatsPerSample});");
+        _w.Line("_outputGrad = new(maxBatch * OutputSize);");
         _w.Line($"int count = global::System.Math.Min(workers == 0 ? {Rt}.Kernels.WorkerPool.DefaultWorkers : workers, maxBatch);");
         _w.Line($"_workers = new {Rt}.Kernels.WorkerPool(count, \"{Cls}\");");
         if (UsesColumns)
         {
-            _w.Line("_columns = new float[count][];");
-            _w.Line("_columnsGradient = new float[count][];");
+            _w.Line($"_columns = new {Rt}.Kernels.AlignedBuffer[count];");
+            _w.Line($"_columnsGradient = new {Rt}.Kernels.AlignedBuffer[count];");
         }
         bool packW = CpuPlan.PackedWeightFloats > 0, packX = CpuPlan.PackedGradientFloats > 0 || LargestDense > 0;
         _w.Line($"_slices = {Rt}.Kernels.WorkerPool.ReductionSlices(count);");
-        _w.Line("_workerGrad = new float[_slices][];");
-        _w.Line("for (int v = 0; v < _slices; v++) _workerGrad[v] = v == 0 ? _gradients : new float[ParameterCount];");
-        if (packW) _w.Line("_packedWeights = new float[count][];");
-        if (packX) _w.Line("_packedGradients = new float[count][];");
+        _w.Line($"_workerGrad = new {Rt}.Kernels.AlignedBuffer[_slices];");
+        _w.Line("for (int v = 0; v < _slices; v++) _workerGrad[v] = v == 0 ? _gradients : new(ParameterCount);");
+        if (packW) _w.Line($"_packedWeights = new {Rt}.Kernels.AlignedBuffer[count];");
+        if (packX) _w.Line($"_packedGradients = new {Rt}.Kernels.AlignedBuffer[count];");
         if (packX)
         {
             // A dense layer packs dyᵀ [units, rows] and dy [rows, units]: sized by maxBatch, so computed here.
@@ -345,12 +345,12 @@ internal sealed class NetworkEmitter
             _w.Line($"int packedGradient = global::System.Math.Max({CpuPlan.PackedGradientFloats}, {dense});");
         }
         _w.Open("for (int w = 0; w < count; w++)");
-        if (packW) _w.Line($"_packedWeights[w] = new float[{CpuPlan.PackedWeightFloats}];");
-        if (packX) _w.Line("_packedGradients[w] = new float[packedGradient];");
+        if (packW) _w.Line($"_packedWeights[w] = new({CpuPlan.PackedWeightFloats});");
+        if (packX) _w.Line("_packedGradients[w] = new(packedGradient);");
         if (UsesColumns)
         {
-            _w.Line($"_columns[w] = new float[{CpuPlan.ColumnFloats}];");
-            _w.Line($"_columnsGradient[w] = new float[{CpuPlan.ColumnFloats}];");
+            _w.Line($"_columns[w] = new({CpuPlan.ColumnFloats});");
+            _w.Line($"_columnsGradient[w] = new({CpuPlan.ColumnFloats});");
         }
         _w.Close();
         _w.Line("_forwardWorker = ForwardWorker;");
@@ -437,7 +437,7 @@ internal sealed class NetworkEmitter
             int {{Rt}}.INetwork.ParameterCount => ParameterCount;
 
             /// <summary>Sets every gradient to zero.</summary>
-            public void ZeroGradients() => global::System.Array.Clear(_gradients);
+            public void ZeroGradients() => _gradients.Clear();
 
             /// <summary>
             /// Runs {{Cls}} on <paramref name="batch"/> samples: input [N, {{_net.InC}}, {{_net.InH}}, {{_net.InW}}] → output [N, {{_net.OutputSize}}].
@@ -558,7 +558,7 @@ internal sealed class NetworkEmitter
         _w.Open("private void BackwardSlice(int worker, int slice)");
         _w.Line($"var (n0, n1) = {Rt}.Kernels.WorkerPool.Share(_batch, slice, _slices);");
         _w.Line("var grad = _workerGrad[slice];");
-        _w.Line(CpuPlan.Backward.Count > 1 ? "if (_phase == 0 && slice > 0) global::System.Array.Clear(grad);" : "if (slice > 0) global::System.Array.Clear(grad);");
+        _w.Line(CpuPlan.Backward.Count > 1 ? "if (_phase == 0 && slice > 0) grad.Clear();" : "if (slice > 0) grad.Clear();");
         _w.Line("if (n0 == n1) return;");
         WritePhases(CpuPlan.Backward, backward: true);
         _w.Close();

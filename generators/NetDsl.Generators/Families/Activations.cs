@@ -94,7 +94,7 @@ internal sealed class ActivationFamily : LayerFamily
         var w = e.W;
         int size = l.OutSize, hw = l.InH * l.InW;
         e.Header("backward");
-        w.Open(l.Kind == LayerKind.PReLU ? $"private void {e.M}Backward(int n0, int n1, float[] grad)" : $"private void {e.M}Backward(int n0, int n1)");
+        w.Open(l.Kind == LayerKind.PReLU ? $"private void {e.M}Backward(int n0, int n1, {Rt}.Kernels.AlignedBuffer grad)" : $"private void {e.M}Backward(int n0, int n1)");
         e.Range("dy", e.Dy, size, true);
         e.Range("dx", e.Dx, size, false);
         switch (l.Kind)

@@ -204,7 +204,7 @@ internal sealed class ConvolutionFamily : LayerFamily
         var strategy = e.Plan.Convolutions[l.Index];
         int k = l.InC * c.KernelH * c.KernelW, p = l.OutH * l.OutW;
         e.Header("backward");
-        w.Open($"private void {m}Backward(int n0, int n1, int worker, float[] grad, bool inputGradient)");
+        w.Open($"private void {m}Backward(int n0, int n1, int worker, {Rt}.Kernels.AlignedBuffer grad, bool inputGradient)");
         w.Line($"{RoSpan} weight = _parameters.AsSpan({l.WeightOffset}, {l.WeightCount}); // [{l.OutC}, {k}]");
         w.Line($"{Span} dWeight = grad.AsSpan({l.WeightOffset}, {l.WeightCount});");
         if (l.HasBias) w.Line($"{Span} dBias = grad.AsSpan({l.BiasOffset}, {l.OutC});");
@@ -333,7 +333,7 @@ internal sealed class ConvolutionFamily : LayerFamily
     {
         int g = c.Groups, cg = l.InC / g, og = l.OutC / g, kg = cg * c.KernelH * c.KernelW, k = l.InC * c.KernelH * c.KernelW, p = l.OutH * l.OutW;
         e.Header("backward");
-        w.Open($"private void {m}Backward(int n0, int n1, int worker, float[] grad, bool inputGradient)");
+        w.Open($"private void {m}Backward(int n0, int n1, int worker, {Rt}.Kernels.AlignedBuffer grad, bool inputGradient)");
         w.Line($"{RoSpan} weight = _parameters.AsSpan({l.WeightOffset}, {l.WeightCount});");
         w.Line($"{Span} dWeight = grad.AsSpan({l.WeightOffset}, {l.WeightCount});");
         if (l.HasBias) w.Line($"{Span} dBias = grad.AsSpan({l.BiasOffset}, {l.OutC});");
@@ -388,7 +388,7 @@ internal sealed class ConvolutionFamily : LayerFamily
     {
         int hw = l.InH * l.InW, k = l.OutC * c.KernelH * c.KernelW, p = l.OutH * l.OutW;
         e.Header("backward");
-        w.Open($"private void {m}Backward(int n0, int n1, int worker, float[] grad, bool inputGradient)");
+        w.Open($"private void {m}Backward(int n0, int n1, int worker, {Rt}.Kernels.AlignedBuffer grad, bool inputGradient)");
         w.Line($"{RoSpan} weight = _parameters.AsSpan({l.WeightOffset}, {l.WeightCount}); // [{l.InC}, {k}]");
         w.Line($"{Span} dWeight = grad.AsSpan({l.WeightOffset}, {l.WeightCount});");
         if (l.HasBias) w.Line($"{Span} dBias = grad.AsSpan({l.BiasOffset}, {l.OutC});");

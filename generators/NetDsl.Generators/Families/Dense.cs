@@ -85,7 +85,7 @@ internal sealed class DenseFamily : LayerFamily
             w.Line();
             return;
         }
-        w.Open($"private void {e.M}Backward(int n0, int n1, int worker, float[] grad, bool inputGradient)");
+        w.Open($"private void {e.M}Backward(int n0, int n1, int worker, {Rt}.Kernels.AlignedBuffer grad, bool inputGradient)");
         w.Line("int rows = n1 - n0;");
         w.Line($"{RoSpan} x = {e.X}.AsSpan(n0 * {l.InSize}, rows * {l.InSize}); // [rows, {l.InSize}]");
         w.Line($"{RoSpan} dy = {e.Dy}.AsSpan(n0 * {l.OutC}, rows * {l.OutC}); // [rows, {l.OutC}]");

@@ -23,8 +23,8 @@ internal sealed class DropoutFamily : LayerFamily
         return ctx.Failed ? null : ctx.SameShape(new ScalarParams(p));
     }
 
-    public override void DeclareWorkspace(CpuLayer e) => e.W.Line($"private readonly float[] _mask{e.M};  // {e.OutShape} 0 or 1/(1−p)");
-    public override void AllocateWorkspace(CpuLayer e) => e.W.Line($"_mask{e.M} = new float[maxBatch * {e.Layer.OutSize}];");
+    public override void DeclareWorkspace(CpuLayer e) => e.W.Line($"private readonly {Rt}.Kernels.AlignedBuffer _mask{e.M};  // {e.OutShape} 0 or 1/(1−p)");
+    public override void AllocateWorkspace(CpuLayer e) => e.W.Line($"_mask{e.M} = new(maxBatch * {e.Layer.OutSize});");
 
     public override void WriteForward(CpuLayer e)
     {

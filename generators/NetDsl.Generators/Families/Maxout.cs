@@ -33,14 +33,14 @@ internal sealed class MaxoutFamily : LayerFamily
     {
         var p = (MaxoutParams)e.Layer.Params;
         e.W.Line($"private readonly int[] _argmax{e.M};  // {e.OutShape} the winning piece of each unit");
-        e.W.Line($"private readonly float[] _pieces{e.M};  // [N, {p.Units * p.Pieces}] every piece's value, then its gradient");
+        e.W.Line($"private readonly {Rt}.Kernels.AlignedBuffer _pieces{e.M};  // [N, {p.Units * p.Pieces}] every piece's value, then its gradient");
     }
 
     public override void AllocateWorkspace(CpuLayer e)
     {
         var p = (MaxoutParams)e.Layer.Params;
         e.W.Line($"_argmax{e.M} = new int[maxBatch * {e.Layer.OutSize}];");
-        e.W.Line($"_pieces{e.M} = new float[maxBatch * {p.Units * p.Pieces}];");
+        e.W.Line($"_pieces{e.M} = new(maxBatch * {p.Units * p.Pieces});");
     }
 
     public override void WriteForward(CpuLayer e)
@@ -67,7 +67,7 @@ internal sealed class MaxoutFamily : LayerFamily
         var w = e.W;
         int width = p.Units * p.Pieces;
         e.Header("backward");
-        w.Open($"private void {e.M}Backward(int n0, int n1, float[] grad, bool inputGradient)");
+        w.Open($"private void {e.M}Backward(int n0, int n1, {Rt}.Kernels.AlignedBuffer grad, bool inputGradient)");
         e.Range("x", e.X, l.InSize, true);
         e.Range("dy", e.Dy, l.OutSize, true);
         w.Line($"{Span} dz = _pieces{e.M}.AsSpan(n0 * {width}, (n1 - n0) * {width}); // the pieces' values are no longer needed: reused for their gradient");

@@ -55,16 +55,16 @@ internal sealed class NormalizationFamily : LayerFamily
         string m = e.M;
         if (l.Kind == LayerKind.LocalResponseNorm)
         {
-            e.W.Line($"private readonly float[] _scale{m};  // {e.OutShape} k + (α/n)·Σ a²");
+            e.W.Line($"private readonly {Rt}.Kernels.AlignedBuffer _scale{m};  // {e.OutShape} k + (α/n)·Σ a²");
             return;
         }
-        e.W.Line($"private readonly float[] _xhat{m};  // {e.OutShape} normalized input x̂");
+        e.W.Line($"private readonly {Rt}.Kernels.AlignedBuffer _xhat{m};  // {e.OutShape} normalized input x̂");
         e.W.Line($"private readonly float[] _mean{m} = new float[{l.OutC}], _invStd{m} = new float[{l.OutC}]; // statistics in use");
         e.W.Line($"private readonly float[] _sumDy{m} = new float[{l.OutC}], _sumDyXhat{m} = new float[{l.OutC}]; // backward sums");
     }
 
     public override void AllocateWorkspace(CpuLayer e) =>
-        e.W.Line(e.Layer.Kind == LayerKind.LocalResponseNorm ? $"_scale{e.M} = new float[maxBatch * {e.Layer.OutSize}];" : $"_xhat{e.M} = new float[maxBatch * {e.Layer.OutSize}];");
+        e.W.Line(e.Layer.Kind == LayerKind.LocalResponseNorm ? $"_scale{e.M} = new(maxBatch * {e.Layer.OutSize});" : $"_xhat{e.M} = new(maxBatch * {e.Layer.OutSize});");
 
     public override void WriteForward(CpuLayer e)
     {

@@ -1,0 +1,80 @@
+using System;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace NetDsl.Kernels;
+
+/// <summary>
+/// A float buffer whose first element sits on a 64-byte (cache-line) boundary. Generated networks keep their parameters,
+/// activations and workspace in these.
+/// </summary>
+/// <remarks>
+/// Why: a managed <c>float[]</c> is only 8-byte aligned, so where its data starts relative to a cache line depends on what
+/// was allocated before it. With 512-bit loads, a misaligned buffer makes every load straddle two lines; LeNet-5's batch-1
+/// forward measured 21 µs or 28 µs from one process to the next depending only on that. The array is allocated on the
+/// pinned object heap (it never moves, so the alignment holds for its lifetime) with 15 spare floats to start at the
+/// boundary. Everything stays managed and safe: no native memory to free, and spans check their bounds as usual.
+/// </remarks>
+public sealed class AlignedBuffer
+{
+    /// <summary>The alignment of element 0, in bytes.</summary>
+    public const int Alignment = 64;
+
+    private readonly float[] _array;
+    private readonly int _offset;
+
+    /// <summary>Allocates <paramref name="length"/> zeroed floats starting on a 64-byte boundary.</summary>
+    public AlignedBuffer(int length)
+    {
+        if (length < 0) throw new ArgumentOutOfRangeException(nameof(length), length, "AlignedBuffer: length must be 0 or more");
+        if (length > Array.MaxLength - Alignment / sizeof(float))
+            throw new ArgumentOutOfRangeException(nameof(length), length, $"AlignedBuffer: at most {Array.MaxLength - Alignment / sizeof(float)} floats");
+        _array = GC.AllocateArray<float>(length + Alignment / sizeof(float) - 1, pinned: true);
+        _offset = OffsetToBoundary(_array);
+        Length = length;
+    }
+
+    private static unsafe int OffsetToBoundary(float[] pinned)
+    {
+        nuint address = (nuint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(pinned));
+        int misalignment = (int)(address % Alignment);
+        // Managed arrays are at least 4-byte aligned for float, so the distance to the boundary is whole floats.
+        return misalignment == 0 ? 0 : (Alignment - misalignment) / sizeof(float);
+    }
+
+    /// <summary>The number of floats.</summary>
+    public int Length { get; }
+
+    /// <summary>All <see cref="Length"/> floats.</summary>
+    public Span<float> Span
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => new(_array, _offset, Length);
+    }
+
+    /// <summary>Floats [start, start + length); bounds are checked against <see cref="Length"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Span<float> AsSpan(int start, int length) => Span.Slice(start, length);
+
+    /// <summary>Floats [start, Length).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Span<float> AsSpan(int start) => Span.Slice(start);
+
+    /// <summary>Element <paramref name="index"/>, bounds-checked against <see cref="Length"/>.</summary>
+    public ref float this[int index]
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => ref Span[index];
+    }
+
+    /// <summary>Sets every float to 0.</summary>
+    public void Clear() => Span.Clear();
+
+    /// <summary>The buffer as a span (the generated code passes buffers where kernels take spans).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static implicit operator Span<float>(AlignedBuffer buffer) => buffer.Span;
+
+    /// <summary>The buffer as a read-only span.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static implicit operator ReadOnlySpan<float>(AlignedBuffer buffer) => buffer.Span;
+}
