@@ -10,10 +10,10 @@ namespace NetDsl.Kernels;
 /// </summary>
 /// <remarks>
 /// Why: a managed <c>float[]</c> is only 8-byte aligned, so where its data starts relative to a cache line depends on what
-/// was allocated before it. With 512-bit loads, a misaligned buffer makes every load straddle two lines; LeNet-5's batch-1
-/// forward measured 21 µs or 28 µs from one process to the next depending only on that. The array is allocated on the
-/// pinned object heap (it never moves, so the alignment holds for its lifetime) with 15 spare floats to start at the
-/// boundary. Everything stays managed and safe: no native memory to free, and spans check their bounds as usual.
+/// was allocated before it, and differs between processes. Misaligned, every 512-bit load or store of the kernels straddles
+/// two cache lines. The array is allocated on the pinned object heap (it never moves, so the alignment holds for its
+/// lifetime) with 15 spare floats to start at the boundary. Everything stays managed and safe: no native memory to free,
+/// and spans check their bounds as usual.
 /// </remarks>
 public sealed class AlignedBuffer
 {
