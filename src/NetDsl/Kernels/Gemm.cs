@@ -2,6 +2,7 @@ using System;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
+using X86Fma = System.Runtime.Intrinsics.X86.Fma;
 
 namespace NetDsl.Kernels;
 
@@ -42,9 +43,14 @@ public static unsafe class Gemm
         CheckExtent(c.Length, (long)(m - 1) * ldc + n, 1, "C");
         fixed (float* pa = a, pb = b, pc = c)
         {
-            if (Vector512.IsHardwareAccelerated && k > 0)
+            if (Simd.Use512 && k > 0)
             {
                 Nt512(m, n, k, pa, lda, pb, ldb, pc, ldc, accumulate);
+                return;
+            }
+            if (Avx2.IsSupported && System.Runtime.Intrinsics.X86.Fma.IsSupported && k > 0)
+            {
+                Nt256(m, n, k, pa, lda, pb, ldb, pc, ldc, accumulate);
                 return;
             }
             int i = 0;
@@ -174,8 +180,96 @@ public static unsafe class Gemm
         int p = 0;
         for (; p + 16 <= k; p += 16) s = Vector512.FusedMultiplyAdd(Vector512.Load(x + p), Vector512.Load(y + p), s);
         if (p < k) s = Vector512.FusedMultiplyAdd(Avx512F.MaskLoad(x + p, tail, Vector512<float>.Zero), Avx512F.MaskLoad(y + p, tail, Vector512<float>.Zero), s);
-        return Vector512.Sum(s);
+        return Reduce(s.GetLower() + s.GetUpper());
     }
+
+    /// <summary>A 16-lane dot product's sum from its two 8-lane halves already added (lower + upper): the same tree as
+    /// one lane of <see cref="Sum4"/>, so <see cref="Dot512"/> and <see cref="Nt256"/> round alike.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float Reduce(Vector256<float> h)
+    {
+        var q = h.GetLower() + h.GetUpper();
+        return (q.GetElement(0) + q.GetElement(1)) + (q.GetElement(2) + q.GetElement(3));
+    }
+
+    // ---------------------------------------------------------------- AVX2 dot products, 512-bit arithmetic
+
+    /// <summary>
+    /// <see cref="Nt512"/>'s arithmetic at 256 bits, so AVX2 and AVX-512 machines (and a NativeAOT x86-64-v3 build next to
+    /// the JIT) compute the same bits: each dot product keeps two 8-lane accumulators standing for the halves of the 16-lane
+    /// one, walks the depth in the same 16-wide blocks (the last partial block through masked loads, zeros beyond k), and is
+    /// reduced by <see cref="Reduce"/> (lower + upper, then the same pairwise tree). 2×2 tiles: 8 accumulators.
+    /// </summary>
+    private static void Nt256(int m, int n, int k, float* a, int lda, float* b, int ldb, float* c, int ldc, bool acc)
+    {
+        int r = k & 15;
+        var index = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7);
+        var tailLo = Vector256.LessThan(index, Vector256.Create(r)).AsSingle();
+        var tailHi = Vector256.LessThan(index + Vector256.Create(8), Vector256.Create(r)).AsSingle();
+        int i = 0;
+        for (; i + 2 <= m; i += 2)
+        {
+            float* a0 = a + (nint)i * lda, a1 = a0 + lda;
+            int j = 0;
+            for (; j + 2 <= n; j += 2)
+            {
+                float* b0 = b + (nint)j * ldb, b1 = b0 + ldb;
+                Vector256<float> l00 = default, h00 = default, l01 = default, h01 = default, l10 = default, h10 = default, l11 = default, h11 = default;
+                for (int p = 0; ; p += 16)
+                {
+                    Vector256<float> x0l, x0h, x1l, x1h, y0l, y0h, y1l, y1h;
+                    if (p + 16 <= k)
+                    {
+                        x0l = Vector256.Load(a0 + p); x0h = Vector256.Load(a0 + p + 8); x1l = Vector256.Load(a1 + p); x1h = Vector256.Load(a1 + p + 8);
+                        y0l = Vector256.Load(b0 + p); y0h = Vector256.Load(b0 + p + 8); y1l = Vector256.Load(b1 + p); y1h = Vector256.Load(b1 + p + 8);
+                    }
+                    else if (p < k)
+                    {
+                        x0l = Avx.MaskLoad(a0 + p, tailLo); x0h = Avx.MaskLoad(a0 + p + 8, tailHi); x1l = Avx.MaskLoad(a1 + p, tailLo); x1h = Avx.MaskLoad(a1 + p + 8, tailHi);
+                        y0l = Avx.MaskLoad(b0 + p, tailLo); y0h = Avx.MaskLoad(b0 + p + 8, tailHi); y1l = Avx.MaskLoad(b1 + p, tailLo); y1h = Avx.MaskLoad(b1 + p + 8, tailHi);
+                    }
+                    else break;
+                    l00 = X86Fma.MultiplyAdd(x0l, y0l, l00); h00 = X86Fma.MultiplyAdd(x0h, y0h, h00);
+                    l01 = X86Fma.MultiplyAdd(x0l, y1l, l01); h01 = X86Fma.MultiplyAdd(x0h, y1h, h01);
+                    l10 = X86Fma.MultiplyAdd(x1l, y0l, l10); h10 = X86Fma.MultiplyAdd(x1h, y0h, h10);
+                    l11 = X86Fma.MultiplyAdd(x1l, y1l, l11); h11 = X86Fma.MultiplyAdd(x1h, y1h, h11);
+                    if (p + 16 >= k) break;
+                }
+                float* c0 = c + (nint)i * ldc + j, c1 = c0 + ldc;
+                Put1(c0, Reduce(l00 + h00), acc); Put1(c0 + 1, Reduce(l01 + h01), acc);
+                Put1(c1, Reduce(l10 + h10), acc); Put1(c1 + 1, Reduce(l11 + h11), acc);
+            }
+            for (; j < n; j++)
+            {
+                float* bj = b + (nint)j * ldb;
+                Put1(c + (nint)i * ldc + j, Dot256(k, a0, bj, tailLo, tailHi), acc);
+                Put1(c + (nint)(i + 1) * ldc + j, Dot256(k, a1, bj, tailLo, tailHi), acc);
+            }
+        }
+        for (; i < m; i++)
+            for (int j = 0; j < n; j++)
+                Put1(c + (nint)i * ldc + j, Dot256(k, a + (nint)i * lda, b + (nint)j * ldb, tailLo, tailHi), acc);
+    }
+
+    private static float Dot256(int k, float* x, float* y, Vector256<float> tailLo, Vector256<float> tailHi)
+    {
+        Vector256<float> lo = default, hi = default;
+        int p = 0;
+        for (; p + 16 <= k; p += 16)
+        {
+            lo = X86Fma.MultiplyAdd(Vector256.Load(x + p), Vector256.Load(y + p), lo);
+            hi = X86Fma.MultiplyAdd(Vector256.Load(x + p + 8), Vector256.Load(y + p + 8), hi);
+        }
+        if (p < k)
+        {
+            lo = X86Fma.MultiplyAdd(Avx.MaskLoad(x + p, tailLo), Avx.MaskLoad(y + p, tailLo), lo);
+            hi = X86Fma.MultiplyAdd(Avx.MaskLoad(x + p + 8, tailHi), Avx.MaskLoad(y + p + 8, tailHi), hi);
+        }
+        return Reduce(lo + hi);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Put1(float* c, float v, bool acc) => *c = acc ? *c + v : v;
 
     /// <summary>The lane sums of four vectors, as one vector: a transpose-and-add tree (fewer shuffles than four Sums).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -208,7 +302,7 @@ public static unsafe class Gemm
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> Fma(Vector256<float> a, Vector256<float> b, Vector256<float> acc) =>
-        System.Runtime.Intrinsics.X86.Fma.IsSupported ? System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(a, b, acc) : acc + a * b;
+        System.Runtime.Intrinsics.X86.Fma.IsSupported ? X86Fma.MultiplyAdd(a, b, acc) : acc + a * b;
 
     private static void NnVector(int m, int n, int k, float* a, int rsA, int csA, float* b, int ldb, float* c, int ldc)
     {

@@ -29,7 +29,7 @@ public static class Im2Col
         int inH = g.InH, inW = g.InW, outH = g.OutH, outW = g.OutW, sh = g.StrideH, sw = g.StrideW;
         fixed (float* px = x, pc = col)
         {
-            if (sw == 1 && outW <= 32 && Avx512F.IsSupported)
+            if (sw == 1 && outW <= 32 && Simd.Use512)
             {
                 UnfoldNarrow(in g, px, pc, ldCol);
                 return;
@@ -149,7 +149,7 @@ public static class Im2Col
     private static unsafe void Copy(float* d, float* s, int n)
     {
         int j = 0;
-        if (Avx512F.IsSupported)
+        if (Simd.Use512)
         {
             for (; j + 16 <= n; j += 16) Vector512.Store(Vector512.Load(s + j), d + j);
             if (j < n)
@@ -177,7 +177,7 @@ public static class Im2Col
         int inH = g.InH, inW = g.InW, outH = g.OutH, outW = g.OutW, sh = g.StrideH, sw = g.StrideW;
         fixed (float* pc = dcol, px = dx)
         {
-            if (sh == 1 && sw == 1 && inW <= 32 && Avx512F.IsSupported)
+            if (sh == 1 && sw == 1 && inW <= 32 && Simd.Use512)
             {
                 FoldNarrow(in g, pc, px, ldCol);
                 return;
@@ -259,7 +259,7 @@ public static class Im2Col
     private static unsafe void AddTo(float* d, float* s, int n)
     {
         int j = 0;
-        if (Avx512F.IsSupported)
+        if (Simd.Use512)
         {
             for (; j + 16 <= n; j += 16) Vector512.Store(Vector512.Load(d + j) + Vector512.Load(s + j), d + j);
             if (j < n)

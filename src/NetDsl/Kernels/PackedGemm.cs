@@ -153,7 +153,7 @@ public static unsafe class PackedGemm
         fixed (float* pa = packedA, pb = b, pc = c, pbias = bias)
         {
             float* bi = bias.IsEmpty ? null : pbias;
-            if (Vector512.IsHardwareAccelerated) Mul512(m, n, k, pa, pb, ldb, pc, ldc, accumulate, bi);
+            if (Simd.Use512) Mul512(m, n, k, pa, pb, ldb, pc, ldc, accumulate, bi);
             else if (Vector256.IsHardwareAccelerated) Mul256(m, n, k, pa, pb, ldb, pc, ldc, accumulate, bi);
             else MulScalar(m, n, k, pa, pb, ldb, pc, ldc, accumulate, bi);
         }

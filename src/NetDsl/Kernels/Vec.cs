@@ -82,18 +82,23 @@ public static class Vec
     {
         if (x.Length != y.Length) throw new ArgumentException($"Vec.Tanh: lengths {x.Length} and {y.Length} differ.");
         int i = 0;
-        if (Vector512.IsHardwareAccelerated)
+        if (Simd.Use512)
             for (; i + 16 <= y.Length; i += 16) Tanh(Vector512.Create(x.Slice(i, 16))).CopyTo(y.Slice(i, 16));
-        if (Vector512.IsHardwareAccelerated && i < y.Length && y.Length >= 16 && !x.Overlaps(y))
+        if (Vector256.IsHardwareAccelerated)
         {
-            // The tail as one more vector, overlapping the last: recomputing a few outputs beats a scalar loop
-            // (not in place, where the overlap would read outputs).
-            i = y.Length - 16;
-            Tanh(Vector512.Create(x.Slice(i, 16))).CopyTo(y.Slice(i, 16));
+            for (; i + 8 <= y.Length; i += 8) Tanh(Vector256.Create(x.Slice(i, 8))).CopyTo(y.Slice(i, 8));
+            if (i < y.Length)
+            {
+                // The last few through one zero-padded vector: every element gets the same formula at either width
+                // (a scalar tail would give the elements past the last 16-multiple MathF.Tanh's rounding on one width only).
+                Span<float> pad = stackalloc float[8];
+                pad.Clear();
+                x.Slice(i).CopyTo(pad); // read before writing: y may be x
+                Tanh(Vector256.Create(pad)).CopyTo(pad);
+                pad.Slice(0, y.Length - i).CopyTo(y.Slice(i));
+            }
             return;
         }
-        else if (Vector256.IsHardwareAccelerated)
-            for (; i + 8 <= y.Length; i += 8) Tanh(Vector256.Create(x.Slice(i, 8))).CopyTo(y.Slice(i, 8));
         for (; i < y.Length; i++) y[i] = MathF.Tanh(x[i]);
     }
 
@@ -133,6 +138,24 @@ public static class Vec
         return p * scale;
     }
 
+    /// <summary>The 256-bit twin of <see cref="ExpNonNegative(Vector512{float})"/>: the same operations, so the same result per element.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> ExpNonNegative(Vector256<float> x)
+    {
+        x = Vector256.Min(x, Vector256.Create(88f));
+        var n = Vector256.Round(x * Vector256.Create(1.44269504088896341f));
+        var r = x - n * Vector256.Create(0.693359375f) - n * Vector256.Create(-2.12194440e-4f);
+        var p = Vector256.Create(1.9875691500E-4f);
+        p = p * r + Vector256.Create(1.3981999507E-3f);
+        p = p * r + Vector256.Create(8.3334519073E-3f);
+        p = p * r + Vector256.Create(4.1665795894E-2f);
+        p = p * r + Vector256.Create(1.6666665459E-1f);
+        p = p * r + Vector256.Create(5.0000001201E-1f);
+        p = p * (r * r) + r + Vector256<float>.One;
+        var scale = ((Vector256.ConvertToInt32(n) + Vector256.Create(127)) << 23).AsSingle();
+        return p * scale;
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> Tanh(Vector256<float> x)
     {
@@ -140,7 +163,7 @@ public static class Vec
         var z = x * x;
         var poly = ((((Vector256.Create(-5.70498872745E-3f) * z + Vector256.Create(2.06390887954E-2f)) * z
             - Vector256.Create(5.37397155531E-2f)) * z + Vector256.Create(1.33314422036E-1f)) * z - Vector256.Create(3.33332819422E-1f)) * z * x + x;
-        var big = Vector256<float>.One - Vector256.Create(2f) / (Vector256.Exp(ax + ax) + Vector256<float>.One);
+        var big = Vector256<float>.One - Vector256.Create(2f) / (ExpNonNegative(ax + ax) + Vector256<float>.One);
         big = (big.AsUInt32() | (x.AsUInt32() & Vector256.Create(0x80000000u))).AsSingle();
         return Vector256.ConditionalSelect(Vector256.LessThan(ax, Vector256.Create(0.625f)), poly, big);
     }
@@ -163,10 +186,12 @@ public static class Vec
     {
         if (x.Length != y.Length) throw new ArgumentException($"Vec.Sigmoid: lengths {x.Length} and {y.Length} differ.");
         int i = 0;
-        if (Vector512.IsHardwareAccelerated)
+        if (Simd.Use512)
             for (; i + 16 <= y.Length; i += 16)
                 (Vector512<float>.One / (Vector512<float>.One + Vector512.Exp(-Vector512.Create(x.Slice(i, 16))))).CopyTo(y.Slice(i, 16));
-        else if (Vector256.IsHardwareAccelerated)
+        // Not "else": after the 512-bit blocks the 256-bit loop takes the next 8, as it would at 256 bits, so only the
+        // last (length mod 8) elements take the scalar formula at either width.
+        if (Vector256.IsHardwareAccelerated)
             for (; i + 8 <= y.Length; i += 8)
                 (Vector256<float>.One / (Vector256<float>.One + Vector256.Exp(-Vector256.Create(x.Slice(i, 8))))).CopyTo(y.Slice(i, 8));
         for (; i < y.Length; i++)

@@ -24,3 +24,12 @@ public partial class SmallCnn;
 [Conv2D(4, 3)] [Tanh]
 [Dense(10)]
 public partial class TinyNet8;
+
+// Odd sizes everywhere (9×11 input, 5 and 7 channels, 19 and 10 units) so every kernel runs its tails at both vector
+// widths; sigmoid and ELU for the elementwise functions.
+[Network(1, 9, 11)]
+[Conv2D(5, 3, Padding = 1)] [Sigmoid]
+[Conv2D(7, 3, Stride = 2)] [ELU]
+[Dense(19)] [Tanh]
+[Dense(10)]
+public partial class OddWidthNet;

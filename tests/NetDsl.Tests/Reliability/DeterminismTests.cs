@@ -82,6 +82,56 @@ public class DeterminismTests(ITestOutputHelper output)
         hashes[0].ShouldNotBe(hashes[1]);
     }
 
+    /// <summary>The 512-bit and the 256-bit kernels train bit-identical weights (what lets a NativeAOT x86-64-v3 build
+    /// match the JIT on an AVX-512 machine): LeNet-5 (tanh, average pooling, dense), the cnn shape with batch norm, ReLU,
+    /// max pooling and dropout (ResumeNet), a sigmoid/ELU net with odd sizes (tails of every width) and the inception
+    /// block (1×1, 3×3 and pooling branches, concat), a few Adam steps each, in one process with
+    /// <see cref="Simd.Allow512"/> switched. Meaningful on an AVX-512 machine (this repository's and CI's); elsewhere both runs
+    /// take the 256-bit paths and the test says so in its output.</summary>
+    [Fact]
+    public void The512And256BitKernelsTrainBitIdenticalWeights()
+    {
+        output.WriteLine($"AVX-512 paths available: {Simd.Use512}");
+        Compare("LeNet5", () => new LeNet5(64, seed: 5), Data(256, 28, 28, 21), batch: 64, epochs: 2);
+        Compare("ResumeNet", () => new ResumeNet(16, seed: 5), ResumeChild.Data(), batch: 16, epochs: 3);
+        Compare("OddWidths", () => new OddWidthNet(16, seed: 5), Data(96, 9, 11, 22), batch: 13, epochs: 2);
+        Compare("GradCheckInception", () => new GradCheckInception(16, seed: 5), Data(64, GradCheckInception.InputHeight, GradCheckInception.InputWidth, 23, GradCheckInception.InputChannels, GradCheckInception.OutputSize), batch: 16, epochs: 2);
+    }
+
+    private void Compare(string name, Func<INetwork> create, LabeledImages data, int batch, int epochs)
+    {
+        string Train(bool allow512)
+        {
+            bool before = Simd.Allow512;
+            Simd.Allow512 = allow512;
+            try
+            {
+                var net = create();
+                using var _ = net as IDisposable;
+                Trainer.Fit(net, data, null, new SoftmaxCrossEntropy(), new Adam(0.003f), new TrainingOptions { Epochs = epochs, BatchSize = batch });
+                return Hash(net.Parameters) + "+" + Hash(net.Buffers);
+            }
+            finally { Simd.Allow512 = before; }
+        }
+        string wide = Train(true), narrow = Train(false);
+        output.WriteLine($"{name}: 512-bit {wide}, 256-bit {narrow}");
+        narrow.ShouldBe(wide, $"{name}: the 256-bit kernels must train the same bits as the 512-bit ones");
+    }
+
+    internal static LabeledImages Data(int count, int h, int w, ulong seed, int channels, int classes)
+    {
+        var rng = new Rng(seed);
+        int size = channels * h * w;
+        var pixels = new float[count * size];
+        var labels = new int[count];
+        for (int i = 0; i < count; i++)
+        {
+            labels[i] = (int)(rng.NextUInt64() % (ulong)classes);
+            for (int k = 0; k < size; k++) pixels[i * size + k] = rng.NextFloat() * (1 + (k % classes == labels[i] ? 1 : 0));
+        }
+        return new LabeledImages(pixels, labels, channels, h, w, classes);
+    }
+
     internal static LabeledImages Data(int count, int h, int w, ulong seed)
     {
         var rng = new Rng(seed);
