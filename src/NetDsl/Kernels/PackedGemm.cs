@@ -320,7 +320,7 @@ public static unsafe class PackedGemm
         Avx512F.MaskStore(c, mask, v);
     }
 
-    // ---------------------------------------------------------------- AVX2: 8×8 microtiles
+    // ---------------------------------------------------------------- AVX2: 4×24 microtiles, 8×8 for the last columns
 
     private static void Mul256(int m, int n, int k, float* a, float* b, int ldb, float* c, int ldc, bool accumulate, float* bias)
     {
@@ -331,7 +331,23 @@ public static unsafe class PackedGemm
             int kc = Math.Min(kcMax, k - k0);
             bool acc = accumulate || k0 > 0;
             float* bs = k0 + kc == k ? bias : null;
-            for (int j0 = 0; j0 < n; j0 += 8)
+            // Whole strips of 24 columns: two 4×24 passes per 8-row panel (12 accumulators, all 16 registers used, so
+            // 12 independent FMA chains per step: enough to cover the FMA latency, which 8×8 tiles with 8 chains did not).
+            int n24 = n - n % 24;
+            for (int j0 = 0; j0 < n24; j0 += 24)
+            {
+                float* bp = b + (nint)k0 * ldb + j0;
+                for (int i0 = 0; i0 < m; i0 += MR)
+                {
+                    float* ap = a + (nint)i0 * k + (nint)k0 * MR;
+                    float* cp = c + (nint)i0 * ldc + j0;
+                    float* bi = bs == null ? null : bs + i0;
+                    int mv = Math.Min(MR, m - i0);
+                    Kernel256x24(kc, ap, bp, ldb, cp, ldc, Math.Min(4, mv), acc, bi);
+                    if (mv > 4) Kernel256x24(kc, ap + 4, bp, ldb, cp + 4 * (nint)ldc, ldc, mv - 4, acc, bi == null ? null : bi + 4);
+                }
+            }
+            for (int j0 = n24; j0 < n; j0 += 8)
             {
                 int nv = Math.Min(8, n - j0);
                 float* bp = b + (nint)k0 * ldb + j0;
@@ -358,6 +374,36 @@ public static unsafe class PackedGemm
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> Fma256(Vector256<float> a, Vector256<float> b, Vector256<float> acc) =>
         Fma.IsSupported ? Fma.MultiplyAdd(a, b, acc) : acc + a * b;
+
+    /// <summary>Rows r &lt; <paramref name="mv"/> (at most 4) of a panel's 8, 24 columns: C (+)= A·B (+ bias), each element's
+    /// products summed in depth order like every other kernel here, so the result does not depend on the tile shape.</summary>
+    private static void Kernel256x24(int kc, float* a, float* b, nint ldb, float* c, int ldc, int mv, bool acc, float* bias)
+    {
+        Vector256<float> c00 = default, c01 = default, c02 = default, c10 = default, c11 = default, c12 = default;
+        Vector256<float> c20 = default, c21 = default, c22 = default, c30 = default, c31 = default, c32 = default;
+        for (int p = 0; p < kc; p++)
+        {
+            var b0 = Vector256.Load(b); var b1 = Vector256.Load(b + 8); var b2 = Vector256.Load(b + 16);
+            var x = Vector256.Create(a[0]); c00 = Fma256(x, b0, c00); c01 = Fma256(x, b1, c01); c02 = Fma256(x, b2, c02);
+            x = Vector256.Create(a[1]); c10 = Fma256(x, b0, c10); c11 = Fma256(x, b1, c11); c12 = Fma256(x, b2, c12);
+            x = Vector256.Create(a[2]); c20 = Fma256(x, b0, c20); c21 = Fma256(x, b1, c21); c22 = Fma256(x, b2, c22);
+            x = Vector256.Create(a[3]); c30 = Fma256(x, b0, c30); c31 = Fma256(x, b1, c31); c32 = Fma256(x, b2, c32);
+            a += MR;
+            b += ldb;
+        }
+        Store24(c, c00, c01, c02, acc, bias, 0);
+        if (mv > 1) Store24(c + ldc, c10, c11, c12, acc, bias, 1);
+        if (mv > 2) Store24(c + 2 * (nint)ldc, c20, c21, c22, acc, bias, 2);
+        if (mv > 3) Store24(c + 3 * (nint)ldc, c30, c31, c32, acc, bias, 3);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store24(float* c, Vector256<float> v0, Vector256<float> v1, Vector256<float> v2, bool acc, float* bias, int row)
+    {
+        if (acc) { v0 += Vector256.Load(c); v1 += Vector256.Load(c + 8); v2 += Vector256.Load(c + 16); }
+        if (bias != null) { var bv = Vector256.Create(bias[row]); v0 += bv; v1 += bv; v2 += bv; }
+        v0.Store(c); v1.Store(c + 8); v2.Store(c + 16);
+    }
 
     private static void Kernel256(int kc, float* a, float* b, nint ldb, float* c, int ldc, int mv, int nv, bool acc, float* bias)
     {
