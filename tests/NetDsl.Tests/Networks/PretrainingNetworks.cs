@@ -55,3 +55,11 @@ public partial class PreGrow1;
 [AvgPool2D(2)]
 [Dense(3, Name = "head2")]
 public partial class PreGrow2;
+
+/// <summary>A denoising stage 1: input dropout (masking noise) in front of the encoder, which the classifier does not have.</summary>
+[Network(1, 8, 8)]
+[Dropout(0.25)]
+[Conv2D(3, 3, Padding = 1)] [Tanh]
+[MaxPool2D(2)]
+[ConvTranspose2D(1, 2, Stride = 2)]
+public partial class PreDenoisingAutoencoder1;

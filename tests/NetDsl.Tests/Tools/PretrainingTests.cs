@@ -135,6 +135,25 @@ public class PretrainingTests
     }
 
     [Fact]
+    public void ADenoisingStageCorruptsOnlyItsOwnInputAndStillCopiesItsEncoder()
+    {
+        var images = Blobs(64, 1, 8, 61);
+        var validation = Blobs(16, 1, 8, 62);
+        using var classifier = new PreClassifier(16, seed: 1, workers: 1);
+        using var ae = new PreDenoisingAutoencoder1(16, seed: 2, workers: 1);
+        double before = ReconstructionMse(ae, validation); // inference mode: no dropout
+        var stage = Pretraining.GreedyAutoencoders(classifier, [ae], images, validation, () => new Adam(0.01f),
+            new TrainingOptions { Epochs = 20, BatchSize = 16 }).ShouldHaveSingleItem();
+        stage.Layers.ShouldBe(new[] { "conv1" });
+        stage.TemporaryLayers.ShouldBe(new[] { "deconv1" });
+        Tensor(classifier, "conv1.weight").ShouldBe(Tensor(ae, "conv1.weight"));
+        // Trained on corrupted inputs against the clean ones; evaluated (inference mode) without corruption.
+        double after = ReconstructionMse(ae, validation);
+        stage.Reports[^1].TestLoss.ShouldBe(after, after * 1e-5);
+        after.ShouldBeLessThan(0.5 * before);
+    }
+
+    [Fact]
     public void GreedyAutoencodersRefuseMismatchedStages()
     {
         var images = Blobs(8, 1, 8, 41);
