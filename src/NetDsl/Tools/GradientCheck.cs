@@ -46,24 +46,44 @@ public static class GradientCheck
     {
         ArgumentNullException.ThrowIfNull(network);
         ArgumentNullException.ThrowIfNull(loss);
-        options ??= new GradientCheckOptions();
+        int batch = labels.Length;
+        if (batch < 1 || batch > network.MaxBatch) throw new ArgumentOutOfRangeException(nameof(labels), batch, $"the batch (labels.Length) must be between 1 and the network's MaxBatch {network.MaxBatch}");
+        var y = labels.ToArray();
+        return Run(network, inputs, batch, (output, grad) => loss.Compute(output, y, batch, network.OutputSize, grad), options ?? new GradientCheckOptions());
+    }
+
+    /// <summary>As the labels overload, for real-valued targets (regression, an autoencoder's reconstruction: the targets may
+    /// be the inputs): <paramref name="targets"/> holds batch·OutputSize floats.</summary>
+    public static GradientCheckReport Run(INetwork network, ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets, int batch, Loss loss, GradientCheckOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(network);
+        ArgumentNullException.ThrowIfNull(loss);
+        if (batch < 1 || batch > network.MaxBatch) throw new ArgumentOutOfRangeException(nameof(batch), batch, $"the batch must be between 1 and the network's MaxBatch {network.MaxBatch}");
+        if (targets.Length != (long)batch * network.OutputSize)
+            throw new ArgumentException($"targets has {targets.Length} floats, expected batch {batch} × {network.OutputSize} (the network's output size)", nameof(targets));
+        var t = targets.ToArray();
+        return Run(network, inputs, batch, (output, grad) => loss.Compute(output, t, batch, network.OutputSize, grad), options ?? new GradientCheckOptions());
+    }
+
+    /// <summary>Computes the loss of <paramref name="output"/> and writes dL/d(output) into <paramref name="gradient"/>.</summary>
+    delegate float LossGradient(ReadOnlySpan<float> output, Span<float> gradient);
+
+    static GradientCheckReport Run(INetwork network, ReadOnlySpan<float> inputs, int batch, LossGradient lossGradient, GradientCheckOptions options)
+    {
         if (options.SamplesPerTensor < 1) throw new ArgumentOutOfRangeException(nameof(options), options.SamplesPerTensor, "SamplesPerTensor must be >= 1");
         if (!(options.Epsilon > 0) || double.IsInfinity(options.Epsilon)) throw new ArgumentOutOfRangeException(nameof(options), options.Epsilon, "Epsilon must be finite and > 0");
         if (!(options.AbsoluteFloor > 0)) throw new ArgumentOutOfRangeException(nameof(options), options.AbsoluteFloor, "AbsoluteFloor must be > 0");
-        int batch = labels.Length;
-        if (batch < 1 || batch > network.MaxBatch) throw new ArgumentOutOfRangeException(nameof(labels), batch, $"the batch (labels.Length) must be between 1 and the network's MaxBatch {network.MaxBatch}");
         if (inputs.Length != (long)batch * network.InputSize)
             throw new ArgumentException($"inputs has {inputs.Length} floats, expected batch {batch} × {network.InputSize}", nameof(inputs));
 
         var x = inputs.ToArray();
-        var y = labels.ToArray();
         var outputGrad = new float[batch * network.OutputSize];
         var savedParams = network.Parameters.ToArray();
         var savedBuffers = network.Buffers.ToArray();
         var savedGrads = network.Gradients.ToArray();
         try
         {
-            loss.Compute(network.Forward(x, batch, training: true), y, batch, network.OutputSize, outputGrad);
+            lossGradient(network.Forward(x, batch, training: true), outputGrad);
             network.ZeroGradients();
             network.Backward(outputGrad, batch);
             var analytic = network.Gradients.ToArray();

@@ -104,27 +104,79 @@ public static class Transfer
     public static Dictionary<string, float> FineTuneRates(INetwork network, float factor = 0.1f, params string[] newLayers) =>
         AllLayersExcept(network, newLayers).ToDictionary(n => n, _ => factor, StringComparer.Ordinal);
 
-    /// <summary>Layer-wise supervised pre-training: for each stage, trains with only that stage's layers unfrozen
-    /// (typically one hidden layer plus the output layer), with a fresh optimizer from <paramref name="optimizerFactory"/>.
-    /// Returns each stage's epoch reports.</summary>
+    /// <summary>Copies the parameter tensors (and batch-norm buffers) of the named <paramref name="layers"/> from
+    /// <paramref name="source"/> into <paramref name="target"/>, matching them by name ("conv1.weight", ...): each layer must
+    /// exist in both networks with tensors of the same names and shapes. Returns the tensor names copied, in order.</summary>
+    public static IReadOnlyList<string> CopyLayers(INetwork source, INetwork target, IEnumerable<string> layers)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(target);
+        ArgumentNullException.ThrowIfNull(layers);
+        var names = layers.ToArray();
+        var sourceParameters = source.ParameterTensors.ToArray();
+        var sourceBuffers = source.BufferTensors.ToArray();
+        var targetParameters = target.ParameterTensors.ToArray();
+        var targetBuffers = target.BufferTensors.ToArray();
+        var copies = new List<(ParameterTensor From, ParameterTensor To, bool Buffer)>();
+        foreach (var layer in names)
+        {
+            if (layer is null) throw new ArgumentException("a layer name is null", nameof(layers));
+            string prefix = layer + ".";
+            var fromTensors = sourceParameters.Where(t => t.Name.StartsWith(prefix, StringComparison.Ordinal)).Select(t => (t, false))
+                .Concat(sourceBuffers.Where(t => t.Name.StartsWith(prefix, StringComparison.Ordinal)).Select(t => (t, true))).ToArray();
+            var toTensors = targetParameters.Where(t => t.Name.StartsWith(prefix, StringComparison.Ordinal)).Select(t => (t, false))
+                .Concat(targetBuffers.Where(t => t.Name.StartsWith(prefix, StringComparison.Ordinal)).Select(t => (t, true))).ToArray();
+            if (fromTensors.Length == 0)
+                throw new ArgumentException($"the source network has no tensors of a layer '{layer}'; its tensors are {string.Join(", ", sourceParameters.Select(t => t.Name))}", nameof(layers));
+            string Describe((ParameterTensor T, bool B)[] ts) => string.Join(", ", ts.Select(x => x.T.Name + " " + x.T.ShapeText));
+            if (fromTensors.Length != toTensors.Length)
+                throw new ArgumentException($"layer '{layer}' has tensors {Describe(fromTensors)} in the source but {(toTensors.Length == 0 ? "none" : Describe(toTensors))} in the target", nameof(layers));
+            foreach (var (from, buffer) in fromTensors)
+            {
+                var to = Array.Find(toTensors, x => x.t.Name == from.Name && x.Item2 == buffer).t;
+                if (to is null || !to.Shape.AsSpan().SequenceEqual(from.Shape))
+                    throw new ArgumentException($"layer '{layer}': the source's '{from.Name}' is {from.ShapeText}, the target's is {(to is null ? "absent" : to.ShapeText)}", nameof(layers));
+                copies.Add((from, to, buffer));
+            }
+        }
+        // All checked before anything is written, so a refused copy leaves the target as it was.
+        foreach (var (from, to, buffer) in copies)
+            (buffer ? source.Buffers : source.Parameters).Slice(from.Offset, from.Length).CopyTo((buffer ? target.Buffers : target.Parameters).Slice(to.Offset, to.Length));
+        return copies.Select(c => c.From.Name).ToArray();
+    }
+
+    /// <summary>Layer-wise supervised pre-training of one network: for each stage, trains with only that stage's layers
+    /// unfrozen (typically one hidden layer plus the output layer), with a fresh optimizer from <paramref name="optimizerFactory"/>
+    /// and the seed <c>options.Seed + stage</c>. Every other option applies to every stage as it would to one
+    /// <see cref="Trainer.Fit(INetwork, LabeledImages, LabeledImages, Loss, Optimizer, TrainingOptions)"/>: L1/L2 and
+    /// <see cref="TrainingOptions.LayerRegularization"/> (their penalty moves only the layers a stage trains; a frozen layer's
+    /// gradient, penalty included, is zero), <see cref="TrainingOptions.FrozenLayers"/> (frozen in every stage; a stage may not
+    /// name one), <see cref="TrainingOptions.LayerLearningRates"/> (for the layers a stage trains), schedules, augmentation,
+    /// progress and the NaN policy. Checkpoints and resuming belong to a single fit and are refused.
+    /// Returns each stage's epoch reports. For growing a network stage by stage with temporary heads, or for autoencoder
+    /// stages, see <see cref="Pretraining"/>.</summary>
     public static IReadOnlyList<IReadOnlyList<EpochReport>> LayerwisePretrain(INetwork network, LabeledImages train, LabeledImages? test, Loss loss,
         Func<Optimizer> optimizerFactory, TrainingOptions options, IReadOnlyList<string[]> stages)
     {
+        ArgumentNullException.ThrowIfNull(network);
         ArgumentNullException.ThrowIfNull(optimizerFactory);
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(stages);
-        if (options.FrozenLayers is { Count: > 0 } || options.LayerLearningRates is { Count: > 0 })
-            throw new ArgumentException("LayerwisePretrain sets FrozenLayers itself; leave FrozenLayers and LayerLearningRates unset", nameof(options));
+        Pretraining.RefuseSingleFitOptions(options, nameof(LayerwisePretrain));
+        var userFrozen = options.FrozenLayers ?? [];
+        if (userFrozen.Count > 0) AllLayersExcept(network, userFrozen.ToArray()); // names must be layers with parameters
+        if (options.LayerLearningRates is { Count: > 0 } rates) AllLayersExcept(network, rates.Keys.ToArray());
         var results = new List<IReadOnlyList<EpochReport>>();
         for (int s = 0; s < stages.Count; s++)
         {
-            var frozen = AllLayersExcept(network, stages[s] ?? throw new ArgumentException($"stage {s} is null", nameof(stages)));
-            var stageOptions = new TrainingOptions
-            {
-                Epochs = options.Epochs, BatchSize = options.BatchSize, Seed = options.Seed + s, Shuffle = options.Shuffle,
-                OnEpoch = options.OnEpoch, LearningRateForEpoch = options.LearningRateForEpoch, Schedule = options.Schedule,
-                Augmentation = options.Augmentation, OnStep = options.OnStep, FrozenLayers = frozen,
-            };
+            var stage = stages[s] ?? throw new ArgumentException($"stage {s} is null", nameof(stages));
+            var frozen = new HashSet<string>(AllLayersExcept(network, stage), StringComparer.Ordinal);
+            foreach (var name in stage)
+                if (userFrozen.Contains(name))
+                    throw new ArgumentException($"stage {s} trains '{name}', which options.FrozenLayers freezes", nameof(stages));
+            frozen.UnionWith(userFrozen);
+            var stageRates = options.LayerLearningRates?.Where(kv => !frozen.Contains(kv.Key)).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
+            var stageOptions = options.ForStage(options.Seed + s, frozen.ToArray(), stageRates, options.LayerRegularization);
             results.Add(Trainer.Fit(network, train, test, loss, optimizerFactory(), stageOptions));
         }
         return results;

@@ -22,7 +22,7 @@ public sealed partial class TrainingOptions
     /// cross-entropy: chunk weight/batch weight). Batch-norm statistics are then per chunk.</summary>
     public int BatchSize { get; init; } = 64;
     /// <summary>Seed of the shuffling and of the augmentation (the network's own seed sets initialization and dropout).</summary>
-    public int Seed { get; init; } = 1;
+    public int Seed { get => _seed; init => _seed = value; }
     public bool Shuffle { get; init; } = true;
     /// <summary>Called after every epoch.</summary>
     public Action<EpochReport>? OnEpoch { get; init; }
@@ -31,9 +31,9 @@ public sealed partial class TrainingOptions
     /// <summary>A learning-rate schedule, per epoch or per step (not together with <see cref="LearningRateForEpoch"/>).</summary>
     public LearningRateSchedule? Schedule { get; init; }
     /// <summary>Layer name → learning-rate multiplier (e.g. 0.1 to fine-tune); see <see cref="LayerScaledOptimizer"/>.</summary>
-    public IReadOnlyDictionary<string, float>? LayerLearningRates { get; init; }
+    public IReadOnlyDictionary<string, float>? LayerLearningRates { get => _layerLearningRates; init => _layerLearningRates = value; }
     /// <summary>Layers whose parameters do not change (multiplier 0: neither gradient nor weight decay moves them).</summary>
-    public IReadOnlyCollection<string>? FrozenLayers { get; init; }
+    public IReadOnlyCollection<string>? FrozenLayers { get => _frozenLayers; init => _frozenLayers = value; }
     /// <summary>Applied to every training batch in place, seeded by (<see cref="Seed"/>, epoch, sample index).</summary>
     public Augmentation? Augmentation { get; init; }
     /// <summary>Called after each step's backward pass, before the optimizer step (e.g. <c>ActivationStatistics.Observe</c>).</summary>
@@ -48,7 +48,7 @@ public sealed partial class TrainingOptions
     /// <summary>L2 penalty ½·l2·ΣW² on every layer's weights (not biases); l2 equals an optimizer's weight decay.</summary>
     public float L2 { get; init; }
     /// <summary>Per-layer (l1, l2) that replace <see cref="L1"/>/<see cref="L2"/> for the named layers.</summary>
-    public IReadOnlyDictionary<string, (float L1, float L2)>? LayerRegularization { get; init; }
+    public IReadOnlyDictionary<string, (float L1, float L2)>? LayerRegularization { get => _layerRegularization; init => _layerRegularization = value; }
 
     /// <summary>Writes checkpoints (see <see cref="CheckpointOptions"/>); null: none.</summary>
     public CheckpointOptions? Checkpoints { get; init; }
@@ -62,6 +62,24 @@ public sealed partial class TrainingOptions
     public float RollbackLearningRateFactor { get; init; } = 0.5f;
     /// <summary>With <see cref="NonFinitePolicy.RollBack"/>: rollbacks allowed in one run before it throws.</summary>
     public int MaxRollbacks { get; init; } = 3;
+
+    int _seed = 1;
+    IReadOnlyDictionary<string, float>? _layerLearningRates;
+    IReadOnlyCollection<string>? _frozenLayers;
+    IReadOnlyDictionary<string, (float L1, float L2)>? _layerRegularization;
+
+    /// <summary>A copy of every option (a memberwise copy, so options added later are carried too) with the seed and the
+    /// per-layer settings replaced: what a multi-stage tool (layer-wise pre-training) hands to each stage's fit.</summary>
+    internal TrainingOptions ForStage(int seed, IReadOnlyCollection<string>? frozenLayers, IReadOnlyDictionary<string, float>? layerLearningRates,
+        IReadOnlyDictionary<string, (float L1, float L2)>? layerRegularization)
+    {
+        var copy = (TrainingOptions)MemberwiseClone();
+        copy._seed = seed;
+        copy._frozenLayers = frozenLayers;
+        copy._layerLearningRates = layerLearningRates;
+        copy._layerRegularization = layerRegularization;
+        return copy;
+    }
 }
 
 /// <summary>One training step, as seen by <see cref="TrainingOptions.OnStep"/>: the network's LayerOutput/LayerGradient hold the
