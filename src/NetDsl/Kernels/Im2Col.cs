@@ -34,6 +34,11 @@ public static class Im2Col
                 UnfoldNarrow(in g, px, pc, ldCol);
                 return;
             }
+            if (sw == 1 && outW <= 32 && Avx2.IsSupported)
+            {
+                UnfoldNarrow256(in g, px, pc, ldCol);
+                return;
+            }
             for (int c = 0; c < g.InC; c++)
                 for (int kh = 0; kh < g.KernelH; kh++)
                     for (int kw = 0; kw < g.KernelW; kw++)
@@ -114,6 +119,114 @@ public static class Im2Col
         }
     }
 
+    /// <summary>All bits set in the 8 lanes l whose column first + l lies in [lo, hi): AVX2's masked loads and stores
+    /// take the sign bit of each lane.</summary>
+    private static Vector256<float> LaneRange256(int first, int lo, int hi)
+    {
+        var index = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7) + Vector256.Create(first);
+        return (Vector256.GreaterThanOrEqual(index, Vector256.Create(lo)) & Vector256.LessThan(index, Vector256.Create(hi))).AsSingle();
+    }
+
+    /// <summary>
+    /// <see cref="UnfoldNarrow"/> with AVX2: up to four 8-lane masked loads per output row. The stores are whole vectors
+    /// (masked stores are slow on some CPUs): what a store writes past the output row's end lands in later output rows of
+    /// the same plane, which are written after it; where it would leave the plane, the store goes through a mask, so
+    /// nothing outside the column-matrix row is touched. Same values as the plain loop: a copy.
+    /// </summary>
+    private static unsafe void UnfoldNarrow256(in ConvGeometry g, float* px, float* pc, int ldCol)
+    {
+        int inH = g.InH, inW = g.InW, outH = g.OutH, outW = g.OutW, sh = g.StrideH;
+        int nv = (outW + 7) >> 3;
+        var s0 = LaneRange256(0, 0, outW); var s1 = LaneRange256(8, 0, outW); var s2 = LaneRange256(16, 0, outW); var s3 = LaneRange256(24, 0, outW);
+        var zero = Vector256<float>.Zero;
+        for (int kw = 0; kw < g.KernelW; kw++)
+        {
+            int dw = kw * g.Dilation - g.PadLeft;
+            int lo = Math.Max(0, -dw), hi = Math.Min(outW, inW - dw);
+            var l0 = LaneRange256(0, lo, hi); var l1 = LaneRange256(8, lo, hi); var l2 = LaneRange256(16, lo, hi); var l3 = LaneRange256(24, lo, hi);
+            for (int c = 0; c < g.InC; c++)
+                for (int kh = 0; kh < g.KernelH; kh++)
+                {
+                    int row = (c * g.KernelH + kh) * g.KernelW + kw;
+                    float* dst = pc + (nint)row * ldCol;
+                    int dh = kh * g.Dilation - g.PadTop;
+                    float* plane = px + (nint)c * inH * inW;
+                    for (int oh = 0; oh < outH; oh++)
+                    {
+                        int ih = oh * sh + dh;
+                        float* d = dst + (nint)oh * outW;
+                        Vector256<float> v0 = zero, v1 = zero, v2 = zero, v3 = zero;
+                        if ((uint)ih < (uint)inH)
+                        {
+                            float* src = plane + (nint)ih * inW + dw;
+                            v0 = Avx.MaskLoad(src, l0);
+                            if (nv > 1) v1 = Avx.MaskLoad(src + 8, l1);
+                            if (nv > 2) v2 = Avx.MaskLoad(src + 16, l2);
+                            if (nv > 3) v3 = Avx.MaskLoad(src + 24, l3);
+                        }
+                        if ((oh * outW) + 8 * nv <= outH * outW) // the spill stays inside this row's plane: later rows overwrite it
+                        {
+                            v0.Store(d);
+                            if (nv > 1) v1.Store(d + 8);
+                            if (nv > 2) v2.Store(d + 16);
+                            if (nv > 3) v3.Store(d + 24);
+                        }
+                        else
+                        {
+                            Avx.MaskStore(d, s0, v0);
+                            if (nv > 1) Avx.MaskStore(d + 8, s1, v1);
+                            if (nv > 2) Avx.MaskStore(d + 16, s2, v2);
+                            if (nv > 3) Avx.MaskStore(d + 24, s3, v3);
+                        }
+                    }
+                }
+        }
+    }
+
+    /// <summary><see cref="FoldNarrow"/> with AVX2: each input row gathers its taps in up to four 8-lane registers (taps
+    /// in the same (kh, kw) order per element as the plain loop) and is stored once, through masks.</summary>
+    private static unsafe void FoldNarrow256(in ConvGeometry g, float* pc, float* px, int ldCol)
+    {
+        int inH = g.InH, inW = g.InW, outH = g.OutH, outW = g.OutW, kH = g.KernelH, kW = g.KernelW;
+        int nv = (inW + 7) >> 3;
+        var r0 = LaneRange256(0, 0, inW); var r1 = LaneRange256(8, 0, inW); var r2 = LaneRange256(16, 0, inW); var r3 = LaneRange256(24, 0, inW);
+        Vector256<float>* masks = stackalloc Vector256<float>[4 * kW];
+        for (int kw = 0; kw < kW; kw++)
+        {
+            int dw = kw * g.Dilation - g.PadLeft;
+            int lo = Math.Max(0, dw), hi = Math.Min(inW, outW + dw);
+            for (int v = 0; v < 4; v++) masks[4 * kw + v] = LaneRange256(8 * v, lo, hi);
+        }
+        for (int c = 0; c < g.InC; c++)
+            for (int ih = 0; ih < inH; ih++)
+            {
+                float* d = px + ((nint)c * inH + ih) * inW;
+                var a0 = Avx.MaskLoad(d, r0);
+                var a1 = nv > 1 ? Avx.MaskLoad(d + 8, r1) : default;
+                var a2 = nv > 2 ? Avx.MaskLoad(d + 16, r2) : default;
+                var a3 = nv > 3 ? Avx.MaskLoad(d + 24, r3) : default;
+                for (int kh = 0; kh < kH; kh++)
+                {
+                    int oh = ih - (kh * g.Dilation - g.PadTop);
+                    if ((uint)oh >= (uint)outH) continue;
+                    for (int kw = 0; kw < kW; kw++)
+                    {
+                        int dw = kw * g.Dilation - g.PadLeft;
+                        float* src = pc + (nint)((c * kH + kh) * kW + kw) * ldCol + (nint)oh * outW - dw;
+                        Vector256<float>* m = masks + 4 * kw;
+                        a0 += Avx.MaskLoad(src, m[0]);
+                        if (nv > 1) a1 += Avx.MaskLoad(src + 8, m[1]);
+                        if (nv > 2) a2 += Avx.MaskLoad(src + 16, m[2]);
+                        if (nv > 3) a3 += Avx.MaskLoad(src + 24, m[3]);
+                    }
+                }
+                Avx.MaskStore(d, r0, a0);
+                if (nv > 1) Avx.MaskStore(d + 8, r1, a1);
+                if (nv > 2) Avx.MaskStore(d + 16, r2, a2);
+                if (nv > 3) Avx.MaskStore(d + 24, r3, a3);
+            }
+    }
+
     /// <summary>Splits C[rows, samples·p] (samples' column blocks side by side) into samples consecutive [rows, p]
     /// matrices: dst[j·rows·p + i·p + c] = src[i·samples·p + j·p + c].</summary>
     public static unsafe void SplitSamples(int rows, int p, int samples, ReadOnlySpan<float> src, Span<float> dst)
@@ -180,6 +293,11 @@ public static class Im2Col
             if (sh == 1 && sw == 1 && inW <= 32 && Simd.Use512)
             {
                 FoldNarrow(in g, pc, px, ldCol);
+                return;
+            }
+            if (sh == 1 && sw == 1 && inW <= 32 && Avx2.IsSupported)
+            {
+                FoldNarrow256(in g, pc, px, ldCol);
                 return;
             }
             for (int c = 0; c < g.InC; c++)

@@ -109,14 +109,18 @@ public class KernelTests
     [InlineData(2, 11, 9, 3, 2, 1, 2)]
     [InlineData(2, 9, 40, 3, 1, 2, 2)]  // wider than 32: the general path
     [InlineData(1, 12, 20, 7, 1, 3, 1)]
+    [InlineData(2, 5, 3, 3, 1, 0, 1)]   // output rows 1 wide: a whole-vector store would run 7 floats past the row
+    [InlineData(2, 6, 9, 2, 1, 0, 1)]   // output rows exactly 8 wide
     public void FoldAddIsTheAdjointOfUnfold(int c, int h, int w, int k, int stride, int pad, int dilation)
     {
         int oh = (h + 2 * pad - dilation * (k - 1) - 1) / stride + 1, ow = (w + 2 * pad - dilation * (k - 1) - 1) / stride + 1;
         var g = new ConvGeometry(c, h, w, k, k, stride, stride, pad, pad, dilation, oh, ow);
         var x = Random(c * h * w, 7);
         var d = Random(g.ColRows * g.ColCols, 8);
-        var col = new float[d.Length];
-        Im2Col.Unfold(in g, x, col);
+        var col = new float[d.Length + 16];
+        col.AsSpan(d.Length).Fill(-7f); // sentinels: nothing past the column matrix may be written
+        Im2Col.Unfold(in g, x, col.AsSpan(0, d.Length));
+        Assert.All(col[d.Length..], v => Assert.Equal(-7f, v));
         for (int ci = 0; ci < c; ci++)
             for (int kh = 0; kh < k; kh++)
                 for (int kw = 0; kw < k; kw++)
