@@ -202,10 +202,6 @@ public static unsafe class Gemm
     /// </summary>
     private static void Nt256(int m, int n, int k, float* a, int lda, float* b, int ldb, float* c, int ldc, bool acc)
     {
-        int r = k & 15;
-        var index = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7);
-        var tailLo = Vector256.LessThan(index, Vector256.Create(r)).AsSingle();
-        var tailHi = Vector256.LessThan(index + Vector256.Create(8), Vector256.Create(r)).AsSingle();
         int i = 0;
         for (; i + 2 <= m; i += 2)
         {
@@ -215,25 +211,28 @@ public static unsafe class Gemm
             {
                 float* b0 = b + (nint)j * ldb, b1 = b0 + ldb;
                 Vector256<float> l00 = default, h00 = default, l01 = default, h01 = default, l10 = default, h10 = default, l11 = default, h11 = default;
-                for (int p = 0; ; p += 16)
+                // Whole blocks: 8 accumulators, A's four half-rows, one B half-row at a time (13 registers: no spill).
+                int p = 0;
+                for (; p + 16 <= k; p += 16)
                 {
-                    Vector256<float> x0l, x0h, x1l, x1h, y0l, y0h, y1l, y1h;
-                    if (p + 16 <= k)
-                    {
-                        x0l = Vector256.Load(a0 + p); x0h = Vector256.Load(a0 + p + 8); x1l = Vector256.Load(a1 + p); x1h = Vector256.Load(a1 + p + 8);
-                        y0l = Vector256.Load(b0 + p); y0h = Vector256.Load(b0 + p + 8); y1l = Vector256.Load(b1 + p); y1h = Vector256.Load(b1 + p + 8);
-                    }
-                    else if (p < k)
-                    {
-                        x0l = Avx.MaskLoad(a0 + p, tailLo); x0h = Avx.MaskLoad(a0 + p + 8, tailHi); x1l = Avx.MaskLoad(a1 + p, tailLo); x1h = Avx.MaskLoad(a1 + p + 8, tailHi);
-                        y0l = Avx.MaskLoad(b0 + p, tailLo); y0h = Avx.MaskLoad(b0 + p + 8, tailHi); y1l = Avx.MaskLoad(b1 + p, tailLo); y1h = Avx.MaskLoad(b1 + p + 8, tailHi);
-                    }
-                    else break;
-                    l00 = X86Fma.MultiplyAdd(x0l, y0l, l00); h00 = X86Fma.MultiplyAdd(x0h, y0h, h00);
-                    l01 = X86Fma.MultiplyAdd(x0l, y1l, l01); h01 = X86Fma.MultiplyAdd(x0h, y1h, h01);
-                    l10 = X86Fma.MultiplyAdd(x1l, y0l, l10); h10 = X86Fma.MultiplyAdd(x1h, y0h, h10);
-                    l11 = X86Fma.MultiplyAdd(x1l, y1l, l11); h11 = X86Fma.MultiplyAdd(x1h, y1h, h11);
-                    if (p + 16 >= k) break;
+                    var x0l = Vector256.Load(a0 + p); var x0h = Vector256.Load(a0 + p + 8);
+                    var x1l = Vector256.Load(a1 + p); var x1h = Vector256.Load(a1 + p + 8);
+                    var y = Vector256.Load(b0 + p); l00 = X86Fma.MultiplyAdd(x0l, y, l00); l10 = X86Fma.MultiplyAdd(x1l, y, l10);
+                    y = Vector256.Load(b0 + p + 8); h00 = X86Fma.MultiplyAdd(x0h, y, h00); h10 = X86Fma.MultiplyAdd(x1h, y, h10);
+                    y = Vector256.Load(b1 + p); l01 = X86Fma.MultiplyAdd(x0l, y, l01); l11 = X86Fma.MultiplyAdd(x1l, y, l11);
+                    y = Vector256.Load(b1 + p + 8); h01 = X86Fma.MultiplyAdd(x0h, y, h01); h11 = X86Fma.MultiplyAdd(x1h, y, h11);
+                }
+                if (p < k)
+                {
+                    // The last partial block through masks (zeros beyond k), as Nt512's masked step; the masks are made
+                    // here so that they take no registers in the loop above.
+                    var (tailLo, tailHi) = TailMasks(k);
+                    var x0l = Avx.MaskLoad(a0 + p, tailLo); var x0h = Avx.MaskLoad(a0 + p + 8, tailHi);
+                    var x1l = Avx.MaskLoad(a1 + p, tailLo); var x1h = Avx.MaskLoad(a1 + p + 8, tailHi);
+                    var y = Avx.MaskLoad(b0 + p, tailLo); l00 = X86Fma.MultiplyAdd(x0l, y, l00); l10 = X86Fma.MultiplyAdd(x1l, y, l10);
+                    y = Avx.MaskLoad(b0 + p + 8, tailHi); h00 = X86Fma.MultiplyAdd(x0h, y, h00); h10 = X86Fma.MultiplyAdd(x1h, y, h10);
+                    y = Avx.MaskLoad(b1 + p, tailLo); l01 = X86Fma.MultiplyAdd(x0l, y, l01); l11 = X86Fma.MultiplyAdd(x1l, y, l11);
+                    y = Avx.MaskLoad(b1 + p + 8, tailHi); h01 = X86Fma.MultiplyAdd(x0h, y, h01); h11 = X86Fma.MultiplyAdd(x1h, y, h11);
                 }
                 float* c0 = c + (nint)i * ldc + j, c1 = c0 + ldc;
                 Put1(c0, Reduce(l00 + h00), acc); Put1(c0 + 1, Reduce(l01 + h01), acc);
@@ -242,16 +241,25 @@ public static unsafe class Gemm
             for (; j < n; j++)
             {
                 float* bj = b + (nint)j * ldb;
-                Put1(c + (nint)i * ldc + j, Dot256(k, a0, bj, tailLo, tailHi), acc);
-                Put1(c + (nint)(i + 1) * ldc + j, Dot256(k, a1, bj, tailLo, tailHi), acc);
+                Put1(c + (nint)i * ldc + j, Dot256(k, a0, bj), acc);
+                Put1(c + (nint)(i + 1) * ldc + j, Dot256(k, a1, bj), acc);
             }
         }
         for (; i < m; i++)
             for (int j = 0; j < n; j++)
-                Put1(c + (nint)i * ldc + j, Dot256(k, a + (nint)i * lda, b + (nint)j * ldb, tailLo, tailHi), acc);
+                Put1(c + (nint)i * ldc + j, Dot256(k, a + (nint)i * lda, b + (nint)j * ldb), acc);
     }
 
-    private static float Dot256(int k, float* x, float* y, Vector256<float> tailLo, Vector256<float> tailHi)
+    /// <summary>Lane masks for the depth's last partial 16-block: lanes [0, k mod 16) of its two 8-lane halves.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector256<float> Lo, Vector256<float> Hi) TailMasks(int k)
+    {
+        var index = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7);
+        var r = Vector256.Create(k & 15);
+        return (Vector256.LessThan(index, r).AsSingle(), Vector256.LessThan(index + Vector256.Create(8), r).AsSingle());
+    }
+
+    private static float Dot256(int k, float* x, float* y)
     {
         Vector256<float> lo = default, hi = default;
         int p = 0;
@@ -262,6 +270,7 @@ public static unsafe class Gemm
         }
         if (p < k)
         {
+            var (tailLo, tailHi) = TailMasks(k);
             lo = X86Fma.MultiplyAdd(Avx.MaskLoad(x + p, tailLo), Avx.MaskLoad(y + p, tailLo), lo);
             hi = X86Fma.MultiplyAdd(Avx.MaskLoad(x + p + 8, tailHi), Avx.MaskLoad(y + p + 8, tailHi), hi);
         }
