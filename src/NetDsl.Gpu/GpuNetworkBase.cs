@@ -35,6 +35,8 @@ internal sealed class LoadedKernels
     public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int> PReluBackwardSlope;
     public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, int> MaxoutSelect;
     public readonly Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int> MaxoutScatter;
+    public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int, int> ChannelMaxoutForward;
+    public readonly Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, int> ChannelMaxoutBackward;
     public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, float, float, int> BatchNormStatistics;
     public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> BatchNormForward;
     public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int> BatchNormBackwardReduce;
@@ -77,6 +79,8 @@ internal sealed class LoadedKernels
         PReluBackwardSlope = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int>(DeviceKernels.PReluBackwardSlope);
         MaxoutSelect = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, int>(DeviceKernels.MaxoutSelect);
         MaxoutScatter = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int>(DeviceKernels.MaxoutScatter);
+        ChannelMaxoutForward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int, int>(DeviceKernels.ChannelMaxoutForward);
+        ChannelMaxoutBackward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, int>(DeviceKernels.ChannelMaxoutBackward);
         BatchNormStatistics = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, float, float, int>(DeviceKernels.BatchNormStatistics);
         BatchNormForward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(DeviceKernels.BatchNormForward);
         BatchNormBackwardReduce = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int>(DeviceKernels.BatchNormBackwardReduce);
@@ -310,6 +314,10 @@ public abstract class GpuNetworkBase : IGpuNetwork
         => K.PReluBackwardSlope(perChannel ? channels : 1, x, dy, dSlope, channels, plane, batch, perChannel ? 1 : 0);
     protected void MaxoutSelect(ArrayView<float> z, ArrayView<float> y, ArrayView<int> winner, int units, int pieces, int batch) => K.MaxoutSelect(batch * units, z, y, winner, pieces);
     protected void MaxoutScatter(ArrayView<float> dy, ArrayView<int> winner, ArrayView<float> dz, int units, int pieces, int batch) => K.MaxoutScatter(batch * units * pieces, dy, winner, dz, pieces);
+    protected void ChannelMaxoutForward(ArrayView<float> x, ArrayView<float> y, ArrayView<int> winner, int groups, int pieces, int plane, int batch)
+        => K.ChannelMaxoutForward(batch * groups * plane, x, y, winner, groups, pieces, plane);
+    protected void ChannelMaxoutBackward(ArrayView<float> dy, ArrayView<int> winner, ArrayView<float> dx, int groups, int pieces, int plane, int batch)
+        => K.ChannelMaxoutBackward(batch * groups * pieces * plane, dy, winner, dx, groups, pieces, plane);
 
     /// <summary>Batch norm forward: statistics (training: batch, running ones updated; eval: running), then the normalization.</summary>
     protected void BatchNormForward(ArrayView<float> x, ArrayView<float> y, ArrayView<float> xhat, ArrayView<float> stats, ArrayView<float> state,
