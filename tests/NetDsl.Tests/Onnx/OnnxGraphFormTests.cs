@@ -183,7 +183,7 @@ public class OnnxGraphFormTests
     {
         using var net = new NetDsl.Tests.Networks.GradCheckNotesLayers(1);
         Should.Throw<NotSupportedException>(() => OnnxModel.Export(net)).Message
-            .ShouldBe("layer 'lrn3' (layer 3) is a LocalResponseNorm with WithinChannel = true, which the ONNX exporter does not export (ONNX's LRN normalizes across channels only)");
+            .ShouldBe("layer 'lrn1' (layer 2) is a LocalResponseNorm with WithinChannel = true, which the ONNX exporter does not export (ONNX's LRN normalizes across channels only)");
     }
 
     [Fact]
