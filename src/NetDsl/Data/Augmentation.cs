@@ -100,6 +100,7 @@ public static class ImageOps
     public static void AdjustContrast(Span<float> sample, int channels, int height, int width, float factor)
     {
         Check(sample, channels, height, width);
+        if (factor == 1f) return; // exactly unchanged (m + (x − m) can round)
         int plane = height * width;
         for (int c = 0; c < channels; c++)
         {
@@ -117,6 +118,7 @@ public static class ImageOps
     {
         Check(sample, channels, height, width);
         if (channels != 3) throw new ArgumentException($"saturation needs 3 (RGB) channels, the image has {channels}", nameof(channels));
+        if (factor == 1f) return; // exactly unchanged
         int plane = height * width;
         for (int i = 0; i < plane; i++)
         {

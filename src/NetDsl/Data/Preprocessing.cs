@@ -256,7 +256,7 @@ public sealed class Preprocessing
 
     /// <summary>Eigenvalues and eigenvectors (columns of the row-major n×n result) of a symmetric matrix, by cyclic Jacobi
     /// rotations until the off-diagonal part is negligible.</summary>
-    internal static (double[] Values, double[] Vectors) SymmetricEigen(double[] matrix, int n)
+    public static (double[] Values, double[] Vectors) SymmetricEigen(double[] matrix, int n)
     {
         var a = (double[])matrix.Clone();
         var v = new double[n * n];
