@@ -21,3 +21,11 @@ public partial class TinyResidual;
 [Conv2D(6, 3, Stride = 2, Padding = 1, Groups = 6, Name = "depthwise")] [Tanh]
 [Dense(4, Name = "fc")]
 public partial class GroupedConvolutions;
+
+// The notes' layers with device kernels: sum pooling (padding and a ceil-mode overhang) and channel-wise maxout, the twin
+// against the CPU network (PyTorch has no op for either).
+[Network(2, 7, 7)]
+[Conv2D(6, 3, Padding = 1, Name = "conv")] [ChannelMaxout(3, Name = "maxout")]
+[SumPool2D(3, Stride = 2, Padding = 1, CeilMode = true, Name = "sum")] [Tanh]
+[Dense(3, Name = "fc")]
+public partial class NotesLayers;

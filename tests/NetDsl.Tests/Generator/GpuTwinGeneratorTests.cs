@@ -28,6 +28,45 @@ public class GpuTwinGeneratorTests
     private static string? Twin(GeneratorDriverRunResult run) =>
         run.GeneratedTrees.FirstOrDefault(t => t.FilePath.EndsWith(".Gpu.g.cs"))?.GetText().ToString();
 
+    [Theory]
+    [InlineData("[Dense(8, DropConnect = 0.5, Name = \"fc\")]", "fc", "Dense")]
+    [InlineData("[LocalResponseNorm(3, WithinChannel = true, Name = \"norm\")]", "norm", "LocalResponseNorm")]
+    public void LayersWithoutDeviceKernelsGetNdsl0401NamingTheLayer(string layer, string name, string kind)
+    {
+        string source = $$"""
+            using NetDsl;
+            namespace Samples;
+            [Network(2, 6, 6)]
+            [Conv2D(4, 3, Padding = 1)] [SumPool2D(2)] [ChannelMaxout(2)]
+            {{layer}}
+            [Dense(3)]
+            public partial class NoKernels;
+            """;
+        var (run, _, diagnostics) = CompilerHarness.Generate(source, Marker);
+        Assert.Null(Twin(run));
+        var d = Assert.Single(diagnostics);
+        Assert.Equal("NDSL0401", d.Id);
+        Assert.Equal($"NoKernels has no GPU twin: layer {name} ({kind}) has no device kernels in NetDsl.Gpu yet; remove the NetDsl.Gpu reference or the layer", d.GetMessage(System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    [Fact]
+    public void SumPoolingAndChannelMaxoutHaveDeviceKernels()
+    {
+        const string source = """
+            using NetDsl;
+            namespace Samples;
+            [Network(2, 6, 6)]
+            [Conv2D(4, 3, Padding = 1)] [SumPool2D(2, Name = "sum")] [ChannelMaxout(2, Name = "mo")]
+            [Dense(3)]
+            public partial class WithKernels;
+            """;
+        var (run, _, diagnostics) = CompilerHarness.Generate(source, Marker);
+        Assert.Empty(diagnostics);
+        string twin = Twin(run) ?? throw new Xunit.Sdk.XunitException("no .Gpu.g.cs generated");
+        Assert.Contains("s_shapeSum = new(4, 6, 6, 3, 3, 2, 2, 2, 2, 0, 0, 4, true);", twin); // mode 4: sum
+        Assert.Contains("ChannelMaxoutForward(V(_actSum), V(_actMo), V(_winnerMo), 2, 2, 9, batch);", twin);
+    }
+
     [Fact]
     public void NoTwinWithoutNetDslGpu()
     {
