@@ -124,6 +124,7 @@ public static class Transfer
                 Epochs = options.Epochs, BatchSize = options.BatchSize, Seed = options.Seed + s, Shuffle = options.Shuffle,
                 OnEpoch = options.OnEpoch, LearningRateForEpoch = options.LearningRateForEpoch, Schedule = options.Schedule,
                 Augmentation = options.Augmentation, OnStep = options.OnStep, FrozenLayers = frozen,
+                Validation = options.Validation, EarlyStopping = options.EarlyStopping,
             };
             results.Add(Trainer.Fit(network, train, test, loss, optimizerFactory(), stageOptions));
         }

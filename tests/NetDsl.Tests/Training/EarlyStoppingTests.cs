@@ -55,6 +55,16 @@ public class EarlyStoppingTests
     }
 
     [Fact]
+    public void TheRegressionFitRefusesValidationRatherThanIgnoreIt()
+    {
+        using var net = new EarlyStopNet(4);
+        var data = new RegressionImages(new float[8 * 16], new float[8 * 3], 1, 4, 4, 3);
+        var e = Assert.Throws<ArgumentException>(() => Trainer.Fit(net, data, null, new MeanSquaredError(), new Sgd(0.1f),
+            new TrainingOptions { Validation = Noise(8, 1), EarlyStopping = new EarlyStopping() }));
+        Assert.Contains("Validation and EarlyStopping are supported by the classification Fit only", e.Message);
+    }
+
+    [Fact]
     public void SplitPutsEverySampleInExactlyOnePart()
     {
         var data = Noise(50, 4);
