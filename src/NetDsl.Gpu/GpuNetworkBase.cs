@@ -43,6 +43,8 @@ internal sealed class LoadedKernels
     public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float, int> BatchNormBackward;
     public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, float, float, float> LrnForward;
     public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, float, float, float> LrnBackward;
+    public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, float, float, float> LrnWithinForward;
+    public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, float, float, float> LrnWithinBackward;
     public readonly Action<Index1D, ArrayView<float>, ArrayView<float>> Copy;
     public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>> Multiply;
     public readonly Action<Index1D, ArrayView<float>, ArrayView<float>> AddInto;
@@ -87,6 +89,8 @@ internal sealed class LoadedKernels
         BatchNormBackward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float, int>(DeviceKernels.BatchNormBackward);
         LrnForward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, float, float, float>(DeviceKernels.LrnForward);
         LrnBackward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, float, float, float>(DeviceKernels.LrnBackward);
+        LrnWithinForward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, float, float, float>(DeviceKernels.LrnWithinForward);
+        LrnWithinBackward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, float, float, float>(DeviceKernels.LrnWithinBackward);
         Copy = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>>(DeviceKernels.Copy);
         Multiply = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(DeviceKernels.Multiply);
         AddInto = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>>(DeviceKernels.AddInto);
@@ -342,6 +346,10 @@ public abstract class GpuNetworkBase : IGpuNetwork
     protected void LrnBackward(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> scale, ArrayView<float> dx, int channels, int plane, int size, double alpha, double beta, int batch)
         => K.LrnBackward(batch * channels * plane, x, dy, scale, dx, channels, plane, size, (float)-beta, (float)(-beta - 1), (float)(2.0 * alpha * beta / size));
 
+    protected void LrnWithinForward(ArrayView<float> x, ArrayView<float> y, ArrayView<float> scale, int channels, int height, int width, int size, double alpha, double beta, double k, int batch)
+        => K.LrnWithinForward(batch * channels * height * width, x, y, scale, height, width, size, (float)(alpha / ((double)size * size)), (float)-beta, (float)k);
+    protected void LrnWithinBackward(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> scale, ArrayView<float> dx, int channels, int height, int width, int size, double alpha, double beta, int batch)
+        => K.LrnWithinBackward(batch * channels * height * width, x, dy, scale, dx, height, width, size, (float)-beta, (float)(-beta - 1), (float)(2.0 * alpha * beta / ((double)size * size)));
     protected void Copy(ArrayView<float> src, ArrayView<float> dst, int count) => K.Copy(count, src, dst);
     protected void Multiply(ArrayView<float> a, ArrayView<float> b, ArrayView<float> dst, int count) => K.Multiply(count, a, b, dst);
     protected void AddInto(ArrayView<float> src, ArrayView<float> dst, int count) => K.AddInto(count, src, dst);

@@ -551,6 +551,37 @@ internal static class DeviceKernels
         dx[i] = dy[i] * XMath.Pow(scale[i], negBeta) - coeff * x[i] * sum;
     }
 
+    /// <summary>Within-channel LRN: scale = k + α/size²·Σ x² over the size×size neighbourhood (rows r − size/2 … r + (size−1)/2,
+    /// columns alike, zero outside) in the same plane, y = x·scale^−β. One thread per element.</summary>
+    public static void LrnWithinForward(Index1D i, ArrayView<float> x, ArrayView<float> y, ArrayView<float> scale, int height, int width, int size,
+        float alphaOverArea, float negBeta, float k)
+    {
+        int plane = height * width, p = i % plane, r = p / width, c = p % width;
+        long b = (long)(i - p);
+        int r0 = XMath.Max(0, r - size / 2), r1 = XMath.Min(height - 1, r + (size - 1) / 2);
+        int c0 = XMath.Max(0, c - size / 2), c1 = XMath.Min(width - 1, c + (size - 1) / 2);
+        float sum = 0f;
+        for (int u = r0; u <= r1; u++)
+            for (int v = c0; v <= c1; v++) { float a = x[b + u * width + v]; sum += a * a; }
+        float s = k + alphaOverArea * sum;
+        scale[i] = s;
+        y[i] = x[i] * XMath.Pow(s, negBeta);
+    }
+
+    /// <summary>Backward of <see cref="LrnWithinForward"/>: dx_p = dy_p·s_p^−β − coeff·x_p·Σ_{q whose window holds p} dy_q·x_q·s_q^(−β−1).</summary>
+    public static void LrnWithinBackward(Index1D i, ArrayView<float> x, ArrayView<float> dy, ArrayView<float> scale, ArrayView<float> dx, int height, int width,
+        int size, float negBeta, float negBetaMinusOne, float coeff)
+    {
+        int plane = height * width, p = i % plane, r = p / width, c = p % width;
+        long b = (long)(i - p);
+        int r0 = XMath.Max(0, r - (size - 1) / 2), r1 = XMath.Min(height - 1, r + size / 2);
+        int c0 = XMath.Max(0, c - (size - 1) / 2), c1 = XMath.Min(width - 1, c + size / 2);
+        float sum = 0f;
+        for (int u = r0; u <= r1; u++)
+            for (int v = c0; v <= c1; v++) { long o = b + u * width + v; sum += dy[o] * x[o] * XMath.Pow(scale[o], negBetaMinusOne); }
+        dx[i] = dy[i] * XMath.Pow(scale[i], negBeta) - coeff * x[i] * sum;
+    }
+
     // ------------------------------------------------------------------ dropout
 
     private static ulong Mix(ulong z)

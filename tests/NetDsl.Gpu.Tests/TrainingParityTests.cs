@@ -102,7 +102,7 @@ public class TrainingParityTests(CpuAccelerator accelerator, ITestOutputHelper o
     }
 
     [Fact]
-    public void SumPoolingAndChannelMaxoutMatchTheCpuNetwork()
+    public void TheNotesLayersMatchTheCpuNetwork()
     {
         using var cpu = new NotesLayers(3, seed: 6, workers: 1);
         using var gpu = new NotesLayers.Gpu(_device, 3, seed: 6);
@@ -116,7 +116,7 @@ public class TrainingParityTests(CpuAccelerator accelerator, ITestOutputHelper o
         gpu.Backward(dy, 3);
         Close(cpu.InputGradient.ToArray(), gpu.InputGradient(), "dL/dx");
         Close(cpu.Gradients.ToArray(), gpu.Gradients(), "parameter gradients");
-        TenSteps(cpu, (x, y, l, o) => cpu.TrainStep(x, y, l, o), gpu, () => new Sgd(0.05f, momentum: 0.9f), new SoftmaxCrossEntropy(), "sum pooling + channel maxout SGD");
+        TenSteps(cpu, (x, y, l, o) => cpu.TrainStep(x, y, l, o), gpu, () => new Sgd(0.05f, momentum: 0.9f), new SoftmaxCrossEntropy(), "notes layers (sum pool, channel maxout, LRN within, DropConnect) SGD");
     }
 
     [Fact]

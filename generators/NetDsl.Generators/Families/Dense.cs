@@ -171,13 +171,38 @@ internal sealed class DenseFamily : LayerFamily
 
     // ------------------------------------------------------------------ GPU
 
-    // DropConnect has no device kernels yet: NDSL0401 names the layer.
-    public override bool HasGpu(ShapedLayer l) => DropConnect(l) <= 0;
+    public override bool HasGpu(ShapedLayer l) => true;
+
+    private const string FloatBuffer = "global::ILGPU.Runtime.MemoryBuffer1D<float, global::ILGPU.Stride1D.Dense>";
+
+    public override void WriteGpuWorkspace(GpuLayer g)
+    {
+        var l = g.Layer;
+        if (DropConnect(l) <= 0) return;
+        g.W.Line($"private readonly {FloatBuffer} _dropConnectMask{g.M}, _maskedWeight{g.M}, _maskedWeightGradient{g.M}; // [{l.OutC}, {l.InSize}] DropConnect's mask, mask ⊙ weight, dyᵀ·x");
+    }
+
+    public override void WriteGpuAllocate(GpuLayer g)
+    {
+        var l = g.Layer;
+        if (DropConnect(l) <= 0) return;
+        g.W.Line($"_dropConnectMask{g.M} = Allocate({l.WeightCount});");
+        g.W.Line($"_maskedWeight{g.M} = Allocate({l.WeightCount});");
+        g.W.Line($"_maskedWeightGradient{g.M} = Allocate({l.WeightCount});");
+    }
 
     public override void WriteGpuForward(GpuLayer g)
     {
         var l = g.Layer;
         if (l.Kind == LayerKind.Flatten) { g.W.Line($"Copy({g.X}, {g.Y}, {GpuLayer.Count(l.OutSize)});"); return; }
+        double p = DropConnect(l);
+        if (p > 0)
+        {
+            g.W.Line("// DropConnect: the CPU network's counter-based draw over the weight (key, layer, step, index): the same mask.");
+            g.W.Line($"if (training) Dropout({g.Weight}, V(_maskedWeight{g.M}), V(_dropConnectMask{g.M}), {l.Index}, {GpuLayer.F(p)}, 1f / (1f - {GpuLayer.F(p)}), {l.WeightCount});");
+            g.W.Line($"DenseForward({g.X}, training ? V(_maskedWeight{g.M}) : {g.Weight}, {g.Bias}, {(l.HasBias ? "true" : "false")}, {g.Y}, {l.InSize}, {l.OutC}, batch);");
+            return;
+        }
         g.W.Line($"DenseForward({g.X}, {g.Weight}, {g.Bias}, {(l.HasBias ? "true" : "false")}, {g.Y}, {l.InSize}, {l.OutC}, batch); // x·Wᵀ on the tiled GEMM");
     }
 
@@ -186,6 +211,23 @@ internal sealed class DenseFamily : LayerFamily
         var l = g.Layer;
         if (l.Kind == LayerKind.Flatten) { g.WriteDx(0, $"Copy({g.Dy}, {g.Dx}, {GpuLayer.Count(l.OutSize)});"); return; }
         string dx = l.InputLayer < 0 ? "ComputeInputGradient" : "true";
+        if (DropConnect(l) > 0)
+        {
+            // Training: dW += mask ⊙ (dyᵀ·x), through a zeroed scratch; dx = dy·(mask ⊙ W).
+            g.W.Open("if (training)");
+            g.W.Line($"_maskedWeightGradient{g.M}.MemSetToZero();");
+            g.W.Line($"DenseBackward({g.X}, V(_maskedWeight{g.M}), {g.Dy}, V(_maskedWeightGradient{g.M}), {(l.HasBias ? g.DBias : g.DWeight)}, {(l.HasBias ? "true" : "false")}, {g.Dx}, {l.InSize}, {l.OutC}, parameters: {(l.Frozen ? "false" : "true")}, inputGradient: {dx}, batch);");
+            if (!l.Frozen)
+            {
+                g.W.Line($"Multiply(V(_maskedWeightGradient{g.M}), V(_dropConnectMask{g.M}), V(_maskedWeightGradient{g.M}), {l.WeightCount});");
+                g.W.Line($"AddInto(V(_maskedWeightGradient{g.M}), {g.DWeight}, {l.WeightCount});");
+            }
+            g.W.Close();
+            g.W.Open("else");
+            g.W.Line($"DenseBackward({g.X}, {g.Weight}, {g.Dy}, {g.DWeight}, {(l.HasBias ? g.DBias : g.DWeight)}, {(l.HasBias ? "true" : "false")}, {g.Dx}, {l.InSize}, {l.OutC}, parameters: {(l.Frozen ? "false" : "true")}, inputGradient: {dx}, batch);");
+            g.W.Close();
+            return;
+        }
         g.W.Line($"DenseBackward({g.X}, {g.Weight}, {g.Dy}, {g.DWeight}, {(l.HasBias ? g.DBias : g.DWeight)}, {(l.HasBias ? "true" : "false")}, {g.Dx}, {l.InSize}, {l.OutC}, parameters: {(l.Frozen ? "false" : "true")}, inputGradient: {dx}, batch);");
     }
 }

@@ -182,8 +182,7 @@ internal sealed class NormalizationFamily : LayerFamily
 
     // ------------------------------------------------------------------ GPU
 
-    // Within-channel LRN has no device kernels yet: NDSL0401 names it.
-    public override bool HasGpu(ShapedLayer l) => l.Params is not LrnParams { WithinChannel: true };
+    public override bool HasGpu(ShapedLayer l) => true;
 
     private const string FloatBuffer = "global::ILGPU.Runtime.MemoryBuffer1D<float, global::ILGPU.Stride1D.Dense>";
 
@@ -213,6 +212,11 @@ internal sealed class NormalizationFamily : LayerFamily
     {
         var l = g.Layer;
         int c = l.OutC, hw = l.OutH * l.OutW;
+        if (l.Params is LrnParams { WithinChannel: true } within)
+        {
+            g.W.Line($"LrnWithinForward({g.X}, {g.Y}, V(_scale{g.M}), {c}, {l.OutH}, {l.OutW}, {within.Size}, {R(within.Alpha)}, {R(within.Beta)}, {R(within.K)}, batch);");
+            return;
+        }
         if (l.Params is LrnParams lrn)
         {
             g.W.Line($"LrnForward({g.X}, {g.Y}, V(_scale{g.M}), {c}, {hw}, {lrn.Size}, {R(lrn.Alpha)}, {R(lrn.Beta)}, {R(lrn.K)}, batch);");
@@ -226,6 +230,11 @@ internal sealed class NormalizationFamily : LayerFamily
     {
         var l = g.Layer;
         int c = l.OutC, hw = l.OutH * l.OutW;
+        if (l.Params is LrnParams { WithinChannel: true } within)
+        {
+            g.WriteDx(0, $"LrnWithinBackward({g.X}, {g.Dy}, V(_scale{g.M}), {g.Dx}, {c}, {l.OutH}, {l.OutW}, {within.Size}, {R(within.Alpha)}, {R(within.Beta)}, batch);");
+            return;
+        }
         if (l.Params is LrnParams lrn)
         {
             g.WriteDx(0, $"LrnBackward({g.X}, {g.Dy}, V(_scale{g.M}), {g.Dx}, {c}, {hw}, {lrn.Size}, {R(lrn.Alpha)}, {R(lrn.Beta)}, batch);");

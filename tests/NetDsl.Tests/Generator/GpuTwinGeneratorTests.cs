@@ -28,36 +28,16 @@ public class GpuTwinGeneratorTests
     private static string? Twin(GeneratorDriverRunResult run) =>
         run.GeneratedTrees.FirstOrDefault(t => t.FilePath.EndsWith(".Gpu.g.cs"))?.GetText().ToString();
 
-    [Theory]
-    [InlineData("[Dense(8, DropConnect = 0.5, Name = \"fc\")]", "fc", "Dense")]
-    [InlineData("[LocalResponseNorm(3, WithinChannel = true, Name = \"norm\")]", "norm", "LocalResponseNorm")]
-    public void LayersWithoutDeviceKernelsGetNdsl0401NamingTheLayer(string layer, string name, string kind)
-    {
-        string source = $$"""
-            using NetDsl;
-            namespace Samples;
-            [Network(2, 6, 6)]
-            [Conv2D(4, 3, Padding = 1)] [SumPool2D(2)] [ChannelMaxout(2)]
-            {{layer}}
-            [Dense(3)]
-            public partial class NoKernels;
-            """;
-        var (run, _, diagnostics) = CompilerHarness.Generate(source, Marker);
-        Assert.Null(Twin(run));
-        var d = Assert.Single(diagnostics);
-        Assert.Equal("NDSL0401", d.Id);
-        Assert.Equal($"NoKernels has no GPU twin: layer {name} ({kind}) has no device kernels in NetDsl.Gpu yet; remove the NetDsl.Gpu reference or the layer", d.GetMessage(System.Globalization.CultureInfo.InvariantCulture));
-    }
-
     [Fact]
-    public void SumPoolingAndChannelMaxoutHaveDeviceKernels()
+    public void TheNotesLayersHaveDeviceKernels()
     {
         const string source = """
             using NetDsl;
             namespace Samples;
             [Network(2, 6, 6)]
             [Conv2D(4, 3, Padding = 1)] [SumPool2D(2, Name = "sum")] [ChannelMaxout(2, Name = "mo")]
-            [Dense(3)]
+            [LocalResponseNorm(3, WithinChannel = true, Name = "norm")]
+            [Dense(3, DropConnect = 0.5, Name = "fc")]
             public partial class WithKernels;
             """;
         var (run, _, diagnostics) = CompilerHarness.Generate(source, Marker);
@@ -65,6 +45,9 @@ public class GpuTwinGeneratorTests
         string twin = Twin(run) ?? throw new Xunit.Sdk.XunitException("no .Gpu.g.cs generated");
         Assert.Contains("s_shapeSum = new(4, 6, 6, 3, 3, 2, 2, 2, 2, 0, 0, 4, true);", twin); // mode 4: sum
         Assert.Contains("ChannelMaxoutForward(V(_actSum), V(_actMo), V(_winnerMo), 2, 2, 9, batch);", twin);
+        Assert.Contains("LrnWithinForward(V(_actMo), V(_actNorm), V(_scaleNorm), 2, 3, 3, 3, 0.0001, 0.75, 1.0, batch);", twin);
+        // DropConnect draws the CPU network's mask over the weight (layer index 4), then the GEMM uses the masked weight.
+        Assert.Contains("if (training) Dropout(V(ParameterBuffer, 76, 54), V(_maskedWeightFc), V(_dropConnectMaskFc), 4, 0.5f, 1f / (1f - 0.5f), 54);", twin);
     }
 
     [Fact]
