@@ -350,6 +350,8 @@ public abstract class GpuNetworkBase : IGpuNetwork
         => K.LrnWithinForward(batch * channels * height * width, x, y, scale, height, width, size, (float)(alpha / ((double)size * size)), (float)-beta, (float)k);
     protected void LrnWithinBackward(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> scale, ArrayView<float> dx, int channels, int height, int width, int size, double alpha, double beta, int batch)
         => K.LrnWithinBackward(batch * channels * height * width, x, dy, scale, dx, height, width, size, (float)-beta, (float)(-beta - 1), (float)(2.0 * alpha * beta / ((double)size * size)));
+    /// <summary>Sets every element of a device buffer to zero.</summary>
+    protected static void Zero(MemoryBuffer1D<float, Stride1D.Dense> buffer) => buffer.MemSetToZero();
     protected void Copy(ArrayView<float> src, ArrayView<float> dst, int count) => K.Copy(count, src, dst);
     protected void Multiply(ArrayView<float> a, ArrayView<float> b, ArrayView<float> dst, int count) => K.Multiply(count, a, b, dst);
     protected void AddInto(ArrayView<float> src, ArrayView<float> dst, int count) => K.AddInto(count, src, dst);

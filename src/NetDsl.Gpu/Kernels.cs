@@ -557,7 +557,7 @@ internal static class DeviceKernels
         float alphaOverArea, float negBeta, float k)
     {
         int plane = height * width, p = i % plane, r = p / width, c = p % width;
-        long b = (long)(i - p);
+        long b = (long)((int)i - p);
         int r0 = XMath.Max(0, r - size / 2), r1 = XMath.Min(height - 1, r + (size - 1) / 2);
         int c0 = XMath.Max(0, c - size / 2), c1 = XMath.Min(width - 1, c + (size - 1) / 2);
         float sum = 0f;
@@ -573,7 +573,7 @@ internal static class DeviceKernels
         int size, float negBeta, float negBetaMinusOne, float coeff)
     {
         int plane = height * width, p = i % plane, r = p / width, c = p % width;
-        long b = (long)(i - p);
+        long b = (long)((int)i - p);
         int r0 = XMath.Max(0, r - (size - 1) / 2), r1 = XMath.Min(height - 1, r + size / 2);
         int c0 = XMath.Max(0, c - (size - 1) / 2), c1 = XMath.Min(width - 1, c + size / 2);
         float sum = 0f;

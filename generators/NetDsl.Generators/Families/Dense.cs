@@ -215,7 +215,7 @@ internal sealed class DenseFamily : LayerFamily
         {
             // Training: dW += mask ⊙ (dyᵀ·x), through a zeroed scratch; dx = dy·(mask ⊙ W).
             g.W.Open("if (training)");
-            g.W.Line($"_maskedWeightGradient{g.M}.MemSetToZero();");
+            g.W.Line($"Zero(_maskedWeightGradient{g.M});");
             g.W.Line($"DenseBackward({g.X}, V(_maskedWeight{g.M}), {g.Dy}, V(_maskedWeightGradient{g.M}), {(l.HasBias ? g.DBias : g.DWeight)}, {(l.HasBias ? "true" : "false")}, {g.Dx}, {l.InSize}, {l.OutC}, parameters: {(l.Frozen ? "false" : "true")}, inputGradient: {dx}, batch);");
             if (!l.Frozen)
             {
