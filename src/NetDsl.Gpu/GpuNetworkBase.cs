@@ -35,12 +35,16 @@ internal sealed class LoadedKernels
     public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int> PReluBackwardSlope;
     public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, int> MaxoutSelect;
     public readonly Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int> MaxoutScatter;
+    public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int, int> ChannelMaxoutForward;
+    public readonly Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, int> ChannelMaxoutBackward;
     public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, float, float, int> BatchNormStatistics;
     public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> BatchNormForward;
     public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int> BatchNormBackwardReduce;
     public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float, int> BatchNormBackward;
     public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, float, float, float> LrnForward;
     public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, float, float, float> LrnBackward;
+    public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, float, float, float> LrnWithinForward;
+    public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, float, float, float> LrnWithinBackward;
     public readonly Action<Index1D, ArrayView<float>, ArrayView<float>> Copy;
     public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>> Multiply;
     public readonly Action<Index1D, ArrayView<float>, ArrayView<float>> AddInto;
@@ -77,12 +81,16 @@ internal sealed class LoadedKernels
         PReluBackwardSlope = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int>(DeviceKernels.PReluBackwardSlope);
         MaxoutSelect = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, int>(DeviceKernels.MaxoutSelect);
         MaxoutScatter = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int>(DeviceKernels.MaxoutScatter);
+        ChannelMaxoutForward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int, int>(DeviceKernels.ChannelMaxoutForward);
+        ChannelMaxoutBackward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, int>(DeviceKernels.ChannelMaxoutBackward);
         BatchNormStatistics = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, float, float, int>(DeviceKernels.BatchNormStatistics);
         BatchNormForward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(DeviceKernels.BatchNormForward);
         BatchNormBackwardReduce = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int>(DeviceKernels.BatchNormBackwardReduce);
         BatchNormBackward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float, int>(DeviceKernels.BatchNormBackward);
         LrnForward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, float, float, float>(DeviceKernels.LrnForward);
         LrnBackward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, float, float, float>(DeviceKernels.LrnBackward);
+        LrnWithinForward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, float, float, float>(DeviceKernels.LrnWithinForward);
+        LrnWithinBackward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, float, float, float>(DeviceKernels.LrnWithinBackward);
         Copy = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>>(DeviceKernels.Copy);
         Multiply = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(DeviceKernels.Multiply);
         AddInto = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>>(DeviceKernels.AddInto);
@@ -310,6 +318,10 @@ public abstract class GpuNetworkBase : IGpuNetwork
         => K.PReluBackwardSlope(perChannel ? channels : 1, x, dy, dSlope, channels, plane, batch, perChannel ? 1 : 0);
     protected void MaxoutSelect(ArrayView<float> z, ArrayView<float> y, ArrayView<int> winner, int units, int pieces, int batch) => K.MaxoutSelect(batch * units, z, y, winner, pieces);
     protected void MaxoutScatter(ArrayView<float> dy, ArrayView<int> winner, ArrayView<float> dz, int units, int pieces, int batch) => K.MaxoutScatter(batch * units * pieces, dy, winner, dz, pieces);
+    protected void ChannelMaxoutForward(ArrayView<float> x, ArrayView<float> y, ArrayView<int> winner, int groups, int pieces, int plane, int batch)
+        => K.ChannelMaxoutForward(batch * groups * plane, x, y, winner, groups, pieces, plane);
+    protected void ChannelMaxoutBackward(ArrayView<float> dy, ArrayView<int> winner, ArrayView<float> dx, int groups, int pieces, int plane, int batch)
+        => K.ChannelMaxoutBackward(batch * groups * pieces * plane, dy, winner, dx, groups, pieces, plane);
 
     /// <summary>Batch norm forward: statistics (training: batch, running ones updated; eval: running), then the normalization.</summary>
     protected void BatchNormForward(ArrayView<float> x, ArrayView<float> y, ArrayView<float> xhat, ArrayView<float> stats, ArrayView<float> state,
@@ -334,6 +346,12 @@ public abstract class GpuNetworkBase : IGpuNetwork
     protected void LrnBackward(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> scale, ArrayView<float> dx, int channels, int plane, int size, double alpha, double beta, int batch)
         => K.LrnBackward(batch * channels * plane, x, dy, scale, dx, channels, plane, size, (float)-beta, (float)(-beta - 1), (float)(2.0 * alpha * beta / size));
 
+    protected void LrnWithinForward(ArrayView<float> x, ArrayView<float> y, ArrayView<float> scale, int channels, int height, int width, int size, double alpha, double beta, double k, int batch)
+        => K.LrnWithinForward(batch * channels * height * width, x, y, scale, height, width, size, (float)(alpha / ((double)size * size)), (float)-beta, (float)k);
+    protected void LrnWithinBackward(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> scale, ArrayView<float> dx, int channels, int height, int width, int size, double alpha, double beta, int batch)
+        => K.LrnWithinBackward(batch * channels * height * width, x, dy, scale, dx, height, width, size, (float)-beta, (float)(-beta - 1), (float)(2.0 * alpha * beta / ((double)size * size)));
+    /// <summary>Sets every element of a device buffer to zero.</summary>
+    protected static void Zero(MemoryBuffer1D<float, Stride1D.Dense> buffer) => buffer.MemSetToZero();
     protected void Copy(ArrayView<float> src, ArrayView<float> dst, int count) => K.Copy(count, src, dst);
     protected void Multiply(ArrayView<float> a, ArrayView<float> b, ArrayView<float> dst, int count) => K.Multiply(count, a, b, dst);
     protected void AddInto(ArrayView<float> src, ArrayView<float> dst, int count) => K.AddInto(count, src, dst);

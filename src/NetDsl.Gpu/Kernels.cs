@@ -31,7 +31,7 @@ public struct GemmShape
     }
 }
 
-/// <summary>Geometry of a pooling layer; Mode 0 max, 1 min, 2 average, 3 L2.</summary>
+/// <summary>Geometry of a pooling layer; Mode 0 max, 1 min, 2 average, 3 L2, 4 sum.</summary>
 public struct PoolShape
 {
     public int C, H, W, OH, OW, KH, KW, SH, SW, PH, PW, Mode, IncludePad;
@@ -326,11 +326,11 @@ internal static class DeviceKernels
             return;
         }
         float sum = 0f;
-        if (s.Mode == 2)
+        if (s.Mode == 2 || s.Mode == 4)
         {
             for (int ih = hs; ih < h1; ih++)
                 for (int iw = ws; iw < w1; iw++) sum += x[xBase + ih * s.W + iw];
-            y[i] = sum / AvgDivisor(h0, w0, s);
+            y[i] = s.Mode == 4 ? sum : sum / AvgDivisor(h0, w0, s); // 4: sum pooling
             return;
         }
         for (int ih = hs; ih < h1; ih++)
@@ -362,6 +362,7 @@ internal static class DeviceKernels
                 long o = yBase + oh * s.OW + ow;
                 if (s.Mode <= 1) { if (arg[o] == self) sum += dy[o]; }
                 else if (s.Mode == 2) sum += dy[o] / AvgDivisor(h0, w0, s);
+                else if (s.Mode == 4) sum += dy[o];
                 else
                 {
                     float norm = y[o];
@@ -431,6 +432,31 @@ internal static class DeviceKernels
     {
         int k = i % pieces, unit = i / pieces;
         dz[i] = winner[unit] == k ? dy[unit] : 0f;
+    }
+
+    /// <summary>Channel-wise maxout: y[n, g, p] = max over k &lt; pieces of x[n, g·pieces + k, p] (the first maximum wins; NaN
+    /// propagates); winner = that k. One thread per output element.</summary>
+    public static void ChannelMaxoutForward(Index1D i, ArrayView<float> x, ArrayView<float> y, ArrayView<int> winner, int groups, int pieces, int plane)
+    {
+        int p = i % plane, t = i / plane, g = t % groups, n = t / groups;
+        long b = ((long)n * groups * pieces + (long)g * pieces) * plane + p;
+        int best = 0;
+        float value = x[b];
+        for (int k = 1; k < pieces; k++)
+        {
+            float v = x[b + (long)k * plane];
+            if (v > value || (float.IsNaN(v) && !float.IsNaN(value))) { value = v; best = k; }
+        }
+        y[i] = value;
+        winner[i] = best;
+    }
+
+    /// <summary>dx[n, c, p] = c is its group's winner ? dy[n, c / pieces, p] : 0. One thread per input element.</summary>
+    public static void ChannelMaxoutBackward(Index1D i, ArrayView<float> dy, ArrayView<int> winner, ArrayView<float> dx, int groups, int pieces, int plane)
+    {
+        int p = i % plane, t = i / plane, c = t % (groups * pieces), n = t / (groups * pieces);
+        long o = ((long)n * groups + c / pieces) * plane + p;
+        dx[i] = winner[o] == c % pieces ? dy[o] : 0f;
     }
 
     // ------------------------------------------------------------------ batch norm, LRN
@@ -522,6 +548,37 @@ internal static class DeviceKernels
         int lo = XMath.Max(0, j - (size - 1) / 2), hi = XMath.Min(channels - 1, j + size / 2);
         float sum = 0f;
         for (int c = lo; c <= hi; c++) { long o = b + c * plane; sum += dy[o] * x[o] * XMath.Pow(scale[o], negBetaMinusOne); }
+        dx[i] = dy[i] * XMath.Pow(scale[i], negBeta) - coeff * x[i] * sum;
+    }
+
+    /// <summary>Within-channel LRN: scale = k + α/size²·Σ x² over the size×size neighbourhood (rows r − size/2 … r + (size−1)/2,
+    /// columns alike, zero outside) in the same plane, y = x·scale^−β. One thread per element.</summary>
+    public static void LrnWithinForward(Index1D i, ArrayView<float> x, ArrayView<float> y, ArrayView<float> scale, int height, int width, int size,
+        float alphaOverArea, float negBeta, float k)
+    {
+        int plane = height * width, p = i % plane, r = p / width, c = p % width;
+        long b = (long)((int)i - p);
+        int r0 = XMath.Max(0, r - size / 2), r1 = XMath.Min(height - 1, r + (size - 1) / 2);
+        int c0 = XMath.Max(0, c - size / 2), c1 = XMath.Min(width - 1, c + (size - 1) / 2);
+        float sum = 0f;
+        for (int u = r0; u <= r1; u++)
+            for (int v = c0; v <= c1; v++) { float a = x[b + u * width + v]; sum += a * a; }
+        float s = k + alphaOverArea * sum;
+        scale[i] = s;
+        y[i] = x[i] * XMath.Pow(s, negBeta);
+    }
+
+    /// <summary>Backward of <see cref="LrnWithinForward"/>: dx_p = dy_p·s_p^−β − coeff·x_p·Σ_{q whose window holds p} dy_q·x_q·s_q^(−β−1).</summary>
+    public static void LrnWithinBackward(Index1D i, ArrayView<float> x, ArrayView<float> dy, ArrayView<float> scale, ArrayView<float> dx, int height, int width,
+        int size, float negBeta, float negBetaMinusOne, float coeff)
+    {
+        int plane = height * width, p = i % plane, r = p / width, c = p % width;
+        long b = (long)((int)i - p);
+        int r0 = XMath.Max(0, r - (size - 1) / 2), r1 = XMath.Min(height - 1, r + size / 2);
+        int c0 = XMath.Max(0, c - (size - 1) / 2), c1 = XMath.Min(width - 1, c + size / 2);
+        float sum = 0f;
+        for (int u = r0; u <= r1; u++)
+            for (int v = c0; v <= c1; v++) { long o = b + u * width + v; sum += dy[o] * x[o] * XMath.Pow(scale[o], negBetaMinusOne); }
         dx[i] = dy[i] * XMath.Pow(scale[i], negBeta) - coeff * x[i] * sum;
     }
 

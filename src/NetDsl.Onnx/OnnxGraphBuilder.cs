@@ -149,6 +149,21 @@ internal sealed class OnnxGraphBuilder
                 // Zero padding adds nothing to a sum of squares, so the ceil-mode overhang is plain padding here.
                 PoolNode("LpPool", name, output, Value4(source), PoolPads(index, layer)).Attribute.Add(Int("p", 2));
                 return 4;
+            case LayerKinds.SumPool2D:
+            {
+                // ONNX has no sum pooling: a depthwise convolution with a window of ones, its zero padding including the
+                // ceil-mode overhang (zeros add nothing to a sum), gives exactly the window sums.
+                var pads = PoolPads(index, layer);
+                int channels = layer.InputChannels, kh = a.KernelHeight, kw = a.KernelWidth;
+                var ones = new float[channels * kh * kw];
+                Array.Fill(ones, 1f);
+                var node = Node("Conv", name, output, Value4(source), Constant(name + "/ones", [channels, 1, kh, kw], ones));
+                node.Attribute.Add(Ints("kernel_shape", kh, kw));
+                node.Attribute.Add(Ints("strides", a.StrideHeight, a.StrideWidth));
+                node.Attribute.Add(Ints("pads", pads.Top, pads.Left, pads.Bottom, pads.Right));
+                node.Attribute.Add(Int("group", channels));
+                return 4;
+            }
             case LayerKinds.GlobalAvgPool2D:
                 Node("GlobalAveragePool", name, output, Value4(source));
                 return 4;
@@ -157,6 +172,7 @@ internal sealed class OnnxGraphBuilder
                 return 2;
             case LayerKinds.Dense:
             {
+                // DropConnect acts in training only: inference (what ONNX holds) uses the weight as it is.
                 var node = Node("Gemm", name, output, Flat(source), Parameter(name + ".weight"));
                 if (a.HasBias) node.Input.Add(Parameter(name + ".bias"));
                 node.Attribute.Add(Int("transB", 1));
@@ -178,6 +194,15 @@ internal sealed class OnnxGraphBuilder
                 max.Attribute.Add(Int("keepdims", 0));
                 return 2;
             }
+            case LayerKinds.ChannelMaxout:
+            {
+                // (N, G·k, H, W) → (N, G, k, H, W), then the maximum over the k pieces of each group.
+                string grouped = Reshape(name + "/group", Value4(source), 0, layer.Channels, a.Pieces, layer.Height, layer.Width);
+                var max = Node("ReduceMax", name, output, grouped);
+                max.Attribute.Add(Ints("axes", 2));
+                max.Attribute.Add(Int("keepdims", 0));
+                return 4;
+            }
             case LayerKinds.BatchNorm:
             {
                 var node = Node("BatchNormalization", name, output, Value(source), Parameter(name + ".weight"), Parameter(name + ".bias"),
@@ -186,6 +211,8 @@ internal sealed class OnnxGraphBuilder
                 node.Attribute.Add(Float("momentum", 1 - a.Momentum)); // ONNX keeps this share of the old statistics; PyTorch's momentum is the new share
                 return _rank[source + 1];
             }
+            case LayerKinds.LocalResponseNorm when a.WithinChannel:
+                throw new NotSupportedException($"layer '{name}' (layer {index + 1}) is a LocalResponseNorm with WithinChannel = true, which the ONNX exporter does not export (ONNX's LRN normalizes across channels only)");
             case LayerKinds.LocalResponseNorm:
                 AddLocalResponseNorm(name, output, Value4(source), layer.InputChannels, a);
                 return 4;

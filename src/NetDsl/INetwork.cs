@@ -91,15 +91,19 @@ public sealed record LayerArguments
     public double Beta { get; init; }
     /// <summary>LocalResponseNorm k.</summary>
     public double K { get; init; }
-    /// <summary>LocalResponseNorm window in channels.</summary>
+    /// <summary>LocalResponseNorm window in channels (or, with <see cref="WithinChannel"/>, its side in rows and columns).</summary>
     public int Size { get; init; }
+    /// <summary>LocalResponseNorm: normalizes over a Size×Size neighbourhood within each channel instead of across channels.</summary>
+    public bool WithinChannel { get; init; }
     /// <summary>BatchNorm ε.</summary>
     public double Epsilon { get; init; }
     /// <summary>BatchNorm momentum of the running statistics.</summary>
     public double Momentum { get; init; }
     /// <summary>Dropout probability.</summary>
     public double P { get; init; }
-    /// <summary>Maxout pieces per unit.</summary>
+    /// <summary>Dense: DropConnect's probability of dropping each weight in training (0: none); inference uses the weights as they are.</summary>
+    public double DropConnect { get; init; }
+    /// <summary>Maxout pieces per unit; ChannelMaxout channels per group.</summary>
     public int Pieces { get; init; }
     /// <summary>PReLU: one slope per channel (else one for all).</summary>
     public bool PerChannel { get; init; }
@@ -119,6 +123,7 @@ public static class LayerKinds
     public const string AvgPool2D = "AvgPool2D";
     public const string MinPool2D = "MinPool2D";
     public const string L2Pool2D = "L2Pool2D";
+    public const string SumPool2D = "SumPool2D";
     public const string GlobalAvgPool2D = "GlobalAvgPool2D";
     public const string Dense = "Dense";
     public const string Flatten = "Flatten";
@@ -132,6 +137,7 @@ public static class LayerKinds
     public const string Sigmoid = "Sigmoid";
     public const string Softmax = "Softmax";
     public const string Maxout = "Maxout";
+    public const string ChannelMaxout = "ChannelMaxout";
     public const string Dropout = "Dropout";
     public const string Add = "Add";
     public const string Concat = "Concat";

@@ -102,6 +102,24 @@ public class TrainingParityTests(CpuAccelerator accelerator, ITestOutputHelper o
     }
 
     [Fact]
+    public void TheNotesLayersMatchTheCpuNetwork()
+    {
+        using var cpu = new NotesLayers(3, seed: 6, workers: 1);
+        using var gpu = new NotesLayers.Gpu(_device, 3, seed: 6);
+        var x = Inputs(3 * NotesLayers.InputSize, 5);
+        Close(cpu.Forward(x, 3, training: true).ToArray(), gpu.Forward(x, 3, training: true), "output");
+        var dy = Inputs(3 * NotesLayers.OutputSize, 6);
+        cpu.ComputeInputGradient = gpu.ComputeInputGradient = true;
+        cpu.ZeroGradients();
+        gpu.ZeroGradients();
+        cpu.Backward(dy, 3);
+        gpu.Backward(dy, 3);
+        Close(cpu.InputGradient.ToArray(), gpu.InputGradient(), "dL/dx");
+        Close(cpu.Gradients.ToArray(), gpu.Gradients(), "parameter gradients");
+        TenSteps(cpu, (x, y, l, o) => cpu.TrainStep(x, y, l, o), gpu, () => new Sgd(0.05f, momentum: 0.9f), new SoftmaxCrossEntropy(), "notes layers (sum pool, channel maxout, LRN within, DropConnect) SGD");
+    }
+
+    [Fact]
     public void TrainedTwinSavesAndLoadsThroughSafetensors()
     {
         // Train on the device, copy to the host network, save; load into a fresh CPU network and a fresh twin: same outputs,

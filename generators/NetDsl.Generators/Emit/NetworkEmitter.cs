@@ -212,10 +212,11 @@ internal sealed class NetworkEmitter
                 Flag("CeilMode", p.CeilMode);
                 Flag("CountIncludePad", p.Mode == PoolMode.Average && p.CountIncludePad);
                 break;
-            case DenseParams d: Flag("HasBias", d.HasBias); break;
+            case DenseParams d: Flag("HasBias", d.HasBias); if (d.DropConnect > 0) Real("DropConnect", d.DropConnect); break;
             case MaxoutParams m: Int("Pieces", m.Pieces, 0); Flag("HasBias", true); break;
+            case ChannelMaxoutParams cm: Int("Pieces", cm.Pieces, 0); break;
             case BatchNormParams b: Real("Epsilon", b.Epsilon); Real("Momentum", b.Momentum); break;
-            case LrnParams r: Int("Size", r.Size, 0); Real("Alpha", r.Alpha); Real("Beta", r.Beta); Real("K", r.K); break;
+            case LrnParams r: Int("Size", r.Size, 0); Real("Alpha", r.Alpha); Real("Beta", r.Beta); Real("K", r.K); Flag("WithinChannel", r.WithinChannel); break;
             case PReluParams pr: Flag("PerChannel", pr.PerChannel); break;
             case ScalarParams v when l.Kind == LayerKind.ELU: Real("Alpha", v.Value); break;
             case ScalarParams v when l.Kind == LayerKind.LeakyReLU: Real("Slope", v.Value); break;
@@ -407,7 +408,7 @@ internal sealed class NetworkEmitter
             /// <summary>The mask of dropout layer <paramref name="index"/>: [MaxBatch, size], each element 0 or 1/(1−p).</summary>
             public {{Span}} DropoutMask(int index) => index switch
             {
-            {{string.Join("\n", _net.Layers.Where(l => l.Kind == LayerKind.Dropout).Select(l => $"    {l.Index} => _mask{Member(l.Index)},"))}}
+            {{string.Join("\n", _net.Layers.Where(l => l.Kind == LayerKind.Dropout || l.Params is DenseParams { DropConnect: > 0 }).Select(l => $"    {l.Index} => {(l.Kind == LayerKind.Dropout ? "_mask" : "_dropConnectMask")}{Member(l.Index)},"))}}
                 _ => throw new global::System.ArgumentException($"{{Cls}}: layer {index} is not a dropout layer.", nameof(index)),
             };
 

@@ -9,7 +9,12 @@ using static NetDsl.Generators.Emit.CpuLayer;
 namespace NetDsl.Generators.Families;
 
 /// <summary>Dense (fully connected, weight [units, in]; flattens (C, H, W) row-major) and Flatten.
-/// CPU: the forward pass is <c>Gemm.Nt</c> (x · weightᵀ), the backward pass two packed GEMMs (dyᵀ · x and dy · weight).</summary>
+/// CPU: the forward pass is <c>Gemm.Nt</c> (x · weightᵀ), the backward pass two packed GEMMs (dyᵀ · x and dy · weight).
+/// With <c>DropConnect = p</c> (Wan et al. 2013), a training forward draws one mask over the weights for the whole batch
+/// (0 with probability p, else 1/(1−p); each element's draw depends only on (seed, step, layer, index), like dropout's) and
+/// uses mask ⊙ weight; the weight gradient is mask ⊙ (dyᵀ · x) over the whole batch. So the layer runs a serial step
+/// before its forward (the masked weight) and before its backward (the masked weight gradient). Inference uses the weight
+/// as it is.</summary>
 internal sealed class DenseFamily : LayerFamily
 {
     public override string Name => "Dense";
@@ -26,6 +31,7 @@ internal sealed class DenseFamily : LayerFamily
         int units = ctx.Int("units", 1, 1, "at least 1");
         bool bias = ctx.Bool("Bias", true);
         int init = ctx.InitArg();
+        double dropConnect = ctx.Real("DropConnect", 0, 0, 1, "in [0, 1)", upperInclusive: false);
         if (ctx.Failed) return null;
         int inSize = (int)input.Size;
         long wc = (long)units * inSize;
@@ -34,7 +40,26 @@ internal sealed class DenseFamily : LayerFamily
             ctx.Report(DiagnosticIds.InvalidArgument, "units", "small enough that the weight fits in memory", $"{LayerContext.S(units)} × {LayerContext.S(inSize)} = {LayerContext.S(wc)} weights");
             return null;
         }
-        return ctx.WithParameters(ctx.Shaped(units, 1, 1, new DenseParams(bias)), new[] { units, inSize }, bias ? new[] { units } : null, init);
+        return ctx.WithParameters(ctx.Shaped(units, 1, 1, new DenseParams(bias, dropConnect)), new[] { units, inSize }, bias ? new[] { units } : null, init);
+    }
+
+    public override string Describe(ShapedLayer l) => l.Params is DenseParams { DropConnect: > 0 } d
+        ? $"Dense, DropConnect {d.DropConnect.ToString("R", System.Globalization.CultureInfo.InvariantCulture)}"
+        : l.Kind.ToString();
+
+    private static double DropConnect(ShapedLayer l) => l.Params is DenseParams d ? d.DropConnect : 0;
+
+    /// <summary>DropConnect's mask is one per batch: drawn, and the weight gradient masked, in serial steps around the
+    /// per-sample passes.</summary>
+    public override bool NeedsWholeBatch(ShapedLayer l) => DropConnect(l) > 0;
+
+    public override void DeclareWorkspace(CpuLayer e)
+    {
+        var l = e.Layer;
+        if (DropConnect(l) <= 0) return;
+        e.W.Line($"private readonly {Rt}.Kernels.AlignedBuffer _dropConnectMask{e.M} = new({l.WeightCount});  // [{l.OutC}, {l.InSize}] 0 or 1/(1−p), one draw per training step");
+        e.W.Line($"private readonly {Rt}.Kernels.AlignedBuffer _maskedWeight{e.M} = new({l.WeightCount});  // [{l.OutC}, {l.InSize}] mask ⊙ weight, what training uses");
+        e.W.Line($"private readonly {Rt}.Kernels.AlignedBuffer _maskedWeightGradient{e.M} = new({l.WeightCount});  // [{l.OutC}, {l.InSize}] dyᵀ · x over the batch, before masking");
     }
 
     public override CpuCall ForwardCall(ShapedLayer l) => CpuCall.Rows;
@@ -44,6 +69,19 @@ internal sealed class DenseFamily : LayerFamily
     {
         var l = e.Layer;
         var w = e.W;
+        double p = DropConnect(l);
+        if (p > 0)
+        {
+            w.Line($"/// <summary>{l.Name} DropConnect: in training, draws the step's mask over the weight (unless HoldDropoutMasks) and masks the weight.</summary>");
+            w.Open($"private void {e.M}Statistics()");
+            w.Line("if (!_training) return; // inference: the weight as it is");
+            w.Line($"const float p = {F(p)};");
+            w.Line("const float scale = 1f / (1f - p);");
+            w.Line($"if (!HoldDropoutMasks) {Rt}.Kernels.Vec.DropoutMask(_dropoutKey ^ ({I(l.Index + 1)}UL << 56) ^ _dropoutStep, 0, p, scale, _dropConnectMask{e.M});");
+            w.Line($"{Rt}.Kernels.Vec.Multiply(_parameters.AsSpan({l.WeightOffset}, {l.WeightCount}), _dropConnectMask{e.M}, _maskedWeight{e.M});");
+            w.Close();
+            w.Line();
+        }
         e.Header("forward");
         w.Open($"private void {e.M}Forward(int n0, int n1)");
         if (l.Kind == LayerKind.Flatten)
@@ -57,7 +95,10 @@ internal sealed class DenseFamily : LayerFamily
             w.Line("int rows = n1 - n0;");
             w.Line($"{RoSpan} x = {e.X}.AsSpan(n0 * {l.InSize}, rows * {l.InSize}); // [rows, {l.InSize}]" + (l.InH * l.InW > 1 ? $", ({l.InC},{l.InH},{l.InW}) flattened row-major" : ""));
             w.Line($"{Span} y = {e.Y}.AsSpan(n0 * {l.OutC}, rows * {l.OutC}); // [rows, {l.OutC}]");
-            w.Line($"{RoSpan} weight = _parameters.AsSpan({l.WeightOffset}, {l.WeightCount}); // [{l.OutC}, {l.InSize}]");
+            if (DropConnect(l) > 0)
+                w.Line($"{RoSpan} weight = _training ? _maskedWeight{e.M} : _parameters.AsSpan({l.WeightOffset}, {l.WeightCount}); // [{l.OutC}, {l.InSize}], masked in training");
+            else
+                w.Line($"{RoSpan} weight = _parameters.AsSpan({l.WeightOffset}, {l.WeightCount}); // [{l.OutC}, {l.InSize}]");
             w.Line($"// y = x · weightᵀ");
             w.Line($"{Rt}.Kernels.Gemm.Nt(rows, {l.OutC}, {l.InSize}, x, {l.InSize}, weight, {l.InSize}, y, {l.OutC}, accumulate: false);");
             if (l.HasBias)
@@ -74,9 +115,9 @@ internal sealed class DenseFamily : LayerFamily
     {
         var l = e.Layer;
         var w = e.W;
-        e.Header("backward");
         if (l.Kind == LayerKind.Flatten)
         {
+            e.Header("backward");
             w.Open($"private void {e.M}Backward(int n0, int n1)");
             e.Range("dy", e.Dy, l.OutSize, true);
             e.Range("dx", e.Dx, l.InSize, false);
@@ -85,15 +126,35 @@ internal sealed class DenseFamily : LayerFamily
             w.Line();
             return;
         }
+        bool dropConnect = DropConnect(l) > 0;
+        if (dropConnect)
+        {
+            w.Line($"/// <summary>{l.Name} DropConnect, training: dWeight += mask ⊙ (dyᵀ · x) over the whole batch (the per-sample pass then skips it).</summary>");
+            w.Open($"private void {e.M}BackwardReduce()");
+            w.Line("if (!_training) return; // inference: the per-sample pass adds dyᵀ · x as for a plain dense layer");
+            w.Line($"{Span} packedDy = _packedGradients[0]; // no worker runs during this serial step");
+            w.Line($"{Rt}.Kernels.PackedGemm.PackA({l.OutC}, _batch, {e.Dy}.AsSpan(0, _batch * {l.OutC}), 1, {l.OutC}, packedDy);");
+            w.Line($"{Rt}.Kernels.PackedGemm.Mul({l.OutC}, {l.InSize}, _batch, packedDy, {e.X}.AsSpan(0, _batch * {l.InSize}), {l.InSize}, _maskedWeightGradient{e.M}, {l.InSize}, accumulate: false);");
+            w.Line($"{Rt}.Kernels.Vec.Multiply(_maskedWeightGradient{e.M}, _dropConnectMask{e.M}, _maskedWeightGradient{e.M});");
+            w.Line($"{Rt}.Kernels.Vec.Add(_gradients.AsSpan({l.WeightOffset}, {l.WeightCount}), _maskedWeightGradient{e.M});");
+            w.Close();
+            w.Line();
+        }
+        e.Header("backward");
         w.Open($"private void {e.M}Backward(int n0, int n1, int worker, {Rt}.Kernels.AlignedBuffer grad, bool inputGradient)");
         w.Line("int rows = n1 - n0;");
         w.Line($"{RoSpan} x = {e.X}.AsSpan(n0 * {l.InSize}, rows * {l.InSize}); // [rows, {l.InSize}]");
         w.Line($"{RoSpan} dy = {e.Dy}.AsSpan(n0 * {l.OutC}, rows * {l.OutC}); // [rows, {l.OutC}]");
-        w.Line($"{RoSpan} weight = _parameters.AsSpan({l.WeightOffset}, {l.WeightCount}); // [{l.OutC}, {l.InSize}]");
+        if (dropConnect)
+            w.Line($"{RoSpan} weight = _training ? _maskedWeight{e.M} : _parameters.AsSpan({l.WeightOffset}, {l.WeightCount}); // [{l.OutC}, {l.InSize}], masked in training");
+        else
+            w.Line($"{RoSpan} weight = _parameters.AsSpan({l.WeightOffset}, {l.WeightCount}); // [{l.OutC}, {l.InSize}]");
         w.Line($"{Span} packedDy = _packedGradients[worker];");
-        w.Line($"// dWeight[{l.OutC}, {l.InSize}] += dyᵀ · x");
+        w.Line($"// dWeight[{l.OutC}, {l.InSize}] += dyᵀ · x" + (dropConnect ? " (training: masked, in BackwardReduce)" : ""));
+        if (dropConnect) w.Open("if (!_training)");
         w.Line($"{Rt}.Kernels.PackedGemm.PackA({l.OutC}, rows, dy, 1, {l.OutC}, packedDy);");
         w.Line($"{Rt}.Kernels.PackedGemm.Mul({l.OutC}, {l.InSize}, rows, packedDy, x, {l.InSize}, grad.AsSpan({l.WeightOffset}, {l.WeightCount}), {l.InSize}, accumulate: true);");
+        if (dropConnect) w.Close();
         if (l.HasBias)
         {
             w.Line($"{Span} dBias = grad.AsSpan({l.BiasOffset}, {l.OutC});");
@@ -112,10 +173,36 @@ internal sealed class DenseFamily : LayerFamily
 
     public override bool HasGpu(ShapedLayer l) => true;
 
+    private const string FloatBuffer = "global::ILGPU.Runtime.MemoryBuffer1D<float, global::ILGPU.Stride1D.Dense>";
+
+    public override void WriteGpuWorkspace(GpuLayer g)
+    {
+        var l = g.Layer;
+        if (DropConnect(l) <= 0) return;
+        g.W.Line($"private readonly {FloatBuffer} _dropConnectMask{g.M}, _maskedWeight{g.M}, _maskedWeightGradient{g.M}; // [{l.OutC}, {l.InSize}] DropConnect's mask, mask ⊙ weight, dyᵀ·x");
+    }
+
+    public override void WriteGpuAllocate(GpuLayer g)
+    {
+        var l = g.Layer;
+        if (DropConnect(l) <= 0) return;
+        g.W.Line($"_dropConnectMask{g.M} = Allocate({l.WeightCount});");
+        g.W.Line($"_maskedWeight{g.M} = Allocate({l.WeightCount});");
+        g.W.Line($"_maskedWeightGradient{g.M} = Allocate({l.WeightCount});");
+    }
+
     public override void WriteGpuForward(GpuLayer g)
     {
         var l = g.Layer;
         if (l.Kind == LayerKind.Flatten) { g.W.Line($"Copy({g.X}, {g.Y}, {GpuLayer.Count(l.OutSize)});"); return; }
+        double p = DropConnect(l);
+        if (p > 0)
+        {
+            g.W.Line("// DropConnect: the CPU network's counter-based draw over the weight (key, layer, step, index): the same mask.");
+            g.W.Line($"if (training) Dropout({g.Weight}, V(_maskedWeight{g.M}), V(_dropConnectMask{g.M}), {l.Index}, {GpuLayer.F(p)}, 1f / (1f - {GpuLayer.F(p)}), {l.WeightCount});");
+            g.W.Line($"DenseForward({g.X}, training ? V(_maskedWeight{g.M}) : {g.Weight}, {g.Bias}, {(l.HasBias ? "true" : "false")}, {g.Y}, {l.InSize}, {l.OutC}, batch);");
+            return;
+        }
         g.W.Line($"DenseForward({g.X}, {g.Weight}, {g.Bias}, {(l.HasBias ? "true" : "false")}, {g.Y}, {l.InSize}, {l.OutC}, batch); // x·Wᵀ on the tiled GEMM");
     }
 
@@ -124,6 +211,23 @@ internal sealed class DenseFamily : LayerFamily
         var l = g.Layer;
         if (l.Kind == LayerKind.Flatten) { g.WriteDx(0, $"Copy({g.Dy}, {g.Dx}, {GpuLayer.Count(l.OutSize)});"); return; }
         string dx = l.InputLayer < 0 ? "ComputeInputGradient" : "true";
+        if (DropConnect(l) > 0)
+        {
+            // Training: dW += mask ⊙ (dyᵀ·x), through a zeroed scratch; dx = dy·(mask ⊙ W).
+            g.W.Open("if (training)");
+            g.W.Line($"Zero(_maskedWeightGradient{g.M});");
+            g.W.Line($"DenseBackward({g.X}, V(_maskedWeight{g.M}), {g.Dy}, V(_maskedWeightGradient{g.M}), {(l.HasBias ? g.DBias : g.DWeight)}, {(l.HasBias ? "true" : "false")}, {g.Dx}, {l.InSize}, {l.OutC}, parameters: {(l.Frozen ? "false" : "true")}, inputGradient: {dx}, batch);");
+            if (!l.Frozen)
+            {
+                g.W.Line($"Multiply(V(_maskedWeightGradient{g.M}), V(_dropConnectMask{g.M}), V(_maskedWeightGradient{g.M}), {l.WeightCount});");
+                g.W.Line($"AddInto(V(_maskedWeightGradient{g.M}), {g.DWeight}, {l.WeightCount});");
+            }
+            g.W.Close();
+            g.W.Open("else");
+            g.W.Line($"DenseBackward({g.X}, {g.Weight}, {g.Dy}, {g.DWeight}, {(l.HasBias ? g.DBias : g.DWeight)}, {(l.HasBias ? "true" : "false")}, {g.Dx}, {l.InSize}, {l.OutC}, parameters: {(l.Frozen ? "false" : "true")}, inputGradient: {dx}, batch);");
+            g.W.Close();
+            return;
+        }
         g.W.Line($"DenseBackward({g.X}, {g.Weight}, {g.Dy}, {g.DWeight}, {(l.HasBias ? g.DBias : g.DWeight)}, {(l.HasBias ? "true" : "false")}, {g.Dx}, {l.InSize}, {l.OutC}, parameters: {(l.Frozen ? "false" : "true")}, inputGradient: {dx}, batch);");
     }
 }

@@ -1,4 +1,5 @@
 using System.Collections.Generic;
+using NetDsl.Generators.Diagnostics;
 using NetDsl.Generators.Emit;
 using NetDsl.Generators.Emit.Gpu;
 using NetDsl.Generators.Inference;
@@ -8,17 +9,34 @@ using static NetDsl.Generators.Emit.CpuLayer;
 namespace NetDsl.Generators.Families;
 
 /// <summary>Maxout: the maximum of <c>pieces</c> dense pieces per unit, weight [units, pieces, in], bias [units, pieces];
-/// flattens its input like Dense. CPU: <c>Kernels.Activations.Maxout*</c> (one Gemm.Nt for every piece).</summary>
+/// flattens its input like Dense. CPU: <c>Kernels.Activations.Maxout*</c> (one Gemm.Nt for every piece).
+/// ChannelMaxout: the convolutional form, the maximum over each group of <c>pieces</c> consecutive feature maps at every
+/// position, no parameters (the pieces are the preceding convolution's filters). CPU: <c>Kernels.Activations.ChannelMaxout*</c>.</summary>
 internal sealed class MaxoutFamily : LayerFamily
 {
     public override string Name => "Maxout";
-    public override IReadOnlyList<LayerKind> Kinds { get; } = new[] { LayerKind.Maxout };
+    public override IReadOnlyList<LayerKind> Kinds { get; } = new[] { LayerKind.Maxout, LayerKind.ChannelMaxout };
     public override string Prefix(LayerKind kind) => "maxout";
 
-    public override bool SeesWholeInput(ShapedLayer l) => true;
+    public override bool SeesWholeInput(ShapedLayer l) => l.Kind == LayerKind.Maxout;
+
+    public override string Describe(ShapedLayer l) => l.Params is ChannelMaxoutParams c ? $"ChannelMaxout ×{c.Pieces}" : "Maxout";
+
+    public override bool CacheBlockable(ShapedLayer l) => l.Kind == LayerKind.ChannelMaxout;
 
     public override ShapedLayer? Infer(LayerContext ctx)
     {
+        if (ctx.Layer.Kind == LayerKind.ChannelMaxout)
+        {
+            int k = ctx.Int("pieces", 2, 1, "at least 1");
+            if (ctx.Failed) return null;
+            if (ctx.Input.C % k != 0)
+            {
+                ctx.Report(DiagnosticIds.InvalidArgument, "pieces", "pieces", $"a divisor of the input's {LayerContext.S(ctx.Input.C)} channels", LayerContext.S(k));
+                return null;
+            }
+            return ctx.Shaped(ctx.Input.C / k, ctx.Input.H, ctx.Input.W, new ChannelMaxoutParams(k));
+        }
         int units = ctx.Int("units", 1, 1, "at least 1");
         int pieces = ctx.Int("pieces", 2, 1, "at least 1");
         int init = ctx.InitArg();
@@ -27,10 +45,15 @@ internal sealed class MaxoutFamily : LayerFamily
         return ctx.WithParameters(ctx.Shaped(units, 1, 1, new MaxoutParams(units, pieces)), new[] { units, pieces, inSize }, new[] { units, pieces }, init);
     }
 
-    public override CpuCall BackwardCall(ShapedLayer l) => CpuCall.RowsGradInput;
+    public override CpuCall BackwardCall(ShapedLayer l) => l.Kind == LayerKind.Maxout ? CpuCall.RowsGradInput : CpuCall.Rows;
 
     public override void DeclareWorkspace(CpuLayer e)
     {
+        if (e.Layer.Kind == LayerKind.ChannelMaxout)
+        {
+            e.W.Line($"private readonly int[] _argmax{e.M};  // {e.OutShape} the winning piece of each output");
+            return;
+        }
         var p = (MaxoutParams)e.Layer.Params;
         e.W.Line($"private readonly int[] _argmax{e.M};  // {e.OutShape} the winning piece of each unit");
         e.W.Line($"private readonly {Rt}.Kernels.AlignedBuffer _pieces{e.M};  // [N, {p.Units * p.Pieces}] every piece's value, then its gradient");
@@ -38,6 +61,11 @@ internal sealed class MaxoutFamily : LayerFamily
 
     public override void AllocateWorkspace(CpuLayer e)
     {
+        if (e.Layer.Kind == LayerKind.ChannelMaxout)
+        {
+            e.W.Line($"_argmax{e.M} = new int[maxBatch * {e.Layer.OutSize}];");
+            return;
+        }
         var p = (MaxoutParams)e.Layer.Params;
         e.W.Line($"_argmax{e.M} = new int[maxBatch * {e.Layer.OutSize}];");
         e.W.Line($"_pieces{e.M} = new(maxBatch * {p.Units * p.Pieces});");
@@ -46,6 +74,19 @@ internal sealed class MaxoutFamily : LayerFamily
     public override void WriteForward(CpuLayer e)
     {
         var l = e.Layer;
+        if (l.Params is ChannelMaxoutParams cm)
+        {
+            e.Header("forward");
+            e.W.Open($"private void {e.M}Forward(int n0, int n1)");
+            e.Range("x", e.X, l.InSize, true);
+            e.Range("y", e.Y, l.OutSize, false);
+            e.W.Line($"global::System.Span<int> winner = _argmax{e.M}.AsSpan(n0 * {l.OutSize}, (n1 - n0) * {l.OutSize});");
+            e.W.Line($"// y[g] = max over channels {cm.Pieces}·g … {cm.Pieces}·g + {cm.Pieces - 1} at each position; ties keep the first.");
+            e.W.Line($"{Rt}.Kernels.Activations.ChannelMaxoutForward(x, y, winner, n1 - n0, {l.OutC}, {cm.Pieces}, {l.OutH * l.OutW});");
+            e.W.Close();
+            e.W.Line();
+            return;
+        }
         var p = (MaxoutParams)l.Params;
         var w = e.W;
         int width = p.Units * p.Pieces;
@@ -63,6 +104,19 @@ internal sealed class MaxoutFamily : LayerFamily
     public override void WriteBackward(CpuLayer e)
     {
         var l = e.Layer;
+        if (l.Params is ChannelMaxoutParams cm)
+        {
+            e.Header("backward");
+            e.W.Open($"private void {e.M}Backward(int n0, int n1)");
+            e.Range("dy", e.Dy, l.OutSize, true);
+            e.Range("dx", e.Dx, l.InSize, false);
+            e.W.Line($"global::System.ReadOnlySpan<int> winner = _argmax{e.M}.AsSpan(n0 * {l.OutSize}, (n1 - n0) * {l.OutSize});");
+            e.W.Line("// Each output's gradient goes to its winning channel; the other pieces get zero.");
+            e.W.Line($"{Rt}.Kernels.Activations.ChannelMaxoutBackward(dy, winner, dx, n1 - n0, {l.OutC}, {cm.Pieces}, {l.OutH * l.OutW}, accumulate: false);");
+            e.W.Close();
+            e.W.Line();
+            return;
+        }
         var p = (MaxoutParams)l.Params;
         var w = e.W;
         int width = p.Units * p.Pieces;
@@ -85,6 +139,11 @@ internal sealed class MaxoutFamily : LayerFamily
     public override void WriteGpuWorkspace(GpuLayer g)
     {
         var l = g.Layer;
+        if (l.Kind == LayerKind.ChannelMaxout)
+        {
+            g.W.Line($"private readonly global::ILGPU.Runtime.MemoryBuffer1D<int, global::ILGPU.Stride1D.Dense> _winner{g.M}; // [N, {l.OutSize}] the winning piece");
+            return;
+        }
         var p = (MaxoutParams)l.Params;
         int width = p.Units * p.Pieces;
         g.W.Line($"private static readonly {GpuLayer.Ns}.ConvShape s_shape{g.M} = {GpuLayer.Ns}.ConvShape.Dense({l.InSize}, {width}); // z = W·x + b, [units·pieces = {width}]");
@@ -94,6 +153,11 @@ internal sealed class MaxoutFamily : LayerFamily
 
     public override void WriteGpuAllocate(GpuLayer g)
     {
+        if (g.Layer.Kind == LayerKind.ChannelMaxout)
+        {
+            g.W.Line($"_winner{g.M} = AllocateIndices((long)maxBatch * {g.Layer.OutSize});");
+            return;
+        }
         var p = (MaxoutParams)g.Layer.Params;
         g.W.Line($"_z{g.M} = Allocate((long)maxBatch * {p.Units * p.Pieces});");
         g.W.Line($"_dz{g.M} = Allocate((long)maxBatch * {p.Units * p.Pieces});");
@@ -102,6 +166,11 @@ internal sealed class MaxoutFamily : LayerFamily
 
     public override void WriteGpuForward(GpuLayer g)
     {
+        if (g.Layer.Params is ChannelMaxoutParams cm)
+        {
+            g.W.Line($"ChannelMaxoutForward({g.X}, {g.Y}, V(_winner{g.M}), {g.Layer.OutC}, {cm.Pieces}, {g.Layer.OutH * g.Layer.OutW}, batch);");
+            return;
+        }
         var p = (MaxoutParams)g.Layer.Params;
         g.W.Line($"ConvForward({g.X}, {g.Weight}, {g.Bias}, true, V(_z{g.M}), s_shape{g.M}, batch);");
         g.W.Line($"MaxoutSelect(V(_z{g.M}), {g.Y}, V(_winner{g.M}), {p.Units}, {p.Pieces}, batch);");
@@ -110,6 +179,11 @@ internal sealed class MaxoutFamily : LayerFamily
     public override void WriteGpuBackward(GpuLayer g)
     {
         var l = g.Layer;
+        if (l.Params is ChannelMaxoutParams cm)
+        {
+            g.WriteDx(0, $"ChannelMaxoutBackward({g.Dy}, V(_winner{g.M}), {g.Dx}, {l.OutC}, {cm.Pieces}, {l.OutH * l.OutW}, batch);");
+            return;
+        }
         var p = (MaxoutParams)l.Params;
         g.W.Line($"MaxoutScatter({g.Dy}, V(_winner{g.M}), V(_dz{g.M}), {p.Units}, {p.Pieces}, batch); // dy to each unit's winning piece");
         g.WriteParameterGradient($"ConvBackwardWeight({g.X}, V(_dz{g.M}), {g.DWeight}, s_shape{g.M}, batch);");

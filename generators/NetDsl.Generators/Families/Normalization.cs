@@ -10,7 +10,8 @@ namespace NetDsl.Generators.Families;
 /// <summary>
 /// Batch normalization (after a convolution: per channel; after a dense layer: per feature; PyTorch semantics: training
 /// normalizes with the batch's biased variance and updates the running averages with the unbiased one) and local response
-/// normalization across channels (PyTorch's formula: alpha divided by the size). Batch norm needs whole-batch statistics,
+/// normalization across channels (PyTorch's formula: alpha divided by the size) or within each channel over a size×size
+/// neighbourhood (Caffe's WITHIN_CHANNEL: alpha divided by size²; no PyTorch op). Batch norm needs whole-batch statistics,
 /// so the CPU drivers run its <c>Statistics</c> and <c>BackwardReduce</c> between phases.
 /// </summary>
 internal sealed class NormalizationFamily : LayerFamily
@@ -27,7 +28,8 @@ internal sealed class NormalizationFamily : LayerFamily
             double alpha = ctx.Real("Alpha", 1e-4, 0, 1e6, "at least 0", upperInclusive: true);
             double beta = ctx.Real("Beta", 0.75, 0, 1e6, "at least 0", upperInclusive: true);
             double k = ctx.Real("K", 1.0, 1e-30, 1e6, "greater than 0", upperInclusive: true);
-            return ctx.Failed ? null : ctx.SameShape(new LrnParams(size, alpha, beta, k));
+            bool within = ctx.Bool("WithinChannel", false);
+            return ctx.Failed ? null : ctx.SameShape(new LrnParams(size, alpha, beta, k, within));
         }
         double momentum = ctx.Real("Momentum", 0.1, 0, 1, "in [0, 1]", upperInclusive: true);
         double eps = ctx.Real("Epsilon", 1e-5, 1e-30, 1, "in (0, 1]", upperInclusive: true);
@@ -48,6 +50,10 @@ internal sealed class NormalizationFamily : LayerFamily
     }
 
     public override bool NeedsWholeBatch(ShapedLayer l) => l.Kind == LayerKind.BatchNorm;
+
+    public override string Describe(ShapedLayer l) => l.Params is LrnParams { WithinChannel: true } lrn
+        ? $"LocalResponseNorm {lrn.Size}×{lrn.Size} within channel"
+        : l.Kind.ToString();
 
     public override void DeclareWorkspace(CpuLayer e)
     {
@@ -72,6 +78,19 @@ internal sealed class NormalizationFamily : LayerFamily
         var w = e.W;
         string m = e.M;
         int c = l.InC, hw = l.InH * l.InW;
+        if (l.Params is LrnParams { WithinChannel: true } within)
+        {
+            e.Header("forward");
+            w.Line($"// b = a / (k + (α/{within.Size * within.Size})·Σ a²)^β over rows r−{within.Size / 2}..r+{(within.Size - 1) / 2} and columns alike, in the same channel; outside the map counts as zero.");
+            w.Open($"private void {m}Forward(int n0, int n1)");
+            e.Range("x", e.X, l.InSize, true);
+            e.Range("y", e.Y, l.OutSize, false);
+            e.Range("scale", "_scale" + m, l.OutSize, false);
+            w.Line($"{Rt}.Kernels.Normalization.LrnWithinForward(x, y, scale, n1 - n0, {c}, {l.InH}, {l.InW}, size: {within.Size}, alpha: {R(within.Alpha)}, beta: {R(within.Beta)}, k: {R(within.K)});");
+            w.Close();
+            w.Line();
+            return;
+        }
         if (l.Params is LrnParams lrn)
         {
             e.Header("forward");
@@ -116,6 +135,19 @@ internal sealed class NormalizationFamily : LayerFamily
         var w = e.W;
         string m = e.M;
         int c = l.InC, hw = l.InH * l.InW;
+        if (l.Params is LrnParams { WithinChannel: true } within)
+        {
+            e.Header("backward");
+            w.Open($"private void {m}Backward(int n0, int n1)");
+            e.Range("x", e.X, l.InSize, true);
+            e.Range("dy", e.Dy, l.OutSize, true);
+            e.Range("scale", "_scale" + m, l.OutSize, true);
+            e.Range("dx", e.Dx, l.InSize, false);
+            w.Line($"{Rt}.Kernels.Normalization.LrnWithinBackward(x, dy, scale, dx, n1 - n0, {c}, {l.InH}, {l.InW}, size: {within.Size}, alpha: {R(within.Alpha)}, beta: {R(within.Beta)}, accumulate: false);");
+            w.Close();
+            w.Line();
+            return;
+        }
         if (l.Params is LrnParams lrn)
         {
             e.Header("backward");
@@ -180,6 +212,11 @@ internal sealed class NormalizationFamily : LayerFamily
     {
         var l = g.Layer;
         int c = l.OutC, hw = l.OutH * l.OutW;
+        if (l.Params is LrnParams { WithinChannel: true } within)
+        {
+            g.W.Line($"LrnWithinForward({g.X}, {g.Y}, V(_scale{g.M}), {c}, {l.OutH}, {l.OutW}, {within.Size}, {R(within.Alpha)}, {R(within.Beta)}, {R(within.K)}, batch);");
+            return;
+        }
         if (l.Params is LrnParams lrn)
         {
             g.W.Line($"LrnForward({g.X}, {g.Y}, V(_scale{g.M}), {c}, {hw}, {lrn.Size}, {R(lrn.Alpha)}, {R(lrn.Beta)}, {R(lrn.K)}, batch);");
@@ -193,6 +230,11 @@ internal sealed class NormalizationFamily : LayerFamily
     {
         var l = g.Layer;
         int c = l.OutC, hw = l.OutH * l.OutW;
+        if (l.Params is LrnParams { WithinChannel: true } within)
+        {
+            g.WriteDx(0, $"LrnWithinBackward({g.X}, {g.Dy}, V(_scale{g.M}), {g.Dx}, {c}, {l.OutH}, {l.OutW}, {within.Size}, {R(within.Alpha)}, {R(within.Beta)}, batch);");
+            return;
+        }
         if (l.Params is LrnParams lrn)
         {
             g.WriteDx(0, $"LrnBackward({g.X}, {g.Dy}, V(_scale{g.M}), {g.Dx}, {c}, {hw}, {lrn.Size}, {R(lrn.Alpha)}, {R(lrn.Beta)}, batch);");

@@ -9,7 +9,8 @@ using static NetDsl.Generators.Emit.CpuLayer;
 namespace NetDsl.Generators.Families;
 
 /// <summary>
-/// Max, min, average and L2-norm pooling (PyTorch's MaxPool2d, −MaxPool2d(−x), AvgPool2d, LPPool2d(2)) with per-axis
+/// Max, min, average, L2-norm and sum pooling (PyTorch's MaxPool2d, −MaxPool2d(−x), AvgPool2d, LPPool2d(2); sum = average ×
+/// the window's area, no PyTorch op) with per-axis
 /// windows and strides, symmetric padding, ceil mode and count_include_pad; and global average pooling. CPU: 2×2/2 windows
 /// go to the vectorized <c>Kernels.Pool</c>, everything else to <c>Kernels.Pooling</c>.
 /// </summary>
@@ -17,13 +18,13 @@ internal sealed class PoolingFamily : LayerFamily
 {
     public override string Name => "Pooling";
     public override IReadOnlyList<LayerKind> Kinds { get; } =
-        new[] { LayerKind.MaxPool2D, LayerKind.AvgPool2D, LayerKind.MinPool2D, LayerKind.L2Pool2D, LayerKind.GlobalAvgPool2D };
+        new[] { LayerKind.MaxPool2D, LayerKind.AvgPool2D, LayerKind.MinPool2D, LayerKind.L2Pool2D, LayerKind.SumPool2D, LayerKind.GlobalAvgPool2D };
     public override string Prefix(LayerKind kind) => "pool";
 
     public override string Describe(ShapedLayer l)
     {
         if (l.Params is not PoolParams p) return "GlobalAvgPool2D";
-        string name = p.Mode switch { PoolMode.Max => "MaxPool", PoolMode.Min => "MinPool2D", PoolMode.Average => "AvgPool", _ => "L2Pool" };
+        string name = p.Mode switch { PoolMode.Max => "MaxPool", PoolMode.Min => "MinPool2D", PoolMode.Average => "AvgPool", PoolMode.Sum => "SumPool", _ => "L2Pool" };
         string text = $"{name} {p.KernelH}×{p.KernelW}";
         if (p.StrideH != p.KernelH || p.StrideW != p.KernelW) text += $" /{p.StrideH}" + (p.StrideW != p.StrideH ? $"×{p.StrideW}" : "");
         if (p.CeilMode) text += " ceil";
@@ -43,7 +44,8 @@ internal sealed class PoolingFamily : LayerFamily
         var (h, w) = (ctx.Input.H, ctx.Input.W);
         var mode = ctx.Layer.Kind switch
         {
-            LayerKind.MaxPool2D => PoolMode.Max, LayerKind.MinPool2D => PoolMode.Min, LayerKind.AvgPool2D => PoolMode.Average, _ => PoolMode.L2,
+            LayerKind.MaxPool2D => PoolMode.Max, LayerKind.MinPool2D => PoolMode.Min, LayerKind.AvgPool2D => PoolMode.Average,
+            LayerKind.SumPool2D => PoolMode.Sum, _ => PoolMode.L2,
         };
         int kh, kw;
         string kernelArgH = "size", kernelArgW = "size";
@@ -151,6 +153,10 @@ internal sealed class PoolingFamily : LayerFamily
                         : "// Only real input elements count in the divisor (count_include_pad = false).");
                     w.Line($"{Rt}.Kernels.Pooling.AvgForward(x, y, n1 - n0, {l.InC}, {Dims(l, p)}, countIncludePad: {(p.CountIncludePad ? "true" : "false")});");
                     break;
+                case PoolMode.Sum:
+                    w.Line("// y = Σ x over each window (average × area); zero padding and the ceil-mode overhang add nothing.");
+                    w.Line($"{Rt}.Kernels.Pooling.SumForward(x, y, n1 - n0, {l.InC}, {Dims(l, p)});");
+                    break;
                 default:
                     w.Line("// y = sqrt(Σ x²) over each window: LPPool2d(norm_type = 2), no padding.");
                     w.Line($"{Rt}.Kernels.Pooling.L2Forward(x, y, n1 - n0, {l.InC}, {Dims(l, p, padding: false)});");
@@ -187,6 +193,10 @@ internal sealed class PoolingFamily : LayerFamily
             case PoolMode.Average when Is2x2(l, p):
                 w.Line($"{Rt}.Kernels.Pool.Avg2x2Backward((n1 - n0) * {l.InC}, {l.InH}, {l.InW}, dy, dx);");
                 break;
+            case PoolMode.Sum:
+                w.Line("// Every input of a window gets that window's dy.");
+                w.Line($"{Rt}.Kernels.Pooling.SumBackward(dy, dx, n1 - n0, {l.InC}, {Dims(l, p)}, accumulate: false);");
+                break;
             case PoolMode.Average:
                 w.Line($"{Rt}.Kernels.Pooling.AvgBackward(dy, dx, n1 - n0, {l.InC}, {Dims(l, p)}, countIncludePad: {(p.CountIncludePad ? "true" : "false")}, accumulate: false);");
                 break;
@@ -209,7 +219,7 @@ internal sealed class PoolingFamily : LayerFamily
     {
         var l = g.Layer;
         if (l.Params is not PoolParams p) return;
-        int mode = p.Mode switch { PoolMode.Max => 0, PoolMode.Min => 1, PoolMode.Average => 2, _ => 3 };
+        int mode = p.Mode switch { PoolMode.Max => 0, PoolMode.Min => 1, PoolMode.Average => 2, PoolMode.L2 => 3, _ => 4 };
         g.W.Line($"private static readonly {GpuLayer.Ns}.PoolShape s_shape{g.M} = new({l.InC}, {l.InH}, {l.InW}, {l.OutH}, {l.OutW}, {p.KernelH}, {p.KernelW}, {p.StrideH}, {p.StrideW}, {p.PadH}, {p.PadW}, {mode}, {(p.CountIncludePad ? "true" : "false")});");
         g.W.Line($"private readonly global::ILGPU.Runtime.MemoryBuffer1D<int, global::ILGPU.Stride1D.Dense> _argmax{g.M}; // [N, {l.OutSize}] each window's winner (max and min)");
     }

@@ -123,6 +123,11 @@ public sealed class DenseAttribute : LayerAttribute
     public int Units { get; }
     public bool Bias { get; set; } = true;
     public Init Init { get; set; } = Init.Auto;
+    /// <summary>DropConnect (Wan et al. 2013): in training, each weight is dropped with this probability and the kept ones
+    /// are scaled by 1/(1−p), one mask per training step for the whole batch; inference uses the weights as they are (the
+    /// mean-field rule of inverted dropout). The network's <c>DropoutMask(layer)</c> returns the mask ([units, in]);
+    /// <c>HoldDropoutMasks</c> keeps it. Default 0: off.</summary>
+    public double DropConnect { get; set; }
 }
 
 public sealed class ReLUAttribute : LayerAttribute { }
@@ -193,6 +198,23 @@ public sealed class L2Pool2DAttribute : LayerAttribute
     public bool CeilMode { get; set; }
 }
 
+/// <summary>Sum pooling (the notes' "average / sum" pooling): the window's sum, i.e. average pooling times the window's area;
+/// zero padding adds nothing.</summary>
+public sealed class SumPool2DAttribute : LayerAttribute
+{
+    public SumPool2DAttribute(int size) { SizeHeight = size; SizeWidth = size; }
+    public SumPool2DAttribute(int sizeHeight, int sizeWidth) { SizeHeight = sizeHeight; SizeWidth = sizeWidth; }
+    public int SizeHeight { get; }
+    public int SizeWidth { get; }
+    /// <summary>Default: the window size (per axis).</summary>
+    public int Stride { get; set; }
+    public int StrideHeight { get; set; }
+    public int StrideWidth { get; set; }
+    public int Padding { get; set; }
+    /// <summary>PyTorch's ceil_mode.</summary>
+    public bool CeilMode { get; set; }
+}
+
 /// <summary>Mean over each channel's H×W: (C, H, W) → (C, 1, 1).</summary>
 public sealed class GlobalAvgPool2DAttribute : LayerAttribute { }
 
@@ -204,7 +226,8 @@ public sealed class BatchNormAttribute : LayerAttribute
     public double Epsilon { get; set; } = 1e-5;
 }
 
-/// <summary>Local response normalization across channels (PyTorch's formula: alpha is divided by the size).</summary>
+/// <summary>Local response normalization across channels (PyTorch's formula: alpha is divided by the size), or, with
+/// <see cref="WithinChannel"/>, within each channel over a size×size neighbourhood (Caffe's WITHIN_CHANNEL: alpha divided by size²).</summary>
 public sealed class LocalResponseNormAttribute : LayerAttribute
 {
     public LocalResponseNormAttribute(int size) { Size = size; }
@@ -212,6 +235,9 @@ public sealed class LocalResponseNormAttribute : LayerAttribute
     public double Alpha { get; set; } = 1e-4;
     public double Beta { get; set; } = 0.75;
     public double K { get; set; } = 1.0;
+    /// <summary>Normalize over a Size×Size spatial neighbourhood in the same channel (zero outside the map) instead of over
+    /// Size neighbouring channels: b = a / (K + Alpha/Size²·Σ a²)^Beta.</summary>
+    public bool WithinChannel { get; set; }
 }
 
 /// <summary>Parametric ReLU: a learned slope for x &lt; 0, one for all channels or one per channel.</summary>
@@ -239,6 +265,15 @@ public sealed class MaxoutAttribute : LayerAttribute
     public int Units { get; }
     public int Pieces { get; }
     public Init Init { get; set; } = Init.Auto;
+}
+
+/// <summary>Channel-wise (convolutional) maxout: (C, H, W) → (C / pieces, H, W), output channel g the maximum over input
+/// channels g·pieces … g·pieces + pieces − 1 at each position (ties: the first). No parameters; put it after a convolution
+/// with pieces times the wanted channels.</summary>
+public sealed class ChannelMaxoutAttribute : LayerAttribute
+{
+    public ChannelMaxoutAttribute(int pieces) { Pieces = pieces; }
+    public int Pieces { get; }
 }
 
 /// <summary>Flattens (C, H, W) to (C·H·W, 1, 1), row-major. Dense does this implicitly.</summary>

@@ -88,6 +88,110 @@ public static class ImageOps
         }
     }
 
+    /// <summary>Illumination: adds <paramref name="delta"/> to every pixel.</summary>
+    public static void AdjustBrightness(Span<float> sample, int channels, int height, int width, float delta)
+    {
+        Check(sample, channels, height, width);
+        for (int i = 0; i < sample.Length; i++) sample[i] += delta;
+    }
+
+    /// <summary>Contrast: out = m + factor·(in − m) per channel, m the channel's mean over the image (factor 1: unchanged,
+    /// 0: a flat plane at the mean).</summary>
+    public static void AdjustContrast(Span<float> sample, int channels, int height, int width, float factor)
+    {
+        Check(sample, channels, height, width);
+        if (factor == 1f) return; // exactly unchanged (m + (x − m) can round)
+        int plane = height * width;
+        for (int c = 0; c < channels; c++)
+        {
+            var p = sample.Slice(c * plane, plane);
+            double sum = 0;
+            foreach (float v in p) sum += v;
+            float mean = (float)(sum / plane);
+            for (int i = 0; i < plane; i++) p[i] = mean + factor * (p[i] - mean);
+        }
+    }
+
+    /// <summary>Saturation of an RGB image (3 channels): out = g + factor·(in − g) per pixel, g its luma
+    /// 0.299·R + 0.587·G + 0.114·B (factor 1: unchanged, 0: grey).</summary>
+    public static void AdjustSaturation(Span<float> sample, int channels, int height, int width, float factor)
+    {
+        Check(sample, channels, height, width);
+        if (channels != 3) throw new ArgumentException($"saturation needs 3 (RGB) channels, the image has {channels}", nameof(channels));
+        if (factor == 1f) return; // exactly unchanged
+        int plane = height * width;
+        for (int i = 0; i < plane; i++)
+        {
+            float r = sample[i], g = sample[plane + i], b = sample[2 * plane + i];
+            float luma = 0.299f * r + 0.587f * g + 0.114f * b;
+            sample[i] = luma + factor * (r - luma);
+            sample[plane + i] = luma + factor * (g - luma);
+            sample[2 * plane + i] = luma + factor * (b - luma);
+        }
+    }
+
+    /// <summary>Staining-like colour change: channel c multiplied by <paramref name="scales"/>[c] and shifted by
+    /// <paramref name="shifts"/>[c] (empty: no shift).</summary>
+    public static void ScaleChannels(Span<float> sample, int channels, int height, int width, ReadOnlySpan<float> scales, ReadOnlySpan<float> shifts = default)
+    {
+        Check(sample, channels, height, width);
+        if (scales.Length != channels) throw new ArgumentException($"{scales.Length} scales for {channels} channels", nameof(scales));
+        if (!shifts.IsEmpty && shifts.Length != channels) throw new ArgumentException($"{shifts.Length} shifts for {channels} channels", nameof(shifts));
+        int plane = height * width;
+        for (int c = 0; c < channels; c++)
+        {
+            float s = scales[c], t = shifts.IsEmpty ? 0f : shifts[c];
+            var p = sample.Slice(c * plane, plane);
+            for (int i = 0; i < plane; i++) p[i] = p[i] * s + t;
+        }
+    }
+
+    /// <summary>Moves every pixel by a displacement field: out[y, x] = in(x + dx[y, x], y + dy[y, x]) sampled bilinearly, 0
+    /// outside the image (the resampling step of Simard et al.'s elastic distortion). <paramref name="dx"/>, <paramref name="dy"/>
+    /// are H·W; <paramref name="scratch"/> holds at least H·W floats.</summary>
+    public static void Displace(Span<float> sample, int channels, int height, int width, ReadOnlySpan<float> dx, ReadOnlySpan<float> dy, Span<float> scratch)
+    {
+        Check(sample, channels, height, width);
+        int plane = height * width;
+        if (dx.Length != plane || dy.Length != plane) throw new ArgumentException($"the displacement fields hold {dx.Length} and {dy.Length} values, need H·W = {plane}");
+        if (scratch.Length < plane) throw new ArgumentException($"scratch holds {scratch.Length} floats, displacement needs H·W = {plane}", nameof(scratch));
+        var tmp = scratch.Slice(0, plane);
+        for (int c = 0; c < channels; c++)
+        {
+            var p = sample.Slice(c * plane, plane);
+            p.CopyTo(tmp);
+            for (int y = 0; y < height; y++)
+                for (int x = 0; x < width; x++)
+                    p[y * width + x] = Bilinear(tmp, height, width, x + (double)dx[y * width + x], y + (double)dy[y * width + x]);
+        }
+    }
+
+    /// <summary>Smooths a field in place with a Gaussian of standard deviation <paramref name="sigma"/> (separable, truncated
+    /// at 4σ, the weights renormalized over the part inside the image, so a constant field stays constant).</summary>
+    public static void GaussianSmooth(Span<float> field, int height, int width, double sigma, Span<float> scratch)
+    {
+        if (!(sigma > 0) || double.IsInfinity(sigma)) throw new ArgumentOutOfRangeException(nameof(sigma), sigma, "sigma must be finite and > 0");
+        int plane = height * width, radius = (int)Math.Ceiling(4 * sigma);
+        if (field.Length != plane || scratch.Length < plane) throw new ArgumentException($"field holds {field.Length} and scratch {scratch.Length} floats, need H·W = {plane}");
+        Span<double> kernel = radius <= 256 ? stackalloc double[2 * radius + 1] : new double[2 * radius + 1];
+        for (int k = -radius; k <= radius; k++) kernel[k + radius] = Math.Exp(-k * k / (2 * sigma * sigma));
+        var tmp = scratch.Slice(0, plane);
+        for (int y = 0; y < height; y++)
+            for (int x = 0; x < width; x++)
+            {
+                double s = 0, w = 0;
+                for (int k = Math.Max(-radius, -x); k <= Math.Min(radius, width - 1 - x); k++) { s += kernel[k + radius] * field[y * width + x + k]; w += kernel[k + radius]; }
+                tmp[y * width + x] = (float)(s / w);
+            }
+        for (int y = 0; y < height; y++)
+            for (int x = 0; x < width; x++)
+            {
+                double s = 0, w = 0;
+                for (int k = Math.Max(-radius, -y); k <= Math.Min(radius, height - 1 - y); k++) { s += kernel[k + radius] * tmp[(y + k) * width + x]; w += kernel[k + radius]; }
+                field[y * width + x] = (float)(s / w);
+            }
+    }
+
     static float Bilinear(ReadOnlySpan<float> img, int height, int width, double sx, double sy)
     {
         // Round coordinates within 1e-9 of a grid point onto it (exact integer moves stay exact).
@@ -137,6 +241,93 @@ public abstract class Augmentation
     public static Augmentation RandomRotation(double maxDegrees) => new Rotation(maxDegrees);
     /// <summary>Adds N(0, std²) noise to every pixel; optionally clamps to [min, max].</summary>
     public static Augmentation GaussianNoise(double std, float min = float.NegativeInfinity, float max = float.PositiveInfinity) => new Noise(std, min, max);
+
+    /// <summary>Illumination: adds one δ, uniform in [−maxDelta, maxDelta], to every pixel.</summary>
+    public static Augmentation Brightness(double maxDelta) => new BrightnessStep(NonNegative(maxDelta, nameof(maxDelta)));
+    /// <summary>Contrast: a factor uniform in [1 − maxChange, 1 + maxChange] about each channel's mean (see <see cref="ImageOps.AdjustContrast"/>).</summary>
+    public static Augmentation Contrast(double maxChange) => new ContrastStep(Fraction(maxChange, nameof(maxChange)));
+    /// <summary>Colour jitter for RGB images: brightness (additive, up to ±<paramref name="brightness"/>), contrast and
+    /// saturation factors uniform in [1 − x, 1 + x], applied in that order.</summary>
+    public static Augmentation ColorJitter(double brightness, double contrast, double saturation) =>
+        new JitterStep(NonNegative(brightness, nameof(brightness)), Fraction(contrast, nameof(contrast)), Fraction(saturation, nameof(saturation)));
+    /// <summary>Staining-like per-channel change (histology stains vary in strength): each channel scaled by its own factor
+    /// uniform in [1 − maxScale, 1 + maxScale] and shifted by its own offset uniform in [−maxShift, maxShift].</summary>
+    public static Augmentation ChannelScaling(double maxScale, double maxShift = 0) =>
+        new ChannelScalingStep(Fraction(maxScale, nameof(maxScale)), NonNegative(maxShift, nameof(maxShift)));
+    /// <summary>Elastic distortion (Simard, Steinkraus and Platt 2003): two random fields of uniform values in [−1, 1] per
+    /// pixel, each smoothed by a Gaussian of standard deviation <paramref name="sigma"/> and scaled by <paramref name="alpha"/>,
+    /// give every pixel's displacement; the image is resampled bilinearly (0 outside). α = 0 leaves the image unchanged.</summary>
+    public static Augmentation Elastic(double alpha, double sigma) => new ElasticStep(NonNegative(alpha, nameof(alpha)), sigma);
+
+    static double NonNegative(double v, string name) =>
+        v >= 0 && !double.IsInfinity(v) ? v : throw new ArgumentOutOfRangeException(name, v, $"{name} must be finite and >= 0, got {v}");
+
+    static double Fraction(double v, string name) =>
+        v is >= 0 and <= 1 ? v : throw new ArgumentOutOfRangeException(name, v, $"{name} must be in [0, 1], got {v}");
+
+    static float Uniform(ref Rng rng, double max) => (float)((2 * rng.NextDouble() - 1) * max);
+
+    sealed class BrightnessStep(double max) : Augmentation
+    {
+        public override void Apply(Span<float> sample, int channels, int height, int width, ref Rng rng, Span<float> scratch) =>
+            ImageOps.AdjustBrightness(sample, channels, height, width, Uniform(ref rng, max));
+    }
+
+    sealed class ContrastStep(double max) : Augmentation
+    {
+        public override void Apply(Span<float> sample, int channels, int height, int width, ref Rng rng, Span<float> scratch) =>
+            ImageOps.AdjustContrast(sample, channels, height, width, 1f + Uniform(ref rng, max));
+    }
+
+    sealed class JitterStep(double brightness, double contrast, double saturation) : Augmentation
+    {
+        public override void Apply(Span<float> sample, int channels, int height, int width, ref Rng rng, Span<float> scratch)
+        {
+            if (channels != 3) throw new ArgumentException($"ColorJitter needs 3 (RGB) channels, the image has {channels}", nameof(channels));
+            ImageOps.AdjustBrightness(sample, channels, height, width, Uniform(ref rng, brightness));
+            ImageOps.AdjustContrast(sample, channels, height, width, 1f + Uniform(ref rng, contrast));
+            ImageOps.AdjustSaturation(sample, channels, height, width, 1f + Uniform(ref rng, saturation));
+        }
+    }
+
+    sealed class ChannelScalingStep(double maxScale, double maxShift) : Augmentation
+    {
+        public override void Apply(Span<float> sample, int channels, int height, int width, ref Rng rng, Span<float> scratch)
+        {
+            Span<float> scales = channels <= 64 ? stackalloc float[channels] : new float[channels];
+            Span<float> shifts = channels <= 64 ? stackalloc float[channels] : new float[channels];
+            for (int c = 0; c < channels; c++) { scales[c] = 1f + Uniform(ref rng, maxScale); shifts[c] = Uniform(ref rng, maxShift); }
+            ImageOps.ScaleChannels(sample, channels, height, width, scales, shifts);
+        }
+    }
+
+    sealed class ElasticStep : Augmentation
+    {
+        readonly double _alpha, _sigma;
+        [ThreadStatic] static float[]? t_fields;
+
+        public ElasticStep(double alpha, double sigma)
+        {
+            if (!(sigma > 0) || double.IsInfinity(sigma)) throw new ArgumentOutOfRangeException(nameof(sigma), sigma, $"sigma must be finite and > 0, got {sigma}");
+            _alpha = alpha; _sigma = sigma;
+        }
+
+        public override void Apply(Span<float> sample, int channels, int height, int width, ref Rng rng, Span<float> scratch)
+        {
+            int plane = height * width;
+            // The fields are drawn even for α = 0, so the generator advances the same way whatever α is.
+            if (t_fields is null || t_fields.Length < 2 * plane) t_fields = new float[2 * plane];
+            var dx = t_fields.AsSpan(0, plane);
+            var dy = t_fields.AsSpan(plane, plane);
+            for (int i = 0; i < plane; i++) dx[i] = (float)(2 * rng.NextDouble() - 1);
+            for (int i = 0; i < plane; i++) dy[i] = (float)(2 * rng.NextDouble() - 1);
+            if (_alpha == 0) return;
+            ImageOps.GaussianSmooth(dx, height, width, _sigma, scratch);
+            ImageOps.GaussianSmooth(dy, height, width, _sigma, scratch);
+            for (int i = 0; i < plane; i++) { dx[i] *= (float)_alpha; dy[i] *= (float)_alpha; }
+            ImageOps.Displace(sample, channels, height, width, dx, dy, scratch);
+        }
+    }
 
     sealed class Sequence : Augmentation
     {

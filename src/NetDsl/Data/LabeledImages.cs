@@ -80,6 +80,36 @@ public sealed class LabeledImages
         if ((uint)n > (uint)Count) throw new ArgumentOutOfRangeException(nameof(n), n, $"expected 0 to {Count} (the sample count)");
         return new LabeledImages(Pixels.AsSpan(0, n * SampleSize).ToArray(), Labels.AsSpan(0, n).ToArray(), Channels, Height, Width, ClassCount);
     }
+
+    /// <summary>A seeded random split into what stays for training and a held-out share (a validation set; split the test
+    /// set off first, or keep the given one, for a train/validation/test split). Every sample lands in exactly one part; each
+    /// part keeps the original order of its samples.</summary>
+    public (LabeledImages Train, LabeledImages Validation) Split(double validationFraction, int seed)
+    {
+        if (!(validationFraction > 0 && validationFraction < 1)) throw new ArgumentOutOfRangeException(nameof(validationFraction), validationFraction, "validationFraction must be in (0, 1)");
+        int held = (int)Math.Round(Count * validationFraction);
+        if (held < 1 || held >= Count) throw new ArgumentOutOfRangeException(nameof(validationFraction), validationFraction, $"{validationFraction} of {Count} samples leaves an empty part");
+        var order = new int[Count];
+        for (int i = 0; i < Count; i++) order[i] = i;
+        var rng = new NetDsl.Kernels.Rng(0x5B1D_0000UL ^ (ulong)(uint)seed);
+        for (int i = Count - 1; i > 0; i--) { int j = (int)(rng.NextUInt64() % (ulong)(i + 1)); (order[i], order[j]) = (order[j], order[i]); }
+        var isHeld = new bool[Count];
+        for (int k = 0; k < held; k++) isHeld[order[k]] = true;
+        LabeledImages Part(bool wanted, int size)
+        {
+            var pixels = new float[size * SampleSize];
+            var labels = new int[size];
+            int n = 0;
+            for (int i = 0; i < Count; i++)
+            {
+                if (isHeld[i] != wanted) continue;
+                Pixels.AsSpan(i * SampleSize, SampleSize).CopyTo(pixels.AsSpan(n * SampleSize, SampleSize));
+                labels[n++] = Labels[i];
+            }
+            return new LabeledImages(pixels, labels, Channels, Height, Width, ClassCount, allowNonFinite: true);
+        }
+        return (Part(false, Count - held), Part(true, held));
+    }
 }
 
 /// <summary>Fashion-MNIST (Zalando Research, MIT licence): 28×28 grey images of 10 clothing classes.</summary>

@@ -237,6 +237,58 @@ public static class Activations
                 $"output {yLength} ({rows * units}), winner {winnerLength} ({rows * units}).");
     }
 
+    // ------------------------------------------------------------------ channel-wise (convolutional) maxout
+
+    /// <summary>Channel-wise maxout (Goodfellow et al. 2013, on convolutional feature maps): output channel g at each position
+    /// is the maximum of input channels g·pieces … g·pieces + pieces − 1 there (the first maximum wins: strict &gt;; NaN
+    /// propagates). x [samples, groups·pieces, planeSize] → y [samples, groups, planeSize]; winner [samples, groups, planeSize]
+    /// gets the winning piece.</summary>
+    public static void ChannelMaxoutForward(ReadOnlySpan<float> x, Span<float> y, Span<int> winner, int samples, int groups, int pieces, int planeSize)
+    {
+        CheckChannelMaxout("ChannelMaxoutForward", x.Length, Math.Min(y.Length, winner.Length), samples, groups, pieces, planeSize);
+        int inSample = groups * pieces * planeSize, outSample = groups * planeSize;
+        for (int n = 0; n < samples; n++)
+            for (int g = 0; g < groups; g++)
+            {
+                ReadOnlySpan<float> first = x.Slice(n * inSample + g * pieces * planeSize, planeSize);
+                Span<float> yg = y.Slice(n * outSample + g * planeSize, planeSize);
+                Span<int> wg = winner.Slice(n * outSample + g * planeSize, planeSize);
+                first.CopyTo(yg);
+                wg.Clear();
+                for (int k = 1; k < pieces; k++)
+                {
+                    ReadOnlySpan<float> piece = x.Slice(n * inSample + (g * pieces + k) * planeSize, planeSize);
+                    for (int p = 0; p < planeSize; p++)
+                        if (piece[p] > yg[p] || (float.IsNaN(piece[p]) && !float.IsNaN(yg[p]))) { yg[p] = piece[p]; wg[p] = k; }
+                }
+            }
+    }
+
+    /// <summary>Backward of <see cref="ChannelMaxoutForward"/>: each output's gradient goes to its winning input channel; the
+    /// other pieces get zero. dy, winner [samples, groups, planeSize] → dx [samples, groups·pieces, planeSize].</summary>
+    public static void ChannelMaxoutBackward(ReadOnlySpan<float> dy, ReadOnlySpan<int> winner, Span<float> dx, int samples, int groups, int pieces, int planeSize, bool accumulate)
+    {
+        CheckChannelMaxout("ChannelMaxoutBackward", dx.Length, Math.Min(dy.Length, winner.Length), samples, groups, pieces, planeSize);
+        int inSample = groups * pieces * planeSize, outSample = groups * planeSize;
+        if (!accumulate) dx.Slice(0, samples * inSample).Clear();
+        for (int n = 0; n < samples; n++)
+            for (int g = 0; g < groups; g++)
+                for (int p = 0; p < planeSize; p++)
+                {
+                    int o = n * outSample + g * planeSize + p, k = winner[o];
+                    if ((uint)k >= (uint)pieces) throw new ArgumentException($"Activations.ChannelMaxoutBackward: winner {k} of sample {n}, group {g}, position {p} is not a piece index below {pieces}.");
+                    dx[n * inSample + (g * pieces + k) * planeSize + p] += dy[o];
+                }
+    }
+
+    private static void CheckChannelMaxout(string method, int inLength, int outLength, int samples, int groups, int pieces, int planeSize)
+    {
+        if (samples < 0 || groups < 1 || pieces < 1 || planeSize < 1)
+            throw new ArgumentException($"Activations.{method}: samples {samples} must be at least 0, groups {groups}, pieces {pieces} and planeSize {planeSize} at least 1.");
+        if (inLength < samples * groups * pieces * planeSize || outLength < samples * groups * planeSize)
+            throw new ArgumentException($"Activations.{method}: the input holds {inLength} values (needs {samples}·{groups}·{pieces}·{planeSize} = {samples * groups * pieces * planeSize}), the output {outLength} (needs {samples * groups * planeSize}).");
+    }
+
     // ------------------------------------------------------------------ checks
 
     private static void CheckSamples(string method, int aLength, int bLength, int samples, int channels, int planeSize)

@@ -228,6 +228,65 @@ public static class Normalization
         }
     }
 
+    /// <summary>Local response normalization within each channel (Caffe's <c>norm_region: WITHIN_CHANNEL</c>): over a
+    /// size×size spatial neighbourhood of the same channel, rows r − ⌊size/2⌋ … r + ⌊(size−1)/2⌋ (columns alike), positions
+    /// outside the map counting as zero: scale = k + (α/size²)·Σ a², b = a·scale^−β. x, y, scale [samples, channels, h, w].</summary>
+    public static void LrnWithinForward(ReadOnlySpan<float> x, Span<float> y, Span<float> scale, int samples, int channels, int height, int width,
+        int size, double alpha, double beta, double k)
+    {
+        CheckLrn("LrnWithinForward", x.Length, Math.Min(y.Length, scale.Length), samples, channels, height * width, size);
+        int before = size / 2, after = (size - 1) / 2, plane = height * width, planes = samples * channels;
+        float alphaOverArea = (float)(alpha / ((double)size * size)), negBeta = (float)-beta, kf = (float)k;
+        for (int q = 0; q < planes; q++)
+        {
+            ReadOnlySpan<float> xp = x.Slice(q * plane, plane);
+            Span<float> yp = y.Slice(q * plane, plane), sp = scale.Slice(q * plane, plane);
+            for (int r = 0; r < height; r++)
+            {
+                int r0 = Math.Max(0, r - before), r1 = Math.Min(height - 1, r + after);
+                for (int c = 0; c < width; c++)
+                {
+                    int c0 = Math.Max(0, c - before), c1 = Math.Min(width - 1, c + after);
+                    float sum = 0f;
+                    for (int i = r0; i <= r1; i++)
+                        for (int j = c0; j <= c1; j++) { float v = xp[i * width + j]; sum += v * v; }
+                    float s = kf + alphaOverArea * sum;
+                    sp[r * width + c] = s;
+                    yp[r * width + c] = xp[r * width + c] * MathF.Pow(s, negBeta);
+                }
+            }
+        }
+    }
+
+    /// <summary>Backward of <see cref="LrnWithinForward"/>: dx_p = dy_p·s_p^−β − (2αβ/size²)·a_p·Σ_{q: p in q's window} dy_q·a_q·s_q^(−β−1).</summary>
+    public static void LrnWithinBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, ReadOnlySpan<float> scale, Span<float> dx, int samples, int channels,
+        int height, int width, int size, double alpha, double beta, bool accumulate)
+    {
+        CheckLrn("LrnWithinBackward", Math.Min(x.Length, dy.Length), Math.Min(scale.Length, dx.Length), samples, channels, height * width, size);
+        int before = size / 2, after = (size - 1) / 2, plane = height * width, planes = samples * channels;
+        float negBeta = (float)-beta, negBetaMinusOne = (float)(-beta - 1), coeff = (float)(2.0 * alpha * beta / ((double)size * size));
+        for (int q = 0; q < planes; q++)
+        {
+            ReadOnlySpan<float> xp = x.Slice(q * plane, plane), gp = dy.Slice(q * plane, plane), sp = scale.Slice(q * plane, plane);
+            Span<float> dp = dx.Slice(q * plane, plane);
+            for (int r = 0; r < height; r++)
+            {
+                // row i's window reaches r when i − before ≤ r ≤ i + after
+                int r0 = Math.Max(0, r - after), r1 = Math.Min(height - 1, r + before);
+                for (int c = 0; c < width; c++)
+                {
+                    int c0 = Math.Max(0, c - after), c1 = Math.Min(width - 1, c + before);
+                    float sum = 0f;
+                    for (int i = r0; i <= r1; i++)
+                        for (int j = c0; j <= c1; j++) { int o = i * width + j; sum += gp[o] * xp[o] * MathF.Pow(sp[o], negBetaMinusOne); }
+                    int p = r * width + c;
+                    float d = gp[p] * MathF.Pow(sp[p], negBeta) - coeff * xp[p] * sum;
+                    dp[p] = accumulate ? dp[p] + d : d;
+                }
+            }
+        }
+    }
+
     private static void CheckLrn(string method, int aLength, int bLength, int samples, int channels, int planeSize, int size)
     {
         if (samples < 0 || channels < 1 || planeSize < 1 || size < 1)

@@ -194,6 +194,61 @@ public static class Pooling
             ? (Math.Min(h0 + kH, inH + padH) - h0) * (Math.Min(w0 + kW, inW + padW) - w0)
             : (h1 - hs) * (w1 - ws);
 
+    // ------------------------------------------------------------------ sum
+
+    /// <summary>Sum pooling (the notes' "sum" pooling; average pooling times the window's area): y = Σ_window x in
+    /// row-major order, zero padding and the ceil-mode overhang adding nothing. x [samples, channels, inH, inW] →
+    /// y [samples, channels, outH, outW].</summary>
+    public static void SumForward(ReadOnlySpan<float> x, Span<float> y, int samples, int channels, int inH, int inW,
+        int outH, int outW, int kH, int kW, int sH, int sW, int padH, int padW)
+    {
+        Check("SumForward", x.Length, y.Length, samples, channels, inH, inW, outH, outW, kH, kW, sH, sW, padH, padW);
+        int planes = samples * channels, inPlane = inH * inW, outPlane = outH * outW;
+        for (int plane = 0; plane < planes; plane++)
+        {
+            ReadOnlySpan<float> xp = x.Slice(plane * inPlane, inPlane);
+            Span<float> yp = y.Slice(plane * outPlane, outPlane);
+            for (int oh = 0; oh < outH; oh++)
+            {
+                int h0 = oh * sH - padH, h1 = Math.Min(h0 + kH, inH), hs = Math.Max(h0, 0);
+                for (int ow = 0; ow < outW; ow++)
+                {
+                    int w0 = ow * sW - padW, w1 = Math.Min(w0 + kW, inW), ws = Math.Max(w0, 0);
+                    float sum = 0f;
+                    for (int ih = hs; ih < h1; ih++)
+                        for (int iw = ws; iw < w1; iw++) sum += xp[ih * inW + iw];
+                    yp[oh * outW + ow] = sum;
+                }
+            }
+        }
+    }
+
+    /// <summary>Backward of <see cref="SumForward"/>: every input of a window gets that window's dy. dy [samples, channels,
+    /// outH, outW] → dx [samples, channels, inH, inW].</summary>
+    public static void SumBackward(ReadOnlySpan<float> dy, Span<float> dx, int samples, int channels, int inH, int inW,
+        int outH, int outW, int kH, int kW, int sH, int sW, int padH, int padW, bool accumulate)
+    {
+        Check("SumBackward", dx.Length, dy.Length, samples, channels, inH, inW, outH, outW, kH, kW, sH, sW, padH, padW);
+        int planes = samples * channels, inPlane = inH * inW, outPlane = outH * outW;
+        for (int plane = 0; plane < planes; plane++)
+        {
+            Span<float> dxp = dx.Slice(plane * inPlane, inPlane);
+            ReadOnlySpan<float> dyp = dy.Slice(plane * outPlane, outPlane);
+            if (!accumulate) dxp.Clear(); // rows and columns no window reads get zero
+            for (int oh = 0; oh < outH; oh++)
+            {
+                int h0 = oh * sH - padH, h1 = Math.Min(h0 + kH, inH), hs = Math.Max(h0, 0);
+                for (int ow = 0; ow < outW; ow++)
+                {
+                    int w0 = ow * sW - padW, w1 = Math.Min(w0 + kW, inW), ws = Math.Max(w0, 0);
+                    float g = dyp[oh * outW + ow];
+                    for (int ih = hs; ih < h1; ih++)
+                        for (int iw = ws; iw < w1; iw++) dxp[ih * inW + iw] += g;
+                }
+            }
+        }
+    }
+
     // ------------------------------------------------------------------ L2 norm
 
     /// <summary>L2-norm pooling, PyTorch's <c>LPPool2d(norm_type=2)</c> (no padding): y = √(Σ_window x²), the squares

@@ -200,6 +200,8 @@ public static partial class Trainer
             throw new ArgumentException($"Progress is not supported by the {kind} Fit; use OnStep or OnEpoch", nameof(options));
         if (options.NonFinite is not (NonFinitePolicy.Throw or NonFinitePolicy.Off))
             throw new ArgumentException($"NonFinite = {options.NonFinite} is not supported by the {kind} Fit (Throw or Off)", nameof(options));
+        if (options.Validation is not null || options.EarlyStopping is not null)
+            throw new ArgumentException($"Validation and EarlyStopping are supported by the classification Fit only (a {kind} validation set needs its own targets)", nameof(options));
         if (options.Augmentation is not null)
             throw new ArgumentException($"Augmentation transforms only the image, which would no longer match its {kind} targets; use TargetAugmentation", nameof(options));
         if (options.Epochs < 0) throw new ArgumentOutOfRangeException(nameof(options), options.Epochs, "Epochs must be at least 0");

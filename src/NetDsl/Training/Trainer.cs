@@ -8,7 +8,40 @@ namespace NetDsl.Training;
 /// <summary>What one epoch did.</summary>
 public sealed record EpochReport(
     int Epoch, double TrainLoss, double TrainAccuracy, double TestLoss, double TestAccuracy,
-    double Seconds, double SamplesPerSecond, float LearningRate);
+    double Seconds, double SamplesPerSecond, float LearningRate)
+{
+    /// <summary>Loss on <see cref="TrainingOptions.Validation"/> after the epoch (NaN without one).</summary>
+    public double ValidationLoss { get; init; } = double.NaN;
+    /// <summary>Accuracy on <see cref="TrainingOptions.Validation"/> after the epoch (NaN without one).</summary>
+    public double ValidationAccuracy { get; init; } = double.NaN;
+}
+
+/// <summary>What early stopping watches.</summary>
+public enum EarlyStoppingMetric
+{
+    /// <summary>The validation loss: lower is better.</summary>
+    ValidationLoss = 0,
+    /// <summary>The validation accuracy: higher is better.</summary>
+    ValidationAccuracy = 1,
+}
+
+/// <summary>Early stopping on the validation set (<see cref="TrainingOptions.Validation"/>): training stops after
+/// <see cref="Patience"/> epochs without an improvement of more than <see cref="MinDelta"/> in <see cref="Monitor"/>, and with
+/// <see cref="RestoreBestWeights"/> the network gets back the parameters and buffers (batch-norm statistics) it had at the end
+/// of the best epoch (the first of equals), also when training runs to <see cref="TrainingOptions.Epochs"/>. The best epoch is
+/// the report with the best monitored value. The best weights are held in memory, not in checkpoints: a resumed run starts
+/// watching afresh.</summary>
+public sealed record EarlyStopping
+{
+    /// <summary>Epochs without improvement before stopping (at least 1).</summary>
+    public int Patience { get; init; } = 5;
+    /// <summary>The validation figure to watch.</summary>
+    public EarlyStoppingMetric Monitor { get; init; } = EarlyStoppingMetric.ValidationLoss;
+    /// <summary>How much better than the best so far an epoch must be to count as an improvement.</summary>
+    public double MinDelta { get; init; }
+    /// <summary>Whether the network ends with the best epoch's weights (default) rather than the last epoch's.</summary>
+    public bool RestoreBestWeights { get; init; } = true;
+}
 
 public sealed partial class TrainingOptions
 {
@@ -26,6 +59,12 @@ public sealed partial class TrainingOptions
     public bool Shuffle { get; init; } = true;
     /// <summary>Called after every epoch.</summary>
     public Action<EpochReport>? OnEpoch { get; init; }
+    /// <summary>A validation set (held out from training, e.g. by <see cref="LabeledImages.Split"/>), evaluated in inference
+    /// mode after every epoch into <see cref="EpochReport.ValidationLoss"/> and <see cref="EpochReport.ValidationAccuracy"/>;
+    /// what <see cref="EarlyStopping"/> watches. The test set stays untouched for the final figure.</summary>
+    public LabeledImages? Validation { get; init; }
+    /// <summary>Stops training when the validation figure stops improving and restores the best epoch's weights; needs <see cref="Validation"/>.</summary>
+    public EarlyStopping? EarlyStopping { get; init; }
     /// <summary>Sets the learning rate before each epoch (epoch counted from 0), for schedules.</summary>
     public Func<int, float>? LearningRateForEpoch { get; init; }
     /// <summary>A learning-rate schedule, per epoch or per step (not together with <see cref="LearningRateForEpoch"/>).</summary>
@@ -104,6 +143,13 @@ public static partial class Trainer
         if (options.Schedule is not null && options.LearningRateForEpoch is not null)
             throw new ArgumentException("set either Schedule or LearningRateForEpoch, not both", nameof(options));
         if (train.Count == 0) throw new ArgumentException("train has no samples", nameof(train));
+        if (options.Validation is { } validationSet) CheckData(network, validationSet, "options.Validation");
+        if (options.EarlyStopping is { } stopping)
+        {
+            if (options.Validation is null) throw new ArgumentException("EarlyStopping needs a Validation set in the options", nameof(options));
+            if (stopping.Patience < 1) throw new ArgumentOutOfRangeException(nameof(options), stopping.Patience, "EarlyStopping.Patience must be at least 1");
+            if (!(stopping.MinDelta >= 0) || double.IsInfinity(stopping.MinDelta)) throw new ArgumentOutOfRangeException(nameof(options), stopping.MinDelta, "EarlyStopping.MinDelta must be finite and >= 0");
+        }
         TrainingResume.CheckOptions(network, optimizer, options);
 
         var step = optimizer;
@@ -145,6 +191,10 @@ public static partial class Trainer
         double lossSum = position.EpochLossSum;
         long correct = position.EpochCorrect;
         var clock = Stopwatch.StartNew();
+        var early = options.EarlyStopping;
+        float[]? bestParameters = null, bestBuffers = null;
+        double bestValue = double.NaN;
+        int sinceBest = 0;
         while (epoch < options.Epochs)
         {
             if (sampler.Epoch > epoch) sampler = new BatchSampler(train.Count, batchSize, options.Seed, options.Shuffle); // rolled back
@@ -244,13 +294,36 @@ public static partial class Trainer
             if (rolledBack) continue;
             double seconds = clock.Elapsed.TotalSeconds;
             var (testLoss, testAccuracy) = test is null ? (double.NaN, double.NaN) : Evaluate(network, test, loss);
+            var (validationLoss, validationAccuracy) = options.Validation is null ? (double.NaN, double.NaN) : Evaluate(network, options.Validation, loss);
             var report = new EpochReport(epoch + 1, lossSum / train.Count, (double)correct / train.Count, testLoss, testAccuracy,
-                seconds, train.Count / seconds, optimizer.LearningRate);
+                seconds, train.Count / seconds, optimizer.LearningRate) { ValidationLoss = validationLoss, ValidationAccuracy = validationAccuracy };
             reports.Add(report);
             options.OnEpoch?.Invoke(report);
             epoch++;
             firstBatch = 0;
             if (checkpoints is { EveryEpoch: true }) SaveCheckpoint(Position(epoch, 0, 0, 0));
+            if (early is not null)
+            {
+                double value = early.Monitor == EarlyStoppingMetric.ValidationLoss ? validationLoss : validationAccuracy;
+                bool better = double.IsNaN(bestValue)
+                    || (early.Monitor == EarlyStoppingMetric.ValidationLoss ? value < bestValue - early.MinDelta : value > bestValue + early.MinDelta);
+                if (better && !double.IsNaN(value))
+                {
+                    bestValue = value;
+                    sinceBest = 0;
+                    if (early.RestoreBestWeights)
+                    {
+                        bestParameters = network.Parameters.ToArray();
+                        bestBuffers = network.Buffers.ToArray();
+                    }
+                }
+                else if (++sinceBest >= early.Patience) break;
+            }
+        }
+        if (bestParameters is not null)
+        {
+            bestParameters.CopyTo(network.Parameters);
+            bestBuffers!.CopyTo(network.Buffers);
         }
         return reports;
 

@@ -21,3 +21,13 @@ public partial class TinyResidual;
 [Conv2D(6, 3, Stride = 2, Padding = 1, Groups = 6, Name = "depthwise")] [Tanh]
 [Dense(4, Name = "fc")]
 public partial class GroupedConvolutions;
+
+// The notes' layers: sum pooling (padding and a ceil-mode overhang), channel-wise maxout, within-channel LRN and DropConnect
+// (the same counter-based mask as the CPU network), the twin against the CPU network (PyTorch has no op for any of them).
+[Network(2, 7, 7)]
+[Conv2D(6, 3, Padding = 1, Name = "conv")] [ChannelMaxout(3, Name = "maxout")]
+[LocalResponseNorm(3, WithinChannel = true, Alpha = 2.0, K = 1.5, Name = "norm")]
+[SumPool2D(3, Stride = 2, Padding = 1, CeilMode = true, Name = "sum")] [Tanh]
+[Dense(6, DropConnect = 0.4, Name = "drop")] [Tanh]
+[Dense(3, Name = "fc")]
+public partial class NotesLayers;

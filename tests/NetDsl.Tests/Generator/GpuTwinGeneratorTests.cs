@@ -29,6 +29,28 @@ public class GpuTwinGeneratorTests
         run.GeneratedTrees.FirstOrDefault(t => t.FilePath.EndsWith(".Gpu.g.cs"))?.GetText().ToString();
 
     [Fact]
+    public void TheNotesLayersHaveDeviceKernels()
+    {
+        const string source = """
+            using NetDsl;
+            namespace Samples;
+            [Network(2, 6, 6)]
+            [Conv2D(4, 3, Padding = 1)] [SumPool2D(2, Name = "sum")] [ChannelMaxout(2, Name = "mo")]
+            [LocalResponseNorm(3, WithinChannel = true, Name = "norm")]
+            [Dense(3, DropConnect = 0.5, Name = "fc")]
+            public partial class WithKernels;
+            """;
+        var (run, _, diagnostics) = CompilerHarness.Generate(source, Marker);
+        Assert.Empty(diagnostics);
+        string twin = Twin(run) ?? throw new Xunit.Sdk.XunitException("no .Gpu.g.cs generated");
+        Assert.Contains("s_shapeSum = new(4, 6, 6, 3, 3, 2, 2, 2, 2, 0, 0, 4, true);", twin); // mode 4: sum
+        Assert.Contains("ChannelMaxoutForward(V(_actSum), V(_actMo), V(_winnerMo), 2, 2, 9, batch);", twin);
+        Assert.Contains("LrnWithinForward(V(_actMo), V(_actNorm), V(_scaleNorm), 2, 3, 3, 3, 0.0001, 0.75, 1.0, batch);", twin);
+        // DropConnect draws the CPU network's mask over the weight (layer index 4), then the GEMM uses the masked weight.
+        Assert.Contains("if (training) Dropout(V(ParameterBuffer, 76, 54), V(_maskedWeightFc), V(_dropConnectMaskFc), 4, 0.5f, 1f / (1f - 0.5f), 54);", twin);
+    }
+
+    [Fact]
     public void NoTwinWithoutNetDslGpu()
     {
         var (run, _, diagnostics) = CompilerHarness.Generate(GeneratorTests.LeNet5Source);

@@ -13,7 +13,7 @@ namespace NetDsl.Tests.Golden;
 /// </summary>
 public class GradientCheckTests
 {
-    public static TheoryData<string, int> Nets() => new() { { "A", 1 }, { "A", 2 }, { "B", 1 }, { "B", 2 }, { "C", 1 }, { "C", 2 }, { "D", 1 }, { "D", 2 }, { "E", 1 }, { "E", 2 }, { "F", 1 }, { "F", 2 }, { "G", 1 }, { "G", 2 }, { "H", 1 }, { "H", 2 } };
+    public static TheoryData<string, int> Nets() => new() { { "A", 1 }, { "A", 2 }, { "B", 1 }, { "B", 2 }, { "C", 1 }, { "C", 2 }, { "D", 1 }, { "D", 2 }, { "E", 1 }, { "E", 2 }, { "F", 1 }, { "F", 2 }, { "G", 1 }, { "G", 2 }, { "H", 1 }, { "H", 2 }, { "I", 1 }, { "I", 2 } };
 
     private static INetwork Create(string name, int workers) => name switch
     {
@@ -24,7 +24,8 @@ public class GradientCheckTests
         "E" => new GradCheckE(3, seed: 11, workers: workers),
         "F" => new GradCheckInception(3, seed: 12, workers: workers),
         "G" => new GradCheckProjection(3, seed: 13, workers: workers),
-        _ => new GradCheckPooling(3, seed: 14, workers: workers),
+        "H" => new GradCheckPooling(3, seed: 14, workers: workers),
+        _ => new GradCheckNotesLayers(3, seed: 15, workers: workers),
     };
 
     [Theory]
@@ -36,7 +37,7 @@ public class GradientCheckTests
         var rng = new Rng(42);
         var x = Enumerable.Range(0, batch * net.InputSize).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
         var r = Enumerable.Range(0, batch * net.OutputSize).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
-        bool dropout = name == "C";
+        bool dropout = name is "C" or "I";
 
         double Loss()
         {
@@ -85,8 +86,10 @@ public class GradientCheckTests
         // The finite differences must see the same dropout mask as the backward pass: after the first
         // training forward has drawn it, hold it.
         if (net is GradCheckC c) c.HoldDropoutMasks = holdDropoutMask && c.HasForwarded;
+        if (net is GradCheckNotesLayers n) n.HoldDropoutMasks = holdDropoutMask && n.HasForwarded;
         var y = net.Forward(x, batch, training: true).ToArray();
         if (net is GradCheckC c2) c2.HasForwarded = true;
+        if (net is GradCheckNotesLayers n2) n2.HasForwarded = true;
         return y;
     }
 

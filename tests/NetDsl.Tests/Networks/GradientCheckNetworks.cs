@@ -92,3 +92,19 @@ public partial class GradCheckProjection;
 [MaxPool2D(2, 3, StrideHeight = 1, StrideWidth = 2, CeilMode = true)]
 [Dense(3)]
 public partial class GradCheckPooling;
+
+// The notes' layers that PyTorch has no op for (issue 13 item 7), so finite differences are their truth: channel-wise
+// maxout (6 maps → 2; on the input, so a parameter step never flips a winner: only that input's own step could), within-channel LRN (α large enough that the normalization bends), sum pooling with padding and a
+// ceil-mode overhang (8 + 2·1 − 3 = 7 rows: 4 windows floor, 5 ceil), DropConnect on a dense layer (the mask held fixed,
+// as for dropout).
+[Network(6, 8, 8)]
+[ChannelMaxout(3)]
+[LocalResponseNorm(3, WithinChannel = true, Alpha = 2.0, Beta = 0.75, K = 1.5)]
+[SumPool2D(3, Stride = 2, Padding = 1, CeilMode = true)]
+[Dense(5, DropConnect = 0.4)] [Tanh]
+[Dense(3)]
+public partial class GradCheckNotesLayers
+{
+    /// <summary>Test bookkeeping: whether a training forward has drawn the DropConnect mask yet.</summary>
+    public bool HasForwarded { get; set; }
+}

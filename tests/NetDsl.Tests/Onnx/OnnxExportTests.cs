@@ -79,6 +79,7 @@ public class OnnxExportTests
         ("GradCheckProjection", "joins", () => new GradCheckProjection(Batch)),
         ("GradCheckPooling", "pooling", () => new GradCheckPooling(Batch)),
         ("GoldenL2Pool", "pooling", () => new GoldenL2Pool(Batch)),
+        ("OnnxNotesLayers", "pooling+maxout", () => new OnnxNotesLayers(Batch)),
         ("GoldenInceptionSmall", "network", () => new GoldenInceptionSmall(Batch)),
         ("Architectures InceptionNet", "sample", () => new ArchitecturesSample.InceptionNet(Batch)),
         ("Architectures ProjectionResNet", "sample", () => new ArchitecturesSample.ProjectionResNet(Batch)),

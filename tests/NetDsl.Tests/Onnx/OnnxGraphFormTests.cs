@@ -177,4 +177,20 @@ public class OnnxGraphFormTests
         Should.Throw<ArgumentException>(() => OnnxModel.Export(net)).Message
             .ShouldStartWith("layer 'max' (layer 1, MaxPool2D) outputs 3×3, more than its window 2×2, stride 2×2 and padding give without CeilMode");
     }
+
+    [Fact]
+    public void WithinChannelLrnIsRefusedWithTheLayerNamed()
+    {
+        using var net = new NetDsl.Tests.Networks.GradCheckNotesLayers(1);
+        Should.Throw<NotSupportedException>(() => OnnxModel.Export(net)).Message
+            .ShouldBe("layer 'lrn1' (layer 2) is a LocalResponseNorm with WithinChannel = true, which the ONNX exporter does not export (ONNX's LRN normalizes across channels only)");
+    }
+
+    [Fact]
+    public void SumPoolingAndChannelMaxoutBecomeADepthwiseConvolutionAndAReduceMax()
+    {
+        var graph = OnnxModel.Build(new OnnxNotesLayers(1), null, null).Graph;
+        Assert.Contains(graph.Node, n => n.OpType == "Conv" && n.Attribute.Any(a => a.Name == "group" && a.I == 4));
+        Assert.Contains(graph.Node, n => n.OpType == "ReduceMax");
+    }
 }

@@ -44,3 +44,12 @@ public partial class OnnxRankChanges;
 [ConvTranspose2D(3, 3, Stride = 2, Padding = 1, OutputPadding = 1, Dilation = 2, Bias = false)] [Tanh]
 [ConvTranspose2D(2, 2, Stride = 2)]
 public partial class OnnxJoinsAndTransposed;
+
+// The notes' layers ONNX has no single op for: sum pooling (a depthwise convolution with ones, the ceil-mode overhang as
+// padding), channel-wise maxout (reshape + ReduceMax), and a DropConnect dense layer (inference: a plain Gemm).
+[Network(4, 8, 8)]
+[SumPool2D(3, Stride = 2, Padding = 1, CeilMode = true)]
+[ChannelMaxout(2)]
+[SumPool2D(2, 1, StrideHeight = 1)]
+[Dense(5, DropConnect = 0.5)]
+public partial class OnnxNotesLayers;

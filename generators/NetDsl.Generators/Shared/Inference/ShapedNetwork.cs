@@ -20,12 +20,13 @@ internal sealed record ConvParams(int KernelH, int KernelW, int StrideH, int Str
     public bool IsPointwise => KernelH == 1 && KernelW == 1 && StrideH == 1 && StrideW == 1 && PadTop + PadBottom + PadLeft + PadRight == 0;
 }
 
-internal enum PoolMode { Max, Min, Average, L2 }
+internal enum PoolMode { Max, Min, Average, L2, Sum }
 
-/// <summary>Max, min, average and L2 pooling: window, stride and symmetric padding per axis, PyTorch's ceil mode and count_include_pad.</summary>
+/// <summary>Max, min, average, L2 and sum pooling: window, stride and symmetric padding per axis, PyTorch's ceil mode and count_include_pad.</summary>
 internal sealed record PoolParams(PoolMode Mode, int KernelH, int KernelW, int StrideH, int StrideW, int PadH, int PadW, bool CeilMode, bool CountIncludePad) : LayerParams;
 
-internal sealed record DenseParams(bool HasBias) : LayerParams;
+/// <summary>Dense: whether it adds a bias, and DropConnect's drop probability (0: none).</summary>
+internal sealed record DenseParams(bool HasBias, double DropConnect = 0) : LayerParams;
 
 /// <summary>One number: LeakyReLU's slope, ELU's alpha, dropout's p.</summary>
 internal sealed record ScalarParams(double Value) : LayerParams;
@@ -34,9 +35,13 @@ internal sealed record PReluParams(bool PerChannel, double InitialSlope) : Layer
 
 internal sealed record BatchNormParams(double Momentum, double Epsilon) : LayerParams;
 
-internal sealed record LrnParams(int Size, double Alpha, double Beta, double K) : LayerParams;
+/// <summary>Local response normalization: across channels (PyTorch's), or within each channel over a size×size neighbourhood.</summary>
+internal sealed record LrnParams(int Size, double Alpha, double Beta, double K, bool WithinChannel = false) : LayerParams;
 
 internal sealed record MaxoutParams(int Units, int Pieces) : LayerParams;
+
+/// <summary>Channel-wise maxout: the maximum over each group of <paramref name="Pieces"/> consecutive channels.</summary>
+internal sealed record ChannelMaxoutParams(int Pieces) : LayerParams;
 
 /// <summary>A layer with every shape and parameter offset resolved. Plain values only.</summary>
 /// <param name="Inputs">The layers it reads, in order (−1: the network input). One for every layer but Add and Concat.</param>

@@ -28,6 +28,8 @@ internal enum LayerKind
     Add,
     Concat,
     L2Pool2D,
+    SumPool2D,
+    ChannelMaxout,
 }
 
 internal enum ArgType { Int, Real, Bool, Text, TextList, Invalid }
