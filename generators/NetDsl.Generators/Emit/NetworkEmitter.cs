@@ -325,7 +325,12 @@ internal sealed class NetworkEmitter
         foreach (var b in _plan.Buffers.Where(b => b.Role == BufferRole.GradientScratch))
             _w.Line($"{Scratch(b.Layer)} = new(maxBatch * {b.FloatsPerSample});");
         _w.Line("_outputGrad = new(maxBatch * OutputSize);");
-        _w.Line($"int count = global::System.Math.Min(workers == 0 ? {Rt}.Kernels.WorkerPool.DefaultWorkers : workers, maxBatch);");
+        if (CpuPlan.Convolutions.Any(s => s.SplitOneSample))
+            // A convolution splits one sample's rows across the workers, so even a batch of one keeps them (each with its
+            // column buffers; gradient slices stay at most maxBatch, below).
+            _w.Line($"int count = workers == 0 ? {Rt}.Kernels.WorkerPool.DefaultWorkers : workers;");
+        else
+            _w.Line($"int count = global::System.Math.Min(workers == 0 ? {Rt}.Kernels.WorkerPool.DefaultWorkers : workers, maxBatch);");
         _w.Line($"_workers = new {Rt}.Kernels.WorkerPool(count, \"{Cls}\");");
         if (UsesColumns)
         {
@@ -333,7 +338,11 @@ internal sealed class NetworkEmitter
             _w.Line($"_columnsGradient = new {Rt}.Kernels.AlignedBuffer[count];");
         }
         bool packW = CpuPlan.PackedWeightFloats > 0, packX = CpuPlan.PackedGradientFloats > 0 || LargestDense > 0;
-        _w.Line($"_slices = {Rt}.Kernels.WorkerPool.ReductionSlices(count);");
+        if (CpuPlan.Convolutions.Any(s => s.SplitOneSample))
+            // Workers beyond maxBatch only split one sample's convolutions: no gradient slice (a parameter-sized buffer) for them.
+            _w.Line($"_slices = {Rt}.Kernels.WorkerPool.ReductionSlices(global::System.Math.Min(count, maxBatch));");
+        else
+            _w.Line($"_slices = {Rt}.Kernels.WorkerPool.ReductionSlices(count);");
         _w.Line($"_workerGrad = new {Rt}.Kernels.AlignedBuffer[_slices];");
         _w.Line("for (int v = 0; v < _slices; v++) _workerGrad[v] = v == 0 ? _gradients : new(ParameterCount);");
         if (packW) _w.Line($"_packedWeights = new {Rt}.Kernels.AlignedBuffer[count];");

@@ -145,6 +145,11 @@ internal sealed class ConvolutionFamily : LayerFamily
         w.Line();
         e.Header("forward");
         w.Open($"private void {m}Forward(int n0, int n1, int worker)");
+        if (strategy.SplitOneSample)
+        {
+            w.Line("// A batch of one sample: every worker computes whole panels of this sample's output rows (see ForwardRows).");
+            w.Line($"if (_batch == 1 && _workers.Workers > 1) {{ _workers.Run(_forwardRows{m}); return; }}");
+        }
         w.Line($"{RoSpan} weight = _parameters.AsSpan({l.WeightOffset}, {l.WeightCount}); // [{l.OutC}, {l.InC}, {c.KernelH}, {c.KernelW}] = [{l.OutC}, {k}]");
         if (l.HasBias) w.Line($"{RoSpan} bias = _parameters.AsSpan({l.BiasOffset}, {l.OutC});");
         if (!c.IsPointwise) w.Line($"{Span} col = _columns[worker].AsSpan(0, {k * p}); // [{k}, {p}]");
@@ -170,6 +175,7 @@ internal sealed class ConvolutionFamily : LayerFamily
             w.Close();
             w.Close();
             w.Line();
+            if (strategy.SplitOneSample) WriteForwardRows(e, l, c, w, m, x, y, k, p);
             return;
         }
         w.Open("for (int n = n0; n < n1; n++)");
@@ -191,6 +197,46 @@ internal sealed class ConvolutionFamily : LayerFamily
         w.Close();
         w.Close();
         w.Line();
+        if (strategy.SplitOneSample) WriteForwardRows(e, l, c, w, m, x, y, k, p);
+    }
+
+    /// <summary>Batch 1 on several workers: worker w computes its share of the output rows, in whole panels of the GEMM's
+    /// MR rows. Each element is the same sum in the same order as in the whole-layer GEMM, so the output has the same bits
+    /// for any worker count.</summary>
+    private static void WriteForwardRows(CpuLayer e, ShapedLayer l, ConvParams c, IndentedWriter w, string m, string x, string y, int k, int p)
+    {
+        w.Line($"/// <summary>{l.Name} forward for a batch of one sample: this worker's panels of output rows (unfolding the sample itself).</summary>");
+        w.Open($"private void {m}ForwardRows(int worker)");
+        w.Line($"int panels = ({l.OutC} + {Rt}.Kernels.PackedGemm.MR - 1) / {Rt}.Kernels.PackedGemm.MR;");
+        w.Line($"var (q0, q1) = {Rt}.Kernels.WorkerPool.Share(panels, worker, _workers.Workers);");
+        w.Line($"int r0 = q0 * {Rt}.Kernels.PackedGemm.MR, r1 = global::System.Math.Min({l.OutC}, q1 * {Rt}.Kernels.PackedGemm.MR);");
+        w.Line("if (r0 >= r1) return;");
+        w.Line($"{RoSpan} weight = _parameters.AsSpan({l.WeightOffset} + r0 * {k}, (r1 - r0) * {k}); // rows [r0, r1) of [{l.OutC}, {k}]");
+        w.Line($"{Span} packedWeight = _packedWeights[worker];");
+        w.Line($"{Rt}.Kernels.PackedGemm.PackA(r1 - r0, {k}, weight, {k}, 1, packedWeight);");
+        string bias = l.HasBias ? $", _parameters.AsSpan({l.BiasOffset} + r0, r1 - r0)" : "";
+        w.Line($"{Span} y = {y}.AsSpan(r0 * {p}, (r1 - r0) * {p}); // rows [r0, r1) of [{l.OutC}, {p}]");
+        if (c.IsPointwise)
+            w.Line($"{Rt}.Kernels.PackedGemm.Mul(r1 - r0, {p}, {k}, packedWeight, {x}.AsSpan(0, {l.InSize}), {p}, y, {p}, accumulate: false{bias});");
+        else
+        {
+            w.Line($"{Span} col = _columns[worker].AsSpan(0, {k * p}); // [{k}, {p}]: each worker unfolds the sample (cheaper than a second wait)");
+            w.Line($"{Rt}.Kernels.Im2Col.Unfold(in Geometry{m}, {x}.AsSpan(0, {l.InSize}), col);");
+            w.Line($"{Rt}.Kernels.PackedGemm.Mul(r1 - r0, {p}, {k}, packedWeight, col, {p}, y, {p}, accumulate: false{bias});");
+        }
+        w.Close();
+        w.Line();
+    }
+
+    public override void DeclareWorkspace(CpuLayer e)
+    {
+        if (e.Plan.Convolutions[e.Layer.Index].SplitOneSample)
+            e.W.Line($"private readonly global::System.Action<int> _forwardRows{e.M}; // {e.M}ForwardRows, cached: a call allocates nothing");
+    }
+
+    public override void AllocateWorkspace(CpuLayer e)
+    {
+        if (e.Plan.Convolutions[e.Layer.Index].SplitOneSample) e.W.Line($"_forwardRows{e.M} = {e.M}ForwardRows;");
     }
 
     public override void WriteBackward(CpuLayer e)

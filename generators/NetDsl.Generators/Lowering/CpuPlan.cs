@@ -8,11 +8,16 @@ using NetDsl.Generators.Model;
 namespace NetDsl.Generators.Lowering;
 
 /// <summary>How the CPU backend computes one convolution: how many samples share one GEMM (small output planes fill the
-/// GEMM's 32-column strips poorly), and whether the weight gradient is dot products rather than a packed GEMM.</summary>
-internal sealed record ConvStrategy(int SamplesPerGemm, bool DotWeightGradient, bool PackedGemm)
+/// GEMM's 32-column strips poorly), whether the weight gradient is dot products rather than a packed GEMM, and whether a
+/// batch of one sample splits the layer's output channels across the workers.</summary>
+internal sealed record ConvStrategy(int SamplesPerGemm, bool DotWeightGradient, bool PackedGemm, bool SplitOneSample = false)
 {
     /// <summary>For layers that are not convolutions.</summary>
     public static readonly ConvStrategy None = new(1, false, false);
+
+    /// <summary>Multiply-adds of one sample above which a batch of one splits the convolution's output rows across the
+    /// workers: below it, waking the other workers costs more than the half they would take.</summary>
+    public const long SplitOneSampleMacs = 1_000_000;
 }
 
 /// <summary>A run of layers the workers take through on their own share of the batch, between whole-batch reductions.</summary>
@@ -84,7 +89,9 @@ internal sealed record CpuPlan(
         // A small weight gradient (few output channels or a short column): a packed GEMM's tiles would be mostly padding
         // and the transpose would cost more than the products, so dot products (Gemm.Nt).
         bool dots = l.OutC * l.InC * c.KernelH * c.KernelW <= 4096;
-        return new ConvStrategy(samples, dots, c.Groups == 1);
+        // Batch 1 has one sample for several workers: a large convolution then gives each worker whole panels of rows.
+        bool split = c.Groups == 1 && l.OutC >= 16 && (long)l.OutC * p * l.InC * c.KernelH * c.KernelW >= ConvStrategy.SplitOneSampleMacs;
+        return new ConvStrategy(samples, dots, c.Groups == 1, split);
     }
 
     /// <summary>Phases: runs of layers a worker can take through on its own share of the batch. A layer that needs

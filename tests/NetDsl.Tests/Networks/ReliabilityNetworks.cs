@@ -33,3 +33,11 @@ public partial class TinyNet8;
 [Dense(19)] [Tanh]
 [Dense(10)]
 public partial class OddWidthNet;
+
+// conv2 has 44·196·360 = 3.1M multiply-adds per sample, above the one-sample split threshold: a batch of one splits its
+// output rows across the workers (44 rows: 6 panels of 8, the last one 4 rows); conv1 (0.56M) stays whole.
+[Network(8, 14, 14)]
+[Conv2D(40, 3, Padding = 1)] [ReLU]
+[Conv2D(44, 3, Padding = 1, Bias = false)] [MaxPool2D(2)]
+[Dense(10)]
+public partial class SplitConvNet;

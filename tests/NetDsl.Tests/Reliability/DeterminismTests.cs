@@ -132,6 +132,36 @@ public class DeterminismTests(ITestOutputHelper output)
         return new LabeledImages(pixels, labels, channels, h, w, classes);
     }
 
+    /// <summary>A batch of one sample splits a large convolution's output rows across the workers: the output has the same
+    /// bits with 1, 2 and 3 workers, and as that sample's share of a batch of 4 (several samples per GEMM), in inference
+    /// and through training steps of batch 1.</summary>
+    [Fact]
+    public void OneSampleSplitAcrossWorkersGivesTheSameBits()
+    {
+        var rng = new Rng(31);
+        var x = new float[4 * SplitConvNet.InputSize];
+        for (int i = 0; i < x.Length; i++) x[i] = rng.NextFloat() * 2 - 1;
+        string Run(int maxBatch, int workers, int batch)
+        {
+            using var net = new SplitConvNet(maxBatch, seed: 3, workers: workers);
+            return Hash(net.Forward(x.AsSpan(0, batch * SplitConvNet.InputSize), batch)[..SplitConvNet.OutputSize]);
+        }
+        var hashes = new[] { Run(1, 1, 1), Run(1, 2, 1), Run(4, 3, 1), Run(4, 1, 4), Run(4, 2, 4) };
+        output.WriteLine("batch 1 with 1/2/3 workers, first sample of batch 4 with 1/2 workers: " + string.Join(" / ", hashes));
+        hashes.Distinct().Count().ShouldBe(1);
+
+        string Train(int workers)
+        {
+            using var net = new SplitConvNet(1, seed: 3, workers: workers);
+            var sgd = new Sgd(0.05f, momentum: 0.9f);
+            for (int s = 0; s < 5; s++) net.TrainStep(x.AsSpan(s % 4 * SplitConvNet.InputSize, SplitConvNet.InputSize), [s % 10], new SoftmaxCrossEntropy(), sgd);
+            return Hash(net.Parameters);
+        }
+        var trained = new[] { Train(1), Train(2) };
+        output.WriteLine("5 steps of batch 1, 1/2 workers: " + string.Join(" / ", trained));
+        trained[1].ShouldBe(trained[0]);
+    }
+
     internal static LabeledImages Data(int count, int h, int w, ulong seed)
     {
         var rng = new Rng(seed);
