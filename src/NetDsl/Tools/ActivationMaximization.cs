@@ -7,8 +7,12 @@ public sealed record ActivationMaximizationOptions
 {
     /// <summary>Gradient-ascent steps.</summary>
     public int Steps { get; init; } = 200;
-    /// <summary>η in x ← x + η·g, g = d(activation)/d(input).</summary>
-    public float StepSize { get; init; } = 1f;
+    /// <summary>η in x ← x + η·g, g = d(activation)/d(input) (divided by its root mean square when
+    /// <see cref="NormalizeGradient"/>: then η is the step in input units).</summary>
+    public float StepSize { get; init; } = 0.05f;
+    /// <summary>Divide the gradient by its root mean square over the image before the step (Yosinski et al.'s normalized
+    /// ascent): the step length no longer depends on how large the gradient of a deep unit happens to be.</summary>
+    public bool NormalizeGradient { get; init; } = true;
     /// <summary>λ in the L2 decay after each step, x ← (1 − λ)·x: keeps the image from growing without bound.</summary>
     public float L2Decay { get; init; } = 0.01f;
     /// <summary>Every this many steps the image is blurred with the 3×3 kernel [1 2 1]ᵀ[1 2 1]/16 (renormalized at the
@@ -50,7 +54,8 @@ public static class ActivationMaximization
         return ChannelMean(network, layer, channel);
     }
 
-    /// <summary>Runs <see cref="ActivationMaximizationOptions.Steps"/> steps of x ← clamp(blur?((1 − λ)(x + η·∇ₓa))).</summary>
+    /// <summary>Runs <see cref="ActivationMaximizationOptions.Steps"/> steps of x ← clamp(blur?((1 − λ)(x + η·∇ₓa))), the gradient
+    /// divided by its root mean square unless <see cref="ActivationMaximizationOptions.NormalizeGradient"/> is off.</summary>
     public static ActivationMaximizationResult Run(INetwork network, string layerName, int channel, ActivationMaximizationOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(network);
@@ -88,8 +93,16 @@ public static class ActivationMaximization
             var seed = new float[info.OutputSize];
             for (int k = 0; k < hw; k++) seed[channel * hw + k] = 1f / hw;
             Saliency.Backpropagate(network, x, layer, seed, ReluBackward.Gradient, g);
+            float eta = options.StepSize;
+            if (options.NormalizeGradient)
+            {
+                double squares = 0;
+                foreach (float v in g) squares += (double)v * v;
+                double rms = Math.Sqrt(squares / g.Length);
+                if (rms > 0) eta = (float)(eta / rms);
+            }
             for (int i = 0; i < x.Length; i++)
-                x[i] = Math.Clamp((1 - options.L2Decay) * (x[i] + options.StepSize * g[i]), options.Min, options.Max);
+                x[i] = Math.Clamp((1 - options.L2Decay) * (x[i] + eta * g[i]), options.Min, options.Max);
             if (options.BlurEvery > 0 && (step + 1) % options.BlurEvery == 0)
             {
                 var l0 = network.Layers[0];

@@ -36,7 +36,7 @@ public class UnderstandingTests
                         for (int kx = 0; kx < 3; kx++) g[(oy + ky) * 4 + ox + kx] += w[channel * 9 + ky * 3 + kx] / 4;
             var result = ActivationMaximization.Run(net, "conv", channel, new ActivationMaximizationOptions
             {
-                Steps = 1, StepSize = eta, L2Decay = lambda, BlurEvery = 0, Start = x0,
+                Steps = 1, StepSize = eta, NormalizeGradient = false, L2Decay = lambda, BlurEvery = 0, Start = x0,
             });
             for (int i = 0; i < 16; i++) result.Image[i].ShouldBe((1 - lambda) * (x0[i] + eta * g[i]), 1e-5f, $"channel {channel}, pixel {i}");
             // The activation is linear here: it rose by exactly the step's projection on the gradient, less the decay's pull.
@@ -44,6 +44,22 @@ public class UnderstandingTests
             result.Activations[0].ShouldBe(a0, 1e-5f);
             result.Activations[1].ShouldBe(ActivationMaximization.Activation(net, "conv", channel, result.Image), 1e-5f);
         }
+    }
+
+    [Fact]
+    public void NormalizedStepDividesTheGradientByItsRootMeanSquare()
+    {
+        using var net = new LinearFilterNet(1, seed: 3, workers: 1);
+        var w = net.ConvWeight.ToArray();
+        var x0 = Random(16, 5);
+        var g = new float[16];
+        for (int oy = 0; oy < 2; oy++)
+            for (int ox = 0; ox < 2; ox++)
+                for (int ky = 0; ky < 3; ky++)
+                    for (int kx = 0; kx < 3; kx++) g[(oy + ky) * 4 + ox + kx] += w[9 + ky * 3 + kx] / 4;
+        float rms = MathF.Sqrt(g.Sum(v => v * v) / 16);
+        var result = ActivationMaximization.Run(net, "conv", 1, new ActivationMaximizationOptions { Steps = 1, StepSize = 0.1f, L2Decay = 0, BlurEvery = 0, Start = x0 });
+        for (int i = 0; i < 16; i++) result.Image[i].ShouldBe(x0[i] + 0.1f * g[i] / rms, 1e-5f);
     }
 
     [Fact]
@@ -64,13 +80,13 @@ public class UnderstandingTests
         {
             // pool1's channel mean is the mean of maxima of ReLUs of affine functions of x: convex in x, so a gradient step
             // can only raise it (f(x + ηg) ≥ f(x) + η‖g‖²), whatever the step size.
-            var plain = ActivationMaximization.Run(net, "pool1", channel, new ActivationMaximizationOptions { Steps = 30, StepSize = 0.5f, L2Decay = 0, BlurEvery = 0, Seed = 4 });
+            var plain = ActivationMaximization.Run(net, "pool1", channel, new ActivationMaximizationOptions { Steps = 30, StepSize = 0.5f, NormalizeGradient = false, L2Decay = 0, BlurEvery = 0, Seed = 4 });
             for (int s = 1; s < plain.Activations.Length; s++)
                 plain.Activations[s].ShouldBeGreaterThanOrEqualTo(plain.Activations[s - 1] - 1e-6f, $"channel {channel}, step {s}");
             plain.Activations[^1].ShouldBeGreaterThan(plain.Activations[0] + 0.1f);
             // Deeper (not convex: conv2 mixes pool1's channels with both signs) and with the regularizers (decay, blur,
             // clamping to [0, 1]), it still ends far above where it started.
-            var regular = ActivationMaximization.Run(net, "conv2", channel, new ActivationMaximizationOptions { Steps = 60, StepSize = 0.5f, StartMean = 0.5f, Min = 0, Max = 1 });
+            var regular = ActivationMaximization.Run(net, "conv2", channel, new ActivationMaximizationOptions { Steps = 60, StartMean = 0.5f, Min = 0, Max = 1 });
             regular.Activations[^1].ShouldBeGreaterThan(regular.Activations[0] + 0.1f, $"channel {channel}");
             regular.Image.ShouldAllBe(v => v >= 0 && v <= 1);
         }
