@@ -121,6 +121,23 @@ public class FullyConvolutionalTests
         tree.GetText().ToString().ShouldMatchApproved(c => c.SubFolder("Approved").WithDiscriminator("PatchClassifierMap").NoDiff());
     }
 
+    /// <summary>The twin's spec carries the original's: an edit in the original's own file regenerates the twin (incremental
+    /// pipeline, two files).</summary>
+    [Fact]
+    public void EditingTheOriginalInAnotherFileRegeneratesTheTwin()
+    {
+        const string cnn = "using NetDsl; namespace User; [Network(1, 12, 12)] [Conv2D(4, 3)] [MaxPool2D(2)] [Dense(3)] public partial class Cnn { }";
+        const string twin = "using NetDsl; namespace User; [Network(1, 16, 14, ConvolutionalOf = typeof(Cnn))] public partial class Map { }";
+        var compilation = CompilerHarness.Compile(cnn, twin);
+        GeneratorDriver driver = CompilerHarness.Driver().RunGenerators(compilation);
+        string Generated() => driver.GetRunResult().GeneratedTrees.Single(t => t.FilePath.EndsWith(".Map.g.cs")).GetText().ToString();
+        Generated().ShouldContain("public const int OutputSize = 18;"); // 3 classes × 3×2 positions
+        var edited = compilation.ReplaceSyntaxTree(compilation.SyntaxTrees.First(),
+            Microsoft.CodeAnalysis.CSharp.CSharpSyntaxTree.ParseText(cnn.Replace("[Dense(3)]", "[Dense(5)]"), CompilerHarness.ParseOptions, path: "File0.cs"));
+        driver = driver.RunGenerators(edited);
+        Generated().ShouldContain("public const int OutputSize = 30;");
+    }
+
     private const string Original = "[Network(1, 12, 12)] [Conv2D(4, 3)] [MaxPool2D(2)] [Dense(3)] public partial class Cnn { }\n";
 
     /// <summary>NDSL0007 sits on the argument at fault and gives the numbers; the twin is not generated (the original is).</summary>
