@@ -143,7 +143,7 @@ public class FullyConvolutionalTests
     /// <summary>NDSL0007 sits on the argument at fault and gives the numbers; the twin is not generated (the original is).</summary>
     [Theory]
     [InlineData("[Network(1, {|NDSL0007:17|}, 14, ConvolutionalOf = typeof(Cnn))] public partial class Map { }",
-        "Network 'Map' cannot be the fully convolutional twin of Cnn: its height 17 − Cnn's 12 = 5 is not a multiple of the total stride 2 (pool1 /2): the last 1 rows would fit no window; 16 or 18 would give 3 or 4 positions")]
+        "Network 'Map' cannot be the fully convolutional twin of Cnn: its height 17 − Cnn's 12 = 5 is not a multiple of the total stride 2 (pool1 /2): the last 1 row would fit no window; 16 or 18 would give 3 or 4 positions")]
     [InlineData("[Network(1, 14, {|NDSL0007:10|}, ConvolutionalOf = typeof(Cnn))] public partial class Map { }",
         "Network 'Map' cannot be the fully convolutional twin of Cnn: its width 10 is smaller than Cnn's 12, the window each output position sees")]
     [InlineData("[Network({|NDSL0007:3|}, 14, 14, ConvolutionalOf = typeof(Cnn))] public partial class Map { }",

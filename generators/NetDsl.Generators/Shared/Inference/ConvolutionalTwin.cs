@@ -81,7 +81,7 @@ internal static partial class ShapeInference
             if (extra % stride == 0) return true;
             int lower = window + extra / stride * stride, upper = lower + stride;
             Fail(arg, $"its {axis} {S(size)} − {original}'s {S(window)} = {S(extra)} is not a multiple of the total stride {S(stride)} ({strides}): " +
-                $"the last {S(extra % stride)} {(axis == "height" ? "rows" : "columns")} would fit no window; {S(lower)} or {S(upper)} would give " +
+                $"the last {S(extra % stride)} {(axis == "height" ? "row" : "column")}{(extra % stride == 1 ? "" : "s")} would fit no window; {S(lower)} or {S(upper)} would give " +
                 $"{S((lower - window) / stride + 1)} or {S((upper - window) / stride + 1)} positions");
             return false;
         }
