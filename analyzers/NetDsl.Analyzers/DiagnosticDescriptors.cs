@@ -42,6 +42,11 @@ internal static class DiagnosticDescriptors
         "Network '{0}': input {1} must be between 1 and 1000000, got {2}",
         Declaration, DiagnosticSeverity.Error);
 
+    public static readonly DiagnosticDescriptor ConvolutionalTwin = Make(DiagnosticIds.ConvolutionalTwin,
+        "Fully convolutional twin does not fit its network",
+        "Network '{0}' cannot be the fully convolutional twin of {1}: {2}",
+        Declaration, DiagnosticSeverity.Error);
+
     public static readonly DiagnosticDescriptor InvalidArgument = Make(DiagnosticIds.InvalidArgument,
         "Invalid layer argument",
         "{0}: {1} must be {2}, got {3}",
@@ -130,6 +135,7 @@ internal static class DiagnosticDescriptors
         DiagnosticIds.NoLayers => NoLayers,
         DiagnosticIds.InvalidInputShape => InvalidInputShape,
         DiagnosticIds.UnknownLayerAttribute => UnknownLayerAttribute,
+        DiagnosticIds.ConvolutionalTwin => ConvolutionalTwin,
         DiagnosticIds.InvalidArgument => InvalidArgument,
         DiagnosticIds.DuplicateName => DuplicateName,
         DiagnosticIds.UnknownSource => UnknownSkipSource,

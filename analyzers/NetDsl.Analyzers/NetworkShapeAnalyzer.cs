@@ -19,7 +19,7 @@ public sealed class NetworkShapeAnalyzer : DiagnosticAnalyzer
 {
     public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = ImmutableArray.Create(
         DiagnosticDescriptors.NotPartial, DiagnosticDescriptors.UnsupportedClass, DiagnosticDescriptors.LayersSplit,
-        DiagnosticDescriptors.NoLayers, DiagnosticDescriptors.InvalidInputShape, DiagnosticDescriptors.UnknownLayerAttribute,
+        DiagnosticDescriptors.NoLayers, DiagnosticDescriptors.InvalidInputShape, DiagnosticDescriptors.UnknownLayerAttribute, DiagnosticDescriptors.ConvolutionalTwin,
         DiagnosticDescriptors.InvalidArgument, DiagnosticDescriptors.DuplicateName,
         DiagnosticDescriptors.UnknownSkipSource, DiagnosticDescriptors.AddShapeMismatch, DiagnosticDescriptors.ConcatShapeMismatch,
         DiagnosticDescriptors.OutputTooSmall, DiagnosticDescriptors.OutputNotIntegral, DiagnosticDescriptors.PoolPaddingTooLarge,

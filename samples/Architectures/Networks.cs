@@ -38,3 +38,43 @@ public partial class InceptionNet;
 [GlobalAvgPool2D]
 [Dense(10)]
 public partial class ProjectionResNet;
+
+// The published architectures (Published.cs) scaled to 28×28 Fashion-MNIST: the same layer pattern, fewer filters, and
+// the large-stride first layers of the ImageNet versions replaced by stride 1 (a 28×28 image has no pixels to spare).
+
+/// <summary>AlexNet's pattern at 28×28: five convolutions (the second, fourth and fifth in two groups, as the two-tower
+/// original), LRN after the first two, overlapping 3×3/2 max pooling, two dropout-regularized dense layers.</summary>
+[Network(1, 28, 28)]
+[Conv2D(32, 5, Padding = 2)] [ReLU] [LocalResponseNorm(5, Alpha = 1e-4, Beta = 0.75, K = 2)] [MaxPool2D(3, Stride = 2, CeilMode = true)]            // 14
+[Conv2D(64, 5, Padding = 2, Groups = 2)] [ReLU] [LocalResponseNorm(5, Alpha = 1e-4, Beta = 0.75, K = 2)] [MaxPool2D(3, Stride = 2, CeilMode = true)] // 7
+[Conv2D(96, 3, Padding = 1)] [ReLU]
+[Conv2D(96, 3, Padding = 1, Groups = 2)] [ReLU]
+[Conv2D(64, 3, Padding = 1, Groups = 2)] [ReLU] [MaxPool2D(3, Stride = 2)]                                                          // 3
+[Dropout(0.5)] [Dense(256)] [ReLU]
+[Dropout(0.5)] [Dense(256)] [ReLU]
+[Dense(10)]
+public partial class MiniAlexNet;
+
+/// <summary>ZF Net's pattern at 28×28: a smaller first filter than AlexNet's (3×3), pooling that rounds up, LRN after
+/// pooling, three 3×3 convolutions, two dense layers with dropout.</summary>
+[Network(1, 28, 28)]
+[Conv2D(32, 3, Padding = 1)] [ReLU] [MaxPool2D(3, Stride = 2, CeilMode = true)] [LocalResponseNorm(5, Alpha = 1e-4, Beta = 0.75, K = 2)] // 14
+[Conv2D(64, 3, Padding = 1)] [ReLU] [MaxPool2D(3, Stride = 2, CeilMode = true)] [LocalResponseNorm(5, Alpha = 1e-4, Beta = 0.75, K = 2)] // 7
+[Conv2D(96, 3, Padding = 1)] [ReLU]
+[Conv2D(96, 3, Padding = 1)] [ReLU]
+[Conv2D(64, 3, Padding = 1)] [ReLU] [MaxPool2D(3, Stride = 2)]                                                                          // 3
+[Dropout(0.5)] [Dense(256)] [ReLU]
+[Dropout(0.5)] [Dense(256)] [ReLU]
+[Dense(10)]
+public partial class MiniZfNet;
+
+/// <summary>VGG's pattern at 28×28: stages of 3×3 convolutions (2, 2, 3) of 16, 32, 64 filters, each ending in 2×2 max
+/// pooling (the last one rounds 7 up to 4), then two dense layers with dropout.</summary>
+[Network(1, 28, 28)]
+[Conv2D(16, 3, Padding = 1)] [ReLU] [Conv2D(16, 3, Padding = 1)] [ReLU] [MaxPool2D(2)]                                      // 14
+[Conv2D(32, 3, Padding = 1)] [ReLU] [Conv2D(32, 3, Padding = 1)] [ReLU] [MaxPool2D(2)]                                      // 7
+[Conv2D(64, 3, Padding = 1)] [ReLU] [Conv2D(64, 3, Padding = 1)] [ReLU] [Conv2D(64, 3, Padding = 1)] [ReLU] [MaxPool2D(2, CeilMode = true)] // 4
+[Dense(256)] [ReLU] [Dropout(0.5)]
+[Dense(256)] [ReLU] [Dropout(0.5)]
+[Dense(10)]
+public partial class MiniVgg;

@@ -16,8 +16,9 @@ public static class Program
         int epochs = 3, batch = 64, seed = 1;
         string net = "both";
         string? dataDir = null;
-        bool subset = false;
-        float lr = 0.05f;
+        bool subset = false, published = false;
+        float? lrOption = null;
+        int steps = 2;
         for (int i = 0; i < args.Length; i++)
         {
             string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
@@ -27,17 +28,33 @@ public static class Program
                 case "--epochs": epochs = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--batch": batch = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--seed": seed = int.Parse(Next(), CultureInfo.InvariantCulture); break;
-                case "--lr": lr = float.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--lr": lrOption = float.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--published": published = true; break;
+                case "--steps": steps = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--data": dataDir = Next(); break;
                 case "--subset": subset = true; break;
                 default:
-                    Console.Error.WriteLine($"unknown option {args[i]}; options: --net inception|resnet|both --epochs N --batch N --seed N --lr X --data DIR --subset");
+                    Console.Error.WriteLine($"unknown option {args[i]}; options: --net inception|resnet|alexnet|zf|vgg|both|classic|all --published --steps N --epochs N --batch N --seed N --lr X --data DIR --subset");
                     return 2;
             }
         }
-        if (net is not ("inception" or "resnet" or "both"))
+        if (published)
         {
-            Console.Error.WriteLine($"--net must be inception, resnet or both, got '{net}'");
+            PublishedArchitectures.Run(steps, seed);
+            return 0;
+        }
+        string[] all = ["inception", "resnet", "alexnet", "zf", "vgg"];
+        string[] chosen = net switch
+        {
+            "both" => ["inception", "resnet"],
+            "classic" => ["alexnet", "zf", "vgg"],
+            "all" => all,
+            _ when Array.IndexOf(all, net) >= 0 => [net],
+            _ => [],
+        };
+        if (chosen.Length == 0)
+        {
+            Console.Error.WriteLine($"--net must be inception, resnet, alexnet, zf, vgg, both (inception and resnet), classic (alexnet, zf, vgg) or all, got '{net}'");
             return 2;
         }
         string? full = subset ? null : FashionMnist.FindFullDataDirectory(dataDir);
@@ -45,17 +62,28 @@ public static class Program
         var (train, test) = FashionMnist.Load(dir);
         Console.WriteLine($"data: {dir} ({(full is null ? "shipped subset" : "full set")}): {train.Count} training, {test.Count} test images");
 
-        if (net is "inception" or "both")
+        foreach (string name in chosen)
         {
-            Console.WriteLine(InceptionNet.Summary);
-            using var inception = new InceptionNet(batch, seed);
-            Train(inception, "inception", train, test, epochs, batch, seed, lr);
-        }
-        if (net is "resnet" or "both")
-        {
-            Console.WriteLine(ProjectionResNet.Summary);
-            using var resnet = new ProjectionResNet(batch, seed);
-            Train(resnet, "resnet", train, test, epochs, batch, seed, lr);
+            // The classic nets (no batch norm, LRN and dropout) diverge at the residual nets' 0.05: they take 0.01.
+            float lr = lrOption ?? (name is "inception" or "resnet" ? 0.05f : 0.01f);
+            INetwork model = name switch
+            {
+                "inception" => new InceptionNet(batch, seed),
+                "resnet" => new ProjectionResNet(batch, seed),
+                "alexnet" => new MiniAlexNet(batch, seed),
+                "zf" => new MiniZfNet(batch, seed),
+                _ => new MiniVgg(batch, seed),
+            };
+            using var owned = (IDisposable)model; // every generated network is IDisposable (its worker pool)
+            Console.WriteLine(name switch
+            {
+                "inception" => InceptionNet.Summary,
+                "resnet" => ProjectionResNet.Summary,
+                "alexnet" => MiniAlexNet.Summary,
+                "zf" => MiniZfNet.Summary,
+                _ => MiniVgg.Summary,
+            });
+            Train(model, name, train, test, epochs, batch, seed, lr);
         }
         return 0;
     }

@@ -10,6 +10,11 @@ namespace NetDsl;
 public sealed record ParameterTensor(string Name, int[] Shape, int Offset, int Length)
 {
     public string ShapeText => "[" + string.Join(", ", Shape) + "]";
+
+    /// <summary>In a fully convolutional twin (<c>[Network(..., ConvolutionalOf = typeof(X))]</c>), the shape X gives this
+    /// weight as a dense layer, [out, C·H·W]: the same floats in the same order as <see cref="Shape"/> [out, C, H, W], so
+    /// <see cref="IO.SafeTensors.Load(string, INetwork, string?)"/> accepts either. Null for every other tensor.</summary>
+    public int[]? DenseShape { get; init; }
 }
 
 /// <summary>One layer of a generated network, for tools that walk the layers (statistics, visualization, freezing).</summary>

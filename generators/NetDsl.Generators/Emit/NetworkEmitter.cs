@@ -85,6 +85,7 @@ internal sealed class NetworkEmitter
         WriteDocComment();
         _w.Open($"partial class {Cls} : {Rt}.INetwork, global::System.IDisposable");
         WriteConstants();
+        WriteTwin();
         WriteParameters();
         WriteWorkspace();
         WriteConstructor();
@@ -169,6 +170,35 @@ internal sealed class NetworkEmitter
         _w.Line();
     }
 
+    /// <summary>A fully convolutional twin (<c>ConvolutionalOf</c>): the map's geometry and the weights of the original.</summary>
+    private void WriteTwin()
+    {
+        if (_net.Twin is not { } t) return;
+        string o = t.OriginalTypeName;
+        _w.Lines($$"""
+            // ---- Fully convolutional twin of {{t.OriginalClassName}} ---------------------------------------------
+            /// <summary>The input window of <see cref="{{o}}"/> that one output position answers for: {{t.WindowH}}×{{t.WindowW}}.</summary>
+            public const int WindowHeight = {{t.WindowH}}, WindowWidth = {{t.WindowW}};
+            /// <summary>Input rows and columns between neighbouring output positions (the product of the strides before
+            /// <see cref="{{o}}"/>'s first dense layer): position (i, j) is <see cref="{{o}}"/> on the window whose top-left
+            /// input pixel is (i·{{t.StrideH}}, j·{{t.StrideW}}).</summary>
+            public const int MapStrideHeight = {{t.StrideH}}, MapStrideWidth = {{t.StrideW}};
+            /// <summary>Output positions per axis: {{t.MapH}}×{{t.MapW}}; the output is [N, {{_net.Output.OutC}}, {{t.MapH}}, {{t.MapW}}].</summary>
+            public const int MapHeight = {{t.MapH}}, MapWidth = {{t.MapW}};
+
+            /// <summary>Copies <paramref name="original"/>'s parameters and batch-norm statistics: the twin has the same
+            /// tensors in the same order and float layout (a dense weight [out, C·H·W] is the convolution weight [out, C, H, W]).</summary>
+            public void LoadWeightsFrom({{o}} original)
+            {
+                global::System.ArgumentNullException.ThrowIfNull(original);
+                {{Rt}}.INetwork source = original;
+                source.Parameters.CopyTo(_parameters);
+                source.Buffers.CopyTo(_buffers);
+            }
+
+            """);
+    }
+
     private static string Literal(string s)
     {
         var sb = new StringBuilder("\"");
@@ -232,7 +262,8 @@ internal sealed class NetworkEmitter
         _w.Line($"private static readonly {Rt}.ParameterTensor[] s_parameterTensors =");
         _w.Open();
         foreach (var t in _plan.Parameters)
-            _w.Line($"new(\"{t.Name}\", new[] {{ {string.Join(", ", t.Shape)} }}, {t.Offset}, {t.Count}),");
+            _w.Line($"new(\"{t.Name}\", new[] {{ {string.Join(", ", t.Shape)} }}, {t.Offset}, {t.Count})" +
+                (t.DenseShape.Count > 0 ? $" {{ DenseShape = new[] {{ {string.Join(", ", t.DenseShape)} }} }}," : ","));
         _w.Close(";");
         _w.Line($"private static readonly {Rt}.LayerInfo[] s_layers =");
         _w.Open();

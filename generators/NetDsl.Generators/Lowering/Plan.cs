@@ -31,7 +31,11 @@ internal sealed record GradientRoute(int Source, bool ViaScratch);
 internal sealed record PlanOp(int Layer, LayerKind Kind, EquatableArray<int> Reads, EquatableArray<GradientRoute> Routes);
 
 /// <summary>A named tensor in the flat parameter (or buffer) array, with its PyTorch name and layout.</summary>
-internal sealed record TensorView(int Layer, string Name, string Suffix, EquatableArray<int> Shape, int Offset, int Count);
+internal sealed record TensorView(int Layer, string Name, string Suffix, EquatableArray<int> Shape, int Offset, int Count)
+{
+    /// <summary>In a fully convolutional twin: the dense shape the original network gives this weight (same floats).</summary>
+    public EquatableArray<int> DenseShape { get; init; } = EquatableArray<int>.Empty;
+}
 
 internal sealed record Plan(
     ShapedNetwork Network,
@@ -100,7 +104,7 @@ internal static class Planner
         {
             if (l.HasParameters)
             {
-                parameters.Add(new TensorView(l.Index, l.Name + ".weight", "Weight", l.WeightShape, l.WeightOffset, l.WeightCount));
+                parameters.Add(new TensorView(l.Index, l.Name + ".weight", "Weight", l.WeightShape, l.WeightOffset, l.WeightCount) { DenseShape = l.DenseWeightShape });
                 if (l.BiasCount > 0) parameters.Add(new TensorView(l.Index, l.Name + ".bias", "Bias", l.BiasShape, l.BiasOffset, l.BiasCount));
             }
             if (l.BufferCount > 0)

@@ -22,6 +22,17 @@ public sealed class NetworkAttribute : Attribute
 
     /// <summary>Weight initialization for every layer that does not set its own.</summary>
     public Init Init { get; set; } = Init.Auto;
+
+    /// <summary>
+    /// Makes this class the fully convolutional twin of another [Network] class for this (larger) input: it declares no
+    /// layers of its own; the generator copies the other network's layers, turning the first dense layer after a C×H×W map
+    /// into a Conv2D with an H×W kernel and every later dense layer into a 1×1 Conv2D (a Flatten disappears). The output is
+    /// then a map whose position (i, j) is the other network's answer on the input window shifted by (i, j) times the total
+    /// stride. The parameters have the same names, order and layout (a dense weight [out, C·H·W] is the conv weight
+    /// [out, C, H, W]), so the twin's generated <c>LoadWeightsFrom(original)</c> and <c>SafeTensors.Load</c> of the
+    /// original's file take the trained weights as they are.
+    /// </summary>
+    public Type? ConvolutionalOf { get; set; }
 }
 
 /// <summary>Weight initialization schemes.</summary>

@@ -43,7 +43,8 @@ public static class SafeTensors
     }
 
     /// <summary>Loads <paramref name="path"/> into <paramref name="network"/>'s parameters and buffers. The file must hold exactly the
-    /// declared tensors with the declared shapes; every mismatch is reported in one exception and nothing is copied unless all match.
+    /// declared tensors with the declared shapes (a fully convolutional twin's converted weights also take the original's dense
+    /// shape, <see cref="ParameterTensor.DenseShape"/>); every mismatch is reported in one exception and nothing is copied unless all match.
     /// <c>networkName</c> is only for the error message (INetwork carries no name).</summary>
     public static void Load(string path, INetwork network, string? networkName = null) => Load(path, network, networkName, allowNonFinite: false);
 
@@ -62,7 +63,8 @@ public static class SafeTensors
         {
             declaredNames.Add(t.Name);
             if (!file.TryGetValue(t.Name, out var found)) problems.Add($"missing '{t.Name}' {t.ShapeText}");
-            else if (!found.Shape.AsSpan().SequenceEqual(t.Shape)) problems.Add($"'{t.Name}' has shape {ShapeText(found.Shape)}, expected {t.ShapeText}");
+            else if (!found.Shape.AsSpan().SequenceEqual(t.Shape) && !(t.DenseShape is { } dense && found.Shape.AsSpan().SequenceEqual(dense)))
+                problems.Add($"'{t.Name}' has shape {ShapeText(found.Shape)}, expected {t.ShapeText}" + (t.DenseShape is { } d ? $" or {ShapeText(d)}" : ""));
         }
         foreach (var kv in file)
             if (!declaredNames.Contains(kv.Key)) problems.Add($"unexpected '{kv.Key}' {ShapeText(kv.Value.Shape)}");

@@ -208,18 +208,22 @@ public static class Normalization
         CheckLrn("LrnBackward", Math.Min(x.Length, dy.Length), Math.Min(scale.Length, dx.Length), samples, channels, planeSize, size);
         int before = size / 2, after = (size - 1) / 2, sampleSize = channels * planeSize;
         float negBeta = (float)-beta, negBetaMinusOne = (float)(-beta - 1), coeff = (float)(2.0 * alpha * beta / size);
+        // dy_c·x_c·s_c^(−beta−1) of one position for every channel, computed once instead of once per window that holds c
+        // (the same products, summed in the same order: the result is unchanged, with a fifth of the Pow calls for size 5).
+        Span<float> term = channels <= 1024 ? stackalloc float[channels] : new float[channels];
         for (int n = 0; n < samples; n++)
         {
             ReadOnlySpan<float> xs = x.Slice(n * sampleSize, sampleSize), gs = dy.Slice(n * sampleSize, sampleSize), ss = scale.Slice(n * sampleSize, sampleSize);
             Span<float> ds = dx.Slice(n * sampleSize, sampleSize);
-            for (int j = 0; j < channels; j++)
+            for (int p = 0; p < planeSize; p++)
             {
-                // channel c's window reaches j when c − before ≤ j ≤ c + after
-                int lo = Math.Max(0, j - after), hi = Math.Min(channels - 1, j + before);
-                for (int p = 0; p < planeSize; p++)
+                for (int c = 0; c < channels; c++) { int i = c * planeSize + p; term[c] = gs[i] * xs[i] * MathF.Pow(ss[i], negBetaMinusOne); }
+                for (int j = 0; j < channels; j++)
                 {
+                    // channel c's window reaches j when c − before ≤ j ≤ c + after
+                    int lo = Math.Max(0, j - after), hi = Math.Min(channels - 1, j + before);
                     float sum = 0f;
-                    for (int c = lo; c <= hi; c++) { float s = ss[c * planeSize + p]; sum += gs[c * planeSize + p] * xs[c * planeSize + p] * MathF.Pow(s, negBetaMinusOne); }
+                    for (int c = lo; c <= hi; c++) sum += term[c];
                     int i = j * planeSize + p;
                     float d = gs[i] * MathF.Pow(ss[i], negBeta) - coeff * xs[i] * sum;
                     ds[i] = accumulate ? ds[i] + d : d;

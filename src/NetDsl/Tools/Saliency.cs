@@ -29,20 +29,35 @@ public static class Saliency
         if (input.Length != network.InputSize) throw new ArgumentException($"input has length {input.Length}, expected InputSize = {network.InputSize}", nameof(input));
         if ((uint)unit >= (uint)network.OutputSize) throw new ArgumentOutOfRangeException(nameof(unit), unit, $"unit must be in 0..{network.OutputSize - 1}");
         if (map.Length != network.InputSize) throw new ArgumentException($"map has length {map.Length}, expected InputSize = {network.InputSize}", nameof(map));
+        CheckWalkable(network, network.Layers.Length - 1, "saliency maps");
+        network.Forward(input, 1);
+        float[] grad = new float[network.OutputSize];
+        grad[unit] = 1f;
+        Backpropagate(network, input, network.Layers.Length - 1, grad, mode, map);
+    }
+
+    /// <summary>Checks that layers 0..<paramref name="last"/> form a chain of kinds the walk supports; throws naming the first that does not.</summary>
+    internal static void CheckWalkable(INetwork network, int last, string what)
+    {
         var layers = network.Layers;
-        for (int i = 0; i < layers.Length; i++)
+        for (int i = 0; i <= last; i++)
         {
             var l = layers[i];
             if (l.Inputs.Length != 1 || l.Inputs[0] != i - 1)
-                throw new NotSupportedException($"layer '{l.Name}' ({l.Kind}) does not read the previous layer alone; saliency maps walk chain networks only");
+                throw new NotSupportedException($"layer '{l.Name}' ({l.Kind}) does not read the previous layer alone; {what} walk chain networks only");
             if (l.Kind is not (LayerKinds.Conv2D or LayerKinds.MaxPool2D or LayerKinds.AvgPool2D or LayerKinds.Dense or LayerKinds.Flatten or LayerKinds.ReLU or LayerKinds.Dropout))
-                throw new NotSupportedException($"layer '{l.Name}' is a {l.Kind}; saliency maps support Conv2D, MaxPool2D, AvgPool2D, Dense, Flatten, ReLU and Dropout");
+                throw new NotSupportedException($"layer '{l.Name}' is a {l.Kind}; {what} support Conv2D, MaxPool2D, AvgPool2D, Dense, Flatten, ReLU and Dropout");
         }
-        network.Forward(input, 1);
+    }
+
+    /// <summary>Sends <paramref name="grad"/> = dL/d(output of layer <paramref name="from"/>) back to the input through layers
+    /// <paramref name="from"/>..0, from the outputs the last one-sample <see cref="INetwork.Forward"/> of <paramref name="input"/>
+    /// recorded, into <paramref name="map"/> (InputSize floats). The layers must pass <see cref="CheckWalkable"/>.</summary>
+    internal static void Backpropagate(INetwork network, ReadOnlySpan<float> input, int from, float[] grad, ReluBackward mode, Span<float> map)
+    {
+        var layers = network.Layers;
         var parameters = network.Parameters;
-        float[] grad = new float[network.OutputSize];
-        grad[unit] = 1f;
-        for (int i = layers.Length - 1; i >= 0; i--)
+        for (int i = from; i >= 0; i--)
         {
             var l = layers[i];
             var x = i == 0 ? input : network.LayerOutput(i - 1).Slice(0, l.InputChannels * l.InputHeight * l.InputWidth);

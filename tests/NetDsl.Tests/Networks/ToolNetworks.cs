@@ -48,3 +48,15 @@ public partial class FrozenFirst;
 [Network(1, 1, 4)]
 [Dense(4)]
 public partial class IdentityHead;
+
+// Activation maximization: a linear objective (conv before its ReLU) for the hand-computed step, and a deeper ReLU chain.
+[Network(1, 4, 4)]
+[Conv2D(2, 3, Name = "conv")] [ReLU]
+[Dense(2)]
+public partial class LinearFilterNet;
+
+[Network(1, 12, 12)]
+[Conv2D(4, 3, Name = "conv1")] [ReLU] [MaxPool2D(2, Name = "pool1")]
+[Conv2D(6, 3, Name = "conv2")] [ReLU(Name = "act2")]
+[Dense(3)]
+public partial class FilterNet;

@@ -11,6 +11,8 @@ internal static class DiagnosticIds
     public const string NoLayers = "NDSL0004";
     public const string InvalidInputShape = "NDSL0005";
     public const string UnknownLayerAttribute = "NDSL0006";
+    /// <summary>A <c>ConvolutionalOf</c> twin that cannot be built: the original is no network, the input does not fit its windows, ...</summary>
+    public const string ConvolutionalTwin = "NDSL0007";
     public const string InvalidArgument = "NDSL0101";
     public const string DuplicateName = "NDSL0102";
     public const string UnknownSource = "NDSL0103";

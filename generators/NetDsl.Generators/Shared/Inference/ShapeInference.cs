@@ -12,7 +12,7 @@ namespace NetDsl.Generators.Inference;
 /// The single shape-inference module. The generator and the analyzers both call <see cref="Infer"/>, so they
 /// can never disagree about a shape. It never throws: every problem becomes a <see cref="Problem"/>.
 /// </summary>
-internal static class ShapeInference
+internal static partial class ShapeInference
 {
     public static InferenceResult Infer(NetworkSpec spec)
     {
@@ -56,12 +56,13 @@ internal static class ShapeInference
         int netInit = (int)(spec.NetworkArgs.AsSpan().Length > 0 ? FindInt(spec.NetworkArgs, "Init", 0) : 0);
         if (netInit is < 0 or > 4) problems.Add(new Problem(DiagnosticIds.InvalidArgument, true, -1, "Init", Args("Network", "Init", "a defined NetDsl.Init value", S(netInit))));
 
-        if (spec.Layers.Count == 0)
+        if (spec.Layers.Count == 0 && spec.OriginalTypeName is null)
         {
             problems.Add(new Problem(DiagnosticIds.NoLayers, true, -1, null, Args(spec.ClassName)));
             return null;
         }
         if (inC < 1 || inH < 1 || inW < 1) return null;
+        if (spec.OriginalTypeName is not null) return InferTwin(spec, inC, inH, inW, problems);
         if ((long)inC * inH * inW > MaxElements)
         {
             problems.Add(new Problem(DiagnosticIds.TooLarge, true, -1, null, Args(spec.ClassName,

@@ -66,6 +66,9 @@ internal sealed record ShapedLayer(
     public int BufferOffset { get; init; }
     public int BufferCount { get; init; }
     public bool Frozen { get; init; }
+    /// <summary>In a fully convolutional twin, the dense weight shape [out, C·H·W] this convolution's weight [out, C, H, W]
+    /// was in the original network (same floats in the same order); empty otherwise.</summary>
+    public EquatableArray<int> DenseWeightShape { get; init; } = EquatableArray<int>.Empty;
 
     /// <summary>The first (for most layers the only) layer it reads.</summary>
     public int InputLayer => Inputs[0];
@@ -87,6 +90,9 @@ internal sealed record ShapedNetwork(
     int ParameterCount,
     int BufferCount)
 {
+    /// <summary>Set when this network is the fully convolutional twin of another (<c>ConvolutionalOf</c>).</summary>
+    public TwinInfo? Twin { get; init; }
+
     public int InputSize => InC * InH * InW;
     public ShapedLayer Output => Layers[Layers.Count - 1];
     public int OutputSize => Output.OutSize;
@@ -97,6 +103,10 @@ internal sealed record ShapedNetwork(
     /// <summary>The name of layer <paramref name="index"/> (−1: "input").</summary>
     public string NameOf(int index) => index < 0 ? "input" : Layers[index].Name;
 }
+
+/// <summary>What a fully convolutional twin knows about the network it copies: its C# type, its input window, and how many
+/// input rows and columns one step of the output map moves (the product of the strides before its first dense layer).</summary>
+internal sealed record TwinInfo(string OriginalTypeName, string OriginalClassName, int WindowH, int WindowW, int StrideH, int StrideW, int MapH, int MapW);
 
 /// <summary>One finding of the shape inference; the analyzer turns it into a located diagnostic.</summary>
 /// <param name="Id">One of <see cref="DiagnosticIds"/>.</param>

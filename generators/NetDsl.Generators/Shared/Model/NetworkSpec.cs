@@ -69,6 +69,16 @@ internal sealed record NetworkSpec(
     EquatableArray<Arg> NetworkArgs,
     EquatableArray<LayerSpec> Layers)
 {
+    /// <summary>For <c>[Network(..., ConvolutionalOf = typeof(X))]</c>: X's spec (the network this one is the fully
+    /// convolutional twin of), its C# name in <see cref="OriginalTypeName"/>; null when X is not a network class.</summary>
+    public NetworkSpec? Original { get; init; }
+
+    /// <summary>The <c>ConvolutionalOf</c> type as C# code (<c>global::Ns.Cnn</c>), or null when the argument is absent.</summary>
+    public string? OriginalTypeName { get; init; }
+
+    /// <summary>Why <see cref="Original"/> is missing although <see cref="OriginalTypeName"/> is set (not a network, itself a twin, ...).</summary>
+    public string? OriginalProblem { get; init; }
+
     public string FullName => (Namespace is null ? "" : Namespace + ".") +
         string.Concat(System.Linq.Enumerable.Select(ContainingTypes, t => t.Name + ".")) + ClassName;
 }

@@ -38,7 +38,9 @@ internal static class SpecReader
         return false;
     }
 
-    public static NetworkSpec Read(INamedTypeSymbol type, CancellationToken ct)
+    public static NetworkSpec Read(INamedTypeSymbol type, CancellationToken ct) => Read(type, ct, readOriginal: true);
+
+    private static NetworkSpec Read(INamedTypeSymbol type, CancellationToken ct, bool readOriginal)
     {
         var layerAttributes = LayerAttributes(type);
         var network = NetworkAttribute(type);
@@ -72,6 +74,19 @@ internal static class SpecReader
         }
 
         var networkArgs = network is null ? EquatableArray<Arg>.Empty : ReadArgs(network, ref invalid);
+        // ConvolutionalOf = typeof(X): X's own spec travels with this one (plain values), so the twin's layers follow X's.
+        NetworkSpec? original = null;
+        string? originalName = null, originalProblem = null;
+        foreach (var named in network?.NamedArguments ?? ImmutableArray<KeyValuePair<string, TypedConstant>>.Empty)
+        {
+            if (named.Key != "ConvolutionalOf" || named.Value.Value is not INamedTypeSymbol target) continue;
+            originalName = target.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat);
+            if (SymbolEqualityComparer.Default.Equals(target, type)) originalProblem = "it names the class itself";
+            else if (NetworkAttribute(target) is not { } targetNetwork) originalProblem = $"{target.Name} has no [Network] attribute";
+            else if (targetNetwork.NamedArguments.Any(a => a.Key == "ConvolutionalOf")) originalProblem = $"{target.Name} is itself a ConvolutionalOf twin; name the network it copies";
+            else if (!readOriginal) originalProblem = "nested twins are not supported";
+            else original = Read(target, ct, readOriginal: false);
+        }
         return new NetworkSpec(
             type.ContainingNamespace is { IsGlobalNamespace: false } ns ? ns.ToDisplayString() : null,
             type.Name,
@@ -82,7 +97,12 @@ internal static class SpecReader
             declarationsWithLayers.Count,
             invalid,
             networkArgs,
-            layers.ToEquatableArray());
+            layers.ToEquatableArray())
+        {
+            Original = original,
+            OriginalTypeName = originalName,
+            OriginalProblem = originalProblem,
+        };
     }
 
     public static LayerKind KindOf(string attributeName) => Families.LayerFamilies.KindOf(attributeName);
@@ -124,6 +144,7 @@ internal static class SpecReader
             double d => new Arg(name, ArgType.Real, 0, d, null, isNamed),
             float f => new Arg(name, ArgType.Real, 0, f, null, isNamed),
             string s => new Arg(name, ArgType.Text, 0, 0, s, isNamed),
+            ITypeSymbol t => new Arg(name, ArgType.Text, 0, 0, t.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat), isNamed),
             null => new Arg(name, ArgType.Text, 0, 0, null, isNamed),
             var other => new Arg(name, ArgType.Invalid, 0, 0, other.ToString(), isNamed),
         };
