@@ -42,7 +42,7 @@ public sealed class LinearSvm
     /// <summary>The biases [Classes].</summary>
     public ReadOnlySpan<double> Bias => _bias;
 
-    /// <summary>Trains on <paramref name="count"/> samples of <paramref name="features"/> floats each, labels in 0..classes−1.</summary>
+    /// <summary>Trains on the samples of <paramref name="x"/> (labels.Length samples of <paramref name="features"/> floats each), labels in 0..classes−1.</summary>
     public static LinearSvm Train(ReadOnlySpan<float> x, ReadOnlySpan<int> labels, int features, int classes, LinearSvmOptions? options = null)
     {
         options ??= new LinearSvmOptions();
