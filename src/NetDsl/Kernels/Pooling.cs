@@ -136,25 +136,7 @@ public static class Pooling
             Pool.Avg2x2(samples * channels, inH, inW, x, y);
             return;
         }
-        int planes = samples * channels, inPlane = inH * inW, outPlane = outH * outW;
-        for (int plane = 0; plane < planes; plane++)
-        {
-            ReadOnlySpan<float> xp = x.Slice(plane * inPlane, inPlane);
-            Span<float> yp = y.Slice(plane * outPlane, outPlane);
-            for (int oh = 0; oh < outH; oh++)
-            {
-                int h0 = oh * sH - padH, h1 = Math.Min(h0 + kH, inH), hs = Math.Max(h0, 0);
-                for (int ow = 0; ow < outW; ow++)
-                {
-                    int w0 = ow * sW - padW, w1 = Math.Min(w0 + kW, inW), ws = Math.Max(w0, 0);
-                    int divisor = AvgDivisor(h0, h1, hs, w0, w1, ws, kH, kW, inH, inW, padH, padW, countIncludePad);
-                    float sum = 0f;
-                    for (int ih = hs; ih < h1; ih++)
-                        for (int iw = ws; iw < w1; iw++) sum += xp[ih * inW + iw];
-                    yp[oh * outW + ow] = sum / divisor;
-                }
-            }
-        }
+        WindowSums(x, y, samples * channels, inH, inW, outH, outW, kH, kW, sH, sW, padH, padW, average: true, countIncludePad);
     }
 
     /// <summary>Backward of <see cref="AvgForward"/>: every input of a window gets dy / divisor. dy [samples, channels,
@@ -168,7 +150,39 @@ public static class Pooling
             Pool.Avg2x2Backward(samples * channels, inH, inW, dy, dx);
             return;
         }
-        int planes = samples * channels, inPlane = inH * inW, outPlane = outH * outW;
+        SpreadWindows(dy, dx, samples * channels, inH, inW, outH, outW, kH, kW, sH, sW, padH, padW, accumulate, average: true, countIncludePad);
+    }
+
+    /// <summary>Each window's sum (sum pooling) or average (average pooling, by <see cref="AvgDivisor"/>), plane by plane.</summary>
+    private static void WindowSums(ReadOnlySpan<float> x, Span<float> y, int planes, int inH, int inW, int outH, int outW,
+        int kH, int kW, int sH, int sW, int padH, int padW, bool average, bool countIncludePad)
+    {
+        int inPlane = inH * inW, outPlane = outH * outW;
+        for (int plane = 0; plane < planes; plane++)
+        {
+            ReadOnlySpan<float> xp = x.Slice(plane * inPlane, inPlane);
+            Span<float> yp = y.Slice(plane * outPlane, outPlane);
+            for (int oh = 0; oh < outH; oh++)
+            {
+                int h0 = oh * sH - padH, h1 = Math.Min(h0 + kH, inH), hs = Math.Max(h0, 0);
+                for (int ow = 0; ow < outW; ow++)
+                {
+                    int w0 = ow * sW - padW, w1 = Math.Min(w0 + kW, inW), ws = Math.Max(w0, 0);
+                    float sum = 0f;
+                    for (int ih = hs; ih < h1; ih++)
+                        for (int iw = ws; iw < w1; iw++) sum += xp[ih * inW + iw];
+                    yp[oh * outW + ow] = average ? sum / AvgDivisor(h0, h1, hs, w0, w1, ws, kH, kW, inH, inW, padH, padW, countIncludePad) : sum;
+                }
+            }
+        }
+    }
+
+    /// <summary>The adjoint of <see cref="WindowSums"/>: every input of a window gets its dy (divided by the window's
+    /// divisor when averaging).</summary>
+    private static void SpreadWindows(ReadOnlySpan<float> dy, Span<float> dx, int planes, int inH, int inW, int outH, int outW,
+        int kH, int kW, int sH, int sW, int padH, int padW, bool accumulate, bool average, bool countIncludePad)
+    {
+        int inPlane = inH * inW, outPlane = outH * outW;
         for (int plane = 0; plane < planes; plane++)
         {
             Span<float> dxp = dx.Slice(plane * inPlane, inPlane);
@@ -180,8 +194,7 @@ public static class Pooling
                 for (int ow = 0; ow < outW; ow++)
                 {
                     int w0 = ow * sW - padW, w1 = Math.Min(w0 + kW, inW), ws = Math.Max(w0, 0);
-                    int divisor = AvgDivisor(h0, h1, hs, w0, w1, ws, kH, kW, inH, inW, padH, padW, countIncludePad);
-                    float g = dyp[oh * outW + ow] / divisor;
+                    float g = average ? dyp[oh * outW + ow] / AvgDivisor(h0, h1, hs, w0, w1, ws, kH, kW, inH, inW, padH, padW, countIncludePad) : dyp[oh * outW + ow];
                     for (int ih = hs; ih < h1; ih++)
                         for (int iw = ws; iw < w1; iw++) dxp[ih * inW + iw] += g;
                 }
@@ -203,24 +216,7 @@ public static class Pooling
         int outH, int outW, int kH, int kW, int sH, int sW, int padH, int padW)
     {
         Check("SumForward", x.Length, y.Length, samples, channels, inH, inW, outH, outW, kH, kW, sH, sW, padH, padW);
-        int planes = samples * channels, inPlane = inH * inW, outPlane = outH * outW;
-        for (int plane = 0; plane < planes; plane++)
-        {
-            ReadOnlySpan<float> xp = x.Slice(plane * inPlane, inPlane);
-            Span<float> yp = y.Slice(plane * outPlane, outPlane);
-            for (int oh = 0; oh < outH; oh++)
-            {
-                int h0 = oh * sH - padH, h1 = Math.Min(h0 + kH, inH), hs = Math.Max(h0, 0);
-                for (int ow = 0; ow < outW; ow++)
-                {
-                    int w0 = ow * sW - padW, w1 = Math.Min(w0 + kW, inW), ws = Math.Max(w0, 0);
-                    float sum = 0f;
-                    for (int ih = hs; ih < h1; ih++)
-                        for (int iw = ws; iw < w1; iw++) sum += xp[ih * inW + iw];
-                    yp[oh * outW + ow] = sum;
-                }
-            }
-        }
+        WindowSums(x, y, samples * channels, inH, inW, outH, outW, kH, kW, sH, sW, padH, padW, average: false, countIncludePad: false);
     }
 
     /// <summary>Backward of <see cref="SumForward"/>: every input of a window gets that window's dy. dy [samples, channels,
@@ -229,24 +225,7 @@ public static class Pooling
         int outH, int outW, int kH, int kW, int sH, int sW, int padH, int padW, bool accumulate)
     {
         Check("SumBackward", dx.Length, dy.Length, samples, channels, inH, inW, outH, outW, kH, kW, sH, sW, padH, padW);
-        int planes = samples * channels, inPlane = inH * inW, outPlane = outH * outW;
-        for (int plane = 0; plane < planes; plane++)
-        {
-            Span<float> dxp = dx.Slice(plane * inPlane, inPlane);
-            ReadOnlySpan<float> dyp = dy.Slice(plane * outPlane, outPlane);
-            if (!accumulate) dxp.Clear(); // rows and columns no window reads get zero
-            for (int oh = 0; oh < outH; oh++)
-            {
-                int h0 = oh * sH - padH, h1 = Math.Min(h0 + kH, inH), hs = Math.Max(h0, 0);
-                for (int ow = 0; ow < outW; ow++)
-                {
-                    int w0 = ow * sW - padW, w1 = Math.Min(w0 + kW, inW), ws = Math.Max(w0, 0);
-                    float g = dyp[oh * outW + ow];
-                    for (int ih = hs; ih < h1; ih++)
-                        for (int iw = ws; iw < w1; iw++) dxp[ih * inW + iw] += g;
-                }
-            }
-        }
+        SpreadWindows(dy, dx, samples * channels, inH, inW, outH, outW, kH, kW, sH, sW, padH, padW, accumulate, average: false, countIncludePad: false);
     }
 
     // ------------------------------------------------------------------ L2 norm
