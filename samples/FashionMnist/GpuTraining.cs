@@ -1,5 +1,4 @@
 using System;
-using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using NetDsl;
@@ -20,34 +19,13 @@ internal static class GpuTraining
         using var device = GpuDevice.Best();
         Console.WriteLine($"device: gpu = {device.Description}{(device.IsSimulator ? " (ILGPU's CPU simulator: correct, not fast)" : "")}");
         using IGpuNetwork twin = net == "lenet5" ? new LeNet5.Gpu(device, batch, seed) : new Cnn.Gpu(device, batch, seed);
-        twin.CopyParametersFrom(network);
-        var order = new int[train.Count];
-        for (int i = 0; i < order.Length; i++) order[i] = i;
-        var rng = new NetDsl.Kernels.Rng((ulong)seed);
-        int size = train.SampleSize;
-        var inputs = new float[batch * size];
-        var labels = new int[batch];
-        for (int epoch = 1; epoch <= epochs; epoch++)
+        // The same batches as Trainer.Fit on the CPU (same sampler and seed); after each epoch the weights come back to the CPU
+        // network, which evaluates the test set and is what --save writes.
+        GpuTrainer.Fit(twin, network, train, test, loss, optimizer, new TrainingOptions
         {
-            var clock = Stopwatch.StartNew();
-            for (int i = order.Length - 1; i > 0; i--) { int j = (int)(rng.NextUInt64() % (ulong)(i + 1)); (order[i], order[j]) = (order[j], order[i]); }
-            double sum = 0;
-            int steps = 0;
-            for (int start = 0; start + batch <= order.Length; start += batch) // the last partial batch is dropped
-            {
-                for (int n = 0; n < batch; n++)
-                {
-                    int k = order[start + n];
-                    train.Pixels.AsSpan(k * size, size).CopyTo(inputs.AsSpan(n * size, size));
-                    labels[n] = train.Labels[k];
-                }
-                sum += twin.TrainStep(inputs, labels, loss, optimizer);
-                steps++;
-            }
-            twin.CopyParametersTo(network);
-            var (testLoss, accuracy) = Trainer.Evaluate(network, test, loss);
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"epoch {epoch}: train loss {sum / Math.Max(steps, 1):F4}, test loss {testLoss:F4}, test acc {accuracy:P2}, {clock.Elapsed.TotalSeconds:F1} s on {device.Accelerator.AcceleratorType}"));
-        }
+            Epochs = epochs, BatchSize = batch, Seed = seed,
+            OnEpoch = r => Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"epoch {r.Epoch}: train loss {r.TrainLoss:F4}, test loss {r.TestLoss:F4}, test acc {r.TestAccuracy:P2}, {r.Seconds:F1} s on {device.Accelerator.AcceleratorType}")),
+        });
     }
 }

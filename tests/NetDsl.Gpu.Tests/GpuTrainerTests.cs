@@ -1,0 +1,77 @@
+using System;
+using System.Linq;
+using NetDsl.Data;
+using NetDsl.Gpu;
+using NetDsl.Tests.Networks;
+using NetDsl.Training;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace NetDsl.Gpu.Tests;
+
+/// <summary>GpuTrainer.Fit against Trainer.Fit on the CPU network: the same batches from the same seed, so after two epochs
+/// the host's weights match the CPU-trained ones (within the twin's 1e-4 relative) and the test figures agree; options it
+/// cannot honour are refused by name.</summary>
+public class GpuTrainerTests(CpuAccelerator accelerator, ITestOutputHelper output) : IClassFixture<CpuAccelerator>
+{
+    private readonly GpuDevice _device = accelerator.Device;
+
+    private static LabeledImages Data(int count, ulong seed)
+    {
+        var rng = new NetDsl.Kernels.Rng(seed);
+        int size = TinyResidual.InputSize;
+        var pixels = new float[count * size];
+        var labels = new int[count];
+        for (int i = 0; i < count; i++)
+        {
+            labels[i] = (int)(rng.NextUInt64() % 3);
+            for (int k = 0; k < size; k++) pixels[i * size + k] = rng.NextFloat() + (k % 3 == labels[i] ? 0.5f : 0f);
+        }
+        return new LabeledImages(pixels, labels, TinyResidual.InputChannels, TinyResidual.InputHeight, TinyResidual.InputWidth, 3);
+    }
+
+    [Fact]
+    public void FitOnTheTwinMatchesFitOnTheCpuNetwork()
+    {
+        var train = Data(20, 3);
+        var test = Data(9, 4);
+        var options = new TrainingOptions { Epochs = 2, BatchSize = 6, Seed = 11, LearningRateForEpoch = e => 0.05f / (e + 1) }; // 20 = 3·6 + 2: a short last batch
+        using var cpu = new TinyResidual(6, seed: 5, workers: 1);
+        var cpuReports = Trainer.Fit(cpu, train, test, new SoftmaxCrossEntropy(), new Sgd(0.05f, momentum: 0.9f), options);
+
+        using var host = new TinyResidual(6, seed: 5, workers: 1);
+        using var twin = new TinyResidual.Gpu(_device, 6, seed: 5);
+        var gpuReports = GpuTrainer.Fit(twin, host, train, test, new SoftmaxCrossEntropy(), new Sgd(0.05f, momentum: 0.9f), options);
+
+        Assert.Equal(2, gpuReports.Count);
+        for (int e = 0; e < 2; e++)
+        {
+            output.WriteLine($"epoch {e + 1}: train loss CPU {cpuReports[e].TrainLoss:F6} GPU {gpuReports[e].TrainLoss:F6}; test loss {cpuReports[e].TestLoss:F6} / {gpuReports[e].TestLoss:F6}; lr {gpuReports[e].LearningRate}");
+            Assert.Equal(cpuReports[e].TrainLoss, gpuReports[e].TrainLoss, 1e-4 * Math.Max(1, Math.Abs(cpuReports[e].TrainLoss)));
+            Assert.Equal(cpuReports[e].TestLoss, gpuReports[e].TestLoss, 1e-4 * Math.Max(1, Math.Abs(cpuReports[e].TestLoss)));
+            Assert.Equal(cpuReports[e].LearningRate, gpuReports[e].LearningRate);
+        }
+        foreach (var t in cpu.ParameterTensors.ToArray())
+        {
+            var c = cpu.Parameters.Slice(t.Offset, t.Length);
+            var h = host.Parameters.Slice(t.Offset, t.Length);
+            double max = 0, err = 0;
+            for (int i = 0; i < t.Length; i++) { max = Math.Max(max, Math.Abs(c[i])); err = Math.Max(err, Math.Abs(c[i] - h[i])); }
+            Assert.True(err <= 1e-4 * max, $"{t.Name}: host after GpuTrainer.Fit differs from Trainer.Fit by {err:G3} (largest value {max:G3})");
+        }
+    }
+
+    [Fact]
+    public void OptionsTheTwinCannotHonourAreRefusedByName()
+    {
+        var train = Data(10, 5);
+        using var host = new TinyResidual(6, seed: 5, workers: 1);
+        using var twin = new TinyResidual.Gpu(_device, 6, seed: 5);
+        var e = Assert.Throws<ArgumentException>(() => GpuTrainer.Fit(twin, host, train, null, new SoftmaxCrossEntropy(), new Sgd(0.1f),
+            new TrainingOptions { Epochs = 1, FrozenLayers = ["fc"] }));
+        Assert.Contains("FrozenLayers", e.Message);
+        e = Assert.Throws<ArgumentException>(() => GpuTrainer.Fit(twin, host, train, null, new SoftmaxCrossEntropy(), new Sgd(0.1f),
+            new TrainingOptions { Epochs = 1, BatchSize = 8 }));
+        Assert.Contains("MaxBatch 6", e.Message);
+    }
+}
