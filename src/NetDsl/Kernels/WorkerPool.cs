@@ -37,6 +37,9 @@ public sealed class WorkerPool : IDisposable
             _threads[i] = new Thread(() => Loop(index)) { IsBackground = true, Name = "NetDsl worker " + index };
             _threads[i].Start();
         }
+        // ManualResetEventSlim creates its lock object (24 bytes) the first time a wait has to block. On a busy machine that
+        // first happens at some step of training, which then allocates; a short blocking wait here makes it now.
+        if (_threads.Length > 0) _done.Wait(1);
     }
 
     /// <summary>What uses this pool, for messages.</summary>
