@@ -141,21 +141,8 @@ public static class DistributedTrainer
         communicator.Broadcast(network.Parameters);
         if (!network.Buffers.IsEmpty) communicator.Broadcast(network.Buffers);
 
-        var step = optimizer;
-        LayerScaledOptimizer? scaled = null;
-        bool declaredFrozen = false;
-        foreach (var layer in network.Layers) declaredFrozen |= layer.Frozen && layer.ParameterCount > 0;
-        if (options.LayerLearningRates is { Count: > 0 } || options.FrozenLayers is { Count: > 0 } || declaredFrozen && optimizer is not LayerScaledOptimizer)
-        {
-            var scales = options.LayerLearningRates is null ? new Dictionary<string, float>(StringComparer.Ordinal) : new Dictionary<string, float>(options.LayerLearningRates, StringComparer.Ordinal);
-            foreach (var name in options.FrozenLayers ?? [])
-            {
-                if (scales.TryGetValue(name, out float m) && m != 0)
-                    throw new ArgumentException($"layer '{name}' is both frozen and given learning-rate multiplier {m}", nameof(options));
-                scales[name] = 0f;
-            }
-            step = scaled = new LayerScaledOptimizer(network, optimizer, scales);
-        }
+        var scaled = Trainer.LayerScaling(network, optimizer, options);
+        Optimizer step = scaled ?? optimizer;
 
         var penalties = Trainer.Penalties(network, options);
         int batchSize = Math.Min(options.BatchSize, train.Count);

@@ -293,6 +293,8 @@ internal sealed class NetworkEmitter
     // ------------------------------------------------------------------ workspace
 
     private bool UsesColumns => CpuPlan.ColumnFloats > 0;
+    /// <summary>A convolution splits one sample's rows across the workers (<see cref="ConvStrategy.SplitOneSample"/>).</summary>
+    private bool SplitsOneSample => CpuPlan.Convolutions.Any(s => s.SplitOneSample);
     private int LargestDense => CpuPlan.DensePackedWidths.Count == 0 ? 0 : CpuPlan.DensePackedWidths[CpuPlan.DensePackedWidths.Count - 1];
 
     private void WriteWorkspace()
@@ -356,7 +358,7 @@ internal sealed class NetworkEmitter
         foreach (var b in _plan.Buffers.Where(b => b.Role == BufferRole.GradientScratch))
             _w.Line($"{Scratch(b.Layer)} = new(maxBatch * {b.FloatsPerSample});");
         _w.Line("_outputGrad = new(maxBatch * OutputSize);");
-        if (CpuPlan.Convolutions.Any(s => s.SplitOneSample))
+        if (SplitsOneSample)
             // A convolution splits one sample's rows across the workers, so even a batch of one keeps them (each with its
             // column buffers; gradient slices stay at most maxBatch, below).
             _w.Line($"int count = workers == 0 ? {Rt}.Kernels.WorkerPool.DefaultWorkers : workers;");
@@ -369,7 +371,7 @@ internal sealed class NetworkEmitter
             _w.Line($"_columnsGradient = new {Rt}.Kernels.AlignedBuffer[count];");
         }
         bool packW = CpuPlan.PackedWeightFloats > 0, packX = CpuPlan.PackedGradientFloats > 0 || LargestDense > 0;
-        if (CpuPlan.Convolutions.Any(s => s.SplitOneSample))
+        if (SplitsOneSample)
             // Workers beyond maxBatch only split one sample's convolutions: no gradient slice (a parameter-sized buffer) for them.
             _w.Line($"_slices = {Rt}.Kernels.WorkerPool.ReductionSlices(global::System.Math.Min(count, maxBatch));");
         else

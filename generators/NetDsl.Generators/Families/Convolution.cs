@@ -140,8 +140,7 @@ internal sealed class ConvolutionFamily : LayerFamily
         if (c.Groups > 1) { GroupedForward(e, l, c, w, m, x, y); return; }
         var strategy = e.Plan.Convolutions[l.Index];
         int k = l.InC * c.KernelH * c.KernelW, p = l.OutH * l.OutW;
-        // A static readonly geometry: built once, and the JIT treats its fields as constants.
-        w.Line($"private static readonly {Rt}.Kernels.ConvGeometry Geometry{m} = new({l.InC}, {l.InH}, {l.InW}, {c.KernelH}, {c.KernelW}, {c.StrideH}, {c.StrideW}, {c.PadTop}, {c.PadLeft}, {c.Dilation}, {l.OutH}, {l.OutW});");
+        WriteGeometry(w, m, c, l.InC, l.InH, l.InW, l.OutH, l.OutW);
         w.Line();
         e.Header("forward");
         w.Open($"private void {m}Forward(int n0, int n1, int worker)");
@@ -350,12 +349,17 @@ internal sealed class ConvolutionFamily : LayerFamily
         w.Line();
     }
 
+    /// <summary>The convolution's geometry as a static readonly field: built once, and the JIT treats its fields as
+    /// constants. A transposed convolution passes the geometry of the convolution it is the transpose of.</summary>
+    private static void WriteGeometry(IndentedWriter w, string m, ConvParams c, int inC, int inH, int inW, int outH, int outW) =>
+        w.Line($"private static readonly {Rt}.Kernels.ConvGeometry Geometry{m} = new({inC}, {inH}, {inW}, {c.KernelH}, {c.KernelW}, {c.StrideH}, {c.StrideW}, {c.PadTop}, {c.PadLeft}, {c.Dilation}, {outH}, {outW});");
+
     // ---- grouped convolution: one GEMM per group over the shared column matrix ----
 
     private static void GroupedForward(CpuLayer e, ShapedLayer l, ConvParams c, IndentedWriter w, string m, string x, string y)
     {
         int g = c.Groups, cg = l.InC / g, og = l.OutC / g, kg = cg * c.KernelH * c.KernelW, k = l.InC * c.KernelH * c.KernelW, p = l.OutH * l.OutW;
-        w.Line($"private static readonly {Rt}.Kernels.ConvGeometry Geometry{m} = new({l.InC}, {l.InH}, {l.InW}, {c.KernelH}, {c.KernelW}, {c.StrideH}, {c.StrideW}, {c.PadTop}, {c.PadLeft}, {c.Dilation}, {l.OutH}, {l.OutW});");
+        WriteGeometry(w, m, c, l.InC, l.InH, l.InW, l.OutH, l.OutW);
         w.Line();
         e.Header("forward");
         w.Line($"// {g} groups: output channels [g·{og}, (g+1)·{og}) see input channels [g·{cg}, (g+1)·{cg}).");
@@ -410,7 +414,7 @@ internal sealed class ConvolutionFamily : LayerFamily
     {
         int hw = l.InH * l.InW, k = l.OutC * c.KernelH * c.KernelW, p = l.OutH * l.OutW;
         w.Line($"// The convolution that {m} is the transpose of: from the {l.OutC}×{l.OutH}×{l.OutW} output to the {l.InC}×{l.InH}×{l.InW} input.");
-        w.Line($"private static readonly {Rt}.Kernels.ConvGeometry Geometry{m} = new({l.OutC}, {l.OutH}, {l.OutW}, {c.KernelH}, {c.KernelW}, {c.StrideH}, {c.StrideW}, {c.PadTop}, {c.PadLeft}, {c.Dilation}, {l.InH}, {l.InW});");
+        WriteGeometry(w, m, c, l.OutC, l.OutH, l.OutW, l.InH, l.InW);
         w.Line();
         e.Header("forward");
         w.Open($"private void {m}Forward(int n0, int n1, int worker)");

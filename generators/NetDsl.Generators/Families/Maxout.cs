@@ -49,26 +49,15 @@ internal sealed class MaxoutFamily : LayerFamily
 
     public override void DeclareWorkspace(CpuLayer e)
     {
-        if (e.Layer.Kind == LayerKind.ChannelMaxout)
-        {
-            e.W.Line($"private readonly int[] _argmax{e.M};  // {e.OutShape} the winning piece of each output");
-            return;
-        }
-        var p = (MaxoutParams)e.Layer.Params;
-        e.W.Line($"private readonly int[] _argmax{e.M};  // {e.OutShape} the winning piece of each unit");
-        e.W.Line($"private readonly {Rt}.Kernels.AlignedBuffer _pieces{e.M};  // [N, {p.Units * p.Pieces}] every piece's value, then its gradient");
+        e.W.Line($"private readonly int[] _argmax{e.M};  // {e.OutShape} the winning piece of each {(e.Layer.Kind == LayerKind.ChannelMaxout ? "output" : "unit")}");
+        if (e.Layer.Params is MaxoutParams p) // dense maxout also keeps its pieces
+            e.W.Line($"private readonly {Rt}.Kernels.AlignedBuffer _pieces{e.M};  // [N, {p.Units * p.Pieces}] every piece's value, then its gradient");
     }
 
     public override void AllocateWorkspace(CpuLayer e)
     {
-        if (e.Layer.Kind == LayerKind.ChannelMaxout)
-        {
-            e.W.Line($"_argmax{e.M} = new int[maxBatch * {e.Layer.OutSize}];");
-            return;
-        }
-        var p = (MaxoutParams)e.Layer.Params;
         e.W.Line($"_argmax{e.M} = new int[maxBatch * {e.Layer.OutSize}];");
-        e.W.Line($"_pieces{e.M} = new(maxBatch * {p.Units * p.Pieces});");
+        if (e.Layer.Params is MaxoutParams p) e.W.Line($"_pieces{e.M} = new(maxBatch * {p.Units * p.Pieces});");
     }
 
     public override void WriteForward(CpuLayer e)

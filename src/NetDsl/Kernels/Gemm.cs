@@ -254,9 +254,8 @@ public static unsafe class Gemm
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static (Vector256<float> Lo, Vector256<float> Hi) TailMasks(int k)
     {
-        var index = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7);
-        var r = Vector256.Create(k & 15);
-        return (Vector256.LessThan(index, r).AsSingle(), Vector256.LessThan(index + Vector256.Create(8), r).AsSingle());
+        int r = k & 15;
+        return (PackedGemm.LaneRange256(0, 0, r), PackedGemm.LaneRange256(8, 0, r));
     }
 
     private static float Dot256(int k, float* x, float* y)

@@ -119,14 +119,6 @@ public static class Im2Col
         }
     }
 
-    /// <summary>All bits set in the 8 lanes l whose column first + l lies in [lo, hi): AVX2's masked loads and stores
-    /// take the sign bit of each lane.</summary>
-    private static Vector256<float> LaneRange256(int first, int lo, int hi)
-    {
-        var index = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7) + Vector256.Create(first);
-        return (Vector256.GreaterThanOrEqual(index, Vector256.Create(lo)) & Vector256.LessThan(index, Vector256.Create(hi))).AsSingle();
-    }
-
     /// <summary>
     /// <see cref="UnfoldNarrow"/> with AVX2: up to four 8-lane masked loads per output row. The stores are whole vectors
     /// (masked stores are slow on some CPUs): what a store writes past the output row's end lands in later output rows of
@@ -137,13 +129,13 @@ public static class Im2Col
     {
         int inH = g.InH, inW = g.InW, outH = g.OutH, outW = g.OutW, sh = g.StrideH;
         int nv = (outW + 7) >> 3;
-        var s0 = LaneRange256(0, 0, outW); var s1 = LaneRange256(8, 0, outW); var s2 = LaneRange256(16, 0, outW); var s3 = LaneRange256(24, 0, outW);
+        var s0 = PackedGemm.LaneRange256(0, 0, outW); var s1 = PackedGemm.LaneRange256(8, 0, outW); var s2 = PackedGemm.LaneRange256(16, 0, outW); var s3 = PackedGemm.LaneRange256(24, 0, outW);
         var zero = Vector256<float>.Zero;
         for (int kw = 0; kw < g.KernelW; kw++)
         {
             int dw = kw * g.Dilation - g.PadLeft;
             int lo = Math.Max(0, -dw), hi = Math.Min(outW, inW - dw);
-            var l0 = LaneRange256(0, lo, hi); var l1 = LaneRange256(8, lo, hi); var l2 = LaneRange256(16, lo, hi); var l3 = LaneRange256(24, lo, hi);
+            var l0 = PackedGemm.LaneRange256(0, lo, hi); var l1 = PackedGemm.LaneRange256(8, lo, hi); var l2 = PackedGemm.LaneRange256(16, lo, hi); var l3 = PackedGemm.LaneRange256(24, lo, hi);
             for (int c = 0; c < g.InC; c++)
                 for (int kh = 0; kh < g.KernelH; kh++)
                 {
@@ -189,13 +181,13 @@ public static class Im2Col
     {
         int inH = g.InH, inW = g.InW, outH = g.OutH, outW = g.OutW, kH = g.KernelH, kW = g.KernelW;
         int nv = (inW + 7) >> 3;
-        var r0 = LaneRange256(0, 0, inW); var r1 = LaneRange256(8, 0, inW); var r2 = LaneRange256(16, 0, inW); var r3 = LaneRange256(24, 0, inW);
+        var r0 = PackedGemm.LaneRange256(0, 0, inW); var r1 = PackedGemm.LaneRange256(8, 0, inW); var r2 = PackedGemm.LaneRange256(16, 0, inW); var r3 = PackedGemm.LaneRange256(24, 0, inW);
         Vector256<float>* masks = stackalloc Vector256<float>[4 * kW];
         for (int kw = 0; kw < kW; kw++)
         {
             int dw = kw * g.Dilation - g.PadLeft;
             int lo = Math.Max(0, dw), hi = Math.Min(inW, outW + dw);
-            for (int v = 0; v < 4; v++) masks[4 * kw + v] = LaneRange256(8 * v, lo, hi);
+            for (int v = 0; v < 4; v++) masks[4 * kw + v] = PackedGemm.LaneRange256(8 * v, lo, hi);
         }
         for (int c = 0; c < g.InC; c++)
             for (int ih = 0; ih < inH; ih++)

@@ -224,6 +224,14 @@ public static unsafe class PackedGemm
         return (Vector512.GreaterThanOrEqual(index, Vector512.Create(lo)) & Vector512.LessThan(index, Vector512.Create(hi))).AsSingle();
     }
 
+    /// <summary>All bits set in the 8 lanes l whose column first + l lies in [lo, hi): AVX2's masked loads and stores
+    /// take the sign bit of each lane.</summary>
+    internal static Vector256<float> LaneRange256(int first, int lo, int hi)
+    {
+        var index = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7) + Vector256.Create(first);
+        return (Vector256.GreaterThanOrEqual(index, Vector256.Create(lo)) & Vector256.LessThan(index, Vector256.Create(hi))).AsSingle();
+    }
+
     /// <summary>How the microtile reads B's upper 16 columns and writes C's: whole (a full 32-column strip) or through a
     /// lane mask (17–31 columns). A struct type argument, so the JIT compiles one loop per case with no test inside.</summary>
     private interface IUpperHalf

@@ -211,12 +211,8 @@ public static partial class Trainer
         if (options.MomentumSchedule is not null) SetMomentum(optimizer, options.MomentumSchedule.RateFor(0, 0)); // fails early on a wrong optimizer
         if (count == 0) throw new ArgumentException("train has no samples", "train");
 
-        var step = optimizer;
-        LayerScaledOptimizer? scaled = null;
-        bool declaredFrozen = false;
-        foreach (var layer in network.Layers) declaredFrozen |= layer.Frozen && layer.ParameterCount > 0;
-        if (options.LayerLearningRates is { Count: > 0 } || options.FrozenLayers is { Count: > 0 } || declaredFrozen && optimizer is not LayerScaledOptimizer)
-            step = scaled = new LayerScaledOptimizer(network, optimizer, LayerScaledOptimizer.Freeze(options.FrozenLayers ?? [], options.LayerLearningRates));
+        var scaled = LayerScaling(network, optimizer, options);
+        Optimizer step = scaled ?? optimizer;
 
         var penalties = Penalties(network, options);
         int batchSize = Math.Min(options.BatchSize, count);

@@ -152,21 +152,8 @@ public static partial class Trainer
         }
         TrainingResume.CheckOptions(network, optimizer, options);
 
-        var step = optimizer;
-        LayerScaledOptimizer? scaled = null;
-        bool declaredFrozen = false;
-        foreach (var layer in network.Layers) declaredFrozen |= layer.Frozen && layer.ParameterCount > 0;
-        if (options.LayerLearningRates is { Count: > 0 } || options.FrozenLayers is { Count: > 0 } || declaredFrozen && optimizer is not LayerScaledOptimizer)
-        {
-            var scales = options.LayerLearningRates is null ? new Dictionary<string, float>(StringComparer.Ordinal) : new Dictionary<string, float>(options.LayerLearningRates, StringComparer.Ordinal);
-            foreach (var name in options.FrozenLayers ?? [])
-            {
-                if (scales.TryGetValue(name, out float m) && m != 0)
-                    throw new ArgumentException($"layer '{name}' is both frozen and given learning-rate multiplier {m}", nameof(options));
-                scales[name] = 0f;
-            }
-            step = scaled = new LayerScaledOptimizer(network, optimizer, scales);
-        }
+        var scaled = LayerScaling(network, optimizer, options);
+        Optimizer step = scaled ?? optimizer;
 
         var penalties = Penalties(network, options);
         int batchSize = Math.Min(options.BatchSize, train.Count);
@@ -352,6 +339,28 @@ public static partial class Trainer
         double sum = 0;
         foreach (int i in indices) sum += weights[labels[i]];
         return sum;
+    }
+
+    /// <summary>The per-layer learning-rate multipliers and frozen layers of <paramref name="options"/> and the network's
+    /// declared frozen layers, as a <see cref="LayerScaledOptimizer"/> around <paramref name="optimizer"/>; null when there
+    /// are none (every Fit steps through it, the distributed one too).</summary>
+    public static LayerScaledOptimizer? LayerScaling(INetwork network, Optimizer optimizer, TrainingOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(network);
+        ArgumentNullException.ThrowIfNull(optimizer);
+        ArgumentNullException.ThrowIfNull(options);
+        bool declaredFrozen = false;
+        foreach (var layer in network.Layers) declaredFrozen |= layer.Frozen && layer.ParameterCount > 0;
+        if (!(options.LayerLearningRates is { Count: > 0 } || options.FrozenLayers is { Count: > 0 } || declaredFrozen && optimizer is not LayerScaledOptimizer))
+            return null;
+        var scales = options.LayerLearningRates is null ? new Dictionary<string, float>(StringComparer.Ordinal) : new Dictionary<string, float>(options.LayerLearningRates, StringComparer.Ordinal);
+        foreach (var name in options.FrozenLayers ?? [])
+        {
+            if (scales.TryGetValue(name, out float m) && m != 0)
+                throw new ArgumentException($"layer '{name}' is both frozen and given learning-rate multiplier {m}", nameof(options));
+            scales[name] = 0f;
+        }
+        return new LayerScaledOptimizer(network, optimizer, scales);
     }
 
     /// <summary>The weight tensors that get an L1/L2 penalty, with their coefficients.</summary>

@@ -162,18 +162,7 @@ public class DeterminismTests(ITestOutputHelper output)
         trained[1].ShouldBe(trained[0]);
     }
 
-    internal static LabeledImages Data(int count, int h, int w, ulong seed)
-    {
-        var rng = new Rng(seed);
-        var pixels = new float[count * h * w];
-        var labels = new int[count];
-        for (int i = 0; i < count; i++)
-        {
-            labels[i] = (int)(rng.NextUInt64() % 10);
-            for (int k = 0; k < h * w; k++) pixels[i * h * w + k] = rng.NextFloat() * (1 + (k % 10 == labels[i] ? 1 : 0));
-        }
-        return new LabeledImages(pixels, labels, 1, h, w, 10);
-    }
+    internal static LabeledImages Data(int count, int h, int w, ulong seed) => Data(count, h, w, seed, channels: 1, classes: 10);
 
     internal static string Hash(ReadOnlySpan<float> values) => Convert.ToHexString(SHA256.HashData(MemoryMarshal.AsBytes(values)))[..16];
 }
