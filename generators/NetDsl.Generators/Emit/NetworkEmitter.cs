@@ -294,6 +294,7 @@ internal sealed class NetworkEmitter
 
     private bool UsesColumns => CpuPlan.ColumnFloats > 0;
     /// <summary>A convolution splits one sample's rows across the workers (<see cref="ConvStrategy.SplitOneSample"/>).</summary>
+    private bool UsesWinograd => CpuPlan.Convolutions.Any(s => s.Winograd);
     private bool SplitsOneSample => CpuPlan.Convolutions.Any(s => s.SplitOneSample);
     private int LargestDense => CpuPlan.DensePackedWidths.Count == 0 ? 0 : CpuPlan.DensePackedWidths[CpuPlan.DensePackedWidths.Count - 1];
 
@@ -326,6 +327,7 @@ internal sealed class NetworkEmitter
         _w.Line("private readonly global::System.Action<int> _forwardWorker, _backwardWorker, _reduceWorker;");
         _w.Line("private int _batch;");
         _w.Line("private bool _training, _backwardReady;");
+        if (UsesWinograd) _w.Line("private long _pass; // numbers each Forward and Backward: Winograd layers check the weights of their cached transforms once per pass");
         _w.Line("private ulong _dropoutKey;");
         _w.Line("private ulong _dropoutStep;");
         _w.Line();
@@ -365,6 +367,7 @@ internal sealed class NetworkEmitter
         else
             _w.Line($"int count = global::System.Math.Min(workers == 0 ? {Rt}.Kernels.WorkerPool.DefaultWorkers : workers, maxBatch);");
         _w.Line($"_workers = new {Rt}.Kernels.WorkerPool(count, \"{Cls}\");");
+        foreach (var l in _net.Layers) LayerFamilies.For(l).AllocatePerWorker(For(l), "count");
         if (UsesColumns)
         {
             _w.Line($"_columns = new {Rt}.Kernels.AlignedBuffer[count];");
@@ -492,7 +495,7 @@ internal sealed class NetworkEmitter
                 input.CopyTo(_input);
                 _batch = batch;
                 _training = training;
-                _backwardReady = true;
+                _backwardReady = true;{{(UsesWinograd ? "\n        _pass++;" : "")}}
                 if (training) _dropoutStep++;
                 RunForward();
                 return {{last}}.AsSpan(0, batch * OutputSize);
@@ -505,7 +508,7 @@ internal sealed class NetworkEmitter
                     throw new global::System.InvalidOperationException($"{{Cls}}.Backward: needs a Forward of the same batch first (last Forward: batch {_batch}; Backward: batch {batch}).");
                 if (outputGradient.Length != batch * OutputSize)
                     throw new global::System.ArgumentException($"{{Cls}}.Backward: output gradient has {outputGradient.Length} floats, expected batch {batch} × {{_net.OutputSize}} = {batch * OutputSize}.", nameof(outputGradient));
-                outputGradient.CopyTo({{Grad(L - 1)}});
+                outputGradient.CopyTo({{Grad(L - 1)}});{{(UsesWinograd ? "\n        _pass++;" : "")}}
                 RunBackward();
                 // Slice 0 added into _gradients directly; the others are added in slice order (each worker a range of parameters).
                 if (_slices > 1) _workers.Run(_reduceWorker, _batch);

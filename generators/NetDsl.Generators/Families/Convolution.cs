@@ -3,6 +3,7 @@ using NetDsl.Generators.Diagnostics;
 using NetDsl.Generators.Emit;
 using NetDsl.Generators.Emit.Gpu;
 using NetDsl.Generators.Inference;
+using NetDsl.Generators.Lowering;
 using NetDsl.Generators.Model;
 using static NetDsl.Generators.Emit.CpuLayer;
 
@@ -141,6 +142,8 @@ internal sealed class ConvolutionFamily : LayerFamily
         var strategy = e.Plan.Convolutions[l.Index];
         int k = l.InC * c.KernelH * c.KernelW, p = l.OutH * l.OutW;
         WriteGeometry(w, m, c, l.InC, l.InH, l.InW, l.OutH, l.OutW);
+        if (strategy.Winograd) { WinogradForward(e, l, c, w, m, x, y, strategy); return; }
+        if (strategy.Direct) { DirectForward(e, l, c, w, m, x, y, strategy); return; }
         w.Line();
         e.Header("forward");
         w.Open($"private void {m}Forward(int n0, int n1, int worker)");
@@ -229,8 +232,24 @@ internal sealed class ConvolutionFamily : LayerFamily
 
     public override void DeclareWorkspace(CpuLayer e)
     {
-        if (e.Plan.Convolutions[e.Layer.Index].SplitOneSample)
+        var strategy = e.Plan.Convolutions[e.Layer.Index];
+        if (strategy.SplitOneSample)
             e.W.Line($"private readonly global::System.Action<int> _forwardRows{e.M}; // {e.M}ForwardRows, cached: a call allocates nothing");
+        if (strategy.Winograd)
+            e.W.Line($"private readonly {Rt}.Kernels.WinogradWorkspace[] _winograd{e.M}, _winogradBack{e.M}; // per worker: the forward pass's and the input gradient's transforms");
+    }
+
+    public override void AllocatePerWorker(CpuLayer e, string count)
+    {
+        var l = e.Layer;
+        var strategy = e.Plan.Convolutions[l.Index];
+        if (!strategy.Winograd) return;
+        e.W.Line($"_winograd{e.M} = new {Rt}.Kernels.WinogradWorkspace[{count}];");
+        e.W.Line($"_winogradBack{e.M} = new {Rt}.Kernels.WinogradWorkspace[{count}];");
+        e.W.Open($"for (int w = 0; w < {count}; w++)");
+        e.W.Line($"_winograd{e.M}[w] = new(in Geometry{e.M}, {l.OutC}, {strategy.WinogradSamples});");
+        e.W.Line($"_winogradBack{e.M}[w] = new(in GeometryBack{e.M}, {l.InC}, {strategy.WinogradSamples});");
+        e.W.Close();
     }
 
     public override void AllocateWorkspace(CpuLayer e)
@@ -261,15 +280,16 @@ internal sealed class ConvolutionFamily : LayerFamily
             // Batched samples use _columnsGradient directly (stacked colᵀ, then dColWide); one sample at a time needs dCol.
             if (s == 1) w.Line($"{Span} dCol = _columnsGradient[worker].AsSpan(0, {k * p}); // [{k}, {p}]" + (dots ? "" : $"; first colᵀ [{p}, {k}]"));
         }
-        w.Line($"{Span} packedWeightT = _packedWeights[worker];");
+        bool wino = strategy.Winograd; // then dx is a Winograd convolution of dy after the loop, not weightᵀ · dy folded
+        if (!wino) w.Line($"{Span} packedWeightT = _packedWeights[worker];");
         if (!dots) w.Line($"{Span} packedDy = _packedGradients[worker];");
-        w.Line($"if (inputGradient) {Rt}.Kernels.PackedGemm.PackA({k}, {l.OutC}, weight, 1, {k}, packedWeightT); // weightᵀ [{k}, {l.OutC}], once per call");
+        if (!wino) w.Line($"if (inputGradient) {Rt}.Kernels.PackedGemm.PackA({k}, {l.OutC}, weight, 1, {k}, packedWeightT); // weightᵀ [{k}, {l.OutC}], once per call");
         if (s > 1)
         {
             if (dots)
             {
                 w.Line($"// dWeight[{l.OutC}, {k}] is small: each sample adds dy[{l.OutC}, {p}] · col[{k}, {p}]ᵀ as dot products along {p} (nothing transposed);");
-                w.Line($"// dx as in the forward pass, up to {s} samples per GEMM: their dy side by side [{l.OutC}, samples · {p}].");
+                if (!wino) w.Line($"// dx as in the forward pass, up to {s} samples per GEMM: their dy side by side [{l.OutC}, samples · {p}].");
             }
             else w.Line($"// As in the forward pass, up to {s} samples per GEMM: their colᵀ stacked [samples · {p}, {k}], their dy side by side [{l.OutC}, samples · {p}].");
             w.Open($"for (int n = n0; n < n1; n += {s})");
@@ -293,18 +313,22 @@ internal sealed class ConvolutionFamily : LayerFamily
                 w.Line($"{Rt}.Kernels.PackedGemm.Mul({l.OutC}, {k}, ld, packedDy, _columnsGradient[worker], {k}, dWeight, {k}, accumulate: true);");
             }
             if (l.HasBias) w.Line($"for (int j = 0; j < samples; j++) for (int c = 0; c < {l.OutC}; c++) dBias[c] += {Rt}.Kernels.Vec.Sum(dy.Slice(j * {l.OutSize} + c * {p}, {p}));");
-            w.Open("if (inputGradient)");
-            if (dots) JoinDy(); // only dx needs dy side by side
-            w.Line($"{Span} dColWide = _columnsGradient[worker].AsSpan(0, {k} * ld); // [{k}, ld]");
-            w.Line($"// dColWide = weightᵀ · dyWide, then fold each sample's block back onto its input");
-            w.Line($"{Rt}.Kernels.PackedGemm.Mul({k}, ld, {l.OutC}, packedWeightT, dyWide, ld, dColWide, ld, accumulate: false);");
-            w.Open("for (int j = 0; j < samples; j++)");
-            w.Line($"{Span} dx = {dx}.AsSpan((n + j) * {l.InSize}, {l.InSize});");
-            w.Line("dx.Clear();");
-            w.Line($"{Rt}.Kernels.Im2Col.FoldAdd(in Geometry{m}, dColWide.Slice(j * {p}), dx, ld);");
+            if (!wino)
+            {
+                w.Open("if (inputGradient)");
+                if (dots) JoinDy(); // only dx needs dy side by side
+                w.Line($"{Span} dColWide = _columnsGradient[worker].AsSpan(0, {k} * ld); // [{k}, ld]");
+                w.Line($"// dColWide = weightᵀ · dyWide, then fold each sample's block back onto its input");
+                w.Line($"{Rt}.Kernels.PackedGemm.Mul({k}, ld, {l.OutC}, packedWeightT, dyWide, ld, dColWide, ld, accumulate: false);");
+                w.Open("for (int j = 0; j < samples; j++)");
+                w.Line($"{Span} dx = {dx}.AsSpan((n + j) * {l.InSize}, {l.InSize});");
+                w.Line("dx.Clear();");
+                w.Line($"{Rt}.Kernels.Im2Col.FoldAdd(in Geometry{m}, dColWide.Slice(j * {p}), dx, ld);");
+                w.Close();
+                w.Close();
+            }
             w.Close();
-            w.Close();
-            w.Close();
+            if (wino) WinogradInputGradient(l, w, m, dx, dy, strategy);
             w.Close();
             w.Line();
             return;
@@ -329,25 +353,114 @@ internal sealed class ConvolutionFamily : LayerFamily
             w.Line($"{Rt}.Kernels.PackedGemm.Mul({l.OutC}, {k}, {p}, packedDy, {colT}, {k}, dWeight, {k}, accumulate: true);");
         }
         if (l.HasBias) w.Line($"for (int c = 0; c < {l.OutC}; c++) dBias[c] += {Rt}.Kernels.Vec.Sum(dy.Slice(c * {p}, {p}));");
-        w.Open("if (inputGradient)");
-        w.Line($"{Span} dx = {dx}.AsSpan(n * {l.InSize}, {l.InSize});");
-        if (c.IsPointwise)
+        if (!wino)
         {
-            w.Line($"// dx[{k}, {p}] = weightᵀ · dy");
-            w.Line($"{Rt}.Kernels.PackedGemm.Mul({k}, {p}, {l.OutC}, packedWeightT, dy, {p}, dx, {p}, accumulate: false);");
-        }
-        else
-        {
-            w.Line($"// dCol[{k}, {p}] = weightᵀ · dy, then fold back onto the input");
-            w.Line($"{Rt}.Kernels.PackedGemm.Mul({k}, {p}, {l.OutC}, packedWeightT, dy, {p}, dCol, {p}, accumulate: false);");
-            w.Line("dx.Clear();");
-            w.Line($"{Rt}.Kernels.Im2Col.FoldAdd(in Geometry{m}, dCol, dx);");
+            w.Open("if (inputGradient)");
+            w.Line($"{Span} dx = {dx}.AsSpan(n * {l.InSize}, {l.InSize});");
+            if (c.IsPointwise)
+            {
+                w.Line($"// dx[{k}, {p}] = weightᵀ · dy");
+                w.Line($"{Rt}.Kernels.PackedGemm.Mul({k}, {p}, {l.OutC}, packedWeightT, dy, {p}, dx, {p}, accumulate: false);");
+            }
+            else
+            {
+                w.Line($"// dCol[{k}, {p}] = weightᵀ · dy, then fold back onto the input");
+                w.Line($"{Rt}.Kernels.PackedGemm.Mul({k}, {p}, {l.OutC}, packedWeightT, dy, {p}, dCol, {p}, accumulate: false);");
+                w.Line("dx.Clear();");
+                w.Line($"{Rt}.Kernels.Im2Col.FoldAdd(in Geometry{m}, dCol, dx);");
+            }
+            w.Close();
         }
         w.Close();
-        w.Close();
+        if (wino) WinogradInputGradient(l, w, m, dx, dy, strategy);
         w.Close();
         w.Line();
     }
+
+    /// <summary>dx = the convolution of dy with the weights turned 180° and their channel axes swapped (padding 2 − p), by
+    /// Winograd as the forward pass: no weightᵀ · dy column matrix to fold back.</summary>
+    private static void WinogradInputGradient(ShapedLayer l, IndentedWriter w, string m, string dx, string dy, ConvStrategy strategy)
+    {
+        int s = strategy.WinogradSamples;
+        w.Open("if (inputGradient)");
+        w.Line($"// dx [{l.InC}, {l.InH}, {l.InW}] = dy [{l.OutC}, {l.OutH}, {l.OutW}] convolved with weight turned 180°, channels swapped (Winograd, GeometryBack{m})");
+        w.Open($"for (int n = n0; n < n1; n += {s})");
+        w.Line($"int samples = global::System.Math.Min({s}, n1 - n);");
+        w.Line($"{Rt}.Kernels.Winograd.Forward(_winogradBack{m}[worker], weight, transposedWeight: true, default, {dy}.AsSpan(n * {l.OutSize}, samples * {l.OutSize}), {dx}.AsSpan(n * {l.InSize}, samples * {l.InSize}), samples, 0, {l.InC}, _pass);");
+        w.Close();
+        w.Close();
+    }
+
+    /// <summary>
+    /// A 3×3 stride-1 convolution by Winograd F(2×2, 3×3): a few samples per call, their tiles side by side in the 16
+    /// products over the channels. Batch 1 on several workers splits the output channels in whole GEMM panels, as the
+    /// im2col path does, and each worker transforms the sample itself; every output element is the same sum either way.
+    /// </summary>
+    private static void WinogradForward(CpuLayer e, ShapedLayer l, ConvParams c, IndentedWriter w, string m, string x, string y, ConvStrategy strategy)
+    {
+        int s = strategy.WinogradSamples;
+        // The input gradient's convolution: from dy [OutC, OH, OW] to dx [InC, H, W], padding 2 − p (the weights turned 180°).
+        w.Line($"private static readonly {Rt}.Kernels.ConvGeometry GeometryBack{m} = new({l.OutC}, {l.OutH}, {l.OutW}, 3, 3, 1, 1, {2 - c.PadTop}, {2 - c.PadLeft}, 1, {l.InH}, {l.InW});");
+        w.Line();
+        e.Header("forward");
+        w.Open($"private void {m}Forward(int n0, int n1, int worker)");
+        if (strategy.SplitOneSample)
+        {
+            w.Line("// A batch of one sample: every worker computes whole panels of this sample's output channels (see ForwardRows).");
+            w.Line($"if (_batch == 1 && _workers.Workers > 1) {{ _workers.Run(_forwardRows{m}); return; }}");
+        }
+        w.Line($"{RoSpan} weight = _parameters.AsSpan({l.WeightOffset}, {l.WeightCount}); // [{l.OutC}, {l.InC}, 3, 3]");
+        string bias = l.HasBias ? $"_parameters.AsSpan({l.BiasOffset}, {l.OutC})" : "default";
+        w.Line($"// Winograd F(2×2, 3×3) (NetDsl.Kernels.Winograd): {Winograd(l)} tiles per sample, up to {s} samples per call.");
+        w.Open($"for (int n = n0; n < n1; n += {s})");
+        w.Line($"int samples = global::System.Math.Min({s}, n1 - n);");
+        w.Line($"{Rt}.Kernels.Winograd.Forward(_winograd{m}[worker], weight, transposedWeight: false, {bias}, {x}.AsSpan(n * {l.InSize}, samples * {l.InSize}), {y}.AsSpan(n * {l.OutSize}, samples * {l.OutSize}), samples, 0, {l.OutC}, _pass);");
+        w.Close();
+        w.Close();
+        w.Line();
+        if (!strategy.SplitOneSample) return;
+        w.Line($"/// <summary>{l.Name} forward for a batch of one sample: this worker's panels of output channels.</summary>");
+        w.Open($"private void {m}ForwardRows(int worker)");
+        w.Line($"int panels = ({l.OutC} + {Rt}.Kernels.PackedGemm.MR - 1) / {Rt}.Kernels.PackedGemm.MR;");
+        w.Line($"var (q0, q1) = {Rt}.Kernels.WorkerPool.Share(panels, worker, _workers.Workers);");
+        w.Line($"int r0 = q0 * {Rt}.Kernels.PackedGemm.MR, r1 = global::System.Math.Min({l.OutC}, q1 * {Rt}.Kernels.PackedGemm.MR);");
+        w.Line("if (r0 >= r1) return;");
+        w.Line($"{Rt}.Kernels.Winograd.Forward(_winograd{m}[worker], _parameters.AsSpan({l.WeightOffset}, {l.WeightCount}), transposedWeight: false, {bias}, {x}.AsSpan(0, {l.InSize}), {y}.AsSpan(0, {l.OutSize}), 1, r0, r1, _pass);");
+        w.Close();
+        w.Line();
+    }
+
+    /// <summary>Few input channels: a direct convolution (NetDsl.Kernels.DirectConv) per sample, the column buffer holding
+    /// the zero-padded input. Batch 1 on several workers splits the output channels, each worker padding the sample itself.</summary>
+    private static void DirectForward(CpuLayer e, ShapedLayer l, ConvParams c, IndentedWriter w, string m, string x, string y, ConvStrategy strategy)
+    {
+        int taps = l.InC * c.KernelH * c.KernelW, ohw = l.OutH * l.OutW;
+        w.Line();
+        e.Header("forward");
+        w.Open($"private void {m}Forward(int n0, int n1, int worker)");
+        if (strategy.SplitOneSample)
+        {
+            w.Line("// A batch of one sample: every worker computes a share of this sample's output channels (see ForwardRows).");
+            w.Line($"if (_batch == 1 && _workers.Workers > 1) {{ _workers.Run(_forwardRows{m}); return; }}");
+        }
+        w.Line($"{RoSpan} weight = _parameters.AsSpan({l.WeightOffset}, {l.WeightCount}); // [{l.OutC}, {l.InC}, {c.KernelH}, {c.KernelW}]");
+        string bias = l.HasBias ? $"_parameters.AsSpan({l.BiasOffset}, {l.OutC})" : "default";
+        w.Line($"// {l.InC} input channel{(l.InC == 1 ? "" : "s")}: a depth of {taps} is too shallow for im2col + GEMM, so a direct convolution (NetDsl.Kernels.DirectConv).");
+        w.Line($"for (int n = n0; n < n1; n++) {Rt}.Kernels.DirectConv.Forward(in Geometry{m}, {l.OutC}, weight, {bias}, {x}.AsSpan(n * {l.InSize}, {l.InSize}), {y}.AsSpan(n * {l.OutSize}, {l.OutSize}), _columns[worker]);");
+        w.Close();
+        w.Line();
+        if (!strategy.SplitOneSample) return;
+        w.Line($"/// <summary>{l.Name} forward for a batch of one sample: this worker's share of the output channels.</summary>");
+        w.Open($"private void {m}ForwardRows(int worker)");
+        w.Line($"var (r0, r1) = {Rt}.Kernels.WorkerPool.Share({l.OutC}, worker, _workers.Workers);");
+        w.Line("if (r0 >= r1) return;");
+        string biasRows = l.HasBias ? $"_parameters.AsSpan({l.BiasOffset} + r0, r1 - r0)" : "default";
+        w.Line($"{Rt}.Kernels.DirectConv.Forward(in Geometry{m}, r1 - r0, _parameters.AsSpan({l.WeightOffset} + r0 * {taps}, (r1 - r0) * {taps}), {biasRows}, {x}.AsSpan(0, {l.InSize}), {y}.AsSpan(r0 * {ohw}, (r1 - r0) * {ohw}), _columns[worker]);");
+        w.Close();
+        w.Line();
+    }
+
+    private static string Winograd(ShapedLayer l) => $"{(l.OutH + 1) / 2}×{(l.OutW + 1) / 2}";
 
     /// <summary>The convolution's geometry as a static readonly field: built once, and the JIT treats its fields as
     /// constants. A transposed convolution passes the geometry of the convolution it is the transpose of.</summary>

@@ -84,6 +84,9 @@ internal abstract class LayerFamily
     /// <summary>Allocates those fields in the constructor (sized for <c>maxBatch</c>).</summary>
     public virtual void AllocateWorkspace(CpuLayer e) { }
 
+    /// <summary>Allocates per-worker workspace in the constructor once the worker count, the local <paramref name="count"/>, is known.</summary>
+    public virtual void AllocatePerWorker(CpuLayer e, string count) { }
+
     public virtual CpuCall ForwardCall(ShapedLayer l) => CpuCall.Rows;
     public virtual CpuCall BackwardCall(ShapedLayer l) => CpuCall.Rows;
 

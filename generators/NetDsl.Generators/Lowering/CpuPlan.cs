@@ -10,8 +10,28 @@ namespace NetDsl.Generators.Lowering;
 /// <summary>How the CPU backend computes one convolution: how many samples share one GEMM (small output planes fill the
 /// GEMM's 32-column strips poorly), whether the weight gradient is dot products rather than a packed GEMM, and whether a
 /// batch of one sample splits the layer's output channels across the workers.</summary>
-internal sealed record ConvStrategy(int SamplesPerGemm, bool DotWeightGradient, bool PackedGemm, bool SplitOneSample = false)
+internal sealed record ConvStrategy(int SamplesPerGemm, bool DotWeightGradient, bool PackedGemm, bool SplitOneSample = false,
+    int WinogradSamples = 0, bool Direct = false)
 {
+    /// <summary>Input channels up to which a stride-1 convolution's forward pass is direct (NetDsl.Kernels.DirectConv):
+    /// im2col's depth C·kH·kW would be too shallow for a GEMM.</summary>
+    public const int DirectMaxChannels = 4;
+
+    /// <summary>Floats of NetDsl.Kernels.DirectConv.ScratchSize for the layer (the zero-padded input), which the column
+    /// buffer must hold.</summary>
+    public static int DirectScratch(ShapedLayer l, ConvParams c) => l.InC * (l.OutH + c.KernelH - 1) * ((l.OutW + 15) / 16 * 16 + c.KernelW - 1) + 16;
+
+    /// <summary>The forward pass and the input gradient are Winograd F(2×2, 3×3) (NetDsl.Kernels.Winograd), this many
+    /// samples per transform and product; 0: im2col and GEMM.</summary>
+    public bool Winograd => WinogradSamples > 0;
+
+    /// <summary>Channels (in and out) from which a 3×3 stride-1 convolution is computed by Winograd: below, its 16 products
+    /// over the channels are too shallow to repay the transforms.</summary>
+    public const int WinogradMinChannels = 16;
+
+    /// <summary>Bytes of one Winograd call's transformed input and products a worker keeps (its L2).</summary>
+    public const int WinogradBytes = 1 << 20;
+
     /// <summary>For layers that are not convolutions.</summary>
     public static readonly ConvStrategy None = new(1, false, false);
 
@@ -66,6 +86,7 @@ internal sealed record CpuPlan(
                     int k = l.InC / c.Groups * c.KernelH * c.KernelW * c.Groups, p = l.OutH * l.OutW;
                     // pointwise too: its backward transposes x here; batched forward also puts [OutC, samples · p] in the gradient scratch
                     col = Math.Max(col, Math.Max(k, s.SamplesPerGemm > 1 ? l.OutC : 0) * p * s.SamplesPerGemm);
+                    if (s.Direct) col = Math.Max(col, ConvStrategy.DirectScratch(l, c));
                     if (s.PackedGemm)
                     {
                         packW = Math.Max(packW, Math.Max(PackedSize(l.OutC, k), PackedSize(k, l.OutC)));
@@ -91,7 +112,29 @@ internal sealed record CpuPlan(
         bool dots = l.OutC * l.InC * c.KernelH * c.KernelW <= 4096;
         // Batch 1 has one sample for several workers: a large convolution then gives each worker whole panels of rows.
         bool split = c.Groups == 1 && l.OutC >= 16 && (long)l.OutC * p * l.InC * c.KernelH * c.KernelW >= ConvStrategy.SplitOneSampleMacs;
-        return new ConvStrategy(samples, dots, c.Groups == 1, split);
+        bool direct = c.Groups == 1 && c.StrideH == 1 && c.StrideW == 1 && c.Dilation == 1 && !c.IsPointwise && l.InC <= ConvStrategy.DirectMaxChannels;
+        return new ConvStrategy(samples, dots, c.Groups == 1, split, WinogradSamples(l, c), direct);
+    }
+
+    /// <summary>Samples per Winograd call for a 3×3, stride-1, undilated, ungrouped convolution with padding of at most 2
+    /// (its input gradient is then one too) and enough channels; 0 otherwise. As many samples as fill the GEMM's
+    /// 32-column strips best while the transformed input and the products stay in <see cref="ConvStrategy.WinogradBytes"/>.</summary>
+    private static int WinogradSamples(ShapedLayer l, ConvParams c)
+    {
+        bool shape = c.KernelH == 3 && c.KernelW == 3 && c.StrideH == 1 && c.StrideW == 1 && c.Dilation == 1 && c.Groups == 1
+            && c.PadTop <= 2 && c.PadBottom <= 2 && c.PadLeft <= 2 && c.PadRight <= 2;
+        if (!shape || l.InC < ConvStrategy.WinogradMinChannels || l.OutC < ConvStrategy.WinogradMinChannels) return 0;
+        int tiles = (l.OutH + 1) / 2 * ((l.OutW + 1) / 2);
+        long perSample = 16L * 4 * (l.InC + l.OutC) * tiles;
+        int best = 1;
+        double bestFill = 0;
+        for (int s = 1; s <= 8 && (s == 1 || s * perSample <= ConvStrategy.WinogradBytes); s++)
+        {
+            int n = s * tiles;
+            double fill = n / (double)((n + 31) / 32 * 32);
+            if (fill > bestFill + 1e-9) { best = s; bestFill = fill; }
+        }
+        return best;
     }
 
     /// <summary>Phases: runs of layers a worker can take through on its own share of the batch. A layer that needs
@@ -143,7 +186,7 @@ internal sealed record CpuPlan(
             if (layers.Count < 2 || !layers.Any(i => net.Layers[i].Kind == LayerKind.Conv2D)) { result[r] = (layers, 0); continue; }
             // Per sample: each layer's output and its gradient (or argmax); the im2col scratch is per worker.
             long bytes = layers.Sum(i => 8L * net.Layers[i].OutSize);
-            int group = layers.Select(i => strategies[i].SamplesPerGemm).Max();
+            int group = layers.Select(i => Math.Max(strategies[i].SamplesPerGemm, strategies[i].WinogradSamples)).Max();
             int samples = (int)Math.Max(1, CacheBlockBytes / Math.Max(1, bytes));
             result[r] = (layers, Math.Max(group, samples / group * group));
         }

@@ -1,0 +1,138 @@
+using System;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace NetDsl.Kernels;
+
+/// <summary>
+/// Direct stride-1 convolution (cross-correlation, NCHW, one sample) for inputs with few channels, such as a network's
+/// first layer on grey or RGB images. There im2col + GEMM has a depth of C·kH·kW = 9 or 25: every output element would
+/// be loaded and stored for a handful of multiply-adds. Here four output channels × 16 columns of one output row stay in
+/// eight registers for the whole sum; the input is first copied into a zero-padded plane so every tap is a plain load.
+/// Each element is bias, then + w·x in (channel, kernel row, kernel column) order, fused multiply-adds at every vector
+/// width and in the scalar fallback: the same bits everywhere.
+/// </summary>
+[SkipLocalsInit]
+public static unsafe class DirectConv
+{
+    /// <summary>Whether <paramref name="g"/> is a convolution this kernel computes: stride 1, no dilation.</summary>
+    public static bool Supports(in ConvGeometry g) => g.StrideH == 1 && g.StrideW == 1 && g.Dilation == 1;
+
+    private static int PaddedWidth(in ConvGeometry g) => (g.OutW + 15) / 16 * 16 + g.KernelW - 1;
+    private static int PaddedHeight(in ConvGeometry g) => g.OutH + g.KernelH - 1;
+
+    /// <summary>Floats of scratch <see cref="Forward"/> needs: the zero-padded input.</summary>
+    public static int ScratchSize(in ConvGeometry g) => g.InC * PaddedHeight(g) * PaddedWidth(g) + 16;
+
+    /// <summary>y [outC, OutH, OutW] = conv(x [InC, InH, InW]) (+ bias); weight [outC, InC, kH, kW].</summary>
+    public static void Forward(in ConvGeometry g, int outC, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias,
+        ReadOnlySpan<float> x, Span<float> y, Span<float> scratch)
+    {
+        if (!Supports(g)) throw new ArgumentException($"DirectConv: {g} is not a stride-1, undilated convolution.", nameof(g));
+        int kk = g.KernelH * g.KernelW, hp = PaddedHeight(g), wp = PaddedWidth(g), plane = hp * wp;
+        if (weight.Length != outC * g.InC * kk) throw new ArgumentException($"DirectConv: weight has {weight.Length} floats, expected {outC * g.InC * kk}.", nameof(weight));
+        if (!bias.IsEmpty && bias.Length != outC) throw new ArgumentException($"DirectConv: bias has {bias.Length} floats, expected {outC}.", nameof(bias));
+        if (x.Length < g.InC * g.InH * g.InW) throw new ArgumentException($"DirectConv: x has {x.Length} floats, expected {g.InC * g.InH * g.InW}.", nameof(x));
+        if (y.Length < outC * g.OutH * g.OutW) throw new ArgumentException($"DirectConv: y has {y.Length} floats, expected {outC * g.OutH * g.OutW}.", nameof(y));
+        if (scratch.Length < ScratchSize(g)) throw new ArgumentException($"DirectConv: scratch has {scratch.Length} floats, needs {ScratchSize(g)}.", nameof(scratch));
+        var padded = scratch.Slice(0, ScratchSize(g));
+        padded.Clear();
+        // Input rows that fall inside the padded plane (padding beyond the output's reach is never read).
+        for (int c = 0; c < g.InC; c++)
+            for (int ih = 0; ih < g.InH; ih++)
+            {
+                int row = ih + g.PadTop;
+                if (row >= hp) break;
+                int from = Math.Max(0, -g.PadLeft), count = Math.Min(g.InW, wp - g.PadLeft) - from;
+                if (count > 0) x.Slice((c * g.InH + ih) * g.InW + from, count).CopyTo(padded.Slice(c * plane + row * wp + g.PadLeft + from));
+            }
+        fixed (float* pp = padded, pw = weight, pb = bias, py = y)
+        {
+            if (Fma.IsSupported) Forward256(in g, outC, pw, bias.IsEmpty ? null : pb, pp, wp, plane, py);
+            else ForwardScalar(in g, outC, pw, bias.IsEmpty ? null : pb, pp, wp, plane, py);
+        }
+    }
+
+    private static void ForwardScalar(in ConvGeometry g, int outC, float* w, float* bias, float* p, int wp, int plane, float* y)
+    {
+        int kh = g.KernelH, kw = g.KernelW;
+        for (int o = 0; o < outC; o++)
+            for (int i = 0; i < g.OutH; i++)
+                for (int j = 0; j < g.OutW; j++)
+                {
+                    float acc = bias == null ? 0f : bias[o];
+                    for (int c = 0; c < g.InC; c++)
+                        for (int u = 0; u < kh; u++)
+                            for (int v = 0; v < kw; v++)
+                                acc = MathF.FusedMultiplyAdd(p[c * plane + (i + u) * wp + j + v], w[((o * g.InC + c) * kh + u) * kw + v], acc);
+                    y[(o * g.OutH + i) * g.OutW + j] = acc;
+                }
+    }
+
+    /// <summary>Blocks of 4 output channels × 16 columns: eight accumulators, two input loads and four broadcasts per tap.</summary>
+    private static void Forward256(in ConvGeometry g, int outC, float* w, float* bias, float* p, int wp, int plane, float* y)
+    {
+        int kh = g.KernelH, kw = g.KernelW, inC = g.InC, kk = kh * kw, outH = g.OutH, outW = g.OutW, taps = inC * kk;
+        int ohw = outH * outW;
+        for (int o0 = 0; o0 < outC; o0 += 4)
+        {
+            // A last block of fewer than 4 channels repeats its first channel's weights in the spare lanes and stores nothing from them.
+            int rows = Math.Min(4, outC - o0);
+            float* w0 = w + (nint)o0 * taps, w1 = rows > 1 ? w0 + taps : w0, w2 = rows > 2 ? w0 + 2 * taps : w0, w3 = rows > 3 ? w0 + 3 * taps : w0;
+            var b0 = Vector256.Create(bias == null ? 0f : bias[o0]);
+            var b1 = Vector256.Create(bias == null || rows < 2 ? 0f : bias[o0 + 1]);
+            var b2 = Vector256.Create(bias == null || rows < 3 ? 0f : bias[o0 + 2]);
+            var b3 = Vector256.Create(bias == null || rows < 4 ? 0f : bias[o0 + 3]);
+            for (int i = 0; i < outH; i++)
+                for (int j0 = 0; j0 < outW; j0 += 16)
+                {
+                    Vector256<float> a00 = b0, a01 = b0, a10 = b1, a11 = b1, a20 = b2, a21 = b2, a30 = b3, a31 = b3;
+                    int t = 0;
+                    for (int c = 0; c < inC; c++)
+                        for (int u = 0; u < kh; u++)
+                        {
+                            float* src = p + (nint)c * plane + (nint)(i + u) * wp + j0;
+                            for (int v = 0; v < kw; v++, t++)
+                            {
+                                var x0 = Avx.LoadVector256(src + v);
+                                var x1 = Avx.LoadVector256(src + v + 8);
+                                var c0 = Vector256.Create(w0[t]);
+                                a00 = Fma.MultiplyAdd(x0, c0, a00); a01 = Fma.MultiplyAdd(x1, c0, a01);
+                                var c1 = Vector256.Create(w1[t]);
+                                a10 = Fma.MultiplyAdd(x0, c1, a10); a11 = Fma.MultiplyAdd(x1, c1, a11);
+                                var c2 = Vector256.Create(w2[t]);
+                                a20 = Fma.MultiplyAdd(x0, c2, a20); a21 = Fma.MultiplyAdd(x1, c2, a21);
+                                var c3 = Vector256.Create(w3[t]);
+                                a30 = Fma.MultiplyAdd(x0, c3, a30); a31 = Fma.MultiplyAdd(x1, c3, a31);
+                            }
+                        }
+                    float* dst = y + (nint)o0 * ohw + (nint)i * outW + j0;
+                    int n = outW - j0;
+                    Store(dst, n, a00, a01);
+                    if (rows > 1) Store(dst + ohw, n, a10, a11);
+                    if (rows > 2) Store(dst + 2 * (nint)ohw, n, a20, a21);
+                    if (rows > 3) Store(dst + 3 * (nint)ohw, n, a30, a31);
+                }
+        }
+    }
+
+    /// <summary>The first min(16, n) lanes of (lo, hi) at dst.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store(float* dst, int n, Vector256<float> lo, Vector256<float> hi)
+    {
+        if (n >= 16) { Avx.Store(dst, lo); Avx.Store(dst + 8, hi); return; }
+        if (n >= 8) { Avx.Store(dst, lo); Partial(dst + 8, n - 8, hi); return; }
+        Partial(dst, n, lo);
+    }
+
+    /// <summary>The first n (0..7) lanes: a 4-, 2- and 1-float store (a masked store is microcoded on some CPUs).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void Partial(float* d, int n, Vector256<float> value)
+    {
+        var part = value.GetLower();
+        if (n >= 4) { Sse.Store(d, part); part = value.GetUpper(); d += 4; n -= 4; }
+        if (n >= 2) { Sse.StoreLow(d, part); part = Sse.MoveHighToLow(part, part); d += 2; n -= 2; }
+        if (n == 1) *d = part.ToScalar();
+    }
+}

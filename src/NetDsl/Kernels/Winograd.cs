@@ -1,0 +1,392 @@
+using System;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace NetDsl.Kernels;
+
+/// <summary>
+/// One worker's scratch for <see cref="Winograd"/> on one convolution: the transformed input V [16][InC][Ld], the
+/// products M [16][OutC][Ld], and the transformed, packed weights U with a copy of the weights they were made from (a
+/// later call with the same weights skips the transform: inference reuses it, training redoes it once per step).
+/// </summary>
+public sealed class WinogradWorkspace
+{
+    /// <summary>Scratch for <paramref name="maxSamples"/> samples at a time of the convolution <paramref name="geometry"/>
+    /// (3×3, stride 1, no dilation) from <paramref name="geometry"/>.InC to <paramref name="outC"/> channels.</summary>
+    public WinogradWorkspace(in ConvGeometry geometry, int outC, int maxSamples)
+    {
+        if (!Winograd.Supports(geometry)) throw new ArgumentException($"WinogradWorkspace: {geometry} is not a 3×3, stride-1, undilated convolution with padding of at most 2.", nameof(geometry));
+        if (outC < 1) throw new ArgumentOutOfRangeException(nameof(outC), outC, "WinogradWorkspace: outC must be at least 1");
+        if (maxSamples < 1) throw new ArgumentOutOfRangeException(nameof(maxSamples), maxSamples, "WinogradWorkspace: maxSamples must be at least 1");
+        Geometry = geometry;
+        OutC = outC;
+        MaxSamples = maxSamples;
+        Tiles = Winograd.TilesOf(geometry);
+        // Room for a vector of 8 tiles past the last one (the transforms write whole vectors) and 64-byte aligned rows.
+        Ld = (maxSamples * Tiles + 8 + 15) / 16 * 16;
+        PackedSize = PackedGemm.PackedASize(outC, geometry.InC);
+        Packed = new AlignedBuffer(16 * PackedSize);
+        Weights = new AlignedBuffer(outC * geometry.InC * 9);
+        // One cache line between the 16 planes: at a stride of a multiple of 4 KiB the 16 values of a tile, one per plane,
+        // would all fall into one set of the 8-way L1 and evict each other.
+        PlaneV = checked(geometry.InC * Ld + 16);
+        PlaneM = checked(outC * Ld + 16);
+        V = new AlignedBuffer(checked(16 * PlaneV));
+        M = new AlignedBuffer(checked(16 * PlaneM));
+    }
+
+    /// <summary>The convolution this workspace is for.</summary>
+    public ConvGeometry Geometry { get; }
+    /// <summary>Output channels.</summary>
+    public int OutC { get; }
+    /// <summary>Most samples one call takes.</summary>
+    public int MaxSamples { get; }
+    /// <summary>2×2 output tiles per sample.</summary>
+    public int Tiles { get; }
+    /// <summary>Row stride of V and M.</summary>
+    public int Ld { get; }
+    internal int PackedSize { get; }
+    internal int PlaneV { get; }
+    internal int PlaneM { get; }
+    internal AlignedBuffer Packed { get; }
+    internal AlignedBuffer Weights { get; }
+    internal AlignedBuffer V { get; }
+    internal AlignedBuffer M { get; }
+    internal bool Transformed { get; set; }
+    internal bool TransformedTransposed { get; set; }
+    internal long CheckedPass { get; set; }
+}
+
+/// <summary>
+/// 3×3 stride-1 convolution (cross-correlation, NCHW, any padding up to 2) by Winograd's minimal filtering F(2×2, 3×3)
+/// (Lavin and Gray, 2016). A 2×2 output tile y = Aᵀ[(G g Gᵀ) ⊙ (Bᵀ d B)]A over its 4×4 input tile d, so the 36
+/// multiply-adds per tile and channel pair become 16, done as 16 matrix products over the channels, one per point ξ of
+/// the 4×4 transform domain:
+/// <code>
+///   V[ξ][c, t] = (Bᵀ d_{c,t} B)[ξ]     input channel c, tile t (several samples' tiles side by side)
+///   U[ξ][o, c] = (G g_{o,c} Gᵀ)[ξ]     output channel o
+///   M[ξ] = U[ξ] · V[ξ]                 PackedGemm, depth InC
+///   y tile (o, t) = Aᵀ M[·][o, t] A + bias[o]
+/// </code>
+/// The input gradient of such a convolution is one too (the weights turned 180° and their channel axes swapped, padding
+/// 2 − p), so <c>transposedWeight</c> computes it from the forward weights. Every transform is additions (and ×½ in U) in a
+/// fixed order at any vector width, and the products are PackedGemm's, so results are bit-identical at 512 and 256 bits,
+/// without SIMD, and for any split of the output channels across workers. The results differ from im2col's in the last
+/// bits (a different sum), as PyTorch's own Winograd paths do.
+/// </summary>
+[SkipLocalsInit]
+public static unsafe class Winograd
+{
+    /// <summary>Whether <paramref name="g"/> is a convolution these kernels compute: 3×3, stride 1, dilation 1, each
+    /// padding at most 2 (so that its input gradient is one as well).</summary>
+    public static bool Supports(in ConvGeometry g) =>
+        g.KernelH == 3 && g.KernelW == 3 && g.StrideH == 1 && g.StrideW == 1 && g.Dilation == 1
+        && g.PadTop is >= 0 and <= 2 && g.PadLeft is >= 0 and <= 2
+        && g.OutH - g.InH + 2 - g.PadTop is >= 0 and <= 2 && g.OutW - g.InW + 2 - g.PadLeft is >= 0 and <= 2;
+
+    /// <summary>2×2 output tiles of one sample: ⌈OH/2⌉·⌈OW/2⌉.</summary>
+    public static int TilesOf(in ConvGeometry g) => (g.OutH + 1) / 2 * ((g.OutW + 1) / 2);
+
+    /// <summary>
+    /// y[s] = conv(x[s]) (+ bias) for <paramref name="samples"/> samples, output channels [<paramref name="oc0"/>,
+    /// <paramref name="oc1"/>) only (oc0 a multiple of <see cref="PackedGemm.MR"/>; the rest of y is not touched).
+    /// </summary>
+    /// <param name="weight">[OutC, InC, 3, 3]; with <paramref name="transposedWeight"/>, the weight of the convolution this
+    /// one is the input gradient of: [InC, OutC, 3, 3], used turned by 180°.</param>
+    /// <param name="x">samples × [InC, InH, InW].</param>
+    /// <param name="y">samples × [OutC, OutH, OutW].</param>
+    /// <param name="pass">A caller's number for a stretch in which the weights do not change (a network's forward or
+    /// backward pass): the weights are compared with those of the cached transform once per pass. 0: on every call.</param>
+    public static void Forward(WinogradWorkspace ws, ReadOnlySpan<float> weight, bool transposedWeight, ReadOnlySpan<float> bias,
+        ReadOnlySpan<float> x, Span<float> y, int samples, int oc0, int oc1, long pass = 0)
+    {
+        var g = ws.Geometry;
+        int inC = g.InC, outC = ws.OutC, inSize = inC * g.InH * g.InW, outSize = outC * g.OutH * g.OutW;
+        if (samples < 1 || samples > ws.MaxSamples) throw new ArgumentOutOfRangeException(nameof(samples), samples, $"Winograd.Forward: samples must be between 1 and {ws.MaxSamples}");
+        if (oc0 < 0 || oc0 % PackedGemm.MR != 0 || oc1 <= oc0 || oc1 > outC) throw new ArgumentOutOfRangeException(nameof(oc0), $"Winograd.Forward: channels [{oc0}, {oc1}) are not a range of [0, {outC}) starting at a multiple of {PackedGemm.MR}");
+        if (weight.Length != outC * inC * 9) throw new ArgumentException($"Winograd.Forward: weight has {weight.Length} floats, expected {outC * inC * 9}.", nameof(weight));
+        if (!bias.IsEmpty && bias.Length != outC) throw new ArgumentException($"Winograd.Forward: bias has {bias.Length} floats, expected {outC}.", nameof(bias));
+        if (x.Length < samples * inSize) throw new ArgumentException($"Winograd.Forward: x has {x.Length} floats, expected {samples * inSize}.", nameof(x));
+        if (y.Length < samples * outSize) throw new ArgumentException($"Winograd.Forward: y has {y.Length} floats, expected {samples * outSize}.", nameof(y));
+
+        if (pass == 0 || ws.CheckedPass != pass)
+        {
+            TransformWeights(ws, weight, transposedWeight);
+            ws.CheckedPass = pass;
+        }
+        int tiles = ws.Tiles, ld = ws.Ld, n = samples * tiles;
+        var v = ws.V.Span;
+        var m = ws.M.Span;
+        fixed (float* px = x, pv = v)
+        {
+            for (int s = 0; s < samples; s++)
+                for (int c = 0; c < inC; c++)
+                    InputTile(in g, px + (nint)s * inSize + (nint)c * g.InH * g.InW, pv + (nint)c * ld + s * tiles, ws.PlaneV);
+        }
+        var packed = ws.Packed.Span;
+        for (int xi = 0; xi < 16; xi++)
+            PackedGemm.Mul(oc1 - oc0, n, inC, packed.Slice(xi * ws.PackedSize + oc0 * inC), v.Slice(xi * ws.PlaneV), ld,
+                m.Slice(xi * ws.PlaneM + oc0 * ld), ld, accumulate: false);
+        fixed (float* pm = m, py = y, pb = bias)
+        {
+            for (int s = 0; s < samples; s++)
+                for (int o = oc0; o < oc1; o++)
+                    OutputTile(in g, pm + (nint)o * ld + s * tiles, ws.PlaneM, bias.IsEmpty ? 0f : pb[o],
+                        py + (nint)s * outSize + (nint)o * g.OutH * g.OutW);
+        }
+    }
+
+    // ---------------------------------------------------------------- U = G g Gᵀ, packed per ξ for PackedGemm
+
+    /// <summary>G = [[1, 0, 0], [½, ½, ½], [½, −½, ½], [0, 0, 1]]: row i of G·r for a 3-vector r.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void G(float r0, float r1, float r2, out float u0, out float u1, out float u2, out float u3)
+    {
+        float e = r0 + r2;
+        u0 = r0;
+        u1 = (e + r1) * 0.5f;
+        u2 = (e - r1) * 0.5f;
+        u3 = r2;
+    }
+
+    private static void TransformWeights(WinogradWorkspace ws, ReadOnlySpan<float> weight, bool transposed)
+    {
+        var copy = ws.Weights.Span;
+        // compared as bits: −0 and 0 (equal as floats) give different products' signs
+        if (ws.Transformed && ws.TransformedTransposed == transposed
+            && MemoryMarshal.Cast<float, int>(weight).SequenceEqual(MemoryMarshal.Cast<float, int>(copy))) return;
+        int inC = ws.Geometry.InC, outC = ws.OutC, mr = PackedGemm.MR;
+        var packed = ws.Packed.Span;
+        Span<float> t = stackalloc float[12];
+        for (int o = 0; o < outC; o++)
+            for (int c = 0; c < inC; c++)
+            {
+                // g[u, v]: the forward kernel, or the transposed one's turned by 180° with the channel axes swapped
+                ReadOnlySpan<float> k = transposed ? weight.Slice((c * outC + o) * 9, 9) : weight.Slice((o * inC + c) * 9, 9);
+                float g00, g01, g02, g10, g11, g12, g20, g21, g22;
+                if (!transposed) { g00 = k[0]; g01 = k[1]; g02 = k[2]; g10 = k[3]; g11 = k[4]; g12 = k[5]; g20 = k[6]; g21 = k[7]; g22 = k[8]; }
+                else { g00 = k[8]; g01 = k[7]; g02 = k[6]; g10 = k[5]; g11 = k[4]; g12 = k[3]; g20 = k[2]; g21 = k[1]; g22 = k[0]; }
+                // t = G g (4×3), column by column
+                G(g00, g10, g20, out t[0], out t[3], out t[6], out t[9]);
+                G(g01, g11, g21, out t[1], out t[4], out t[7], out t[10]);
+                G(g02, g12, g22, out t[2], out t[5], out t[8], out t[11]);
+                int at = o / mr * mr * inC + c * mr + o % mr;
+                for (int i = 0; i < 4; i++)
+                {
+                    // row i of t Gᵀ: the four points ξ = 4i .. 4i + 3
+                    G(t[3 * i], t[3 * i + 1], t[3 * i + 2], out float u0, out float u1, out float u2, out float u3);
+                    packed[(4 * i) * ws.PackedSize + at] = u0;
+                    packed[(4 * i + 1) * ws.PackedSize + at] = u1;
+                    packed[(4 * i + 2) * ws.PackedSize + at] = u2;
+                    packed[(4 * i + 3) * ws.PackedSize + at] = u3;
+                }
+            }
+        weight.CopyTo(copy);
+        ws.Transformed = true;
+        ws.TransformedTransposed = transposed;
+    }
+
+    // ---------------------------------------------------------------- V = Bᵀ d B
+
+    // Bᵀ = [[1, 0, −1, 0], [0, 1, 1, 0], [0, −1, 1, 0], [0, 1, 0, −1]]. For one tile row the four input rows r0..r3 go
+    // through Bᵀ first (vertically), then each row's columns c0..c3 (horizontally):
+    //   k0 = c0 − c2, k1 = c1 + c2, k2 = c2 − c1, k3 = c1 − c3.
+    // Tile j's columns start at padded column 2j: c0 = E[j], c1 = O[j], c2 = E[j + 1], c3 = O[j + 1] with E and O the even
+    // and odd padded columns, so eight tiles at a time are eight lanes.
+
+    /// <summary>Transforms one channel of one sample: its tiles' 16 values go to v[ξ·ldXi + t].</summary>
+    private static void InputTile(in ConvGeometry g, float* x, float* v, nint ldXi)
+    {
+        int tilesH = (g.OutH + 1) / 2, tilesW = (g.OutW + 1) / 2;
+        if (Avx2.IsSupported)
+        {
+            for (int ty = 0; ty < tilesH; ty++)
+                for (int j0 = 0; j0 < tilesW; j0 += 8)
+                    InputTile256(in g, x, ty, j0, v + ty * tilesW + j0, ldXi);
+            return;
+        }
+        Span<float> d = stackalloc float[16];
+        for (int ty = 0; ty < tilesH; ty++)
+            for (int tx = 0; tx < tilesW; tx++)
+            {
+                for (int r = 0; r < 4; r++)
+                    for (int q = 0; q < 4; q++)
+                    {
+                        int ih = 2 * ty + r - g.PadTop, iw = 2 * tx + q - g.PadLeft;
+                        d[4 * r + q] = (uint)ih < (uint)g.InH && (uint)iw < (uint)g.InW ? x[ih * g.InW + iw] : 0f;
+                    }
+                float* dst = v + ty * tilesW + tx;
+                for (int q = 0; q < 4; q++)
+                {
+                    // vertical, column q
+                    float a0 = d[q] - d[8 + q], a1 = d[4 + q] + d[8 + q], a2 = d[8 + q] - d[4 + q], a3 = d[4 + q] - d[12 + q];
+                    d[q] = a0; d[4 + q] = a1; d[8 + q] = a2; d[12 + q] = a3;
+                }
+                for (int r = 0; r < 4; r++)
+                {
+                    float c0 = d[4 * r], c1 = d[4 * r + 1], c2 = d[4 * r + 2], c3 = d[4 * r + 3];
+                    dst[(4 * r) * ldXi] = c0 - c2;
+                    dst[(4 * r + 1) * ldXi] = c1 + c2;
+                    dst[(4 * r + 2) * ldXi] = c2 - c1;
+                    dst[(4 * r + 3) * ldXi] = c1 - c3;
+                }
+            }
+    }
+
+    /// <summary>Tiles [j0, j0 + 8) of tile row ty (lanes past the row's last tile are written with junk the next tile row,
+    /// sample or the workspace's slack overwrites or ignores).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void InputTile256(in ConvGeometry g, float* x, int ty, int j0, float* dst, nint ldXi)
+    {
+        // Padded row 2ty + r, padded columns [2j0, 2j0 + 16) and [2j0 + 2, 2j0 + 18), split into even and odd columns.
+        Vector256<float> e0, o0, f0, q0, e1, o1, f1, q1, e2, o2, f2, q2, e3, o3, f3, q3;
+        Row(in g, x, 2 * ty - g.PadTop, 2 * j0 - g.PadLeft, out e0, out o0, out f0, out q0);
+        Row(in g, x, 2 * ty + 1 - g.PadTop, 2 * j0 - g.PadLeft, out e1, out o1, out f1, out q1);
+        Row(in g, x, 2 * ty + 2 - g.PadTop, 2 * j0 - g.PadLeft, out e2, out o2, out f2, out q2);
+        Row(in g, x, 2 * ty + 3 - g.PadTop, 2 * j0 - g.PadLeft, out e3, out o3, out f3, out q3);
+        // vertical: rows (r0 − r2, r1 + r2, r2 − r1, r1 − r3), for each of the four column sets
+        var ve0 = e0 - e2; var ve1 = e1 + e2; var ve2 = e2 - e1; var ve3 = e1 - e3;
+        var vo0 = o0 - o2; var vo1 = o1 + o2; var vo2 = o2 - o1; var vo3 = o1 - o3;
+        var vf0 = f0 - f2; var vf1 = f1 + f2; var vf2 = f2 - f1; var vf3 = f1 - f3;
+        var vq0 = q0 - q2; var vq1 = q1 + q2; var vq2 = q2 - q1; var vq3 = q1 - q3;
+        Horizontal(ve0, vo0, vf0, vq0, dst, ldXi);
+        Horizontal(ve1, vo1, vf1, vq1, dst + 4 * ldXi, ldXi);
+        Horizontal(ve2, vo2, vf2, vq2, dst + 8 * ldXi, ldXi);
+        Horizontal(ve3, vo3, vf3, vq3, dst + 12 * ldXi, ldXi);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Horizontal(Vector256<float> c0, Vector256<float> c1, Vector256<float> c2, Vector256<float> c3, float* dst, nint ldXi)
+    {
+        Vector256.Store(c0 - c2, dst);
+        Vector256.Store(c1 + c2, dst + ldXi);
+        Vector256.Store(c2 - c1, dst + 2 * ldXi);
+        Vector256.Store(c1 - c3, dst + 3 * ldXi);
+    }
+
+    /// <summary>Input row <paramref name="ih"/> at columns iw0 + [0, 16) and iw0 + 2 + [0, 16) (zero outside the image),
+    /// split into even (E, E′) and odd (O, O′) columns.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Row(in ConvGeometry g, float* x, int ih, int iw0, out Vector256<float> e, out Vector256<float> o, out Vector256<float> f, out Vector256<float> q)
+    {
+        if ((uint)ih >= (uint)g.InH)
+        {
+            e = o = f = q = Vector256<float>.Zero;
+            return;
+        }
+        float* row = x + (nint)ih * g.InW;
+        var a = Load(row, iw0, g.InW);
+        var b = Load(row, iw0 + 8, g.InW);
+        var c = Load(row, iw0 + 16, g.InW);
+        Split(a, b, out e, out o);
+        // columns iw0 + 2 .. iw0 + 17: a and b shifted by two lanes, then c's first two
+        var a2 = Avx2.PermuteVar8x32(a, Vector256.Create(2, 3, 4, 5, 6, 7, 0, 1));
+        var b2 = Avx2.PermuteVar8x32(b, Vector256.Create(2, 3, 4, 5, 6, 7, 0, 1));
+        var c2 = Avx2.PermuteVar8x32(c, Vector256.Create(2, 3, 4, 5, 6, 7, 0, 1));
+        var high = Vector256.Create(0, 0, 0, 0, 0, 0, -1, -1).AsSingle();
+        Split(Avx.BlendVariable(a2, b2, high), Avx.BlendVariable(b2, c2, high), out f, out q);
+    }
+
+    /// <summary>Columns [iw, iw + 8) of a row of <paramref name="width"/> floats, zero outside it (masked: nothing outside
+    /// the row is read).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Load(float* row, int iw, int width)
+    {
+        if (iw >= 0 && iw + 8 <= width) return Avx.LoadVector256(row + iw);
+        var lane = Vector256.Create(iw) + Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7);
+        var inside = Vector256.GreaterThanOrEqual(lane, Vector256<int>.Zero) & Vector256.LessThan(lane, Vector256.Create(width));
+        if (inside == Vector256<int>.Zero) return Vector256<float>.Zero;
+        return Avx.MaskLoad(row + iw, inside.AsSingle());
+    }
+
+    /// <summary>Even lanes of (a, b) → e, odd lanes → o.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Split(Vector256<float> a, Vector256<float> b, out Vector256<float> e, out Vector256<float> o)
+    {
+        // [a0 a2 b0 b2 | a4 a6 b4 b6] then the 64-bit pairs in order 0, 2, 1, 3
+        e = Avx2.Permute4x64(Avx.Shuffle(a, b, 0x88).AsDouble(), 0xD8).AsSingle();
+        o = Avx2.Permute4x64(Avx.Shuffle(a, b, 0xDD).AsDouble(), 0xD8).AsSingle();
+    }
+
+    // ---------------------------------------------------------------- y = Aᵀ M A + bias
+
+    // Aᵀ = [[1, 1, 1, 0], [0, 1, −1, −1]]: vertically s0 = m0 + m1 + m2, s1 = m1 − m2 − m3 per column, then the same
+    // across the columns of s0 and s1.
+
+    /// <summary>Output channel tiles of one sample: m[ξ·ldXi + t] → y [OutH, OutW].</summary>
+    private static void OutputTile(in ConvGeometry g, float* m, nint ldXi, float bias, float* y)
+    {
+        int tilesH = (g.OutH + 1) / 2, tilesW = (g.OutW + 1) / 2;
+        if (Avx2.IsSupported)
+        {
+            var b = Vector256.Create(bias);
+            for (int ty = 0; ty < tilesH; ty++)
+                for (int j0 = 0; j0 < tilesW; j0 += 8)
+                    OutputTile256(in g, m + ty * tilesW + j0, ldXi, b, y, ty, j0);
+            return;
+        }
+        for (int ty = 0; ty < tilesH; ty++)
+            for (int tx = 0; tx < tilesW; tx++)
+            {
+                float* p = m + ty * tilesW + tx;
+                float M(int xi) => p[xi * ldXi];
+                float a0 = M(0) + M(4) + M(8), a1 = M(1) + M(5) + M(9), a2 = M(2) + M(6) + M(10), a3 = M(3) + M(7) + M(11);
+                float b0 = M(4) - M(8) - M(12), b1 = M(5) - M(9) - M(13), b2 = M(6) - M(10) - M(14), b3 = M(7) - M(11) - M(15);
+                Put(g, y, 2 * ty, 2 * tx, a0 + a1 + a2 + bias);
+                Put(g, y, 2 * ty, 2 * tx + 1, a1 - a2 - a3 + bias);
+                Put(g, y, 2 * ty + 1, 2 * tx, b0 + b1 + b2 + bias);
+                Put(g, y, 2 * ty + 1, 2 * tx + 1, b1 - b2 - b3 + bias);
+            }
+    }
+
+    private static void Put(in ConvGeometry g, float* y, int oh, int ow, float value)
+    {
+        if (oh < g.OutH && ow < g.OutW) y[oh * g.OutW + ow] = value;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void OutputTile256(in ConvGeometry g, float* m, nint ldXi, Vector256<float> bias, float* y, int ty, int j0)
+    {
+        var a0 = L(m, 0, ldXi) + L(m, 4, ldXi) + L(m, 8, ldXi);
+        var a1 = L(m, 1, ldXi) + L(m, 5, ldXi) + L(m, 9, ldXi);
+        var a2 = L(m, 2, ldXi) + L(m, 6, ldXi) + L(m, 10, ldXi);
+        var a3 = L(m, 3, ldXi) + L(m, 7, ldXi) + L(m, 11, ldXi);
+        var b0 = L(m, 4, ldXi) - L(m, 8, ldXi) - L(m, 12, ldXi);
+        var b1 = L(m, 5, ldXi) - L(m, 9, ldXi) - L(m, 13, ldXi);
+        var b2 = L(m, 6, ldXi) - L(m, 10, ldXi) - L(m, 14, ldXi);
+        var b3 = L(m, 7, ldXi) - L(m, 11, ldXi) - L(m, 15, ldXi);
+        var y00 = a0 + a1 + a2 + bias;
+        var y01 = a1 - a2 - a3 + bias;
+        var y10 = b0 + b1 + b2 + bias;
+        var y11 = b1 - b2 - b3 + bias;
+        int ow0 = 2 * j0;
+        StoreRow(g, y + (nint)(2 * ty) * g.OutW, ow0, y00, y01);
+        if (2 * ty + 1 < g.OutH) StoreRow(g, y + (nint)(2 * ty + 1) * g.OutW, ow0, y10, y11);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> L(float* m, int xi, nint ldXi) => Avx.LoadVector256(m + xi * ldXi);
+
+    /// <summary>Columns ow0 + [0, 16) of an output row: even columns from <paramref name="even"/>, odd from
+    /// <paramref name="odd"/>; columns past OutW are not written.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreRow(in ConvGeometry g, float* row, int ow0, Vector256<float> even, Vector256<float> odd)
+    {
+        var lo = Avx.UnpackLow(even, odd);   // [e0 o0 e1 o1 | e4 o4 e5 o5]
+        var hi = Avx.UnpackHigh(even, odd);  // [e2 o2 e3 o3 | e6 o6 e7 o7]
+        var first = Avx.Permute2x128(lo, hi, 0x20);
+        var second = Avx.Permute2x128(lo, hi, 0x31);
+        Store(row, ow0, g.OutW, first);
+        if (ow0 + 8 < g.OutW) Store(row, ow0 + 8, g.OutW, second);
+    }
+
+    /// <summary>The first min(8, width − ow) lanes at row + ow.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store(float* row, int ow, int width, Vector256<float> value)
+    {
+        if (ow + 8 <= width) Avx.Store(row + ow, value);
+        else DirectConv.Partial(row + ow, width - ow, value);
+    }
+}
