@@ -675,7 +675,10 @@ internal sealed class NetworkEmitter
                     var family = LayerFamilies.For(l);
                     if (!backward)
                     {
-                        _w.Line($"{pad}{_member[i]}Forward({CallArgs(l, family.ForwardCall(l), lo, hi, false)});");
+                        int into = CpuPlan.FusedInto(i);
+                        _w.Line(into >= 0
+                            ? $"{pad}// {l.Name}: written by {Layer(into).Name}'s forward (fused)"
+                            : $"{pad}{_member[i]}Forward({CallArgs(l, family.ForwardCall(l), lo, hi, false)});");
                         continue;
                     }
                     string call = $"{_member[i]}Backward({CallArgs(l, family.BackwardCall(l), lo, hi, true)});";

@@ -414,7 +414,8 @@ internal sealed class ConvolutionFamily : LayerFamily
         w.Line($"// Winograd F(2×2, 3×3) (NetDsl.Kernels.Winograd): {Winograd(l)} tiles per sample, up to {s} samples per call.");
         w.Open($"for (int n = n0; n < n1; n += {s})");
         w.Line($"int samples = global::System.Math.Min({s}, n1 - n);");
-        w.Line($"{Rt}.Kernels.Winograd.Forward(_winograd{m}[worker], weight, transposedWeight: false, {bias}, {x}.AsSpan(n * {l.InSize}, samples * {l.InSize}), {y}.AsSpan(n * {l.OutSize}, samples * {l.OutSize}), samples, 0, {l.OutC}, _pass);");
+        string relu = strategy.FusedRelu < 0 ? "" : $", relu: {e.ActOf(strategy.FusedRelu)}.AsSpan(n * {l.OutSize}, samples * {l.OutSize})";
+        w.Line($"{Rt}.Kernels.Winograd.Forward(_winograd{m}[worker], weight, transposedWeight: false, {bias}, {x}.AsSpan(n * {l.InSize}, samples * {l.InSize}), {y}.AsSpan(n * {l.OutSize}, samples * {l.OutSize}), samples, 0, {l.OutC}, _pass{relu});");
         w.Close();
         w.Close();
         w.Line();
@@ -425,7 +426,8 @@ internal sealed class ConvolutionFamily : LayerFamily
         w.Line($"var (q0, q1) = {Rt}.Kernels.WorkerPool.Share(panels, worker, _workers.Workers);");
         w.Line($"int r0 = q0 * {Rt}.Kernels.PackedGemm.MR, r1 = global::System.Math.Min({l.OutC}, q1 * {Rt}.Kernels.PackedGemm.MR);");
         w.Line("if (r0 >= r1) return;");
-        w.Line($"{Rt}.Kernels.Winograd.Forward(_winograd{m}[worker], _parameters.AsSpan({l.WeightOffset}, {l.WeightCount}), transposedWeight: false, {bias}, {x}.AsSpan(0, {l.InSize}), {y}.AsSpan(0, {l.OutSize}), 1, r0, r1, _pass);");
+        string reluRows = strategy.FusedRelu < 0 ? "" : $", relu: {e.ActOf(strategy.FusedRelu)}.AsSpan(0, {l.OutSize})";
+        w.Line($"{Rt}.Kernels.Winograd.Forward(_winograd{m}[worker], _parameters.AsSpan({l.WeightOffset}, {l.WeightCount}), transposedWeight: false, {bias}, {x}.AsSpan(0, {l.InSize}), {y}.AsSpan(0, {l.OutSize}), 1, r0, r1, _pass{reluRows});");
         w.Close();
         w.Line();
     }
@@ -446,7 +448,8 @@ internal sealed class ConvolutionFamily : LayerFamily
         w.Line($"{RoSpan} weight = _parameters.AsSpan({l.WeightOffset}, {l.WeightCount}); // [{l.OutC}, {l.InC}, {c.KernelH}, {c.KernelW}]");
         string bias = l.HasBias ? $"_parameters.AsSpan({l.BiasOffset}, {l.OutC})" : "default";
         w.Line($"// {l.InC} input channel{(l.InC == 1 ? "" : "s")}: a depth of {taps} is too shallow for im2col + GEMM, so a direct convolution (NetDsl.Kernels.DirectConv).");
-        w.Line($"for (int n = n0; n < n1; n++) {Rt}.Kernels.DirectConv.Forward(in Geometry{m}, {l.OutC}, weight, {bias}, {x}.AsSpan(n * {l.InSize}, {l.InSize}), {y}.AsSpan(n * {l.OutSize}, {l.OutSize}), _columns[worker]);");
+        string relu = strategy.FusedRelu < 0 ? "" : $", relu: {e.ActOf(strategy.FusedRelu)}.AsSpan(n * {l.OutSize}, {l.OutSize})";
+        w.Line($"for (int n = n0; n < n1; n++) {Rt}.Kernels.DirectConv.Forward(in Geometry{m}, {l.OutC}, weight, {bias}, {x}.AsSpan(n * {l.InSize}, {l.InSize}), {y}.AsSpan(n * {l.OutSize}, {l.OutSize}), _columns[worker]{relu});");
         w.Close();
         w.Line();
         if (!strategy.SplitOneSample) return;
@@ -455,7 +458,8 @@ internal sealed class ConvolutionFamily : LayerFamily
         w.Line($"var (r0, r1) = {Rt}.Kernels.WorkerPool.Share({l.OutC}, worker, _workers.Workers);");
         w.Line("if (r0 >= r1) return;");
         string biasRows = l.HasBias ? $"_parameters.AsSpan({l.BiasOffset} + r0, r1 - r0)" : "default";
-        w.Line($"{Rt}.Kernels.DirectConv.Forward(in Geometry{m}, r1 - r0, _parameters.AsSpan({l.WeightOffset} + r0 * {taps}, (r1 - r0) * {taps}), {biasRows}, {x}.AsSpan(0, {l.InSize}), {y}.AsSpan(r0 * {ohw}, (r1 - r0) * {ohw}), _columns[worker]);");
+        string reluRows = strategy.FusedRelu < 0 ? "" : $", relu: {e.ActOf(strategy.FusedRelu)}.AsSpan(r0 * {ohw}, (r1 - r0) * {ohw})";
+        w.Line($"{Rt}.Kernels.DirectConv.Forward(in Geometry{m}, r1 - r0, _parameters.AsSpan({l.WeightOffset} + r0 * {taps}, (r1 - r0) * {taps}), {biasRows}, {x}.AsSpan(0, {l.InSize}), {y}.AsSpan(r0 * {ohw}, (r1 - r0) * {ohw}), _columns[worker]{reluRows});");
         w.Close();
         w.Line();
     }

@@ -11,8 +11,12 @@ namespace NetDsl.Generators.Lowering;
 /// GEMM's 32-column strips poorly), whether the weight gradient is dot products rather than a packed GEMM, and whether a
 /// batch of one sample splits the layer's output channels across the workers.</summary>
 internal sealed record ConvStrategy(int SamplesPerGemm, bool DotWeightGradient, bool PackedGemm, bool SplitOneSample = false,
-    int WinogradSamples = 0, bool Direct = false)
+    int WinogradSamples = 0, bool Direct = false, int FusedRelu = -1)
 {
+    /// <summary>Whether the forward kernel can also store a following ReLU's output (Winograd and the direct
+    /// convolution can: <see cref="FusedRelu"/>).</summary>
+    public bool CanFuseRelu => Winograd || Direct;
+
     /// <summary>Input channels up to which a stride-1 convolution's forward pass is direct (NetDsl.Kernels.DirectConv):
     /// im2col's depth C·kH·kW would be too shallow for a GEMM.</summary>
     public const int DirectMaxChannels = 4;
@@ -74,6 +78,11 @@ internal sealed record CpuPlan(
     {
         var net = plan.Network;
         var conv = net.Layers.Select(l => Strategy(l)).ToArray();
+        // A ReLU that reads a convolution whose kernel can store it too: the convolution's forward writes both outputs and
+        // the ReLU's forward is not run (its output, and so LayerOutput and its backward, are the same).
+        foreach (var l in net.Layers)
+            if (l.Kind == LayerKind.ReLU && l.Inputs.Count == 1 && l.Inputs[0] >= 0 && conv[l.Inputs[0]] is { CanFuseRelu: true, FusedRelu: < 0 } s)
+                conv[l.Inputs[0]] = s with { FusedRelu = l.Index };
         int col = 0, packW = 0, packX = 0;
         var dense = new List<int>();
         foreach (var l in net.Layers)
@@ -139,6 +148,14 @@ internal sealed record CpuPlan(
 
     /// <summary>Phases: runs of layers a worker can take through on its own share of the batch. A layer that needs
     /// whole-batch statistics (batch norm) starts a new phase after a serial reduction.</summary>
+    /// <summary>The convolution whose forward pass writes layer <paramref name="layer"/>'s output (a fused ReLU), or −1.</summary>
+    public int FusedInto(int layer)
+    {
+        for (int i = 0; i < Convolutions.Count; i++)
+            if (Convolutions[i].FusedRelu == layer) return i;
+        return -1;
+    }
+
     private static EquatableArray<CpuPhase> Phases(Plan plan, bool backward)
     {
         var net = plan.Network;

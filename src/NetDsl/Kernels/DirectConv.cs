@@ -25,9 +25,10 @@ public static unsafe class DirectConv
     /// <summary>Floats of scratch <see cref="Forward"/> needs: the zero-padded input.</summary>
     public static int ScratchSize(in ConvGeometry g) => g.InC * PaddedHeight(g) * PaddedWidth(g) + 16;
 
-    /// <summary>y [outC, OutH, OutW] = conv(x [InC, InH, InW]) (+ bias); weight [outC, InC, kH, kW].</summary>
+    /// <summary>y [outC, OutH, OutW] = conv(x [InC, InH, InW]) (+ bias); weight [outC, InC, kH, kW]. If
+    /// <paramref name="relu"/> is not empty it also receives max(y, 0): a ReLU that follows, fused into the stores.</summary>
     public static void Forward(in ConvGeometry g, int outC, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias,
-        ReadOnlySpan<float> x, Span<float> y, Span<float> scratch)
+        ReadOnlySpan<float> x, Span<float> y, Span<float> scratch, Span<float> relu = default)
     {
         if (!Supports(g)) throw new ArgumentException($"DirectConv: {g} is not a stride-1, undilated convolution.", nameof(g));
         int kk = g.KernelH * g.KernelW, hp = PaddedHeight(g), wp = PaddedWidth(g), plane = hp * wp;
@@ -35,6 +36,7 @@ public static unsafe class DirectConv
         if (!bias.IsEmpty && bias.Length != outC) throw new ArgumentException($"DirectConv: bias has {bias.Length} floats, expected {outC}.", nameof(bias));
         if (x.Length < g.InC * g.InH * g.InW) throw new ArgumentException($"DirectConv: x has {x.Length} floats, expected {g.InC * g.InH * g.InW}.", nameof(x));
         if (y.Length < outC * g.OutH * g.OutW) throw new ArgumentException($"DirectConv: y has {y.Length} floats, expected {outC * g.OutH * g.OutW}.", nameof(y));
+        if (!relu.IsEmpty && relu.Length < outC * g.OutH * g.OutW) throw new ArgumentException($"DirectConv: relu has {relu.Length} floats, expected {outC * g.OutH * g.OutW}.", nameof(relu));
         if (scratch.Length < ScratchSize(g)) throw new ArgumentException($"DirectConv: scratch has {scratch.Length} floats, needs {ScratchSize(g)}.", nameof(scratch));
         var padded = scratch.Slice(0, ScratchSize(g));
         padded.Clear();
@@ -47,14 +49,15 @@ public static unsafe class DirectConv
                 int from = Math.Max(0, -g.PadLeft), count = Math.Min(g.InW, wp - g.PadLeft) - from;
                 if (count > 0) x.Slice((c * g.InH + ih) * g.InW + from, count).CopyTo(padded.Slice(c * plane + row * wp + g.PadLeft + from));
             }
-        fixed (float* pp = padded, pw = weight, pb = bias, py = y)
+        fixed (float* pp = padded, pw = weight, pb = bias, py = y, pr = relu)
         {
-            if (Fma.IsSupported) Forward256(in g, outC, pw, bias.IsEmpty ? null : pb, pp, wp, plane, py);
-            else ForwardScalar(in g, outC, pw, bias.IsEmpty ? null : pb, pp, wp, plane, py);
+            float* r = relu.IsEmpty ? null : pr;
+            if (Fma.IsSupported) Forward256(in g, outC, pw, bias.IsEmpty ? null : pb, pp, wp, plane, py, r);
+            else ForwardScalar(in g, outC, pw, bias.IsEmpty ? null : pb, pp, wp, plane, py, r);
         }
     }
 
-    private static void ForwardScalar(in ConvGeometry g, int outC, float* w, float* bias, float* p, int wp, int plane, float* y)
+    private static void ForwardScalar(in ConvGeometry g, int outC, float* w, float* bias, float* p, int wp, int plane, float* y, float* relu)
     {
         int kh = g.KernelH, kw = g.KernelW;
         for (int o = 0; o < outC; o++)
@@ -67,11 +70,12 @@ public static unsafe class DirectConv
                             for (int v = 0; v < kw; v++)
                                 acc = MathF.FusedMultiplyAdd(p[c * plane + (i + u) * wp + j + v], w[((o * g.InC + c) * kh + u) * kw + v], acc);
                     y[(o * g.OutH + i) * g.OutW + j] = acc;
+                    if (relu != null) relu[(o * g.OutH + i) * g.OutW + j] = acc > 0f ? acc : 0f;
                 }
     }
 
     /// <summary>Blocks of 4 output channels × 16 columns: eight accumulators, two input loads and four broadcasts per tap.</summary>
-    private static void Forward256(in ConvGeometry g, int outC, float* w, float* bias, float* p, int wp, int plane, float* y)
+    private static void Forward256(in ConvGeometry g, int outC, float* w, float* bias, float* p, int wp, int plane, float* y, float* relu)
     {
         int kh = g.KernelH, kw = g.KernelW, inC = g.InC, kk = kh * kw, outH = g.OutH, outW = g.OutW, taps = inC * kk;
         int ohw = outH * outW;
@@ -107,12 +111,19 @@ public static unsafe class DirectConv
                                 a30 = Fma.MultiplyAdd(x0, c3, a30); a31 = Fma.MultiplyAdd(x1, c3, a31);
                             }
                         }
-                    float* dst = y + (nint)o0 * ohw + (nint)i * outW + j0;
+                    nint at = (nint)o0 * ohw + (nint)i * outW + j0;
                     int n = outW - j0;
-                    Store(dst, n, a00, a01);
-                    if (rows > 1) Store(dst + ohw, n, a10, a11);
-                    if (rows > 2) Store(dst + 2 * (nint)ohw, n, a20, a21);
-                    if (rows > 3) Store(dst + 3 * (nint)ohw, n, a30, a31);
+                    Store(y + at, n, a00, a01);
+                    if (rows > 1) Store(y + at + ohw, n, a10, a11);
+                    if (rows > 2) Store(y + at + 2 * (nint)ohw, n, a20, a21);
+                    if (rows > 3) Store(y + at + 3 * (nint)ohw, n, a30, a31);
+                    if (relu == null) continue;
+                    // Vector256.Max(v, 0), as Vec.Relu: the same bits as the ReLU layer would compute
+                    var zero = Vector256<float>.Zero;
+                    Store(relu + at, n, Vector256.Max(a00, zero), Vector256.Max(a01, zero));
+                    if (rows > 1) Store(relu + at + ohw, n, Vector256.Max(a10, zero), Vector256.Max(a11, zero));
+                    if (rows > 2) Store(relu + at + 2 * (nint)ohw, n, Vector256.Max(a20, zero), Vector256.Max(a21, zero));
+                    if (rows > 3) Store(relu + at + 3 * (nint)ohw, n, Vector256.Max(a30, zero), Vector256.Max(a31, zero));
                 }
         }
     }

@@ -93,14 +93,22 @@ public static unsafe class Winograd
     /// y[s] = conv(x[s]) (+ bias) for <paramref name="samples"/> samples, output channels [<paramref name="oc0"/>,
     /// <paramref name="oc1"/>) only (oc0 a multiple of <see cref="PackedGemm.MR"/>; the rest of y is not touched).
     /// </summary>
+    /// <param name="ws">This worker's workspace for the convolution (its geometry, channels and most samples).</param>
     /// <param name="weight">[OutC, InC, 3, 3]; with <paramref name="transposedWeight"/>, the weight of the convolution this
     /// one is the input gradient of: [InC, OutC, 3, 3], used turned by 180°.</param>
+    /// <param name="transposedWeight">Compute the input gradient of the convolution <paramref name="weight"/> belongs to.</param>
+    /// <param name="bias">[OutC], or empty for none.</param>
     /// <param name="x">samples × [InC, InH, InW].</param>
     /// <param name="y">samples × [OutC, OutH, OutW].</param>
+    /// <param name="samples">Samples in x and y, at most the workspace's MaxSamples.</param>
+    /// <param name="oc0">First output channel computed (a multiple of <see cref="PackedGemm.MR"/>).</param>
+    /// <param name="oc1">One past the last output channel computed.</param>
+    /// <param name="relu">If not empty, also receives max(y, 0) (samples × [OutC, OutH, OutW]): a ReLU that follows the
+    /// convolution, fused into its stores.</param>
     /// <param name="pass">A caller's number for a stretch in which the weights do not change (a network's forward or
     /// backward pass): the weights are compared with those of the cached transform once per pass. 0: on every call.</param>
     public static void Forward(WinogradWorkspace ws, ReadOnlySpan<float> weight, bool transposedWeight, ReadOnlySpan<float> bias,
-        ReadOnlySpan<float> x, Span<float> y, int samples, int oc0, int oc1, long pass = 0)
+        ReadOnlySpan<float> x, Span<float> y, int samples, int oc0, int oc1, long pass = 0, Span<float> relu = default)
     {
         var g = ws.Geometry;
         int inC = g.InC, outC = ws.OutC, inSize = inC * g.InH * g.InW, outSize = outC * g.OutH * g.OutW;
@@ -110,6 +118,7 @@ public static unsafe class Winograd
         if (!bias.IsEmpty && bias.Length != outC) throw new ArgumentException($"Winograd.Forward: bias has {bias.Length} floats, expected {outC}.", nameof(bias));
         if (x.Length < samples * inSize) throw new ArgumentException($"Winograd.Forward: x has {x.Length} floats, expected {samples * inSize}.", nameof(x));
         if (y.Length < samples * outSize) throw new ArgumentException($"Winograd.Forward: y has {y.Length} floats, expected {samples * outSize}.", nameof(y));
+        if (!relu.IsEmpty && relu.Length < samples * outSize) throw new ArgumentException($"Winograd.Forward: relu has {relu.Length} floats, expected {samples * outSize}.", nameof(relu));
 
         if (pass == 0 || ws.CheckedPass != pass)
         {
@@ -129,12 +138,14 @@ public static unsafe class Winograd
         for (int xi = 0; xi < 16; xi++)
             PackedGemm.Mul(oc1 - oc0, n, inC, packed.Slice(xi * ws.PackedSize + oc0 * inC), v.Slice(xi * ws.PlaneV), ld,
                 m.Slice(xi * ws.PlaneM + oc0 * ld), ld, accumulate: false);
-        fixed (float* pm = m, py = y, pb = bias)
+        fixed (float* pm = m, py = y, pb = bias, pr = relu)
         {
             for (int s = 0; s < samples; s++)
                 for (int o = oc0; o < oc1; o++)
-                    OutputTile(in g, pm + (nint)o * ld + s * tiles, ws.PlaneM, bias.IsEmpty ? 0f : pb[o],
-                        py + (nint)s * outSize + (nint)o * g.OutH * g.OutW);
+                {
+                    nint at = (nint)s * outSize + (nint)o * g.OutH * g.OutW;
+                    OutputTile(in g, pm + (nint)o * ld + s * tiles, ws.PlaneM, bias.IsEmpty ? 0f : pb[o], py + at, relu.IsEmpty ? null : pr + at);
+                }
         }
     }
 
@@ -316,7 +327,7 @@ public static unsafe class Winograd
     // across the columns of s0 and s1.
 
     /// <summary>Output channel tiles of one sample: m[ξ·ldXi + t] → y [OutH, OutW].</summary>
-    private static void OutputTile(in ConvGeometry g, float* m, nint ldXi, float bias, float* y)
+    private static void OutputTile(in ConvGeometry g, float* m, nint ldXi, float bias, float* y, float* relu)
     {
         int tilesH = (g.OutH + 1) / 2, tilesW = (g.OutW + 1) / 2;
         if (Avx2.IsSupported)
@@ -324,7 +335,7 @@ public static unsafe class Winograd
             var b = Vector256.Create(bias);
             for (int ty = 0; ty < tilesH; ty++)
                 for (int j0 = 0; j0 < tilesW; j0 += 8)
-                    OutputTile256(in g, m + ty * tilesW + j0, ldXi, b, y, ty, j0);
+                    OutputTile256(in g, m + ty * tilesW + j0, ldXi, b, y, relu, ty, j0);
             return;
         }
         for (int ty = 0; ty < tilesH; ty++)
@@ -334,20 +345,22 @@ public static unsafe class Winograd
                 float M(int xi) => p[xi * ldXi];
                 float a0 = M(0) + M(4) + M(8), a1 = M(1) + M(5) + M(9), a2 = M(2) + M(6) + M(10), a3 = M(3) + M(7) + M(11);
                 float b0 = M(4) - M(8) - M(12), b1 = M(5) - M(9) - M(13), b2 = M(6) - M(10) - M(14), b3 = M(7) - M(11) - M(15);
-                Put(g, y, 2 * ty, 2 * tx, a0 + a1 + a2 + bias);
-                Put(g, y, 2 * ty, 2 * tx + 1, a1 - a2 - a3 + bias);
-                Put(g, y, 2 * ty + 1, 2 * tx, b0 + b1 + b2 + bias);
-                Put(g, y, 2 * ty + 1, 2 * tx + 1, b1 - b2 - b3 + bias);
+                Put(g, y, relu, 2 * ty, 2 * tx, a0 + a1 + a2 + bias);
+                Put(g, y, relu, 2 * ty, 2 * tx + 1, a1 - a2 - a3 + bias);
+                Put(g, y, relu, 2 * ty + 1, 2 * tx, b0 + b1 + b2 + bias);
+                Put(g, y, relu, 2 * ty + 1, 2 * tx + 1, b1 - b2 - b3 + bias);
             }
     }
 
-    private static void Put(in ConvGeometry g, float* y, int oh, int ow, float value)
+    private static void Put(in ConvGeometry g, float* y, float* relu, int oh, int ow, float value)
     {
-        if (oh < g.OutH && ow < g.OutW) y[oh * g.OutW + ow] = value;
+        if (oh >= g.OutH || ow >= g.OutW) return;
+        y[oh * g.OutW + ow] = value;
+        if (relu != null) relu[oh * g.OutW + ow] = value > 0f ? value : 0f;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void OutputTile256(in ConvGeometry g, float* m, nint ldXi, Vector256<float> bias, float* y, int ty, int j0)
+    private static void OutputTile256(in ConvGeometry g, float* m, nint ldXi, Vector256<float> bias, float* y, float* relu, int ty, int j0)
     {
         var a0 = L(m, 0, ldXi) + L(m, 4, ldXi) + L(m, 8, ldXi);
         var a1 = L(m, 1, ldXi) + L(m, 5, ldXi) + L(m, 9, ldXi);
@@ -362,8 +375,9 @@ public static unsafe class Winograd
         var y10 = b0 + b1 + b2 + bias;
         var y11 = b1 - b2 - b3 + bias;
         int ow0 = 2 * j0;
-        StoreRow(g, y + (nint)(2 * ty) * g.OutW, ow0, y00, y01);
-        if (2 * ty + 1 < g.OutH) StoreRow(g, y + (nint)(2 * ty + 1) * g.OutW, ow0, y10, y11);
+        nint row0 = (nint)(2 * ty) * g.OutW, row1 = row0 + g.OutW;
+        StoreRow(g, y + row0, relu == null ? null : relu + row0, ow0, y00, y01);
+        if (2 * ty + 1 < g.OutH) StoreRow(g, y + row1, relu == null ? null : relu + row1, ow0, y10, y11);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -372,7 +386,7 @@ public static unsafe class Winograd
     /// <summary>Columns ow0 + [0, 16) of an output row: even columns from <paramref name="even"/>, odd from
     /// <paramref name="odd"/>; columns past OutW are not written.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StoreRow(in ConvGeometry g, float* row, int ow0, Vector256<float> even, Vector256<float> odd)
+    private static void StoreRow(in ConvGeometry g, float* row, float* reluRow, int ow0, Vector256<float> even, Vector256<float> odd)
     {
         var lo = Avx.UnpackLow(even, odd);   // [e0 o0 e1 o1 | e4 o4 e5 o5]
         var hi = Avx.UnpackHigh(even, odd);  // [e2 o2 e3 o3 | e6 o6 e7 o7]
@@ -380,6 +394,10 @@ public static unsafe class Winograd
         var second = Avx.Permute2x128(lo, hi, 0x31);
         Store(row, ow0, g.OutW, first);
         if (ow0 + 8 < g.OutW) Store(row, ow0 + 8, g.OutW, second);
+        if (reluRow == null) return;
+        // Vector256.Max(v, 0), as Vec.Relu: the same bits as the ReLU layer would compute
+        Store(reluRow, ow0, g.OutW, Vector256.Max(first, Vector256<float>.Zero));
+        if (ow0 + 8 < g.OutW) Store(reluRow, ow0 + 8, g.OutW, Vector256.Max(second, Vector256<float>.Zero));
     }
 
     /// <summary>The first min(8, width − ow) lanes at row + ow.</summary>

@@ -1,4 +1,5 @@
 using System;
+using System.Linq;
 using NetDsl.Tests.Networks;
 using Xunit;
 
@@ -61,23 +62,28 @@ public class ConvolutionAlgorithmTests
             Assert.True(Math.Abs(actual[i] - expected[i]) <= 1e-5 * (1 + scale), $"{what}: element {i} is {actual[i]}, expected {expected[i]}");
     }
 
-    private static void Check(Func<int, int, INetwork> create, int inC, int h, int wd, int outC, int k, int pt, int pl, bool bias)
+    /// <param name="relu">The network is the convolution and a ReLU (fused into the convolution's stores): its output is
+    /// max(y, 0) and the convolution's output gradient dy ⊙ (y &gt; 0).</param>
+    private static void Check(Func<int, int, INetwork> create, int inC, int h, int wd, int outC, int k, int pt, int pl, bool bias, bool relu = false)
     {
         const int batch = 7;
         using var net = (IDisposable)create(batch, 2);
         var n = (INetwork)net;
         // output size from the network (its padding may be uneven)
-        int oh = n.Layers[^1].Height, ow = n.Layers[^1].Width, size = n.OutputSize;
+        int oh = n.Layers[0].Height, ow = n.Layers[0].Width, size = n.OutputSize;
         Assert.Equal(outC * oh * ow, size);
         float[] x = Random(batch * inC * h * wd, 1), dy = Random(batch * size, 2);
         Random(n.ParameterCount, 3).CopyTo(n.Parameters);
         float[] w = n.Parameters.Slice(0, outC * inC * k * k).ToArray();
         float[]? b = bias ? n.Parameters.Slice(outC * inC * k * k, outC).ToArray() : null;
-        var (ry, rdx, rdw, rdb) = Reference(x, w, b, dy, batch, inC, h, wd, outC, k, oh, ow, pt, pl);
+        var (ry, _, _, _) = Reference(x, w, b, dy, batch, inC, h, wd, outC, k, oh, ow, pt, pl);
+        var dyConv = relu ? dy.Select((g, i) => ry[i] > 0 ? g : 0f).ToArray() : dy;
+        var (_, rdx, rdw, rdb) = Reference(x, w, b, dyConv, batch, inC, h, wd, outC, k, oh, ow, pt, pl);
 
         n.ComputeInputGradient = true;
         var y = n.Forward(x, batch, training: true).ToArray();
-        Close(ry, y, "output");
+        Close(relu ? ry.Select(v => Math.Max(v, 0)).ToArray() : ry, y, "output");
+        if (relu) Close(ry, n.LayerOutput(0), "convolution output under the fused ReLU");
         n.ZeroGradients();
         n.Backward(dy, batch);
         Close(rdx, n.InputGradient, "input gradient");
@@ -100,4 +106,12 @@ public class ConvolutionAlgorithmTests
     [Fact]
     public void DirectConvolutionMatchesTheDefinition() =>
         Check((b, t) => new DirectConvNet(b, 1, t), 3, 30, 29, 20, 5, 2, 2, bias: true);
+
+    [Fact]
+    public void WinogradConvolutionWithAFusedReluMatchesTheDefinition() =>
+        Check((b, t) => new WinogradConvRelu(b, 1, t), 16, 10, 12, 24, 3, 1, 1, bias: true, relu: true);
+
+    [Fact]
+    public void DirectConvolutionWithAFusedReluMatchesTheDefinition() =>
+        Check((b, t) => new DirectConvRelu(b, 1, t), 1, 28, 28, 32, 3, 1, 1, bias: true, relu: true);
 }

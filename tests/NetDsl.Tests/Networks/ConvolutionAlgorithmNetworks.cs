@@ -19,3 +19,13 @@ public partial class WinogradConvUnevenPadding;
 [Network(3, 30, 29)]
 [Conv2D(20, 5, Padding = 2)]
 public partial class DirectConvNet;
+
+/// <summary>Winograd followed by a ReLU: the convolution's forward stores the ReLU's output too.</summary>
+[Network(16, 10, 12)]
+[Conv2D(24, 3, Padding = 1)] [ReLU]
+public partial class WinogradConvRelu;
+
+/// <summary>The direct convolution followed by a ReLU, fused the same way.</summary>
+[Network(1, 28, 28)]
+[Conv2D(32, 3, Padding = 1)] [ReLU]
+public partial class DirectConvRelu;
