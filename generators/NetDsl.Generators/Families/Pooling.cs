@@ -127,7 +127,8 @@ internal sealed class PoolingFamily : LayerFamily
             if (p.Mode == PoolMode.Max)
             {
                 w.Line("// 2×2, stride 2: ties keep the first maximum in row-major order (PyTorch's strict >); NaN propagates.");
-                w.Line($"{Rt}.Kernels.Pool.Max2x2((n1 - n0) * {l.InC}, {l.InH}, {l.InW}, x, y, {argmax});");
+                w.Line("// Inference skips the winners' indices; a Backward after it finds them again (see the backward pass).");
+                w.Line($"{Rt}.Kernels.Pool.Max2x2((n1 - n0) * {l.InC}, {l.InH}, {l.InW}, x, y, _training ? {argmax} : default);");
             }
             else
             {
@@ -187,6 +188,11 @@ internal sealed class PoolingFamily : LayerFamily
         switch (p.Mode)
         {
             case PoolMode.Max or PoolMode.Min:
+                if (p.Mode == PoolMode.Max && Is2x2(l, p))
+                {
+                    w.Line("// An inference-mode forward kept no winners: find them (y is rewritten with the same values).");
+                    w.Line($"if (!_training) {Rt}.Kernels.Pool.Max2x2((n1 - n0) * {l.InC}, {l.InH}, {l.InW}, {e.X}.AsSpan(n0 * {l.InSize}, (n1 - n0) * {l.InSize}), {e.Y}.AsSpan(n0 * {l.OutSize}, (n1 - n0) * {l.OutSize}), {argmax});");
+                }
                 w.Line("// Each output's gradient goes to its window's winner; inputs no window picked get zero.");
                 w.Line($"{Rt}.Kernels.Pooling.MaxBackward(dy, {argmax}, dx, n1 - n0, {l.InC}, {l.InH}, {l.InW}, {l.OutH}, {l.OutW}, accumulate: false);");
                 break;

@@ -9,12 +9,24 @@ namespace NetDsl.Kernels;
 /// average sums in row-major order and divides by 4.</summary>
 public static unsafe class Pool
 {
-    /// <summary>Max-pools <paramref name="planes"/> planes of h×w into ⌊h/2⌋×⌊w/2⌋; argmax gets each winner's index within its plane.</summary>
+    /// <summary>Max-pools <paramref name="planes"/> planes of h×w into ⌊h/2⌋×⌊w/2⌋; argmax gets each winner's index within
+    /// its plane, unless it is empty (inference: the values alone, the same bits).</summary>
     public static void Max2x2(int planes, int h, int w, ReadOnlySpan<float> x, Span<float> y, Span<int> argmax)
     {
         int oh = h / 2, ow = w / 2;
-        if (x.Length < planes * h * w || y.Length < planes * oh * ow || argmax.Length < planes * oh * ow)
+        if (x.Length < planes * h * w || y.Length < planes * oh * ow || (!argmax.IsEmpty && argmax.Length < planes * oh * ow))
             throw new ArgumentException("Pool.Max2x2: a buffer is too small.");
+        if (argmax.IsEmpty)
+        {
+            fixed (float* px = x, py = y)
+                for (int plane = 0; plane < planes; plane++)
+                    for (int r = 0; r < oh; r++)
+                    {
+                        float* r0 = px + (nint)plane * h * w + (nint)2 * r * w;
+                        MaxRowValues(r0, r0 + w, py + (nint)plane * oh * ow + (nint)r * ow, ow);
+                    }
+            return;
+        }
         fixed (float* px = x, py = y)
         fixed (int* pa = argmax)
         {
@@ -76,6 +88,51 @@ public static unsafe class Pool
             if (v > best || float.IsNaN(v)) { best = v; idx = rowBase + w + i0 + 1; }
             yr[j] = best;
             ar[j] = idx;
+        }
+    }
+
+    /// <summary><see cref="MaxRow"/> without the winners' indices: the same comparisons, so the same values (−0 and 0,
+    /// NaN) as with them.</summary>
+    private static void MaxRowValues(float* r0, float* r1, float* yr, int ow)
+    {
+        if (Avx2.IsSupported && ow >= 8)
+        {
+            for (int j = 0; ; j += 8)
+            {
+                if (j + 8 > ow) j = ow - 8;
+                Deinterleave(r0 + 2 * j, out Vector256<float> a, out Vector256<float> b);
+                Deinterleave(r1 + 2 * j, out Vector256<float> c, out Vector256<float> d);
+                var best = Vector256.ConditionalSelect(Vector256.GreaterThan(b, a) | ~Vector256.Equals(b, b), b, a);
+                best = Vector256.ConditionalSelect(Vector256.GreaterThan(c, best) | ~Vector256.Equals(c, c), c, best);
+                best = Vector256.ConditionalSelect(Vector256.GreaterThan(d, best) | ~Vector256.Equals(d, d), d, best);
+                best.Store(yr + j);
+                if (j + 8 >= ow) return;
+            }
+        }
+        if (Sse2.IsSupported && ow >= 4)
+        {
+            for (int j = 0; ; j += 4)
+            {
+                if (j + 4 > ow) j = ow - 4;
+                Deinterleave(r0 + 2 * j, out Vector128<float> a, out Vector128<float> b);
+                Deinterleave(r1 + 2 * j, out Vector128<float> c, out Vector128<float> d);
+                var best = Vector128.ConditionalSelect(Vector128.GreaterThan(b, a) | ~Vector128.Equals(b, b), b, a);
+                best = Vector128.ConditionalSelect(Vector128.GreaterThan(c, best) | ~Vector128.Equals(c, c), c, best);
+                best = Vector128.ConditionalSelect(Vector128.GreaterThan(d, best) | ~Vector128.Equals(d, d), d, best);
+                best.Store(yr + j);
+                if (j + 4 >= ow) return;
+            }
+        }
+        for (int j = 0; j < ow; j++)
+        {
+            int i0 = 2 * j;
+            float best = r0[i0], v = r0[i0 + 1];
+            if (v > best || float.IsNaN(v)) best = v;
+            v = r1[i0];
+            if (v > best || float.IsNaN(v)) best = v;
+            v = r1[i0 + 1];
+            if (v > best || float.IsNaN(v)) best = v;
+            yr[j] = best;
         }
     }
 

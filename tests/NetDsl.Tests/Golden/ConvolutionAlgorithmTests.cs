@@ -114,4 +114,36 @@ public class ConvolutionAlgorithmTests
     [Fact]
     public void DirectConvolutionWithAFusedReluMatchesTheDefinition() =>
         Check((b, t) => new DirectConvRelu(b, 1, t), 1, 28, 28, 32, 3, 1, 1, bias: true, relu: true);
+
+    [Fact]
+    public void MaxPoolBackwardAfterAnInferenceForwardEqualsItAfterATrainingForward()
+    {
+        using var net = new MaxPoolOnly(4, 1, 2);
+        var x = Random(4 * MaxPoolOnly.InputSize, 12);
+        for (int i = 0; i < x.Length; i += 7) x[i + 1 < x.Length ? i + 1 : i] = x[i]; // ties
+        var dy = Random(4 * MaxPoolOnly.OutputSize, 13);
+        net.ComputeInputGradient = true;
+        var yTrain = net.Forward(x, 4, training: true).ToArray();
+        net.Backward(dy, 4);
+        var dxTrain = net.InputGradient.ToArray();
+        var yEval = net.Forward(x, 4, training: false).ToArray();
+        Assert.Equal(yTrain, yEval);
+        net.Backward(dy, 4);
+        Assert.Equal(dxTrain, net.InputGradient.ToArray());
+        // and against the definition: each window's first maximum gets its dy
+        for (int s = 0; s < 4; s++)
+            for (int c = 0; c < 3; c++)
+                for (int i = 0; i < 3; i++)
+                    for (int j = 0; j < 4; j++)
+                    {
+                        int best = -1;
+                        for (int u = 0; u < 2; u++)
+                            for (int v = 0; v < 2; v++)
+                            {
+                                int at = ((s * 3 + c) * 6 + 2 * i + u) * 8 + 2 * j + v;
+                                if (best < 0 || x[at] > x[best]) best = at;
+                            }
+                        Assert.Equal(dy[((s * 3 + c) * 3 + i) * 4 + j], dxTrain[best]);
+                    }
+    }
 }

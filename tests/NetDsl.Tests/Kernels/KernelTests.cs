@@ -179,10 +179,14 @@ public class KernelTests
         var x = Random(planes * h * w, 6);
         for (int i = 0; i < x.Length; i += 7) x[i] = x[i + 1 < x.Length ? i + 1 : i]; // ties
         x[5] = float.NaN;
+        x[2] = -0f; x[3] = 0f; // a window whose first maximum is −0 keeps −0
         int oh = h / 2, ow = w / 2;
         var y = new float[planes * oh * ow];
         var arg = new int[y.Length];
         Pool.Max2x2(planes, h, w, x, y, arg);
+        var values = new float[y.Length];
+        Pool.Max2x2(planes, h, w, x, values, default); // inference: no indices, the same bits
+        for (int i = 0; i < y.Length; i++) Assert.Equal(BitConverter.SingleToInt32Bits(y[i]), BitConverter.SingleToInt32Bits(values[i]));
         var avg = new float[y.Length];
         Pool.Avg2x2(planes, h, w, x, avg);
         for (int p = 0; p < planes; p++)

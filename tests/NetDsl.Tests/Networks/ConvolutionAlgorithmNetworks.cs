@@ -29,3 +29,8 @@ public partial class WinogradConvRelu;
 [Network(1, 28, 28)]
 [Conv2D(32, 3, Padding = 1)] [ReLU]
 public partial class DirectConvRelu;
+
+/// <summary>A 2×2 max pool: inference keeps no winners' indices, a Backward after it finds them.</summary>
+[Network(3, 6, 8)]
+[MaxPool2D(2)]
+public partial class MaxPoolOnly;
