@@ -295,7 +295,7 @@ internal sealed class NetworkEmitter
     private bool UsesColumns => CpuPlan.ColumnFloats > 0;
     /// <summary>A convolution splits one sample's rows across the workers (<see cref="ConvStrategy.SplitOneSample"/>).</summary>
     private bool UsesWinograd => CpuPlan.Convolutions.Any(s => s.Winograd);
-    private bool SplitsOneSample => CpuPlan.Convolutions.Any(s => s.SplitOneSample);
+    private bool SplitsOneSample => CpuPlan.Convolutions.Any(s => s.SplitOneSample) || _net.Layers.Any(CpuPlan.SplitsDenseOneSample);
     private int LargestDense => CpuPlan.DensePackedWidths.Count == 0 ? 0 : CpuPlan.DensePackedWidths[CpuPlan.DensePackedWidths.Count - 1];
 
     private void WriteWorkspace()

@@ -3,6 +3,7 @@ using NetDsl.Generators.Diagnostics;
 using NetDsl.Generators.Emit;
 using NetDsl.Generators.Emit.Gpu;
 using NetDsl.Generators.Inference;
+using NetDsl.Generators.Lowering;
 using NetDsl.Generators.Model;
 using static NetDsl.Generators.Emit.CpuLayer;
 
@@ -56,6 +57,8 @@ internal sealed class DenseFamily : LayerFamily
     public override void DeclareWorkspace(CpuLayer e)
     {
         var l = e.Layer;
+        if (CpuPlan.SplitsDenseOneSample(l))
+            e.W.Line($"private readonly global::System.Action<int> _forwardUnits{e.M}; // {e.M}ForwardUnits, cached: a call allocates nothing");
         if (DropConnect(l) <= 0) return;
         e.W.Line($"private readonly {Rt}.Kernels.AlignedBuffer _dropConnectMask{e.M} = new({l.WeightCount});  // [{l.OutC}, {l.InSize}] 0 or 1/(1−p), one draw per training step");
         e.W.Line($"private readonly {Rt}.Kernels.AlignedBuffer _maskedWeight{e.M} = new({l.WeightCount});  // [{l.OutC}, {l.InSize}] mask ⊙ weight, what training uses");
@@ -92,6 +95,11 @@ internal sealed class DenseFamily : LayerFamily
         }
         else
         {
+            if (CpuPlan.SplitsDenseOneSample(l))
+            {
+                w.Line($"// A batch of one sample: every worker computes a share of the {l.OutC} units (see ForwardUnits).");
+                w.Line($"if (_batch == 1 && _workers.Workers > 1) {{ _workers.Run(_forwardUnits{e.M}); return; }}");
+            }
             w.Line("int rows = n1 - n0;");
             w.Line($"{RoSpan} x = {e.X}.AsSpan(n0 * {l.InSize}, rows * {l.InSize}); // [rows, {l.InSize}]" + (l.InH * l.InW > 1 ? $", ({l.InC},{l.InH},{l.InW}) flattened row-major" : ""));
             w.Line($"{Span} y = {e.Y}.AsSpan(n0 * {l.OutC}, rows * {l.OutC}); // [rows, {l.OutC}]");
@@ -109,6 +117,23 @@ internal sealed class DenseFamily : LayerFamily
         }
         w.Close();
         w.Line();
+        if (!CpuPlan.SplitsDenseOneSample(l)) return;
+        w.Line($"/// <summary>{l.Name} forward for a batch of one sample: this worker's units, in whole groups of 4 (the dot-product");
+        w.Line("/// kernel's tile), so every output is the same sum as in the whole layer.</summary>");
+        w.Open($"private void {e.M}ForwardUnits(int worker)");
+        w.Line($"var (q0, q1) = {Rt}.Kernels.WorkerPool.Share({(l.OutC + 3) / 4}, worker, _workers.Workers);");
+        w.Line($"int u0 = 4 * q0, u1 = global::System.Math.Min({l.OutC}, 4 * q1);");
+        w.Line("if (u0 >= u1) return;");
+        w.Line($"{Span} y = {e.Y}.AsSpan(u0, u1 - u0);");
+        w.Line($"{Rt}.Kernels.Gemm.Nt(1, u1 - u0, {l.InSize}, {e.X}.AsSpan(0, {l.InSize}), {l.InSize}, _parameters.AsSpan({l.WeightOffset} + u0 * {l.InSize}, (u1 - u0) * {l.InSize}), {l.InSize}, y, u1 - u0, accumulate: false);");
+        if (l.HasBias) w.Line($"{Rt}.Kernels.Vec.Add(y, _parameters.AsSpan({l.BiasOffset} + u0, u1 - u0));");
+        w.Close();
+        w.Line();
+    }
+
+    public override void AllocateWorkspace(CpuLayer e)
+    {
+        if (CpuPlan.SplitsDenseOneSample(e.Layer)) e.W.Line($"_forwardUnits{e.M} = {e.M}ForwardUnits;");
     }
 
     public override void WriteBackward(CpuLayer e)

@@ -148,6 +148,14 @@ internal sealed record CpuPlan(
 
     /// <summary>Phases: runs of layers a worker can take through on its own share of the batch. A layer that needs
     /// whole-batch statistics (batch norm) starts a new phase after a serial reduction.</summary>
+    /// <summary>Weight floats from which a dense layer's batch-1 forward splits its units across the workers: each then
+    /// reads its share of the weight (kept in its own cache from call to call) instead of one core reading all of it.</summary>
+    public const int DenseSplitFloats = 1 << 16;
+
+    /// <summary>Whether a batch of one splits this dense layer's output units across the workers.</summary>
+    public static bool SplitsDenseOneSample(ShapedLayer l) =>
+        l.Kind == LayerKind.Dense && !(l.Params is DenseParams { DropConnect: > 0.0 }) && (long)l.InSize * l.OutC >= DenseSplitFloats && l.OutC >= 8;
+
     /// <summary>The convolution whose forward pass writes layer <paramref name="layer"/>'s output (a fused ReLU), or −1.</summary>
     public int FusedInto(int layer)
     {

@@ -146,4 +146,22 @@ public class ConvolutionAlgorithmTests
                         Assert.Equal(dy[((s * 3 + c) * 3 + i) * 4 + j], dxTrain[best]);
                     }
     }
+
+    [Fact]
+    public void ADenseLayerSplitAcrossWorkersForOneSampleGivesTheBatchBits()
+    {
+        using var net = new WideDenseSplit(5, 1, 2);
+        const int inSize = WideDenseSplit.InputSize, units = WideDenseSplit.OutputSize;
+        Random(WideDenseSplit.ParameterCount, 14).CopyTo(net.Parameters);
+        var x = Random(5 * inSize, 15);
+        var batch = net.Forward(x, 5).ToArray();
+        var one = net.Forward(x.AsSpan(0, inSize), 1).ToArray();
+        for (int u = 0; u < units; u++)
+        {
+            Assert.Equal(BitConverter.SingleToInt32Bits(batch[u]), BitConverter.SingleToInt32Bits(one[u]));
+            double sum = net.Parameters[units * inSize + u];
+            for (int i = 0; i < inSize; i++) sum += (double)net.Parameters[u * inSize + i] * x[i];
+            Assert.True(Math.Abs(one[u] - sum) <= 1e-4 * (1 + Math.Abs(sum)), $"unit {u}: {one[u]}, expected {sum}");
+        }
+    }
 }

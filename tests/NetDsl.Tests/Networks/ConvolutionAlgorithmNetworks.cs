@@ -34,3 +34,8 @@ public partial class DirectConvRelu;
 [Network(3, 6, 8)]
 [MaxPool2D(2)]
 public partial class MaxPoolOnly;
+
+/// <summary>A dense layer large enough (4096 × 42 weights) for a batch of one to split its units across workers.</summary>
+[Network(64, 8, 8)]
+[Dense(42)]
+public partial class WideDenseSplit;
