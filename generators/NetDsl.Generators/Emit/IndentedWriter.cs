@@ -30,6 +30,19 @@ internal sealed class IndentedWriter
         return this;
     }
 
+    /// <summary>One level deeper without a brace (a switch section's body).</summary>
+    public IndentedWriter Indent()
+    {
+        _depth++;
+        return this;
+    }
+
+    public IndentedWriter Dedent()
+    {
+        _depth--;
+        return this;
+    }
+
     public IndentedWriter Open()
     {
         Line("{");

@@ -695,6 +695,14 @@ internal sealed class NetworkEmitter
                 }
                 if (block.Chunk > 0) _w.Line(indent + "}");
             }
+            if (backward)
+            {
+                // the families write at the writer's indentation: a phase's case body is one level in
+                if (switched) _w.Indent();
+                foreach (var block in phases[p].Blocks)
+                    foreach (int i in block.Layers) LayerFamilies.For(Layer(i)).WriteBackwardSliceEnd(For(Layer(i)));
+                if (switched) _w.Dedent();
+            }
             if (switched) _w.Line("    break;");
         }
         if (switched) _w.Close();

@@ -239,6 +239,13 @@ internal sealed class ConvolutionFamily : LayerFamily
             e.W.Line($"private readonly {Rt}.Kernels.WinogradWorkspace[] _winograd{e.M}, _winogradBack{e.M}; // per worker: the forward pass's and the input gradient's transforms");
     }
 
+    public override void WriteBackwardSliceEnd(CpuLayer e)
+    {
+        var l = e.Layer;
+        if (e.Plan.Convolutions[l.Index].Winograd)
+            e.W.Line($"{Rt}.Kernels.Winograd.AddWeightGradient(_winograd{e.M}[worker], grad.AsSpan({l.WeightOffset}, {l.WeightCount})); // {l.Name}: Gᵀ dU G of the slice's samples");
+    }
+
     public override void AllocatePerWorker(CpuLayer e, string count)
     {
         var l = e.Layer;
@@ -266,6 +273,7 @@ internal sealed class ConvolutionFamily : LayerFamily
         if (l.Kind == LayerKind.ConvTranspose2D) { TransposeBackward(e, l, c, w, m, x, dx, dy); return; }
         if (c.Groups > 1) { GroupedBackward(e, l, c, w, m, x, dx, dy); return; }
         var strategy = e.Plan.Convolutions[l.Index];
+        if (strategy.Winograd) { WinogradBackward(e, l, w, m, x, dx, dy, strategy); return; }
         int k = l.InC * c.KernelH * c.KernelW, p = l.OutH * l.OutW;
         e.Header("backward");
         w.Open($"private void {m}Backward(int n0, int n1, int worker, {Rt}.Kernels.AlignedBuffer grad, bool inputGradient)");
@@ -280,16 +288,15 @@ internal sealed class ConvolutionFamily : LayerFamily
             // Batched samples use _columnsGradient directly (stacked colᵀ, then dColWide); one sample at a time needs dCol.
             if (s == 1) w.Line($"{Span} dCol = _columnsGradient[worker].AsSpan(0, {k * p}); // [{k}, {p}]" + (dots ? "" : $"; first colᵀ [{p}, {k}]"));
         }
-        bool wino = strategy.Winograd; // then dx is a Winograd convolution of dy after the loop, not weightᵀ · dy folded
-        if (!wino) w.Line($"{Span} packedWeightT = _packedWeights[worker];");
+        w.Line($"{Span} packedWeightT = _packedWeights[worker];");
         if (!dots) w.Line($"{Span} packedDy = _packedGradients[worker];");
-        if (!wino) w.Line($"if (inputGradient) {Rt}.Kernels.PackedGemm.PackA({k}, {l.OutC}, weight, 1, {k}, packedWeightT); // weightᵀ [{k}, {l.OutC}], once per call");
+        w.Line($"if (inputGradient) {Rt}.Kernels.PackedGemm.PackA({k}, {l.OutC}, weight, 1, {k}, packedWeightT); // weightᵀ [{k}, {l.OutC}], once per call");
         if (s > 1)
         {
             if (dots)
             {
                 w.Line($"// dWeight[{l.OutC}, {k}] is small: each sample adds dy[{l.OutC}, {p}] · col[{k}, {p}]ᵀ as dot products along {p} (nothing transposed);");
-                if (!wino) w.Line($"// dx as in the forward pass, up to {s} samples per GEMM: their dy side by side [{l.OutC}, samples · {p}].");
+                w.Line($"// dx as in the forward pass, up to {s} samples per GEMM: their dy side by side [{l.OutC}, samples · {p}].");
             }
             else w.Line($"// As in the forward pass, up to {s} samples per GEMM: their colᵀ stacked [samples · {p}, {k}], their dy side by side [{l.OutC}, samples · {p}].");
             w.Open($"for (int n = n0; n < n1; n += {s})");
@@ -313,22 +320,18 @@ internal sealed class ConvolutionFamily : LayerFamily
                 w.Line($"{Rt}.Kernels.PackedGemm.Mul({l.OutC}, {k}, ld, packedDy, _columnsGradient[worker], {k}, dWeight, {k}, accumulate: true);");
             }
             if (l.HasBias) w.Line($"for (int j = 0; j < samples; j++) for (int c = 0; c < {l.OutC}; c++) dBias[c] += {Rt}.Kernels.Vec.Sum(dy.Slice(j * {l.OutSize} + c * {p}, {p}));");
-            if (!wino)
-            {
-                w.Open("if (inputGradient)");
-                if (dots) JoinDy(); // only dx needs dy side by side
-                w.Line($"{Span} dColWide = _columnsGradient[worker].AsSpan(0, {k} * ld); // [{k}, ld]");
-                w.Line($"// dColWide = weightᵀ · dyWide, then fold each sample's block back onto its input");
-                w.Line($"{Rt}.Kernels.PackedGemm.Mul({k}, ld, {l.OutC}, packedWeightT, dyWide, ld, dColWide, ld, accumulate: false);");
-                w.Open("for (int j = 0; j < samples; j++)");
-                w.Line($"{Span} dx = {dx}.AsSpan((n + j) * {l.InSize}, {l.InSize});");
-                w.Line("dx.Clear();");
-                w.Line($"{Rt}.Kernels.Im2Col.FoldAdd(in Geometry{m}, dColWide.Slice(j * {p}), dx, ld);");
-                w.Close();
-                w.Close();
-            }
+            w.Open("if (inputGradient)");
+            if (dots) JoinDy(); // only dx needs dy side by side
+            w.Line($"{Span} dColWide = _columnsGradient[worker].AsSpan(0, {k} * ld); // [{k}, ld]");
+            w.Line($"// dColWide = weightᵀ · dyWide, then fold each sample's block back onto its input");
+            w.Line($"{Rt}.Kernels.PackedGemm.Mul({k}, ld, {l.OutC}, packedWeightT, dyWide, ld, dColWide, ld, accumulate: false);");
+            w.Open("for (int j = 0; j < samples; j++)");
+            w.Line($"{Span} dx = {dx}.AsSpan((n + j) * {l.InSize}, {l.InSize});");
+            w.Line("dx.Clear();");
+            w.Line($"{Rt}.Kernels.Im2Col.FoldAdd(in Geometry{m}, dColWide.Slice(j * {p}), dx, ld);");
             w.Close();
-            if (wino) WinogradInputGradient(l, w, m, dx, dy, strategy);
+            w.Close();
+            w.Close();
             w.Close();
             w.Line();
             return;
@@ -353,35 +356,46 @@ internal sealed class ConvolutionFamily : LayerFamily
             w.Line($"{Rt}.Kernels.PackedGemm.Mul({l.OutC}, {k}, {p}, packedDy, {colT}, {k}, dWeight, {k}, accumulate: true);");
         }
         if (l.HasBias) w.Line($"for (int c = 0; c < {l.OutC}; c++) dBias[c] += {Rt}.Kernels.Vec.Sum(dy.Slice(c * {p}, {p}));");
-        if (!wino)
+        w.Open("if (inputGradient)");
+        w.Line($"{Span} dx = {dx}.AsSpan(n * {l.InSize}, {l.InSize});");
+        if (c.IsPointwise)
         {
-            w.Open("if (inputGradient)");
-            w.Line($"{Span} dx = {dx}.AsSpan(n * {l.InSize}, {l.InSize});");
-            if (c.IsPointwise)
-            {
-                w.Line($"// dx[{k}, {p}] = weightᵀ · dy");
-                w.Line($"{Rt}.Kernels.PackedGemm.Mul({k}, {p}, {l.OutC}, packedWeightT, dy, {p}, dx, {p}, accumulate: false);");
-            }
-            else
-            {
-                w.Line($"// dCol[{k}, {p}] = weightᵀ · dy, then fold back onto the input");
-                w.Line($"{Rt}.Kernels.PackedGemm.Mul({k}, {p}, {l.OutC}, packedWeightT, dy, {p}, dCol, {p}, accumulate: false);");
-                w.Line("dx.Clear();");
-                w.Line($"{Rt}.Kernels.Im2Col.FoldAdd(in Geometry{m}, dCol, dx);");
-            }
-            w.Close();
+            w.Line($"// dx[{k}, {p}] = weightᵀ · dy");
+            w.Line($"{Rt}.Kernels.PackedGemm.Mul({k}, {p}, {l.OutC}, packedWeightT, dy, {p}, dx, {p}, accumulate: false);");
+        }
+        else
+        {
+            w.Line($"// dCol[{k}, {p}] = weightᵀ · dy, then fold back onto the input");
+            w.Line($"{Rt}.Kernels.PackedGemm.Mul({k}, {p}, {l.OutC}, packedWeightT, dy, {p}, dCol, {p}, accumulate: false);");
+            w.Line("dx.Clear();");
+            w.Line($"{Rt}.Kernels.Im2Col.FoldAdd(in Geometry{m}, dCol, dx);");
         }
         w.Close();
-        if (wino) WinogradInputGradient(l, w, m, dx, dy, strategy);
+        w.Close();
         w.Close();
         w.Line();
     }
 
-    /// <summary>dx = the convolution of dy with the weights turned 180° and their channel axes swapped (padding 2 − p), by
-    /// Winograd as the forward pass: no weightᵀ · dy column matrix to fold back.</summary>
-    private static void WinogradInputGradient(ShapedLayer l, IndentedWriter w, string m, string dx, string dy, ConvStrategy strategy)
+    /// <summary>
+    /// Winograd backward: the weight gradient in the transform domain (dU[ξ] = Σ_t (A dy_t Aᵀ)[ξ] · (Bᵀ x_t B)[ξ], summed over
+    /// this worker's samples, then Gᵀ dU G), and dx as the convolution of dy with the weights turned 180° and their channel
+    /// axes swapped (padding 2 − p): no column matrix to build, transpose or fold back.
+    /// </summary>
+    private static void WinogradBackward(CpuLayer e, ShapedLayer l, IndentedWriter w, string m, string x, string dx, string dy, ConvStrategy strategy)
     {
-        int s = strategy.WinogradSamples;
+        int s = strategy.WinogradSamples, p = l.OutH * l.OutW;
+        e.Header("backward");
+        w.Open($"private void {m}Backward(int n0, int n1, int worker, {Rt}.Kernels.AlignedBuffer grad, bool inputGradient)");
+        w.Line($"{RoSpan} weight = _parameters.AsSpan({l.WeightOffset}, {l.WeightCount}); // [{l.OutC}, {l.InC}, 3, 3]");
+        if (l.HasBias) w.Line($"{Span} dBias = grad.AsSpan({l.BiasOffset}, {l.OutC});");
+        w.Line($"// dU[ξ] += dM[ξ] · V[ξ]ᵀ, up to {s} samples per transform (NetDsl.Kernels.Winograd.WeightGradient); the slice's");
+        w.Line("// end adds Gᵀ dU G into dWeight once (BackwardSliceEnd).");
+        w.Open($"for (int n = n0; n < n1; n += {s})");
+        w.Line($"int samples = global::System.Math.Min({s}, n1 - n);");
+        w.Line($"{RoSpan} dy = {dy}.AsSpan(n * {l.OutSize}, samples * {l.OutSize});");
+        w.Line($"{Rt}.Kernels.Winograd.WeightGradient(_winograd{m}[worker], {x}.AsSpan(n * {l.InSize}, samples * {l.InSize}), dy, samples);");
+        if (l.HasBias) w.Line($"for (int j = 0; j < samples; j++) for (int c = 0; c < {l.OutC}; c++) dBias[c] += {Rt}.Kernels.Vec.Sum(dy.Slice(j * {l.OutSize} + c * {p}, {p}));");
+        w.Close();
         w.Open("if (inputGradient)");
         w.Line($"// dx [{l.InC}, {l.InH}, {l.InW}] = dy [{l.OutC}, {l.OutH}, {l.OutW}] convolved with weight turned 180°, channels swapped (Winograd, GeometryBack{m})");
         w.Open($"for (int n = n0; n < n1; n += {s})");
@@ -389,6 +403,8 @@ internal sealed class ConvolutionFamily : LayerFamily
         w.Line($"{Rt}.Kernels.Winograd.Forward(_winogradBack{m}[worker], weight, transposedWeight: true, default, {dy}.AsSpan(n * {l.OutSize}, samples * {l.OutSize}), {dx}.AsSpan(n * {l.InSize}, samples * {l.InSize}), samples, 0, {l.InC}, _pass);");
         w.Close();
         w.Close();
+        w.Close();
+        w.Line();
     }
 
     /// <summary>

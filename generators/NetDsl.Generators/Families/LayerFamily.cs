@@ -87,6 +87,10 @@ internal abstract class LayerFamily
     /// <summary>Allocates per-worker workspace in the constructor once the worker count, the local <paramref name="count"/>, is known.</summary>
     public virtual void AllocatePerWorker(CpuLayer e, string count) { }
 
+    /// <summary>Lines at the end of a backward phase's slice (locals <c>worker</c> and <c>grad</c>), after every block ran:
+    /// a layer that sums over the slice's chunks finishes its parameter gradient here.</summary>
+    public virtual void WriteBackwardSliceEnd(CpuLayer e) { }
+
     public virtual CpuCall ForwardCall(ShapedLayer l) => CpuCall.Rows;
     public virtual CpuCall BackwardCall(ShapedLayer l) => CpuCall.Rows;
 

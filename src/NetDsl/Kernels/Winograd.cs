@@ -35,6 +35,7 @@ public sealed class WinogradWorkspace
         PlaneM = checked(outC * Ld + 16);
         V = new AlignedBuffer(checked(16 * PlaneV));
         M = new AlignedBuffer(checked(16 * PlaneM));
+        DU = new AlignedBuffer(checked(16 * outC * geometry.InC));
     }
 
     /// <summary>The convolution this workspace is for.</summary>
@@ -54,9 +55,13 @@ public sealed class WinogradWorkspace
     internal AlignedBuffer Weights { get; }
     internal AlignedBuffer V { get; }
     internal AlignedBuffer M { get; }
+    /// <summary>The weight gradient in the transform domain, [16][OutC, InC], summed over a backward pass's samples.</summary>
+    internal AlignedBuffer DU { get; }
     internal bool Transformed { get; set; }
     internal bool TransformedTransposed { get; set; }
     internal long CheckedPass { get; set; }
+    /// <summary>DU holds a sum not yet added into a weight gradient.</summary>
+    internal bool HasGradient { get; set; }
 }
 
 /// <summary>
@@ -147,6 +152,132 @@ public static unsafe class Winograd
                     OutputTile(in g, pm + (nint)o * ld + s * tiles, ws.PlaneM, bias.IsEmpty ? 0f : pb[o], py + at, relu.IsEmpty ? null : pr + at);
                 }
         }
+    }
+
+    /// <summary>
+    /// The weight gradient's transform-domain part for <paramref name="samples"/> samples, added to what the calls since
+    /// the last <see cref="AddWeightGradient"/> left: y = Aᵀ(U ⊙ V)A makes dL/dU[ξ] = Σ_t (A dy_t Aᵀ)[ξ] · V_t[ξ], per
+    /// channel pair a product over the tiles, dU[ξ] (+)= dM[ξ] · V[ξ]ᵀ (Gemm.Nt, depth samples × tiles).
+    /// <see cref="AddWeightGradient"/> then turns the sum into dL/dg = Gᵀ dU G.
+    /// </summary>
+    /// <param name="ws">The forward pass's workspace of this worker (its transformed input is recomputed here).</param>
+    /// <param name="x">samples × [InC, InH, InW], the forward pass's input.</param>
+    /// <param name="dy">samples × [OutC, OutH, OutW], the gradient of its output.</param>
+    /// <param name="samples">Samples in x and dy, at most the workspace's MaxSamples.</param>
+    public static void WeightGradient(WinogradWorkspace ws, ReadOnlySpan<float> x, ReadOnlySpan<float> dy, int samples)
+    {
+        var g = ws.Geometry;
+        int inC = g.InC, outC = ws.OutC, inSize = inC * g.InH * g.InW, outSize = outC * g.OutH * g.OutW;
+        if (samples < 1 || samples > ws.MaxSamples) throw new ArgumentOutOfRangeException(nameof(samples), samples, $"Winograd.WeightGradient: samples must be between 1 and {ws.MaxSamples}");
+        if (x.Length < samples * inSize) throw new ArgumentException($"Winograd.WeightGradient: x has {x.Length} floats, expected {samples * inSize}.", nameof(x));
+        if (dy.Length < samples * outSize) throw new ArgumentException($"Winograd.WeightGradient: dy has {dy.Length} floats, expected {samples * outSize}.", nameof(dy));
+        int tiles = ws.Tiles, ld = ws.Ld, n = samples * tiles;
+        fixed (float* px = x, pv = ws.V.Span, pdy = dy, pm = ws.M.Span)
+        {
+            for (int s = 0; s < samples; s++)
+                for (int c = 0; c < inC; c++)
+                    InputTile(in g, px + (nint)s * inSize + (nint)c * g.InH * g.InW, pv + (nint)c * ld + s * tiles, ws.PlaneV);
+            for (int s = 0; s < samples; s++)
+                for (int o = 0; o < outC; o++)
+                    OutputAdjoint(in g, pdy + (nint)s * outSize + (nint)o * g.OutH * g.OutW, pm + (nint)o * ld + s * tiles, ws.PlaneM);
+        }
+        var du = ws.DU.Span;
+        for (int xi = 0; xi < 16; xi++)
+            Gemm.Nt(outC, inC, n, ws.M.Span.Slice(xi * ws.PlaneM), ld, ws.V.Span.Slice(xi * ws.PlaneV), ld,
+                du.Slice(xi * outC * inC, outC * inC), inC, accumulate: ws.HasGradient);
+        ws.HasGradient = true;
+    }
+
+    /// <summary>dWeight [OutC, InC, 3, 3] += Gᵀ dU G, dU being what <see cref="WeightGradient"/> summed since the last
+    /// call (nothing if it was not called); the next <see cref="WeightGradient"/> starts a new sum.</summary>
+    public static void AddWeightGradient(WinogradWorkspace ws, Span<float> dWeight)
+    {
+        int inC = ws.Geometry.InC, outC = ws.OutC, pair = outC * inC;
+        if (dWeight.Length != pair * 9) throw new ArgumentException($"Winograd.AddWeightGradient: dWeight has {dWeight.Length} floats, expected {pair * 9}.", nameof(dWeight));
+        if (!ws.HasGradient) return;
+        ws.HasGradient = false;
+        var du = ws.DU.Span;
+        Span<float> t = stackalloc float[12];
+        for (int p = 0; p < pair; p++)
+        {
+            // t = Gᵀ dU (3×4), column by column; then each row of t times G
+            for (int j = 0; j < 4; j++)
+                GT(du[j * pair + p], du[(4 + j) * pair + p], du[(8 + j) * pair + p], du[(12 + j) * pair + p], out t[j], out t[4 + j], out t[8 + j]);
+            var dw = dWeight.Slice(p * 9, 9);
+            for (int i = 0; i < 3; i++)
+            {
+                GT(t[4 * i], t[4 * i + 1], t[4 * i + 2], t[4 * i + 3], out float a, out float b, out float c);
+                dw[3 * i] += a;
+                dw[3 * i + 1] += b;
+                dw[3 * i + 2] += c;
+            }
+        }
+    }
+
+    /// <summary>Gᵀ = [[1, ½, ½, 0], [0, ½, −½, 0], [0, ½, ½, 1]] times a 4-vector.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void GT(float r0, float r1, float r2, float r3, out float a, out float b, out float c)
+    {
+        float e = (r1 + r2) * 0.5f;
+        a = r0 + e;
+        b = (r1 - r2) * 0.5f;
+        c = e + r3;
+    }
+
+    // A = [[1, 0], [1, 1], [1, −1], [0, −1]]: dM = A dy_t Aᵀ for a 2×2 tile of dy (zero past the edges), rows then
+    // columns, each pair (a, b) → (a, a + b, a − b, −b).
+
+    /// <summary>One output channel of one sample: each tile's dM goes to m[ξ·ldXi + t].</summary>
+    private static void OutputAdjoint(in ConvGeometry g, float* dy, float* m, nint ldXi)
+    {
+        int tilesH = (g.OutH + 1) / 2, tilesW = (g.OutW + 1) / 2;
+        if (Avx2.IsSupported)
+        {
+            for (int ty = 0; ty < tilesH; ty++)
+                for (int j0 = 0; j0 < tilesW; j0 += 8)
+                {
+                    // rows 2ty and 2ty + 1, columns 2j and 2j + 1 of tiles j0 .. j0 + 7
+                    Vector256<float> e0, o0, e1 = default, o1 = default;
+                    float* row = dy + (nint)(2 * ty) * g.OutW;
+                    Split(Load(row, 2 * j0, g.OutW), Load(row, 2 * j0 + 8, g.OutW), out e0, out o0);
+                    if (2 * ty + 1 < g.OutH) Split(Load(row + g.OutW, 2 * j0, g.OutW), Load(row + g.OutW, 2 * j0 + 8, g.OutW), out e1, out o1);
+                    float* dst = m + ty * tilesW + j0;
+                    Adjoint(e0, o0, dst, ldXi);
+                    Adjoint(e0 + e1, o0 + o1, dst + 4 * ldXi, ldXi);
+                    Adjoint(e0 - e1, o0 - o1, dst + 8 * ldXi, ldXi);
+                    Adjoint(-e1, -o1, dst + 12 * ldXi, ldXi);
+                }
+            return;
+        }
+        int outH = g.OutH, outW = g.OutW;
+        for (int ty = 0; ty < tilesH; ty++)
+            for (int tx = 0; tx < tilesW; tx++)
+            {
+                float D(int r, int q) => 2 * ty + r < outH && 2 * tx + q < outW ? dy[(2 * ty + r) * outW + 2 * tx + q] : 0f;
+                float a0 = D(0, 0), b0 = D(0, 1), a1 = D(1, 0), b1 = D(1, 1);
+                float* dst = m + ty * tilesW + tx;
+                AdjointScalar(a0, b0, dst, ldXi);
+                AdjointScalar(a0 + a1, b0 + b1, dst + 4 * ldXi, ldXi);
+                AdjointScalar(a0 - a1, b0 - b1, dst + 8 * ldXi, ldXi);
+                AdjointScalar(-a1, -b1, dst + 12 * ldXi, ldXi);
+            }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Adjoint(Vector256<float> a, Vector256<float> b, float* dst, nint ldXi)
+    {
+        Vector256.Store(a, dst);
+        Vector256.Store(a + b, dst + ldXi);
+        Vector256.Store(a - b, dst + 2 * ldXi);
+        Vector256.Store(-b, dst + 3 * ldXi);
+    }
+
+    private static void AdjointScalar(float a, float b, float* dst, nint ldXi)
+    {
+        dst[0] = a;
+        dst[ldXi] = a + b;
+        dst[2 * ldXi] = a - b;
+        dst[3 * ldXi] = -b;
     }
 
     // ---------------------------------------------------------------- U = G g Gᵀ, packed per ξ for PackedGemm
