@@ -90,7 +90,8 @@ internal sealed record CpuPlan(
             if (l.Params is ConvParams c)
             {
                 var s = conv[l.Index];
-                if (l.Kind == LayerKind.Conv2D)
+                if (s.Winograd) { } // its own workspace (WinogradWorkspace): no column matrix, no packed weight
+                else if (l.Kind == LayerKind.Conv2D)
                 {
                     int k = l.InC / c.Groups * c.KernelH * c.KernelW * c.Groups, p = l.OutH * l.OutW;
                     // pointwise too: its backward transposes x here; batched forward also puts [OutC, samples · p] in the gradient scratch
