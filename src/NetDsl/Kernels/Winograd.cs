@@ -342,6 +342,22 @@ public static unsafe class Winograd
     private static void InputTile(in ConvGeometry g, float* x, float* v, nint ldXi)
     {
         int tilesH = (g.OutH + 1) / 2, tilesW = (g.OutW + 1) / 2;
+        if (Avx2.IsSupported && tilesW <= 8)
+        {
+            // One vector of tiles per tile row: the last two input rows of a tile row are the first two of the next, so
+            // they are loaded and split once.
+            int iw0 = -g.PadLeft;
+            Row(in g, x, -g.PadTop, iw0, out var e0, out var o0, out var f0, out var q0);
+            Row(in g, x, 1 - g.PadTop, iw0, out var e1, out var o1, out var f1, out var q1);
+            for (int ty = 0; ty < tilesH; ty++)
+            {
+                Row(in g, x, 2 * ty + 2 - g.PadTop, iw0, out var e2, out var o2, out var f2, out var q2);
+                Row(in g, x, 2 * ty + 3 - g.PadTop, iw0, out var e3, out var o3, out var f3, out var q3);
+                Transform(e0, o0, f0, q0, e1, o1, f1, q1, e2, o2, f2, q2, e3, o3, f3, q3, v + ty * tilesW, ldXi);
+                (e0, o0, f0, q0, e1, o1, f1, q1) = (e2, o2, f2, q2, e3, o3, f3, q3);
+            }
+            return;
+        }
         if (Avx2.IsSupported)
         {
             for (int ty = 0; ty < tilesH; ty++)
@@ -388,6 +404,16 @@ public static unsafe class Winograd
         Row(in g, x, 2 * ty + 1 - g.PadTop, 2 * j0 - g.PadLeft, out e1, out o1, out f1, out q1);
         Row(in g, x, 2 * ty + 2 - g.PadTop, 2 * j0 - g.PadLeft, out e2, out o2, out f2, out q2);
         Row(in g, x, 2 * ty + 3 - g.PadTop, 2 * j0 - g.PadLeft, out e3, out o3, out f3, out q3);
+        Transform(e0, o0, f0, q0, e1, o1, f1, q1, e2, o2, f2, q2, e3, o3, f3, q3, dst, ldXi);
+    }
+
+    /// <summary>Bᵀ d B for eight tiles, from their four input rows' column sets (E, O, E′, O′ per row).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transform(Vector256<float> e0, Vector256<float> o0, Vector256<float> f0, Vector256<float> q0,
+        Vector256<float> e1, Vector256<float> o1, Vector256<float> f1, Vector256<float> q1,
+        Vector256<float> e2, Vector256<float> o2, Vector256<float> f2, Vector256<float> q2,
+        Vector256<float> e3, Vector256<float> o3, Vector256<float> f3, Vector256<float> q3, float* dst, nint ldXi)
+    {
         // vertical: rows (r0 − r2, r1 + r2, r2 − r1, r1 − r3), for each of the four column sets
         var ve0 = e0 - e2; var ve1 = e1 + e2; var ve2 = e2 - e1; var ve3 = e1 - e3;
         var vo0 = o0 - o2; var vo1 = o1 + o2; var vo2 = o2 - o1; var vo3 = o1 - o3;
