@@ -227,8 +227,48 @@ public static unsafe class Gemm
                 }
         }
         for (int i = pairs; i < m; i++)
-            for (int j = 0; j < n; j++)
-                Put1(c + (nint)i * ldc + j, Dot256(k, a + (nint)i * lda, b + (nint)j * ldb), acc);
+        {
+            float* ai = a + (nint)i * lda;
+            float* ci = c + (nint)i * ldc;
+            int j = 0;
+            for (; j + 6 <= n; j += 6) Tile1x6(k, ai, b + (nint)j * ldb, ldb, ci + j, acc);
+            for (; j < n; j++) Put1(ci + j, Dot256(k, ai, b + (nint)j * ldb), acc);
+        }
+    }
+
+    /// <summary>One row of A against six rows of B from b0 on (a batch-1 dense layer's whole product): 12 accumulators,
+    /// two halves of each of six 16-lane dot products (see <see cref="Nt256"/>).</summary>
+    private static void Tile1x6(int k, float* a0, float* b0, int ldb, float* c, bool acc)
+    {
+        float* b1 = b0 + ldb, b2 = b1 + ldb, b3 = b2 + ldb, b4 = b3 + ldb, b5 = b4 + ldb;
+        Vector256<float> l0 = default, l1 = default, l2 = default, l3 = default, l4 = default, l5 = default;
+        Vector256<float> h0 = default, h1 = default, h2 = default, h3 = default, h4 = default, h5 = default;
+        int p = 0;
+        for (; p + 16 <= k; p += 16)
+        {
+            var x = Vector256.Load(a0 + p);
+            l0 = X86Fma.MultiplyAdd(x, Vector256.Load(b0 + p), l0); l1 = X86Fma.MultiplyAdd(x, Vector256.Load(b1 + p), l1);
+            l2 = X86Fma.MultiplyAdd(x, Vector256.Load(b2 + p), l2); l3 = X86Fma.MultiplyAdd(x, Vector256.Load(b3 + p), l3);
+            l4 = X86Fma.MultiplyAdd(x, Vector256.Load(b4 + p), l4); l5 = X86Fma.MultiplyAdd(x, Vector256.Load(b5 + p), l5);
+            x = Vector256.Load(a0 + p + 8);
+            h0 = X86Fma.MultiplyAdd(x, Vector256.Load(b0 + p + 8), h0); h1 = X86Fma.MultiplyAdd(x, Vector256.Load(b1 + p + 8), h1);
+            h2 = X86Fma.MultiplyAdd(x, Vector256.Load(b2 + p + 8), h2); h3 = X86Fma.MultiplyAdd(x, Vector256.Load(b3 + p + 8), h3);
+            h4 = X86Fma.MultiplyAdd(x, Vector256.Load(b4 + p + 8), h4); h5 = X86Fma.MultiplyAdd(x, Vector256.Load(b5 + p + 8), h5);
+        }
+        if (p < k)
+        {
+            var (tailLo, tailHi) = TailMasks(k);
+            var x = Avx.MaskLoad(a0 + p, tailLo);
+            l0 = X86Fma.MultiplyAdd(x, Avx.MaskLoad(b0 + p, tailLo), l0); l1 = X86Fma.MultiplyAdd(x, Avx.MaskLoad(b1 + p, tailLo), l1);
+            l2 = X86Fma.MultiplyAdd(x, Avx.MaskLoad(b2 + p, tailLo), l2); l3 = X86Fma.MultiplyAdd(x, Avx.MaskLoad(b3 + p, tailLo), l3);
+            l4 = X86Fma.MultiplyAdd(x, Avx.MaskLoad(b4 + p, tailLo), l4); l5 = X86Fma.MultiplyAdd(x, Avx.MaskLoad(b5 + p, tailLo), l5);
+            x = Avx.MaskLoad(a0 + p + 8, tailHi);
+            h0 = X86Fma.MultiplyAdd(x, Avx.MaskLoad(b0 + p + 8, tailHi), h0); h1 = X86Fma.MultiplyAdd(x, Avx.MaskLoad(b1 + p + 8, tailHi), h1);
+            h2 = X86Fma.MultiplyAdd(x, Avx.MaskLoad(b2 + p + 8, tailHi), h2); h3 = X86Fma.MultiplyAdd(x, Avx.MaskLoad(b3 + p + 8, tailHi), h3);
+            h4 = X86Fma.MultiplyAdd(x, Avx.MaskLoad(b4 + p + 8, tailHi), h4); h5 = X86Fma.MultiplyAdd(x, Avx.MaskLoad(b5 + p + 8, tailHi), h5);
+        }
+        Put1(c, Reduce(l0 + h0), acc); Put1(c + 1, Reduce(l1 + h1), acc); Put1(c + 2, Reduce(l2 + h2), acc);
+        Put1(c + 3, Reduce(l3 + h3), acc); Put1(c + 4, Reduce(l4 + h4), acc); Put1(c + 5, Reduce(l5 + h5), acc);
     }
 
     /// <summary>Rows a0 and a1 of A against rows b0 and b0 + ldb of B (see <see cref="Nt256"/>).</summary>

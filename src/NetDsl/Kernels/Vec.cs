@@ -134,52 +134,56 @@ public static class Vec
         t = Vector512.FusedMultiplyAdd(t, z, Vector512.Create(1.33314422036E-1f));
         t = Vector512.FusedMultiplyAdd(t, z, Vector512.Create(-3.33332819422E-1f));
         var poly = Vector512.FusedMultiplyAdd(t * z, x, x);
-        var big = Vector512<float>.One - Vector512.Create(2f) / (ExpNonNegative(ax + ax) + Vector512<float>.One);
+        var big = Vector512<float>.One - Vector512.Create(2f) / ExpNonNegativePlusOne(ax + ax);
         big = (big.AsUInt32() | (x.AsUInt32() & Vector512.Create(0x80000000u))).AsSingle();
         return Vector512.ConditionalSelect(Vector512.LessThan(ax, Vector512.Create(0.625f)), poly, big);
     }
 
-    /// <summary>e^x for x ≥ 0 (NaN stays NaN), within about 1 ulp: x = n·ln 2 + r with |r| ≤ ln2/2 (Cody–Waite split of
+    /// <summary>e^x + 1 for x ≥ 0 (NaN stays NaN; the + 1 fused into the last step), e^x within about 1 ulp: x = n·ln 2 + r with |r| ≤ ln2/2 (Cody–Waite split of
     /// ln 2), Cephes' degree-6 polynomial for e^r, 2^n from the exponent bits. x is clamped to 88 (e^88 is finite; tanh
     /// only needs to know that it is large). Vector512.Exp computes in double precision, several times slower.</summary>
     // Inlined: a Vector512 argument or result of a call travels through the stack, whose 64-byte alignment varies per
     // process (ASLR); misaligned, that round trip made LeNet-5's batch-1 forward 33 % slower in some processes.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> ExpNonNegative(Vector512<float> x)
+    private static Vector512<float> ExpNonNegativePlusOne(Vector512<float> x)
     {
         x = Vector512.Min(x, Vector512.Create(88f)); // Min keeps a NaN in x (the second operand's is not taken)
         var n = Vector512.Round(x * Vector512.Create(1.44269504088896341f));
         var r = Vector512.FusedMultiplyAdd(n, Vector512.Create(-0.693359375f), x);
         r = Vector512.FusedMultiplyAdd(n, Vector512.Create(2.12194440e-4f), r);
-        var p = Vector512.FusedMultiplyAdd(Vector512.Create(1.9875691500E-4f), r, Vector512.Create(1.3981999507E-3f));
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(8.3334519073E-3f));
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(4.1665795894E-2f));
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.6666665459E-1f));
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(5.0000001201E-1f));
-        p = Vector512.FusedMultiplyAdd(p, r * r, r) + Vector512<float>.One;
+        // The degree-5 polynomial by Estrin's scheme (three levels of FMAs instead of Horner's five in a row): tanh's
+        // dependency chain is what limits it, most at 256 bits, where twice the instructions wait per element.
+        var r2 = r * r;
+        var q0 = Vector512.FusedMultiplyAdd(Vector512.Create(1.6666665459E-1f), r, Vector512.Create(5.0000001201E-1f));
+        var q1 = Vector512.FusedMultiplyAdd(Vector512.Create(8.3334519073E-3f), r, Vector512.Create(4.1665795894E-2f));
+        var q2 = Vector512.FusedMultiplyAdd(Vector512.Create(1.9875691500E-4f), r, Vector512.Create(1.3981999507E-3f));
+        var p = Vector512.FusedMultiplyAdd(Vector512.FusedMultiplyAdd(q2, r2, q1), r2, q0);
+        p = Vector512.FusedMultiplyAdd(p, r2, r) + Vector512<float>.One;
         // n is a whole number in [0, 127] (or NaN, whose scale does not matter): the plain truncating conversion is exact
         // and cheaper than ConvertToInt32's saturating one.
         var scale = ((Avx512F.ConvertToVector512Int32WithTruncation(n) + Vector512.Create(127)) << 23).AsSingle();
-        return p * scale;
+        return Vector512.FusedMultiplyAdd(p, scale, Vector512<float>.One);
     }
 
-    /// <summary>The 256-bit twin of <see cref="ExpNonNegative(Vector512{float})"/>: the same operations, so the same result per element.</summary>
+    /// <summary>The 256-bit twin of <see cref="ExpNonNegativePlusOne(Vector512{float})"/>: the same operations, so the same result per element.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> ExpNonNegative(Vector256<float> x)
+    private static Vector256<float> ExpNonNegativePlusOne(Vector256<float> x)
     {
         x = Vector256.Min(x, Vector256.Create(88f));
         var n = Vector256.Round(x * Vector256.Create(1.44269504088896341f));
         var r = Vector256.FusedMultiplyAdd(n, Vector256.Create(-0.693359375f), x);
         r = Vector256.FusedMultiplyAdd(n, Vector256.Create(2.12194440e-4f), r);
-        var p = Vector256.FusedMultiplyAdd(Vector256.Create(1.9875691500E-4f), r, Vector256.Create(1.3981999507E-3f));
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(8.3334519073E-3f));
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(4.1665795894E-2f));
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1.6666665459E-1f));
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(5.0000001201E-1f));
-        p = Vector256.FusedMultiplyAdd(p, r * r, r) + Vector256<float>.One;
+        // The degree-5 polynomial by Estrin's scheme (three levels of FMAs instead of Horner's five in a row): tanh's
+        // dependency chain is what limits it, most at 256 bits, where twice the instructions wait per element.
+        var r2 = r * r;
+        var q0 = Vector256.FusedMultiplyAdd(Vector256.Create(1.6666665459E-1f), r, Vector256.Create(5.0000001201E-1f));
+        var q1 = Vector256.FusedMultiplyAdd(Vector256.Create(8.3334519073E-3f), r, Vector256.Create(4.1665795894E-2f));
+        var q2 = Vector256.FusedMultiplyAdd(Vector256.Create(1.9875691500E-4f), r, Vector256.Create(1.3981999507E-3f));
+        var p = Vector256.FusedMultiplyAdd(Vector256.FusedMultiplyAdd(q2, r2, q1), r2, q0);
+        p = Vector256.FusedMultiplyAdd(p, r2, r) + Vector256<float>.One;
         var ni = Avx.IsSupported ? Avx.ConvertToVector256Int32WithTruncation(n) : Vector256.ConvertToInt32(n);
         var scale = ((ni + Vector256.Create(127)) << 23).AsSingle();
-        return p * scale;
+        return Vector256.FusedMultiplyAdd(p, scale, Vector256<float>.One);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -192,7 +196,7 @@ public static class Vec
         t = Vector256.FusedMultiplyAdd(t, z, Vector256.Create(1.33314422036E-1f));
         t = Vector256.FusedMultiplyAdd(t, z, Vector256.Create(-3.33332819422E-1f));
         var poly = Vector256.FusedMultiplyAdd(t * z, x, x);
-        var big = Vector256<float>.One - Vector256.Create(2f) / (ExpNonNegative(ax + ax) + Vector256<float>.One);
+        var big = Vector256<float>.One - Vector256.Create(2f) / ExpNonNegativePlusOne(ax + ax);
         big = (big.AsUInt32() | (x.AsUInt32() & Vector256.Create(0x80000000u))).AsSingle();
         return Vector256.ConditionalSelect(Vector256.LessThan(ax, Vector256.Create(0.625f)), poly, big);
     }
