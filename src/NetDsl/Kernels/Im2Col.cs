@@ -1,4 +1,5 @@
 using System;
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
@@ -151,8 +152,17 @@ public static class Im2Col
                     float* d = pc + (nint)row * ldCol;
                     int dh = kh * g.Dilation - g.PadTop;
                     // Output rows oh with 0 ≤ oh·sh + dh < inH read the image; those above and below are padding.
-                    int top = dh >= 0 ? 0 : Math.Min(outH, (-dh + sh - 1) / sh);
-                    int bottom = Math.Max(top, Math.Min(outH, inH - dh <= 0 ? 0 : (inH - dh - 1) / sh + 1));
+                    int top, bottom;
+                    if (sh == 1)
+                    {
+                        top = Math.Min(outH, Math.Max(0, -dh));
+                        bottom = Math.Max(top, Math.Min(outH, inH - dh));
+                    }
+                    else
+                    {
+                        top = dh >= 0 ? 0 : Math.Min(outH, (-dh + sh - 1) / sh);
+                        bottom = Math.Max(top, Math.Min(outH, inH - dh <= 0 ? 0 : (inH - dh - 1) / sh + 1));
+                    }
                     ZeroRows256(d, top, nv, o1, o2, o3, outW);
                     float* dEnd = d + (nint)bottom * outW;
                     d += (nint)top * outW;
@@ -190,7 +200,9 @@ public static class Im2Col
         }
     }
 
-    /// <summary>Zeroes <paramref name="rows"/> output rows from d on, with the vector layout of <see cref="UnfoldNarrow256"/>.</summary>
+    /// <summary>Zeroes <paramref name="rows"/> output rows from d on, with the vector layout of <see cref="UnfoldNarrow256"/>.
+    /// Inlined: as a call it made NativeAOT keep the row's load masks on the stack, reloaded for every row.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static unsafe void ZeroRows256(float* d, int rows, int nv, int o1, int o2, int o3, int outW)
     {
         var zero = Vector256<float>.Zero;

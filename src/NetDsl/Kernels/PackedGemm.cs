@@ -214,10 +214,12 @@ public static unsafe class PackedGemm
     }
 
     /// <summary>All bits set in lanes [0, count), zero above: the mask AVX-512 masked loads and stores take.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static Vector512<float> LaneMask(int count) => LaneRange(0, 0, count);
 
     /// <summary>All bits set in the lanes l whose index first + l lies in [lo, hi): the columns a masked load or store
     /// may touch when lane 0 stands for column <paramref name="first"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static Vector512<float> LaneRange(int first, int lo, int hi)
     {
         var index = Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15) + Vector512.Create(first);
@@ -226,6 +228,10 @@ public static unsafe class PackedGemm
 
     /// <summary>All bits set in the 8 lanes l whose column first + l lies in [lo, hi): AVX2's masked loads and stores
     /// take the sign bit of each lane.</summary>
+    // These mask makers are inlined on purpose: NativeAOT left them as calls, and a call inside a kernel (Gemm.Nt256's
+    // masked last depth block) makes the register allocator keep the accumulators on the stack through the whole loop
+    // (no vector register survives a call on x64 Linux): the AOT build's dot products ran at half speed.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static Vector256<float> LaneRange256(int first, int lo, int hi)
     {
         var index = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7) + Vector256.Create(first);
