@@ -86,7 +86,7 @@ public static class Vec
         {
             int n = y.Length, i = 0;
             // Each width's loop in a method of its own: with both inlined here the JIT ran out of inlining budget and
-            // called the 256-bit formula (and Vector256.CopyTo) per vector, a third slower.
+            // called the 256-bit formula (and Vector256.CopyTo) as functions, once per vector.
             if (Simd.Use512) i = Tanh512(px, py, n);
             if (Vector256.IsHardwareAccelerated)
             {
@@ -139,7 +139,7 @@ public static class Vec
 
     // Inlined: a Vector512 argument or result of a call travels through the stack, whose 64-byte alignment varies per
     // process (ASLR); misaligned, that round trip made LeNet-5's batch-1 forward 33 % slower in some processes.
-    // Horner steps as fused multiply-adds (one rounding each): a third faster at 256 bits than separate multiplies and
+    // Polynomial steps as fused multiply-adds (one rounding each): a quarter faster at 256 bits than separate multiplies and
     // adds, and the same operations at both widths, so the same bits.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<float> Tanh(Vector512<float> x) =>
