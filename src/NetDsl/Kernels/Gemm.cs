@@ -198,56 +198,142 @@ public static unsafe class Gemm
     /// <see cref="Nt512"/>'s arithmetic at 256 bits, so AVX2 and AVX-512 machines (and a NativeAOT x86-64-v3 build next to
     /// the JIT) compute the same bits: each dot product keeps two 8-lane accumulators standing for the halves of the 16-lane
     /// one, walks the depth in the same 16-wide blocks (the last partial block through masked loads, zeros beyond k), and is
-    /// reduced by <see cref="Reduce"/> (lower + upper, then the same pairwise tree). 2×2 tiles: 8 accumulators.
+    /// reduced by <see cref="Reduce"/> (lower + upper, then the same pairwise tree). 2×3 tiles: 12 accumulators, 12
+    /// independent FMA chains per step (2×2 tiles had 8, too few to cover the FMA latency at two FMAs a cycle) and all 16
+    /// registers in use; 2×2 tiles and single dot products for the columns and row left over.
     /// </summary>
     private static void Nt256(int m, int n, int k, float* a, int lda, float* b, int ldb, float* c, int ldc, bool acc)
     {
-        int i = 0;
-        for (; i + 2 <= m; i += 2)
+        // Blocks of A's rows small enough to stay in the L1 cache (about 16 KB) while B's rows pass by three at a time:
+        // B is read from L2 once per block instead of once per pair of rows.
+        int pairs = m & ~1;
+        int block = Math.Max(2, Math.Min(pairs, 4096 / Math.Max(k, 1)) & ~1);
+        for (int i0 = 0; i0 < pairs; i0 += block)
         {
-            float* a0 = a + (nint)i * lda, a1 = a0 + lda;
+            int i1 = Math.Min(pairs, i0 + block);
             int j = 0;
+            for (; j + 3 <= n; j += 3)
+                for (int i = i0; i < i1; i += 2)
+                    Tile2x3(k, a + (nint)i * lda, a + (nint)(i + 1) * lda, b + (nint)j * ldb, ldb, c + (nint)i * ldc + j, ldc, acc);
             for (; j + 2 <= n; j += 2)
-            {
-                float* b0 = b + (nint)j * ldb, b1 = b0 + ldb;
-                Vector256<float> l00 = default, h00 = default, l01 = default, h01 = default, l10 = default, h10 = default, l11 = default, h11 = default;
-                // Whole blocks: 8 accumulators, A's four half-rows, one B half-row at a time (13 registers: no spill).
-                int p = 0;
-                for (; p + 16 <= k; p += 16)
-                {
-                    var x0l = Vector256.Load(a0 + p); var x0h = Vector256.Load(a0 + p + 8);
-                    var x1l = Vector256.Load(a1 + p); var x1h = Vector256.Load(a1 + p + 8);
-                    var y = Vector256.Load(b0 + p); l00 = X86Fma.MultiplyAdd(x0l, y, l00); l10 = X86Fma.MultiplyAdd(x1l, y, l10);
-                    y = Vector256.Load(b0 + p + 8); h00 = X86Fma.MultiplyAdd(x0h, y, h00); h10 = X86Fma.MultiplyAdd(x1h, y, h10);
-                    y = Vector256.Load(b1 + p); l01 = X86Fma.MultiplyAdd(x0l, y, l01); l11 = X86Fma.MultiplyAdd(x1l, y, l11);
-                    y = Vector256.Load(b1 + p + 8); h01 = X86Fma.MultiplyAdd(x0h, y, h01); h11 = X86Fma.MultiplyAdd(x1h, y, h11);
-                }
-                if (p < k)
-                {
-                    // The last partial block through masks (zeros beyond k), as Nt512's masked step; the masks are made
-                    // here so that they take no registers in the loop above.
-                    var (tailLo, tailHi) = TailMasks(k);
-                    var x0l = Avx.MaskLoad(a0 + p, tailLo); var x0h = Avx.MaskLoad(a0 + p + 8, tailHi);
-                    var x1l = Avx.MaskLoad(a1 + p, tailLo); var x1h = Avx.MaskLoad(a1 + p + 8, tailHi);
-                    var y = Avx.MaskLoad(b0 + p, tailLo); l00 = X86Fma.MultiplyAdd(x0l, y, l00); l10 = X86Fma.MultiplyAdd(x1l, y, l10);
-                    y = Avx.MaskLoad(b0 + p + 8, tailHi); h00 = X86Fma.MultiplyAdd(x0h, y, h00); h10 = X86Fma.MultiplyAdd(x1h, y, h10);
-                    y = Avx.MaskLoad(b1 + p, tailLo); l01 = X86Fma.MultiplyAdd(x0l, y, l01); l11 = X86Fma.MultiplyAdd(x1l, y, l11);
-                    y = Avx.MaskLoad(b1 + p + 8, tailHi); h01 = X86Fma.MultiplyAdd(x0h, y, h01); h11 = X86Fma.MultiplyAdd(x1h, y, h11);
-                }
-                float* c0 = c + (nint)i * ldc + j, c1 = c0 + ldc;
-                Put1(c0, Reduce(l00 + h00), acc); Put1(c0 + 1, Reduce(l01 + h01), acc);
-                Put1(c1, Reduce(l10 + h10), acc); Put1(c1 + 1, Reduce(l11 + h11), acc);
-            }
+                for (int i = i0; i < i1; i += 2)
+                    Tile2x2(k, a + (nint)i * lda, a + (nint)(i + 1) * lda, b + (nint)j * ldb, ldb, c + (nint)i * ldc + j, ldc, acc);
             for (; j < n; j++)
-            {
-                float* bj = b + (nint)j * ldb;
-                Put1(c + (nint)i * ldc + j, Dot256(k, a0, bj), acc);
-                Put1(c + (nint)(i + 1) * ldc + j, Dot256(k, a1, bj), acc);
-            }
+                for (int i = i0; i < i1; i += 2)
+                {
+                    float* bj = b + (nint)j * ldb;
+                    Put1(c + (nint)i * ldc + j, Dot256(k, a + (nint)i * lda, bj), acc);
+                    Put1(c + (nint)(i + 1) * ldc + j, Dot256(k, a + (nint)(i + 1) * lda, bj), acc);
+                }
         }
-        for (; i < m; i++)
-            for (int j = 0; j < n; j++)
-                Put1(c + (nint)i * ldc + j, Dot256(k, a + (nint)i * lda, b + (nint)j * ldb), acc);
+        for (int i = pairs; i < m; i++)
+        {
+            float* ai = a + (nint)i * lda;
+            float* ci = c + (nint)i * ldc;
+            int j = 0;
+            for (; j + 6 <= n; j += 6) Tile1x6(k, ai, b + (nint)j * ldb, ldb, ci + j, acc);
+            for (; j < n; j++) Put1(ci + j, Dot256(k, ai, b + (nint)j * ldb), acc);
+        }
+    }
+
+    /// <summary>One row of A against six rows of B from b0 on (a batch-1 dense layer's whole product): 12 accumulators,
+    /// two halves of each of six 16-lane dot products (see <see cref="Nt256"/>).</summary>
+    private static void Tile1x6(int k, float* a0, float* b0, int ldb, float* c, bool acc)
+    {
+        float* b1 = b0 + ldb, b2 = b1 + ldb, b3 = b2 + ldb, b4 = b3 + ldb, b5 = b4 + ldb;
+        Vector256<float> l0 = default, l1 = default, l2 = default, l3 = default, l4 = default, l5 = default;
+        Vector256<float> h0 = default, h1 = default, h2 = default, h3 = default, h4 = default, h5 = default;
+        int p = 0;
+        for (; p + 16 <= k; p += 16)
+        {
+            var x = Vector256.Load(a0 + p);
+            l0 = X86Fma.MultiplyAdd(x, Vector256.Load(b0 + p), l0); l1 = X86Fma.MultiplyAdd(x, Vector256.Load(b1 + p), l1);
+            l2 = X86Fma.MultiplyAdd(x, Vector256.Load(b2 + p), l2); l3 = X86Fma.MultiplyAdd(x, Vector256.Load(b3 + p), l3);
+            l4 = X86Fma.MultiplyAdd(x, Vector256.Load(b4 + p), l4); l5 = X86Fma.MultiplyAdd(x, Vector256.Load(b5 + p), l5);
+            x = Vector256.Load(a0 + p + 8);
+            h0 = X86Fma.MultiplyAdd(x, Vector256.Load(b0 + p + 8), h0); h1 = X86Fma.MultiplyAdd(x, Vector256.Load(b1 + p + 8), h1);
+            h2 = X86Fma.MultiplyAdd(x, Vector256.Load(b2 + p + 8), h2); h3 = X86Fma.MultiplyAdd(x, Vector256.Load(b3 + p + 8), h3);
+            h4 = X86Fma.MultiplyAdd(x, Vector256.Load(b4 + p + 8), h4); h5 = X86Fma.MultiplyAdd(x, Vector256.Load(b5 + p + 8), h5);
+        }
+        if (p < k)
+        {
+            var (tailLo, tailHi) = TailMasks(k);
+            var x = Avx.MaskLoad(a0 + p, tailLo);
+            l0 = X86Fma.MultiplyAdd(x, Avx.MaskLoad(b0 + p, tailLo), l0); l1 = X86Fma.MultiplyAdd(x, Avx.MaskLoad(b1 + p, tailLo), l1);
+            l2 = X86Fma.MultiplyAdd(x, Avx.MaskLoad(b2 + p, tailLo), l2); l3 = X86Fma.MultiplyAdd(x, Avx.MaskLoad(b3 + p, tailLo), l3);
+            l4 = X86Fma.MultiplyAdd(x, Avx.MaskLoad(b4 + p, tailLo), l4); l5 = X86Fma.MultiplyAdd(x, Avx.MaskLoad(b5 + p, tailLo), l5);
+            x = Avx.MaskLoad(a0 + p + 8, tailHi);
+            h0 = X86Fma.MultiplyAdd(x, Avx.MaskLoad(b0 + p + 8, tailHi), h0); h1 = X86Fma.MultiplyAdd(x, Avx.MaskLoad(b1 + p + 8, tailHi), h1);
+            h2 = X86Fma.MultiplyAdd(x, Avx.MaskLoad(b2 + p + 8, tailHi), h2); h3 = X86Fma.MultiplyAdd(x, Avx.MaskLoad(b3 + p + 8, tailHi), h3);
+            h4 = X86Fma.MultiplyAdd(x, Avx.MaskLoad(b4 + p + 8, tailHi), h4); h5 = X86Fma.MultiplyAdd(x, Avx.MaskLoad(b5 + p + 8, tailHi), h5);
+        }
+        Put1(c, Reduce(l0 + h0), acc); Put1(c + 1, Reduce(l1 + h1), acc); Put1(c + 2, Reduce(l2 + h2), acc);
+        Put1(c + 3, Reduce(l3 + h3), acc); Put1(c + 4, Reduce(l4 + h4), acc); Put1(c + 5, Reduce(l5 + h5), acc);
+    }
+
+    /// <summary>Rows a0 and a1 of A against rows b0 and b0 + ldb of B (see <see cref="Nt256"/>).</summary>
+    private static void Tile2x2(int k, float* a0, float* a1, float* b0, int ldb, float* c0, int ldc, bool acc)
+    {
+        float* b1 = b0 + ldb;
+        Vector256<float> l00 = default, h00 = default, l01 = default, h01 = default, l10 = default, h10 = default, l11 = default, h11 = default;
+        // Whole blocks: 8 accumulators, A's four half-rows, one B half-row at a time (13 registers: no spill).
+        int p = 0;
+        for (; p + 16 <= k; p += 16)
+        {
+            var x0l = Vector256.Load(a0 + p); var x0h = Vector256.Load(a0 + p + 8);
+            var x1l = Vector256.Load(a1 + p); var x1h = Vector256.Load(a1 + p + 8);
+            var y = Vector256.Load(b0 + p); l00 = X86Fma.MultiplyAdd(x0l, y, l00); l10 = X86Fma.MultiplyAdd(x1l, y, l10);
+            y = Vector256.Load(b0 + p + 8); h00 = X86Fma.MultiplyAdd(x0h, y, h00); h10 = X86Fma.MultiplyAdd(x1h, y, h10);
+            y = Vector256.Load(b1 + p); l01 = X86Fma.MultiplyAdd(x0l, y, l01); l11 = X86Fma.MultiplyAdd(x1l, y, l11);
+            y = Vector256.Load(b1 + p + 8); h01 = X86Fma.MultiplyAdd(x0h, y, h01); h11 = X86Fma.MultiplyAdd(x1h, y, h11);
+        }
+        if (p < k)
+        {
+            // The last partial block through masks (zeros beyond k), as Nt512's masked step; the masks are made
+            // here so that they take no registers in the loop above.
+            var (tailLo, tailHi) = TailMasks(k);
+            var x0l = Avx.MaskLoad(a0 + p, tailLo); var x0h = Avx.MaskLoad(a0 + p + 8, tailHi);
+            var x1l = Avx.MaskLoad(a1 + p, tailLo); var x1h = Avx.MaskLoad(a1 + p + 8, tailHi);
+            var y = Avx.MaskLoad(b0 + p, tailLo); l00 = X86Fma.MultiplyAdd(x0l, y, l00); l10 = X86Fma.MultiplyAdd(x1l, y, l10);
+            y = Avx.MaskLoad(b0 + p + 8, tailHi); h00 = X86Fma.MultiplyAdd(x0h, y, h00); h10 = X86Fma.MultiplyAdd(x1h, y, h10);
+            y = Avx.MaskLoad(b1 + p, tailLo); l01 = X86Fma.MultiplyAdd(x0l, y, l01); l11 = X86Fma.MultiplyAdd(x1l, y, l11);
+            y = Avx.MaskLoad(b1 + p + 8, tailHi); h01 = X86Fma.MultiplyAdd(x0h, y, h01); h11 = X86Fma.MultiplyAdd(x1h, y, h11);
+        }
+        float* c1 = c0 + ldc;
+        Put1(c0, Reduce(l00 + h00), acc); Put1(c0 + 1, Reduce(l01 + h01), acc);
+        Put1(c1, Reduce(l10 + h10), acc); Put1(c1 + 1, Reduce(l11 + h11), acc);
+    }
+
+    /// <summary>Rows a0 and a1 of A against rows b0, b0 + ldb and b0 + 2·ldb of B: six dot products, each as two 8-lane
+    /// halves of a 16-lane accumulator (see <see cref="Nt256"/>).</summary>
+    private static void Tile2x3(int k, float* a0, float* a1, float* b0, int ldb, float* c, int ldc, bool acc)
+    {
+        float* b1 = b0 + ldb, b2 = b1 + ldb;
+        Vector256<float> l00 = default, l01 = default, l02 = default, l10 = default, l11 = default, l12 = default;
+        Vector256<float> h00 = default, h01 = default, h02 = default, h10 = default, h11 = default, h12 = default;
+        int p = 0;
+        for (; p + 16 <= k; p += 16)
+        {
+            var y0 = Vector256.Load(b0 + p); var y1 = Vector256.Load(b1 + p); var y2 = Vector256.Load(b2 + p);
+            var x = Vector256.Load(a0 + p); l00 = X86Fma.MultiplyAdd(x, y0, l00); l01 = X86Fma.MultiplyAdd(x, y1, l01); l02 = X86Fma.MultiplyAdd(x, y2, l02);
+            x = Vector256.Load(a1 + p); l10 = X86Fma.MultiplyAdd(x, y0, l10); l11 = X86Fma.MultiplyAdd(x, y1, l11); l12 = X86Fma.MultiplyAdd(x, y2, l12);
+            y0 = Vector256.Load(b0 + p + 8); y1 = Vector256.Load(b1 + p + 8); y2 = Vector256.Load(b2 + p + 8);
+            x = Vector256.Load(a0 + p + 8); h00 = X86Fma.MultiplyAdd(x, y0, h00); h01 = X86Fma.MultiplyAdd(x, y1, h01); h02 = X86Fma.MultiplyAdd(x, y2, h02);
+            x = Vector256.Load(a1 + p + 8); h10 = X86Fma.MultiplyAdd(x, y0, h10); h11 = X86Fma.MultiplyAdd(x, y1, h11); h12 = X86Fma.MultiplyAdd(x, y2, h12);
+        }
+        if (p < k)
+        {
+            var (tailLo, tailHi) = TailMasks(k);
+            var y0 = Avx.MaskLoad(b0 + p, tailLo); var y1 = Avx.MaskLoad(b1 + p, tailLo); var y2 = Avx.MaskLoad(b2 + p, tailLo);
+            var x = Avx.MaskLoad(a0 + p, tailLo); l00 = X86Fma.MultiplyAdd(x, y0, l00); l01 = X86Fma.MultiplyAdd(x, y1, l01); l02 = X86Fma.MultiplyAdd(x, y2, l02);
+            x = Avx.MaskLoad(a1 + p, tailLo); l10 = X86Fma.MultiplyAdd(x, y0, l10); l11 = X86Fma.MultiplyAdd(x, y1, l11); l12 = X86Fma.MultiplyAdd(x, y2, l12);
+            y0 = Avx.MaskLoad(b0 + p + 8, tailHi); y1 = Avx.MaskLoad(b1 + p + 8, tailHi); y2 = Avx.MaskLoad(b2 + p + 8, tailHi);
+            x = Avx.MaskLoad(a0 + p + 8, tailHi); h00 = X86Fma.MultiplyAdd(x, y0, h00); h01 = X86Fma.MultiplyAdd(x, y1, h01); h02 = X86Fma.MultiplyAdd(x, y2, h02);
+            x = Avx.MaskLoad(a1 + p + 8, tailHi); h10 = X86Fma.MultiplyAdd(x, y0, h10); h11 = X86Fma.MultiplyAdd(x, y1, h11); h12 = X86Fma.MultiplyAdd(x, y2, h12);
+        }
+        float* c1 = c + ldc;
+        Put1(c, Reduce(l00 + h00), acc); Put1(c + 1, Reduce(l01 + h01), acc); Put1(c + 2, Reduce(l02 + h02), acc);
+        Put1(c1, Reduce(l10 + h10), acc); Put1(c1 + 1, Reduce(l11 + h11), acc); Put1(c1 + 2, Reduce(l12 + h12), acc);
     }
 
     /// <summary>Lane masks for the depth's last partial 16-block: lanes [0, k mod 16) of its two 8-lane halves.</summary>
