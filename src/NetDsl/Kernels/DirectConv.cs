@@ -27,6 +27,7 @@ public static unsafe class DirectConv
 
     /// <summary>y [outC, OutH, OutW] = conv(x [InC, InH, InW]) (+ bias); weight [outC, InC, kH, kW]. If
     /// <paramref name="relu"/> is not empty it also receives max(y, 0): a ReLU that follows, fused into the stores.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Forward(in ConvGeometry g, int outC, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias,
         ReadOnlySpan<float> x, Span<float> y, Span<float> scratch, Span<float> relu = default)
     {
@@ -57,6 +58,7 @@ public static unsafe class DirectConv
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ForwardScalar(in ConvGeometry g, int outC, float* w, float* bias, float* p, int wp, int plane, float* y, float* relu)
     {
         int kh = g.KernelH, kw = g.KernelW;
@@ -75,6 +77,7 @@ public static unsafe class DirectConv
     }
 
     /// <summary>Blocks of 4 output channels × 16 columns: eight accumulators, two input loads and four broadcasts per tap.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Forward256(in ConvGeometry g, int outC, float* w, float* bias, float* p, int wp, int plane, float* y, float* relu)
     {
         int kh = g.KernelH, kw = g.KernelW, inC = g.InC, kk = kh * kw, outH = g.OutH, outW = g.OutW, taps = inC * kk;

@@ -14,6 +14,7 @@ namespace NetDsl.Kernels;
 public static unsafe class Gemm
 {
     /// <summary>C[M×N] (+)= A·B where A(i,k) = a[i·rsA + k·csA] and B(k,j) = b[k·ldb + j].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Nn(int m, int n, int k, ReadOnlySpan<float> a, int rsA, int csA, ReadOnlySpan<float> b, int ldb,
         Span<float> c, int ldc, bool accumulate)
     {
@@ -34,6 +35,7 @@ public static unsafe class Gemm
     }
 
     /// <summary>C[M×N] (+)= A·Bᵀ where A(i,k) = a[i·lda + k] and B(j,k) = b[j·ldb + k].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Nt(int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb,
         Span<float> c, int ldc, bool accumulate)
     {
@@ -84,6 +86,7 @@ public static unsafe class Gemm
     /// a time, four columns at once. Both operands are read in place, so nothing is packed or transposed: the right
     /// kernel when the depth is long and the output small (weight gradients of small convolutions, dense layers).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Nt512(int m, int n, int k, float* a, int lda, float* b, int ldb, float* c, int ldc, bool acc)
     {
         var tail = PackedGemm.LaneMask(k & 15);
@@ -109,6 +112,7 @@ public static unsafe class Gemm
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Tile4x4(int k, float* a0, int lda, float* b0, int ldb, float* c, int ldc, bool acc, Vector512<float> tail)
     {
         float* a1 = a0 + lda, a2 = a1 + lda, a3 = a2 + lda;
@@ -144,6 +148,7 @@ public static unsafe class Gemm
     }
 
     /// <summary>Four rows of A against one row of B: c[r·ldc] (+)= A_r · b.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Tile4x1(int k, float* a0, int lda, float* b, float* c, int ldc, bool acc, Vector512<float> tail)
     {
         float* a1 = a0 + lda, a2 = a1 + lda, a3 = a2 + lda;
@@ -174,6 +179,7 @@ public static unsafe class Gemm
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float Dot512(int k, float* x, float* y, Vector512<float> tail)
     {
         var s = Vector512<float>.Zero;
@@ -202,6 +208,7 @@ public static unsafe class Gemm
     /// independent FMA chains per step (2×2 tiles had 8, too few to cover the FMA latency at two FMAs a cycle) and all 16
     /// registers in use; 2×2 tiles and single dot products for the columns and row left over.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Nt256(int m, int n, int k, float* a, int lda, float* b, int ldb, float* c, int ldc, bool acc)
     {
         // Blocks of A's rows small enough to stay in the L1 cache (about 16 KB) while B's rows pass by three at a time:
@@ -238,6 +245,7 @@ public static unsafe class Gemm
 
     /// <summary>One row of A against six rows of B from b0 on (a batch-1 dense layer's whole product): 12 accumulators,
     /// two halves of each of six 16-lane dot products (see <see cref="Nt256"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Tile1x6(int k, float* a0, float* b0, int ldb, float* c, bool acc)
     {
         float* b1 = b0 + ldb, b2 = b1 + ldb, b3 = b2 + ldb, b4 = b3 + ldb, b5 = b4 + ldb;
@@ -272,6 +280,7 @@ public static unsafe class Gemm
     }
 
     /// <summary>Rows a0 and a1 of A against rows b0 and b0 + ldb of B (see <see cref="Nt256"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Tile2x2(int k, float* a0, float* a1, float* b0, int ldb, float* c0, int ldc, bool acc)
     {
         float* b1 = b0 + ldb;
@@ -306,6 +315,7 @@ public static unsafe class Gemm
 
     /// <summary>Rows a0 and a1 of A against rows b0, b0 + ldb and b0 + 2·ldb of B: six dot products, each as two 8-lane
     /// halves of a 16-lane accumulator (see <see cref="Nt256"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Tile2x3(int k, float* a0, float* a1, float* b0, int ldb, float* c, int ldc, bool acc)
     {
         float* b1 = b0 + ldb, b2 = b1 + ldb;
@@ -344,6 +354,7 @@ public static unsafe class Gemm
         return (PackedGemm.LaneRange256(0, 0, r), PackedGemm.LaneRange256(8, 0, r));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float Dot256(int k, float* x, float* y)
     {
         Vector256<float> lo = default, hi = default;
@@ -388,6 +399,7 @@ public static unsafe class Gemm
         v.Store(c);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void CheckExtent(int length, long needed, int k, string name)
     {
         if (k > 0 && length < needed)
@@ -398,6 +410,7 @@ public static unsafe class Gemm
     private static Vector256<float> Fma(Vector256<float> a, Vector256<float> b, Vector256<float> acc) =>
         System.Runtime.Intrinsics.X86.Fma.IsSupported ? X86Fma.MultiplyAdd(a, b, acc) : acc + a * b;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void NnVector(int m, int n, int k, float* a, int rsA, int csA, float* b, int ldb, float* c, int ldc)
     {
         int i = 0;
@@ -457,6 +470,7 @@ public static unsafe class Gemm
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void NnScalar(int m, int n, int k, float* a, int rsA, int csA, float* b, int ldb, float* c, int ldc, int j0, int unused)
     {
         for (int i = 0; i < m; i++)
@@ -468,6 +482,7 @@ public static unsafe class Gemm
             }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float Dot(int k, float* x, float* y)
     {
         int p = 0;
@@ -483,6 +498,7 @@ public static unsafe class Gemm
     }
 
     // Two rows of A against four rows of B: 8 accumulators, 6 loads per 8 FMAs.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Dot2x4(int k, float* a0, int lda, float* b0, int ldb, float* c, int ldc, bool accumulate)
     {
         float* a1 = a0 + lda;

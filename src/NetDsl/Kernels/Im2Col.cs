@@ -23,6 +23,7 @@ public static class Im2Col
 
     /// <summary>As <see cref="Unfold(in ConvGeometry, ReadOnlySpan{float}, Span{float})"/>, with row r of the column
     /// matrix at col[r·ldCol]: several samples' matrices can sit side by side (ldCol = samples × ColCols).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static unsafe void Unfold(in ConvGeometry g, ReadOnlySpan<float> x, Span<float> col, int ldCol)
     {
         int p = g.ColCols;
@@ -81,6 +82,7 @@ public static class Im2Col
     /// mask stops at the row's end. Short rows are the common case for small images, where a copy loop per row costs
     /// more than the copying.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void UnfoldNarrow(in ConvGeometry g, float* px, float* pc, int ldCol)
     {
         int inH = g.InH, inW = g.InW, outH = g.OutH, outW = g.OutW, sh = g.StrideH;
@@ -128,6 +130,7 @@ public static class Im2Col
     /// with no tests in it (with that, 15–30 % off the 28-wide unfold). Rows under 8 wide: <see cref="UnfoldNarrowest256"/>.
     /// A copy either way: the same values as the plain loop.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void UnfoldNarrow256(in ConvGeometry g, float* px, float* pc, int ldCol)
     {
         int inH = g.InH, inW = g.InW, outH = g.OutH, outW = g.OutW, sh = g.StrideH;
@@ -217,6 +220,7 @@ public static class Im2Col
 
     /// <summary><see cref="UnfoldNarrow256"/> for output rows under 8 wide: one masked load per row, stored whole (the
     /// spill lands in later rows of the same plane, written after it), through a mask where the spill would leave the plane.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void UnfoldNarrowest256(in ConvGeometry g, float* px, float* pc, int ldCol)
     {
         int inH = g.InH, inW = g.InW, outH = g.OutH, outW = g.OutW, sh = g.StrideH;
@@ -250,6 +254,7 @@ public static class Im2Col
     /// register covers the row's last 8 columns (overlapping the one before; both hold the same sums there), so the row is
     /// read and written with whole vectors (AVX2's masked stores are slow on AMD), and each vector count has its own loop:
     /// the 14-wide fold takes 0.45 of its time before. Narrower rows go through masks.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void FoldNarrow256(in ConvGeometry g, float* pc, float* px, int ldCol)
     {
         int inW = g.InW;
@@ -271,6 +276,7 @@ public static class Im2Col
     private readonly struct Three : IVectorCount { public static int N => 3; }
     private readonly struct Four : IVectorCount { public static int N => 4; }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void FoldRows256<TCount>(in ConvGeometry g, float* pc, float* px, int ldCol, bool masked)
         where TCount : struct, IVectorCount
     {
@@ -322,6 +328,7 @@ public static class Im2Col
 
     /// <summary>Splits C[rows, samples·p] (samples' column blocks side by side) into samples consecutive [rows, p]
     /// matrices: dst[j·rows·p + i·p + c] = src[i·samples·p + j·p + c].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static unsafe void SplitSamples(int rows, int p, int samples, ReadOnlySpan<float> src, Span<float> dst)
     {
         if (src.Length < rows * samples * p || dst.Length < rows * samples * p) throw new ArgumentException("Im2Col.SplitSamples: a buffer is too small.");
@@ -335,6 +342,7 @@ public static class Im2Col
 
     /// <summary>The inverse of <see cref="SplitSamples"/>: samples consecutive [rows, p] matrices into one
     /// [rows, samples·p]: dst[i·samples·p + j·p + c] = src[j·rows·p + i·p + c].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static unsafe void JoinSamples(int rows, int p, int samples, ReadOnlySpan<float> src, Span<float> dst)
     {
         if (src.Length < rows * samples * p || dst.Length < rows * samples * p) throw new ArgumentException("Im2Col.JoinSamples: a buffer is too small.");
@@ -346,12 +354,14 @@ public static class Im2Col
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void Zero(float* d, int n)
     {
         for (int j = 0; j < n; j++) d[j] = 0f;
     }
 
     /// <summary>d[0..n) = s[0..n). Runs are short (a row of an output plane), so the tail matters: AVX-512 masks it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void Copy(float* d, float* s, int n)
     {
         int j = 0;
@@ -375,6 +385,7 @@ public static class Im2Col
 
     /// <summary>As <see cref="FoldAdd(in ConvGeometry, ReadOnlySpan{float}, Span{float})"/>, with row r of the column
     /// matrix at dcol[r·ldCol].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static unsafe void FoldAdd(in ConvGeometry g, ReadOnlySpan<float> dcol, Span<float> dx, int ldCol)
     {
         int p = g.ColCols;
@@ -427,6 +438,7 @@ public static class Im2Col
     /// Adding tap by tap into memory instead makes every tap reload what the one before just stored, shifted by a
     /// column, which store forwarding cannot serve. Per element the taps are added in the same (c, kh, kw) order.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void FoldNarrow(in ConvGeometry g, float* pc, float* px, int ldCol)
     {
         int inH = g.InH, inW = g.InW, outH = g.OutH, outW = g.OutW, kH = g.KernelH, kW = g.KernelW;
@@ -467,6 +479,7 @@ public static class Im2Col
     }
 
     /// <summary>d[0..n) += s[0..n), vectorized; the order of additions per element is unchanged.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void AddTo(float* d, float* s, int n)
     {
         int j = 0;

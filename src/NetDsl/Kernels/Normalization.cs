@@ -1,4 +1,5 @@
 using System;
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
 namespace NetDsl.Kernels;
@@ -23,6 +24,7 @@ public static class Normalization
     /// become (1 − momentum)·running + momentum·batch (PyTorch's convention), the running variance from the unbiased
     /// variance (× n/(n − 1)). mean, invStd, runningMean, runningVar: [channels].</summary>
     /// <exception cref="InvalidOperationException">samples·planeSize is below 2: the unbiased variance is undefined.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void BatchNormTrainingStatistics(ReadOnlySpan<float> x, int samples, int channels, int planeSize, float momentum, float epsilon,
         Span<float> mean, Span<float> invStd, Span<float> runningMean, Span<float> runningVar)
     {
@@ -47,6 +49,7 @@ public static class Normalization
 
     /// <summary>Inference-mode statistics: mean[c] = runningMean[c], invStd[c] = 1/√(runningVar[c] + epsilon) in float.
     /// All spans [channels].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void BatchNormEvalStatistics(ReadOnlySpan<float> runningMean, ReadOnlySpan<float> runningVar, float epsilon, Span<float> mean, Span<float> invStd)
     {
         CheckChannels("BatchNormEvalStatistics", runningMean.Length, runningVar.Length, mean.Length, invStd.Length, runningMean.Length);
@@ -59,6 +62,7 @@ public static class Normalization
 
     /// <summary>x̂ = (x − mean[c])·invStd[c], y = gamma[c]·x̂ + beta[c], with the statistics of either phase. x, y and xhat
     /// (kept for the backward pass) [samples, channels, planeSize]; mean, invStd, gamma, beta [channels].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void BatchNormForward(ReadOnlySpan<float> x, Span<float> y, Span<float> xhat, ReadOnlySpan<float> mean, ReadOnlySpan<float> invStd,
         ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta, int samples, int channels, int planeSize)
     {
@@ -89,6 +93,7 @@ public static class Normalization
     /// <summary>The backward pass's batch sums, once per batch: per channel Σdy and Σdy·x̂ over the whole batch (in double,
     /// sample by sample in memory order), written to sumDy and sumDyXhat [channels] and added to dBeta and dGamma
     /// [channels], of which they are the gradients. dy and xhat [samples, channels, planeSize].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void BatchNormBackwardReduce(ReadOnlySpan<float> dy, ReadOnlySpan<float> xhat, int samples, int channels, int planeSize,
         Span<float> sumDy, Span<float> sumDyXhat, Span<float> dGamma, Span<float> dBeta)
     {
@@ -115,6 +120,7 @@ public static class Normalization
     /// dx = gamma·invStd·(dy − Σdy/M − x̂·Σdy·x̂/M), M = batchSamples·planeSize (a float) with batchSamples the whole
     /// batch's size; inference: dx = gamma·invStd·dy. dy, xhat, dx [samples, channels, planeSize]; gamma, invStd, sumDy,
     /// sumDyXhat [channels] (the sums from <see cref="BatchNormBackwardReduce"/>, unused in inference).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void BatchNormBackward(ReadOnlySpan<float> dy, ReadOnlySpan<float> xhat, ReadOnlySpan<float> gamma, ReadOnlySpan<float> invStd,
         ReadOnlySpan<float> sumDy, ReadOnlySpan<float> sumDyXhat, Span<float> dx, int samples, int channels, int planeSize, int batchSamples,
         bool training, bool accumulate)
@@ -152,6 +158,7 @@ public static class Normalization
             }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void CheckBatchNorm(string method, int aLength, int bLength, int samples, int channels, int planeSize)
     {
         if (samples < 0 || channels < 1 || planeSize < 1)
@@ -161,6 +168,7 @@ public static class Normalization
             throw new ArgumentException($"Normalization.{method}: the [samples, channels, planeSize] buffers hold {Math.Min(aLength, bLength)} values, need {samples}·{channels}·{planeSize} = {size}.");
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void CheckChannels(string method, int channels, int a, int b, int c, int d)
     {
         if (a < channels || b < channels || c < channels || d < channels)
@@ -174,6 +182,7 @@ public static class Normalization
     /// [0, channels) counting as zero (the divisor stays size). The squares are summed in channel order; alpha/size, −beta
     /// and k are rounded to float once from the double hyperparameters. x, y and scale (s, kept for the backward pass)
     /// [samples, channels, planeSize].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void LrnForward(ReadOnlySpan<float> x, Span<float> y, Span<float> scale, int samples, int channels, int planeSize,
         int size, double alpha, double beta, double k)
     {
@@ -202,6 +211,7 @@ public static class Normalization
     /// <summary>Backward of <see cref="LrnForward"/>: dx_j = dy_j·s_j^(−beta) − (2·alpha·beta/size)·x_j·Σ_{c: j in window(c)}
     /// dy_c·x_c·s_c^(−beta−1), the sum in channel order; constants rounded to float once from the doubles. x, dy, scale
     /// (from the forward pass), dx [samples, channels, planeSize].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void LrnBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, ReadOnlySpan<float> scale, Span<float> dx, int samples, int channels, int planeSize,
         int size, double alpha, double beta, bool accumulate)
     {
@@ -235,6 +245,7 @@ public static class Normalization
     /// <summary>Local response normalization within each channel (Caffe's <c>norm_region: WITHIN_CHANNEL</c>): over a
     /// size×size spatial neighbourhood of the same channel, rows r − ⌊size/2⌋ … r + ⌊(size−1)/2⌋ (columns alike), positions
     /// outside the map counting as zero: scale = k + (α/size²)·Σ a², b = a·scale^−β. x, y, scale [samples, channels, h, w].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void LrnWithinForward(ReadOnlySpan<float> x, Span<float> y, Span<float> scale, int samples, int channels, int height, int width,
         int size, double alpha, double beta, double k)
     {
@@ -263,6 +274,7 @@ public static class Normalization
     }
 
     /// <summary>Backward of <see cref="LrnWithinForward"/>: dx_p = dy_p·s_p^−β − (2αβ/size²)·a_p·Σ_{q: p in q's window} dy_q·a_q·s_q^(−β−1).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void LrnWithinBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, ReadOnlySpan<float> scale, Span<float> dx, int samples, int channels,
         int height, int width, int size, double alpha, double beta, bool accumulate)
     {
@@ -291,6 +303,7 @@ public static class Normalization
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void CheckLrn(string method, int aLength, int bLength, int samples, int channels, int planeSize, int size)
     {
         if (samples < 0 || channels < 1 || planeSize < 1 || size < 1)

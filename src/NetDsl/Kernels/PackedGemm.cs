@@ -25,6 +25,7 @@ public static unsafe class PackedGemm
 
     /// <summary>Packs A(i,p) = a[i·rsA + p·csA] (m×k) into panels of <see cref="MR"/> rows: panel q holds
     /// rows [q·MR, q·MR + MR) as k groups of MR values (rows past m are zero).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void PackA(int m, int k, ReadOnlySpan<float> a, int rsA, int csA, Span<float> dst)
     {
         if (m <= 0 || k <= 0) return;
@@ -58,6 +59,7 @@ public static unsafe class PackedGemm
     }
 
     /// <summary>dst[j·ldd + i] = src[i·lds + j] for i &lt; rows, j &lt; cols.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Transpose(int rows, int cols, ReadOnlySpan<float> src, int lds, Span<float> dst, int ldd)
     {
         if (rows <= 0 || cols <= 0) return;
@@ -132,6 +134,7 @@ public static unsafe class PackedGemm
     /// C[m×n] = (accumulate ? C : 0) + A·B (+ bias[i] on row i), A as <see cref="PackA"/> packed it (m×k),
     /// B(p,j) = b[p·ldb + j], C(i,j) = c[i·ldc + j].
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Mul(int m, int n, int k, ReadOnlySpan<float> packedA, ReadOnlySpan<float> b, int ldb,
         Span<float> c, int ldc, bool accumulate, ReadOnlySpan<float> bias = default)
     {
@@ -159,6 +162,7 @@ public static unsafe class PackedGemm
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void MulScalar(int m, int n, int k, float* a, float* b, int ldb, float* c, int ldc, bool accumulate, float* bias)
     {
         for (int i = 0; i < m; i++)
@@ -178,6 +182,7 @@ public static unsafe class PackedGemm
 
     // ---------------------------------------------------------------- AVX-512: 8×32 microtiles
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Mul512(int m, int n, int k, float* a, float* b, int ldb, float* c, int ldc, bool accumulate, float* bias)
     {
         int kcMax = DepthPass(k);
@@ -207,6 +212,7 @@ public static unsafe class PackedGemm
 
     /// <summary>The depth of one pass over C: at most <see cref="KC"/>, the passes of equal size (288 = 2 × 144, not
     /// 256 + 32), because a short last pass would reload and store C for little work.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int DepthPass(int k)
     {
         int passes = (k + KC - 1) / KC;
@@ -258,6 +264,7 @@ public static unsafe class PackedGemm
         public void Store(float* p, Vector512<float> v) => Avx512F.MaskStore(p, mask, v);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Kernel512<TUpper>(int kc, float* a, float* b, nint ldb, float* c, int ldc, int mv, TUpper upper, bool acc, float* bias)
         where TUpper : struct, IUpperHalf
     {
@@ -299,6 +306,7 @@ public static unsafe class PackedGemm
     }
 
     /// <summary>An <see cref="MR"/>×16 tile for strips of at most 16 columns (half the FMAs of a padded 8×32 tile).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Kernel512Half(int kc, float* a, float* b, nint ldb, float* c, int ldc, int mv, Vector512<float> mask, bool acc, float* bias)
     {
         Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
@@ -336,6 +344,7 @@ public static unsafe class PackedGemm
 
     // ---------------------------------------------------------------- AVX2: 4×24 microtiles, 8×8 for the last columns
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Mul256(int m, int n, int k, float* a, float* b, int ldb, float* c, int ldc, bool accumulate, float* bias)
     {
         float* stripBuffer = stackalloc float[KC * 24 + 16];
@@ -413,6 +422,7 @@ public static unsafe class PackedGemm
 
     /// <summary>Rows r &lt; <paramref name="mv"/> (at most 4) of a panel's 8, 24 columns: C (+)= A·B (+ bias), each element's
     /// products summed in depth order like every other kernel here, so the result does not depend on the tile shape.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Kernel256x24(int kc, float* a, float* b, nint ldb, float* c, int ldc, int mv, bool acc, float* bias)
     {
         Vector256<float> c00 = default, c01 = default, c02 = default, c10 = default, c11 = default, c12 = default;
@@ -457,6 +467,7 @@ public static unsafe class PackedGemm
         v0.Store(c); v1.Store(c + 8); v2.Store(c + 16);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Kernel256<TRow>(int kc, float* a, float* b, nint ldb, float* c, int ldc, int mv, int nv, bool acc, float* bias, TRow row)
         where TRow : struct, IRow256
     {

@@ -1,4 +1,5 @@
 using System;
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
@@ -11,6 +12,7 @@ public static unsafe class Pool
 {
     /// <summary>Max-pools <paramref name="planes"/> planes of h×w into ⌊h/2⌋×⌊w/2⌋; argmax gets each winner's index within
     /// its plane, unless it is empty (inference: the values alone, the same bits).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Max2x2(int planes, int h, int w, ReadOnlySpan<float> x, Span<float> y, Span<int> argmax)
     {
         int oh = h / 2, ow = w / 2;
@@ -49,6 +51,7 @@ public static unsafe class Pool
     /// <summary>One output row of <see cref="Max2x2"/>. Vector chunks cover the row, the last one overlapping the one
     /// before when ow is not a multiple of the width: recomputing an output is harmless, and branchy scalar tails
     /// (data-dependent compares mispredict) cost more than the whole vector row.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void MaxRow(float* r0, float* r1, float* yr, int* ar, int rowBase, int w, int ow)
     {
         if (Avx2.IsSupported && ow >= 8)
@@ -93,6 +96,7 @@ public static unsafe class Pool
 
     /// <summary><see cref="MaxRow"/> without the winners' indices: the same comparisons, so the same values (−0 and 0,
     /// NaN) as with them.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void MaxRowValues(float* r0, float* r1, float* yr, int ow)
     {
         if (Avx2.IsSupported && ow >= 8)
@@ -138,6 +142,7 @@ public static unsafe class Pool
 
     /// <summary>Window maximum of (a, b, c, d) = (top-left, top-right, bottom-left, bottom-right): the first maximum in
     /// that order wins (strict &gt;), a NaN wins over numbers; lane is the top-left index.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static (Vector256<float> Value, Vector256<int> Index) MaxOf4(Vector256<float> a, Vector256<float> b, Vector256<float> c, Vector256<float> d, Vector256<int> lane, int w)
     {
         var best = a;
@@ -151,6 +156,7 @@ public static unsafe class Pool
         return (best, idx);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static (Vector128<float> Value, Vector128<int> Index) MaxOf4(Vector128<float> a, Vector128<float> b, Vector128<float> c, Vector128<float> d, Vector128<int> lane, int w)
     {
         var best = a;
@@ -164,12 +170,14 @@ public static unsafe class Pool
         return (best, idx);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Store(this (Vector256<float> Value, Vector256<int> Index) r, float* y, int* index)
     {
         r.Value.Store(y);
         r.Index.Store(index);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Store(this (Vector128<float> Value, Vector128<int> Index) r, float* y, int* index)
     {
         r.Value.Store(y);
@@ -177,6 +185,7 @@ public static unsafe class Pool
     }
 
     /// <summary>Average-pools <paramref name="planes"/> planes of h×w into ⌊h/2⌋×⌊w/2⌋: ((a + b) + c + d) / 4.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Avg2x2(int planes, int h, int w, ReadOnlySpan<float> x, Span<float> y)
     {
         int oh = h / 2, ow = w / 2;
@@ -221,6 +230,7 @@ public static unsafe class Pool
     }
 
     /// <summary>dx = the 2×2 average pool's adjoint: each covered input gets dy/4, rows and columns no window reads get 0.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Avg2x2Backward(int planes, int h, int w, ReadOnlySpan<float> dy, Span<float> dx)
     {
         int oh = h / 2, ow = w / 2;
@@ -247,6 +257,7 @@ public static unsafe class Pool
     }
 
     /// <summary>Splits 8 floats at p into the even-indexed (a) and odd-indexed (b) ones, in order.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Deinterleave(float* p, out Vector128<float> even, out Vector128<float> odd)
     {
         var lo = Sse.LoadVector128(p);
@@ -256,6 +267,7 @@ public static unsafe class Pool
     }
 
     /// <summary>Splits 16 floats at p into the even-indexed (a) and odd-indexed (b) ones, in order.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Deinterleave(float* p, out Vector256<float> even, out Vector256<float> odd)
     {
         var lo = Avx.LoadVector256(p);

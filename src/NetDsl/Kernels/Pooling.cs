@@ -1,4 +1,5 @@
 using System;
+using System.Runtime.CompilerServices;
 
 namespace NetDsl.Kernels;
 
@@ -16,6 +17,7 @@ public static class Pooling
     /// <summary>PyTorch's pooled size along one axis: ⌊(input + 2·padding − kernel) / stride⌋ + 1, or with
     /// <paramref name="ceilMode"/> ⌈…⌉ + 1 less one when the last window would start at or beyond input + padding
     /// (entirely in the right padding).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static int OutputSize(int input, int kernel, int stride, int padding, bool ceilMode)
     {
         if (input < 1 || kernel < 1 || stride < 1 || padding < 0)
@@ -35,6 +37,7 @@ public static class Pooling
     /// the winner's index within its inH×inW plane. Padding is −∞; ties keep the first maximum in row-major window
     /// order (strict &gt;, as PyTorch); a NaN wins over numbers (the last NaN of the window, as PyTorch's
     /// <c>val &gt; max || isnan(val)</c>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void MaxForward(ReadOnlySpan<float> x, Span<float> y, Span<int> argmax, int samples, int channels, int inH, int inW,
         int outH, int outW, int kH, int kW, int sH, int sW, int padH, int padW)
     {
@@ -51,6 +54,7 @@ public static class Pooling
 
     /// <summary>Min pooling, −maxpool(−x): padding is +∞; ties keep the first minimum in row-major window order; a NaN
     /// wins over numbers. Shapes and argmax as <see cref="MaxForward"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void MinForward(ReadOnlySpan<float> x, Span<float> y, Span<int> argmin, int samples, int channels, int inH, int inW,
         int outH, int outW, int kH, int kW, int sH, int sW, int padH, int padW)
     {
@@ -60,6 +64,7 @@ public static class Pooling
         ExtremumForward(x, y, argmin, samples * channels, inH, inW, outH, outW, kH, kW, sH, sW, padH, padW, min: true);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ExtremumForward(ReadOnlySpan<float> x, Span<float> y, Span<int> argmax, int planes, int inH, int inW,
         int outH, int outW, int kH, int kW, int sH, int sW, int padH, int padW, bool min)
     {
@@ -92,6 +97,7 @@ public static class Pooling
 
     /// <summary>Backward of <see cref="MaxForward"/> (and <see cref="MinForward"/>): dx[winner] += dy. dy [samples, channels,
     /// outH, outW] and argmax as the forward left them → dx [samples, channels, inH, inW]; overlapping windows add up.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void MaxBackward(ReadOnlySpan<float> dy, ReadOnlySpan<int> argmax, Span<float> dx, int samples, int channels,
         int inH, int inW, int outH, int outW, bool accumulate)
     {
@@ -116,6 +122,7 @@ public static class Pooling
     }
 
     /// <summary>Backward of <see cref="MinForward"/>: the same scatter as <see cref="MaxBackward"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void MinBackward(ReadOnlySpan<float> dy, ReadOnlySpan<int> argmin, Span<float> dx, int samples, int channels,
         int inH, int inW, int outH, int outW, bool accumulate)
         => MaxBackward(dy, argmin, dx, samples, channels, inH, inW, outH, outW, accumulate);
@@ -127,6 +134,7 @@ public static class Pooling
     /// counts the zero padding but not the overhang past the padded edge that ceil mode creates:
     /// (min(h0 + kH, inH + padH) − h0)·(min(w0 + kW, inW + padW) − w0), h0 = oh·sH − padH; without it, the real inputs
     /// in the window.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void AvgForward(ReadOnlySpan<float> x, Span<float> y, int samples, int channels, int inH, int inW,
         int outH, int outW, int kH, int kW, int sH, int sW, int padH, int padW, bool countIncludePad)
     {
@@ -141,6 +149,7 @@ public static class Pooling
 
     /// <summary>Backward of <see cref="AvgForward"/>: every input of a window gets dy / divisor. dy [samples, channels,
     /// outH, outW] → dx [samples, channels, inH, inW].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void AvgBackward(ReadOnlySpan<float> dy, Span<float> dx, int samples, int channels, int inH, int inW,
         int outH, int outW, int kH, int kW, int sH, int sW, int padH, int padW, bool countIncludePad, bool accumulate)
     {
@@ -154,6 +163,7 @@ public static class Pooling
     }
 
     /// <summary>Each window's sum (sum pooling) or average (average pooling, by <see cref="AvgDivisor"/>), plane by plane.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void WindowSums(ReadOnlySpan<float> x, Span<float> y, int planes, int inH, int inW, int outH, int outW,
         int kH, int kW, int sH, int sW, int padH, int padW, bool average, bool countIncludePad)
     {
@@ -179,6 +189,7 @@ public static class Pooling
 
     /// <summary>The adjoint of <see cref="WindowSums"/>: every input of a window gets its dy (divided by the window's
     /// divisor when averaging).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void SpreadWindows(ReadOnlySpan<float> dy, Span<float> dx, int planes, int inH, int inW, int outH, int outW,
         int kH, int kW, int sH, int sW, int padH, int padW, bool accumulate, bool average, bool countIncludePad)
     {
@@ -202,6 +213,7 @@ public static class Pooling
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int AvgDivisor(int h0, int h1, int hs, int w0, int w1, int ws, int kH, int kW, int inH, int inW, int padH, int padW, bool countIncludePad)
         => countIncludePad
             ? (Math.Min(h0 + kH, inH + padH) - h0) * (Math.Min(w0 + kW, inW + padW) - w0)
@@ -212,6 +224,7 @@ public static class Pooling
     /// <summary>Sum pooling (the notes' "sum" pooling; average pooling times the window's area): y = Σ_window x in
     /// row-major order, zero padding and the ceil-mode overhang adding nothing. x [samples, channels, inH, inW] →
     /// y [samples, channels, outH, outW].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void SumForward(ReadOnlySpan<float> x, Span<float> y, int samples, int channels, int inH, int inW,
         int outH, int outW, int kH, int kW, int sH, int sW, int padH, int padW)
     {
@@ -221,6 +234,7 @@ public static class Pooling
 
     /// <summary>Backward of <see cref="SumForward"/>: every input of a window gets that window's dy. dy [samples, channels,
     /// outH, outW] → dx [samples, channels, inH, inW].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void SumBackward(ReadOnlySpan<float> dy, Span<float> dx, int samples, int channels, int inH, int inW,
         int outH, int outW, int kH, int kW, int sH, int sW, int padH, int padW, bool accumulate)
     {
@@ -233,6 +247,7 @@ public static class Pooling
     /// <summary>L2-norm pooling, PyTorch's <c>LPPool2d(norm_type=2)</c> (no padding): y = √(Σ_window x²), the squares
     /// summed in row-major order. x [samples, channels, inH, inW] → y [samples, channels, outH, outW]. A window that ceil
     /// mode clips to n &lt; kH·kW inputs gives √(Σx² / n · kH·kW), as PyTorch (it computes avg_pool2d(x²)·kH·kW).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void L2Forward(ReadOnlySpan<float> x, Span<float> y, int samples, int channels, int inH, int inW,
         int outH, int outW, int kH, int kW, int sH, int sW)
     {
@@ -261,6 +276,7 @@ public static class Pooling
     /// <summary>Backward of <see cref="L2Forward"/>: dx += dy·x / y over each window (times kH·kW / n for a window ceil
     /// mode clipped to n inputs); a window whose norm y is 0 passes no gradient, as PyTorch. x and dx [samples, channels,
     /// inH, inW], y and dy [samples, channels, outH, outW].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void L2Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> y, ReadOnlySpan<float> dy, Span<float> dx,
         int samples, int channels, int inH, int inW, int outH, int outW, int kH, int kW, int sH, int sW, bool accumulate)
     {
@@ -297,6 +313,7 @@ public static class Pooling
 
     /// <summary>Global average pooling: y[s, c] = (Σ of the plane x[s, c, ·, ·]) / planeSize, the sum by <see cref="Vec.Sum"/>.
     /// x [samples, channels, planeSize = H·W] → y [samples, channels].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void GlobalAvgForward(ReadOnlySpan<float> x, Span<float> y, int samples, int channels, int planeSize)
     {
         int planes = CheckGlobal("GlobalAvgForward", x.Length, y.Length, samples, channels, planeSize);
@@ -305,6 +322,7 @@ public static class Pooling
 
     /// <summary>Backward of <see cref="GlobalAvgForward"/>: every input of a plane gets dy[s, c] / planeSize.
     /// dy [samples, channels] → dx [samples, channels, planeSize].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void GlobalAvgBackward(ReadOnlySpan<float> dy, Span<float> dx, int samples, int channels, int planeSize, bool accumulate)
     {
         int planes = CheckGlobal("GlobalAvgBackward", dx.Length, dy.Length, samples, channels, planeSize);
@@ -316,6 +334,7 @@ public static class Pooling
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int CheckGlobal(string method, int planeValues, int perPlane, int samples, int channels, int planeSize)
     {
         if (samples < 0 || channels < 1 || planeSize < 1)
@@ -328,11 +347,13 @@ public static class Pooling
 
     // ------------------------------------------------------------------ checks
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static bool Is2x2(int inH, int inW, int outH, int outW, int kH, int kW, int sH, int sW, int padH, int padW)
         => kH == 2 && kW == 2 && sH == 2 && sW == 2 && padH == 0 && padW == 0 && outH == inH / 2 && outW == inW / 2;
 
     /// <summary>Validates one pooling call: positive sizes, padding at most half the window (PyTorch's rule, so every
     /// window holds an input), an output size that floor or ceil mode gives, and buffers large enough.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Check(string method, int inputValues, int outputValues, int samples, int channels, int inH, int inW,
         int outH, int outW, int kH, int kW, int sH, int sW, int padH, int padW)
     {
@@ -349,6 +370,7 @@ public static class Pooling
             throw new ArgumentException($"Pooling.{method}: the output buffer holds {outputValues} values, needs samples·channels·outH·outW = {samples}·{channels}·{outH}·{outW} = {planes * outH * outW}.");
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void CheckAxis(string method, string name, int output, int input, int kernel, int stride, int padding)
     {
         if (input + 2 * padding < kernel)

@@ -10,6 +10,9 @@ namespace NetDsl.Kernels;
 /// same formula. So a JIT run on an AVX-512 machine and a NativeAOT build for <c>x86-64-v3</c> (AVX2) train the same
 /// weights. Setting <see cref="Allow512"/> to false runs the 256-bit kernels on an AVX-512 machine: the tests use it to
 /// check that claim in one process.
+/// <para>The kernels' entry points and loops are <c>[MethodImpl(MethodImplOptions.AggressiveOptimization)]</c>: compiled
+/// once, fully optimized, outside tiered compilation's dynamic PGO. With PGO the same binary ran the sample cnn's batch-1
+/// inference at 107–186 µs depending on the profile a process happened to collect; without it, 87 µs in every process.</para>
 /// </remarks>
 public static class Simd
 {

@@ -112,6 +112,7 @@ public static unsafe class Winograd
     /// convolution, fused into its stores.</param>
     /// <param name="pass">A caller's number for a stretch in which the weights do not change (a network's forward or
     /// backward pass): the weights are compared with those of the cached transform once per pass. 0: on every call.</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Forward(WinogradWorkspace ws, ReadOnlySpan<float> weight, bool transposedWeight, ReadOnlySpan<float> bias,
         ReadOnlySpan<float> x, Span<float> y, int samples, int oc0, int oc1, long pass = 0, Span<float> relu = default)
     {
@@ -164,6 +165,7 @@ public static unsafe class Winograd
     /// <param name="x">samples × [InC, InH, InW], the forward pass's input.</param>
     /// <param name="dy">samples × [OutC, OutH, OutW], the gradient of its output.</param>
     /// <param name="samples">Samples in x and dy, at most the workspace's MaxSamples.</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void WeightGradient(WinogradWorkspace ws, ReadOnlySpan<float> x, ReadOnlySpan<float> dy, int samples)
     {
         var g = ws.Geometry;
@@ -190,6 +192,7 @@ public static unsafe class Winograd
 
     /// <summary>dWeight [OutC, InC, 3, 3] += Gᵀ dU G, dU being what <see cref="WeightGradient"/> summed since the last
     /// call (nothing if it was not called); the next <see cref="WeightGradient"/> starts a new sum.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void AddWeightGradient(WinogradWorkspace ws, Span<float> dWeight)
     {
         int inC = ws.Geometry.InC, outC = ws.OutC, pair = outC * inC;
@@ -228,6 +231,7 @@ public static unsafe class Winograd
     // columns, each pair (a, b) → (a, a + b, a − b, −b).
 
     /// <summary>One output channel of one sample: each tile's dM goes to m[ξ·ldXi + t].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void OutputAdjoint(in ConvGeometry g, float* dy, float* m, nint ldXi)
     {
         int tilesH = (g.OutH + 1) / 2, tilesW = (g.OutW + 1) / 2;
@@ -272,6 +276,7 @@ public static unsafe class Winograd
         Vector256.Store(-b, dst + 3 * ldXi);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void AdjointScalar(float a, float b, float* dst, nint ldXi)
     {
         dst[0] = a;
@@ -293,6 +298,7 @@ public static unsafe class Winograd
         u3 = r2;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void TransformWeights(WinogradWorkspace ws, ReadOnlySpan<float> weight, bool transposed)
     {
         var copy = ws.Weights.Span;
@@ -339,6 +345,7 @@ public static unsafe class Winograd
     // and odd padded columns, so eight tiles at a time are eight lanes.
 
     /// <summary>Transforms one channel of one sample: its tiles' 16 values go to v[ξ·ldXi + t].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void InputTile(in ConvGeometry g, float* x, float* v, nint ldXi)
     {
         int tilesH = (g.OutH + 1) / 2, tilesW = (g.OutW + 1) / 2;
@@ -484,6 +491,7 @@ public static unsafe class Winograd
     // across the columns of s0 and s1.
 
     /// <summary>Output channel tiles of one sample: m[ξ·ldXi + t] → y [OutH, OutW].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void OutputTile(in ConvGeometry g, float* m, nint ldXi, float bias, float* y, float* relu)
     {
         int tilesH = (g.OutH + 1) / 2, tilesW = (g.OutW + 1) / 2;
@@ -509,6 +517,7 @@ public static unsafe class Winograd
             }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Put(in ConvGeometry g, float* y, float* relu, int oh, int ow, float value)
     {
         if (oh >= g.OutH || ow >= g.OutW) return;
