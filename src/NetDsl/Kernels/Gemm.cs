@@ -113,7 +113,7 @@ public static unsafe class Gemm
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile4x4(int k, float* a0, int lda, float* b0, int ldb, float* c, int ldc, bool acc, Vector512<float> tail)
+    private static void Tile4x4(int k, float* a0, int lda, float* b0, int ldb, float* c, int ldc, bool acc, in Vector512<float> tail)
     {
         float* a1 = a0 + lda, a2 = a1 + lda, a3 = a2 + lda;
         float* b1 = b0 + ldb, b2 = b1 + ldb, b3 = b2 + ldb;
@@ -149,7 +149,7 @@ public static unsafe class Gemm
 
     /// <summary>Four rows of A against one row of B: c[r·ldc] (+)= A_r · b.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile4x1(int k, float* a0, int lda, float* b, float* c, int ldc, bool acc, Vector512<float> tail)
+    private static void Tile4x1(int k, float* a0, int lda, float* b, float* c, int ldc, bool acc, in Vector512<float> tail)
     {
         float* a1 = a0 + lda, a2 = a1 + lda, a3 = a2 + lda;
         Vector512<float> s0 = default, s1 = default, s2 = default, s3 = default;
@@ -180,7 +180,7 @@ public static unsafe class Gemm
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static float Dot512(int k, float* x, float* y, Vector512<float> tail)
+    private static float Dot512(int k, float* x, float* y, in Vector512<float> tail)
     {
         var s = Vector512<float>.Zero;
         int p = 0;

@@ -265,7 +265,7 @@ public static unsafe class PackedGemm
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel512<TUpper>(int kc, float* a, float* b, nint ldb, float* c, int ldc, int mv, TUpper upper, bool acc, float* bias)
+    private static void Kernel512<TUpper>(int kc, float* a, float* b, nint ldb, float* c, int ldc, int mv, in TUpper upper, bool acc, float* bias)
         where TUpper : struct, IUpperHalf
     {
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default, c30 = default, c31 = default;
@@ -296,7 +296,7 @@ public static unsafe class PackedGemm
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store512<TUpper>(float* c, Vector512<float> v0, Vector512<float> v1, TUpper upper, bool acc, float* bias, int row)
+    private static void Store512<TUpper>(float* c, Vector512<float> v0, Vector512<float> v1, in TUpper upper, bool acc, float* bias, int row)
         where TUpper : struct, IUpperHalf
     {
         if (acc) { v0 += Vector512.Load(c); v1 += upper.Load(c + 16); }
@@ -307,7 +307,7 @@ public static unsafe class PackedGemm
 
     /// <summary>An <see cref="MR"/>×16 tile for strips of at most 16 columns (half the FMAs of a padded 8×32 tile).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel512Half(int kc, float* a, float* b, nint ldb, float* c, int ldc, int mv, Vector512<float> mask, bool acc, float* bias)
+    private static void Kernel512Half(int kc, float* a, float* b, nint ldb, float* c, int ldc, int mv, in Vector512<float> mask, bool acc, float* bias)
     {
         Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
         for (int p = 0; p < kc; p++)

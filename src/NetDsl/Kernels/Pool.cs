@@ -142,7 +142,7 @@ public static unsafe class Pool
 
     /// <summary>Window maximum of (a, b, c, d) = (top-left, top-right, bottom-left, bottom-right): the first maximum in
     /// that order wins (strict &gt;), a NaN wins over numbers; lane is the top-left index.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static (Vector256<float> Value, Vector256<int> Index) MaxOf4(Vector256<float> a, Vector256<float> b, Vector256<float> c, Vector256<float> d, Vector256<int> lane, int w)
     {
         var best = a;
@@ -156,7 +156,7 @@ public static unsafe class Pool
         return (best, idx);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static (Vector128<float> Value, Vector128<int> Index) MaxOf4(Vector128<float> a, Vector128<float> b, Vector128<float> c, Vector128<float> d, Vector128<int> lane, int w)
     {
         var best = a;
@@ -257,7 +257,7 @@ public static unsafe class Pool
     }
 
     /// <summary>Splits 8 floats at p into the even-indexed (a) and odd-indexed (b) ones, in order.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Deinterleave(float* p, out Vector128<float> even, out Vector128<float> odd)
     {
         var lo = Sse.LoadVector128(p);
@@ -267,7 +267,7 @@ public static unsafe class Pool
     }
 
     /// <summary>Splits 16 floats at p into the even-indexed (a) and odd-indexed (b) ones, in order.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Deinterleave(float* p, out Vector256<float> even, out Vector256<float> odd)
     {
         var lo = Avx.LoadVector256(p);

@@ -104,10 +104,13 @@ public static class Vec
         for (; i + 16 <= n; i += 16)
         {
             var v = Vector512.Load(x + i); // one formula where all 16 lie on one side of 0.625, as in Tanh256
-            ulong small = Vector512.LessThan(Vector512.Abs(v), Vector512.Create(0.625f)).ExtractMostSignificantBits();
-            if (small == 0xFFFF) TanhSmall(v).Store(y + i);
-            else if (small == 0) TanhLarge(v).Store(y + i);
-            else Tanh(v).Store(y + i);
+            var isSmall = Vector512.LessThan(Vector512.Abs(v), Vector512.Create(0.625f));
+            ulong small = isSmall.ExtractMostSignificantBits();
+            // Each formula written once, so that the JIT inlines both (a call would pass the vectors through the stack).
+            Vector512<float> s = default, l = default;
+            if (small != 0) s = TanhSmall(v);
+            if (small != 0xFFFF) l = TanhLarge(v);
+            (small == 0xFFFF ? s : small == 0 ? l : Vector512.ConditionalSelect(isSmall, s, l)).Store(y + i);
         }
         return i;
     }
@@ -123,10 +126,12 @@ public static class Vec
             // Tanh selects per element between the two). Half of the work per element is gone where the inputs are all
             // small or all large, as over an image's flat regions.
             var v = Vector256.Load(x + i);
-            uint small = Vector256.LessThan(Vector256.Abs(v), Vector256.Create(0.625f)).ExtractMostSignificantBits();
-            if (small == 0xFF) TanhSmall(v).Store(y + i);
-            else if (small == 0) TanhLarge(v).Store(y + i);
-            else Tanh(v).Store(y + i);
+            var isSmall = Vector256.LessThan(Vector256.Abs(v), Vector256.Create(0.625f));
+            uint small = isSmall.ExtractMostSignificantBits();
+            Vector256<float> s = default, l = default;
+            if (small != 0) s = TanhSmall(v);
+            if (small != 0xFF) l = TanhLarge(v);
+            (small == 0xFF ? s : small == 0 ? l : Vector256.ConditionalSelect(isSmall, s, l)).Store(y + i);
         }
         if (i < n)
         {
