@@ -63,6 +63,14 @@ internal sealed class CpuLayer
     public void Range(string name, string buffer, int size, bool readOnly) =>
         W.Line($"{(readOnly ? RoSpan : Span)} {name} = {buffer}.AsSpan(n0 * {size}, (n1 - n0) * {size});");
 
+    /// <summary>The first lines of a forward pass that splits a batch of one across the workers: why, and the hand-off to
+    /// its <paramref name="method"/> (ForwardRows, ForwardUnits), whose delegate is cached in a field named after it.</summary>
+    public void SplitOneSample(string share, string method)
+    {
+        W.Line($"// A batch of one sample: every worker computes {share} (see {method}).");
+        W.Line($"if (_batch == 1 && _workers.Workers > 1) {{ _workers.Run(_{char.ToLowerInvariant(method[0])}{method.Substring(1)}{M}); return; }}");
+    }
+
     public static string I(long value) => value.ToString(CultureInfo.InvariantCulture);
     public static string F(double value) => IndentedWriter.F(value);
 }

@@ -149,8 +149,7 @@ internal sealed class ConvolutionFamily : LayerFamily
         w.Open($"private void {m}Forward(int n0, int n1, int worker)");
         if (strategy.SplitOneSample)
         {
-            w.Line("// A batch of one sample: every worker computes whole panels of this sample's output rows (see ForwardRows).");
-            w.Line($"if (_batch == 1 && _workers.Workers > 1) {{ _workers.Run(_forwardRows{m}); return; }}");
+            e.SplitOneSample("whole panels of this sample's output rows", "ForwardRows");
         }
         w.Line($"{RoSpan} weight = _parameters.AsSpan({l.WeightOffset}, {l.WeightCount}); // [{l.OutC}, {l.InC}, {c.KernelH}, {c.KernelW}] = [{l.OutC}, {k}]");
         if (l.HasBias) w.Line($"{RoSpan} bias = _parameters.AsSpan({l.BiasOffset}, {l.OutC});");
@@ -422,8 +421,7 @@ internal sealed class ConvolutionFamily : LayerFamily
         w.Open($"private void {m}Forward(int n0, int n1, int worker)");
         if (strategy.SplitOneSample)
         {
-            w.Line("// A batch of one sample: every worker computes whole panels of this sample's output channels (see ForwardRows).");
-            w.Line($"if (_batch == 1 && _workers.Workers > 1) {{ _workers.Run(_forwardRows{m}); return; }}");
+            e.SplitOneSample("whole panels of this sample's output channels", "ForwardRows");
         }
         w.Line($"{RoSpan} weight = _parameters.AsSpan({l.WeightOffset}, {l.WeightCount}); // [{l.OutC}, {l.InC}, 3, 3]");
         string bias = l.HasBias ? $"_parameters.AsSpan({l.BiasOffset}, {l.OutC})" : "default";
@@ -458,8 +456,7 @@ internal sealed class ConvolutionFamily : LayerFamily
         w.Open($"private void {m}Forward(int n0, int n1, int worker)");
         if (strategy.SplitOneSample)
         {
-            w.Line("// A batch of one sample: every worker computes a share of this sample's output channels (see ForwardRows).");
-            w.Line($"if (_batch == 1 && _workers.Workers > 1) {{ _workers.Run(_forwardRows{m}); return; }}");
+            e.SplitOneSample("a share of this sample's output channels", "ForwardRows");
         }
         w.Line($"{RoSpan} weight = _parameters.AsSpan({l.WeightOffset}, {l.WeightCount}); // [{l.OutC}, {l.InC}, {c.KernelH}, {c.KernelW}]");
         string bias = l.HasBias ? $"_parameters.AsSpan({l.BiasOffset}, {l.OutC})" : "default";

@@ -97,8 +97,7 @@ internal sealed class DenseFamily : LayerFamily
         {
             if (CpuPlan.SplitsDenseOneSample(l))
             {
-                w.Line($"// A batch of one sample: every worker computes a share of the {l.OutC} units (see ForwardUnits).");
-                w.Line($"if (_batch == 1 && _workers.Workers > 1) {{ _workers.Run(_forwardUnits{e.M}); return; }}");
+                e.SplitOneSample($"a share of the {l.OutC} units", "ForwardUnits");
             }
             w.Line("int rows = n1 - n0;");
             w.Line($"{RoSpan} x = {e.X}.AsSpan(n0 * {l.InSize}, rows * {l.InSize}); // [rows, {l.InSize}]" + (l.InH * l.InW > 1 ? $", ({l.InC},{l.InH},{l.InW}) flattened row-major" : ""));
