@@ -1,5 +1,6 @@
 using System;
 using System.Linq;
+using NetDsl.Tests.Infrastructure;
 using NetDsl.Tests.Networks;
 using Xunit;
 
@@ -12,56 +13,6 @@ namespace NetDsl.Tests.Golden;
 /// </summary>
 public class ConvolutionAlgorithmTests
 {
-    private static float[] Random(int n, int seed)
-    {
-        var rng = new Random(seed);
-        var v = new float[n];
-        for (int i = 0; i < n; i++) v[i] = (float)(rng.NextDouble() * 2 - 1);
-        return v;
-    }
-
-    /// <summary>Definition of a stride-1 convolution: y[s, o, i, j] = b[o] + Σ w[o, c, u, v] · x[s, c, i + u − pt, j + v − pl],
-    /// and its gradients for dL/dy = dy.</summary>
-    internal static (double[] Y, double[] Dx, double[] Dw, double[] Db) Reference(float[] x, float[] w, float[]? b, float[] dy,
-        int samples, int inC, int h, int wd, int outC, int k, int oh, int ow, int pt, int pl)
-    {
-        var y = new double[samples * outC * oh * ow];
-        var dx = new double[samples * inC * h * wd];
-        var dw = new double[outC * inC * k * k];
-        var db = new double[outC];
-        for (int s = 0; s < samples; s++)
-            for (int o = 0; o < outC; o++)
-                for (int i = 0; i < oh; i++)
-                    for (int j = 0; j < ow; j++)
-                    {
-                        int at = ((s * outC + o) * oh + i) * ow + j;
-                        double sum = b == null ? 0 : b[o], g = dy[at];
-                        db[o] += g;
-                        for (int c = 0; c < inC; c++)
-                            for (int u = 0; u < k; u++)
-                                for (int v = 0; v < k; v++)
-                                {
-                                    int ih = i + u - pt, iw = j + v - pl;
-                                    if (ih < 0 || ih >= h || iw < 0 || iw >= wd) continue;
-                                    int wi = ((o * inC + c) * k + u) * k + v, xi = ((s * inC + c) * h + ih) * wd + iw;
-                                    sum += (double)w[wi] * x[xi];
-                                    dx[xi] += w[wi] * g;
-                                    dw[wi] += x[xi] * g;
-                                }
-                        y[at] = sum;
-                    }
-        return (y, dx, dw, db);
-    }
-
-    private static void Close(double[] expected, ReadOnlySpan<float> actual, string what)
-    {
-        Assert.Equal(expected.Length, actual.Length);
-        double scale = 0;
-        foreach (double e in expected) scale = Math.Max(scale, Math.Abs(e));
-        for (int i = 0; i < expected.Length; i++)
-            Assert.True(Math.Abs(actual[i] - expected[i]) <= 1e-5 * (1 + scale), $"{what}: element {i} is {actual[i]}, expected {expected[i]}");
-    }
-
     /// <param name="relu">The network is the convolution and a ReLU (fused into the convolution's stores): its output is
     /// max(y, 0) and the convolution's output gradient dy ⊙ (y &gt; 0).</param>
     private static void Check(Func<int, int, INetwork> create, int inC, int h, int wd, int outC, int k, int pt, int pl, bool bias, bool relu = false)
@@ -72,23 +23,23 @@ public class ConvolutionAlgorithmTests
         // output size from the network (its padding may be uneven)
         int oh = n.Layers[0].Height, ow = n.Layers[0].Width, size = n.OutputSize;
         Assert.Equal(outC * oh * ow, size);
-        float[] x = Random(batch * inC * h * wd, 1), dy = Random(batch * size, 2);
-        Random(n.ParameterCount, 3).CopyTo(n.Parameters);
+        float[] x = TestInputs.Uniform(batch * inC * h * wd, 1), dy = TestInputs.Uniform(batch * size, 2);
+        TestInputs.Uniform(n.ParameterCount, 3).CopyTo(n.Parameters);
         float[] w = n.Parameters.Slice(0, outC * inC * k * k).ToArray();
         float[]? b = bias ? n.Parameters.Slice(outC * inC * k * k, outC).ToArray() : null;
-        var (ry, _, _, _) = Reference(x, w, b, dy, batch, inC, h, wd, outC, k, oh, ow, pt, pl);
+        var (ry, _, _, _) = ConvolutionReference.Stride1(x, w, b, dy, batch, inC, h, wd, outC, k, oh, ow, pt, pl);
         var dyConv = relu ? dy.Select((g, i) => ry[i] > 0 ? g : 0f).ToArray() : dy;
-        var (_, rdx, rdw, rdb) = Reference(x, w, b, dyConv, batch, inC, h, wd, outC, k, oh, ow, pt, pl);
+        var (_, rdx, rdw, rdb) = ConvolutionReference.Stride1(x, w, b, dyConv, batch, inC, h, wd, outC, k, oh, ow, pt, pl);
 
         n.ComputeInputGradient = true;
         var y = n.Forward(x, batch, training: true).ToArray();
-        Close(relu ? ry.Select(v => Math.Max(v, 0)).ToArray() : ry, y, "output");
-        if (relu) Close(ry, n.LayerOutput(0), "convolution output under the fused ReLU");
+        ConvolutionReference.Close(relu ? ry.Select(v => Math.Max(v, 0)).ToArray() : ry, y, "output");
+        if (relu) ConvolutionReference.Close(ry, n.LayerOutput(0), "convolution output under the fused ReLU");
         n.ZeroGradients();
         n.Backward(dy, batch);
-        Close(rdx, n.InputGradient, "input gradient");
-        Close(rdw, n.Gradients.Slice(0, rdw.Length), "weight gradient");
-        if (bias) Close(rdb, n.Gradients.Slice(rdw.Length, outC), "bias gradient");
+        ConvolutionReference.Close(rdx, n.InputGradient, "input gradient");
+        ConvolutionReference.Close(rdw, n.Gradients.Slice(0, rdw.Length), "weight gradient");
+        if (bias) ConvolutionReference.Close(rdb, n.Gradients.Slice(rdw.Length, outC), "bias gradient");
 
         // A batch of one on two workers (output channels split): the batch's first sample, bit for bit.
         var one = n.Forward(x.AsSpan(0, inC * h * wd), 1).ToArray();
@@ -119,9 +70,9 @@ public class ConvolutionAlgorithmTests
     public void MaxPoolBackwardAfterAnInferenceForwardEqualsItAfterATrainingForward()
     {
         using var net = new MaxPoolOnly(4, 1, 2);
-        var x = Random(4 * MaxPoolOnly.InputSize, 12);
+        var x = TestInputs.Uniform(4 * MaxPoolOnly.InputSize, 12);
         for (int i = 0; i < x.Length; i += 7) x[i + 1 < x.Length ? i + 1 : i] = x[i]; // ties
-        var dy = Random(4 * MaxPoolOnly.OutputSize, 13);
+        var dy = TestInputs.Uniform(4 * MaxPoolOnly.OutputSize, 13);
         net.ComputeInputGradient = true;
         var yTrain = net.Forward(x, 4, training: true).ToArray();
         net.Backward(dy, 4);
@@ -152,8 +103,8 @@ public class ConvolutionAlgorithmTests
     {
         using var net = new WideDenseSplit(5, 1, 2);
         const int inSize = WideDenseSplit.InputSize, units = WideDenseSplit.OutputSize;
-        Random(WideDenseSplit.ParameterCount, 14).CopyTo(net.Parameters);
-        var x = Random(5 * inSize, 15);
+        TestInputs.Uniform(WideDenseSplit.ParameterCount, 14).CopyTo(net.Parameters);
+        var x = TestInputs.Uniform(5 * inSize, 15);
         var batch = net.Forward(x, 5).ToArray();
         var one = net.Forward(x.AsSpan(0, inSize), 1).ToArray();
         for (int u = 0; u < units; u++)

@@ -1,5 +1,6 @@
 using System;
 using NetDsl.Kernels;
+using NetDsl.Tests.Infrastructure;
 using Xunit;
 
 namespace NetDsl.Tests.Kernels;
@@ -8,14 +9,6 @@ namespace NetDsl.Tests.Kernels;
 /// (partial microtiles in both directions, depth past one cache block, strided and transposed operands).</summary>
 public class KernelTests
 {
-    private static float[] Random(int n, int seed)
-    {
-        var rng = new Random(seed);
-        var v = new float[n];
-        for (int i = 0; i < n; i++) v[i] = (float)(rng.NextDouble() * 2 - 1);
-        return v;
-    }
-
     [Theory]
     [InlineData(1, 1, 1)]
     [InlineData(8, 32, 16)]
@@ -36,7 +29,7 @@ public class KernelTests
         foreach (bool withBias in new[] { false, true })
         {
             // A(i,p) = a[i·rs + p·cs], either row-major (rs = k) or column-major (cs = m).
-            float[] a = Random(Math.Max(1, m * k), 1), b = Random(Math.Max(1, k * (n + 3)), 2), c = Random(m * (n + 2), 3), bias = Random(m, 4);
+            float[] a = TestInputs.Uniform(Math.Max(1, m * k), 1), b = TestInputs.Uniform(Math.Max(1, k * (n + 3)), 2), c = TestInputs.Uniform(m * (n + 2), 3), bias = TestInputs.Uniform(m, 4);
             int rs = transposedA ? 1 : k, cs = transposedA ? m : 1, ldb = n + 3, ldc = n + 2;
             var expected = (float[])c.Clone();
             for (int i = 0; i < m; i++)
@@ -72,7 +65,7 @@ public class KernelTests
     {
         foreach (bool accumulate in new[] { false, true })
         {
-            float[] a = Random(m * k, 7), b = Random(n * k, 8), c = Random(m * n, 9);
+            float[] a = TestInputs.Uniform(m * k, 7), b = TestInputs.Uniform(n * k, 8), c = TestInputs.Uniform(m * n, 9);
             var expected = new double[m * n];
             for (int i = 0; i < m; i++)
                 for (int j = 0; j < n; j++)
@@ -95,7 +88,7 @@ public class KernelTests
     [InlineData(3, 5)]
     public void TransposeTransposes(int rows, int cols)
     {
-        var src = Random(rows * (cols + 1), 5);
+        var src = TestInputs.Uniform(rows * (cols + 1), 5);
         var dst = new float[cols * (rows + 2)];
         PackedGemm.Transpose(rows, cols, src, cols + 1, dst, rows + 2);
         for (int i = 0; i < rows; i++)
@@ -115,8 +108,8 @@ public class KernelTests
     {
         int oh = (h + 2 * pad - dilation * (k - 1) - 1) / stride + 1, ow = (w + 2 * pad - dilation * (k - 1) - 1) / stride + 1;
         var g = new ConvGeometry(c, h, w, k, k, stride, stride, pad, pad, dilation, oh, ow);
-        var x = Random(c * h * w, 7);
-        var d = Random(g.ColRows * g.ColCols, 8);
+        var x = TestInputs.Uniform(c * h * w, 7);
+        var d = TestInputs.Uniform(g.ColRows * g.ColCols, 8);
         var col = new float[d.Length + 16];
         col.AsSpan(d.Length).Fill(-7f); // sentinels: nothing past the column matrix may be written
         Im2Col.Unfold(in g, x, col.AsSpan(0, d.Length));
@@ -131,7 +124,7 @@ public class KernelTests
                             float v = ih >= 0 && ih < h && iw >= 0 && iw < w ? x[(ci * h + ih) * w + iw] : 0f;
                             Assert.Equal(v, col[((ci * k + kh) * k + kw) * oh * ow + r * ow + q]);
                         }
-        var dx = Random(x.Length, 9);
+        var dx = TestInputs.Uniform(x.Length, 9);
         var dx0 = (float[])dx.Clone();
         Im2Col.FoldAdd(in g, d, dx);
         // <Unfold(x), d> = <x, Fold(d)>, with Fold(d) = dx − dx0
@@ -176,7 +169,7 @@ public class KernelTests
     public void Pool2x2MatchesTheDefinition(int h, int w)
     {
         const int planes = 3;
-        var x = Random(planes * h * w, 6);
+        var x = TestInputs.Uniform(planes * h * w, 6);
         for (int i = 0; i < x.Length; i += 7) x[i] = x[i + 1 < x.Length ? i + 1 : i]; // ties
         x[5] = float.NaN;
         x[2] = -0f; x[3] = 0f; // a window whose first maximum is −0 keeps −0

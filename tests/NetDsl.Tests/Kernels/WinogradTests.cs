@@ -1,5 +1,6 @@
 using System;
 using NetDsl.Kernels;
+using NetDsl.Tests.Infrastructure;
 using Xunit;
 
 namespace NetDsl.Tests.Kernels;
@@ -9,63 +10,9 @@ namespace NetDsl.Tests.Kernels;
 /// output channels split in panels, and the cached weight transform following changed weights.</summary>
 public class WinogradTests
 {
-    private static float[] Random(int n, int seed)
-    {
-        var rng = new Random(seed);
-        var v = new float[n];
-        for (int i = 0; i < n; i++) v[i] = (float)(rng.NextDouble() * 2 - 1);
-        return v;
-    }
-
-    /// <summary>y[s, o, i, j] = bias[o] + Σ_{c,u,v} w[o, c, u, v] · x[s, c, i + u − pt, j + v − pl] (zero outside).</summary>
-    private static double[] Conv(float[] x, float[] w, float[]? bias, int samples, int inC, int h, int wd, int outC, int oh, int ow, int pt, int pl)
-    {
-        var y = new double[samples * outC * oh * ow];
-        for (int s = 0; s < samples; s++)
-            for (int o = 0; o < outC; o++)
-                for (int i = 0; i < oh; i++)
-                    for (int j = 0; j < ow; j++)
-                    {
-                        double sum = bias == null ? 0 : bias[o];
-                        for (int c = 0; c < inC; c++)
-                            for (int u = 0; u < 3; u++)
-                                for (int v = 0; v < 3; v++)
-                                {
-                                    int ih = i + u - pt, iw = j + v - pl;
-                                    if (ih < 0 || ih >= h || iw < 0 || iw >= wd) continue;
-                                    sum += (double)w[((o * inC + c) * 3 + u) * 3 + v] * x[((s * inC + c) * h + ih) * wd + iw];
-                                }
-                        y[((s * outC + o) * oh + i) * ow + j] = sum;
-                    }
-        return y;
-    }
-
-    /// <summary>dx[s, c, ih, iw] = Σ_{o,u,v} w[o, c, u, v] · dy[s, o, ih − u + pt, iw − v + pl]: the adjoint of <see cref="Conv"/>.</summary>
-    private static double[] InputGradient(float[] dy, float[] w, int samples, int inC, int h, int wd, int outC, int oh, int ow, int pt, int pl)
-    {
-        var dx = new double[samples * inC * h * wd];
-        for (int s = 0; s < samples; s++)
-            for (int o = 0; o < outC; o++)
-                for (int i = 0; i < oh; i++)
-                    for (int j = 0; j < ow; j++)
-                        for (int c = 0; c < inC; c++)
-                            for (int u = 0; u < 3; u++)
-                                for (int v = 0; v < 3; v++)
-                                {
-                                    int ih = i + u - pt, iw = j + v - pl;
-                                    if (ih < 0 || ih >= h || iw < 0 || iw >= wd) continue;
-                                    dx[((s * inC + c) * h + ih) * wd + iw] += (double)w[((o * inC + c) * 3 + u) * 3 + v] * dy[((s * outC + o) * oh + i) * ow + j];
-                                }
-        return dx;
-    }
-
-    private static void Close(double[] expected, ReadOnlySpan<float> actual, string what)
-    {
-        double scale = 0;
-        foreach (double e in expected) scale = Math.Max(scale, Math.Abs(e));
-        for (int i = 0; i < expected.Length; i++)
-            Assert.True(Math.Abs(actual[i] - expected[i]) <= 1e-5 * (1 + scale), $"{what}: element {i} is {actual[i]}, expected {expected[i]}");
-    }
+    /// <summary>y of a stride-1 3×3 convolution by its definition (no output gradient needed).</summary>
+    private static double[] Conv(float[] x, float[] w, float[]? bias, int samples, int inC, int h, int wd, int outC, int oh, int ow, int pt, int pl) =>
+        ConvolutionReference.Stride1(x, w, bias, new float[samples * outC * oh * ow], samples, inC, h, wd, outC, 3, oh, ow, pt, pl).Y;
 
     [Theory]
     [InlineData(16, 16, 14, 14, 1, 1, 1, 1, 3)]   // the sample cnn's second convolution, several samples per call
@@ -76,20 +23,20 @@ public class WinogradTests
     public void ForwardAndInputGradientMatchTheDefinition(int inC, int outC, int h, int wd, int pt, int pb, int pl, int pr, int samples)
     {
         int oh = h + pt + pb - 2, ow = wd + pl + pr - 2;
-        float[] x = Random(samples * inC * h * wd, 1), w = Random(outC * inC * 9, 2), bias = Random(outC, 3), dy = Random(samples * outC * oh * ow, 4);
+        float[] x = TestInputs.Uniform(samples * inC * h * wd, 1), w = TestInputs.Uniform(outC * inC * 9, 2), bias = TestInputs.Uniform(outC, 3), dy = TestInputs.Uniform(samples * outC * oh * ow, 4);
         var g = new ConvGeometry(inC, h, wd, 3, 3, 1, 1, pt, pl, 1, oh, ow);
         Assert.True(Winograd.Supports(g));
         var ws = new WinogradWorkspace(g, outC, samples);
         var y = new float[samples * outC * oh * ow];
         Winograd.Forward(ws, w, transposedWeight: false, bias, x, y, samples, 0, outC);
-        Close(Conv(x, w, bias, samples, inC, h, wd, outC, oh, ow, pt, pl), y, "y");
+        ConvolutionReference.Close(Conv(x, w, bias, samples, inC, h, wd, outC, oh, ow, pt, pl), y, "y");
 
         var back = new ConvGeometry(outC, oh, ow, 3, 3, 1, 1, 2 - pt, 2 - pl, 1, h, wd);
         Assert.True(Winograd.Supports(back));
         var wsBack = new WinogradWorkspace(back, inC, samples);
         var dx = new float[samples * inC * h * wd];
         Winograd.Forward(wsBack, w, transposedWeight: true, default, dy, dx, samples, 0, inC);
-        Close(InputGradient(dy, w, samples, inC, h, wd, outC, oh, ow, pt, pl), dx, "dx");
+        ConvolutionReference.Close(ConvolutionReference.Stride1(x, w, null, dy, samples, inC, h, wd, outC, 3, oh, ow, pt, pl).Dx, dx, "dx");
     }
 
     [Fact]
@@ -97,7 +44,7 @@ public class WinogradTests
     {
         const int inC = 6, outC = 21, h = 10, wd = 13;
         var g = new ConvGeometry(inC, h, wd, 3, 3, 1, 1, 1, 1, 1, h, wd);
-        float[] x = Random(inC * h * wd, 5), w = Random(outC * inC * 9, 6), bias = Random(outC, 7);
+        float[] x = TestInputs.Uniform(inC * h * wd, 5), w = TestInputs.Uniform(outC * inC * 9, 6), bias = TestInputs.Uniform(outC, 7);
         var whole = new float[outC * h * wd];
         Winograd.Forward(new WinogradWorkspace(g, outC, 1), w, false, bias, x, whole, 1, 0, outC);
         var parts = new float[outC * h * wd];
@@ -112,7 +59,7 @@ public class WinogradTests
     {
         const int inC = 4, outC = 24, h = 6, wd = 7;
         var g = new ConvGeometry(inC, h, wd, 3, 3, 1, 1, 1, 1, 1, h, wd);
-        float[] x = Random(inC * h * wd, 8), w = Random(outC * inC * 9, 9);
+        float[] x = TestInputs.Uniform(inC * h * wd, 8), w = TestInputs.Uniform(outC * inC * 9, 9);
         var y = new float[outC * h * wd];
         y.AsSpan().Fill(float.NaN);
         Winograd.Forward(new WinogradWorkspace(g, outC, 1), w, false, default, x, y, 1, 8, 16);
@@ -125,16 +72,16 @@ public class WinogradTests
     {
         const int inC = 5, outC = 8, h = 6, wd = 6;
         var g = new ConvGeometry(inC, h, wd, 3, 3, 1, 1, 1, 1, 1, h, wd);
-        float[] x = Random(inC * h * wd, 10), w = Random(outC * inC * 9, 11);
+        float[] x = TestInputs.Uniform(inC * h * wd, 10), w = TestInputs.Uniform(outC * inC * 9, 11);
         var ws = new WinogradWorkspace(g, outC, 1);
         var y = new float[outC * h * wd];
         Winograd.Forward(ws, w, false, default, x, y, 1, 0, outC, pass: 1);
         w[17] += 0.5f;
         Winograd.Forward(ws, w, false, default, x, y, 1, 0, outC, pass: 2);
-        Close(Conv(x, w, null, 1, inC, h, wd, outC, h, wd, 1, 1), y, "after a weight changed");
+        ConvolutionReference.Close(Conv(x, w, null, 1, inC, h, wd, outC, h, wd, 1, 1), y, "after a weight changed");
         w[0] = -w[0];
         Winograd.Forward(ws, w, false, default, x, y, 1, 0, outC); // pass 0: always compared
-        Close(Conv(x, w, null, 1, inC, h, wd, outC, h, wd, 1, 1), y, "pass 0");
+        ConvolutionReference.Close(Conv(x, w, null, 1, inC, h, wd, outC, h, wd, 1, 1), y, "pass 0");
     }
 
     [Fact]
