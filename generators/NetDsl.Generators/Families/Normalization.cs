@@ -78,28 +78,17 @@ internal sealed class NormalizationFamily : LayerFamily
         var w = e.W;
         string m = e.M;
         int c = l.InC, hw = l.InH * l.InW;
-        if (l.Params is LrnParams { WithinChannel: true } within)
-        {
-            e.Header("forward");
-            w.Line($"// b = a / (k + (α/{within.Size * within.Size})·Σ a²)^β over rows r−{within.Size / 2}..r+{(within.Size - 1) / 2} and columns alike, in the same channel; outside the map counts as zero.");
-            w.Open($"private void {m}Forward(int n0, int n1)");
-            e.Range("x", e.X, l.InSize, true);
-            e.Range("y", e.Y, l.OutSize, false);
-            e.Range("scale", "_scale" + m, l.OutSize, false);
-            w.Line($"{Rt}.Kernels.Normalization.LrnWithinForward(x, y, scale, n1 - n0, {c}, {l.InH}, {l.InW}, size: {within.Size}, alpha: {R(within.Alpha)}, beta: {R(within.Beta)}, k: {R(within.K)});");
-            w.Close();
-            w.Line();
-            return;
-        }
         if (l.Params is LrnParams lrn)
         {
             e.Header("forward");
-            w.Line($"// b_c = a_c / (k + (α/n)·Σ_{{c' = c−{lrn.Size / 2}..c+{(lrn.Size - 1) / 2}}} a_c'²)^β; channels outside [0, {c}) count as zero.");
+            w.Line(lrn.WithinChannel
+                ? $"// b = a / (k + (α/{lrn.Size * lrn.Size})·Σ a²)^β over rows r−{lrn.Size / 2}..r+{(lrn.Size - 1) / 2} and columns alike, in the same channel; outside the map counts as zero."
+                : $"// b_c = a_c / (k + (α/n)·Σ_{{c' = c−{lrn.Size / 2}..c+{(lrn.Size - 1) / 2}}} a_c'²)^β; channels outside [0, {c}) count as zero.");
             w.Open($"private void {m}Forward(int n0, int n1)");
             e.Range("x", e.X, l.InSize, true);
             e.Range("y", e.Y, l.OutSize, false);
             e.Range("scale", "_scale" + m, l.OutSize, false);
-            w.Line($"{Rt}.Kernels.Normalization.LrnForward(x, y, scale, n1 - n0, {c}, {hw}, size: {lrn.Size}, alpha: {R(lrn.Alpha)}, beta: {R(lrn.Beta)}, k: {R(lrn.K)});");
+            w.Line($"{Rt}.Kernels.Normalization.{Lrn(lrn)}Forward(x, y, scale, n1 - n0, {LrnDims(lrn, c, l.InH, l.InW)}, size: {lrn.Size}, alpha: {R(lrn.Alpha)}, beta: {R(lrn.Beta)}, k: {R(lrn.K)});");
             w.Close();
             w.Line();
             return;
@@ -135,19 +124,6 @@ internal sealed class NormalizationFamily : LayerFamily
         var w = e.W;
         string m = e.M;
         int c = l.InC, hw = l.InH * l.InW;
-        if (l.Params is LrnParams { WithinChannel: true } within)
-        {
-            e.Header("backward");
-            w.Open($"private void {m}Backward(int n0, int n1)");
-            e.Range("x", e.X, l.InSize, true);
-            e.Range("dy", e.Dy, l.OutSize, true);
-            e.Range("scale", "_scale" + m, l.OutSize, true);
-            e.Range("dx", e.Dx, l.InSize, false);
-            w.Line($"{Rt}.Kernels.Normalization.LrnWithinBackward(x, dy, scale, dx, n1 - n0, {c}, {l.InH}, {l.InW}, size: {within.Size}, alpha: {R(within.Alpha)}, beta: {R(within.Beta)}, accumulate: false);");
-            w.Close();
-            w.Line();
-            return;
-        }
         if (l.Params is LrnParams lrn)
         {
             e.Header("backward");
@@ -156,7 +132,7 @@ internal sealed class NormalizationFamily : LayerFamily
             e.Range("dy", e.Dy, l.OutSize, true);
             e.Range("scale", "_scale" + m, l.OutSize, true);
             e.Range("dx", e.Dx, l.InSize, false);
-            w.Line($"{Rt}.Kernels.Normalization.LrnBackward(x, dy, scale, dx, n1 - n0, {c}, {hw}, size: {lrn.Size}, alpha: {R(lrn.Alpha)}, beta: {R(lrn.Beta)}, accumulate: false);");
+            w.Line($"{Rt}.Kernels.Normalization.{Lrn(lrn)}Backward(x, dy, scale, dx, n1 - n0, {LrnDims(lrn, c, l.InH, l.InW)}, size: {lrn.Size}, alpha: {R(lrn.Alpha)}, beta: {R(lrn.Beta)}, accumulate: false);");
             w.Close();
             w.Line();
             return;
@@ -176,6 +152,13 @@ internal sealed class NormalizationFamily : LayerFamily
         w.Close();
         w.Line();
     }
+
+    /// <summary>The LRN kernels' stem: across channels (Lrn) or within each channel's map (LrnWithin).</summary>
+    private static string Lrn(LrnParams lrn) => lrn.WithinChannel ? "LrnWithin" : "Lrn";
+
+    /// <summary>The LRN kernels' shape arguments: channels and the map's rows and columns within a channel, channels and
+    /// positions across them.</summary>
+    private static string LrnDims(LrnParams lrn, int c, int h, int w) => lrn.WithinChannel ? $"{c}, {h}, {w}" : $"{c}, {h * w}";
 
     /// <summary>A double literal that round-trips.</summary>
     private static string R(double v) => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture) + (v == System.Math.Floor(v) && System.Math.Abs(v) < 1e15 ? ".0" : "");
@@ -212,14 +195,9 @@ internal sealed class NormalizationFamily : LayerFamily
     {
         var l = g.Layer;
         int c = l.OutC, hw = l.OutH * l.OutW;
-        if (l.Params is LrnParams { WithinChannel: true } within)
-        {
-            g.W.Line($"LrnWithinForward({g.X}, {g.Y}, V(_scale{g.M}), {c}, {l.OutH}, {l.OutW}, {within.Size}, {R(within.Alpha)}, {R(within.Beta)}, {R(within.K)}, batch);");
-            return;
-        }
         if (l.Params is LrnParams lrn)
         {
-            g.W.Line($"LrnForward({g.X}, {g.Y}, V(_scale{g.M}), {c}, {hw}, {lrn.Size}, {R(lrn.Alpha)}, {R(lrn.Beta)}, {R(lrn.K)}, batch);");
+            g.W.Line($"{Lrn(lrn)}Forward({g.X}, {g.Y}, V(_scale{g.M}), {LrnDims(lrn, c, l.OutH, l.OutW)}, {lrn.Size}, {R(lrn.Alpha)}, {R(lrn.Beta)}, {R(lrn.K)}, batch);");
             return;
         }
         var bn = (BatchNormParams)l.Params;
@@ -230,14 +208,9 @@ internal sealed class NormalizationFamily : LayerFamily
     {
         var l = g.Layer;
         int c = l.OutC, hw = l.OutH * l.OutW;
-        if (l.Params is LrnParams { WithinChannel: true } within)
-        {
-            g.WriteDx(0, $"LrnWithinBackward({g.X}, {g.Dy}, V(_scale{g.M}), {g.Dx}, {c}, {l.OutH}, {l.OutW}, {within.Size}, {R(within.Alpha)}, {R(within.Beta)}, batch);");
-            return;
-        }
         if (l.Params is LrnParams lrn)
         {
-            g.WriteDx(0, $"LrnBackward({g.X}, {g.Dy}, V(_scale{g.M}), {g.Dx}, {c}, {hw}, {lrn.Size}, {R(lrn.Alpha)}, {R(lrn.Beta)}, batch);");
+            g.WriteDx(0, $"{Lrn(lrn)}Backward({g.X}, {g.Dy}, V(_scale{g.M}), {g.Dx}, {LrnDims(lrn, c, l.OutH, l.OutW)}, {lrn.Size}, {R(lrn.Alpha)}, {R(lrn.Beta)}, batch);");
             return;
         }
         string dx = l.InputLayer < 0 ? "ComputeInputGradient" : "true";
