@@ -144,6 +144,7 @@ internal sealed class ConvolutionFamily : LayerFamily
         WriteGeometry(w, m, c, l.InC, l.InH, l.InW, l.OutH, l.OutW);
         if (strategy.Winograd) { WinogradForward(e, l, c, w, m, x, y, strategy); return; }
         if (strategy.Direct) { DirectForward(e, l, c, w, m, x, y, strategy); return; }
+        if (strategy.ChannelLanes) { ChannelLanesForward(e, l, c, w, m, x, y, strategy); return; }
         w.Line();
         e.Header("forward");
         w.Open($"private void {m}Forward(int n0, int n1, int worker)");
@@ -236,6 +237,8 @@ internal sealed class ConvolutionFamily : LayerFamily
             e.W.Line($"private readonly global::System.Action<int> _forwardRows{e.M}; // {e.M}ForwardRows, cached: a call allocates nothing");
         if (strategy.Winograd)
             e.W.Line($"private readonly {Rt}.Kernels.WinogradWorkspace[] _winograd{e.M}, _winogradBack{e.M}; // per worker: the forward pass's and the input gradient's transforms");
+        if (strategy.ChannelLanes)
+            e.W.Line($"private readonly {Rt}.Kernels.ChannelLaneWeights[] _lanes{e.M}; // per worker: the weight packed for ChannelLaneConv");
     }
 
     public override void WriteBackwardSliceEnd(CpuLayer e)
@@ -249,6 +252,11 @@ internal sealed class ConvolutionFamily : LayerFamily
     {
         var l = e.Layer;
         var strategy = e.Plan.Convolutions[l.Index];
+        if (strategy.ChannelLanes)
+        {
+            e.W.Line($"_lanes{e.M} = new {Rt}.Kernels.ChannelLaneWeights[{count}];");
+            e.W.Line($"for (int w = 0; w < {count}; w++) _lanes{e.M}[w] = new(in Geometry{e.M}, {l.OutC});");
+        }
         if (!strategy.Winograd) return;
         e.W.Line($"_winograd{e.M} = new {Rt}.Kernels.WinogradWorkspace[{count}];");
         e.W.Line($"_winogradBack{e.M} = new {Rt}.Kernels.WinogradWorkspace[{count}];");
@@ -473,6 +481,26 @@ internal sealed class ConvolutionFamily : LayerFamily
         string biasRows = l.HasBias ? $"_parameters.AsSpan({l.BiasOffset} + r0, r1 - r0)" : "default";
         string reluRows = strategy.FusedRelu < 0 ? "" : $", relu: {e.ActOf(strategy.FusedRelu)}.AsSpan(r0 * {ohw}, (r1 - r0) * {ohw})";
         w.Line($"{Rt}.Kernels.DirectConv.Forward(in Geometry{m}, r1 - r0, _parameters.AsSpan({l.WeightOffset} + r0 * {taps}, (r1 - r0) * {taps}), {biasRows}, {x}.AsSpan(0, {l.InSize}), {y}.AsSpan(r0 * {ohw}, (r1 - r0) * {ohw}), _columns[worker]{reluRows});");
+        w.Close();
+        w.Line();
+    }
+
+    /// <summary>Few output channels over a deeper input: a direct convolution with the output channels in the vector lanes
+    /// (NetDsl.Kernels.ChannelLaneConv) per sample, its weight packed per worker when it changed, the column buffer holding the
+    /// zero-padded input where there is padding.</summary>
+    private static void ChannelLanesForward(CpuLayer e, ShapedLayer l, ConvParams c, IndentedWriter w, string m, string x, string y, ConvStrategy strategy)
+    {
+        int taps = l.InC * c.KernelH * c.KernelW;
+        w.Line();
+        e.Header("forward");
+        w.Open($"private void {m}Forward(int n0, int n1, int worker)");
+        w.Line($"{RoSpan} weight = _parameters.AsSpan({l.WeightOffset}, {l.WeightCount}); // [{l.OutC}, {l.InC}, {c.KernelH}, {c.KernelW}] = [{l.OutC}, {taps}]");
+        string bias = l.HasBias ? $"_parameters.AsSpan({l.BiasOffset}, {l.OutC})" : "default";
+        w.Line($"// {l.OutC} output channels: each element of im2col's [{taps}, {l.OutH * l.OutW}] column matrix would feed only {l.OutC} multiply-adds, so a direct");
+        w.Line($"// convolution with the output channels in the vector lanes (NetDsl.Kernels.ChannelLaneConv).");
+        w.Line($"{RoSpan} packedWeight = {Rt}.Kernels.ChannelLaneConv.Pack(_lanes{m}[worker], weight); // [{l.OutC / 16}, {taps}, 16], packed again only when the weight changed");
+        string relu = strategy.FusedRelu < 0 ? "" : $", relu: {e.ActOf(strategy.FusedRelu)}.AsSpan(n * {l.OutSize}, {l.OutSize})";
+        w.Line($"for (int n = n0; n < n1; n++) {Rt}.Kernels.ChannelLaneConv.Forward(in Geometry{m}, {l.OutC}, packedWeight, {bias}, {x}.AsSpan(n * {l.InSize}, {l.InSize}), {y}.AsSpan(n * {l.OutSize}, {l.OutSize}), _columns[worker]{relu});");
         w.Close();
         w.Line();
     }

@@ -11,11 +11,19 @@ namespace NetDsl.Generators.Lowering;
 /// GEMM's 32-column strips poorly), whether the weight gradient is dot products rather than a packed GEMM, and whether a
 /// batch of one sample splits the layer's output channels across the workers.</summary>
 internal sealed record ConvStrategy(int SamplesPerGemm, bool DotWeightGradient, bool PackedGemm, bool SplitOneSample = false,
-    int WinogradSamples = 0, bool Direct = false, int FusedRelu = -1)
+    int WinogradSamples = 0, bool Direct = false, int FusedRelu = -1, bool ChannelLanes = false)
 {
     /// <summary>Whether the forward kernel can also store a following ReLU's output (Winograd and the direct
-    /// convolution can: <see cref="FusedRelu"/>).</summary>
-    public bool CanFuseRelu => Winograd || Direct;
+    /// convolutions can: <see cref="FusedRelu"/>).</summary>
+    public bool CanFuseRelu => Winograd || Direct || ChannelLanes;
+
+    /// <summary>Output channels (a multiple of 16) up to which a stride-1 convolution over a deeper input is computed
+    /// directly with the output channels in the vector lanes (NetDsl.Kernels.ChannelLaneConv): with so few output channels
+    /// each element of im2col's column matrix would feed too few multiply-adds to repay writing it.</summary>
+    public const int ChannelLanesMaxChannels = 32;
+
+    /// <summary>Floats of NetDsl.Kernels.ChannelLaneConv.ScratchSize for the layer (the zero-padded input).</summary>
+    public static int ChannelLanesScratch(ShapedLayer l, ConvParams c) => l.InC * (l.OutH + c.KernelH - 1) * (Math.Max(l.OutW, 10) + c.KernelW - 1) + 10 + 16;
 
     /// <summary>Input channels up to which a stride-1 convolution's forward pass is direct (NetDsl.Kernels.DirectConv):
     /// im2col's depth C·kH·kW would be too shallow for a GEMM.</summary>
@@ -97,6 +105,7 @@ internal sealed record CpuPlan(
                     // pointwise too: its backward transposes x here; batched forward also puts [OutC, samples · p] in the gradient scratch
                     col = Math.Max(col, Math.Max(k, s.SamplesPerGemm > 1 ? l.OutC : 0) * p * s.SamplesPerGemm);
                     if (s.Direct) col = Math.Max(col, ConvStrategy.DirectScratch(l, c));
+                    if (s.ChannelLanes) col = Math.Max(col, ConvStrategy.ChannelLanesScratch(l, c));
                     if (s.PackedGemm)
                     {
                         packW = Math.Max(packW, Math.Max(PackedSize(l.OutC, k), PackedSize(k, l.OutC)));
@@ -122,8 +131,12 @@ internal sealed record CpuPlan(
         bool dots = l.OutC * l.InC * c.KernelH * c.KernelW <= 4096;
         // Batch 1 has one sample for several workers: a large convolution then gives each worker whole panels of rows.
         bool split = c.Groups == 1 && l.OutC >= 16 && (long)l.OutC * p * l.InC * c.KernelH * c.KernelW >= ConvStrategy.SplitOneSampleMacs;
-        bool direct = c.Groups == 1 && c.StrideH == 1 && c.StrideW == 1 && c.Dilation == 1 && !c.IsPointwise && l.InC <= ConvStrategy.DirectMaxChannels;
-        return new ConvStrategy(samples, dots, c.Groups == 1, split, WinogradSamples(l, c), direct);
+        bool stride1 = c.Groups == 1 && c.StrideH == 1 && c.StrideW == 1 && c.Dilation == 1 && !c.IsPointwise;
+        bool direct = stride1 && l.InC <= ConvStrategy.DirectMaxChannels;
+        int winograd = WinogradSamples(l, c);
+        // Few output channels over a deeper input, and small enough that a batch of one does not split it.
+        bool lanes = stride1 && !direct && winograd == 0 && !split && l.OutC % 16 == 0 && l.OutC <= ConvStrategy.ChannelLanesMaxChannels;
+        return new ConvStrategy(samples, dots, c.Groups == 1, split, winograd, direct, ChannelLanes: lanes);
     }
 
     /// <summary>Samples per Winograd call for a 3×3, stride-1, undilated, ungrouped convolution with padding of at most 2
@@ -151,7 +164,7 @@ internal sealed record CpuPlan(
     /// whole-batch statistics (batch norm) starts a new phase after a serial reduction.</summary>
     /// <summary>Weight floats from which a dense layer's batch-1 forward splits its units across the workers: each then
     /// reads its share of the weight (kept in its own cache from call to call) instead of one core reading all of it.</summary>
-    public const int DenseSplitFloats = 1 << 16;
+    public const int DenseSplitFloats = 1 << 15;
 
     /// <summary>Whether a batch of one splits this dense layer's output units across the workers.</summary>
     public static bool SplitsDenseOneSample(ShapedLayer l) =>

@@ -9,7 +9,7 @@ namespace NetDsl.Kernels;
 /// Direct stride-1 convolution (cross-correlation, NCHW, one sample) for inputs with few channels, such as a network's
 /// first layer on grey or RGB images. There im2col + GEMM has a depth of C·kH·kW = 9 or 25: every output element would
 /// be loaded and stored for a handful of multiply-adds. Here four output channels × 16 columns of one output row stay in
-/// eight registers for the whole sum; the input is first copied into a zero-padded plane so every tap is a plain load.
+/// eight registers for the whole sum (six channels in twelve where blocks of four would leave a short one, as with 6); the input is first copied into a zero-padded plane so every tap is a plain load.
 /// Each element is bias, then + w·x in (channel, kernel row, kernel column) order, fused multiply-adds at every vector
 /// width and in the scalar fallback: the same bits everywhere.
 /// </summary>
@@ -53,8 +53,16 @@ public static unsafe class DirectConv
         fixed (float* pp = padded, pw = weight, pb = bias, py = y, pr = relu)
         {
             float* r = relu.IsEmpty ? null : pr;
-            if (Fma.IsSupported) Forward256(in g, outC, pw, bias.IsEmpty ? null : pb, pp, wp, plane, py, r);
-            else ForwardScalar(in g, outC, pw, bias.IsEmpty ? null : pb, pp, wp, plane, py, r);
+            float* b = bias.IsEmpty ? null : pb;
+            if (Fma.IsSupported)
+            {
+                // Blocks of 4 channels; when that leaves a short block (6 channels: 4 + 2, a third of the work wasted), blocks of
+                // 6 first and the rest in blocks of 4.
+                int six = outC % 4 == 0 ? 0 : outC / 6 * 6;
+                if (six > 0) Forward256Six(in g, six, taps: g.InC * g.KernelH * g.KernelW, pw, b, pp, wp, plane, py, r);
+                if (six < outC) Forward256(in g, six, outC, pw, b, pp, wp, plane, py, r);
+            }
+            else ForwardScalar(in g, outC, pw, b, pp, wp, plane, py, r);
         }
     }
 
@@ -78,11 +86,11 @@ public static unsafe class DirectConv
 
     /// <summary>Blocks of 4 output channels × 16 columns: eight accumulators, two input loads and four broadcasts per tap.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Forward256(in ConvGeometry g, int outC, float* w, float* bias, float* p, int wp, int plane, float* y, float* relu)
+    private static void Forward256(in ConvGeometry g, int first, int outC, float* w, float* bias, float* p, int wp, int plane, float* y, float* relu)
     {
         int kh = g.KernelH, kw = g.KernelW, inC = g.InC, kk = kh * kw, outH = g.OutH, outW = g.OutW, taps = inC * kk;
         int ohw = outH * outW;
-        for (int o0 = 0; o0 < outC; o0 += 4)
+        for (int o0 = first; o0 < outC; o0 += 4)
         {
             // A last block of fewer than 4 channels repeats its first channel's weights in the spare lanes and stores nothing from them.
             int rows = Math.Min(4, outC - o0);
@@ -127,6 +135,68 @@ public static unsafe class DirectConv
                     if (rows > 1) Store(relu + at + ohw, n, Vector256.Max(a10, zero), Vector256.Max(a11, zero));
                     if (rows > 2) Store(relu + at + 2 * (nint)ohw, n, Vector256.Max(a20, zero), Vector256.Max(a21, zero));
                     if (rows > 3) Store(relu + at + 3 * (nint)ohw, n, Vector256.Max(a30, zero), Vector256.Max(a31, zero));
+                }
+        }
+    }
+
+    /// <summary>Output channels [0, <paramref name="outC"/>) (a multiple of 6) in blocks of 6 channels × 16 columns: twelve
+    /// accumulators, two input loads and six broadcasts per tap.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Forward256Six(in ConvGeometry g, int outC, int taps, float* w, float* bias, float* p, int wp, int plane, float* y, float* relu)
+    {
+        int kh = g.KernelH, kw = g.KernelW, inC = g.InC, outH = g.OutH, outW = g.OutW, ohw = outH * outW;
+        for (int o0 = 0; o0 < outC; o0 += 6)
+        {
+            float* w0 = w + (nint)o0 * taps;
+            var b0 = Vector256.Create(bias == null ? 0f : bias[o0]);
+            var b1 = Vector256.Create(bias == null ? 0f : bias[o0 + 1]);
+            var b2 = Vector256.Create(bias == null ? 0f : bias[o0 + 2]);
+            var b3 = Vector256.Create(bias == null ? 0f : bias[o0 + 3]);
+            var b4 = Vector256.Create(bias == null ? 0f : bias[o0 + 4]);
+            var b5 = Vector256.Create(bias == null ? 0f : bias[o0 + 5]);
+            for (int i = 0; i < outH; i++)
+                for (int j0 = 0; j0 < outW; j0 += 16)
+                {
+                    Vector256<float> a00 = b0, a01 = b0, a10 = b1, a11 = b1, a20 = b2, a21 = b2, a30 = b3, a31 = b3, a40 = b4, a41 = b4, a50 = b5, a51 = b5;
+                    float* wt = w0;
+                    for (int c = 0; c < inC; c++)
+                        for (int u = 0; u < kh; u++)
+                        {
+                            float* src = p + (nint)c * plane + (nint)(i + u) * wp + j0;
+                            for (int v = 0; v < kw; v++, wt++)
+                            {
+                                var x0 = Avx.LoadVector256(src + v);
+                                var x1 = Avx.LoadVector256(src + v + 8);
+                                var c0 = Vector256.Create(wt[0]);
+                                a00 = Fma.MultiplyAdd(x0, c0, a00); a01 = Fma.MultiplyAdd(x1, c0, a01);
+                                var c1 = Vector256.Create(wt[taps]);
+                                a10 = Fma.MultiplyAdd(x0, c1, a10); a11 = Fma.MultiplyAdd(x1, c1, a11);
+                                var c2 = Vector256.Create(wt[2 * taps]);
+                                a20 = Fma.MultiplyAdd(x0, c2, a20); a21 = Fma.MultiplyAdd(x1, c2, a21);
+                                var c3 = Vector256.Create(wt[3 * taps]);
+                                a30 = Fma.MultiplyAdd(x0, c3, a30); a31 = Fma.MultiplyAdd(x1, c3, a31);
+                                var c4 = Vector256.Create(wt[4 * taps]);
+                                a40 = Fma.MultiplyAdd(x0, c4, a40); a41 = Fma.MultiplyAdd(x1, c4, a41);
+                                var c5 = Vector256.Create(wt[5 * taps]);
+                                a50 = Fma.MultiplyAdd(x0, c5, a50); a51 = Fma.MultiplyAdd(x1, c5, a51);
+                            }
+                        }
+                    nint at = (nint)o0 * ohw + (nint)i * outW + j0;
+                    int n = outW - j0;
+                    Store(y + at, n, a00, a01);
+                    Store(y + at + ohw, n, a10, a11);
+                    Store(y + at + 2 * (nint)ohw, n, a20, a21);
+                    Store(y + at + 3 * (nint)ohw, n, a30, a31);
+                    Store(y + at + 4 * (nint)ohw, n, a40, a41);
+                    Store(y + at + 5 * (nint)ohw, n, a50, a51);
+                    if (relu == null) continue;
+                    var zero = Vector256<float>.Zero;
+                    Store(relu + at, n, Vector256.Max(a00, zero), Vector256.Max(a01, zero));
+                    Store(relu + at + ohw, n, Vector256.Max(a10, zero), Vector256.Max(a11, zero));
+                    Store(relu + at + 2 * (nint)ohw, n, Vector256.Max(a20, zero), Vector256.Max(a21, zero));
+                    Store(relu + at + 3 * (nint)ohw, n, Vector256.Max(a30, zero), Vector256.Max(a31, zero));
+                    Store(relu + at + 4 * (nint)ohw, n, Vector256.Max(a40, zero), Vector256.Max(a41, zero));
+                    Store(relu + at + 5 * (nint)ohw, n, Vector256.Max(a50, zero), Vector256.Max(a51, zero));
                 }
         }
     }

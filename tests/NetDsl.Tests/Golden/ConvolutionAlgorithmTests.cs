@@ -59,6 +59,18 @@ public class ConvolutionAlgorithmTests
         Check((b, t) => new DirectConvNet(b, 1, t), 3, 30, 29, 20, 5, 2, 2, bias: true);
 
     [Fact]
+    public void DirectConvolutionInBlocksOfSixChannelsMatchesTheDefinition() =>
+        Check((b, t) => new DirectConvSixChannels(b, 1, t), 1, 28, 28, 10, 5, 2, 2, bias: true);
+
+    [Fact]
+    public void ChannelLaneConvolutionMatchesTheDefinition() =>
+        Check((b, t) => new ChannelLaneConvNet(b, 1, t), 6, 14, 14, 16, 5, 0, 0, bias: true);
+
+    [Fact]
+    public void PaddedChannelLaneConvolutionWithAFusedReluMatchesTheDefinition() =>
+        Check((b, t) => new ChannelLaneConvPaddedRelu(b, 1, t), 8, 7, 7, 32, 3, 1, 1, bias: true, relu: true);
+
+    [Fact]
     public void WinogradConvolutionWithAFusedReluMatchesTheDefinition() =>
         Check((b, t) => new WinogradConvRelu(b, 1, t), 16, 10, 12, 24, 3, 1, 1, bias: true, relu: true);
 

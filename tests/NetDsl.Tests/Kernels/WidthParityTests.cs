@@ -107,6 +107,36 @@ public class WidthParityTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void DirectConvolutionsGiveTheSameBitsAtBothWidths()
+    {
+        // DirectConv: blocks of 4 channels, of 6 (6, and 10 = 6 + 4), a short block (7); ChannelLaneConv: rows of 10 whole,
+        // overlapping (13), narrower than a block (7, padded), two blocks of 16 channels, with and without bias and ReLU.
+        foreach (var (c, h, w, outC, k, pad, lanes) in new[] { (1, 28, 28, 6, 5, 2, false), (2, 9, 13, 10, 3, 1, false), (3, 7, 30, 7, 3, 0, false),
+            (6, 14, 14, 16, 5, 0, true), (5, 15, 17, 16, 3, 0, true), (8, 7, 7, 32, 3, 1, true), (6, 4, 40, 16, 2, 1, true) })
+        {
+            int oh = h + 2 * pad - k + 1, ow = w + 2 * pad - k + 1;
+            var g = new ConvGeometry(c, h, w, k, k, 1, 1, pad, pad, 1, oh, ow);
+            float[] x = Random(c * h * w, 12), weight = Random(outC * c * k * k, 13), bias = Random(outC, 14);
+            foreach (bool withBias in new[] { false, true })
+                Same($"{(lanes ? "ChannelLaneConv" : "DirectConv")} {c}×{h}×{w} → {outC}, {k}×{k}, pad {pad}, bias {withBias}", () =>
+                {
+                    var y = new float[2 * outC * oh * ow];
+                    var b = withBias ? bias : Array.Empty<float>();
+                    var yOut = y.AsSpan(0, outC * oh * ow);
+                    var relu = y.AsSpan(outC * oh * ow);
+                    if (lanes)
+                    {
+                        var packed = new float[ChannelLaneConv.PackedSize(g, outC)];
+                        ChannelLaneConv.Pack(in g, outC, weight, packed);
+                        ChannelLaneConv.Forward(in g, outC, packed, b, x, yOut, new float[ChannelLaneConv.ScratchSize(g)], relu);
+                    }
+                    else DirectConv.Forward(in g, outC, weight, b, x, yOut, new float[DirectConv.ScratchSize(g)], relu);
+                    return y;
+                });
+        }
+    }
+
+    [Fact]
     public void TanhGivesTheSameBitsAtBothWidths()
     {
         // Runs of 40 values all below 0.625 in magnitude, all above, and astride it, then random values of every size.

@@ -20,6 +20,22 @@ public partial class WinogradConvUnevenPadding;
 [Conv2D(20, 5, Padding = 2)]
 public partial class DirectConvNet;
 
+/// <summary>1 input channel, 6 output channels (LeNet-5's first layer): the direct convolution in blocks of 6 channels,
+/// then of 4 (10 = 6 + 4).</summary>
+[Network(1, 28, 28)]
+[Conv2D(10, 5, Padding = 2)]
+public partial class DirectConvSixChannels;
+
+/// <summary>6 → 16 channels, 5×5 (LeNet-5's second layer): the direct convolution with the output channels in the vector lanes.</summary>
+[Network(6, 14, 14)]
+[Conv2D(16, 5)]
+public partial class ChannelLaneConvNet;
+
+/// <summary>8 → 32 channels, 3×3, padded, 7 columns (fewer than a block's 10) and a ReLU fused into the stores.</summary>
+[Network(8, 7, 7)]
+[Conv2D(32, 3, Padding = 1)] [ReLU]
+public partial class ChannelLaneConvPaddedRelu;
+
 /// <summary>Winograd followed by a ReLU: the convolution's forward stores the ReLU's output too.</summary>
 [Network(16, 10, 12)]
 [Conv2D(24, 3, Padding = 1)] [ReLU]

@@ -1,0 +1,283 @@
+using System;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace NetDsl.Kernels;
+
+/// <summary>
+/// One worker's packed weight for <see cref="ChannelLaneConv"/>, with a copy of the weight it was packed from: a call
+/// with the same weight (inference, or the samples of one training step) reuses it.
+/// </summary>
+public sealed class ChannelLaneWeights
+{
+    /// <summary>The packed weight of a convolution <paramref name="geometry"/> with <paramref name="outC"/> output channels.</summary>
+    public ChannelLaneWeights(in ConvGeometry geometry, int outC)
+    {
+        if (!ChannelLaneConv.Supports(geometry, outC)) throw new ArgumentException($"ChannelLaneWeights: {geometry} with {outC} output channels is not a stride-1, undilated convolution with a multiple of {ChannelLaneConv.Lanes} output channels.", nameof(geometry));
+        Geometry = geometry;
+        OutC = outC;
+        Packed = new AlignedBuffer(ChannelLaneConv.PackedSize(geometry, outC));
+        Source = new float[Packed.Length];
+    }
+
+    /// <summary>The convolution the weight is for.</summary>
+    public ConvGeometry Geometry { get; }
+    /// <summary>Output channels.</summary>
+    public int OutC { get; }
+    internal AlignedBuffer Packed { get; }
+    internal float[] Source { get; }
+    internal bool Filled { get; set; }
+}
+
+/// <summary>
+/// Direct stride-1 convolution (cross-correlation, NCHW, one sample) with the output channels in the vector lanes, for
+/// layers with few output channels (a multiple of 16) over a deeper input, such as LeNet-5's 6 → 16, 5×5. There im2col's
+/// column matrix [C·kH·kW, OH·OW] costs half as much as the GEMM that reads it: each unfolded element is used by only 16
+/// output channels. Here 16 output channels are one 512-bit register (two at 256 bits); each tap loads their 16 weights
+/// once and adds w · x to ten output columns of a row (five at 256 bits), each x broadcast from the input. No column
+/// matrix is written; the block of 16 channels × ten columns is written back channel-major (NCHW).
+/// <para>Each element is bias, then + w·x in (channel, kernel row, kernel column) order, fused multiply-adds at every
+/// vector width and in the scalar fallback: the same bits everywhere.</para>
+/// </summary>
+[SkipLocalsInit]
+public static unsafe class ChannelLaneConv
+{
+    /// <summary>Output channels per vector: the layer's output channels are a multiple of this.</summary>
+    public const int Lanes = 16;
+
+    /// <summary>Output columns a 512-bit block computes (ten accumulators).</summary>
+    private const int Columns512 = 10;
+    /// <summary>Output columns a 256-bit block computes (ten accumulators, two per column).</summary>
+    private const int Columns256 = 5;
+
+    /// <summary>Whether <paramref name="g"/> with <paramref name="outC"/> output channels is a convolution this kernel
+    /// computes: stride 1, no dilation, output channels a multiple of <see cref="Lanes"/>.</summary>
+    public static bool Supports(in ConvGeometry g, int outC) => g.StrideH == 1 && g.StrideW == 1 && g.Dilation == 1 && outC > 0 && outC % Lanes == 0;
+
+    /// <summary>Floats of the packed weight: outC · C·kH·kW.</summary>
+    public static int PackedSize(in ConvGeometry g, int outC) => outC * g.ColRows;
+
+    // The input is read in place when nothing around it is padding and a row holds a whole block of columns; otherwise it is
+    // copied into a zero-padded plane with room for a block's columns past the last one (computed, never stored).
+    private static bool InPlace(in ConvGeometry g) =>
+        g.PadTop == 0 && g.PadLeft == 0 && g.OutW >= Columns512 && g.InH >= g.OutH + g.KernelH - 1 && g.InW >= g.OutW + g.KernelW - 1;
+    private static int PaddedWidth(in ConvGeometry g) => Math.Max(g.OutW, Columns512) + g.KernelW - 1;
+    private static int PaddedHeight(in ConvGeometry g) => g.OutH + g.KernelH - 1;
+
+    /// <summary>Floats of scratch <see cref="Forward"/> needs: the zero-padded input.</summary>
+    public static int ScratchSize(in ConvGeometry g) => g.InC * PaddedHeight(g) * PaddedWidth(g) + Columns512 + 16;
+
+    /// <summary>The weight packed by <see cref="Pack(in ConvGeometry, int, ReadOnlySpan{float}, Span{float})"/> into
+    /// <paramref name="cache"/>, packed again only when <paramref name="weight"/> differs (bit for bit) from the weight it
+    /// was packed from.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static ReadOnlySpan<float> Pack(ChannelLaneWeights cache, ReadOnlySpan<float> weight)
+    {
+        var source = cache.Source.AsSpan();
+        if (weight.Length != source.Length) throw new ArgumentException($"ChannelLaneConv.Pack: weight has {weight.Length} floats, expected {source.Length}.", nameof(weight));
+        if (!cache.Filled || !MemoryMarshal.Cast<float, int>(weight).SequenceEqual(MemoryMarshal.Cast<float, int>(source)))
+        {
+            Pack(cache.Geometry, cache.OutC, weight, cache.Packed.Span);
+            weight.CopyTo(source);
+            cache.Filled = true;
+        }
+        return cache.Packed.Span;
+    }
+
+    /// <summary>packed [outC / 16][C·kH·kW][16] = weight [outC, C·kH·kW], transposed per block of 16 output channels.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Pack(in ConvGeometry g, int outC, ReadOnlySpan<float> weight, Span<float> packed)
+    {
+        if (!Supports(g, outC)) throw new ArgumentException($"ChannelLaneConv: {g} with {outC} output channels is not a stride-1, undilated convolution with a multiple of {Lanes} output channels.", nameof(g));
+        int taps = g.ColRows;
+        if (weight.Length != outC * taps) throw new ArgumentException($"ChannelLaneConv.Pack: weight has {weight.Length} floats, expected {outC * taps}.", nameof(weight));
+        if (packed.Length < outC * taps) throw new ArgumentException($"ChannelLaneConv.Pack: packed has {packed.Length} floats, needs {outC * taps}.", nameof(packed));
+        fixed (float* pw = weight, pp = packed)
+            for (int og = 0; og < outC; og += Lanes)
+            {
+                float* dst = pp + (nint)og * taps, src = pw + (nint)og * taps;
+                for (int t = 0; t < taps; t++, dst += Lanes)
+                    for (int l = 0; l < Lanes; l++) dst[l] = src[(nint)l * taps + t];
+            }
+    }
+
+    /// <summary>y [outC, OutH, OutW] = conv(x [InC, InH, InW]) (+ bias), the weight packed by <see cref="Pack"/>. If
+    /// <paramref name="relu"/> is not empty it also receives max(y, 0): a ReLU that follows, fused into the stores.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Forward(in ConvGeometry g, int outC, ReadOnlySpan<float> packed, ReadOnlySpan<float> bias,
+        ReadOnlySpan<float> x, Span<float> y, Span<float> scratch, Span<float> relu = default)
+    {
+        if (!Supports(g, outC)) throw new ArgumentException($"ChannelLaneConv: {g} with {outC} output channels is not a stride-1, undilated convolution with a multiple of {Lanes} output channels.", nameof(g));
+        int taps = g.ColRows, size = outC * g.OutH * g.OutW;
+        if (packed.Length < outC * taps) throw new ArgumentException($"ChannelLaneConv: packed has {packed.Length} floats, expected {outC * taps}.", nameof(packed));
+        if (!bias.IsEmpty && bias.Length != outC) throw new ArgumentException($"ChannelLaneConv: bias has {bias.Length} floats, expected {outC}.", nameof(bias));
+        if (x.Length < g.InC * g.InH * g.InW) throw new ArgumentException($"ChannelLaneConv: x has {x.Length} floats, expected {g.InC * g.InH * g.InW}.", nameof(x));
+        if (y.Length < size) throw new ArgumentException($"ChannelLaneConv: y has {y.Length} floats, expected {size}.", nameof(y));
+        if (!relu.IsEmpty && relu.Length < size) throw new ArgumentException($"ChannelLaneConv: relu has {relu.Length} floats, expected {size}.", nameof(relu));
+        bool inPlace = InPlace(g);
+        int wp = inPlace ? g.InW : PaddedWidth(g), plane = inPlace ? g.InH * g.InW : PaddedHeight(g) * wp;
+        ReadOnlySpan<float> input = x;
+        if (!inPlace)
+        {
+            if (scratch.Length < ScratchSize(g)) throw new ArgumentException($"ChannelLaneConv: scratch has {scratch.Length} floats, needs {ScratchSize(g)}.", nameof(scratch));
+            var padded = scratch.Slice(0, ScratchSize(g));
+            padded.Clear();
+            int hp = PaddedHeight(g);
+            for (int c = 0; c < g.InC; c++)
+                for (int ih = 0; ih < g.InH; ih++)
+                {
+                    int row = ih + g.PadTop;
+                    if (row < 0) continue;
+                    if (row >= hp) break;
+                    int from = Math.Max(0, -g.PadLeft), count = Math.Min(g.InW, wp - g.PadLeft) - from;
+                    if (count > 0) x.Slice((c * g.InH + ih) * g.InW + from, count).CopyTo(padded.Slice(c * plane + row * wp + g.PadLeft + from));
+                }
+            input = padded;
+        }
+        fixed (float* pp = input, pw = packed, pb = bias, py = y, pr = relu)
+        {
+            float* b = bias.IsEmpty ? null : pb, r = relu.IsEmpty ? null : pr;
+            if (Simd.Use512) Forward512(in g, outC, pw, b, pp, wp, plane, py, r);
+            else if (Fma.IsSupported) Forward256(in g, outC, pw, b, pp, wp, plane, py, r);
+            else ForwardScalar(in g, outC, pw, b, pp, wp, plane, py, r);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void ForwardScalar(in ConvGeometry g, int outC, float* w, float* bias, float* p, int wp, int plane, float* y, float* relu)
+    {
+        int kh = g.KernelH, kw = g.KernelW, taps = g.ColRows, ohw = g.OutH * g.OutW;
+        for (int o = 0; o < outC; o++)
+        {
+            float* wo = w + (nint)(o / Lanes) * Lanes * taps + o % Lanes;
+            for (int i = 0; i < g.OutH; i++)
+                for (int j = 0; j < g.OutW; j++)
+                {
+                    float acc = bias == null ? 0f : bias[o];
+                    int t = 0;
+                    for (int c = 0; c < g.InC; c++)
+                        for (int u = 0; u < kh; u++)
+                            for (int v = 0; v < kw; v++, t++)
+                                acc = MathF.FusedMultiplyAdd(p[(nint)c * plane + (i + u) * wp + j + v], wo[(nint)t * Lanes], acc);
+                    nint at = (nint)o * ohw + i * g.OutW + j;
+                    y[at] = acc;
+                    if (relu != null) relu[at] = acc > 0f ? acc : 0f;
+                }
+        }
+    }
+
+    /// <summary>Blocks of 16 output channels × 10 columns of one output row: ten accumulators, one weight load and ten
+    /// broadcasts per tap.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Forward512(in ConvGeometry g, int outC, float* w, float* bias, float* p, int wp, int plane, float* y, float* relu)
+    {
+        const int R = Columns512;
+        int kh = g.KernelH, kw = g.KernelW, inC = g.InC, outH = g.OutH, outW = g.OutW, taps = g.ColRows, ohw = outH * outW;
+        float* block = stackalloc float[R * Lanes];
+        for (int og = 0; og < outC; og += Lanes)
+        {
+            float* wg = w + (nint)og * taps;
+            var b = bias == null ? Vector512<float>.Zero : Vector512.Load(bias + og);
+            for (int i = 0; i < outH; i++)
+                for (int j = 0; j < outW; j += R)
+                {
+                    // The last block of a row overlaps the one before (the same values stored twice) rather than run short.
+                    int j0 = j + R <= outW ? j : Math.Max(0, outW - R);
+                    Vector512<float> a0 = b, a1 = b, a2 = b, a3 = b, a4 = b, a5 = b, a6 = b, a7 = b, a8 = b, a9 = b;
+                    float* wt = wg;
+                    for (int c = 0; c < inC; c++)
+                        for (int u = 0; u < kh; u++)
+                        {
+                            float* s = p + (nint)c * plane + (nint)(i + u) * wp + j0;
+                            for (int v = 0; v < kw; v++, s++, wt += Lanes)
+                            {
+                                var wv = Vector512.Load(wt);
+                                a0 = Avx512F.FusedMultiplyAdd(Vector512.Create(s[0]), wv, a0);
+                                a1 = Avx512F.FusedMultiplyAdd(Vector512.Create(s[1]), wv, a1);
+                                a2 = Avx512F.FusedMultiplyAdd(Vector512.Create(s[2]), wv, a2);
+                                a3 = Avx512F.FusedMultiplyAdd(Vector512.Create(s[3]), wv, a3);
+                                a4 = Avx512F.FusedMultiplyAdd(Vector512.Create(s[4]), wv, a4);
+                                a5 = Avx512F.FusedMultiplyAdd(Vector512.Create(s[5]), wv, a5);
+                                a6 = Avx512F.FusedMultiplyAdd(Vector512.Create(s[6]), wv, a6);
+                                a7 = Avx512F.FusedMultiplyAdd(Vector512.Create(s[7]), wv, a7);
+                                a8 = Avx512F.FusedMultiplyAdd(Vector512.Create(s[8]), wv, a8);
+                                a9 = Avx512F.FusedMultiplyAdd(Vector512.Create(s[9]), wv, a9);
+                            }
+                        }
+                    a0.Store(block); a1.Store(block + 16); a2.Store(block + 32); a3.Store(block + 48); a4.Store(block + 64);
+                    a5.Store(block + 80); a6.Store(block + 96); a7.Store(block + 112); a8.Store(block + 128); a9.Store(block + 144);
+                    StoreTransposed(block, R, Math.Min(R, outW - j0), y + (nint)og * ohw + (nint)i * outW + j0, relu == null ? null : relu + (nint)og * ohw + (nint)i * outW + j0, ohw);
+                }
+        }
+    }
+
+    /// <summary>Blocks of 16 output channels (two registers) × 5 columns: ten accumulators, two weight loads and five
+    /// broadcasts per tap.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Forward256(in ConvGeometry g, int outC, float* w, float* bias, float* p, int wp, int plane, float* y, float* relu)
+    {
+        const int R = Columns256;
+        int kh = g.KernelH, kw = g.KernelW, inC = g.InC, outH = g.OutH, outW = g.OutW, taps = g.ColRows, ohw = outH * outW;
+        float* block = stackalloc float[R * Lanes];
+        for (int og = 0; og < outC; og += Lanes)
+        {
+            float* wg = w + (nint)og * taps;
+            var bl = bias == null ? Vector256<float>.Zero : Vector256.Load(bias + og);
+            var bh = bias == null ? Vector256<float>.Zero : Vector256.Load(bias + og + 8);
+            for (int i = 0; i < outH; i++)
+                for (int j = 0; j < outW; j += R)
+                {
+                    int j0 = j + R <= outW ? j : Math.Max(0, outW - R);
+                    Vector256<float> l0 = bl, l1 = bl, l2 = bl, l3 = bl, l4 = bl, h0 = bh, h1 = bh, h2 = bh, h3 = bh, h4 = bh;
+                    float* wt = wg;
+                    for (int c = 0; c < inC; c++)
+                        for (int u = 0; u < kh; u++)
+                        {
+                            float* s = p + (nint)c * plane + (nint)(i + u) * wp + j0;
+                            for (int v = 0; v < kw; v++, s++, wt += Lanes)
+                            {
+                                var wl = Avx.LoadVector256(wt);
+                                var wh = Avx.LoadVector256(wt + 8);
+                                var x0 = Vector256.Create(s[0]);
+                                l0 = Fma.MultiplyAdd(x0, wl, l0); h0 = Fma.MultiplyAdd(x0, wh, h0);
+                                var x1 = Vector256.Create(s[1]);
+                                l1 = Fma.MultiplyAdd(x1, wl, l1); h1 = Fma.MultiplyAdd(x1, wh, h1);
+                                var x2 = Vector256.Create(s[2]);
+                                l2 = Fma.MultiplyAdd(x2, wl, l2); h2 = Fma.MultiplyAdd(x2, wh, h2);
+                                var x3 = Vector256.Create(s[3]);
+                                l3 = Fma.MultiplyAdd(x3, wl, l3); h3 = Fma.MultiplyAdd(x3, wh, h3);
+                                var x4 = Vector256.Create(s[4]);
+                                l4 = Fma.MultiplyAdd(x4, wl, l4); h4 = Fma.MultiplyAdd(x4, wh, h4);
+                            }
+                        }
+                    l0.Store(block); h0.Store(block + 8); l1.Store(block + 16); h1.Store(block + 24); l2.Store(block + 32);
+                    h2.Store(block + 40); l3.Store(block + 48); h3.Store(block + 56); l4.Store(block + 64); h4.Store(block + 72);
+                    StoreTransposed(block, R, Math.Min(R, outW - j0), y + (nint)og * ohw + (nint)i * outW + j0, relu == null ? null : relu + (nint)og * ohw + (nint)i * outW + j0, ohw);
+                }
+        }
+    }
+
+    /// <summary>y[o · ohw + k] = block[k · 16 + o] for the 16 channels o and the first <paramref name="n"/> columns k (and
+    /// max(·, 0) into relu): the block turned channel-major.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreTransposed(float* block, int columns, int n, float* y, float* relu, int ohw)
+    {
+        for (int o = 0; o < Lanes; o++)
+        {
+            float* yo = y + (nint)o * ohw;
+            for (int k = 0; k < n; k++) yo[k] = block[k * Lanes + o];
+        }
+        if (relu == null) return;
+        for (int o = 0; o < Lanes; o++)
+        {
+            float* ro = relu + (nint)o * ohw;
+            for (int k = 0; k < n; k++)
+            {
+                float v = block[k * Lanes + o];
+                ro[k] = v > 0f ? v : 0f;
+            }
+        }
+    }
+}
