@@ -295,6 +295,29 @@ internal sealed class NetworkEmitter
     private bool UsesColumns => CpuPlan.ColumnFloats > 0;
     /// <summary>A convolution splits one sample's rows across the workers (<see cref="ConvStrategy.SplitOneSample"/>).</summary>
     private bool UsesWinograd => CpuPlan.Convolutions.Any(s => s.Winograd);
+    /// <summary>Convolutions whose own output an inference Forward does not store (<see cref="ConvStrategy.OutputOnDemand"/>).</summary>
+    private IEnumerable<ShapedLayer> OnDemandOutputs => _net.Layers.Where(l => CpuPlan.Convolutions[l.Index].OutputOnDemand);
+
+    /// <summary>LayerOutput's helper for a convolution whose output an inference Forward does not store.</summary>
+    private string OnDemandOutputMethod(ShapedLayer l)
+    {
+        string m = Member(l.Index);
+        return "\n\n" +
+            $"/// <summary>{l.Name}'s output. Only its ReLU (fused into it) reads it, so an inference Forward does not store it:\n" +
+            "/// it is computed here, from the layer's input and the current parameters, the first time it is asked for.</summary>\n" +
+            $"private {RoSpan} {m}Output()\n" +
+            "{\n" +
+            $"    if (!_keepOutputs && !_computed{m} && _batch > 0)\n" +
+            "    {\n" +
+            "        _keepOutputs = true;\n" +
+            $"        {m}Forward(0, _batch, 0);\n" +
+            "        _keepOutputs = false;\n" +
+            $"        _computed{m} = true;\n" +
+            "    }\n" +
+            $"    return {Act(l.Index)}.AsSpan(0, _batch * {l.OutSize});\n" +
+            "}";
+    }
+
     private bool SplitsOneSample => CpuPlan.Convolutions.Any(s => s.SplitOneSample) || _net.Layers.Any(CpuPlan.SplitsDenseOneSample);
     private int LargestDense => CpuPlan.DensePackedWidths.Count == 0 ? 0 : CpuPlan.DensePackedWidths[CpuPlan.DensePackedWidths.Count - 1];
 
@@ -327,6 +350,11 @@ internal sealed class NetworkEmitter
         _w.Line("private readonly global::System.Action<int> _forwardWorker, _backwardWorker, _reduceWorker;");
         _w.Line("private int _batch;");
         _w.Line("private bool _training, _backwardReady;");
+        if (OnDemandOutputs.Any())
+        {
+            _w.Line("private bool _keepOutputs; // a training Forward stores every layer's output; an inference one skips those only LayerOutput reads");
+            foreach (var l in OnDemandOutputs) _w.Line($"private bool _computed{Member(l.Index)}; // {l.Name}'s output computed by LayerOutput since the last Forward");
+        }
         if (UsesWinograd) _w.Line("private long _pass; // numbers each Forward and Backward: Winograd layers check the weights of their cached transforms once per pass");
         _w.Line("private ulong _dropoutKey;");
         _w.Line("private ulong _dropoutStep;");
@@ -467,9 +495,9 @@ internal sealed class NetworkEmitter
             /// <summary>Output of layer <paramref name="index"/> (0-based) for the last Forward, [N, C, H, W] of that layer.</summary>
             public {{RoSpan}} LayerOutput(int index) => index switch
             {
-            {{string.Join("\n", _net.Layers.Select(l => $"    {l.Index} => {Act(l.Index)}.AsSpan(0, _batch * {l.OutSize}),"))}}
+            {{string.Join("\n", _net.Layers.Select(l => CpuPlan.Convolutions[l.Index].OutputOnDemand ? $"    {l.Index} => {Member(l.Index)}Output()," : $"    {l.Index} => {Act(l.Index)}.AsSpan(0, _batch * {l.OutSize}),"))}}
                 _ => throw new global::System.ArgumentOutOfRangeException(nameof(index), index, "{{Cls}} has {{L}} layers."),
-            };
+            };{{string.Concat(OnDemandOutputs.Select(OnDemandOutputMethod))}}
 
             /// <summary>dL/d(output of layer <paramref name="index"/>) for the last Backward.</summary>
             public {{RoSpan}} LayerGradient(int index) => index switch
@@ -494,7 +522,7 @@ internal sealed class NetworkEmitter
                 CheckInput(input, batch, "Forward", nameof(input), nameof(batch));
                 input.CopyTo(_input);
                 _batch = batch;
-                _training = training;
+                _training = training;{{(OnDemandOutputs.Any() ? "\n        _keepOutputs = training;" + string.Concat(OnDemandOutputs.Select(l => $"\n        _computed{Member(l.Index)} = false;")) : "")}}
                 _backwardReady = true;{{(UsesWinograd ? "\n        _pass++;" : "")}}
                 if (training) _dropoutStep++;
                 RunForward();

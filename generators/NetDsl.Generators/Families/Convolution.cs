@@ -437,7 +437,7 @@ internal sealed class ConvolutionFamily : LayerFamily
         w.Open($"for (int n = n0; n < n1; n += {s})");
         w.Line($"int samples = global::System.Math.Min({s}, n1 - n);");
         string relu = strategy.FusedRelu < 0 ? "" : $", relu: {e.ActOf(strategy.FusedRelu)}.AsSpan(n * {l.OutSize}, samples * {l.OutSize})";
-        w.Line($"{Rt}.Kernels.Winograd.Forward(_winograd{m}[worker], weight, transposedWeight: false, {bias}, {x}.AsSpan(n * {l.InSize}, samples * {l.InSize}), {y}.AsSpan(n * {l.OutSize}, samples * {l.OutSize}), samples, 0, {l.OutC}, _pass{relu});");
+        w.Line($"{Rt}.Kernels.Winograd.Forward(_winograd{m}[worker], weight, transposedWeight: false, {bias}, {x}.AsSpan(n * {l.InSize}, samples * {l.InSize}), {OutSpan(strategy, $"{y}.AsSpan(n * {l.OutSize}, samples * {l.OutSize})")}, samples, 0, {l.OutC}, _pass{relu});");
         w.Close();
         w.Close();
         w.Line();
@@ -449,7 +449,7 @@ internal sealed class ConvolutionFamily : LayerFamily
         w.Line($"int r0 = q0 * {Rt}.Kernels.PackedGemm.MR, r1 = global::System.Math.Min({l.OutC}, q1 * {Rt}.Kernels.PackedGemm.MR);");
         w.Line("if (r0 >= r1) return;");
         string reluRows = strategy.FusedRelu < 0 ? "" : $", relu: {e.ActOf(strategy.FusedRelu)}.AsSpan(0, {l.OutSize})";
-        w.Line($"{Rt}.Kernels.Winograd.Forward(_winograd{m}[worker], _parameters.AsSpan({l.WeightOffset}, {l.WeightCount}), transposedWeight: false, {bias}, {x}.AsSpan(0, {l.InSize}), {y}.AsSpan(0, {l.OutSize}), 1, r0, r1, _pass{reluRows});");
+        w.Line($"{Rt}.Kernels.Winograd.Forward(_winograd{m}[worker], _parameters.AsSpan({l.WeightOffset}, {l.WeightCount}), transposedWeight: false, {bias}, {x}.AsSpan(0, {l.InSize}), {OutSpan(strategy, $"{y}.AsSpan(0, {l.OutSize})")}, 1, r0, r1, _pass{reluRows});");
         w.Close();
         w.Line();
     }
@@ -470,7 +470,7 @@ internal sealed class ConvolutionFamily : LayerFamily
         string bias = l.HasBias ? $"_parameters.AsSpan({l.BiasOffset}, {l.OutC})" : "default";
         w.Line($"// {l.InC} input channel{(l.InC == 1 ? "" : "s")}: a depth of {taps} is too shallow for im2col + GEMM, so a direct convolution (NetDsl.Kernels.DirectConv).");
         string relu = strategy.FusedRelu < 0 ? "" : $", relu: {e.ActOf(strategy.FusedRelu)}.AsSpan(n * {l.OutSize}, {l.OutSize})";
-        w.Line($"for (int n = n0; n < n1; n++) {Rt}.Kernels.DirectConv.Forward(in Geometry{m}, {l.OutC}, weight, {bias}, {x}.AsSpan(n * {l.InSize}, {l.InSize}), {y}.AsSpan(n * {l.OutSize}, {l.OutSize}), _columns[worker]{relu});");
+        w.Line($"for (int n = n0; n < n1; n++) {Rt}.Kernels.DirectConv.Forward(in Geometry{m}, {l.OutC}, weight, {bias}, {x}.AsSpan(n * {l.InSize}, {l.InSize}), {OutSpan(strategy, $"{y}.AsSpan(n * {l.OutSize}, {l.OutSize})")}, _columns[worker]{relu});");
         w.Close();
         w.Line();
         if (!strategy.SplitOneSample) return;
@@ -480,7 +480,7 @@ internal sealed class ConvolutionFamily : LayerFamily
         w.Line("if (r0 >= r1) return;");
         string biasRows = l.HasBias ? $"_parameters.AsSpan({l.BiasOffset} + r0, r1 - r0)" : "default";
         string reluRows = strategy.FusedRelu < 0 ? "" : $", relu: {e.ActOf(strategy.FusedRelu)}.AsSpan(r0 * {ohw}, (r1 - r0) * {ohw})";
-        w.Line($"{Rt}.Kernels.DirectConv.Forward(in Geometry{m}, r1 - r0, _parameters.AsSpan({l.WeightOffset} + r0 * {taps}, (r1 - r0) * {taps}), {biasRows}, {x}.AsSpan(0, {l.InSize}), {y}.AsSpan(r0 * {ohw}, (r1 - r0) * {ohw}), _columns[worker]{reluRows});");
+        w.Line($"{Rt}.Kernels.DirectConv.Forward(in Geometry{m}, r1 - r0, _parameters.AsSpan({l.WeightOffset} + r0 * {taps}, (r1 - r0) * {taps}), {biasRows}, {x}.AsSpan(0, {l.InSize}), {OutSpan(strategy, $"{y}.AsSpan(r0 * {ohw}, (r1 - r0) * {ohw})")}, _columns[worker]{reluRows});");
         w.Close();
         w.Line();
     }
@@ -500,10 +500,14 @@ internal sealed class ConvolutionFamily : LayerFamily
         w.Line($"// convolution with the output channels in the vector lanes (NetDsl.Kernels.ChannelLaneConv).");
         w.Line($"{RoSpan} packedWeight = {Rt}.Kernels.ChannelLaneConv.Pack(_lanes{m}[worker], weight); // [{l.OutC / 16}, {taps}, 16], packed again only when the weight changed");
         string relu = strategy.FusedRelu < 0 ? "" : $", relu: {e.ActOf(strategy.FusedRelu)}.AsSpan(n * {l.OutSize}, {l.OutSize})";
-        w.Line($"for (int n = n0; n < n1; n++) {Rt}.Kernels.ChannelLaneConv.Forward(in Geometry{m}, {l.OutC}, packedWeight, {bias}, {x}.AsSpan(n * {l.InSize}, {l.InSize}), {y}.AsSpan(n * {l.OutSize}, {l.OutSize}), _columns[worker]{relu});");
+        w.Line($"for (int n = n0; n < n1; n++) {Rt}.Kernels.ChannelLaneConv.Forward(in Geometry{m}, {l.OutC}, packedWeight, {bias}, {x}.AsSpan(n * {l.InSize}, {l.InSize}), {OutSpan(strategy, $"{y}.AsSpan(n * {l.OutSize}, {l.OutSize})")}, _columns[worker]{relu});");
         w.Close();
         w.Line();
     }
+
+    /// <summary>The output span of a forward call: empty (only the fused ReLU's output stored) when the convolution's own
+    /// output is computed on demand and this Forward does not keep outputs (see <see cref="ConvStrategy.OutputOnDemand"/>).</summary>
+    private static string OutSpan(ConvStrategy s, string span) => s.OutputOnDemand ? $"(_keepOutputs ? {span} : default)" : span;
 
     private static string Winograd(ShapedLayer l) => $"{(l.OutH + 1) / 2}×{(l.OutW + 1) / 2}";
 

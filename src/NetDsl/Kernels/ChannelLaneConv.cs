@@ -104,7 +104,8 @@ public static unsafe class ChannelLaneConv
     }
 
     /// <summary>y [outC, OutH, OutW] = conv(x [InC, InH, InW]) (+ bias), the weight packed by <see cref="Pack"/>. If
-    /// <paramref name="relu"/> is not empty it also receives max(y, 0): a ReLU that follows, fused into the stores.</summary>
+    /// <paramref name="relu"/> is not empty it also receives max(y, 0): a ReLU that follows, fused into the stores; y may
+    /// then be empty (only the ReLU's output is stored).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Forward(in ConvGeometry g, int outC, ReadOnlySpan<float> packed, ReadOnlySpan<float> bias,
         ReadOnlySpan<float> x, Span<float> y, Span<float> scratch, Span<float> relu = default)
@@ -114,7 +115,8 @@ public static unsafe class ChannelLaneConv
         if (packed.Length < outC * taps) throw new ArgumentException($"ChannelLaneConv: packed has {packed.Length} floats, expected {outC * taps}.", nameof(packed));
         if (!bias.IsEmpty && bias.Length != outC) throw new ArgumentException($"ChannelLaneConv: bias has {bias.Length} floats, expected {outC}.", nameof(bias));
         if (x.Length < g.InC * g.InH * g.InW) throw new ArgumentException($"ChannelLaneConv: x has {x.Length} floats, expected {g.InC * g.InH * g.InW}.", nameof(x));
-        if (y.Length < size) throw new ArgumentException($"ChannelLaneConv: y has {y.Length} floats, expected {size}.", nameof(y));
+        if (y.IsEmpty && relu.IsEmpty) throw new ArgumentException("ChannelLaneConv: y and relu are both empty; at least one output is needed.", nameof(y));
+        if (!y.IsEmpty && y.Length < size) throw new ArgumentException($"ChannelLaneConv: y has {y.Length} floats, expected {size}.", nameof(y));
         if (!relu.IsEmpty && relu.Length < size) throw new ArgumentException($"ChannelLaneConv: relu has {relu.Length} floats, expected {size}.", nameof(relu));
         bool inPlace = InPlace(g);
         int wp = inPlace ? g.InW : PaddedWidth(g), plane = inPlace ? g.InH * g.InW : PaddedHeight(g) * wp;
@@ -138,10 +140,10 @@ public static unsafe class ChannelLaneConv
         }
         fixed (float* pp = input, pw = packed, pb = bias, py = y, pr = relu)
         {
-            float* b = bias.IsEmpty ? null : pb, r = relu.IsEmpty ? null : pr;
-            if (Simd.Use512) Forward512(in g, outC, pw, b, pp, wp, plane, py, r);
-            else if (Fma.IsSupported) Forward256(in g, outC, pw, b, pp, wp, plane, py, r);
-            else ForwardScalar(in g, outC, pw, b, pp, wp, plane, py, r);
+            float* b = bias.IsEmpty ? null : pb, r = relu.IsEmpty ? null : pr, o = y.IsEmpty ? null : py;
+            if (Simd.Use512) Forward512(in g, outC, pw, b, pp, wp, plane, o, r);
+            else if (Fma.IsSupported) Forward256(in g, outC, pw, b, pp, wp, plane, o, r);
+            else ForwardScalar(in g, outC, pw, b, pp, wp, plane, o, r);
         }
     }
 
@@ -162,7 +164,7 @@ public static unsafe class ChannelLaneConv
                             for (int v = 0; v < kw; v++, t++)
                                 acc = MathF.FusedMultiplyAdd(p[(nint)c * plane + (i + u) * wp + j + v], wo[(nint)t * Lanes], acc);
                     nint at = (nint)o * ohw + i * g.OutW + j;
-                    y[at] = acc;
+                    if (y != null) y[at] = acc;
                     if (relu != null) relu[at] = acc > 0f ? acc : 0f;
                 }
         }
@@ -208,7 +210,7 @@ public static unsafe class ChannelLaneConv
                         }
                     a0.Store(block); a1.Store(block + 16); a2.Store(block + 32); a3.Store(block + 48); a4.Store(block + 64);
                     a5.Store(block + 80); a6.Store(block + 96); a7.Store(block + 112); a8.Store(block + 128); a9.Store(block + 144);
-                    StoreTransposed(block, R, Math.Min(R, outW - j0), y + (nint)og * ohw + (nint)i * outW + j0, relu == null ? null : relu + (nint)og * ohw + (nint)i * outW + j0, ohw);
+                    StoreTransposed(block, R, Math.Min(R, outW - j0), y == null ? null : y + (nint)og * ohw + (nint)i * outW + j0, relu == null ? null : relu + (nint)og * ohw + (nint)i * outW + j0, ohw);
                 }
         }
     }
@@ -254,7 +256,7 @@ public static unsafe class ChannelLaneConv
                         }
                     l0.Store(block); h0.Store(block + 8); l1.Store(block + 16); h1.Store(block + 24); l2.Store(block + 32);
                     h2.Store(block + 40); l3.Store(block + 48); h3.Store(block + 56); l4.Store(block + 64); h4.Store(block + 72);
-                    StoreTransposed(block, R, Math.Min(R, outW - j0), y + (nint)og * ohw + (nint)i * outW + j0, relu == null ? null : relu + (nint)og * ohw + (nint)i * outW + j0, ohw);
+                    StoreTransposed(block, R, Math.Min(R, outW - j0), y == null ? null : y + (nint)og * ohw + (nint)i * outW + j0, relu == null ? null : relu + (nint)og * ohw + (nint)i * outW + j0, ohw);
                 }
         }
     }
@@ -264,11 +266,12 @@ public static unsafe class ChannelLaneConv
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void StoreTransposed(float* block, int columns, int n, float* y, float* relu, int ohw)
     {
-        for (int o = 0; o < Lanes; o++)
+        if (y != null)
+            for (int o = 0; o < Lanes; o++)
         {
-            float* yo = y + (nint)o * ohw;
-            for (int k = 0; k < n; k++) yo[k] = block[k * Lanes + o];
-        }
+                float* yo = y + (nint)o * ohw;
+                for (int k = 0; k < n; k++) yo[k] = block[k * Lanes + o];
+            }
         if (relu == null) return;
         for (int o = 0; o < Lanes; o++)
         {

@@ -26,7 +26,8 @@ public static unsafe class DirectConv
     public static int ScratchSize(in ConvGeometry g) => g.InC * PaddedHeight(g) * PaddedWidth(g) + 16;
 
     /// <summary>y [outC, OutH, OutW] = conv(x [InC, InH, InW]) (+ bias); weight [outC, InC, kH, kW]. If
-    /// <paramref name="relu"/> is not empty it also receives max(y, 0): a ReLU that follows, fused into the stores.</summary>
+    /// <paramref name="relu"/> is not empty it also receives max(y, 0): a ReLU that follows, fused into the stores; y may
+    /// then be empty (only the ReLU's output is stored).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Forward(in ConvGeometry g, int outC, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias,
         ReadOnlySpan<float> x, Span<float> y, Span<float> scratch, Span<float> relu = default)
@@ -36,7 +37,8 @@ public static unsafe class DirectConv
         if (weight.Length != outC * g.InC * kk) throw new ArgumentException($"DirectConv: weight has {weight.Length} floats, expected {outC * g.InC * kk}.", nameof(weight));
         if (!bias.IsEmpty && bias.Length != outC) throw new ArgumentException($"DirectConv: bias has {bias.Length} floats, expected {outC}.", nameof(bias));
         if (x.Length < g.InC * g.InH * g.InW) throw new ArgumentException($"DirectConv: x has {x.Length} floats, expected {g.InC * g.InH * g.InW}.", nameof(x));
-        if (y.Length < outC * g.OutH * g.OutW) throw new ArgumentException($"DirectConv: y has {y.Length} floats, expected {outC * g.OutH * g.OutW}.", nameof(y));
+        if (y.IsEmpty && relu.IsEmpty) throw new ArgumentException("DirectConv: y and relu are both empty; at least one output is needed.", nameof(y));
+        if (!y.IsEmpty && y.Length < outC * g.OutH * g.OutW) throw new ArgumentException($"DirectConv: y has {y.Length} floats, expected {outC * g.OutH * g.OutW}.", nameof(y));
         if (!relu.IsEmpty && relu.Length < outC * g.OutH * g.OutW) throw new ArgumentException($"DirectConv: relu has {relu.Length} floats, expected {outC * g.OutH * g.OutW}.", nameof(relu));
         if (scratch.Length < ScratchSize(g)) throw new ArgumentException($"DirectConv: scratch has {scratch.Length} floats, needs {ScratchSize(g)}.", nameof(scratch));
         var padded = scratch.Slice(0, ScratchSize(g));
@@ -53,16 +55,21 @@ public static unsafe class DirectConv
         fixed (float* pp = padded, pw = weight, pb = bias, py = y, pr = relu)
         {
             float* r = relu.IsEmpty ? null : pr;
+            float* yp = y.IsEmpty ? null : py;
             float* b = bias.IsEmpty ? null : pb;
-            if (Fma.IsSupported)
+            int taps = g.InC * g.KernelH * g.KernelW;
+            // At 512 bits, blocks of 8 channels × 32 columns where 32-column blocks cover a row as tightly as 16-column ones.
+            int eight = Simd.Use512 && (g.OutW % 32 == 0 || g.OutW % 32 > 16) ? outC / 8 * 8 : 0;
+            if (eight > 0) Forward512(in g, eight, taps, pw, b, pp, wp, plane, yp, r);
+            if (!Fma.IsSupported) ForwardScalar(in g, outC, pw, b, pp, wp, plane, yp, r);
+            else if (eight < outC)
             {
                 // Blocks of 4 channels; when that leaves a short block (6 channels: 4 + 2, a third of the work wasted), blocks of
                 // 6 first and the rest in blocks of 4.
-                int six = outC % 4 == 0 ? 0 : outC / 6 * 6;
-                if (six > 0) Forward256Six(in g, six, taps: g.InC * g.KernelH * g.KernelW, pw, b, pp, wp, plane, py, r);
-                if (six < outC) Forward256(in g, six, outC, pw, b, pp, wp, plane, py, r);
+                int rest = outC - eight, six = rest % 4 == 0 ? 0 : rest / 6 * 6;
+                if (six > 0) Forward256Six(in g, eight, eight + six, taps, pw, b, pp, wp, plane, yp, r);
+                if (eight + six < outC) Forward256(in g, eight + six, outC, pw, b, pp, wp, plane, yp, r);
             }
-            else ForwardScalar(in g, outC, pw, b, pp, wp, plane, py, r);
         }
     }
 
@@ -79,7 +86,7 @@ public static unsafe class DirectConv
                         for (int u = 0; u < kh; u++)
                             for (int v = 0; v < kw; v++)
                                 acc = MathF.FusedMultiplyAdd(p[c * plane + (i + u) * wp + j + v], w[((o * g.InC + c) * kh + u) * kw + v], acc);
-                    y[(o * g.OutH + i) * g.OutW + j] = acc;
+                    if (y != null) y[(o * g.OutH + i) * g.OutW + j] = acc;
                     if (relu != null) relu[(o * g.OutH + i) * g.OutW + j] = acc > 0f ? acc : 0f;
                 }
     }
@@ -124,10 +131,13 @@ public static unsafe class DirectConv
                         }
                     nint at = (nint)o0 * ohw + (nint)i * outW + j0;
                     int n = outW - j0;
-                    Store(y + at, n, a00, a01);
-                    if (rows > 1) Store(y + at + ohw, n, a10, a11);
-                    if (rows > 2) Store(y + at + 2 * (nint)ohw, n, a20, a21);
-                    if (rows > 3) Store(y + at + 3 * (nint)ohw, n, a30, a31);
+                    if (y != null)
+                    {
+                        Store(y + at, n, a00, a01);
+                        if (rows > 1) Store(y + at + ohw, n, a10, a11);
+                        if (rows > 2) Store(y + at + 2 * (nint)ohw, n, a20, a21);
+                        if (rows > 3) Store(y + at + 3 * (nint)ohw, n, a30, a31);
+                    }
                     if (relu == null) continue;
                     // Vector256.Max(v, 0), as Vec.Relu: the same bits as the ReLU layer would compute
                     var zero = Vector256<float>.Zero;
@@ -139,13 +149,13 @@ public static unsafe class DirectConv
         }
     }
 
-    /// <summary>Output channels [0, <paramref name="outC"/>) (a multiple of 6) in blocks of 6 channels × 16 columns: twelve
+    /// <summary>Output channels [<paramref name="first"/>, <paramref name="outC"/>) (a multiple of 6 of them) in blocks of 6 channels × 16 columns: twelve
     /// accumulators, two input loads and six broadcasts per tap.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Forward256Six(in ConvGeometry g, int outC, int taps, float* w, float* bias, float* p, int wp, int plane, float* y, float* relu)
+    private static void Forward256Six(in ConvGeometry g, int first, int outC, int taps, float* w, float* bias, float* p, int wp, int plane, float* y, float* relu)
     {
         int kh = g.KernelH, kw = g.KernelW, inC = g.InC, outH = g.OutH, outW = g.OutW, ohw = outH * outW;
-        for (int o0 = 0; o0 < outC; o0 += 6)
+        for (int o0 = first; o0 < outC; o0 += 6)
         {
             float* w0 = w + (nint)o0 * taps;
             var b0 = Vector256.Create(bias == null ? 0f : bias[o0]);
@@ -183,12 +193,15 @@ public static unsafe class DirectConv
                         }
                     nint at = (nint)o0 * ohw + (nint)i * outW + j0;
                     int n = outW - j0;
-                    Store(y + at, n, a00, a01);
-                    Store(y + at + ohw, n, a10, a11);
-                    Store(y + at + 2 * (nint)ohw, n, a20, a21);
-                    Store(y + at + 3 * (nint)ohw, n, a30, a31);
-                    Store(y + at + 4 * (nint)ohw, n, a40, a41);
-                    Store(y + at + 5 * (nint)ohw, n, a50, a51);
+                    if (y != null)
+                    {
+                        Store(y + at, n, a00, a01);
+                        Store(y + at + ohw, n, a10, a11);
+                        Store(y + at + 2 * (nint)ohw, n, a20, a21);
+                        Store(y + at + 3 * (nint)ohw, n, a30, a31);
+                        Store(y + at + 4 * (nint)ohw, n, a40, a41);
+                        Store(y + at + 5 * (nint)ohw, n, a50, a51);
+                    }
                     if (relu == null) continue;
                     var zero = Vector256<float>.Zero;
                     Store(relu + at, n, Vector256.Max(a00, zero), Vector256.Max(a01, zero));
@@ -199,6 +212,91 @@ public static unsafe class DirectConv
                     Store(relu + at + 5 * (nint)ohw, n, Vector256.Max(a50, zero), Vector256.Max(a51, zero));
                 }
         }
+    }
+
+    /// <summary>Output channels [0, <paramref name="outC"/>) (a multiple of 8) in blocks of 8 channels × 32 columns: sixteen
+    /// accumulators, two input loads and eight broadcasts per tap, half the loads and stores per multiply-add of the
+    /// 256-bit blocks.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Forward512(in ConvGeometry g, int outC, int taps, float* w, float* bias, float* p, int wp, int plane, float* y, float* relu)
+    {
+        int kh = g.KernelH, kw = g.KernelW, inC = g.InC, outH = g.OutH, outW = g.OutW, ohw = outH * outW;
+        for (int o0 = 0; o0 < outC; o0 += 8)
+        {
+            float* w0 = w + (nint)o0 * taps;
+            for (int i = 0; i < outH; i++)
+                for (int j0 = 0; j0 < outW; j0 += 32)
+                {
+                    Vector512<float> a00, a01, a10, a11, a20, a21, a30, a31, a40, a41, a50, a51, a60, a61, a70, a71;
+                    a00 = a01 = Vector512.Create(bias == null ? 0f : bias[o0]);
+                    a10 = a11 = Vector512.Create(bias == null ? 0f : bias[o0 + 1]);
+                    a20 = a21 = Vector512.Create(bias == null ? 0f : bias[o0 + 2]);
+                    a30 = a31 = Vector512.Create(bias == null ? 0f : bias[o0 + 3]);
+                    a40 = a41 = Vector512.Create(bias == null ? 0f : bias[o0 + 4]);
+                    a50 = a51 = Vector512.Create(bias == null ? 0f : bias[o0 + 5]);
+                    a60 = a61 = Vector512.Create(bias == null ? 0f : bias[o0 + 6]);
+                    a70 = a71 = Vector512.Create(bias == null ? 0f : bias[o0 + 7]);
+                    float* wt = w0;
+                    for (int c = 0; c < inC; c++)
+                        for (int u = 0; u < kh; u++)
+                        {
+                            float* src = p + (nint)c * plane + (nint)(i + u) * wp + j0;
+                            for (int v = 0; v < kw; v++, wt++)
+                            {
+                                var x0 = Vector512.Load(src + v);
+                                var x1 = Vector512.Load(src + v + 16);
+                                var c0 = Vector512.Create(wt[0]);
+                                a00 = Avx512F.FusedMultiplyAdd(x0, c0, a00); a01 = Avx512F.FusedMultiplyAdd(x1, c0, a01);
+                                var c1 = Vector512.Create(wt[taps]);
+                                a10 = Avx512F.FusedMultiplyAdd(x0, c1, a10); a11 = Avx512F.FusedMultiplyAdd(x1, c1, a11);
+                                var c2 = Vector512.Create(wt[2 * taps]);
+                                a20 = Avx512F.FusedMultiplyAdd(x0, c2, a20); a21 = Avx512F.FusedMultiplyAdd(x1, c2, a21);
+                                var c3 = Vector512.Create(wt[3 * taps]);
+                                a30 = Avx512F.FusedMultiplyAdd(x0, c3, a30); a31 = Avx512F.FusedMultiplyAdd(x1, c3, a31);
+                                var c4 = Vector512.Create(wt[4 * taps]);
+                                a40 = Avx512F.FusedMultiplyAdd(x0, c4, a40); a41 = Avx512F.FusedMultiplyAdd(x1, c4, a41);
+                                var c5 = Vector512.Create(wt[5 * taps]);
+                                a50 = Avx512F.FusedMultiplyAdd(x0, c5, a50); a51 = Avx512F.FusedMultiplyAdd(x1, c5, a51);
+                                var c6 = Vector512.Create(wt[6 * taps]);
+                                a60 = Avx512F.FusedMultiplyAdd(x0, c6, a60); a61 = Avx512F.FusedMultiplyAdd(x1, c6, a61);
+                                var c7 = Vector512.Create(wt[7 * taps]);
+                                a70 = Avx512F.FusedMultiplyAdd(x0, c7, a70); a71 = Avx512F.FusedMultiplyAdd(x1, c7, a71);
+                            }
+                        }
+                    nint at = (nint)o0 * ohw + (nint)i * outW + j0;
+                    int n = outW - j0;
+                    if (y != null)
+                    {
+                        Store(y + at, n, a00, a01);
+                        Store(y + at + ohw, n, a10, a11);
+                        Store(y + at + 2 * (nint)ohw, n, a20, a21);
+                        Store(y + at + 3 * (nint)ohw, n, a30, a31);
+                        Store(y + at + 4 * (nint)ohw, n, a40, a41);
+                        Store(y + at + 5 * (nint)ohw, n, a50, a51);
+                        Store(y + at + 6 * (nint)ohw, n, a60, a61);
+                        Store(y + at + 7 * (nint)ohw, n, a70, a71);
+                    }
+                    if (relu == null) continue;
+                    var zero = Vector512<float>.Zero;
+                    Store(relu + at, n, Vector512.Max(a00, zero), Vector512.Max(a01, zero));
+                    Store(relu + at + ohw, n, Vector512.Max(a10, zero), Vector512.Max(a11, zero));
+                    Store(relu + at + 2 * (nint)ohw, n, Vector512.Max(a20, zero), Vector512.Max(a21, zero));
+                    Store(relu + at + 3 * (nint)ohw, n, Vector512.Max(a30, zero), Vector512.Max(a31, zero));
+                    Store(relu + at + 4 * (nint)ohw, n, Vector512.Max(a40, zero), Vector512.Max(a41, zero));
+                    Store(relu + at + 5 * (nint)ohw, n, Vector512.Max(a50, zero), Vector512.Max(a51, zero));
+                    Store(relu + at + 6 * (nint)ohw, n, Vector512.Max(a60, zero), Vector512.Max(a61, zero));
+                    Store(relu + at + 7 * (nint)ohw, n, Vector512.Max(a70, zero), Vector512.Max(a71, zero));
+                }
+        }
+    }
+
+    /// <summary>The first min(32, n) lanes of (lo, hi) at dst.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store(float* dst, int n, Vector512<float> lo, Vector512<float> hi)
+    {
+        if (n >= 32) { lo.Store(dst); hi.Store(dst + 16); return; }
+        if (n >= 16) { lo.Store(dst); Store(dst + 16, n - 16, hi.GetLower(), hi.GetUpper()); return; }
+        Store(dst, n, lo.GetLower(), lo.GetUpper());
     }
 
     /// <summary>The first min(16, n) lanes of (lo, hi) at dst.</summary>

@@ -109,7 +109,7 @@ public static unsafe class Winograd
     /// <param name="oc0">First output channel computed (a multiple of <see cref="PackedGemm.MR"/>).</param>
     /// <param name="oc1">One past the last output channel computed.</param>
     /// <param name="relu">If not empty, also receives max(y, 0) (samples × [OutC, OutH, OutW]): a ReLU that follows the
-    /// convolution, fused into its stores.</param>
+    /// convolution, fused into its stores. y may then be empty (only the ReLU's output is stored).</param>
     /// <param name="pass">A caller's number for a stretch in which the weights do not change (a network's forward or
     /// backward pass): the weights are compared with those of the cached transform once per pass. 0: on every call.</param>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -123,7 +123,8 @@ public static unsafe class Winograd
         if (weight.Length != outC * inC * 9) throw new ArgumentException($"Winograd.Forward: weight has {weight.Length} floats, expected {outC * inC * 9}.", nameof(weight));
         if (!bias.IsEmpty && bias.Length != outC) throw new ArgumentException($"Winograd.Forward: bias has {bias.Length} floats, expected {outC}.", nameof(bias));
         if (x.Length < samples * inSize) throw new ArgumentException($"Winograd.Forward: x has {x.Length} floats, expected {samples * inSize}.", nameof(x));
-        if (y.Length < samples * outSize) throw new ArgumentException($"Winograd.Forward: y has {y.Length} floats, expected {samples * outSize}.", nameof(y));
+        if (y.IsEmpty && relu.IsEmpty) throw new ArgumentException("Winograd.Forward: y and relu are both empty; at least one output is needed.", nameof(y));
+        if (!y.IsEmpty && y.Length < samples * outSize) throw new ArgumentException($"Winograd.Forward: y has {y.Length} floats, expected {samples * outSize}.", nameof(y));
         if (!relu.IsEmpty && relu.Length < samples * outSize) throw new ArgumentException($"Winograd.Forward: relu has {relu.Length} floats, expected {samples * outSize}.", nameof(relu));
 
         if (pass == 0 || ws.CheckedPass != pass)
@@ -150,7 +151,7 @@ public static unsafe class Winograd
                 for (int o = oc0; o < oc1; o++)
                 {
                     nint at = (nint)s * outSize + (nint)o * g.OutH * g.OutW;
-                    OutputTile(in g, pm + (nint)o * ld + s * tiles, ws.PlaneM, bias.IsEmpty ? 0f : pb[o], py + at, relu.IsEmpty ? null : pr + at);
+                    OutputTile(in g, pm + (nint)o * ld + s * tiles, ws.PlaneM, bias.IsEmpty ? 0f : pb[o], y.IsEmpty ? null : py + at, relu.IsEmpty ? null : pr + at);
                 }
         }
     }
@@ -521,7 +522,7 @@ public static unsafe class Winograd
     private static void Put(in ConvGeometry g, float* y, float* relu, int oh, int ow, float value)
     {
         if (oh >= g.OutH || ow >= g.OutW) return;
-        y[oh * g.OutW + ow] = value;
+        if (y != null) y[oh * g.OutW + ow] = value;
         if (relu != null) relu[oh * g.OutW + ow] = value > 0f ? value : 0f;
     }
 
@@ -542,8 +543,8 @@ public static unsafe class Winograd
         var y11 = b1 - b2 - b3 + bias;
         int ow0 = 2 * j0;
         nint row0 = (nint)(2 * ty) * g.OutW, row1 = row0 + g.OutW;
-        StoreRow(g, y + row0, relu == null ? null : relu + row0, ow0, y00, y01);
-        if (2 * ty + 1 < g.OutH) StoreRow(g, y + row1, relu == null ? null : relu + row1, ow0, y10, y11);
+        StoreRow(g, y == null ? null : y + row0, relu == null ? null : relu + row0, ow0, y00, y01);
+        if (2 * ty + 1 < g.OutH) StoreRow(g, y == null ? null : y + row1, relu == null ? null : relu + row1, ow0, y10, y11);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -558,8 +559,11 @@ public static unsafe class Winograd
         var hi = Avx.UnpackHigh(even, odd);  // [e2 o2 e3 o3 | e6 o6 e7 o7]
         var first = Avx.Permute2x128(lo, hi, 0x20);
         var second = Avx.Permute2x128(lo, hi, 0x31);
-        Store(row, ow0, g.OutW, first);
-        if (ow0 + 8 < g.OutW) Store(row, ow0 + 8, g.OutW, second);
+        if (row != null)
+        {
+            Store(row, ow0, g.OutW, first);
+            if (ow0 + 8 < g.OutW) Store(row, ow0 + 8, g.OutW, second);
+        }
         if (reluRow == null) return;
         // Vector256.Max(v, 0), as Vec.Relu: the same bits as the ReLU layer would compute
         Store(reluRow, ow0, g.OutW, Vector256.Max(first, Vector256<float>.Zero));

@@ -35,15 +35,24 @@ public class ConvolutionAlgorithmTests
         var y = n.Forward(x, batch, training: true).ToArray();
         ConvolutionReference.Close(relu ? ry.Select(v => Math.Max(v, 0)).ToArray() : ry, y, "output");
         if (relu) ConvolutionReference.Close(ry, n.LayerOutput(0), "convolution output under the fused ReLU");
+        var convTraining = n.LayerOutput(0).ToArray();
         n.ZeroGradients();
         n.Backward(dy, batch);
         ConvolutionReference.Close(rdx, n.InputGradient, "input gradient");
         ConvolutionReference.Close(rdw, n.Gradients.Slice(0, rdw.Length), "weight gradient");
         if (bias) ConvolutionReference.Close(rdb, n.Gradients.Slice(rdw.Length, outC), "bias gradient");
 
+        // An inference Forward: the same output, and (under a fused ReLU it is not stored) the convolution's own output
+        // computed when LayerOutput asks, bit for bit.
+        var yInference = n.Forward(x, batch).ToArray();
+        Assert.Equal(y, yInference);
+        Assert.Equal(convTraining, n.LayerOutput(0).ToArray());
+        Assert.Equal(convTraining, n.LayerOutput(0).ToArray());
+
         // A batch of one on two workers (output channels split): the batch's first sample, bit for bit.
         var one = n.Forward(x.AsSpan(0, inC * h * wd), 1).ToArray();
         for (int i = 0; i < one.Length; i++) Assert.Equal(BitConverter.SingleToInt32Bits(y[i]), BitConverter.SingleToInt32Bits(one[i]));
+        Assert.Equal(convTraining.AsSpan(0, one.Length).ToArray(), n.LayerOutput(0).ToArray());
     }
 
     [Fact]
