@@ -494,6 +494,7 @@ internal sealed class ConvolutionFamily : LayerFamily
         w.Line();
         e.Header("forward");
         w.Open($"private void {m}Forward(int n0, int n1, int worker)");
+        if (strategy.SplitOneSample) e.SplitOneSample("a share of this sample's output rows", "ForwardRows");
         w.Line($"{RoSpan} weight = _parameters.AsSpan({l.WeightOffset}, {l.WeightCount}); // [{l.OutC}, {l.InC}, {c.KernelH}, {c.KernelW}] = [{l.OutC}, {taps}]");
         string bias = l.HasBias ? $"_parameters.AsSpan({l.BiasOffset}, {l.OutC})" : "default";
         w.Line($"// {l.OutC} output channels: each element of im2col's [{taps}, {l.OutH * l.OutW}] column matrix would feed only {l.OutC} multiply-adds, so a direct");
@@ -501,6 +502,16 @@ internal sealed class ConvolutionFamily : LayerFamily
         w.Line($"{RoSpan} packedWeight = {Rt}.Kernels.ChannelLaneConv.Pack(_lanes{m}[worker], weight); // [{l.OutC / 16}, {taps}, 16], packed again only when the weight changed");
         string relu = strategy.FusedRelu < 0 ? "" : $", relu: {e.ActOf(strategy.FusedRelu)}.AsSpan(n * {l.OutSize}, {l.OutSize})";
         w.Line($"for (int n = n0; n < n1; n++) {Rt}.Kernels.ChannelLaneConv.Forward(in Geometry{m}, {l.OutC}, packedWeight, {bias}, {x}.AsSpan(n * {l.InSize}, {l.InSize}), {OutSpan(strategy, $"{y}.AsSpan(n * {l.OutSize}, {l.OutSize})")}, _columns[worker]{relu});");
+        w.Close();
+        w.Line();
+        if (!strategy.SplitOneSample) return;
+        w.Line($"/// <summary>{l.Name} forward for a batch of one sample: this worker's share of the output rows.</summary>");
+        w.Open($"private void {m}ForwardRows(int worker)");
+        w.Line($"var (r0, r1) = {Rt}.Kernels.WorkerPool.Share({l.OutH}, worker, _workers.Workers);");
+        w.Line("if (r0 >= r1) return;");
+        w.Line($"{RoSpan} packedWeight = {Rt}.Kernels.ChannelLaneConv.Pack(_lanes{m}[worker], _parameters.AsSpan({l.WeightOffset}, {l.WeightCount}));");
+        string relu1 = strategy.FusedRelu < 0 ? "" : $", relu: {e.ActOf(strategy.FusedRelu)}.AsSpan(0, {l.OutSize})";
+        w.Line($"{Rt}.Kernels.ChannelLaneConv.Forward(in Geometry{m}, {l.OutC}, packedWeight, {bias}, {x}.AsSpan(0, {l.InSize}), {OutSpan(strategy, $"{y}.AsSpan(0, {l.OutSize})")}, _columns[worker]{relu1}, row0: r0, row1: r1);");
         w.Close();
         w.Line();
     }

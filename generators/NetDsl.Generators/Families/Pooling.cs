@@ -1,6 +1,7 @@
 using System.Collections.Generic;
 using NetDsl.Generators.Diagnostics;
 using NetDsl.Generators.Emit;
+using NetDsl.Generators.Lowering;
 using NetDsl.Generators.Emit.Gpu;
 using NetDsl.Generators.Inference;
 using NetDsl.Generators.Model;
@@ -85,7 +86,7 @@ internal sealed class PoolingFamily : LayerFamily
     public override bool CacheBlockable(ShapedLayer l) => l.Params is PoolParams;
 
     /// <summary>2×2 windows, stride 2, no padding, output exactly half: whole planes go to the vectorized <c>Kernels.Pool</c>.</summary>
-    private static bool Is2x2(ShapedLayer l, PoolParams p) =>
+    internal static bool Is2x2(ShapedLayer l, PoolParams p) =>
         p.Mode is PoolMode.Max or PoolMode.Average && p.KernelH == 2 && p.KernelW == 2 && p.StrideH == 2 && p.StrideW == 2 && p.PadH == 0 && p.PadW == 0
         && l.OutH == l.InH / 2 && l.OutW == l.InW / 2;
 
@@ -94,11 +95,14 @@ internal sealed class PoolingFamily : LayerFamily
     public override void DeclareWorkspace(CpuLayer e)
     {
         if (HasWinner(e.Layer)) e.W.Line($"private readonly int[] _argmax{e.M};  // {e.OutShape} index of each window's winner in its plane");
+        if (e.Plan.SplitsPoolOneSample(e.Layer))
+            e.W.Line($"private readonly global::System.Action<int> _forwardChannels{e.M}; // {e.M}ForwardChannels, cached: a call allocates nothing");
     }
 
     public override void AllocateWorkspace(CpuLayer e)
     {
         if (HasWinner(e.Layer)) e.W.Line($"_argmax{e.M} = new int[maxBatch * {e.Layer.OutSize}];");
+        if (e.Plan.SplitsPoolOneSample(e.Layer)) e.W.Line($"_forwardChannels{e.M} = {e.M}ForwardChannels;");
     }
 
     /// <summary>The geometry arguments of the <c>Kernels.Pooling</c> calls.</summary>
@@ -106,6 +110,30 @@ internal sealed class PoolingFamily : LayerFamily
         $"{l.InH}, {l.InW}, {l.OutH}, {l.OutW}, {p.KernelH}, {p.KernelW}, {p.StrideH}, {p.StrideW}" + (padding ? $", {p.PadH}, {p.PadW}" : "");
 
     public override void WriteForward(CpuLayer e)
+    {
+        WritePoolForward(e);
+        if (e.Plan.SplitsPoolOneSample(e.Layer)) WriteForwardChannels(e);
+    }
+
+    /// <summary>A 2×2 pool for a batch of one sample: this worker's share of the channels, each plane as in the whole layer.</summary>
+    private static void WriteForwardChannels(CpuLayer e)
+    {
+        var l = e.Layer;
+        var w = e.W;
+        int inPlane = l.InH * l.InW, outPlane = l.OutH * l.OutW;
+        bool max = ((PoolParams)l.Params).Mode == PoolMode.Max;
+        w.Line($"/// <summary>{l.Name} forward for a batch of one sample: this worker's share of the channels.</summary>");
+        w.Open($"private void {e.M}ForwardChannels(int worker)");
+        w.Line($"var (c0, c1) = {Rt}.Kernels.WorkerPool.Share({l.InC}, worker, _workers.Workers);");
+        w.Line("if (c0 >= c1) return;");
+        string x = $"{e.X}.AsSpan(c0 * {inPlane}, (c1 - c0) * {inPlane})", y = $"{e.Y}.AsSpan(c0 * {outPlane}, (c1 - c0) * {outPlane})";
+        if (max) w.Line($"{Rt}.Kernels.Pool.Max2x2(c1 - c0, {l.InH}, {l.InW}, {x}, {y}, _training ? _argmax{e.M}.AsSpan(c0 * {outPlane}, (c1 - c0) * {outPlane}) : default);");
+        else w.Line($"{Rt}.Kernels.Pool.Avg2x2(c1 - c0, {l.InH}, {l.InW}, {x}, {y});");
+        w.Close();
+        w.Line();
+    }
+
+    private static void WritePoolForward(CpuLayer e)
     {
         var l = e.Layer;
         var w = e.W;
@@ -122,6 +150,8 @@ internal sealed class PoolingFamily : LayerFamily
             return;
         }
         string argmax = $"_argmax{m}.AsSpan(n0 * {l.OutSize}, (n1 - n0) * {l.OutSize})";
+        bool split = e.Plan.SplitsPoolOneSample(l);
+        if (split) e.SplitOneSample("a share of this sample's channels, those its convolution wrote", "ForwardChannels");
         if (Is2x2(l, p))
         {
             if (p.Mode == PoolMode.Max)

@@ -55,6 +55,12 @@ internal sealed record ConvStrategy(int SamplesPerGemm, bool DotWeightGradient, 
     /// <summary>Multiply-adds of one sample above which a batch of one splits the convolution's output rows across the
     /// workers: below it, waking the other workers costs more than the half they would take.</summary>
     public const long SplitOneSampleMacs = 1_000_000;
+
+    /// <summary>Multiply-adds of one sample from which a batch of one splits a direct convolution (<see cref="Direct"/>:
+    /// its output channels; <see cref="ChannelLanes"/>: its output rows) across the workers. Lower than
+    /// <see cref="SplitOneSampleMacs"/>: nothing is packed or shared per worker but a cached weight. LeNet-5's conv2 (240k)
+    /// took 5 µs on one core, the cnn's conv1 (226k) 6 µs.</summary>
+    public const long DirectSplitMacs = 200_000;
 }
 
 /// <summary>A run of layers the workers take through on their own share of the batch, between whole-batch reductions.</summary>
@@ -145,12 +151,14 @@ internal sealed record CpuPlan(
         // and the transpose would cost more than the products, so dot products (Gemm.Nt).
         bool dots = l.OutC * l.InC * c.KernelH * c.KernelW <= 4096;
         // Batch 1 has one sample for several workers: a large convolution then gives each worker whole panels of rows.
-        bool split = c.Groups == 1 && l.OutC >= 16 && (long)l.OutC * p * l.InC * c.KernelH * c.KernelW >= ConvStrategy.SplitOneSampleMacs;
+        long macs = (long)l.OutC * p * l.InC * c.KernelH * c.KernelW;
+        bool split = c.Groups == 1 && l.OutC >= 16 && macs >= ConvStrategy.SplitOneSampleMacs;
         bool stride1 = c.Groups == 1 && c.StrideH == 1 && c.StrideW == 1 && c.Dilation == 1 && !c.IsPointwise;
         bool direct = stride1 && l.InC <= ConvStrategy.DirectMaxChannels;
         int winograd = WinogradSamples(l, c);
         // Few output channels over a deeper input, and small enough that a batch of one does not split it.
         bool lanes = stride1 && !direct && winograd == 0 && !split && l.OutC % 16 == 0 && l.OutC <= ConvStrategy.ChannelLanesMaxChannels;
+        if ((lanes || direct && l.OutC >= 16) && macs >= ConvStrategy.DirectSplitMacs) split = true;
         return new ConvStrategy(samples, dots, c.Groups == 1, split, winograd, direct, ChannelLanes: lanes);
     }
 
@@ -180,6 +188,22 @@ internal sealed record CpuPlan(
     /// <summary>Weight floats from which a dense layer's batch-1 forward splits its units across the workers: each then
     /// reads its share of the weight (kept in its own cache from call to call) instead of one core reading all of it.</summary>
     public const int DenseSplitFloats = 1 << 15;
+
+    /// <summary>Input floats from which a batch of one splits a 2×2 pool's channels across the workers.</summary>
+    public const int PoolSplitFloats = 8192;
+
+    /// <summary>Whether a batch of one splits this pooling layer's channels across the workers: a 2×2 pool whose input a
+    /// convolution (or the ReLU fused into it) wrote split by output channel, so each worker pools the planes it wrote.
+    /// Pooling planes the other core wrote instead costs more than it saves (the cnn's pool1 alone: 6.6 µs on one core,
+    /// 14 µs split after an unsplit ReLU).</summary>
+    public bool SplitsPoolOneSample(ShapedLayer l)
+    {
+        if (l.Kind is not (LayerKind.MaxPool2D or LayerKind.AvgPool2D) || l.Params is not PoolParams p || !PoolingFamily.Is2x2(l, p)
+            || l.InC < 2 || l.InSize < PoolSplitFloats || l.Inputs.Count != 1 || l.Inputs[0] < 0) return false;
+        int producer = l.Inputs[0], fused = FusedInto(producer);
+        var s = Convolutions[fused >= 0 ? fused : producer];
+        return s.SplitOneSample && !s.ChannelLanes;
+    }
 
     /// <summary>Whether a batch of one splits this dense layer's output units across the workers.</summary>
     public static bool SplitsDenseOneSample(ShapedLayer l) =>

@@ -105,11 +105,14 @@ public static unsafe class ChannelLaneConv
 
     /// <summary>y [outC, OutH, OutW] = conv(x [InC, InH, InW]) (+ bias), the weight packed by <see cref="Pack"/>. If
     /// <paramref name="relu"/> is not empty it also receives max(y, 0): a ReLU that follows, fused into the stores; y may
-    /// then be empty (only the ReLU's output is stored).</summary>
+    /// then be empty (only the ReLU's output is stored). Only output rows [<paramref name="row0"/>, <paramref name="row1"/>)
+    /// are computed (−1: to the last): a batch of one splits them across workers, each element the same sum.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Forward(in ConvGeometry g, int outC, ReadOnlySpan<float> packed, ReadOnlySpan<float> bias,
-        ReadOnlySpan<float> x, Span<float> y, Span<float> scratch, Span<float> relu = default)
+        ReadOnlySpan<float> x, Span<float> y, Span<float> scratch, Span<float> relu = default, int row0 = 0, int row1 = -1)
     {
+        if (row1 < 0) row1 = g.OutH;
+        if (row0 < 0 || row0 > row1 || row1 > g.OutH) throw new ArgumentOutOfRangeException(nameof(row0), $"ChannelLaneConv: rows [{row0}, {row1}) are not a range of [0, {g.OutH}).");
         if (!Supports(g, outC)) throw new ArgumentException($"ChannelLaneConv: {g} with {outC} output channels is not a stride-1, undilated convolution with a multiple of {Lanes} output channels.", nameof(g));
         int taps = g.ColRows, size = outC * g.OutH * g.OutW;
         if (packed.Length < outC * taps) throw new ArgumentException($"ChannelLaneConv: packed has {packed.Length} floats, expected {outC * taps}.", nameof(packed));
@@ -141,20 +144,20 @@ public static unsafe class ChannelLaneConv
         fixed (float* pp = input, pw = packed, pb = bias, py = y, pr = relu)
         {
             float* b = bias.IsEmpty ? null : pb, r = relu.IsEmpty ? null : pr, o = y.IsEmpty ? null : py;
-            if (Simd.Use512) Forward512(in g, outC, pw, b, pp, wp, plane, o, r);
-            else if (Fma.IsSupported) Forward256(in g, outC, pw, b, pp, wp, plane, o, r);
-            else ForwardScalar(in g, outC, pw, b, pp, wp, plane, o, r);
+            if (Simd.Use512) Forward512(in g, outC, pw, b, pp, wp, plane, o, r, row0, row1);
+            else if (Fma.IsSupported) Forward256(in g, outC, pw, b, pp, wp, plane, o, r, row0, row1);
+            else ForwardScalar(in g, outC, pw, b, pp, wp, plane, o, r, row0, row1);
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void ForwardScalar(in ConvGeometry g, int outC, float* w, float* bias, float* p, int wp, int plane, float* y, float* relu)
+    private static void ForwardScalar(in ConvGeometry g, int outC, float* w, float* bias, float* p, int wp, int plane, float* y, float* relu, int row0, int row1)
     {
         int kh = g.KernelH, kw = g.KernelW, taps = g.ColRows, ohw = g.OutH * g.OutW;
         for (int o = 0; o < outC; o++)
         {
             float* wo = w + (nint)(o / Lanes) * Lanes * taps + o % Lanes;
-            for (int i = 0; i < g.OutH; i++)
+            for (int i = row0; i < row1; i++)
                 for (int j = 0; j < g.OutW; j++)
                 {
                     float acc = bias == null ? 0f : bias[o];
@@ -173,7 +176,7 @@ public static unsafe class ChannelLaneConv
     /// <summary>Blocks of 16 output channels × 10 columns of one output row: ten accumulators, one weight load and ten
     /// broadcasts per tap.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Forward512(in ConvGeometry g, int outC, float* w, float* bias, float* p, int wp, int plane, float* y, float* relu)
+    private static void Forward512(in ConvGeometry g, int outC, float* w, float* bias, float* p, int wp, int plane, float* y, float* relu, int row0, int row1)
     {
         const int R = Columns512;
         int kh = g.KernelH, kw = g.KernelW, inC = g.InC, outH = g.OutH, outW = g.OutW, taps = g.ColRows, ohw = outH * outW;
@@ -182,7 +185,7 @@ public static unsafe class ChannelLaneConv
         {
             float* wg = w + (nint)og * taps;
             var b = bias == null ? Vector512<float>.Zero : Vector512.Load(bias + og);
-            for (int i = 0; i < outH; i++)
+            for (int i = row0; i < row1; i++)
                 for (int j = 0; j < outW; j += R)
                 {
                     // The last block of a row overlaps the one before (the same values stored twice) rather than run short.
@@ -218,7 +221,7 @@ public static unsafe class ChannelLaneConv
     /// <summary>Blocks of 16 output channels (two registers) × 5 columns: ten accumulators, two weight loads and five
     /// broadcasts per tap.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Forward256(in ConvGeometry g, int outC, float* w, float* bias, float* p, int wp, int plane, float* y, float* relu)
+    private static void Forward256(in ConvGeometry g, int outC, float* w, float* bias, float* p, int wp, int plane, float* y, float* relu, int row0, int row1)
     {
         const int R = Columns256;
         int kh = g.KernelH, kw = g.KernelW, inC = g.InC, outH = g.OutH, outW = g.OutW, taps = g.ColRows, ohw = outH * outW;
@@ -228,7 +231,7 @@ public static unsafe class ChannelLaneConv
             float* wg = w + (nint)og * taps;
             var bl = bias == null ? Vector256<float>.Zero : Vector256.Load(bias + og);
             var bh = bias == null ? Vector256<float>.Zero : Vector256.Load(bias + og + 8);
-            for (int i = 0; i < outH; i++)
+            for (int i = row0; i < row1; i++)
                 for (int j = 0; j < outW; j += R)
                 {
                     int j0 = j + R <= outW ? j : Math.Max(0, outW - R);

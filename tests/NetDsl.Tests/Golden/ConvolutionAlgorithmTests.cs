@@ -120,6 +120,25 @@ public class ConvolutionAlgorithmTests
     }
 
     [Fact]
+    public void APoolSplitAcrossWorkersForOneSampleGivesTheBatchBitsAndTheDefinition()
+    {
+        using var net = new PoolSplit(3, 1, 2);
+        TestInputs.Uniform(PoolSplit.ParameterCount, 17).CopyTo(net.Parameters);
+        var x = TestInputs.Uniform(3 * PoolSplit.InputSize, 16);
+        var batch = net.Forward(x, 3).ToArray();
+        var one = net.Forward(x.AsSpan(0, PoolSplit.InputSize), 1).ToArray();
+        Assert.Equal(batch.AsSpan(0, PoolSplit.OutputSize).ToArray(), one);
+        var relu = net.LayerOutput(1).ToArray();
+        for (int c = 0; c < 32; c++)
+            for (int i = 0; i < 14; i++)
+                for (int j = 0; j < 14; j++)
+                {
+                    int at = (c * 28 + 2 * i) * 28 + 2 * j;
+                    Assert.Equal(Math.Max(Math.Max(relu[at], relu[at + 1]), Math.Max(relu[at + 28], relu[at + 29])), one[(c * 14 + i) * 14 + j]);
+                }
+    }
+
+    [Fact]
     public void ADenseLayerSplitAcrossWorkersForOneSampleGivesTheBatchBits()
     {
         using var net = new WideDenseSplit(5, 1, 2);

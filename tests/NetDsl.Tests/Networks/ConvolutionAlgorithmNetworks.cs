@@ -51,6 +51,13 @@ public partial class DirectConvRelu;
 [MaxPool2D(2)]
 public partial class MaxPoolOnly;
 
+/// <summary>The cnn's first stage: a batch of one splits the direct convolution's output channels across workers, and the
+/// 2×2 max pool after its (fused) ReLU the same channels.</summary>
+[Network(1, 28, 28)]
+[Conv2D(32, 3, Padding = 1)] [ReLU]
+[MaxPool2D(2)]
+public partial class PoolSplit;
+
 /// <summary>A dense layer large enough (4096 × 42 weights) for a batch of one to split its units across workers.</summary>
 [Network(64, 8, 8)]
 [Dense(42)]
