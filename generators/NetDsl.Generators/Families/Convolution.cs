@@ -226,6 +226,7 @@ internal sealed class ConvolutionFamily : LayerFamily
             w.Line($"{Rt}.Kernels.Im2Col.Unfold(in Geometry{m}, {x}.AsSpan(0, {l.InSize}), col);");
             w.Line($"{Rt}.Kernels.PackedGemm.Mul(r1 - r0, {p}, {k}, packedWeight, col, {p}, y, {p}, accumulate: false{bias});");
         }
+        WriteSplitPool(e, w);
         w.Close();
         w.Line();
     }
@@ -450,6 +451,7 @@ internal sealed class ConvolutionFamily : LayerFamily
         w.Line("if (r0 >= r1) return;");
         string reluRows = strategy.FusedRelu < 0 ? "" : $", relu: {e.ActOf(strategy.FusedRelu)}.AsSpan(0, {l.OutSize})";
         w.Line($"{Rt}.Kernels.Winograd.Forward(_winograd{m}[worker], _parameters.AsSpan({l.WeightOffset}, {l.WeightCount}), transposedWeight: false, {bias}, {x}.AsSpan(0, {l.InSize}), {OutSpan(strategy, $"{y}.AsSpan(0, {l.OutSize})")}, 1, r0, r1, _pass{reluRows});");
+        WriteSplitPool(e, w);
         w.Close();
         w.Line();
     }
@@ -481,6 +483,7 @@ internal sealed class ConvolutionFamily : LayerFamily
         string biasRows = l.HasBias ? $"_parameters.AsSpan({l.BiasOffset} + r0, r1 - r0)" : "default";
         string reluRows = strategy.FusedRelu < 0 ? "" : $", relu: {e.ActOf(strategy.FusedRelu)}.AsSpan(r0 * {ohw}, (r1 - r0) * {ohw})";
         w.Line($"{Rt}.Kernels.DirectConv.Forward(in Geometry{m}, r1 - r0, _parameters.AsSpan({l.WeightOffset} + r0 * {taps}, (r1 - r0) * {taps}), {biasRows}, {x}.AsSpan(0, {l.InSize}), {OutSpan(strategy, $"{y}.AsSpan(r0 * {ohw}, (r1 - r0) * {ohw})")}, _columns[worker]{reluRows});");
+        WriteSplitPool(e, w);
         w.Close();
         w.Line();
     }
@@ -514,6 +517,14 @@ internal sealed class ConvolutionFamily : LayerFamily
         w.Line($"{Rt}.Kernels.ChannelLaneConv.Forward(in Geometry{m}, {l.OutC}, packedWeight, {bias}, {x}.AsSpan(0, {l.InSize}), {OutSpan(strategy, $"{y}.AsSpan(0, {l.OutSize})")}, _columns[worker]{relu1}, row0: r0, row1: r1);");
         w.Close();
         w.Line();
+    }
+
+    /// <summary>In a batch-of-one split by output channel: the 2×2 pool that reads them (after the fused ReLU), on the same
+    /// worker, for channels [r0, r1) (see CpuPlan.SplitPoolAfter).</summary>
+    private static void WriteSplitPool(CpuLayer e, IndentedWriter w)
+    {
+        int pool = e.Plan.SplitPoolAfter(e.Layer.Index);
+        if (pool >= 0) w.Line($"{e.MemberOf(pool)}ForwardChannels(r0, r1); // {e.Net.Layers[pool].Name}: the channels just written, on this worker");
     }
 
     /// <summary>The output span of a forward call: empty (only the fused ReLU's output stored) when the convolution's own

@@ -95,14 +95,13 @@ internal sealed class PoolingFamily : LayerFamily
     public override void DeclareWorkspace(CpuLayer e)
     {
         if (HasWinner(e.Layer)) e.W.Line($"private readonly int[] _argmax{e.M};  // {e.OutShape} index of each window's winner in its plane");
-        if (e.Plan.SplitsPoolOneSample(e.Layer))
-            e.W.Line($"private readonly global::System.Action<int> _forwardChannels{e.M}; // {e.M}ForwardChannels, cached: a call allocates nothing");
+
     }
 
     public override void AllocateWorkspace(CpuLayer e)
     {
         if (HasWinner(e.Layer)) e.W.Line($"_argmax{e.M} = new int[maxBatch * {e.Layer.OutSize}];");
-        if (e.Plan.SplitsPoolOneSample(e.Layer)) e.W.Line($"_forwardChannels{e.M} = {e.M}ForwardChannels;");
+
     }
 
     /// <summary>The geometry arguments of the <c>Kernels.Pooling</c> calls.</summary>
@@ -115,17 +114,16 @@ internal sealed class PoolingFamily : LayerFamily
         if (e.Plan.SplitsPoolOneSample(e.Layer)) WriteForwardChannels(e);
     }
 
-    /// <summary>A 2×2 pool for a batch of one sample: this worker's share of the channels, each plane as in the whole layer.</summary>
+    /// <summary>A 2×2 pool for a batch of one sample: channels [c0, c1), each plane as in the whole layer. Called by the
+    /// convolution that wrote them, on the same worker, inside its split.</summary>
     private static void WriteForwardChannels(CpuLayer e)
     {
         var l = e.Layer;
         var w = e.W;
         int inPlane = l.InH * l.InW, outPlane = l.OutH * l.OutW;
         bool max = ((PoolParams)l.Params).Mode == PoolMode.Max;
-        w.Line($"/// <summary>{l.Name} forward for a batch of one sample: this worker's share of the channels.</summary>");
-        w.Open($"private void {e.M}ForwardChannels(int worker)");
-        w.Line($"var (c0, c1) = {Rt}.Kernels.WorkerPool.Share({l.InC}, worker, _workers.Workers);");
-        w.Line("if (c0 >= c1) return;");
+        w.Line($"/// <summary>{l.Name} forward for a batch of one sample: channels [c0, c1), those a worker's share of the convolution wrote.</summary>");
+        w.Open($"private void {e.M}ForwardChannels(int c0, int c1)");
         string x = $"{e.X}.AsSpan(c0 * {inPlane}, (c1 - c0) * {inPlane})", y = $"{e.Y}.AsSpan(c0 * {outPlane}, (c1 - c0) * {outPlane})";
         if (max) w.Line($"{Rt}.Kernels.Pool.Max2x2(c1 - c0, {l.InH}, {l.InW}, {x}, {y}, _training ? _argmax{e.M}.AsSpan(c0 * {outPlane}, (c1 - c0) * {outPlane}) : default);");
         else w.Line($"{Rt}.Kernels.Pool.Avg2x2(c1 - c0, {l.InH}, {l.InW}, {x}, {y});");
@@ -151,7 +149,12 @@ internal sealed class PoolingFamily : LayerFamily
         }
         string argmax = $"_argmax{m}.AsSpan(n0 * {l.OutSize}, (n1 - n0) * {l.OutSize})";
         bool split = e.Plan.SplitsPoolOneSample(l);
-        if (split) e.SplitOneSample("a share of this sample's channels, those its convolution wrote", "ForwardChannels");
+        if (split)
+        {
+            int conv = e.Plan.FusedInto(l.Inputs[0]) is var f and >= 0 ? f : l.Inputs[0];
+            w.Line($"// A batch of one sample on several workers: pooled by {e.MemberOf(conv)}ForwardRows, each worker the channels it wrote.");
+            w.Line("if (_batch == 1 && _workers.Workers > 1) return;");
+        }
         if (Is2x2(l, p))
         {
             if (p.Mode == PoolMode.Max)

@@ -196,6 +196,15 @@ internal sealed record CpuPlan(
     /// convolution (or the ReLU fused into it) wrote split by output channel, so each worker pools the planes it wrote.
     /// Pooling planes the other core wrote instead costs more than it saves (the cnn's pool1 alone: 6.6 µs on one core,
     /// 14 µs split after an unsplit ReLU).</summary>
+    /// <summary>The 2×2 pool a batch of one pools inside this convolution's split (see <see cref="SplitsPoolOneSample"/>),
+    /// or −1: each worker pools the channels it has just written, with no hand-off between the two.</summary>
+    public int SplitPoolAfter(int conv)
+    {
+        foreach (var l in Plan.Network.Layers)
+            if (SplitsPoolOneSample(l) && (l.Inputs[0] == conv || FusedInto(l.Inputs[0]) == conv)) return l.Index;
+        return -1;
+    }
+
     public bool SplitsPoolOneSample(ShapedLayer l)
     {
         if (l.Kind is not (LayerKind.MaxPool2D or LayerKind.AvgPool2D) || l.Params is not PoolParams p || !PoolingFamily.Is2x2(l, p)
