@@ -290,7 +290,7 @@ internal sealed class ConvolutionFamily : LayerFamily
         if (l.HasBias) w.Line($"{Span} dBias = grad.AsSpan({l.BiasOffset}, {l.OutC});");
         int s = strategy.SamplesPerGemm;
         bool dots = strategy.DotWeightGradient;
-        if (!c.IsPointwise)
+        if (!c.IsPointwise && !(s > 1 && dots))
         {
             w.Line($"{Span} col = _columns[worker].AsSpan(0, {k * p}); // [{k}, {p}]");
             // Batched samples use _columnsGradient directly (stacked colᵀ, then dColWide); one sample at a time needs dCol.
@@ -299,6 +299,35 @@ internal sealed class ConvolutionFamily : LayerFamily
         w.Line($"{Span} packedWeightT = _packedWeights[worker];");
         if (!dots) w.Line($"{Span} packedDy = _packedGradients[worker];");
         w.Line($"if (inputGradient) {Rt}.Kernels.PackedGemm.PackA({k}, {l.OutC}, weight, 1, {k}, packedWeightT); // weightᵀ [{k}, {l.OutC}], once per call");
+        if (s > 1 && dots)
+        {
+            w.Line($"// Up to {s} samples at a time, their dy side by side [{l.OutC}, samples · {p}] and their column matrices [{k}, samples · {p}]:");
+            w.Line($"// dWeight[{l.OutC}, {k}] is small, so dot products along all their columns (nothing transposed; one sample's {p} would be");
+            w.Line("// too short to repay each dot product's final sum), and dx as in the forward pass.");
+            w.Open($"for (int n = n0; n < n1; n += {s})");
+            w.Line($"int samples = global::System.Math.Min({s}, n1 - n), ld = samples * {p};");
+            w.Line($"{RoSpan} dy = {dy}.AsSpan(n * {l.OutSize}, samples * {l.OutSize});");
+            w.Line($"{Span} dyWide = _columnsGradient[worker].AsSpan(0, {l.OutC} * ld); // [{l.OutC}, ld]");
+            w.Line($"{Rt}.Kernels.Im2Col.JoinSamples({l.OutC}, {p}, samples, dy, dyWide);");
+            w.Line($"{Span} wide = _columns[worker].AsSpan(0, {k} * ld); // [{k}, ld], recomputed: cheaper than keeping it per sample");
+            w.Line($"for (int j = 0; j < samples; j++) {Rt}.Kernels.Im2Col.Unfold(in Geometry{m}, {x}.AsSpan((n + j) * {l.InSize}, {l.InSize}), wide.Slice(j * {p}), ld);");
+            w.Line($"{Rt}.Kernels.Gemm.Nt({l.OutC}, {k}, ld, dyWide, ld, wide, ld, dWeight, {k}, accumulate: true);");
+            if (l.HasBias) w.Line($"for (int j = 0; j < samples; j++) for (int c = 0; c < {l.OutC}; c++) dBias[c] += {Rt}.Kernels.Vec.Sum(dy.Slice(j * {l.OutSize} + c * {p}, {p}));");
+            w.Open("if (inputGradient)");
+            w.Line($"{Span} dColWide = _columns[worker].AsSpan(0, {k} * ld); // [{k}, ld] (the column matrices are no longer needed)");
+            w.Line($"// dColWide = weightᵀ · dyWide, then fold each sample's block back onto its input");
+            w.Line($"{Rt}.Kernels.PackedGemm.Mul({k}, ld, {l.OutC}, packedWeightT, dyWide, ld, dColWide, ld, accumulate: false);");
+            w.Open("for (int j = 0; j < samples; j++)");
+            w.Line($"{Span} dx = {dx}.AsSpan((n + j) * {l.InSize}, {l.InSize});");
+            w.Line("dx.Clear();");
+            w.Line($"{Rt}.Kernels.Im2Col.FoldAdd(in Geometry{m}, dColWide.Slice(j * {p}), dx, ld);");
+            w.Close();
+            w.Close();
+            w.Close();
+            w.Close();
+            w.Line();
+            return;
+        }
         if (s > 1)
         {
             if (dots)
