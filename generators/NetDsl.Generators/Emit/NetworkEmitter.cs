@@ -522,8 +522,8 @@ internal sealed class NetworkEmitter
                 CheckInput(input, batch, "Forward", nameof(input), nameof(batch));
                 input.CopyTo(_input);
                 _batch = batch;
-                _training = training;{{(OnDemandOutputs.Any() ? "\n        _keepOutputs = training;" + string.Concat(OnDemandOutputs.Select(l => $"\n        _computed{Member(l.Index)} = false;")) : "")}}
-                _backwardReady = true;{{(UsesWinograd ? "\n        _pass++;" : "")}}
+                _training = training;{{(OnDemandOutputs.Any() ? "\n    _keepOutputs = training;" + string.Concat(OnDemandOutputs.Select(l => $"\n    _computed{Member(l.Index)} = false;")) : "")}}
+                _backwardReady = true;{{(UsesWinograd ? "\n    _pass++;" : "")}}
                 if (training) _dropoutStep++;
                 RunForward();
                 return {{last}}.AsSpan(0, batch * OutputSize);
@@ -536,7 +536,7 @@ internal sealed class NetworkEmitter
                     throw new global::System.InvalidOperationException($"{{Cls}}.Backward: needs a Forward of the same batch first (last Forward: batch {_batch}; Backward: batch {batch}).");
                 if (outputGradient.Length != batch * OutputSize)
                     throw new global::System.ArgumentException($"{{Cls}}.Backward: output gradient has {outputGradient.Length} floats, expected batch {batch} × {{_net.OutputSize}} = {batch * OutputSize}.", nameof(outputGradient));
-                outputGradient.CopyTo({{Grad(L - 1)}});{{(UsesWinograd ? "\n        _pass++;" : "")}}
+                outputGradient.CopyTo({{Grad(L - 1)}});{{(UsesWinograd ? "\n    _pass++;" : "")}}
                 RunBackward();
                 // Slice 0 added into _gradients directly; the others are added in slice order (each worker a range of parameters).
                 if (_slices > 1) _workers.Run(_reduceWorker, _batch);
