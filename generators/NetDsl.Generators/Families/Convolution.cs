@@ -299,67 +299,43 @@ internal sealed class ConvolutionFamily : LayerFamily
         w.Line($"{Span} packedWeightT = _packedWeights[worker];");
         if (!dots) w.Line($"{Span} packedDy = _packedGradients[worker];");
         w.Line($"if (inputGradient) {Rt}.Kernels.PackedGemm.PackA({k}, {l.OutC}, weight, 1, {k}, packedWeightT); // weightᵀ [{k}, {l.OutC}], once per call");
-        if (s > 1 && dots)
-        {
-            w.Line($"// Up to {s} samples at a time, their dy side by side [{l.OutC}, samples · {p}] and their column matrices [{k}, samples · {p}]:");
-            w.Line($"// dWeight[{l.OutC}, {k}] is small, so dot products along all their columns (nothing transposed; one sample's {p} would be");
-            w.Line("// too short to repay each dot product's final sum), and dx as in the forward pass.");
-            w.Open($"for (int n = n0; n < n1; n += {s})");
-            w.Line($"int samples = global::System.Math.Min({s}, n1 - n), ld = samples * {p};");
-            w.Line($"{RoSpan} dy = {dy}.AsSpan(n * {l.OutSize}, samples * {l.OutSize});");
-            w.Line($"{Span} dyWide = _columnsGradient[worker].AsSpan(0, {l.OutC} * ld); // [{l.OutC}, ld]");
-            w.Line($"{Rt}.Kernels.Im2Col.JoinSamples({l.OutC}, {p}, samples, dy, dyWide);");
-            w.Line($"{Span} wide = _columns[worker].AsSpan(0, {k} * ld); // [{k}, ld], recomputed: cheaper than keeping it per sample");
-            w.Line($"for (int j = 0; j < samples; j++) {Rt}.Kernels.Im2Col.Unfold(in Geometry{m}, {x}.AsSpan((n + j) * {l.InSize}, {l.InSize}), wide.Slice(j * {p}), ld);");
-            w.Line($"{Rt}.Kernels.Gemm.Nt({l.OutC}, {k}, ld, dyWide, ld, wide, ld, dWeight, {k}, accumulate: true);");
-            if (l.HasBias) w.Line($"for (int j = 0; j < samples; j++) for (int c = 0; c < {l.OutC}; c++) dBias[c] += {Rt}.Kernels.Vec.Sum(dy.Slice(j * {l.OutSize} + c * {p}, {p}));");
-            w.Open("if (inputGradient)");
-            w.Line($"{Span} dColWide = _columns[worker].AsSpan(0, {k} * ld); // [{k}, ld] (the column matrices are no longer needed)");
-            w.Line($"// dColWide = weightᵀ · dyWide, then fold each sample's block back onto its input");
-            w.Line($"{Rt}.Kernels.PackedGemm.Mul({k}, ld, {l.OutC}, packedWeightT, dyWide, ld, dColWide, ld, accumulate: false);");
-            w.Open("for (int j = 0; j < samples; j++)");
-            w.Line($"{Span} dx = {dx}.AsSpan((n + j) * {l.InSize}, {l.InSize});");
-            w.Line("dx.Clear();");
-            w.Line($"{Rt}.Kernels.Im2Col.FoldAdd(in Geometry{m}, dColWide.Slice(j * {p}), dx, ld);");
-            w.Close();
-            w.Close();
-            w.Close();
-            w.Close();
-            w.Line();
-            return;
-        }
         if (s > 1)
         {
+            // dy side by side [OutC, ld] in one column buffer, dCol [k, ld] in the other, whichever the weight gradient left free.
+            string dyBuffer = dots ? "_columnsGradient" : "_columns", dColBuffer = dots ? "_columns" : "_columnsGradient";
             if (dots)
             {
-                w.Line($"// dWeight[{l.OutC}, {k}] is small: each sample adds dy[{l.OutC}, {p}] · col[{k}, {p}]ᵀ as dot products along {p} (nothing transposed);");
-                w.Line($"// dx as in the forward pass, up to {s} samples per GEMM: their dy side by side [{l.OutC}, samples · {p}].");
+                w.Line($"// Up to {s} samples at a time, their dy side by side [{l.OutC}, samples · {p}] and their column matrices [{k}, samples · {p}]:");
+                w.Line($"// dWeight[{l.OutC}, {k}] is small, so dot products along all their columns (nothing transposed; one sample's {p} would be");
+                w.Line("// too short to repay each dot product's final sum), and dx as in the forward pass.");
             }
             else w.Line($"// As in the forward pass, up to {s} samples per GEMM: their colᵀ stacked [samples · {p}, {k}], their dy side by side [{l.OutC}, samples · {p}].");
             w.Open($"for (int n = n0; n < n1; n += {s})");
             w.Line($"int samples = global::System.Math.Min({s}, n1 - n), ld = samples * {p};");
             w.Line($"{RoSpan} dy = {dy}.AsSpan(n * {l.OutSize}, samples * {l.OutSize});");
-            w.Open("for (int j = 0; j < samples; j++)");
-            w.Line($"{Rt}.Kernels.Im2Col.Unfold(in Geometry{m}, {x}.AsSpan((n + j) * {l.InSize}, {l.InSize}), col); // recomputed: cheaper than keeping it per sample");
-            if (dots) w.Line($"{Rt}.Kernels.Gemm.Nt({l.OutC}, {k}, {p}, dy.Slice(j * {l.OutSize}, {l.OutSize}), {p}, col, {p}, dWeight, {k}, accumulate: true);");
-            else w.Line($"{Rt}.Kernels.PackedGemm.Transpose({k}, {p}, col, {p}, _columnsGradient[worker].AsSpan(j * {p * k}, {p * k}), {k}); // colᵀ [{p}, {k}]");
-            w.Close();
-            void JoinDy()
+            if (dots)
             {
-                w.Line($"{Span} dyWide = _columns[worker].AsSpan(0, {l.OutC} * ld); // [{l.OutC}, ld]");
+                w.Line($"{Span} dyWide = {dyBuffer}[worker].AsSpan(0, {l.OutC} * ld); // [{l.OutC}, ld]");
                 w.Line($"{Rt}.Kernels.Im2Col.JoinSamples({l.OutC}, {p}, samples, dy, dyWide);");
+                w.Line($"{Span} wide = _columns[worker].AsSpan(0, {k} * ld); // [{k}, ld], recomputed: cheaper than keeping it per sample");
+                w.Line($"for (int j = 0; j < samples; j++) {Rt}.Kernels.Im2Col.Unfold(in Geometry{m}, {x}.AsSpan((n + j) * {l.InSize}, {l.InSize}), wide.Slice(j * {p}), ld);");
+                w.Line($"{Rt}.Kernels.Gemm.Nt({l.OutC}, {k}, ld, dyWide, ld, wide, ld, dWeight, {k}, accumulate: true);");
             }
-            if (!dots)
+            else
             {
-                JoinDy();
+                w.Open("for (int j = 0; j < samples; j++)");
+                w.Line($"{Rt}.Kernels.Im2Col.Unfold(in Geometry{m}, {x}.AsSpan((n + j) * {l.InSize}, {l.InSize}), col); // recomputed: cheaper than keeping it per sample");
+                w.Line($"{Rt}.Kernels.PackedGemm.Transpose({k}, {p}, col, {p}, _columnsGradient[worker].AsSpan(j * {p * k}, {p * k}), {k}); // colᵀ [{p}, {k}]");
+                w.Close();
+                w.Line($"{Span} dyWide = {dyBuffer}[worker].AsSpan(0, {l.OutC} * ld); // [{l.OutC}, ld]");
+                w.Line($"{Rt}.Kernels.Im2Col.JoinSamples({l.OutC}, {p}, samples, dy, dyWide);");
                 w.Line($"{Rt}.Kernels.PackedGemm.PackA({l.OutC}, ld, dyWide, ld, 1, packedDy);");
                 w.Line($"// dWeight[{l.OutC}, {k}] += dyWide[{l.OutC}, ld] · colᵀ[ld, {k}]");
                 w.Line($"{Rt}.Kernels.PackedGemm.Mul({l.OutC}, {k}, ld, packedDy, _columnsGradient[worker], {k}, dWeight, {k}, accumulate: true);");
             }
             if (l.HasBias) w.Line($"for (int j = 0; j < samples; j++) for (int c = 0; c < {l.OutC}; c++) dBias[c] += {Rt}.Kernels.Vec.Sum(dy.Slice(j * {l.OutSize} + c * {p}, {p}));");
             w.Open("if (inputGradient)");
-            if (dots) JoinDy(); // only dx needs dy side by side
-            w.Line($"{Span} dColWide = _columnsGradient[worker].AsSpan(0, {k} * ld); // [{k}, ld]");
+            w.Line($"{Span} dColWide = {dColBuffer}[worker].AsSpan(0, {k} * ld); // [{k}, ld] (what it held is no longer needed)");
             w.Line($"// dColWide = weightᵀ · dyWide, then fold each sample's block back onto its input");
             w.Line($"{Rt}.Kernels.PackedGemm.Mul({k}, ld, {l.OutC}, packedWeightT, dyWide, ld, dColWide, ld, accumulate: false);");
             w.Open("for (int j = 0; j < samples; j++)");
