@@ -9,6 +9,27 @@ namespace NetDsl.Tests.Kernels;
 /// (partial microtiles in both directions, depth past one cache block, strided and transposed operands).</summary>
 public class KernelTests
 {
+    [Fact]
+    public unsafe void AlignedBuffersStartOnACacheLineWithTheirWholeLengthUsableSmallOrLarge()
+    {
+        // Small buffers are 64-byte aligned; large ones (16 KB and more) are also placed within their page.
+        for (int i = 0; i < 8; i++)
+        {
+            var small = new AlignedBuffer(100 + i);
+            var large = new AlignedBuffer(5000 + i);
+            fixed (float* ps = small.Span, pl = large.Span)
+            {
+                Assert.Equal(0L, (long)ps % AlignedBuffer.Alignment);
+                Assert.Equal(0L, (long)pl % AlignedBuffer.Alignment);
+            }
+            Assert.Equal(100 + i, small.Length);
+            Assert.Equal(5000 + i, large.Length);
+            large.Span[^1] = 1f;
+            Assert.Equal(0f, large.Span[0]);
+            Assert.Equal(1f, large[5000 + i - 1]);
+        }
+    }
+
     [Theory]
     [InlineData(1, 1, 1)]
     [InlineData(8, 32, 16)]
