@@ -318,7 +318,7 @@ internal sealed class NetworkEmitter
             "}";
     }
 
-    private bool SplitsOneSample => CpuPlan.Convolutions.Any(s => s.SplitOneSample) || _net.Layers.Any(CpuPlan.SplitsDenseOneSample) || _net.Layers.Any(l => CpuPlan.SplitsPoolOneSample(l));
+    private bool SplitsOneSample => CpuPlan.Convolutions.Any(s => s.SplitOneSample) || _net.Layers.Any(CpuPlan.SplitsDenseOneSample);
     private int LargestDense => CpuPlan.DensePackedWidths.Count == 0 ? 0 : CpuPlan.DensePackedWidths[CpuPlan.DensePackedWidths.Count - 1];
 
     private void WriteWorkspace()

@@ -226,7 +226,7 @@ internal sealed class ConvolutionFamily : LayerFamily
             w.Line($"{Rt}.Kernels.Im2Col.Unfold(in Geometry{m}, {x}.AsSpan(0, {l.InSize}), col);");
             w.Line($"{Rt}.Kernels.PackedGemm.Mul(r1 - r0, {p}, {k}, packedWeight, col, {p}, y, {p}, accumulate: false{bias});");
         }
-        WriteSplitPool(e, w);
+        WriteSplitChain(e, w);
         w.Close();
         w.Line();
     }
@@ -456,7 +456,7 @@ internal sealed class ConvolutionFamily : LayerFamily
         w.Line("if (r0 >= r1) return;");
         string reluRows = strategy.FusedRelu < 0 ? "" : $", relu: {e.ActOf(strategy.FusedRelu)}.AsSpan(0, {l.OutSize})";
         w.Line($"{Rt}.Kernels.Winograd.Forward(_winograd{m}[worker], _parameters.AsSpan({l.WeightOffset}, {l.WeightCount}), transposedWeight: false, {bias}, {x}.AsSpan(0, {l.InSize}), {OutSpan(strategy, $"{y}.AsSpan(0, {l.OutSize})")}, 1, r0, r1, _pass{reluRows});");
-        WriteSplitPool(e, w);
+        WriteSplitChain(e, w);
         w.Close();
         w.Line();
     }
@@ -471,7 +471,7 @@ internal sealed class ConvolutionFamily : LayerFamily
         w.Open($"private void {m}Forward(int n0, int n1, int worker)");
         if (strategy.SplitOneSample)
         {
-            e.SplitOneSample("a share of this sample's output channels", "ForwardRows");
+            e.SplitOneSample(strategy.DirectRows ? "a share of this sample's output rows" : "a share of this sample's output channels", "ForwardRows");
         }
         w.Line($"{RoSpan} weight = _parameters.AsSpan({l.WeightOffset}, {l.WeightCount}); // [{l.OutC}, {l.InC}, {c.KernelH}, {c.KernelW}]");
         string bias = l.HasBias ? $"_parameters.AsSpan({l.BiasOffset}, {l.OutC})" : "default";
@@ -481,6 +481,18 @@ internal sealed class ConvolutionFamily : LayerFamily
         w.Close();
         w.Line();
         if (!strategy.SplitOneSample) return;
+        if (strategy.DirectRows)
+        {
+            w.Line($"/// <summary>{l.Name} forward for a batch of one sample: this worker's share of the output rows (too few channels to share).</summary>");
+            w.Open($"private void {m}ForwardRows(int worker)");
+            WriteRowShare(e, w);
+            string reluAll = strategy.FusedRelu < 0 ? "" : $", relu: {e.ActOf(strategy.FusedRelu)}.AsSpan(0, {l.OutSize})";
+            w.Line($"{Rt}.Kernels.DirectConv.Forward(in Geometry{m}, {l.OutC}, _parameters.AsSpan({l.WeightOffset}, {l.WeightCount}), {bias}, {x}.AsSpan(0, {l.InSize}), {OutSpan(strategy, $"{y}.AsSpan(0, {l.OutSize})")}, _columns[worker]{reluAll}, row0: r0, row1: r1);");
+            WriteSplitChain(e, w);
+            w.Close();
+            w.Line();
+            return;
+        }
         w.Line($"/// <summary>{l.Name} forward for a batch of one sample: this worker's share of the output channels.</summary>");
         w.Open($"private void {m}ForwardRows(int worker)");
         w.Line($"var (r0, r1) = {Rt}.Kernels.WorkerPool.Share({l.OutC}, worker, _workers.Workers);");
@@ -488,7 +500,7 @@ internal sealed class ConvolutionFamily : LayerFamily
         string biasRows = l.HasBias ? $"_parameters.AsSpan({l.BiasOffset} + r0, r1 - r0)" : "default";
         string reluRows = strategy.FusedRelu < 0 ? "" : $", relu: {e.ActOf(strategy.FusedRelu)}.AsSpan(r0 * {ohw}, (r1 - r0) * {ohw})";
         w.Line($"{Rt}.Kernels.DirectConv.Forward(in Geometry{m}, r1 - r0, _parameters.AsSpan({l.WeightOffset} + r0 * {taps}, (r1 - r0) * {taps}), {biasRows}, {x}.AsSpan(0, {l.InSize}), {OutSpan(strategy, $"{y}.AsSpan(r0 * {ohw}, (r1 - r0) * {ohw})")}, _columns[worker]{reluRows});");
-        WriteSplitPool(e, w);
+        WriteSplitChain(e, w);
         w.Close();
         w.Line();
     }
@@ -515,21 +527,47 @@ internal sealed class ConvolutionFamily : LayerFamily
         if (!strategy.SplitOneSample) return;
         w.Line($"/// <summary>{l.Name} forward for a batch of one sample: this worker's share of the output rows.</summary>");
         w.Open($"private void {m}ForwardRows(int worker)");
-        w.Line($"var (r0, r1) = {Rt}.Kernels.WorkerPool.Share({l.OutH}, worker, _workers.Workers);");
-        w.Line("if (r0 >= r1) return;");
+        WriteRowShare(e, w);
         w.Line($"{RoSpan} packedWeight = {Rt}.Kernels.ChannelLaneConv.Pack(_lanes{m}[worker], _parameters.AsSpan({l.WeightOffset}, {l.WeightCount}));");
         string relu1 = strategy.FusedRelu < 0 ? "" : $", relu: {e.ActOf(strategy.FusedRelu)}.AsSpan(0, {l.OutSize})";
         w.Line($"{Rt}.Kernels.ChannelLaneConv.Forward(in Geometry{m}, {l.OutC}, packedWeight, {bias}, {x}.AsSpan(0, {l.InSize}), {OutSpan(strategy, $"{y}.AsSpan(0, {l.OutSize})")}, _columns[worker]{relu1}, row0: r0, row1: r1);");
+        WriteSplitChain(e, w);
         w.Close();
         w.Line();
     }
 
-    /// <summary>In a batch-of-one split by output channel: the 2×2 pool that reads them (after the fused ReLU), on the same
-    /// worker, for channels [r0, r1) (see CpuPlan.SplitPoolAfter).</summary>
-    private static void WriteSplitPool(CpuLayer e, IndentedWriter w)
+    /// <summary>This worker's output rows [r0, r1) in a batch-of-one split by rows: in pairs when a 2×2 pool runs inside the
+    /// split (see CpuPlan.SplitChain), so that each pooled row's two inputs are on one worker.</summary>
+    private static void WriteRowShare(CpuLayer e, IndentedWriter w)
     {
-        int pool = e.Plan.SplitPoolAfter(e.Layer.Index);
-        if (pool >= 0) w.Line($"{e.MemberOf(pool)}ForwardChannels(r0, r1); // {e.Net.Layers[pool].Name}: the channels just written, on this worker");
+        var l = e.Layer;
+        if (e.Plan.SplitChain(l.Index).Pool >= 0)
+        {
+            w.Line($"var (q0, q1) = {Rt}.Kernels.WorkerPool.Share({l.OutH / 2}, worker, _workers.Workers); // rows in pairs, for the pool");
+            w.Line($"int r0 = 2 * q0, r1 = q1 == {l.OutH / 2} ? {l.OutH} : 2 * q1;");
+        }
+        else w.Line($"var (r0, r1) = {Rt}.Kernels.WorkerPool.Share({l.OutH}, worker, _workers.Workers);");
+        w.Line("if (r0 >= r1) return;");
+    }
+
+    /// <summary>In a batch-of-one split: the layers that run on the share this worker has just written (see
+    /// CpuPlan.SplitChain): a tanh, then a 2×2 pool, over output channels [r0, r1) or output rows [r0, r1) of every channel.</summary>
+    private static void WriteSplitChain(CpuLayer e, IndentedWriter w)
+    {
+        var l = e.Layer;
+        bool rows = e.Plan.Convolutions[l.Index].SplitsRows;
+        var (activation, pool) = e.Plan.SplitChain(l.Index);
+        int ohw = l.OutH * l.OutW;
+        if (activation >= 0)
+        {
+            string src = e.ActOf(e.Net.Layers[activation].Inputs[0]), dst = e.ActOf(activation), name = e.Net.Layers[activation].Name;
+            if (rows)
+                w.Line($"for (int c = 0; c < {l.OutC}; c++) {Rt}.Kernels.Vec.Tanh({src}.AsSpan(c * {ohw} + r0 * {l.OutW}, (r1 - r0) * {l.OutW}), {dst}.AsSpan(c * {ohw} + r0 * {l.OutW}, (r1 - r0) * {l.OutW})); // {name}, these rows");
+            else
+                w.Line($"{Rt}.Kernels.Vec.Tanh({src}.AsSpan(r0 * {ohw}, (r1 - r0) * {ohw}), {dst}.AsSpan(r0 * {ohw}, (r1 - r0) * {ohw})); // {name}, these channels");
+        }
+        if (pool >= 0)
+            w.Line($"{e.MemberOf(pool)}Forward{(rows ? "Rows" : "Channels")}(r0, r1); // {e.Net.Layers[pool].Name}: the {(rows ? "rows" : "channels")} just written, on this worker");
     }
 
     /// <summary>The output span of a forward call: empty (only the fused ReLU's output stored) when the convolution's own

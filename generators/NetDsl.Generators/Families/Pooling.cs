@@ -111,7 +111,10 @@ internal sealed class PoolingFamily : LayerFamily
     public override void WriteForward(CpuLayer e)
     {
         WritePoolForward(e);
-        if (e.Plan.SplitsPoolOneSample(e.Layer)) WriteForwardChannels(e);
+        int conv = e.Plan.SplitInside(e.Layer.Index);
+        if (conv < 0) return;
+        if (e.Plan.Convolutions[conv].SplitsRows) WriteForwardRows(e);
+        else WriteForwardChannels(e);
     }
 
     /// <summary>A 2×2 pool for a batch of one sample: channels [c0, c1), each plane as in the whole layer. Called by the
@@ -127,6 +130,22 @@ internal sealed class PoolingFamily : LayerFamily
         string x = $"{e.X}.AsSpan(c0 * {inPlane}, (c1 - c0) * {inPlane})", y = $"{e.Y}.AsSpan(c0 * {outPlane}, (c1 - c0) * {outPlane})";
         if (max) w.Line($"{Rt}.Kernels.Pool.Max2x2(c1 - c0, {l.InH}, {l.InW}, {x}, {y}, _training ? _argmax{e.M}.AsSpan(c0 * {outPlane}, (c1 - c0) * {outPlane}) : default);");
         else w.Line($"{Rt}.Kernels.Pool.Avg2x2(c1 - c0, {l.InH}, {l.InW}, {x}, {y});");
+        w.Close();
+        w.Line();
+    }
+
+    /// <summary>A 2×2 average pool for a batch of one sample: input rows [r0, r1) (r0 even) of every channel, those a
+    /// worker's share of a row-split convolution wrote. Called by that convolution, on the same worker, inside its split.</summary>
+    private static void WriteForwardRows(CpuLayer e)
+    {
+        var l = e.Layer;
+        var w = e.W;
+        int inPlane = l.InH * l.InW, outPlane = l.OutH * l.OutW;
+        w.Line($"/// <summary>{l.Name} forward for a batch of one sample: input rows [r0, r1) of every channel, those a worker's share of the convolution wrote.</summary>");
+        w.Open($"private void {e.M}ForwardRows(int r0, int r1)");
+        w.Line($"int p0 = r0 / 2, p1 = global::System.Math.Min({l.OutH}, r1 / 2);");
+        w.Line("if (p0 >= p1) return;");
+        w.Line($"for (int c = 0; c < {l.InC}; c++) {Rt}.Kernels.Pool.Avg2x2(1, 2 * (p1 - p0), {l.InW}, {e.X}.AsSpan(c * {inPlane} + 2 * p0 * {l.InW}, 2 * (p1 - p0) * {l.InW}), {e.Y}.AsSpan(c * {outPlane} + p0 * {l.OutW}, (p1 - p0) * {l.OutW}));");
         w.Close();
         w.Line();
     }
@@ -148,11 +167,9 @@ internal sealed class PoolingFamily : LayerFamily
             return;
         }
         string argmax = $"_argmax{m}.AsSpan(n0 * {l.OutSize}, (n1 - n0) * {l.OutSize})";
-        bool split = e.Plan.SplitsPoolOneSample(l);
-        if (split)
+        if (e.Plan.SplitInside(l.Index) is var conv and >= 0)
         {
-            int conv = e.Plan.FusedInto(l.Inputs[0]) is var f and >= 0 ? f : l.Inputs[0];
-            w.Line($"// A batch of one sample on several workers: pooled by {e.MemberOf(conv)}ForwardRows, each worker the channels it wrote.");
+            w.Line($"// A batch of one sample on several workers: pooled by {e.MemberOf(conv)}ForwardRows, each worker the share it wrote.");
             w.Line("if (_batch == 1 && _workers.Workers > 1) return;");
         }
         if (Is2x2(l, p))

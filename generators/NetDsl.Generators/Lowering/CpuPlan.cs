@@ -11,8 +11,17 @@ namespace NetDsl.Generators.Lowering;
 /// GEMM's 32-column strips poorly), whether the weight gradient is dot products rather than a packed GEMM, and whether a
 /// batch of one sample splits the layer's output channels across the workers.</summary>
 internal sealed record ConvStrategy(int SamplesPerGemm, bool DotWeightGradient, bool PackedGemm, bool SplitOneSample = false,
-    int WinogradSamples = 0, bool Direct = false, int FusedRelu = -1, bool ChannelLanes = false, bool OutputOnDemand = false)
+    int WinogradSamples = 0, bool Direct = false, int FusedRelu = -1, bool ChannelLanes = false, bool OutputOnDemand = false,
+    bool DirectRows = false)
 {
+    /// <summary>A batch of one splits this convolution's output rows across the workers (ChannelLaneConv always; DirectConv
+    /// when it has too few channels to share, <see cref="DirectRows"/>); otherwise its output channels.</summary>
+    public bool SplitsRows => ChannelLanes || DirectRows;
+
+    /// <summary>Multiply-adds from which a batch of one splits a direct convolution with fewer than 16 output channels by
+    /// output rows: LeNet-5's conv1 (6 channels, 118k) split by channel gave each worker a short block of 3.</summary>
+    public const long DirectRowSplitMacs = 100_000;
+
     /// <summary>The convolution's own output (under its fused ReLU) is read by nothing but <c>LayerOutput</c>: an inference
     /// Forward stores only the ReLU's output, and <c>LayerOutput</c> computes the convolution's when asked. Storing a
     /// buffer nobody reads cost the sample cnn 15 % of its batch-256 inference (cache lines written back to memory).</summary>
@@ -159,7 +168,9 @@ internal sealed record CpuPlan(
         // Few output channels over a deeper input, and small enough that a batch of one does not split it.
         bool lanes = stride1 && !direct && winograd == 0 && !split && l.OutC % 16 == 0 && l.OutC <= ConvStrategy.ChannelLanesMaxChannels;
         if ((lanes || direct && l.OutC >= 16) && macs >= ConvStrategy.DirectSplitMacs) split = true;
-        return new ConvStrategy(samples, dots, c.Groups == 1, split, winograd, direct, ChannelLanes: lanes);
+        bool rows = direct && l.OutC < 16 && macs >= ConvStrategy.DirectRowSplitMacs;
+        if (rows) split = true;
+        return new ConvStrategy(samples, dots, c.Groups == 1, split, winograd, direct, ChannelLanes: lanes, DirectRows: rows);
     }
 
     /// <summary>Samples per Winograd call for a 3×3, stride-1, undilated, ungrouped convolution with padding of at most 2
@@ -189,29 +200,54 @@ internal sealed record CpuPlan(
     /// reads its share of the weight (kept in its own cache from call to call) instead of one core reading all of it.</summary>
     public const int DenseSplitFloats = 1 << 15;
 
-    /// <summary>Input floats from which a batch of one splits a 2×2 pool's channels across the workers.</summary>
+    /// <summary>Input floats from which a batch of one pools a 2×2 pool inside a channel split (see <see cref="SplitChain"/>).</summary>
     public const int PoolSplitFloats = 8192;
 
-    /// <summary>Whether a batch of one splits this pooling layer's channels across the workers: a 2×2 pool whose input a
-    /// convolution (or the ReLU fused into it) wrote split by output channel, so each worker pools the planes it wrote.
-    /// Pooling planes the other core wrote instead costs more than it saves (the cnn's pool1 alone: 6.6 µs on one core,
-    /// 14 µs split after an unsplit ReLU).</summary>
-    /// <summary>The 2×2 pool a batch of one pools inside this convolution's split (see <see cref="SplitsPoolOneSample"/>),
-    /// or −1: each worker pools the channels it has just written, with no hand-off between the two.</summary>
-    public int SplitPoolAfter(int conv)
+    /// <summary>
+    /// The layers a batch of one runs inside convolution <paramref name="conv"/>'s split, after it, each worker on the share
+    /// it has just written (−1 where none): a tanh that reads the convolution (or the ReLU fused into it), then a 2×2 pool
+    /// that reads that. On the other core's share they would cost more than they take (the cnn's pool1 alone: 6.6 µs on
+    /// one core, 14 µs split after an unsplit ReLU), and each would need a hand-off of its own.
+    /// <list type="bullet">
+    /// <item>A split by output channel takes a max or average pool of ≥ <see cref="PoolSplitFloats"/> inputs.</item>
+    /// <item>A split by output rows takes an average pool (a max pool's winners index whole planes), and splits the rows
+    /// in pairs; only where the pairs share out evenly (LeNet-5's conv1: 14 pairs; its conv2's 5 pairs split 4 + 6 rows
+    /// and ran slower).</item>
+    /// </list>
+    /// </summary>
+    public (int Activation, int Pool) SplitChain(int conv)
     {
-        foreach (var l in Plan.Network.Layers)
-            if (SplitsPoolOneSample(l) && (l.Inputs[0] == conv || FusedInto(l.Inputs[0]) == conv)) return l.Index;
+        var s = Convolutions[conv];
+        if (!s.SplitOneSample) return (-1, -1);
+        var net = Plan.Network;
+        int at = s.FusedRelu >= 0 ? s.FusedRelu : conv, activation = -1, pool = -1;
+        int next = SoleReader(net, at);
+        if (s.DirectRows && next >= 0 && net.Layers[next].Kind == LayerKind.Tanh) { activation = next; next = SoleReader(net, next); }
+        if (next >= 0 && net.Layers[next] is { Params: PoolParams p } l && PoolingFamily.Is2x2(l, p))
+        {
+            bool fits = s.SplitsRows
+                ? l.Kind == LayerKind.AvgPool2D && net.Layers[conv].OutH / 2 % 2 == 0
+                : l.Kind is LayerKind.MaxPool2D or LayerKind.AvgPool2D && l.InC >= 2 && l.InSize >= PoolSplitFloats;
+            if (fits) pool = next;
+        }
+        return (activation, pool);
+    }
+
+    /// <summary>The convolution inside whose batch-1 split layer <paramref name="layer"/> runs (see <see cref="SplitChain"/>), or −1.</summary>
+    public int SplitInside(int layer)
+    {
+        for (int i = 0; i < Convolutions.Count; i++)
+            if (Convolutions[i].SplitOneSample && SplitChain(i) is var (a, p) && (a == layer || p == layer)) return i;
         return -1;
     }
 
-    public bool SplitsPoolOneSample(ShapedLayer l)
+    /// <summary>The one layer that reads layer <paramref name="layer"/>'s output, if it reads nothing else; −1 otherwise.</summary>
+    private static int SoleReader(ShapedNetwork net, int layer)
     {
-        if (l.Kind is not (LayerKind.MaxPool2D or LayerKind.AvgPool2D) || l.Params is not PoolParams p || !PoolingFamily.Is2x2(l, p)
-            || l.InC < 2 || l.InSize < PoolSplitFloats || l.Inputs.Count != 1 || l.Inputs[0] < 0) return false;
-        int producer = l.Inputs[0], fused = FusedInto(producer);
-        var s = Convolutions[fused >= 0 ? fused : producer];
-        return s.SplitOneSample && !s.ChannelLanes;
+        if (Consumers(net, layer) != 1) return -1;
+        foreach (var l in net.Layers)
+            if (l.Inputs.Count == 1 && l.Inputs[0] == layer) return l.Index;
+        return -1;
     }
 
     /// <summary>Whether a batch of one splits this dense layer's output units across the workers.</summary>

@@ -27,11 +27,14 @@ public static unsafe class DirectConv
 
     /// <summary>y [outC, OutH, OutW] = conv(x [InC, InH, InW]) (+ bias); weight [outC, InC, kH, kW]. If
     /// <paramref name="relu"/> is not empty it also receives max(y, 0): a ReLU that follows, fused into the stores; y may
-    /// then be empty (only the ReLU's output is stored).</summary>
+    /// then be empty (only the ReLU's output is stored). Only output rows [<paramref name="row0"/>, <paramref name="row1"/>)
+    /// are computed (−1: to the last): a batch of one can split them across workers, each element the same sum.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Forward(in ConvGeometry g, int outC, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias,
-        ReadOnlySpan<float> x, Span<float> y, Span<float> scratch, Span<float> relu = default)
+        ReadOnlySpan<float> x, Span<float> y, Span<float> scratch, Span<float> relu = default, int row0 = 0, int row1 = -1)
     {
+        if (row1 < 0) row1 = g.OutH;
+        if (row0 < 0 || row0 > row1 || row1 > g.OutH) throw new ArgumentOutOfRangeException(nameof(row0), $"DirectConv: rows [{row0}, {row1}) are not a range of [0, {g.OutH}).");
         if (!Supports(g)) throw new ArgumentException($"DirectConv: {g} is not a stride-1, undilated convolution.", nameof(g));
         int kk = g.KernelH * g.KernelW, hp = PaddedHeight(g), wp = PaddedWidth(g), plane = hp * wp;
         if (weight.Length != outC * g.InC * kk) throw new ArgumentException($"DirectConv: weight has {weight.Length} floats, expected {outC * g.InC * kk}.", nameof(weight));
@@ -60,25 +63,25 @@ public static unsafe class DirectConv
             int taps = g.InC * g.KernelH * g.KernelW;
             // At 512 bits, blocks of 8 channels × 32 columns where 32-column blocks cover a row as tightly as 16-column ones.
             int eight = Simd.Use512 && (g.OutW % 32 == 0 || g.OutW % 32 > 16) ? outC / 8 * 8 : 0;
-            if (eight > 0) Forward512(in g, eight, taps, pw, b, pp, wp, plane, yp, r);
-            if (!Fma.IsSupported) ForwardScalar(in g, outC, pw, b, pp, wp, plane, yp, r);
+            if (eight > 0) Forward512(in g, eight, taps, pw, b, pp, wp, plane, yp, r, row0, row1);
+            if (!Fma.IsSupported) ForwardScalar(in g, outC, pw, b, pp, wp, plane, yp, r, row0, row1);
             else if (eight < outC)
             {
                 // Blocks of 4 channels; when that leaves a short block (6 channels: 4 + 2, a third of the work wasted), blocks of
                 // 6 first and the rest in blocks of 4.
                 int rest = outC - eight, six = rest % 4 == 0 ? 0 : rest / 6 * 6;
-                if (six > 0) Forward256Six(in g, eight, eight + six, taps, pw, b, pp, wp, plane, yp, r);
-                if (eight + six < outC) Forward256(in g, eight + six, outC, pw, b, pp, wp, plane, yp, r);
+                if (six > 0) Forward256Six(in g, eight, eight + six, taps, pw, b, pp, wp, plane, yp, r, row0, row1);
+                if (eight + six < outC) Forward256(in g, eight + six, outC, pw, b, pp, wp, plane, yp, r, row0, row1);
             }
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void ForwardScalar(in ConvGeometry g, int outC, float* w, float* bias, float* p, int wp, int plane, float* y, float* relu)
+    private static void ForwardScalar(in ConvGeometry g, int outC, float* w, float* bias, float* p, int wp, int plane, float* y, float* relu, int row0, int row1)
     {
         int kh = g.KernelH, kw = g.KernelW;
         for (int o = 0; o < outC; o++)
-            for (int i = 0; i < g.OutH; i++)
+            for (int i = row0; i < row1; i++)
                 for (int j = 0; j < g.OutW; j++)
                 {
                     float acc = bias == null ? 0f : bias[o];
@@ -93,7 +96,7 @@ public static unsafe class DirectConv
 
     /// <summary>Blocks of 4 output channels × 16 columns: eight accumulators, two input loads and four broadcasts per tap.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Forward256(in ConvGeometry g, int first, int outC, float* w, float* bias, float* p, int wp, int plane, float* y, float* relu)
+    private static void Forward256(in ConvGeometry g, int first, int outC, float* w, float* bias, float* p, int wp, int plane, float* y, float* relu, int row0, int row1)
     {
         int kh = g.KernelH, kw = g.KernelW, inC = g.InC, kk = kh * kw, outH = g.OutH, outW = g.OutW, taps = inC * kk;
         int ohw = outH * outW;
@@ -106,7 +109,7 @@ public static unsafe class DirectConv
             var b1 = Vector256.Create(bias == null || rows < 2 ? 0f : bias[o0 + 1]);
             var b2 = Vector256.Create(bias == null || rows < 3 ? 0f : bias[o0 + 2]);
             var b3 = Vector256.Create(bias == null || rows < 4 ? 0f : bias[o0 + 3]);
-            for (int i = 0; i < outH; i++)
+            for (int i = row0; i < row1; i++)
                 for (int j0 = 0; j0 < outW; j0 += 16)
                 {
                     Vector256<float> a00 = b0, a01 = b0, a10 = b1, a11 = b1, a20 = b2, a21 = b2, a30 = b3, a31 = b3;
@@ -152,7 +155,7 @@ public static unsafe class DirectConv
     /// <summary>Output channels [<paramref name="first"/>, <paramref name="outC"/>) (a multiple of 6 of them) in blocks of 6 channels × 16 columns: twelve
     /// accumulators, two input loads and six broadcasts per tap.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Forward256Six(in ConvGeometry g, int first, int outC, int taps, float* w, float* bias, float* p, int wp, int plane, float* y, float* relu)
+    private static void Forward256Six(in ConvGeometry g, int first, int outC, int taps, float* w, float* bias, float* p, int wp, int plane, float* y, float* relu, int row0, int row1)
     {
         int kh = g.KernelH, kw = g.KernelW, inC = g.InC, outH = g.OutH, outW = g.OutW, ohw = outH * outW;
         for (int o0 = first; o0 < outC; o0 += 6)
@@ -164,7 +167,7 @@ public static unsafe class DirectConv
             var b3 = Vector256.Create(bias == null ? 0f : bias[o0 + 3]);
             var b4 = Vector256.Create(bias == null ? 0f : bias[o0 + 4]);
             var b5 = Vector256.Create(bias == null ? 0f : bias[o0 + 5]);
-            for (int i = 0; i < outH; i++)
+            for (int i = row0; i < row1; i++)
                 for (int j0 = 0; j0 < outW; j0 += 16)
                 {
                     Vector256<float> a00 = b0, a01 = b0, a10 = b1, a11 = b1, a20 = b2, a21 = b2, a30 = b3, a31 = b3, a40 = b4, a41 = b4, a50 = b5, a51 = b5;
@@ -218,13 +221,13 @@ public static unsafe class DirectConv
     /// accumulators, two input loads and eight broadcasts per tap, half the loads and stores per multiply-add of the
     /// 256-bit blocks.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Forward512(in ConvGeometry g, int outC, int taps, float* w, float* bias, float* p, int wp, int plane, float* y, float* relu)
+    private static void Forward512(in ConvGeometry g, int outC, int taps, float* w, float* bias, float* p, int wp, int plane, float* y, float* relu, int row0, int row1)
     {
         int kh = g.KernelH, kw = g.KernelW, inC = g.InC, outH = g.OutH, outW = g.OutW, ohw = outH * outW;
         for (int o0 = 0; o0 < outC; o0 += 8)
         {
             float* w0 = w + (nint)o0 * taps;
-            for (int i = 0; i < outH; i++)
+            for (int i = row0; i < row1; i++)
                 for (int j0 = 0; j0 < outW; j0 += 32)
                 {
                     Vector512<float> a00, a01, a10, a11, a20, a21, a30, a31, a40, a41, a50, a51, a60, a61, a70, a71;

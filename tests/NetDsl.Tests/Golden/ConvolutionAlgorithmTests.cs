@@ -139,6 +139,34 @@ public class ConvolutionAlgorithmTests
     }
 
     [Fact]
+    public void AStageSplitByRowsForOneSampleGivesTheBatchBitsAndTheDefinition()
+    {
+        using var net = new RowSplitStage(3, 1, 2);
+        TestInputs.Uniform(RowSplitStage.ParameterCount, 21).CopyTo(net.Parameters);
+        var x = TestInputs.Uniform(3 * RowSplitStage.InputSize, 22);
+        var batch = net.Forward(x, 3).ToArray();
+        var convBatch = net.LayerOutput(0).Slice(0, 6 * 28 * 28).ToArray();
+        var tanhBatch = net.LayerOutput(1).Slice(0, 6 * 28 * 28).ToArray();
+        var one = net.Forward(x.AsSpan(0, RowSplitStage.InputSize), 1).ToArray();
+        // the same bits as the batch (each row the same sum and the same formulas, whichever worker computed it)
+        Assert.Equal(batch.AsSpan(0, RowSplitStage.OutputSize).ToArray(), one);
+        Assert.Equal(convBatch, net.LayerOutput(0).ToArray());
+        Assert.Equal(tanhBatch, net.LayerOutput(1).ToArray());
+        // and the definition: the convolution, tanh, then the mean of each 2×2 window
+        float[] w = net.Parameters.Slice(0, 150).ToArray(), b = net.Parameters.Slice(150, 6).ToArray();
+        var (ry, _, _, _) = ConvolutionReference.Stride1(x.AsSpan(0, 784).ToArray(), w, b, new float[6 * 784], 1, 1, 28, 28, 6, 5, 28, 28, 2, 2);
+        ConvolutionReference.Close(ry, net.LayerOutput(0), "convolution rows split across workers");
+        for (int c = 0; c < 6; c++)
+            for (int i = 0; i < 14; i++)
+                for (int j = 0; j < 14; j++)
+                {
+                    int at = (c * 28 + 2 * i) * 28 + 2 * j;
+                    double expected = (Math.Tanh(ry[at]) + Math.Tanh(ry[at + 1]) + Math.Tanh(ry[at + 28]) + Math.Tanh(ry[at + 29])) / 4;
+                    Assert.True(Math.Abs(one[(c * 14 + i) * 14 + j] - expected) <= 1e-5, $"pooled ({c}, {i}, {j}): {one[(c * 14 + i) * 14 + j]}, expected {expected}");
+                }
+    }
+
+    [Fact]
     public void ADenseLayerSplitAcrossWorkersForOneSampleGivesTheBatchBits()
     {
         using var net = new WideDenseSplit(5, 1, 2);

@@ -58,6 +58,13 @@ public partial class MaxPoolOnly;
 [MaxPool2D(2)]
 public partial class PoolSplit;
 
+/// <summary>LeNet-5's first stage: a batch of one splits the direct convolution's output rows (6 channels are too few to
+/// share) in pairs, and runs the tanh and the 2×2 average pool inside that split.</summary>
+[Network(1, 28, 28)]
+[Conv2D(6, 5, Padding = 2)] [Tanh]
+[AvgPool2D(2)]
+public partial class RowSplitStage;
+
 /// <summary>A dense layer large enough (4096 × 42 weights) for a batch of one to split its units across workers.</summary>
 [Network(64, 8, 8)]
 [Dense(42)]
