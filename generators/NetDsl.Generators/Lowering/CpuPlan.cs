@@ -10,6 +10,11 @@ namespace NetDsl.Generators.Lowering;
 /// <summary>How the CPU backend computes one convolution: how many samples share one GEMM (small output planes fill the
 /// GEMM's 32-column strips poorly), whether the weight gradient is dot products rather than a packed GEMM, and whether a
 /// batch of one sample splits the layer's output channels across the workers.</summary>
+/// <param name="OutputOnDemand">The convolution's own output (under its fused ReLU) is read by nothing but
+/// <c>LayerOutput</c>: an inference Forward stores only the ReLU's output, and <c>LayerOutput</c> computes the
+/// convolution's when asked. Storing a buffer nobody reads cost the sample cnn 15 % of its batch-256 inference (cache
+/// lines written back to memory).</param>
+/// <param name="DirectRows">A batch of one splits this direct convolution by output rows (see <see cref="ConvStrategy.DirectRowSplitMacs"/>).</param>
 internal sealed record ConvStrategy(int SamplesPerGemm, bool DotWeightGradient, bool PackedGemm, bool SplitOneSample = false,
     int WinogradSamples = 0, bool Direct = false, int FusedRelu = -1, bool ChannelLanes = false, bool OutputOnDemand = false,
     bool DirectRows = false)
@@ -21,11 +26,6 @@ internal sealed record ConvStrategy(int SamplesPerGemm, bool DotWeightGradient, 
     /// <summary>Multiply-adds from which a batch of one splits a direct convolution with fewer than 16 output channels by
     /// output rows: LeNet-5's conv1 (6 channels, 118k) split by channel gave each worker a short block of 3.</summary>
     public const long DirectRowSplitMacs = 100_000;
-
-    /// <summary>The convolution's own output (under its fused ReLU) is read by nothing but <c>LayerOutput</c>: an inference
-    /// Forward stores only the ReLU's output, and <c>LayerOutput</c> computes the convolution's when asked. Storing a
-    /// buffer nobody reads cost the sample cnn 15 % of its batch-256 inference (cache lines written back to memory).</summary>
-    public bool SkipsOutput => OutputOnDemand;
 
     /// <summary>Whether the forward kernel can also store a following ReLU's output (Winograd and the direct
     /// convolutions can: <see cref="FusedRelu"/>).</summary>
