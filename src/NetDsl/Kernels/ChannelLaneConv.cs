@@ -128,17 +128,7 @@ public static unsafe class ChannelLaneConv
         {
             if (scratch.Length < ScratchSize(g)) throw new ArgumentException($"ChannelLaneConv: scratch has {scratch.Length} floats, needs {ScratchSize(g)}.", nameof(scratch));
             var padded = scratch.Slice(0, ScratchSize(g));
-            padded.Clear();
-            int hp = PaddedHeight(g);
-            for (int c = 0; c < g.InC; c++)
-                for (int ih = 0; ih < g.InH; ih++)
-                {
-                    int row = ih + g.PadTop;
-                    if (row < 0) continue;
-                    if (row >= hp) break;
-                    int from = Math.Max(0, -g.PadLeft), count = Math.Min(g.InW, wp - g.PadLeft) - from;
-                    if (count > 0) x.Slice((c * g.InH + ih) * g.InW + from, count).CopyTo(padded.Slice(c * plane + row * wp + g.PadLeft + from));
-                }
+            DirectConv.Pad(in g, x, padded, PaddedHeight(g), wp);
             input = padded;
         }
         fixed (float* pp = input, pw = packed, pb = bias, py = y, pr = relu)

@@ -45,16 +45,7 @@ public static unsafe class DirectConv
         if (!relu.IsEmpty && relu.Length < outC * g.OutH * g.OutW) throw new ArgumentException($"DirectConv: relu has {relu.Length} floats, expected {outC * g.OutH * g.OutW}.", nameof(relu));
         if (scratch.Length < ScratchSize(g)) throw new ArgumentException($"DirectConv: scratch has {scratch.Length} floats, needs {ScratchSize(g)}.", nameof(scratch));
         var padded = scratch.Slice(0, ScratchSize(g));
-        padded.Clear();
-        // Input rows that fall inside the padded plane (padding beyond the output's reach is never read).
-        for (int c = 0; c < g.InC; c++)
-            for (int ih = 0; ih < g.InH; ih++)
-            {
-                int row = ih + g.PadTop;
-                if (row >= hp) break;
-                int from = Math.Max(0, -g.PadLeft), count = Math.Min(g.InW, wp - g.PadLeft) - from;
-                if (count > 0) x.Slice((c * g.InH + ih) * g.InW + from, count).CopyTo(padded.Slice(c * plane + row * wp + g.PadLeft + from));
-            }
+        Pad(in g, x, padded, hp, wp);
         fixed (float* pp = padded, pw = weight, pb = bias, py = y, pr = relu)
         {
             float* r = relu.IsEmpty ? null : pr;
@@ -74,6 +65,23 @@ public static unsafe class DirectConv
                 if (eight + six < outC) Forward256(in g, eight + six, outC, pw, b, pp, wp, plane, yp, r, row0, row1);
             }
         }
+    }
+
+    /// <summary>padded = x zero-padded into planes of <paramref name="hp"/> rows × <paramref name="wp"/> columns: the input
+    /// rows and columns that fall inside (padding beyond the output's reach is never read). Also ChannelLaneConv's.</summary>
+    internal static void Pad(in ConvGeometry g, ReadOnlySpan<float> x, Span<float> padded, int hp, int wp)
+    {
+        padded.Clear();
+        int plane = hp * wp;
+        for (int c = 0; c < g.InC; c++)
+            for (int ih = 0; ih < g.InH; ih++)
+            {
+                int row = ih + g.PadTop;
+                if (row < 0) continue;
+                if (row >= hp) break;
+                int from = Math.Max(0, -g.PadLeft), count = Math.Min(g.InW, wp - g.PadLeft) - from;
+                if (count > 0) x.Slice((c * g.InH + ih) * g.InW + from, count).CopyTo(padded.Slice(c * plane + row * wp + g.PadLeft + from));
+            }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
