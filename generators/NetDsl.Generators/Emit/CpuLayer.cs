@@ -71,6 +71,16 @@ internal sealed class CpuLayer
         W.Line($"if (_batch == 1 && _workers.Workers > 1) {{ _workers.Run(_{char.ToLowerInvariant(method[0])}{method.Substring(1)}{M}); return; }}");
     }
 
+    /// <summary>The first lines of a forward pass that a batch of one runs inside a convolution's split instead (see
+    /// <c>CpuPlan.SplitChain</c>): nothing here when the split ran it; nothing at all when the layer is not in one.</summary>
+    public void DoneInsideSplit()
+    {
+        int conv = Plan.SplitInside(Layer.Index);
+        if (conv < 0) return;
+        W.Line($"// A batch of one sample on several workers: done by {MemberOf(conv)}ForwardRows, each worker on the share it wrote.");
+        W.Line("if (_batch == 1 && _workers.Workers > 1) return;");
+    }
+
     public static string I(long value) => value.ToString(CultureInfo.InvariantCulture);
     public static string F(double value) => IndentedWriter.F(value);
 }

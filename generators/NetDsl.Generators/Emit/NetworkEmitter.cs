@@ -293,7 +293,6 @@ internal sealed class NetworkEmitter
     // ------------------------------------------------------------------ workspace
 
     private bool UsesColumns => CpuPlan.ColumnFloats > 0;
-    /// <summary>A convolution splits one sample's rows across the workers (<see cref="ConvStrategy.SplitOneSample"/>).</summary>
     private bool UsesWinograd => CpuPlan.Convolutions.Any(s => s.Winograd);
     /// <summary>Convolutions whose own output an inference Forward does not store (<see cref="ConvStrategy.OutputOnDemand"/>).</summary>
     private IEnumerable<ShapedLayer> OnDemandOutputs => _net.Layers.Where(l => CpuPlan.Convolutions[l.Index].OutputOnDemand);
@@ -318,6 +317,7 @@ internal sealed class NetworkEmitter
             "}";
     }
 
+    /// <summary>A layer splits one sample across the workers (<see cref="ConvStrategy.SplitOneSample"/>, dense units).</summary>
     private bool SplitsOneSample => CpuPlan.Convolutions.Any(s => s.SplitOneSample) || _net.Layers.Any(CpuPlan.SplitsDenseOneSample);
     private int LargestDense => CpuPlan.DensePackedWidths.Count == 0 ? 0 : CpuPlan.DensePackedWidths[CpuPlan.DensePackedWidths.Count - 1];
 

@@ -1,7 +1,6 @@
 using System.Collections.Generic;
 using System.Globalization;
 using NetDsl.Generators.Emit;
-using NetDsl.Generators.Lowering;
 using NetDsl.Generators.Emit.Gpu;
 using NetDsl.Generators.Inference;
 using NetDsl.Generators.Model;
@@ -67,11 +66,7 @@ internal sealed class ActivationFamily : LayerFamily
         int hw = l.InH * l.InW;
         e.Header("forward");
         w.Open($"private void {e.M}Forward(int n0, int n1)");
-        if (e.Plan.SplitInside(l.Index) is var conv and >= 0)
-        {
-            w.Line($"// A batch of one sample on several workers: computed by {e.MemberOf(conv)}ForwardRows, each worker on the share it wrote.");
-            w.Line("if (_batch == 1 && _workers.Workers > 1) return;");
-        }
+        e.DoneInsideSplit();
         e.Range("x", e.X, l.InSize, true);
         e.Range("y", e.Y, l.OutSize, false);
         switch (l.Kind)

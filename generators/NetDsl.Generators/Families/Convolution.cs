@@ -333,7 +333,7 @@ internal sealed class ConvolutionFamily : LayerFamily
                 w.Line($"// dWeight[{l.OutC}, {k}] += dyWide[{l.OutC}, ld] · colᵀ[ld, {k}]");
                 w.Line($"{Rt}.Kernels.PackedGemm.Mul({l.OutC}, {k}, ld, packedDy, _columnsGradient[worker], {k}, dWeight, {k}, accumulate: true);");
             }
-            if (l.HasBias) w.Line($"for (int j = 0; j < samples; j++) for (int c = 0; c < {l.OutC}; c++) dBias[c] += {Rt}.Kernels.Vec.Sum(dy.Slice(j * {l.OutSize} + c * {p}, {p}));");
+            WriteBiasGradient(w, l, p, samples: true);
             w.Open("if (inputGradient)");
             w.Line($"{Span} dColWide = {dColBuffer}[worker].AsSpan(0, {k} * ld); // [{k}, ld] (what it held is no longer needed)");
             w.Line($"// dColWide = weightᵀ · dyWide, then fold each sample's block back onto its input");
@@ -368,7 +368,7 @@ internal sealed class ConvolutionFamily : LayerFamily
             w.Line($"// dWeight[{l.OutC}, {k}] += dy[{l.OutC}, {p}] · {colName}ᵀ[{p}, {k}]");
             w.Line($"{Rt}.Kernels.PackedGemm.Mul({l.OutC}, {k}, {p}, packedDy, {colT}, {k}, dWeight, {k}, accumulate: true);");
         }
-        if (l.HasBias) w.Line($"for (int c = 0; c < {l.OutC}; c++) dBias[c] += {Rt}.Kernels.Vec.Sum(dy.Slice(c * {p}, {p}));");
+        WriteBiasGradient(w, l, p, samples: false);
         w.Open("if (inputGradient)");
         w.Line($"{Span} dx = {dx}.AsSpan(n * {l.InSize}, {l.InSize});");
         if (c.IsPointwise)
@@ -407,7 +407,7 @@ internal sealed class ConvolutionFamily : LayerFamily
         w.Line($"int samples = global::System.Math.Min({s}, n1 - n);");
         w.Line($"{RoSpan} dy = {dy}.AsSpan(n * {l.OutSize}, samples * {l.OutSize});");
         w.Line($"{Rt}.Kernels.Winograd.WeightGradient(_winograd{m}[worker], {x}.AsSpan(n * {l.InSize}, samples * {l.InSize}), dy, samples);");
-        if (l.HasBias) w.Line($"for (int j = 0; j < samples; j++) for (int c = 0; c < {l.OutC}; c++) dBias[c] += {Rt}.Kernels.Vec.Sum(dy.Slice(j * {l.OutSize} + c * {p}, {p}));");
+        WriteBiasGradient(w, l, p, samples: true);
         w.Close();
         w.Open("if (inputGradient)");
         w.Line($"// dx [{l.InC}, {l.InH}, {l.InW}] = dy [{l.OutC}, {l.OutH}, {l.OutW}] convolved with weight turned 180°, channels swapped (Winograd, GeometryBack{m})");
@@ -570,6 +570,15 @@ internal sealed class ConvolutionFamily : LayerFamily
             w.Line($"{e.MemberOf(pool)}Forward{(rows ? "Rows" : "Channels")}(r0, r1); // {e.Net.Layers[pool].Name}: the {(rows ? "rows" : "channels")} just written, on this worker");
     }
 
+    /// <summary>dBias[c] += the sum of dy's plane c: of each of the <c>samples</c> samples from dy's start, or of one sample.</summary>
+    private static void WriteBiasGradient(IndentedWriter w, ShapedLayer l, int p, bool samples)
+    {
+        if (!l.HasBias) return;
+        w.Line(samples
+            ? $"for (int j = 0; j < samples; j++) for (int c = 0; c < {l.OutC}; c++) dBias[c] += {Rt}.Kernels.Vec.Sum(dy.Slice(j * {l.OutSize} + c * {p}, {p}));"
+            : $"for (int c = 0; c < {l.OutC}; c++) dBias[c] += {Rt}.Kernels.Vec.Sum(dy.Slice(c * {p}, {p}));");
+    }
+
     /// <summary>The output span of a forward call: empty (only the fused ReLU's output stored) when the convolution's own
     /// output is computed on demand and this Forward does not keep outputs (see <see cref="ConvStrategy.OutputOnDemand"/>).</summary>
     private static string OutSpan(ConvStrategy s, string span) => s.OutputOnDemand ? $"(_keepOutputs ? {span} : default)" : span;
@@ -624,7 +633,7 @@ internal sealed class ConvolutionFamily : LayerFamily
         w.Line($"{Rt}.Kernels.Gemm.Nt({og}, {kg}, {p}, dy.Slice(g * {og * p}), {p}, col.Slice(g * {kg * p}), {p}, dWeight.Slice(g * {og * kg}), {kg}, accumulate: true);");
         w.Line($"if (inputGradient) {Rt}.Kernels.Gemm.Nn({kg}, {p}, {og}, weight.Slice(g * {og * kg}), 1, {kg}, dy.Slice(g * {og * p}), {p}, dCol.Slice(g * {kg * p}), {p}, accumulate: false);");
         w.Close();
-        if (l.HasBias) w.Line($"for (int c = 0; c < {l.OutC}; c++) dBias[c] += {Rt}.Kernels.Vec.Sum(dy.Slice(c * {p}, {p}));");
+        WriteBiasGradient(w, l, p, samples: false);
         w.Open("if (inputGradient)");
         w.Line($"{Span} dx = {dx}.AsSpan(n * {l.InSize}, {l.InSize});");
         w.Line("dx.Clear();");
@@ -676,7 +685,7 @@ internal sealed class ConvolutionFamily : LayerFamily
         w.Line($"{Rt}.Kernels.Im2Col.Unfold(in Geometry{m}, dy, dyCol);");
         w.Line($"// dWeight[{l.InC}, {k}] += x[{l.InC}, {hw}] · dyCol[{k}, {hw}]ᵀ");
         w.Line($"{Rt}.Kernels.Gemm.Nt({l.InC}, {k}, {hw}, x, {hw}, dyCol, {hw}, dWeight, {k}, accumulate: true);");
-        if (l.HasBias) w.Line($"for (int c = 0; c < {l.OutC}; c++) dBias[c] += {Rt}.Kernels.Vec.Sum(dy.Slice(c * {p}, {p}));");
+        WriteBiasGradient(w, l, p, samples: false);
         w.Line($"if (inputGradient) {Rt}.Kernels.Gemm.Nn({l.InC}, {hw}, {k}, weight, {k}, 1, dyCol, {hw}, {dx}.AsSpan(n * {l.InSize}, {l.InSize}), {hw}, accumulate: false);");
         w.Close();
         w.Close();

@@ -1,7 +1,6 @@
 using System.Collections.Generic;
 using NetDsl.Generators.Diagnostics;
 using NetDsl.Generators.Emit;
-using NetDsl.Generators.Lowering;
 using NetDsl.Generators.Emit.Gpu;
 using NetDsl.Generators.Inference;
 using NetDsl.Generators.Model;
@@ -95,13 +94,11 @@ internal sealed class PoolingFamily : LayerFamily
     public override void DeclareWorkspace(CpuLayer e)
     {
         if (HasWinner(e.Layer)) e.W.Line($"private readonly int[] _argmax{e.M};  // {e.OutShape} index of each window's winner in its plane");
-
     }
 
     public override void AllocateWorkspace(CpuLayer e)
     {
         if (HasWinner(e.Layer)) e.W.Line($"_argmax{e.M} = new int[maxBatch * {e.Layer.OutSize}];");
-
     }
 
     /// <summary>The geometry arguments of the <c>Kernels.Pooling</c> calls.</summary>
@@ -167,11 +164,7 @@ internal sealed class PoolingFamily : LayerFamily
             return;
         }
         string argmax = $"_argmax{m}.AsSpan(n0 * {l.OutSize}, (n1 - n0) * {l.OutSize})";
-        if (e.Plan.SplitInside(l.Index) is var conv and >= 0)
-        {
-            w.Line($"// A batch of one sample on several workers: pooled by {e.MemberOf(conv)}ForwardRows, each worker the share it wrote.");
-            w.Line("if (_batch == 1 && _workers.Workers > 1) return;");
-        }
+        e.DoneInsideSplit();
         if (Is2x2(l, p))
         {
             if (p.Mode == PoolMode.Max)

@@ -9,15 +9,17 @@ namespace NetDsl.Generators.Lowering;
 
 /// <summary>How the CPU backend computes one convolution: how many samples share one GEMM (small output planes fill the
 /// GEMM's 32-column strips poorly), whether the weight gradient is dot products rather than a packed GEMM, and whether a
-/// batch of one sample splits the layer's output channels across the workers.</summary>
+/// batch of one sample splits the layer's output channels (or rows) across the workers.</summary>
 /// <param name="OutputOnDemand">The convolution's own output (under its fused ReLU) is read by nothing but
 /// <c>LayerOutput</c>: an inference Forward stores only the ReLU's output, and <c>LayerOutput</c> computes the
 /// convolution's when asked. Storing a buffer nobody reads cost the sample cnn 15 % of its batch-256 inference (cache
 /// lines written back to memory).</param>
 /// <param name="DirectRows">A batch of one splits this direct convolution by output rows (see <see cref="ConvStrategy.DirectRowSplitMacs"/>).</param>
+/// <param name="SplitActivation">The tanh a batch of one runs inside this convolution's split, or −1 (see <see cref="CpuPlan.SplitChain"/>).</param>
+/// <param name="SplitPool">The 2×2 pool a batch of one runs inside this convolution's split, or −1 (see <see cref="CpuPlan.SplitChain"/>).</param>
 internal sealed record ConvStrategy(int SamplesPerGemm, bool DotWeightGradient, bool PackedGemm, bool SplitOneSample = false,
     int WinogradSamples = 0, bool Direct = false, int FusedRelu = -1, bool ChannelLanes = false, bool OutputOnDemand = false,
-    bool DirectRows = false)
+    bool DirectRows = false, int SplitActivation = -1, int SplitPool = -1)
 {
     /// <summary>A batch of one splits this convolution's output rows across the workers (ChannelLaneConv always; DirectConv
     /// when it has too few channels to share, <see cref="DirectRows"/>); otherwise its output channels.</summary>
@@ -111,6 +113,12 @@ internal sealed record CpuPlan(
         foreach (var l in net.Layers)
             if (l.Kind == LayerKind.ReLU && l.Inputs.Count == 1 && l.Inputs[0] >= 0 && conv[l.Inputs[0]] is { CanFuseRelu: true, FusedRelu: < 0 } s)
                 conv[l.Inputs[0]] = s with { FusedRelu = l.Index, OutputOnDemand = Consumers(net, l.Inputs[0]) == 1 };
+        for (int i = 0; i < conv.Length; i++)
+            if (conv[i].SplitOneSample)
+            {
+                var (activation, pool) = Chain(net, i, conv[i]);
+                conv[i] = conv[i] with { SplitActivation = activation, SplitPool = pool };
+            }
         int col = 0, packW = 0, packX = 0;
         var dense = new List<int>();
         foreach (var l in net.Layers)
@@ -165,7 +173,7 @@ internal sealed record CpuPlan(
         bool stride1 = c.Groups == 1 && c.StrideH == 1 && c.StrideW == 1 && c.Dilation == 1 && !c.IsPointwise;
         bool direct = stride1 && l.InC <= ConvStrategy.DirectMaxChannels;
         int winograd = WinogradSamples(l, c);
-        // Few output channels over a deeper input, and small enough that a batch of one does not split it.
+        // Few output channels over a deeper input, below the panel split's size (a batch of one splits its rows instead, below).
         bool lanes = stride1 && !direct && winograd == 0 && !split && l.OutC % 16 == 0 && l.OutC <= ConvStrategy.ChannelLanesMaxChannels;
         if ((lanes || direct && l.OutC >= 16) && macs >= ConvStrategy.DirectSplitMacs) split = true;
         bool rows = direct && l.OutC < 16 && macs >= ConvStrategy.DirectRowSplitMacs;
@@ -194,8 +202,6 @@ internal sealed record CpuPlan(
         return best;
     }
 
-    /// <summary>Phases: runs of layers a worker can take through on its own share of the batch. A layer that needs
-    /// whole-batch statistics (batch norm) starts a new phase after a serial reduction.</summary>
     /// <summary>Weight floats from which a dense layer's batch-1 forward splits its units across the workers: each then
     /// reads its share of the weight (kept in its own cache from call to call) instead of one core reading all of it.</summary>
     public const int DenseSplitFloats = 1 << 15;
@@ -214,12 +220,12 @@ internal sealed record CpuPlan(
     /// in pairs; only where the pairs share out evenly (LeNet-5's conv1: 14 pairs; its conv2's 5 pairs split 4 + 6 rows
     /// and ran slower).</item>
     /// </list>
+    /// Decided once, in <see cref="Lower"/> (<see cref="ConvStrategy.SplitActivation"/>, <see cref="ConvStrategy.SplitPool"/>).
     /// </summary>
-    public (int Activation, int Pool) SplitChain(int conv)
+    public (int Activation, int Pool) SplitChain(int conv) => (Convolutions[conv].SplitActivation, Convolutions[conv].SplitPool);
+
+    private static (int Activation, int Pool) Chain(ShapedNetwork net, int conv, ConvStrategy s)
     {
-        var s = Convolutions[conv];
-        if (!s.SplitOneSample) return (-1, -1);
-        var net = Plan.Network;
         int at = s.FusedRelu >= 0 ? s.FusedRelu : conv, activation = -1, pool = -1;
         int next = SoleReader(net, at);
         if (s.DirectRows && next >= 0 && net.Layers[next].Kind == LayerKind.Tanh) { activation = next; next = SoleReader(net, next); }
@@ -237,7 +243,7 @@ internal sealed record CpuPlan(
     public int SplitInside(int layer)
     {
         for (int i = 0; i < Convolutions.Count; i++)
-            if (Convolutions[i].SplitOneSample && SplitChain(i) is var (a, p) && (a == layer || p == layer)) return i;
+            if (Convolutions[i].SplitActivation == layer || Convolutions[i].SplitPool == layer) return i;
         return -1;
     }
 
@@ -262,6 +268,8 @@ internal sealed record CpuPlan(
         return -1;
     }
 
+    /// <summary>Phases: runs of layers a worker can take through on its own share of the batch. A layer that needs
+    /// whole-batch statistics (batch norm) starts a new phase after a serial reduction.</summary>
     private static EquatableArray<CpuPhase> Phases(Plan plan, bool backward)
     {
         var net = plan.Network;
