@@ -44,6 +44,10 @@ internal sealed class CpuLayer
     /// already wrote it, a scratch buffer the drivers add in afterwards. Either way the pass overwrites it.</summary>
     public string Dx => DxOf(0);
     public string DxOf(int input) => _emitter.GradientTarget(Layer.Index, input);
+    /// <summary>dL/d(output of layer <paramref name="layer"/>).</summary>
+    public string GradOf(int layer) => _emitter.Grad(layer);
+    /// <summary>Where layer <paramref name="layer"/>'s backward pass writes dL/d(its input <paramref name="input"/>) (see <see cref="Dx"/>).</summary>
+    public string GradientTargetOf(int layer, int input) => _emitter.GradientTarget(layer, input);
 
     public string Shape(int c, int h, int w) => h == 1 && w == 1 ? $"[N, {c}]" : $"[N, {c}, {h}, {w}]";
     /// <summary>The input's shape; a join's inputs' shapes joined by " + " (Add) or " ‖ " (Concat).</summary>

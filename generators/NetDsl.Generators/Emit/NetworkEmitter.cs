@@ -296,6 +296,8 @@ internal sealed class NetworkEmitter
     private bool UsesWinograd => CpuPlan.Convolutions.Any(s => s.Winograd);
     /// <summary>Convolutions whose own output an inference Forward does not store (<see cref="ConvStrategy.OutputOnDemand"/>).</summary>
     private IEnumerable<ShapedLayer> OnDemandOutputs => _net.Layers.Where(l => CpuPlan.Convolutions[l.Index].OutputOnDemand);
+    /// <summary>ReLUs whose backward pass their 2×2 max pool does (<see cref="CpuPlan.FoldedRelus"/>).</summary>
+    private IEnumerable<ShapedLayer> FoldedRelus => _net.Layers.Where(l => CpuPlan.ReluFoldedInto(l.Index) >= 0);
 
     /// <summary>LayerOutput's helper for a convolution whose output an inference Forward does not store.</summary>
     private string OnDemandOutputMethod(ShapedLayer l)
@@ -355,6 +357,7 @@ internal sealed class NetworkEmitter
             _w.Line("private bool _keepOutputs; // a training Forward stores every layer's output; an inference one skips those only LayerOutput reads");
             foreach (var l in OnDemandOutputs) _w.Line($"private bool _computed{Member(l.Index)}; // {l.Name}'s output computed by LayerOutput since the last Forward");
         }
+        foreach (var l in FoldedRelus) _w.Line($"private bool _computedGrad{Member(l.Index)}; // {l.Name}'s output gradient computed by LayerGradient since the last Backward");
         if (UsesWinograd) _w.Line("private long _pass; // numbers each Forward and Backward: Winograd layers check the weights of their cached transforms once per pass");
         _w.Line("private ulong _dropoutKey;");
         _w.Line("private ulong _dropoutStep;");
@@ -502,7 +505,7 @@ internal sealed class NetworkEmitter
             /// <summary>dL/d(output of layer <paramref name="index"/>) for the last Backward.</summary>
             public {{RoSpan}} LayerGradient(int index) => index switch
             {
-            {{string.Join("\n", _net.Layers.Select(l => $"    {l.Index} => {Grad(l.Index)}.AsSpan(0, _batch * {l.OutSize}),"))}}
+            {{string.Join("\n", _net.Layers.Select(l => CpuPlan.ReluFoldedInto(l.Index) >= 0 ? $"    {l.Index} => {Member(l.Index)}Gradient()," : $"    {l.Index} => {Grad(l.Index)}.AsSpan(0, _batch * {l.OutSize}),"))}}
                 _ => throw new global::System.ArgumentOutOfRangeException(nameof(index), index, "{{Cls}} has {{L}} layers."),
             };
 
@@ -536,7 +539,7 @@ internal sealed class NetworkEmitter
                     throw new global::System.InvalidOperationException($"{{Cls}}.Backward: needs a Forward of the same batch first (last Forward: batch {_batch}; Backward: batch {batch}).");
                 if (outputGradient.Length != batch * OutputSize)
                     throw new global::System.ArgumentException($"{{Cls}}.Backward: output gradient has {outputGradient.Length} floats, expected batch {batch} × {{_net.OutputSize}} = {batch * OutputSize}.", nameof(outputGradient));
-                outputGradient.CopyTo({{Grad(L - 1)}});{{(UsesWinograd ? "\n    _pass++;" : "")}}
+                outputGradient.CopyTo({{Grad(L - 1)}});{{(UsesWinograd ? "\n    _pass++;" : "")}}{{string.Concat(FoldedRelus.Select(l => $"\n    _computedGrad{Member(l.Index)} = false;"))}}
                 RunBackward();
                 // Slice 0 added into _gradients directly; the others are added in slice order (each worker a range of parameters).
                 if (_slices > 1) _workers.Run(_reduceWorker, _batch);
@@ -710,7 +713,9 @@ internal sealed class NetworkEmitter
                         continue;
                     }
                     string call = $"{_member[i]}Backward({CallArgs(l, family.BackwardCall(l), lo, hi, true)});";
-                    _w.Line(pad + (l.Inputs.All(s => s < 0) && !l.HasParameters ? $"if (ComputeInputGradient) {call}" : call));
+                    int pool = CpuPlan.ReluFoldedInto(i);
+                    if (pool >= 0) _w.Line($"{pad}// {l.Name}: done by {Layer(pool).Name}'s backward (folded)");
+                    else _w.Line(pad + (l.Inputs.All(s => s < 0) && !l.HasParameters ? $"if (ComputeInputGradient) {call}" : call));
                     for (int j = 0; j < l.Inputs.Count; j++)
                     {
                         var route = _plan.Route(i, j);

@@ -94,6 +94,12 @@ internal sealed class ActivationFamily : LayerFamily
         var l = e.Layer;
         var w = e.W;
         int size = l.OutSize, hw = l.InH * l.InW;
+        int pool = e.Plan.ReluFoldedInto(l.Index);
+        if (pool >= 0)
+        {
+            WriteFoldedGradient(e, pool);
+            return;
+        }
         e.Header("backward");
         w.Open(l.Kind == LayerKind.PReLU ? $"private void {e.M}Backward(int n0, int n1, {Rt}.Kernels.AlignedBuffer grad)" : $"private void {e.M}Backward(int n0, int n1)");
         e.Range("dy", e.Dy, size, true);
@@ -133,6 +139,28 @@ internal sealed class ActivationFamily : LayerFamily
                 w.Line($"{Rt}.Kernels.Activations.SoftmaxBackward(y, dy, dx, n1 - n0, {l.InC}, {hw}, accumulate: false);");
                 break;
         }
+        w.Close();
+        w.Line();
+    }
+
+    /// <summary>A ReLU whose backward pass its 2×2 max pool does (<c>CpuPlan.FoldableRelu</c>): no backward method, and
+    /// its output gradient computed for <c>LayerGradient</c> when asked.</summary>
+    private static void WriteFoldedGradient(CpuLayer e, int pool)
+    {
+        var l = e.Layer;
+        var w = e.W;
+        var p = e.Net.Layers[pool];
+        string pm = e.MemberOf(pool);
+        w.Line($"// {l.Name} backward: done by {p.Name}'s (each winner gets dy where the pooled value, its ReLU output, is positive).");
+        w.Line();
+        w.Line($"/// <summary>dL/d({l.Name}'s output) {e.OutShape} for LayerGradient. {p.Name}'s backward writes {l.Name}'s input gradient directly,");
+        w.Line($"/// so this one is computed here, from {p.Name}'s output gradient and winners, the first time it is asked for after a Backward.</summary>");
+        w.Open($"private {RoSpan} {e.M}Gradient()");
+        w.Open($"if (!_computedGrad{e.M} && _batch > 0)");
+        w.Line($"{Rt}.Kernels.Pool.Max2x2Backward(_batch * {p.InC}, {p.InH}, {p.InW}, {e.GradOf(pool)}.AsSpan(0, _batch * {p.OutSize}), _argmax{pm}.AsSpan(0, _batch * {p.OutSize}), default, {e.Dy}.AsSpan(0, _batch * {l.OutSize}));");
+        w.Line($"_computedGrad{e.M} = true;");
+        w.Close();
+        w.Line($"return {e.Dy}.AsSpan(0, _batch * {l.OutSize});");
         w.Close();
         w.Line();
     }

@@ -219,7 +219,9 @@ internal sealed class PoolingFamily : LayerFamily
         e.Header("backward");
         w.Open($"private void {m}Backward(int n0, int n1)");
         e.Range("dy", e.Dy, l.OutSize, true);
-        e.Range("dx", e.Dx, l.InSize, false);
+        int relu = e.Plan.FoldedRelus[l.Index];
+        // With the ReLU before it folded in, the pool writes that ReLU's input gradient (see CpuPlan.FoldableRelu).
+        e.Range("dx", relu >= 0 ? e.GradientTargetOf(relu, 0) : e.Dx, l.InSize, false);
         if (l.Params is not PoolParams p)
         {
             w.Line($"{Rt}.Kernels.Pooling.GlobalAvgBackward(dy, dx, n1 - n0, {l.InC}, {l.InH * l.InW}, accumulate: false); // dy / {l.InH * l.InW} to every element");
@@ -235,6 +237,17 @@ internal sealed class PoolingFamily : LayerFamily
                 {
                     w.Line("// An inference-mode forward kept no winners: find them (y is rewritten with the same values).");
                     w.Line($"if (!_training) {Rt}.Kernels.Pool.Max2x2((n1 - n0) * {l.InC}, {l.InH}, {l.InW}, {e.X}.AsSpan(n0 * {l.InSize}, (n1 - n0) * {l.InSize}), {e.Y}.AsSpan(n0 * {l.OutSize}, (n1 - n0) * {l.OutSize}), {argmax});");
+                }
+                if (p.Mode == PoolMode.Max && Is2x2(l, p))
+                {
+                    if (relu >= 0)
+                    {
+                        w.Line($"// Each output's gradient goes to its window's winner where the pooled value (the winner's {e.Net.Layers[relu].Name} output) is");
+                        w.Line($"// positive: {e.Net.Layers[relu].Name}'s backward too, into its input gradient. Every other input gets zero.");
+                    }
+                    else w.Line("// Each output's gradient goes to its window's winner; inputs no window picked get zero.");
+                    w.Line($"{Rt}.Kernels.Pool.Max2x2Backward((n1 - n0) * {l.InC}, {l.InH}, {l.InW}, dy, {argmax}, {(relu >= 0 ? $"{e.Y}.AsSpan(n0 * {l.OutSize}, (n1 - n0) * {l.OutSize})" : "default")}, dx);");
+                    break;
                 }
                 w.Line("// Each output's gradient goes to its window's winner; inputs no window picked get zero.");
                 w.Line($"{Rt}.Kernels.Pooling.MaxBackward(dy, {argmax}, dx, n1 - n0, {l.InC}, {l.InH}, {l.InW}, {l.OutH}, {l.OutW}, accumulate: false);");

@@ -93,7 +93,8 @@ internal sealed record CpuPlan(
     int ColumnFloats,
     int PackedWeightFloats,
     int PackedGradientFloats,
-    EquatableArray<int> DensePackedWidths)
+    EquatableArray<int> DensePackedWidths,
+    EquatableArray<int> FoldedRelus)
 {
     /// <summary>Rows of a packed GEMM panel: <c>NetDsl.Kernels.PackedGemm.MR</c> (the generated code checks it at start-up).</summary>
     public const int PanelRows = 8;
@@ -146,7 +147,35 @@ internal sealed record CpuPlan(
         }
         var forward = Phases(plan, backward: false);
         var backward = Phases(plan, backward: true);
-        return new CpuPlan(plan, conv.ToEquatableArray(), forward, backward, col, packW, packX, dense.Distinct().OrderBy(d => d).ToEquatableArray());
+        var folded = net.Layers.Select(l => FoldableRelu(net, l)).ToEquatableArray();
+        return new CpuPlan(plan, conv.ToEquatableArray(), forward, backward, col, packW, packX, dense.Distinct().OrderBy(d => d).ToEquatableArray(), folded);
+    }
+
+    /// <summary>
+    /// The ReLU whose backward pass 2×2 max pool <paramref name="pool"/> does as well (−1 where none): one that only the
+    /// pool reads, just before it. The pool's backward then gives each window's winner dy where the pooled value (the
+    /// winner's ReLU output) is positive, straight into the ReLU's input gradient, and the ReLU's own backward does not run:
+    /// one pass writing the full-size gradient instead of three (scatter, then read both and write again). The cnn's two
+    /// pools and ReLUs took 14 µs a sample that way, 6 µs folded. <c>LayerGradient</c> computes the ReLU's output gradient
+    /// when asked.
+    /// </summary>
+    private static int FoldableRelu(ShapedNetwork net, ShapedLayer pool)
+    {
+        if (pool is not { Kind: LayerKind.MaxPool2D, Params: PoolParams p } || !PoolingFamily.Is2x2(pool, p) || pool.Inputs.Count != 1) return -1;
+        int relu = pool.Inputs[0];
+        // Just before the pool, so that the backward order is unchanged: the pool's backward runs right before the ReLU's would.
+        if (relu < 0 || relu != pool.Index - 1 || net.Layers[relu] is not { Kind: LayerKind.ReLU } r || Consumers(net, relu) != 1) return -1;
+        // Not on the network's input: its gradient is computed only when asked for (ComputeInputGradient).
+        if (r.Inputs.Count != 1 || r.Inputs[0] < 0) return -1;
+        return relu;
+    }
+
+    /// <summary>The 2×2 max pool whose backward pass does ReLU <paramref name="relu"/>'s too (see <see cref="FoldableRelu"/>), or −1.</summary>
+    public int ReluFoldedInto(int relu)
+    {
+        for (int i = 0; i < FoldedRelus.Count; i++)
+            if (FoldedRelus[i] == relu && relu >= 0) return i;
+        return -1;
     }
 
     /// <summary>Layers that read layer <paramref name="layer"/>'s output.</summary>

@@ -246,7 +246,27 @@ public static unsafe class Pool
                 {
                     float* d0 = d + (nint)2 * r * w, d1 = d0 + w;
                     float* gr = g + (nint)r * ow;
-                    for (int j = 0; j < ow; j++)
+                    int j = 0;
+                    // dy/4 and dy·¼ are the same float (a power of two), so the vector rows give the scalar loop's bits.
+                    if (Avx.IsSupported && ow >= 8)
+                        for (; ; j += 8) // the last chunk overlaps the one before: the same values written again
+                        {
+                            if (j + 8 > ow) j = ow - 8;
+                            var v = Vector256.Load(gr + j) * Vector256.Create(0.25f);
+                            Interleave(v, v, d0 + 2 * j);
+                            Interleave(v, v, d1 + 2 * j);
+                            if (j + 8 >= ow) { j = ow; break; }
+                        }
+                    else if (Sse.IsSupported && ow >= 4)
+                        for (; ; j += 4)
+                        {
+                            if (j + 4 > ow) j = ow - 4;
+                            var v = Vector128.Load(gr + j) * Vector128.Create(0.25f);
+                            Interleave(v, v, d0 + 2 * j);
+                            Interleave(v, v, d1 + 2 * j);
+                            if (j + 4 >= ow) { j = ow; break; }
+                        }
+                    for (; j < ow; j++)
                     {
                         float v = gr[j] / 4f;
                         d0[2 * j] = v; d0[2 * j + 1] = v; d1[2 * j] = v; d1[2 * j + 1] = v;
@@ -254,6 +274,89 @@ public static unsafe class Pool
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// dx = the 2×2 max pool's adjoint: each window's winner (<paramref name="argmax"/>, as <see cref="Max2x2"/> left it)
+    /// gets 0 + dy, the window's other inputs and rows and columns no window reads get 0. With <paramref name="gate"/>
+    /// (the pool's output y), the winner gets it only where y &gt; 0: the backward pass of a ReLU before the pool, folded
+    /// in (the winner's ReLU output is y itself, so relu'(winner) is y &gt; 0 and every other input's gradient is 0 anyway).
+    /// The same bits as <see cref="Pooling.MaxBackward"/> followed by <see cref="Vec.ReluBackward"/>, at every width.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Max2x2Backward(int planes, int h, int w, ReadOnlySpan<float> dy, ReadOnlySpan<int> argmax, ReadOnlySpan<float> gate, Span<float> dx)
+    {
+        int oh = h / 2, ow = w / 2, outSize = planes * oh * ow;
+        if (dx.Length < planes * h * w || dy.Length < outSize || argmax.Length < outSize || (!gate.IsEmpty && gate.Length < outSize))
+            throw new ArgumentException($"Pool.Max2x2Backward: a buffer is too small for {planes} planes of {h}×{w} (dx {dx.Length}, dy {dy.Length}, argmax {argmax.Length}, gate {gate.Length}).");
+        bool gated = !gate.IsEmpty;
+        fixed (float* pg = dy, pd = dx, py = gate)
+        fixed (int* pa = argmax)
+        {
+            for (int plane = 0; plane < planes; plane++)
+            {
+                float* d = pd + (nint)plane * h * w;
+                float* g = pg + (nint)plane * oh * ow;
+                float* y = py + (nint)plane * oh * ow;
+                int* a = pa + (nint)plane * oh * ow;
+                if ((h & 1) != 0 || (w & 1) != 0) new Span<float>(d, h * w).Clear();
+                for (int r = 0; r < oh; r++)
+                {
+                    float* d0 = d + (nint)2 * r * w, d1 = d0 + w;
+                    float* gr = g + (nint)r * ow, yr = y + (nint)r * ow;
+                    int* ar = a + (nint)r * ow;
+                    int rowBase = 2 * r * w, j = 0;
+                    if (Avx2.IsSupported && ow >= 8)
+                        for (; ; j += 8) // the last chunk overlaps the one before: the same values written again
+                        {
+                            if (j + 8 > ow) j = ow - 8;
+                            var v = Vector256.Load(gr + j) + Vector256<float>.Zero; // 0 + dy, as a scatter into zeros gives (−0 → 0)
+                            if (gated) v &= Vector256.GreaterThan(Vector256.Load(yr + j), Vector256<float>.Zero);
+                            // The winner's place in its window: 0, 1 (top row), w, w + 1 (bottom row).
+                            var at = Vector256.Load(ar + j) - Vector256.Create(rowBase + 2 * j) - Vector256.Create(0, 2, 4, 6, 8, 10, 12, 14);
+                            Interleave(v & Vector256.Equals(at, Vector256<int>.Zero).AsSingle(), v & Vector256.Equals(at, Vector256.Create(1)).AsSingle(), d0 + 2 * j);
+                            Interleave(v & Vector256.Equals(at, Vector256.Create(w)).AsSingle(), v & Vector256.Equals(at, Vector256.Create(w + 1)).AsSingle(), d1 + 2 * j);
+                            if (j + 8 >= ow) { j = ow; break; }
+                        }
+                    else if (Sse2.IsSupported && ow >= 4)
+                        for (; ; j += 4)
+                        {
+                            if (j + 4 > ow) j = ow - 4;
+                            var v = Vector128.Load(gr + j) + Vector128<float>.Zero;
+                            if (gated) v &= Vector128.GreaterThan(Vector128.Load(yr + j), Vector128<float>.Zero);
+                            var at = Vector128.Load(ar + j) - Vector128.Create(rowBase + 2 * j) - Vector128.Create(0, 2, 4, 6);
+                            Interleave(v & Vector128.Equals(at, Vector128<int>.Zero).AsSingle(), v & Vector128.Equals(at, Vector128.Create(1)).AsSingle(), d0 + 2 * j);
+                            Interleave(v & Vector128.Equals(at, Vector128.Create(w)).AsSingle(), v & Vector128.Equals(at, Vector128.Create(w + 1)).AsSingle(), d1 + 2 * j);
+                            if (j + 4 >= ow) { j = ow; break; }
+                        }
+                    for (; j < ow; j++)
+                    {
+                        float v = gated && !(yr[j] > 0f) ? 0f : 0f + gr[j];
+                        int at = ar[j] - rowBase - 2 * j; // an index outside the window (never written by Max2x2) selects nothing
+                        d0[2 * j] = at == 0 ? v : 0f; d0[2 * j + 1] = at == 1 ? v : 0f;
+                        d1[2 * j] = at == w ? v : 0f; d1[2 * j + 1] = at == w + 1 ? v : 0f;
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>Writes e0, o0, e1, o1, … (16 floats) at p.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Interleave(Vector256<float> even, Vector256<float> odd, float* p)
+    {
+        var lo = Avx.UnpackLow(even, odd);   // e0 o0 e1 o1 | e4 o4 e5 o5
+        var hi = Avx.UnpackHigh(even, odd);  // e2 o2 e3 o3 | e6 o6 e7 o7
+        Avx.Store(p, Avx.Permute2x128(lo, hi, 0x20));
+        Avx.Store(p + 8, Avx.Permute2x128(lo, hi, 0x31));
+    }
+
+    /// <summary>Writes e0, o0, e1, o1, … (8 floats) at p.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Interleave(Vector128<float> even, Vector128<float> odd, float* p)
+    {
+        Sse.Store(p, Sse.UnpackLow(even, odd));
+        Sse.Store(p + 4, Sse.UnpackHigh(even, odd));
     }
 
     /// <summary>Splits 8 floats at p into the even-indexed (a) and odd-indexed (b) ones, in order.</summary>

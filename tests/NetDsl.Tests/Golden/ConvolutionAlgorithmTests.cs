@@ -120,6 +120,50 @@ public class ConvolutionAlgorithmTests
     }
 
     [Fact]
+    public void AReluFoldedIntoItsMaxPoolGivesTheDefinitionsGradients()
+    {
+        const int batch = 3, inC = 2, h = 9, wd = 14, outC = 8, oh = 4, ow = 7;
+        using var net = new ReluFoldedIntoPool(batch, 1, 2);
+        TestInputs.Uniform(ReluFoldedIntoPool.ParameterCount, 21).CopyTo(net.Parameters);
+        float[] x = TestInputs.Uniform(batch * ReluFoldedIntoPool.InputSize, 22), dy = TestInputs.Uniform(batch * ReluFoldedIntoPool.OutputSize, 23);
+        float[] w = net.Parameters.Slice(0, outC * inC * 9).ToArray(), b = net.Parameters.Slice(outC * inC * 9, outC).ToArray();
+        var (conv, _, _, _) = ConvolutionReference.Stride1(x, w, b, new float[batch * outC * h * wd], batch, inC, h, wd, outC, 3, h, wd, 1, 1);
+        // The definition: each window's first maximum of the ReLU's output gets dy; the ReLU passes it where its output > 0.
+        net.Forward(x, batch, training: true);
+        var relu = net.LayerOutput(1).ToArray();
+        ConvolutionReference.Close(conv.Select(v => Math.Max(v, 0)).ToArray(), relu, "ReLU output");
+        var dRelu = new float[relu.Length];
+        for (int plane = 0; plane < batch * outC; plane++)
+            for (int i = 0; i < oh; i++)
+                for (int j = 0; j < ow; j++)
+                {
+                    int best = -1;
+                    for (int u = 0; u < 2; u++)
+                        for (int v = 0; v < 2; v++)
+                        {
+                            int at = (plane * h + 2 * i + u) * wd + 2 * j + v;
+                            if (best < 0 || relu[at] > relu[best]) best = at;
+                        }
+                    dRelu[best] = 0f + dy[(plane * oh + i) * ow + j];
+                }
+        var dConv = dRelu.Select((g, i) => relu[i] > 0 ? g : 0f).ToArray();
+        var (_, rdx, rdw, rdb) = ConvolutionReference.Stride1(x, w, b, dConv, batch, inC, h, wd, outC, 3, h, wd, 1, 1);
+        for (int pass = 0; pass < 2; pass++) // after a training Forward, then after an inference one (the winners found again)
+        {
+            if (pass == 1) net.Forward(x, batch);
+            net.ComputeInputGradient = true;
+            net.ZeroGradients();
+            net.Backward(dy, batch);
+            Assert.Equal(dConv, net.LayerGradient(0).ToArray());
+            Assert.Equal(dRelu, net.LayerGradient(1).ToArray()); // computed when asked, the pool's own scatter
+            Assert.Equal(dRelu, net.LayerGradient(1).ToArray());
+            ConvolutionReference.Close(rdx, net.InputGradient, "input gradient");
+            ConvolutionReference.Close(rdw, net.Gradients.Slice(0, rdw.Length), "weight gradient");
+            ConvolutionReference.Close(rdb, net.Gradients.Slice(rdw.Length, outC), "bias gradient");
+        }
+    }
+
+    [Fact]
     public void APoolSplitAcrossWorkersForOneSampleGivesTheBatchBitsAndTheDefinition()
     {
         using var net = new PoolSplit(3, 1, 2);

@@ -222,4 +222,45 @@ public class KernelTests
                     Assert.Equal(sum / 4, avg[o]);
                 }
     }
+
+    [Theory]
+    [InlineData(28, 28)]
+    [InlineData(7, 9)]
+    [InlineData(2, 34)]
+    [InlineData(14, 14)]  // 7 outputs per row: two overlapping 4-wide chunks
+    [InlineData(10, 10)]
+    [InlineData(4, 6)]    // 3 per row: scalar
+    [InlineData(5, 37)]
+    public void Pool2x2BackwardMatchesTheDefinition(int h, int w)
+    {
+        const int planes = 3;
+        int oh = h / 2, ow = w / 2;
+        var x = TestInputs.Uniform(planes * h * w, 8);
+        for (int i = 0; i < x.Length; i += 5) x[i] = Math.Max(x[i], 0f); // a ReLU's output: zeros and ties among them
+        var y = new float[planes * oh * ow];
+        var arg = new int[y.Length];
+        Pool.Max2x2(planes, h, w, x, y, arg);
+        var dy = TestInputs.Uniform(y.Length, 9);
+        dy[0] = -0f; dy[1] = float.NaN;
+        // The definition: a scatter into zeros (0 + dy), then the ReLU's gate on the winner's value.
+        var scatter = new float[planes * h * w];
+        for (int o = 0; o < y.Length; o++) scatter[o / (oh * ow) * h * w + arg[o]] += dy[o];
+        var gated = new float[scatter.Length];
+        for (int i = 0; i < x.Length; i++) gated[i] = x[i] > 0f ? scatter[i] : 0f;
+        var dx = TestInputs.Uniform(scatter.Length, 10); // stale values: every element is written
+        Pool.Max2x2Backward(planes, h, w, dy, arg, default, dx);
+        for (int i = 0; i < dx.Length; i++) Assert.Equal(BitConverter.SingleToInt32Bits(scatter[i]), BitConverter.SingleToInt32Bits(dx[i]));
+        Pool.Max2x2Backward(planes, h, w, dy, arg, y, dx);
+        for (int i = 0; i < dx.Length; i++) Assert.Equal(BitConverter.SingleToInt32Bits(gated[i]), BitConverter.SingleToInt32Bits(dx[i]));
+        // The average pool's adjoint: dy/4 to each covered input, 0 to rows and columns no window reads.
+        var avg = TestInputs.Uniform(scatter.Length, 11);
+        Pool.Avg2x2Backward(planes, h, w, dy, avg);
+        for (int p = 0; p < planes; p++)
+            for (int r = 0; r < h; r++)
+                for (int c = 0; c < w; c++)
+                {
+                    float expected = r < 2 * oh && c < 2 * ow ? dy[(p * oh + r / 2) * ow + c / 2] / 4f : 0f;
+                    Assert.Equal(BitConverter.SingleToInt32Bits(expected), BitConverter.SingleToInt32Bits(avg[(p * h + r) * w + c]));
+                }
+    }
 }

@@ -58,6 +58,13 @@ public partial class MaxPoolOnly;
 [MaxPool2D(2)]
 public partial class PoolSplit;
 
+/// <summary>A ReLU whose backward its 2×2 max pool does (folded): an odd height (the last row is in no window) and 7
+/// windows a row (overlapping 4-wide chunks).</summary>
+[Network(2, 9, 14)]
+[Conv2D(8, 3, Padding = 1)] [ReLU]
+[MaxPool2D(2)]
+public partial class ReluFoldedIntoPool;
+
 /// <summary>LeNet-5's first stage: a batch of one splits the direct convolution's output rows (6 channels are too few to
 /// share) in pairs, and runs the tanh and the 2×2 average pool inside that split.</summary>
 [Network(1, 28, 28)]
