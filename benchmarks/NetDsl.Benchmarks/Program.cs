@@ -231,7 +231,7 @@ public static class Program
             loss.Compute(output, y, 64, n.OutputSize, grad);
             n.ZeroGradients();
             n.Backward(grad, 64);
-            sgds[k].Step(n.Parameters, n.Gradients);
+            n.Update(sgds[k]);
         }
         for (int k = 0; k < 2; k++) Warm(() => Step(k), 20);
         var times = new[] { new List<double>(), new List<double>() };
@@ -278,7 +278,7 @@ public static class Program
                 loss.Compute(output, ys[b], 64, n.OutputSize, outputGrad);
                 n.ZeroGradients();
                 n.Backward(outputGrad, 64);
-                sgd.Step(n.Parameters, n.Gradients);
+                n.Update(sgd);
             }
             int w = 0;
             Warm(() => Step(w++ % WarmTrain), WarmTrain);

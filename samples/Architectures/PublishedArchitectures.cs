@@ -63,7 +63,7 @@ internal static class PublishedArchitectures
         float value = loss.Compute(logits, labels, batch, net.OutputSize, grad);
         net.ZeroGradients();
         net.Backward(grad, batch);
-        sgd.Step(net.Parameters, net.Gradients);
+        net.Update(sgd);
         return value;
     }
 }

@@ -223,7 +223,7 @@ public static class DistributedTrainer
                     communicator.AllreduceSum(stepLoss);
                     onStep(new StepInfo(network, epoch, b, stepIndex, global.Length, (float)(stepLoss[0] + penalty), step.LearningRate));
                 }
-                step.Step(network.Parameters, network.Gradients);
+                network.Update(step);
                 stepIndex++;
             }
             double seconds = clock.Elapsed.TotalSeconds;

@@ -198,6 +198,11 @@ public interface INetwork
     /// <summary>Re-initializes every parameter deterministically from <paramref name="seed"/>.</summary>
     void Initialize(int seed);
 
+    /// <summary>One optimizer step: <see cref="Parameters"/> updated from <see cref="Gradients"/>, the same bits as
+    /// <c>optimizer.Step(Parameters, Gradients)</c>. Generated networks spread it over their workers when the optimizer
+    /// takes steps in ranges (<see cref="Training.Optimizer.SplitsIntoRanges"/>).</summary>
+    void Update(Training.Optimizer optimizer) => optimizer.Step(Parameters, Gradients);
+
     /// <summary>The dropout generator's position, saved in checkpoints so that a resumed run draws the same masks.
     /// Generated networks implement it; the default is for hand-written networks without dropout.</summary>
     DropoutState DropoutState

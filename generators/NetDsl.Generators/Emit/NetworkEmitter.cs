@@ -349,7 +349,8 @@ internal sealed class NetworkEmitter
         if (CpuPlan.PackedGradientFloats > 0 || LargestDense > 0) _w.Line($"private readonly {Rt}.Kernels.AlignedBuffer[] _packedGradients;  // per worker: an output gradient packed for PackedGemm");
         _w.Line($"private readonly {Rt}.Kernels.AlignedBuffer[] _workerGrad; // per slice > 0: its share of the parameter gradients (slice 0 adds into _gradients)");
         _w.Line("private readonly int _slices;           // fixed slices of every batch; each worker takes whole slices (see WorkerPool.ReductionSlices)");
-        _w.Line("private readonly global::System.Action<int> _forwardWorker, _backwardWorker, _reduceWorker;");
+        _w.Line("private readonly global::System.Action<int> _forwardWorker, _backwardWorker, _reduceWorker, _updateWorker;");
+        _w.Line($"private {Rt}.Training.Optimizer? _updating; // the optimizer of the Update in progress");
         _w.Line("private int _batch;");
         _w.Line("private bool _training, _backwardReady;");
         if (OnDemandOutputs.Any())
@@ -433,6 +434,7 @@ internal sealed class NetworkEmitter
         _w.Line("_forwardWorker = ForwardWorker;");
         _w.Line("_backwardWorker = BackwardWorker;");
         _w.Line("_reduceWorker = ReduceWorker;");
+        _w.Line("_updateWorker = UpdateWorker;");
         _w.Line("Initialize(seed);");
         _w.Close();
         _w.Line();
@@ -558,7 +560,7 @@ internal sealed class NetworkEmitter
                 ZeroGradients();
                 Backward(outputGrad, batch);
                 {{Rt}}.Training.NonFiniteGuard.ThrowIfStepNonFinite(this, value, "{{Cls}}.TrainStep");
-                optimizer.Step(_parameters, _gradients);
+                Update(optimizer);
                 return value;
             }
 
@@ -575,8 +577,30 @@ internal sealed class NetworkEmitter
                 ZeroGradients();
                 Backward(outputGrad, batch);
                 {{Rt}}.Training.NonFiniteGuard.ThrowIfStepNonFinite(this, value, "{{Cls}}.TrainStep");
-                optimizer.Step(_parameters, _gradients);
+                Update(optimizer);
                 return value;
+            }
+
+            /// <summary>
+            /// One optimizer step: <see cref="Parameters"/> updated from <see cref="Gradients"/>, the same bits as
+            /// <c>optimizer.Step(Parameters, Gradients)</c>. An optimizer that takes steps in ranges (SGD, Adam, AdamW:
+            /// <c>SplitsIntoRanges</c>) is spread over the workers, each a range of whole cache lines.
+            /// </summary>
+            public void Update({{Rt}}.Training.Optimizer optimizer)
+            {
+                global::System.ArgumentNullException.ThrowIfNull(optimizer);
+                if (!optimizer.SplitsIntoRanges || _workers.Workers == 1) { optimizer.Step(_parameters, _gradients); return; }
+                optimizer.BeginStep(ParameterCount);
+                _updating = optimizer;
+                try { _workers.Run(_updateWorker); }
+                finally { _updating = null; }
+            }
+
+            private void UpdateWorker(int worker)
+            {
+                var (b0, b1) = {{Rt}}.Kernels.WorkerPool.Share((ParameterCount + 15) / 16, worker, _workers.Workers);
+                int p0 = b0 * 16, p1 = global::System.Math.Min(ParameterCount, b1 * 16);
+                if (p0 < p1) _updating!.StepRange(_parameters.AsSpan(p0, p1 - p0), _gradients.AsSpan(p0, p1 - p0), p0);
             }
 
             /// <summary>The batch and input checks of Forward and TrainStep, with one text that names the method called.</summary>

@@ -161,7 +161,7 @@ public static class Adversarial
                 network.Backward(grad.AsSpan(0, n * outputs), n);
                 var g = network.Gradients;
                 for (int i = 0; i < g.Length; i++) g[i] += accumulated[i];
-                optimizer.Step(network.Parameters, network.Gradients);
+                network.Update(optimizer);
                 lossSum += (alpha * (double)clean + (1 - alpha) * (double)adversarial) * n;
             }
             double seconds = clock.Elapsed.TotalSeconds;

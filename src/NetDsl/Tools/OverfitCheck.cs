@@ -51,7 +51,7 @@ public static class OverfitCheck
             loss.Compute(output, y, samples, network.OutputSize, grad);
             network.ZeroGradients();
             network.Backward(grad, samples);
-            optimizer.Step(network.Parameters, network.Gradients);
+            network.Update(optimizer);
         }
         return new OverfitResult(samples, steps, losses[0], last, accuracy, lossThreshold, accuracyThreshold, passed, losses);
     }

@@ -283,7 +283,7 @@ public static partial class Trainer
                 }
                 scaled?.ZeroFrozenGradients(network.Gradients);
                 options.OnStep?.Invoke(new StepInfo(network, epoch, b, stepIndex, order.Length, (float)batchLoss, step.LearningRate));
-                step.Step(network.Parameters, network.Gradients);
+                network.Update(step);
                 lossSum += batchLossSum;
                 stepIndex++;
             }

@@ -17,6 +17,25 @@ public abstract class Optimizer
     /// <summary>One update: parameters ← f(parameters, gradients, state). State is allocated on the first step and sized to the buffer.</summary>
     public abstract void Step(Span<float> parameters, ReadOnlySpan<float> gradients);
 
+    /// <summary>
+    /// Whether a step can be taken in ranges: <see cref="BeginStep"/> once, then <see cref="StepRange"/> over disjoint
+    /// ranges that cover the buffer, from any threads, in any order; the result is <see cref="Step"/>'s, bit for bit. True
+    /// where each element's update reads that element alone (<see cref="Sgd"/>, <see cref="Adam"/>, <see cref="AdamW"/>).
+    /// A generated network's <c>Update</c> then spreads the step over its workers: the update reads and writes every
+    /// parameter, gradient and state float once, which on one core took a tenth of a training step of the sample cnn.
+    /// </summary>
+    public virtual bool SplitsIntoRanges => false;
+
+    /// <summary>Starts a step taken in ranges over <paramref name="length"/> parameters (see <see cref="SplitsIntoRanges"/>):
+    /// the checks, the state allocated on the first step, the step counted, this step's scalars fixed.</summary>
+    public virtual void BeginStep(int length) =>
+        throw new NotSupportedException($"{Kind} does not take a step in ranges (SplitsIntoRanges is false); call Step");
+
+    /// <summary>Updates parameters [<paramref name="offset"/>, offset + <paramref name="parameters"/>.Length) of the step
+    /// <see cref="BeginStep"/> started, from their <paramref name="gradients"/> (the same range).</summary>
+    public virtual void StepRange(Span<float> parameters, ReadOnlySpan<float> gradients, int offset) =>
+        throw new NotSupportedException($"{Kind} does not take a step in ranges (SplitsIntoRanges is false); call Step");
+
     /// <summary>The kind a checkpoint records (the class name: Sgd, Adam, AdamW, Adagrad, Adadelta, RmsProp).</summary>
     public virtual string Kind => GetType().Name;
 

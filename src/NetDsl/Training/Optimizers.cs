@@ -39,6 +39,17 @@ internal static class OptChecks
         return lr;
     }
 
+    /// <summary>Checks a range of a step taken in ranges: begun (BeginStep) over <paramref name="length"/> parameters, the
+    /// spans of equal length and inside it.</summary>
+    public static void Range(Optimizer o, int length, int parameters, int gradients, int offset)
+    {
+        if (length < 0) throw new InvalidOperationException($"{o.Kind}.StepRange: call BeginStep first");
+        if (gradients != parameters)
+            throw new ArgumentException($"gradients has length {gradients}, expected the parameters' length {parameters}", nameof(gradients));
+        if (offset < 0 || offset > length - parameters)
+            throw new ArgumentOutOfRangeException(nameof(offset), offset, $"{o.Kind}.StepRange: [{offset}, {offset + parameters}) is not inside the step's {length} parameters");
+    }
+
     /// <summary>Allocates state on the first step; afterwards the buffer must keep its length.</summary>
     public static bool Ensure(ref float[]? state, int length, string name, float initial = 0f)
     {
@@ -110,10 +121,31 @@ public sealed class Sgd : Optimizer
 
     public override void Step(Span<float> parameters, ReadOnlySpan<float> gradients)
     {
-        float lr = OptChecks.Step(this, parameters.Length, gradients.Length);
-        bool first = Momentum != 0 && OptChecks.Ensure(ref _momentumBuffer, parameters.Length, "momentum_buffer");
+        OptChecks.Step(this, parameters.Length, gradients.Length);
+        BeginStep(parameters.Length);
+        StepRange(parameters, gradients, 0);
+    }
+
+    // This step's learning rate and whether it seeds the momentum buffer (BeginStep → StepRange).
+    float _stepLr;
+    bool _stepFirst;
+    int _stepLength = -1;
+
+    public override bool SplitsIntoRanges => true;
+
+    public override void BeginStep(int length)
+    {
+        _stepLr = OptChecks.Step(this, length, length);
+        _stepFirst = Momentum != 0 && OptChecks.Ensure(ref _momentumBuffer, length, "momentum_buffer");
+        _stepLength = length;
         StepCount++;
-        float wd = WeightDecay, mu = Momentum, keep = (float)(1.0 - Dampening);
+    }
+
+    public override void StepRange(Span<float> parameters, ReadOnlySpan<float> gradients, int offset)
+    {
+        OptChecks.Range(this, _stepLength, parameters.Length, gradients.Length, offset);
+        float lr = _stepLr, wd = WeightDecay, mu = Momentum, keep = (float)(1.0 - Dampening);
+        bool first = _stepFirst;
         int n = parameters.Length, i = 0;
         if (Momentum == 0)
         {
@@ -128,7 +160,7 @@ public sealed class Sgd : Optimizer
             for (; i < n; i++) parameters[i] -= lr * (gradients[i] + wd * parameters[i]);
             return;
         }
-        var buf = _momentumBuffer.AsSpan();
+        var buf = _momentumBuffer.AsSpan(offset, n);
         if (!first)
         {
             int end = OptChecks.VectorEnd(n);
@@ -198,19 +230,40 @@ public abstract class AdamBase : Optimizer
 
     public override void Step(Span<float> parameters, ReadOnlySpan<float> gradients)
     {
-        float lr = OptChecks.Step(this, parameters.Length, gradients.Length);
-        OptChecks.Ensure(ref _expAvg, parameters.Length, "exp_avg");
-        OptChecks.Ensure(ref _expAvgSq, parameters.Length, "exp_avg_sq");
-        if (AmsGrad) OptChecks.Ensure(ref _maxExpAvgSq, parameters.Length, "max_exp_avg_sq");
+        OptChecks.Step(this, parameters.Length, gradients.Length);
+        BeginStep(parameters.Length);
+        StepRange(parameters, gradients, 0);
+    }
+
+    float _stepLr; // this step's learning rate (BeginStep → StepRange)
+    int _stepLength = -1;
+
+    public override bool SplitsIntoRanges => true;
+
+    public override void BeginStep(int length)
+    {
+        _stepLr = OptChecks.Step(this, length, length);
+        OptChecks.Ensure(ref _expAvg, length, "exp_avg");
+        OptChecks.Ensure(ref _expAvgSq, length, "exp_avg_sq");
+        if (AmsGrad) OptChecks.Ensure(ref _maxExpAvgSq, length, "max_exp_avg_sq");
+        _stepLength = length;
         StepCount++;
+    }
+
+    public override void StepRange(Span<float> parameters, ReadOnlySpan<float> gradients, int offset)
+    {
+        OptChecks.Range(this, _stepLength, parameters.Length, gradients.Length, offset);
+        float lr = _stepLr;
+        int n = parameters.Length;
         if (!CoupledDecay && WeightDecay != 0)
         {
             float decay = 1f - lr * WeightDecay;
-            int i = 0, end = OptChecks.VectorEnd(parameters.Length);
+            int i = 0, end = OptChecks.VectorEnd(n);
             for (; i < end; i += Vector<float>.Count) (new Vector<float>(parameters.Slice(i)) * decay).CopyTo(parameters.Slice(i));
-            for (; i < parameters.Length; i++) parameters[i] *= decay;
+            for (; i < n; i++) parameters[i] *= decay;
         }
-        AdamKernel.Step(parameters, gradients, _expAvg, _expAvgSq, _maxExpAvgSq, lr, Beta1, Beta2, Eps, CoupledDecay ? WeightDecay : 0f, StepCount);
+        AdamKernel.Step(parameters, gradients, _expAvg.AsSpan(offset, n), _expAvgSq.AsSpan(offset, n), AmsGrad ? _maxExpAvgSq.AsSpan(offset, n) : default,
+            lr, Beta1, Beta2, Eps, CoupledDecay ? WeightDecay : 0f, StepCount);
     }
 }
 

@@ -247,7 +247,7 @@ public static partial class Trainer
                     scaled?.ZeroFrozenGradients(network.Gradients);
                     options.OnStep?.Invoke(new StepInfo(network, epoch, b, stepIndex, order.Length, (float)batchLoss, step.LearningRate));
                     guard?.BeforeUpdate();
-                    step.Step(network.Parameters, network.Gradients);
+                    network.Update(step);
                     updated = true;
                     if (guard is not null && !guard.ParametersFinite())
                         failure = guard.Failure(epoch, stepIndex, b, sampler.BatchCount, (float)batchLoss, default, 0, default, guard.UpdateFailure(step.LearningRate));

@@ -150,6 +150,44 @@ public class OptimizerTests
         }
     }
 
+    /// <summary>A step taken in ranges (what a generated network's Update spreads over its workers) against a whole Step:
+    /// uneven ranges in any order, over several steps (the momentum buffer's seeding step included), bit for bit.</summary>
+    [Fact]
+    public void A_step_taken_in_ranges_equals_a_whole_step_bit_for_bit()
+    {
+        var rng = new Random(4);
+        const int n = 53;
+        var p0 = Enumerable.Range(0, n).Select(_ => (float)rng.NextDouble() * 2 - 1).ToArray();
+        var grads = Enumerable.Range(0, 3).Select(_ => Enumerable.Range(0, n).Select(_ => (float)rng.NextDouble() * 2 - 1).ToArray()).ToArray();
+        (int Start, int End)[] ranges = [(21, 53), (0, 5), (5, 21)];
+        var whole = All();
+        var split = All();
+        int splittable = 0;
+        for (int k = 0; k < whole.Length; k++)
+        {
+            if (!split[k].SplitsIntoRanges)
+            {
+                Should.Throw<NotSupportedException>(() => split[k].BeginStep(n)).Message.ShouldContain("call Step");
+                continue;
+            }
+            splittable++;
+            Should.Throw<InvalidOperationException>(() => split[k].StepRange(new float[4], new float[4], 0)).Message.ShouldContain("BeginStep");
+            float[] a = p0.ToArray(), b = p0.ToArray();
+            foreach (var g in grads)
+            {
+                whole[k].Step(a, g);
+                split[k].BeginStep(n);
+                foreach (var (s0, s1) in ranges) split[k].StepRange(b.AsSpan(s0, s1 - s0), g.AsSpan(s0, s1 - s0), s0);
+            }
+            split[k].StepCount.ShouldBe(whole[k].StepCount);
+            for (int i = 0; i < n; i++)
+                BitConverter.SingleToInt32Bits(b[i]).ShouldBe(BitConverter.SingleToInt32Bits(a[i]), $"{whole[k].GetType().Name} #{k} element {i}");
+            foreach (var name in whole[k].StateNames) split[k].State(name).ToArray().ShouldBe(whole[k].State(name).ToArray(), name);
+            Should.Throw<ArgumentOutOfRangeException>(() => split[k].StepRange(new float[8], new float[8], 50)).Message.ShouldContain("not inside the step's 53 parameters");
+        }
+        splittable.ShouldBe(6); // the three Sgd, the two Adam, AdamW
+    }
+
     [Fact]
     public void No_allocation_after_the_first_step()
     {
