@@ -262,7 +262,7 @@ internal sealed class ConvolutionFamily : LayerFamily
         e.W.Line($"_winograd{e.M} = new {Rt}.Kernels.WinogradWorkspace[{count}];");
         e.W.Line($"_winogradBack{e.M} = new {Rt}.Kernels.WinogradWorkspace[{count}];");
         e.W.Open($"for (int w = 0; w < {count}; w++)");
-        e.W.Line($"_winograd{e.M}[w] = new(in Geometry{e.M}, {l.OutC}, {strategy.WinogradSamples});");
+        e.W.Line($"_winograd{e.M}[w] = new(in Geometry{e.M}, {l.OutC}, {strategy.WinogradSamples}{(strategy.WinogradTile == 4 ? ", outputTile: 4" : "")});");
         e.W.Line($"_winogradBack{e.M}[w] = new(in GeometryBack{e.M}, {l.InC}, {strategy.WinogradSamples});");
         e.W.Close();
     }
@@ -421,8 +421,8 @@ internal sealed class ConvolutionFamily : LayerFamily
     }
 
     /// <summary>
-    /// A 3×3 stride-1 convolution by Winograd F(2×2, 3×3): a few samples per call, their tiles side by side in the 16
-    /// products over the channels. Batch 1 on several workers splits the output channels in whole GEMM panels, as the
+    /// A 3×3 stride-1 convolution by Winograd F(2×2, 3×3) or F(4×4, 3×3) (<see cref="ConvStrategy.WinogradTile"/>): a few
+    /// samples per call, their tiles side by side in the 16 (36) products over the channels. Batch 1 on several workers splits the output channels in whole GEMM panels, as the
     /// im2col path does, and each worker transforms the sample itself; every output element is the same sum either way.
     /// </summary>
     private static void WinogradForward(CpuLayer e, ShapedLayer l, ConvParams c, IndentedWriter w, string m, string x, string y, ConvStrategy strategy)
@@ -439,7 +439,9 @@ internal sealed class ConvolutionFamily : LayerFamily
         }
         w.Line($"{RoSpan} weight = _parameters.AsSpan({l.WeightOffset}, {l.WeightCount}); // [{l.OutC}, {l.InC}, 3, 3]");
         string bias = l.HasBias ? $"_parameters.AsSpan({l.BiasOffset}, {l.OutC})" : "default";
-        w.Line($"// Winograd F(2×2, 3×3) (NetDsl.Kernels.Winograd): {Winograd(l)} tiles per sample, up to {s} samples per call.");
+        w.Line(strategy.WinogradTile == 4
+            ? $"// Winograd F(4×4, 3×3) (NetDsl.Kernels.Winograd): {(l.OutH + 3) / 4}×{(l.OutW + 3) / 4} tiles per sample, up to {s} samples per call."
+            : $"// Winograd F(2×2, 3×3) (NetDsl.Kernels.Winograd): {Winograd(l)} tiles per sample, up to {s} samples per call.");
         w.Open($"for (int n = n0; n < n1; n += {s})");
         w.Line($"int samples = global::System.Math.Min({s}, n1 - n);");
         string relu = strategy.FusedRelu < 0 ? "" : $", relu: {e.ActOf(strategy.FusedRelu)}.AsSpan(n * {l.OutSize}, samples * {l.OutSize})";

@@ -15,8 +15,11 @@ public sealed class WinogradWorkspace
 {
     /// <summary>Scratch for <paramref name="maxSamples"/> samples at a time of the convolution <paramref name="geometry"/>
     /// (3×3, stride 1, no dilation) from <paramref name="geometry"/>.InC to <paramref name="outC"/> channels.</summary>
-    public WinogradWorkspace(in ConvGeometry geometry, int outC, int maxSamples)
+    /// <param name="outputTile">The forward pass's output tile: 2 (F(2×2, 3×3)) or 4 (F(4×4, 3×3), see
+    /// <see cref="Winograd"/>'s Forward4). The weight gradient is F(2×2, 3×3) either way.</param>
+    public WinogradWorkspace(in ConvGeometry geometry, int outC, int maxSamples, int outputTile = 2)
     {
+        if (outputTile is not (2 or 4)) throw new ArgumentOutOfRangeException(nameof(outputTile), outputTile, "WinogradWorkspace: outputTile must be 2 or 4");
         if (!Winograd.Supports(geometry)) throw new ArgumentException($"WinogradWorkspace: {geometry} is not a 3×3, stride-1, undilated convolution with padding of at most 2.", nameof(geometry));
         if (outC < 1) throw new ArgumentOutOfRangeException(nameof(outC), outC, "WinogradWorkspace: outC must be at least 1");
         if (maxSamples < 1) throw new ArgumentOutOfRangeException(nameof(maxSamples), maxSamples, "WinogradWorkspace: maxSamples must be at least 1");
@@ -39,7 +42,36 @@ public sealed class WinogradWorkspace
         // The weight gradient's products: one point's adjoint packed for PackedGemm, and its transformed input transposed.
         PackedM = new AlignedBuffer(checked(PackedGemm.PackedASize(outC, maxSamples * Tiles)));
         VT = new AlignedBuffer(checked(maxSamples * Tiles * geometry.InC));
+        OutputTile = outputTile;
+        if (outputTile == 4)
+        {
+            Tiles4 = Winograd.Tiles4Of(geometry);
+            Ld4 = (maxSamples * Tiles4 + 8 + 15) / 16 * 16;
+            PlaneV4 = checked(geometry.InC * Ld4 + 16);
+            PlaneM4 = checked(outC * Ld4 + 16);
+            V4 = new AlignedBuffer(checked(36 * PlaneV4));
+            M4 = new AlignedBuffer(checked(36 * PlaneM4));
+            Packed4 = new AlignedBuffer(checked(36 * PackedSize));
+            Weights4 = new AlignedBuffer(outC * geometry.InC * 9);
+        }
+        else V4 = M4 = Packed4 = Weights4 = new AlignedBuffer(0);
     }
+
+    /// <summary>The forward pass's output tile: 2 or 4.</summary>
+    public int OutputTile { get; }
+    /// <summary>4×4 output tiles per sample (<see cref="OutputTile"/> 4).</summary>
+    public int Tiles4 { get; }
+    internal int Ld4 { get; }
+    internal int PlaneV4 { get; }
+    internal int PlaneM4 { get; }
+    /// <summary>F(4×4, 3×3)'s transformed input [36][InC][Ld4], products [36][OutC][Ld4], packed U and the weights it is of.</summary>
+    internal AlignedBuffer V4 { get; }
+    internal AlignedBuffer M4 { get; }
+    internal AlignedBuffer Packed4 { get; }
+    internal AlignedBuffer Weights4 { get; }
+    internal bool Transformed4 { get; set; }
+    internal bool TransformedTransposed4 { get; set; }
+    internal long CheckedPass4 { get; set; }
 
     /// <summary>The convolution this workspace is for.</summary>
     public ConvGeometry Geometry { get; }
@@ -89,7 +121,7 @@ public sealed class WinogradWorkspace
 /// bits (a different sum), as PyTorch's own Winograd paths do.
 /// </summary>
 [SkipLocalsInit]
-public static unsafe class Winograd
+public static unsafe partial class Winograd
 {
     /// <summary>Whether <paramref name="g"/> is a convolution these kernels compute: 3×3, stride 1, dilation 1, each
     /// padding at most 2 (so that its input gradient is one as well).</summary>
@@ -134,6 +166,11 @@ public static unsafe class Winograd
         if (!y.IsEmpty && y.Length < samples * outSize) throw new ArgumentException($"Winograd.Forward: y has {y.Length} floats, expected {samples * outSize}.", nameof(y));
         if (!relu.IsEmpty && relu.Length < samples * outSize) throw new ArgumentException($"Winograd.Forward: relu has {relu.Length} floats, expected {samples * outSize}.", nameof(relu));
 
+        if (ws.OutputTile == 4)
+        {
+            Forward4(ws, weight, transposedWeight, bias, x, y, samples, oc0, oc1, pass, relu);
+            return;
+        }
         if (pass == 0 || ws.CheckedPass != pass)
         {
             TransformWeights(ws, weight, transposedWeight);

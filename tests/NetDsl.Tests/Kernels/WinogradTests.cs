@@ -15,41 +15,50 @@ public class WinogradTests
         ConvolutionReference.Stride1(x, w, bias, new float[samples * outC * oh * ow], samples, inC, h, wd, outC, 3, oh, ow, pt, pl).Y;
 
     [Theory]
-    [InlineData(16, 16, 14, 14, 1, 1, 1, 1, 3)]   // the sample cnn's second convolution, several samples per call
-    [InlineData(3, 8, 7, 9, 0, 0, 0, 0, 2)]       // valid convolution, odd sizes: partial last tile row and column
-    [InlineData(5, 9, 5, 6, 2, 2, 2, 2, 1)]       // padding 2 (its input gradient has padding 0), 9 channels: a partial panel
-    [InlineData(4, 17, 20, 19, 1, 0, 2, 1, 2)]    // unequal paddings, more than 8 tiles across a row
-    [InlineData(2, 8, 1, 1, 1, 1, 1, 1, 3)]       // 1×1 image
-    public void ForwardAndInputGradientMatchTheDefinition(int inC, int outC, int h, int wd, int pt, int pb, int pl, int pr, int samples)
+    [InlineData(16, 16, 14, 14, 1, 1, 1, 1, 3, 2)]   // the sample cnn's second convolution, several samples per call
+    [InlineData(3, 8, 7, 9, 0, 0, 0, 0, 2, 2)]       // valid convolution, odd sizes: partial last tile row and column
+    [InlineData(5, 9, 5, 6, 2, 2, 2, 2, 1, 2)]       // padding 2 (its input gradient has padding 0), 9 channels: a partial panel
+    [InlineData(4, 17, 20, 19, 1, 0, 2, 1, 2, 2)]    // unequal paddings, more than 8 tiles across a row
+    [InlineData(2, 8, 1, 1, 1, 1, 1, 1, 3, 2)]       // 1×1 image
+    [InlineData(16, 16, 14, 14, 1, 1, 1, 1, 3, 4)]   // F(4×4, 3×3): 14 = 4·4 − 2, the last tile row and column half outside
+    [InlineData(32, 64, 14, 14, 1, 1, 1, 1, 1, 4)]   // the cnn's second convolution at batch 1
+    [InlineData(6, 8, 10, 15, 1, 1, 1, 1, 2, 4)]     // four tiles a row (two tile rows per vector), an odd number of tile rows
+    [InlineData(3, 8, 7, 9, 0, 0, 0, 0, 2, 4)]
+    [InlineData(5, 9, 5, 6, 2, 2, 2, 2, 1, 4)]
+    [InlineData(4, 17, 37, 38, 1, 0, 2, 1, 2, 4)]    // more than 8 tiles across a row (two vectors of tiles)
+    [InlineData(2, 8, 1, 1, 1, 1, 1, 1, 3, 4)]
+    public void ForwardAndInputGradientMatchTheDefinition(int inC, int outC, int h, int wd, int pt, int pb, int pl, int pr, int samples, int tile)
     {
         int oh = h + pt + pb - 2, ow = wd + pl + pr - 2;
         float[] x = TestInputs.Uniform(samples * inC * h * wd, 1), w = TestInputs.Uniform(outC * inC * 9, 2), bias = TestInputs.Uniform(outC, 3), dy = TestInputs.Uniform(samples * outC * oh * ow, 4);
         var g = new ConvGeometry(inC, h, wd, 3, 3, 1, 1, pt, pl, 1, oh, ow);
         Assert.True(Winograd.Supports(g));
-        var ws = new WinogradWorkspace(g, outC, samples);
+        var ws = new WinogradWorkspace(g, outC, samples, tile);
         var y = new float[samples * outC * oh * ow];
         Winograd.Forward(ws, w, transposedWeight: false, bias, x, y, samples, 0, outC);
         ConvolutionReference.Close(Conv(x, w, bias, samples, inC, h, wd, outC, oh, ow, pt, pl), y, "y");
 
         var back = new ConvGeometry(outC, oh, ow, 3, 3, 1, 1, 2 - pt, 2 - pl, 1, h, wd);
         Assert.True(Winograd.Supports(back));
-        var wsBack = new WinogradWorkspace(back, inC, samples);
+        var wsBack = new WinogradWorkspace(back, inC, samples, tile);
         var dx = new float[samples * inC * h * wd];
         Winograd.Forward(wsBack, w, transposedWeight: true, default, dy, dx, samples, 0, inC);
         ConvolutionReference.Close(ConvolutionReference.Stride1(x, w, null, dy, samples, inC, h, wd, outC, 3, oh, ow, pt, pl).Dx, dx, "dx");
     }
 
-    [Fact]
-    public void OutputChannelsSplitInPanelsGiveTheSameBits()
+    [Theory]
+    [InlineData(2)]
+    [InlineData(4)]
+    public void OutputChannelsSplitInPanelsGiveTheSameBits(int tile)
     {
         const int inC = 6, outC = 21, h = 10, wd = 13;
         var g = new ConvGeometry(inC, h, wd, 3, 3, 1, 1, 1, 1, 1, h, wd);
         float[] x = TestInputs.Uniform(inC * h * wd, 5), w = TestInputs.Uniform(outC * inC * 9, 6), bias = TestInputs.Uniform(outC, 7);
         var whole = new float[outC * h * wd];
-        Winograd.Forward(new WinogradWorkspace(g, outC, 1), w, false, bias, x, whole, 1, 0, outC);
+        Winograd.Forward(new WinogradWorkspace(g, outC, 1, tile), w, false, bias, x, whole, 1, 0, outC);
         var parts = new float[outC * h * wd];
         parts.AsSpan().Fill(float.NaN);
-        var ws = new WinogradWorkspace(g, outC, 1);
+        var ws = new WinogradWorkspace(g, outC, 1, tile);
         foreach (var (o0, o1) in new[] { (8, 16), (0, 8), (16, 21) }) Winograd.Forward(ws, w, false, bias, x, parts, 1, o0, o1);
         for (int i = 0; i < whole.Length; i++) Assert.Equal(BitConverter.SingleToInt32Bits(whole[i]), BitConverter.SingleToInt32Bits(parts[i]));
     }
@@ -67,13 +76,15 @@ public class WinogradTests
             Assert.Equal(i >= 8 * h * wd && i < 16 * h * wd, !float.IsNaN(y[i]));
     }
 
-    [Fact]
-    public void TheCachedWeightTransformFollowsChangedWeightsBetweenPasses()
+    [Theory]
+    [InlineData(2)]
+    [InlineData(4)]
+    public void TheCachedWeightTransformFollowsChangedWeightsBetweenPasses(int tile)
     {
         const int inC = 5, outC = 8, h = 6, wd = 6;
         var g = new ConvGeometry(inC, h, wd, 3, 3, 1, 1, 1, 1, 1, h, wd);
         float[] x = TestInputs.Uniform(inC * h * wd, 10), w = TestInputs.Uniform(outC * inC * 9, 11);
-        var ws = new WinogradWorkspace(g, outC, 1);
+        var ws = new WinogradWorkspace(g, outC, 1, tile);
         var y = new float[outC * h * wd];
         Winograd.Forward(ws, w, false, default, x, y, 1, 0, outC, pass: 1);
         w[17] += 0.5f;
@@ -97,5 +108,6 @@ public class WinogradTests
         Assert.Contains("expected 288", e.Message);
         Assert.Contains("between 1 and 2", Assert.Throws<ArgumentOutOfRangeException>(() => Winograd.Forward(ws, new float[288], false, default, new float[3 * 256], new float[3 * 512], 3, 0, 8)).Message);
         Assert.Contains("multiple of 8", Assert.Throws<ArgumentOutOfRangeException>(() => Winograd.Forward(ws, new float[288], false, default, new float[256], new float[512], 1, 4, 8)).Message);
+        Assert.Contains("must be 2 or 4", Assert.Throws<ArgumentOutOfRangeException>(() => new WinogradWorkspace(g, 8, 1, outputTile: 3)).Message);
     }
 }

@@ -1,0 +1,463 @@
+using System;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace NetDsl.Kernels;
+
+/// <summary>
+/// Winograd F(4×4, 3×3): a 4×4 output tile y = Aᵀ[(G g Gᵀ) ⊙ (Bᵀ d B)]A over its 6×6 input tile d, so the 144
+/// multiply-adds per tile and channel pair become 36 (F(2×2, 3×3): 36 → 16 per 2×2 tile), as 36 matrix products over the
+/// channels, one per point ξ of the 6×6 transform domain (interpolation points 0, ±1, ±2, ∞; Lavin and Gray, 2016):
+/// <code>
+///   Bᵀ = [[4, 0, −5, 0, 1, 0], [0, −4, −4, 1, 1, 0], [0, 4, −4, −1, 1, 0], [0, −2, −1, 2, 1, 0], [0, 2, −1, −2, 1, 0], [0, 4, 0, −5, 0, 1]]
+///   G  = [[¼, 0, 0], [−⅙, −⅙, −⅙], [−⅙, ⅙, −⅙], [1/24, 1/12, ⅙], [1/24, −1/12, ⅙], [0, 0, 1]]
+///   Aᵀ = [[1, 1, 1, 1, 1, 0], [0, 1, −1, 2, −2, 0], [0, 1, 1, 4, 4, 0], [0, 1, −1, 8, −8, 1]]
+/// </code>
+/// A sample's 14×14 output (the cnn's conv2) is 16 tiles: at batch 1 each product is [OutC, InC] · [InC, 16], one
+/// 16-column strip of PackedGemm with nothing wasted, where F(2×2)'s 49 tiles fill a 32-column strip and a half-empty one
+/// (the products' multiply-adds: 36·16 = 576 per channel pair against 16·64 = 1024). The transforms are a fixed sequence
+/// of multiplications by small integers and additions, the same at every vector width, so results are bit-identical at
+/// 256 bits and without SIMD; errors are a few times F(2×2)'s (larger transform coefficients), well inside the goldens'.
+/// </summary>
+public static unsafe partial class Winograd
+{
+    /// <summary>4×4 output tiles of one sample: ⌈OH/4⌉·⌈OW/4⌉.</summary>
+    public static int Tiles4Of(in ConvGeometry g) => (g.OutH + 3) / 4 * ((g.OutW + 3) / 4);
+
+    private static void Forward4(WinogradWorkspace ws, ReadOnlySpan<float> weight, bool transposedWeight, ReadOnlySpan<float> bias,
+        ReadOnlySpan<float> x, Span<float> y, int samples, int oc0, int oc1, long pass, Span<float> relu)
+    {
+        var g = ws.Geometry;
+        int inC = g.InC, outC = ws.OutC, inSize = inC * g.InH * g.InW, outSize = outC * g.OutH * g.OutW;
+        if (pass == 0 || ws.CheckedPass4 != pass)
+        {
+            TransformWeights4(ws, weight, transposedWeight);
+            ws.CheckedPass4 = pass;
+        }
+        int tiles = ws.Tiles4, ld = ws.Ld4, n = samples * tiles;
+        var v = ws.V4.Span;
+        var m = ws.M4.Span;
+        // Rows of four tiles (two tile rows per vector) read a zero-padded copy of each plane: no edge cases in the loads.
+        int padRows = 4 * ((g.OutH + 3) / 4) + 6;
+        bool padded = Avx2.IsSupported && (g.OutW + 3) / 4 == 4 && PadStride * padRows <= 8192;
+        float* pad = stackalloc float[padded ? PadStride * padRows : 0];
+        if (padded) new Span<float>(pad, PadStride * padRows).Clear();
+        fixed (float* px = x, pv = v)
+        {
+            for (int s = 0; s < samples; s++)
+                for (int c = 0; c < inC; c++)
+                    InputTile4(in g, px + (nint)s * inSize + (nint)c * g.InH * g.InW, pv + (nint)c * ld + s * tiles, ws.PlaneV4, padded ? pad : null);
+        }
+        var packed = ws.Packed4.Span;
+        for (int xi = 0; xi < 36; xi++)
+            PackedGemm.Mul(oc1 - oc0, n, inC, packed.Slice(xi * ws.PackedSize + oc0 * inC), v.Slice(xi * ws.PlaneV4), ld,
+                m.Slice(xi * ws.PlaneM4 + oc0 * ld), ld, accumulate: false);
+        fixed (float* pm = m, py = y, pb = bias, pr = relu)
+        {
+            for (int s = 0; s < samples; s++)
+                for (int o = oc0; o < oc1; o++)
+                {
+                    nint at = (nint)s * outSize + (nint)o * g.OutH * g.OutW;
+                    OutputTile4(in g, pm + (nint)o * ld + s * tiles, ws.PlaneM4, bias.IsEmpty ? 0f : pb[o], y.IsEmpty ? null : py + at, relu.IsEmpty ? null : pr + at);
+                }
+        }
+    }
+
+    // ---------------------------------------------------------------- U = G g Gᵀ (6×6), packed per ξ
+
+    /// <summary>G·r for a 3-vector r: u0 = r0/4, u1 = −(r0 + r2 + r1)/6, u2 = −(r0 + r2 − r1)/6,
+    /// u3 = (r0/4 + r2 + r1/2)/6, u4 = (r0/4 + r2 − r1/2)/6, u5 = r2.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void G4(float r0, float r1, float r2, Span<float> u, int at, int stride)
+    {
+        float e = r0 + r2, f = r0 * 0.25f + r2, h = r1 * 0.5f;
+        u[at] = r0 * 0.25f;
+        u[at + stride] = -(e + r1) / 6f;
+        u[at + 2 * stride] = -(e - r1) / 6f;
+        u[at + 3 * stride] = (f + h) / 6f;
+        u[at + 4 * stride] = (f - h) / 6f;
+        u[at + 5 * stride] = r2;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void TransformWeights4(WinogradWorkspace ws, ReadOnlySpan<float> weight, bool transposed)
+    {
+        var copy = ws.Weights4.Span;
+        // compared as bits: −0 and 0 (equal as floats) give different products' signs
+        if (ws.Transformed4 && ws.TransformedTransposed4 == transposed
+            && MemoryMarshal.Cast<float, int>(weight).SequenceEqual(MemoryMarshal.Cast<float, int>(copy))) return;
+        int inC = ws.Geometry.InC, outC = ws.OutC, mr = PackedGemm.MR;
+        var packed = ws.Packed4.Span;
+        Span<float> t = stackalloc float[18]; // G g: 6×3
+        Span<float> u = stackalloc float[36]; // (G g) Gᵀ: 6×6
+        Span<float> gk = stackalloc float[9];
+        for (int o = 0; o < outC; o++)
+            for (int c = 0; c < inC; c++)
+            {
+                // g[u, v]: the forward kernel, or the transposed one's turned by 180° with the channel axes swapped
+                ReadOnlySpan<float> k = transposed ? weight.Slice((c * outC + o) * 9, 9) : weight.Slice((o * inC + c) * 9, 9);
+                for (int i = 0; i < 9; i++) gk[i] = transposed ? k[8 - i] : k[i];
+                for (int col = 0; col < 3; col++) G4(gk[col], gk[3 + col], gk[6 + col], t, col, 3);
+                for (int row = 0; row < 6; row++) G4(t[3 * row], t[3 * row + 1], t[3 * row + 2], u, 6 * row, 1);
+                int at = o / mr * mr * inC + c * mr + o % mr;
+                for (int xi = 0; xi < 36; xi++) packed[xi * ws.PackedSize + at] = u[xi];
+            }
+        weight.CopyTo(copy);
+        ws.Transformed4 = true;
+        ws.TransformedTransposed4 = transposed;
+    }
+
+    // ---------------------------------------------------------------- V = Bᵀ d B (6×6)
+
+    // Bᵀ applied to six values r0..r5 (first along each input row, horizontally, then down the six rows' results):
+    //   k0 = (4r0 − 5r2) + r4        a = r4 − 4r2, b = r3 − 4r1:   k1 = a + b,  k2 = a − b
+    //   k5 = (4r1 − 5r3) + r5        c = r4 − r2,  d = 2(r3 − r1): k3 = c + d,  k4 = c − d
+    // Tile j's columns start at padded column 4j, so column q of a row of tiles is every fourth padded column from q.
+    // A vector holds eight tiles: of one tile row, or, when a row has exactly four tiles (the cnn's 14×14), of two.
+
+    /// <summary>Transforms one channel of one sample: its tiles' 36 values go to v[ξ·ldXi + t].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void InputTile4(in ConvGeometry g, float* x, float* v, nint ldXi, float* pad)
+    {
+        int tilesH = (g.OutH + 3) / 4, tilesW = (g.OutW + 3) / 4;
+        if (pad != null)
+        {
+            InputTile4Padded(in g, x, v, ldXi, pad, tilesH);
+            return;
+        }
+        if (Avx2.IsSupported)
+        {
+            // h[6r + j]: input row r of the tiles, transformed along the row (point j)
+            Vector256<float>* h = stackalloc Vector256<float>[36];
+            Vector256<float>* kv = stackalloc Vector256<float>[6];
+            bool pairs = tilesW == 4;
+            for (int ty = 0; ty < tilesH; ty += pairs ? 2 : 1)
+                for (int j0 = 0; j0 < tilesW; j0 += 8)
+                {
+                    int ih = 4 * ty - g.PadTop, iw0 = 4 * j0 - g.PadLeft;
+                    for (int r = 0; r < 6; r++)
+                    {
+                        Vector256<float> s0, s1, s2, s3, s4, s5;
+                        if (pairs)
+                        {
+                            // lanes 0–3: tile row ty, lanes 4–7: tile row ty + 1 (zero past the last)
+                            Row4Half(in g, x, ih + r, iw0, out var l0, out var l1, out var l2, out var l3, out var l4, out var l5);
+                            Row4Half(in g, x, ty + 1 < tilesH ? ih + 4 + r : -1, iw0, out var u0, out var u1, out var u2, out var u3, out var u4, out var u5);
+                            s0 = Vector256.Create(l0, u0); s1 = Vector256.Create(l1, u1); s2 = Vector256.Create(l2, u2);
+                            s3 = Vector256.Create(l3, u3); s4 = Vector256.Create(l4, u4); s5 = Vector256.Create(l5, u5);
+                        }
+                        else Row4(in g, x, ih + r, iw0, out s0, out s1, out s2, out s3, out s4, out s5);
+                        Bt(s0, s1, s2, s3, s4, s5, h + 6 * r, 1);
+                    }
+                    float* dst = v + ty * tilesW + j0;
+                    for (int j = 0; j < 6; j++)
+                    {
+                        // down the rows: points 6i + j, i = 0 … 5
+                        Bt(h[j], h[6 + j], h[12 + j], h[18 + j], h[24 + j], h[30 + j], kv, 1);
+                        for (int i = 0; i < 6; i++) Vector256.Store(kv[i], dst + (6 * i + j) * ldXi);
+                    }
+                }
+            return;
+        }
+        Span<float> d = stackalloc float[36];
+        Span<float> k = stackalloc float[6];
+        for (int ty = 0; ty < tilesH; ty++)
+            for (int tx = 0; tx < tilesW; tx++)
+            {
+                for (int r = 0; r < 6; r++)
+                    for (int q = 0; q < 6; q++)
+                    {
+                        int ih = 4 * ty + r - g.PadTop, iw = 4 * tx + q - g.PadLeft;
+                        d[6 * r + q] = (uint)ih < (uint)g.InH && (uint)iw < (uint)g.InW ? x[ih * g.InW + iw] : 0f;
+                    }
+                for (int r = 0; r < 6; r++) // along row r
+                {
+                    Bt(d[6 * r], d[6 * r + 1], d[6 * r + 2], d[6 * r + 3], d[6 * r + 4], d[6 * r + 5], k);
+                    k.CopyTo(d.Slice(6 * r, 6));
+                }
+                float* dst = v + ty * tilesW + tx;
+                for (int j = 0; j < 6; j++) // down column j
+                {
+                    Bt(d[j], d[6 + j], d[12 + j], d[18 + j], d[24 + j], d[30 + j], k);
+                    for (int i = 0; i < 6; i++) dst[(6 * i + j) * ldXi] = k[i];
+                }
+            }
+    }
+
+    /// <summary>Floats per row of the zero-padded plane copy: the four tiles' 18 columns and a vector's reach past them.</summary>
+    private const int PadStride = 24;
+
+    /// <summary><see cref="InputTile4"/> for rows of exactly four tiles, from a zero-padded copy of the plane (pad: its
+    /// borders zero, PadStride floats a row): each vector holds two tile rows, each load two 4-column halves.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void InputTile4Padded(in ConvGeometry g, float* x, float* v, nint ldXi, float* pad, int tilesH)
+    {
+        // the plane inside the zero border (the border stays zero from call to call: only these cells are written)
+        for (int ih = 0; ih < g.InH; ih++)
+        {
+            float* src = x + (nint)ih * g.InW, dst = pad + (ih + g.PadTop) * PadStride + g.PadLeft;
+            if (g.InW >= 8)
+            {
+                Avx.Store(dst, Avx.LoadVector256(src));
+                Avx.Store(dst + g.InW - 8, Avx.LoadVector256(src + g.InW - 8));
+                if (g.InW > 16) Avx.Store(dst + 8, Avx.LoadVector256(src + 8));
+            }
+            else
+                for (int i = 0; i < g.InW; i++) dst[i] = src[i];
+        }
+        Vector256<float>* h = stackalloc Vector256<float>[36];
+        Vector256<float>* kv = stackalloc Vector256<float>[6];
+        for (int ty = 0; ty < tilesH; ty += 2)
+        {
+            for (int r = 0; r < 6; r++)
+            {
+                // lanes 0–3: tile row ty (padded row 4ty + r), lanes 4–7: tile row ty + 1 (4 rows down; zero past the last)
+                float* pa = pad + (4 * ty + r) * PadStride, pb = pa + 4 * PadStride;
+                var a = Vector256.Create(Sse.LoadVector128(pa), Sse.LoadVector128(pb));
+                var b = Vector256.Create(Sse.LoadVector128(pa + 4), Sse.LoadVector128(pb + 4));
+                var c = Vector256.Create(Sse.LoadVector128(pa + 8), Sse.LoadVector128(pb + 8));
+                var d = Vector256.Create(Sse.LoadVector128(pa + 12), Sse.LoadVector128(pb + 12));
+                var e = Vector256.Create(Sse.LoadVector128(pa + 16), Sse.LoadVector128(pb + 16));
+                // a 4×4 transpose in each half: s_q = columns 4j + q of the four tiles
+                var t0 = Avx.UnpackLow(a, b);   // a0 b0 a1 b1
+                var t1 = Avx.UnpackHigh(a, b);  // a2 b2 a3 b3
+                var t2 = Avx.UnpackLow(c, d);
+                var t3 = Avx.UnpackHigh(c, d);
+                var s0 = Avx.Shuffle(t0, t2, 0x44);
+                var s1 = Avx.Shuffle(t0, t2, 0xEE);
+                var s2 = Avx.Shuffle(t1, t3, 0x44);
+                var s3 = Avx.Shuffle(t1, t3, 0xEE);
+                // one tile on: (s_1, s_2, s_3, column 16 or 17)
+                var s4 = Avx2.AlignRight(e.AsByte(), s0.AsByte(), 4).AsSingle();
+                var s5 = Avx2.AlignRight(Avx2.AlignRight(e.AsByte(), e.AsByte(), 4), s1.AsByte(), 4).AsSingle();
+                Bt(s0, s1, s2, s3, s4, s5, h + 6 * r, 1);
+            }
+            float* dst = v + ty * 4;
+            for (int j = 0; j < 6; j++)
+            {
+                Bt(h[j], h[6 + j], h[12 + j], h[18 + j], h[24 + j], h[30 + j], kv, 1);
+                for (int i = 0; i < 6; i++) Vector256.Store(kv[i], dst + (6 * i + j) * ldXi);
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Bt(float r0, float r1, float r2, float r3, float r4, float r5, Span<float> k)
+    {
+        float a = r4 - 4f * r2, b = r3 - 4f * r1, c = r4 - r2, d = 2f * (r3 - r1);
+        k[0] = 4f * r0 - 5f * r2 + r4;
+        k[1] = a + b;
+        k[2] = a - b;
+        k[3] = c + d;
+        k[4] = c - d;
+        k[5] = 4f * r1 - 5f * r3 + r5;
+    }
+
+    /// <summary>The six outputs of Bᵀ (r0 … r5) to k[0], k[stride], …, k[5·stride].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Bt(Vector256<float> r0, Vector256<float> r1, Vector256<float> r2, Vector256<float> r3, Vector256<float> r4, Vector256<float> r5,
+        Vector256<float>* k, int stride)
+    {
+        var four = Vector256.Create(4f);
+        var five = Vector256.Create(5f);
+        Vector256<float> a = r4 - four * r2, b = r3 - four * r1, c = r4 - r2, d = Vector256.Create(2f) * (r3 - r1);
+        var k0 = four * r0 - five * r2 + r4;
+        var k5 = four * r1 - five * r3 + r5;
+        k[0] = k0;
+        k[stride] = a + b;
+        k[2 * stride] = a - b;
+        k[3 * stride] = c + d;
+        k[4 * stride] = c - d;
+        k[5 * stride] = k5;
+    }
+
+    /// <summary>Input row <paramref name="ih"/> (zero outside the image) as six column sets: s_q holds columns
+    /// iw0 + 4j + q of the eight tiles j.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Row4(in ConvGeometry g, float* x, int ih, int iw0, out Vector256<float> s0, out Vector256<float> s1,
+        out Vector256<float> s2, out Vector256<float> s3, out Vector256<float> s4, out Vector256<float> s5)
+    {
+        if ((uint)ih >= (uint)g.InH)
+        {
+            s0 = s1 = s2 = s3 = s4 = s5 = Vector256<float>.Zero;
+            return;
+        }
+        float* row = x + (nint)ih * g.InW;
+        var a = Load(row, iw0, g.InW);
+        var b = Load(row, iw0 + 8, g.InW);
+        var c = Load(row, iw0 + 16, g.InW);
+        var d = Load(row, iw0 + 24, g.InW);
+        // columns 0, 2, …, 14 and 1, 3, …, 15 of (a, b); the same of (c, d); then every fourth column
+        Split(a, b, out var e0, out var o0);
+        Split(c, d, out var e1, out var o1);
+        Split(e0, e1, out s0, out s2);
+        Split(o0, o1, out s1, out s3);
+        // columns 4j + 4 and 4j + 5: s0 and s1 one tile on, the last lane from columns iw0 + 32 and iw0 + 33
+        var next = Vector256.Create(1, 2, 3, 4, 5, 6, 7, 0);
+        var last = Vector256.Create(0, 0, 0, 0, 0, 0, 0, -1).AsSingle();
+        s4 = Avx.BlendVariable(Avx2.PermuteVar8x32(s0, next), Vector256.Create(At(row, iw0 + 32, g.InW)), last);
+        s5 = Avx.BlendVariable(Avx2.PermuteVar8x32(s1, next), Vector256.Create(At(row, iw0 + 33, g.InW)), last);
+    }
+
+    /// <summary><see cref="Row4"/> for four tiles (columns iw0 + [0, 18)).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Row4Half(in ConvGeometry g, float* x, int ih, int iw0, out Vector128<float> s0, out Vector128<float> s1,
+        out Vector128<float> s2, out Vector128<float> s3, out Vector128<float> s4, out Vector128<float> s5)
+    {
+        if ((uint)ih >= (uint)g.InH)
+        {
+            s0 = s1 = s2 = s3 = s4 = s5 = Vector128<float>.Zero;
+            return;
+        }
+        float* row = x + (nint)ih * g.InW;
+        var a = Load128(row, iw0, g.InW);
+        var b = Load128(row, iw0 + 4, g.InW);
+        var c = Load128(row, iw0 + 8, g.InW);
+        var d = Load128(row, iw0 + 12, g.InW);
+        // a 4×4 transpose: s_q = (a_q, b_q, c_q, d_q)
+        var t0 = Sse.UnpackLow(a, b);   // a0 b0 a1 b1
+        var t1 = Sse.UnpackHigh(a, b);  // a2 b2 a3 b3
+        var t2 = Sse.UnpackLow(c, d);
+        var t3 = Sse.UnpackHigh(c, d);
+        s0 = Sse.MoveLowToHigh(t0, t2);
+        s1 = Sse.MoveHighToLow(t2, t0);
+        s2 = Sse.MoveLowToHigh(t1, t3);
+        s3 = Sse.MoveHighToLow(t3, t1);
+        // one tile on: (s_1, s_2, s_3, column 16 or 17)
+        s4 = Ssse3.AlignRight(Vector128.CreateScalar(At(row, iw0 + 16, g.InW)).AsByte(), s0.AsByte(), 4).AsSingle();
+        s5 = Ssse3.AlignRight(Vector128.CreateScalar(At(row, iw0 + 17, g.InW)).AsByte(), s1.AsByte(), 4).AsSingle();
+    }
+
+    /// <summary>Columns [iw, iw + 4) of a row of <paramref name="width"/> floats, zero outside it (masked).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<float> Load128(float* row, int iw, int width)
+    {
+        if (iw >= 0 && iw + 4 <= width) return Sse.LoadVector128(row + iw);
+        var lane = Vector128.Create(iw) + Vector128.Create(0, 1, 2, 3);
+        var inside = Vector128.GreaterThanOrEqual(lane, Vector128<int>.Zero) & Vector128.LessThan(lane, Vector128.Create(width));
+        if (inside == Vector128<int>.Zero) return Vector128<float>.Zero;
+        return Avx.MaskLoad(row + iw, inside.AsSingle());
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float At(float* row, int iw, int width) => (uint)iw < (uint)width ? row[iw] : 0f;
+
+    // ---------------------------------------------------------------- y = Aᵀ M A + bias (4×4)
+
+    // Aᵀ applied to six values m0..m5: p = m1 + m2, q = m1 − m2, r = m3 + m4, s = m3 − m4;
+    //   y0 = (m0 + p) + r,  y1 = q + 2s,  y2 = p + 4r,  y3 = (q + 8s) + m5.
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void At4(float m0, float m1, float m2, float m3, float m4, float m5, out float y0, out float y1, out float y2, out float y3)
+    {
+        float p = m1 + m2, q = m1 - m2, r = m3 + m4, s = m3 - m4;
+        y0 = m0 + p + r;
+        y1 = q + 2f * s;
+        y2 = p + 4f * r;
+        y3 = q + 8f * s + m5;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void At4(Vector256<float> m0, Vector256<float> m1, Vector256<float> m2, Vector256<float> m3, Vector256<float> m4, Vector256<float> m5,
+        out Vector256<float> y0, out Vector256<float> y1, out Vector256<float> y2, out Vector256<float> y3)
+    {
+        Vector256<float> p = m1 + m2, q = m1 - m2, r = m3 + m4, s = m3 - m4;
+        y0 = m0 + p + r;
+        y1 = q + Vector256.Create(2f) * s;
+        y2 = p + Vector256.Create(4f) * r;
+        y3 = q + Vector256.Create(8f) * s + m5;
+    }
+
+    /// <summary>One output channel's tiles of one sample: m[ξ·ldXi + t] → y [OutH, OutW] (+ bias; relu: max(y, 0) too).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void OutputTile4(in ConvGeometry g, float* m, nint ldXi, float bias, float* y, float* relu)
+    {
+        int tilesH = (g.OutH + 3) / 4, tilesW = (g.OutW + 3) / 4;
+        if (Avx2.IsSupported)
+        {
+            var b = Vector256.Create(bias);
+            Vector256<float>* t = stackalloc Vector256<float>[24]; // Aᵀ M: 4 rows × 6 points
+            bool pairs = tilesW == 4;
+            for (int ty = 0; ty < tilesH; ty += pairs ? 2 : 1)
+                for (int j0 = 0; j0 < tilesW; j0 += 8)
+                {
+                    float* p = m + ty * tilesW + j0;
+                    for (int j = 0; j < 6; j++) // down column j: rows r = 0 … 3 of Aᵀ M
+                        At4(L(p, j, ldXi), L(p, 6 + j, ldXi), L(p, 12 + j, ldXi), L(p, 18 + j, ldXi), L(p, 24 + j, ldXi), L(p, 30 + j, ldXi),
+                            out t[j], out t[6 + j], out t[12 + j], out t[18 + j]);
+                    for (int r = 0; r < 4; r++)
+                    {
+                        Vector256<float>* q = t + 6 * r;
+                        At4(q[0], q[1], q[2], q[3], q[4], q[5], out var c0, out var c1, out var c2, out var c3);
+                        // lanes j of c0..c3 are columns 4j .. 4j + 3 of tile j (pairs: lanes 4–7 the next tile row's)
+                        Interleave4(c0 + b, c1 + b, c2 + b, c3 + b, out var r0, out var r1, out var r2, out var r3);
+                        int oh = 4 * ty + r, ow0 = 4 * j0;
+                        if (pairs)
+                        {
+                            StoreRun(in g, y, relu, oh, 0, r0);
+                            StoreRun(in g, y, relu, oh, 8, r1);
+                            StoreRun(in g, y, relu, oh + 4, 0, r2);
+                            StoreRun(in g, y, relu, oh + 4, 8, r3);
+                        }
+                        else
+                        {
+                            StoreRun(in g, y, relu, oh, ow0, r0);
+                            StoreRun(in g, y, relu, oh, ow0 + 8, r1);
+                            StoreRun(in g, y, relu, oh, ow0 + 16, r2);
+                            StoreRun(in g, y, relu, oh, ow0 + 24, r3);
+                        }
+                    }
+                }
+            return;
+        }
+        Span<float> u = stackalloc float[24];
+        for (int ty = 0; ty < tilesH; ty++)
+            for (int tx = 0; tx < tilesW; tx++)
+            {
+                float* p = m + ty * tilesW + tx;
+                for (int q = 0; q < 6; q++)
+                    At4(p[q * ldXi], p[(6 + q) * ldXi], p[(12 + q) * ldXi], p[(18 + q) * ldXi], p[(24 + q) * ldXi], p[(30 + q) * ldXi], out u[q], out u[6 + q], out u[12 + q], out u[18 + q]);
+                for (int r = 0; r < 4; r++)
+                {
+                    At4(u[6 * r], u[6 * r + 1], u[6 * r + 2], u[6 * r + 3], u[6 * r + 4], u[6 * r + 5], out float y0, out float y1, out float y2, out float y3);
+                    Put(g, y, relu, 4 * ty + r, 4 * tx, y0 + bias);
+                    Put(g, y, relu, 4 * ty + r, 4 * tx + 1, y1 + bias);
+                    Put(g, y, relu, 4 * ty + r, 4 * tx + 2, y2 + bias);
+                    Put(g, y, relu, 4 * ty + r, 4 * tx + 3, y3 + bias);
+                }
+            }
+    }
+
+    /// <summary>Lane j of c0 … c3 holds columns 4j … 4j + 3: r0 = columns 0–7 (tiles 0, 1), r1 = 8–15, r2 = 16–23, r3 = 24–31.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Interleave4(Vector256<float> c0, Vector256<float> c1, Vector256<float> c2, Vector256<float> c3,
+        out Vector256<float> r0, out Vector256<float> r1, out Vector256<float> r2, out Vector256<float> r3)
+    {
+        var t0 = Avx.UnpackLow(c0, c1);   // c0_0 c1_0 c0_1 c1_1 | c0_4 c1_4 c0_5 c1_5
+        var t1 = Avx.UnpackHigh(c0, c1);  // c0_2 c1_2 c0_3 c1_3 | c0_6 c1_6 c0_7 c1_7
+        var t2 = Avx.UnpackLow(c2, c3);
+        var t3 = Avx.UnpackHigh(c2, c3);
+        var u0 = Avx.Shuffle(t0, t2, 0x44); // tile 0 | tile 4
+        var u1 = Avx.Shuffle(t0, t2, 0xEE); // tile 1 | tile 5
+        var u2 = Avx.Shuffle(t1, t3, 0x44); // tile 2 | tile 6
+        var u3 = Avx.Shuffle(t1, t3, 0xEE); // tile 3 | tile 7
+        r0 = Avx.Permute2x128(u0, u1, 0x20);
+        r1 = Avx.Permute2x128(u2, u3, 0x20);
+        r2 = Avx.Permute2x128(u0, u1, 0x31);
+        r3 = Avx.Permute2x128(u2, u3, 0x31);
+    }
+
+    /// <summary>Eight columns from <paramref name="ow"/> of output row <paramref name="oh"/> (and of its ReLU), nothing
+    /// past OutH or OutW.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreRun(in ConvGeometry g, float* y, float* relu, int oh, int ow, Vector256<float> value)
+    {
+        if (oh >= g.OutH || ow >= g.OutW) return;
+        nint at = (nint)oh * g.OutW;
+        if (y != null) Store(y + at, ow, g.OutW, value);
+        // Vector256.Max(v, 0), as Vec.Relu: the same bits as the ReLU layer would compute
+        if (relu != null) Store(relu + at, ow, g.OutW, Vector256.Max(value, Vector256<float>.Zero));
+    }
+}
