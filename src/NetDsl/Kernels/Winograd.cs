@@ -15,6 +15,9 @@ public sealed class WinogradWorkspace
 {
     /// <summary>Scratch for <paramref name="maxSamples"/> samples at a time of the convolution <paramref name="geometry"/>
     /// (3×3, stride 1, no dilation) from <paramref name="geometry"/>.InC to <paramref name="outC"/> channels.</summary>
+    /// <param name="geometry">The convolution (3×3, stride 1, no dilation, padding of at most 2).</param>
+    /// <param name="outC">Its output channels.</param>
+    /// <param name="maxSamples">The most samples one call takes.</param>
     /// <param name="outputTile">The forward pass's output tile: 2 (F(2×2, 3×3)) or 4 (F(4×4, 3×3), see
     /// <see cref="Winograd"/>'s Forward4). The weight gradient is F(2×2, 3×3) either way.</param>
     public WinogradWorkspace(in ConvGeometry geometry, int outC, int maxSamples, int outputTile = 2)
