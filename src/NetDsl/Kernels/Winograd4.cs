@@ -90,6 +90,15 @@ public static unsafe partial class Winograd
             && MemoryMarshal.Cast<float, int>(weight).SequenceEqual(MemoryMarshal.Cast<float, int>(copy))) return;
         int inC = ws.Geometry.InC, outC = ws.OutC, mr = PackedGemm.MR;
         var packed = ws.Packed4.Span;
+        if (Vector256.IsHardwareAccelerated && mr == 8)
+        {
+            // A panel's eight output channels side by side, as PackA lays them out: the same operations on eight lanes
+            TransformWeights4Panels(ws, weight, transposed);
+            weight.CopyTo(copy);
+            ws.Transformed4 = true;
+            ws.TransformedTransposed4 = transposed;
+            return;
+        }
         Span<float> t = stackalloc float[18]; // G g: 6×3
         Span<float> u = stackalloc float[36]; // (G g) Gᵀ: 6×6
         Span<float> gk = stackalloc float[9];
@@ -107,6 +116,52 @@ public static unsafe partial class Winograd
         weight.CopyTo(copy);
         ws.Transformed4 = true;
         ws.TransformedTransposed4 = transposed;
+    }
+
+    /// <summary><see cref="G4"/> on eight lanes: the same operations, so the same bits.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void G4(Vector256<float> r0, Vector256<float> r1, Vector256<float> r2, Vector256<float>* u, int stride)
+    {
+        var quarter = Vector256.Create(0.25f);
+        var six = Vector256.Create(6f);
+        Vector256<float> e = r0 + r2, f = r0 * quarter + r2, h = r1 * Vector256.Create(0.5f);
+        u[0] = r0 * quarter;
+        u[stride] = -(e + r1) / six;
+        u[2 * stride] = -(e - r1) / six;
+        u[3 * stride] = (f + h) / six;
+        u[4 * stride] = (f - h) / six;
+        u[5 * stride] = r2;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void TransformWeights4Panels(WinogradWorkspace ws, ReadOnlySpan<float> weight, bool transposed)
+    {
+        int inC = ws.Geometry.InC, outC = ws.OutC;
+        Vector256<float>* gk = stackalloc Vector256<float>[9];
+        Vector256<float>* t = stackalloc Vector256<float>[18];
+        Vector256<float>* u = stackalloc Vector256<float>[36];
+        float* lanes = stackalloc float[8];
+        fixed (float* pw = weight, pp = ws.Packed4.Span)
+        {
+            for (int o0 = 0; o0 < outC; o0 += 8)
+                for (int c = 0; c < inC; c++)
+                {
+                    for (int i = 0; i < 9; i++)
+                    {
+                        // tap i of the eight filters (zero past the last channel, as PackA pads)
+                        for (int l = 0; l < 8; l++)
+                        {
+                            int o = o0 + l;
+                            lanes[l] = o >= outC ? 0f : transposed ? pw[(c * outC + o) * 9 + 8 - i] : pw[(o * inC + c) * 9 + i];
+                        }
+                        gk[i] = Vector256.Load(lanes);
+                    }
+                    for (int col = 0; col < 3; col++) G4(gk[col], gk[3 + col], gk[6 + col], t + col, 3);
+                    for (int row = 0; row < 6; row++) G4(t[3 * row], t[3 * row + 1], t[3 * row + 2], u + 6 * row, 1);
+                    float* at = pp + (nint)o0 * inC + c * 8;
+                    for (int xi = 0; xi < 36; xi++) Vector256.Store(u[xi], at + (nint)xi * ws.PackedSize);
+                }
+        }
     }
 
     // ---------------------------------------------------------------- V = Bᵀ d B (6×6)
