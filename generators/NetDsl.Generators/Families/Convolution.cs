@@ -263,7 +263,7 @@ internal sealed class ConvolutionFamily : LayerFamily
         e.W.Line($"_winogradBack{e.M} = new {Rt}.Kernels.WinogradWorkspace[{count}];");
         e.W.Open($"for (int w = 0; w < {count}; w++)");
         e.W.Line($"_winograd{e.M}[w] = new(in Geometry{e.M}, {l.OutC}, {strategy.WinogradSamples}{(strategy.WinogradTile == 4 ? ", outputTile: 4" : "")});");
-        e.W.Line($"_winogradBack{e.M}[w] = new(in GeometryBack{e.M}, {l.InC}, {strategy.WinogradSamples});");
+        e.W.Line($"_winogradBack{e.M}[w] = new(in GeometryBack{e.M}, {l.InC}, {strategy.WinogradSamples}{(strategy.WinogradBackTile == 4 ? ", outputTile: 4" : "")});");
         e.W.Close();
     }
 
@@ -410,7 +410,7 @@ internal sealed class ConvolutionFamily : LayerFamily
         WriteBiasGradient(w, l, p, samples: true);
         w.Close();
         w.Open("if (inputGradient)");
-        w.Line($"// dx [{l.InC}, {l.InH}, {l.InW}] = dy [{l.OutC}, {l.OutH}, {l.OutW}] convolved with weight turned 180°, channels swapped (Winograd, GeometryBack{m})");
+        w.Line($"// dx [{l.InC}, {l.InH}, {l.InW}] = dy [{l.OutC}, {l.OutH}, {l.OutW}] convolved with weight turned 180°, channels swapped (Winograd {(strategy.WinogradBackTile == 4 ? "F(4×4, 3×3)" : "F(2×2, 3×3)")}, GeometryBack{m})");
         w.Open($"for (int n = n0; n < n1; n += {s})");
         w.Line($"int samples = global::System.Math.Min({s}, n1 - n);");
         w.Line($"{Rt}.Kernels.Winograd.Forward(_winogradBack{m}[worker], weight, transposedWeight: true, default, {dy}.AsSpan(n * {l.OutSize}, samples * {l.OutSize}), {dx}.AsSpan(n * {l.InSize}, samples * {l.InSize}), samples, 0, {l.InC}, _pass);");

@@ -19,14 +19,16 @@ namespace NetDsl.Generators.Lowering;
 /// <param name="SplitPool">The 2×2 pool a batch of one runs inside this convolution's split, or −1 (see <see cref="CpuPlan.SplitChain"/>).</param>
 internal sealed record ConvStrategy(int SamplesPerGemm, bool DotWeightGradient, bool PackedGemm, bool SplitOneSample = false,
     int WinogradSamples = 0, bool Direct = false, int FusedRelu = -1, bool ChannelLanes = false, bool OutputOnDemand = false,
-    bool DirectRows = false, int SplitActivation = -1, int SplitPool = -1, int WinogradTile = 2)
+    bool DirectRows = false, int SplitActivation = -1, int SplitPool = -1, int WinogradTile = 2, int WinogradBackTile = 2)
 {
-    /// <summary>The Winograd forward pass's output tile, <see cref="WinogradTile"/>: 4 (F(4×4, 3×3)) where the output rows
-    /// are exactly four such tiles wide (13–16 columns: the transforms then hold two tile rows per vector, as for the
-    /// cnn's 14×14 conv2), 2 elsewhere. For the cnn's conv2, F(4×4) took batch 1 from 50 to 44 µs and batch 256 from 30k
-    /// to 34k/s (2 threads), training unchanged; the input gradient stayed F(2×2), slower in F(4×4) (8.2–8.4k against
-    /// 8.5–8.7k/s). Other widths were not measured faster, so they keep F(2×2).</summary>
-    public static int WinogradTileFor(ShapedLayer l) => (l.OutW + 3) / 4 == 4 ? 4 : 2;
+    /// <summary>The output tile of a Winograd pass whose output rows are <paramref name="width"/> wide: 4 (F(4×4, 3×3))
+    /// where they are exactly four such tiles (13–16 columns: the transforms then hold two tile rows per vector, as for the
+    /// cnn's 14×14 conv2), 2 elsewhere. The forward pass (<see cref="WinogradTile"/>) and the input gradient
+    /// (<see cref="WinogradBackTile"/>, its rows the layer's input rows) each by its own width; the weight gradient is
+    /// F(2×2). For the cnn's conv2, F(4×4) forward took batch 1 from 50 to 44 µs and batch 256 from 30k to 34k/s
+    /// (2 threads), and the input gradient's training from 4.72–4.81k to 4.90–5.02k/s (1 thread). Other widths were not
+    /// measured faster, so they keep F(2×2).</summary>
+    public static int WinogradTileFor(int width) => (width + 3) / 4 == 4 ? 4 : 2;
 
     /// <summary>A batch of one splits this convolution's output rows across the workers (ChannelLaneConv always; DirectConv
     /// when it has too few channels to share, <see cref="DirectRows"/>); otherwise its output channels.</summary>
@@ -215,7 +217,7 @@ internal sealed record CpuPlan(
         bool rows = direct && l.OutC < 16 && macs >= ConvStrategy.DirectRowSplitMacs;
         if (rows) split = true;
         return new ConvStrategy(samples, dots, c.Groups == 1, split, winograd, direct, ChannelLanes: lanes, DirectRows: rows,
-            WinogradTile: winograd > 0 ? ConvStrategy.WinogradTileFor(l) : 2);
+            WinogradTile: winograd > 0 ? ConvStrategy.WinogradTileFor(l.OutW) : 2, WinogradBackTile: winograd > 0 ? ConvStrategy.WinogradTileFor(l.InW) : 2);
     }
 
     /// <summary>Samples per Winograd call for a 3×3, stride-1, undilated, ungrouped convolution with padding of at most 2
