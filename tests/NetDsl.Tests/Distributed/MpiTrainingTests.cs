@@ -4,6 +4,7 @@ using System.IO;
 using System.Linq;
 using System.Text;
 using FashionMnistSample;
+using NetDsl;
 using NetDsl.Data;
 using NetDsl.IO;
 using NetDsl.Training;
@@ -24,11 +25,16 @@ public class MpiTrainingTests(ITestOutputHelper output)
     // 640 images, global batch 64 = 32 + 32 per rank, 2 epochs = 20 steps. One process sums its gradients over the fixed
     // deterministic slices of the batch (WorkerPool.DeterministicSlices), the ranks over their halves' slices and then the
     // allreduce: the sums associate differently, so the weights agree to rounding, not bit for bit (docs/distributed.md).
-    [InlineData(640, 64, 2, false)]
+    [InlineData("cnn", 640, 64, 2, false, 1e-5)]
     // Global batch 51 = 25 + 26 over 600 images (11 steps of 51 and one of 39 = 19 + 20): weights 25/51 are not exact, and
-    // the reference is one worker: equal within 1e-5 of the weights' scale.
-    [InlineData(600, 51, 1, false)]
-    public void TwoMpiRanksTrainTheWeightsOfOneProcessAtTheGlobalBatch(int images, int batch, int referenceWorkers, bool bitIdentical)
+    // the reference is one worker: LeNet-5 equal within 1e-5 of the weights' scale. The cnn within 5e-3: its conv2 is
+    // Winograd F(4×4, 3×3), whose output positions in a tile are different sums, so windows the max pool would see tied
+    // (the same inputs) come out a rounding apart, and which one wins follows the last bits. Rounding-level differences
+    // then change winners: one process nudged by one ulp of one weight ends 6e-4 to 1.5e-3 away from itself
+    // (docs/distributed.md). F(2×2) kept such ties exact.
+    [InlineData("lenet5", 600, 51, 1, false, 1e-5)]
+    [InlineData("cnn", 600, 51, 1, false, 5e-3)]
+    public void TwoMpiRanksTrainTheWeightsOfOneProcessAtTheGlobalBatch(string net, int images, int batch, int referenceWorkers, bool bitIdentical, double tolerance)
     {
         string root = RepositoryRoot();
         string dataDir = Path.Combine(root, "samples", "FashionMnist", "data");
@@ -36,7 +42,7 @@ public class MpiTrainingTests(ITestOutputHelper output)
         string weights = Path.Combine(Path.GetTempPath(), $"netdsl-mpi-{Guid.NewGuid():N}.safetensors");
         try
         {
-            string log = RunMpi(2, dll, $"--net cnn --subset --limit {images} --epochs 2 --batch {batch} --seed 1 --threads 1 --allreduce-rounds 0 --save {weights}");
+            string log = RunMpi(2, dll, $"--net {net} --subset --limit {images} --epochs 2 --batch {batch} --seed 1 --threads 1 --allreduce-rounds 0 --save {weights}");
             output.WriteLine(log);
             log.ShouldContain("[rank 0] MPI: ");
             log.ShouldContain("2 ranks");
@@ -44,10 +50,13 @@ public class MpiTrainingTests(ITestOutputHelper output)
             log.ShouldContain("[rank 1] epoch  2  ");
 
             var (train, test) = FashionMnist.Load(dataDir);
-            using var reference = new Cnn(batch, seed: 1, referenceWorkers);
+            INetwork Create(int seed, int workers) => net == "cnn" ? new Cnn(batch, seed, workers) : new LeNet5(batch, seed, workers);
+            var reference = Create(1, referenceWorkers);
+            using var disposeReference = (IDisposable)reference;
             var reports = Trainer.Fit(reference, train.Take(images), null, new SoftmaxCrossEntropy(), new Sgd(0.01f, 0.9f),
                 new TrainingOptions { Epochs = 2, BatchSize = batch, Seed = 1 });
-            using var distributed = new Cnn(batch, seed: 2, 1);
+            var distributed = Create(2, 1);
+            using var disposeDistributed = (IDisposable)distributed;
             SafeTensors.Load(weights, distributed);
 
             var expected = reference.Parameters;
@@ -55,11 +64,12 @@ public class MpiTrainingTests(ITestOutputHelper output)
             int same = 0;
             for (int i = 0; i < expected.Length; i++) if (BitConverter.SingleToInt32Bits(actual[i]) == BitConverter.SingleToInt32Bits(expected[i])) same++;
             double relative = DistributedTrainerTests.RelativeDifference(actual, expected);
-            output.WriteLine($"{images} images, global batch {batch}, 2 epochs: {same} of {expected.Length} parameters bit-identical to one process of "
+            output.WriteLine($"{net}, {images} images, global batch {batch}, 2 epochs: {same} of {expected.Length} parameters bit-identical to one process of "
                 + $"{referenceWorkers} worker(s); max |Δ| / max |w| = {relative:E2}; one process's last train loss {reports[^1].TrainLoss:F6}");
-            relative.ShouldBeLessThan(1e-5);
+            relative.ShouldBeLessThan(tolerance);
             if (bitIdentical) same.ShouldBe(expected.Length);
-            using var initial = new Cnn(batch, seed: 1, 1);
+            var initial = Create(1, 1);
+            using var disposeInitial = (IDisposable)initial;
             RelativeChange(initial.Parameters, actual).ShouldBeGreaterThan(1e-3); // it trained
         }
         finally { File.Delete(weights); }
