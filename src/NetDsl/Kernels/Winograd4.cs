@@ -67,17 +67,21 @@ public static unsafe partial class Winograd
 
     // ---------------------------------------------------------------- U = G g Gᵀ (6×6), packed per ξ
 
-    /// <summary>G·r for a 3-vector r: u0 = r0/4, u1 = −(r0 + r2 + r1)/6, u2 = −(r0 + r2 − r1)/6,
-    /// u3 = (r0/4 + r2 + r1/2)/6, u4 = (r0/4 + r2 − r1/2)/6, u5 = r2.</summary>
+    /// <summary>⅙ as a float: G's sixths are multiplications by it (a division per value made the transform a tenth of the
+    /// cnn's training step).</summary>
+    private const float Sixth = 1f / 6f;
+
+    /// <summary>G·r for a 3-vector r: u0 = r0/4, u1 = −(r0 + r2 + r1)·⅙, u2 = −(r0 + r2 − r1)·⅙,
+    /// u3 = (r0/4 + r2 + r1/2)·⅙, u4 = (r0/4 + r2 − r1/2)·⅙, u5 = r2.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void G4(float r0, float r1, float r2, Span<float> u, int at, int stride)
     {
         float e = r0 + r2, f = r0 * 0.25f + r2, h = r1 * 0.5f;
         u[at] = r0 * 0.25f;
-        u[at + stride] = -(e + r1) / 6f;
-        u[at + 2 * stride] = -(e - r1) / 6f;
-        u[at + 3 * stride] = (f + h) / 6f;
-        u[at + 4 * stride] = (f - h) / 6f;
+        u[at + stride] = -(e + r1) * Sixth;
+        u[at + 2 * stride] = -(e - r1) * Sixth;
+        u[at + 3 * stride] = (f + h) * Sixth;
+        u[at + 4 * stride] = (f - h) * Sixth;
         u[at + 5 * stride] = r2;
     }
 
@@ -90,7 +94,7 @@ public static unsafe partial class Winograd
             && MemoryMarshal.Cast<float, int>(weight).SequenceEqual(MemoryMarshal.Cast<float, int>(copy))) return;
         int inC = ws.Geometry.InC, outC = ws.OutC, mr = PackedGemm.MR;
         var packed = ws.Packed4.Span;
-        if (Vector256.IsHardwareAccelerated && mr == 8)
+        if (Avx2.IsSupported && mr == 8)
         {
             // A panel's eight output channels side by side, as PackA lays them out: the same operations on eight lanes
             TransformWeights4Panels(ws, weight, transposed);
@@ -123,13 +127,13 @@ public static unsafe partial class Winograd
     private static void G4(Vector256<float> r0, Vector256<float> r1, Vector256<float> r2, Vector256<float>* u, int stride)
     {
         var quarter = Vector256.Create(0.25f);
-        var six = Vector256.Create(6f);
+        var sixth = Vector256.Create(Sixth);
         Vector256<float> e = r0 + r2, f = r0 * quarter + r2, h = r1 * Vector256.Create(0.5f);
         u[0] = r0 * quarter;
-        u[stride] = -(e + r1) / six;
-        u[2 * stride] = -(e - r1) / six;
-        u[3 * stride] = (f + h) / six;
-        u[4 * stride] = (f - h) / six;
+        u[stride] = -(e + r1) * sixth;
+        u[2 * stride] = -(e - r1) * sixth;
+        u[3 * stride] = (f + h) * sixth;
+        u[4 * stride] = (f - h) * sixth;
         u[5 * stride] = r2;
     }
 
@@ -140,27 +144,27 @@ public static unsafe partial class Winograd
         Vector256<float>* gk = stackalloc Vector256<float>[9];
         Vector256<float>* t = stackalloc Vector256<float>[18];
         Vector256<float>* u = stackalloc Vector256<float>[36];
-        float* lanes = stackalloc float[8];
+        // Filter o + l sits l·stride floats after filter o: [OutC, InC, 3, 3], or the transposed [InC, OutC, 3, 3]
+        int stride = transposed ? 9 : inC * 9;
+        var lane = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7);
+        var offsets = lane * Vector256.Create(stride);
         fixed (float* pw = weight, pp = ws.Packed4.Span)
         {
             for (int o0 = 0; o0 < outC; o0 += 8)
+            {
+                // lanes past the last channel read nothing and stay zero, as PackA pads
+                var inside = Vector256.LessThan(lane, Vector256.Create(outC - o0)).AsSingle();
                 for (int c = 0; c < inC; c++)
                 {
-                    for (int i = 0; i < 9; i++)
-                    {
-                        // tap i of the eight filters (zero past the last channel, as PackA pads)
-                        for (int l = 0; l < 8; l++)
-                        {
-                            int o = o0 + l;
-                            lanes[l] = o >= outC ? 0f : transposed ? pw[(c * outC + o) * 9 + 8 - i] : pw[(o * inC + c) * 9 + i];
-                        }
-                        gk[i] = Vector256.Load(lanes);
-                    }
+                    float* first = transposed ? pw + ((nint)c * outC + o0) * 9 : pw + ((nint)o0 * inC + c) * 9;
+                    for (int i = 0; i < 9; i++) // tap i of the eight filters (the transposed kernel turned by 180°)
+                        gk[i] = Avx2.GatherMaskVector256(Vector256<float>.Zero, first + (transposed ? 8 - i : i), offsets, inside, 4);
                     for (int col = 0; col < 3; col++) G4(gk[col], gk[3 + col], gk[6 + col], t + col, 3);
                     for (int row = 0; row < 6; row++) G4(t[3 * row], t[3 * row + 1], t[3 * row + 2], u + 6 * row, 1);
                     float* at = pp + (nint)o0 * inC + c * 8;
                     for (int xi = 0; xi < 36; xi++) Vector256.Store(u[xi], at + (nint)xi * ws.PackedSize);
                 }
+            }
         }
     }
 
