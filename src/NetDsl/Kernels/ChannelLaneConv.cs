@@ -103,7 +103,7 @@ public static unsafe class ChannelLaneConv
             }
     }
 
-    /// <summary>y [outC, OutH, OutW] = conv(x [InC, InH, InW]) (+ bias), the weight packed by <see cref="Pack"/>. If
+    /// <summary>y [outC, OutH, OutW] = conv(x [InC, InH, InW]) (+ bias), the weight packed by <see cref="Pack(ChannelLaneWeights, ReadOnlySpan{float})"/>. If
     /// <paramref name="relu"/> is not empty it also receives max(y, 0): a ReLU that follows, fused into the stores; y may
     /// then be empty (only the ReLU's output is stored). Only output rows [<paramref name="row0"/>, <paramref name="row1"/>)
     /// are computed (−1: to the last): a batch of one splits them across workers, each element the same sum.</summary>

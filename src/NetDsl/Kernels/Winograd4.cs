@@ -122,7 +122,7 @@ public static unsafe partial class Winograd
         ws.TransformedTransposed4 = transposed;
     }
 
-    /// <summary><see cref="G4"/> on eight lanes: the same operations, so the same bits.</summary>
+    /// <summary>G4 (the scalar one) on eight lanes: the same operations, so the same bits.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void G4(Vector256<float> r0, Vector256<float> r1, Vector256<float> r2, Vector256<float>* u, int stride)
     {
