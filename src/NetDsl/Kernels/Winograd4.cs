@@ -191,23 +191,15 @@ public static unsafe partial class Winograd
             // h[6r + j]: input row r of the tiles, transformed along the row (point j)
             Vector256<float>* h = stackalloc Vector256<float>[36];
             Vector256<float>* kv = stackalloc Vector256<float>[6];
-            bool pairs = tilesW == 4;
-            for (int ty = 0; ty < tilesH; ty += pairs ? 2 : 1)
+            // Tile rows in order, eight tiles at a time: a vector's lanes past a row's last tile spill into the next tile
+            // row's first tiles, which that row then writes. (Rows of exactly four tiles take InputTile4Padded.)
+            for (int ty = 0; ty < tilesH; ty++)
                 for (int j0 = 0; j0 < tilesW; j0 += 8)
                 {
                     int ih = 4 * ty - g.PadTop, iw0 = 4 * j0 - g.PadLeft;
                     for (int r = 0; r < 6; r++)
                     {
-                        Vector256<float> s0, s1, s2, s3, s4, s5;
-                        if (pairs)
-                        {
-                            // lanes 0–3: tile row ty, lanes 4–7: tile row ty + 1 (zero past the last)
-                            Row4Half(in g, x, ih + r, iw0, out var l0, out var l1, out var l2, out var l3, out var l4, out var l5);
-                            Row4Half(in g, x, ty + 1 < tilesH ? ih + 4 + r : -1, iw0, out var u0, out var u1, out var u2, out var u3, out var u4, out var u5);
-                            s0 = Vector256.Create(l0, u0); s1 = Vector256.Create(l1, u1); s2 = Vector256.Create(l2, u2);
-                            s3 = Vector256.Create(l3, u3); s4 = Vector256.Create(l4, u4); s5 = Vector256.Create(l5, u5);
-                        }
-                        else Row4(in g, x, ih + r, iw0, out s0, out s1, out s2, out s3, out s4, out s5);
+                        Row4(in g, x, ih + r, iw0, out var s0, out var s1, out var s2, out var s3, out var s4, out var s5);
                         Bt(s0, s1, s2, s3, s4, s5, h + 6 * r, 1);
                     }
                     float* dst = v + ty * tilesW + j0;
@@ -358,46 +350,6 @@ public static unsafe partial class Winograd
         var last = Vector256.Create(0, 0, 0, 0, 0, 0, 0, -1).AsSingle();
         s4 = Avx.BlendVariable(Avx2.PermuteVar8x32(s0, next), Vector256.Create(At(row, iw0 + 32, g.InW)), last);
         s5 = Avx.BlendVariable(Avx2.PermuteVar8x32(s1, next), Vector256.Create(At(row, iw0 + 33, g.InW)), last);
-    }
-
-    /// <summary><see cref="Row4"/> for four tiles (columns iw0 + [0, 18)).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Row4Half(in ConvGeometry g, float* x, int ih, int iw0, out Vector128<float> s0, out Vector128<float> s1,
-        out Vector128<float> s2, out Vector128<float> s3, out Vector128<float> s4, out Vector128<float> s5)
-    {
-        if ((uint)ih >= (uint)g.InH)
-        {
-            s0 = s1 = s2 = s3 = s4 = s5 = Vector128<float>.Zero;
-            return;
-        }
-        float* row = x + (nint)ih * g.InW;
-        var a = Load128(row, iw0, g.InW);
-        var b = Load128(row, iw0 + 4, g.InW);
-        var c = Load128(row, iw0 + 8, g.InW);
-        var d = Load128(row, iw0 + 12, g.InW);
-        // a 4×4 transpose: s_q = (a_q, b_q, c_q, d_q)
-        var t0 = Sse.UnpackLow(a, b);   // a0 b0 a1 b1
-        var t1 = Sse.UnpackHigh(a, b);  // a2 b2 a3 b3
-        var t2 = Sse.UnpackLow(c, d);
-        var t3 = Sse.UnpackHigh(c, d);
-        s0 = Sse.MoveLowToHigh(t0, t2);
-        s1 = Sse.MoveHighToLow(t2, t0);
-        s2 = Sse.MoveLowToHigh(t1, t3);
-        s3 = Sse.MoveHighToLow(t3, t1);
-        // one tile on: (s_1, s_2, s_3, column 16 or 17)
-        s4 = Ssse3.AlignRight(Vector128.CreateScalar(At(row, iw0 + 16, g.InW)).AsByte(), s0.AsByte(), 4).AsSingle();
-        s5 = Ssse3.AlignRight(Vector128.CreateScalar(At(row, iw0 + 17, g.InW)).AsByte(), s1.AsByte(), 4).AsSingle();
-    }
-
-    /// <summary>Columns [iw, iw + 4) of a row of <paramref name="width"/> floats, zero outside it (masked).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector128<float> Load128(float* row, int iw, int width)
-    {
-        if (iw >= 0 && iw + 4 <= width) return Sse.LoadVector128(row + iw);
-        var lane = Vector128.Create(iw) + Vector128.Create(0, 1, 2, 3);
-        var inside = Vector128.GreaterThanOrEqual(lane, Vector128<int>.Zero) & Vector128.LessThan(lane, Vector128.Create(width));
-        if (inside == Vector128<int>.Zero) return Vector128<float>.Zero;
-        return Avx.MaskLoad(row + iw, inside.AsSingle());
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -178,15 +178,18 @@ public class KernelTests
         }
     }
 
+    /// <summary>Plane sizes for the 2×2 pools: vector chunks that overlap at the row's end, scalar rows, odd sizes.</summary>
+    public static TheoryData<int, int> PoolPlanes => new()
+    {
+        { 28, 28 }, { 7, 9 }, { 2, 34 },
+        { 14, 14 },  // 7 outputs per row: two overlapping 4-wide chunks
+        { 10, 10 },
+        { 4, 6 },    // 3 per row: scalar
+        { 6, 20 }, { 5, 37 },
+    };
+
     [Theory]
-    [InlineData(28, 28)]
-    [InlineData(7, 9)]
-    [InlineData(2, 34)]
-    [InlineData(14, 14)]  // 7 outputs per row: two overlapping 4-wide chunks
-    [InlineData(10, 10)]
-    [InlineData(4, 6)]    // 3 per row: scalar
-    [InlineData(6, 20)]
-    [InlineData(5, 37)]
+    [MemberData(nameof(PoolPlanes))]
     public void Pool2x2MatchesTheDefinition(int h, int w)
     {
         const int planes = 3;
@@ -224,13 +227,7 @@ public class KernelTests
     }
 
     [Theory]
-    [InlineData(28, 28)]
-    [InlineData(7, 9)]
-    [InlineData(2, 34)]
-    [InlineData(14, 14)]  // 7 outputs per row: two overlapping 4-wide chunks
-    [InlineData(10, 10)]
-    [InlineData(4, 6)]    // 3 per row: scalar
-    [InlineData(5, 37)]
+    [MemberData(nameof(PoolPlanes))]
     public void Pool2x2BackwardMatchesTheDefinition(int h, int w)
     {
         const int planes = 3;

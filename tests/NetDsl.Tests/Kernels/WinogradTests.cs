@@ -23,6 +23,7 @@ public class WinogradTests
     [InlineData(16, 16, 14, 14, 1, 1, 1, 1, 3, 4)]   // F(4×4, 3×3): 14 = 4·4 − 2, the last tile row and column half outside
     [InlineData(32, 64, 14, 14, 1, 1, 1, 1, 1, 4)]   // the cnn's second convolution at batch 1
     [InlineData(6, 8, 10, 15, 1, 1, 1, 1, 2, 4)]     // four tiles a row (two tile rows per vector), an odd number of tile rows
+    [InlineData(2, 8, 340, 14, 1, 1, 1, 1, 1, 4)]    // four tiles a row, too tall for the padded copy: one tile row per vector
     [InlineData(3, 8, 7, 9, 0, 0, 0, 0, 2, 4)]
     [InlineData(5, 9, 5, 6, 2, 2, 2, 2, 1, 4)]
     [InlineData(4, 17, 37, 38, 1, 0, 2, 1, 2, 4)]    // more than 8 tiles across a row (two vectors of tiles)
