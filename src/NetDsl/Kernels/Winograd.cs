@@ -7,9 +7,8 @@ using System.Runtime.Intrinsics.X86;
 namespace NetDsl.Kernels;
 
 /// <summary>
-/// One worker's scratch for <see cref="Winograd"/> on one convolution: the transformed input V [16][InC][Ld], the
-/// products M [16][OutC][Ld], and the transformed, packed weights U with a copy of the weights they were made from (a
-/// later call with the same weights skips the transform: inference reuses it, training redoes it once per step).
+/// One worker's scratch for <see cref="Winograd"/> on one convolution: F(2×2)'s buffers (<see cref="WinogradDomain"/>),
+/// F(4×4)'s too when the forward pass is in 4×4 tiles, and the weight gradient's sums and products.
 /// </summary>
 public sealed class WinogradWorkspace
 {
@@ -18,8 +17,8 @@ public sealed class WinogradWorkspace
     /// <param name="geometry">The convolution (3×3, stride 1, no dilation, padding of at most 2).</param>
     /// <param name="outC">Its output channels.</param>
     /// <param name="maxSamples">The most samples one call takes.</param>
-    /// <param name="outputTile">The forward pass's output tile: 2 (F(2×2, 3×3)) or 4 (F(4×4, 3×3), see
-    /// <see cref="Winograd"/>'s Forward4). The weight gradient is F(2×2, 3×3) either way.</param>
+    /// <param name="outputTile">The forward pass's output tile: 2 (F(2×2, 3×3)) or 4 (F(4×4, 3×3), Winograd4.cs). The
+    /// weight gradient is F(2×2, 3×3) either way.</param>
     public WinogradWorkspace(in ConvGeometry geometry, int outC, int maxSamples, int outputTile = 2)
     {
         if (outputTile is not (2 or 4)) throw new ArgumentOutOfRangeException(nameof(outputTile), outputTile, "WinogradWorkspace: outputTile must be 2 or 4");
@@ -29,52 +28,25 @@ public sealed class WinogradWorkspace
         Geometry = geometry;
         OutC = outC;
         MaxSamples = maxSamples;
-        Tiles = Winograd.TilesOf(geometry);
-        // Room for a vector of 8 tiles past the last one (the transforms write whole vectors) and 64-byte aligned rows.
-        Ld = (maxSamples * Tiles + 8 + 15) / 16 * 16;
         PackedSize = PackedGemm.PackedASize(outC, geometry.InC);
-        Packed = new AlignedBuffer(16 * PackedSize);
-        Weights = new AlignedBuffer(outC * geometry.InC * 9);
-        // One cache line between the 16 planes: at a stride of a multiple of 4 KiB the 16 values of a tile, one per plane,
-        // would all fall into one set of the 8-way L1 and evict each other.
-        PlaneV = checked(geometry.InC * Ld + 16);
-        PlaneM = checked(outC * Ld + 16);
-        V = new AlignedBuffer(checked(16 * PlaneV));
-        M = new AlignedBuffer(checked(16 * PlaneM));
+        // F(2×2)'s transformed input and products serve the weight gradient in any case; its packed weights only a forward
+        // pass in F(2×2).
+        Domain2 = new WinogradDomain(geometry, outC, maxSamples, 2, outputTile == 2 ? PackedSize : 0);
+        ForwardDomain = outputTile == 2 ? Domain2 : new WinogradDomain(geometry, outC, maxSamples, 4, PackedSize);
         DU = new AlignedBuffer(checked(16 * outC * geometry.InC));
         // The weight gradient's products: one point's adjoint packed for PackedGemm, and its transformed input transposed.
         PackedM = new AlignedBuffer(checked(PackedGemm.PackedASize(outC, maxSamples * Tiles)));
         VT = new AlignedBuffer(checked(maxSamples * Tiles * geometry.InC));
-        OutputTile = outputTile;
-        if (outputTile == 4)
-        {
-            Tiles4 = Winograd.Tiles4Of(geometry);
-            Ld4 = (maxSamples * Tiles4 + 8 + 15) / 16 * 16;
-            PlaneV4 = checked(geometry.InC * Ld4 + 16);
-            PlaneM4 = checked(outC * Ld4 + 16);
-            V4 = new AlignedBuffer(checked(36 * PlaneV4));
-            M4 = new AlignedBuffer(checked(36 * PlaneM4));
-            Packed4 = new AlignedBuffer(checked(36 * PackedSize));
-            Weights4 = new AlignedBuffer(outC * geometry.InC * 9);
-        }
-        else V4 = M4 = Packed4 = Weights4 = new AlignedBuffer(0);
     }
 
     /// <summary>The forward pass's output tile: 2 or 4.</summary>
-    public int OutputTile { get; }
-    /// <summary>4×4 output tiles per sample (<see cref="OutputTile"/> 4).</summary>
-    public int Tiles4 { get; }
-    internal int Ld4 { get; }
-    internal int PlaneV4 { get; }
-    internal int PlaneM4 { get; }
-    /// <summary>F(4×4, 3×3)'s transformed input [36][InC][Ld4], products [36][OutC][Ld4], packed U and the weights it is of.</summary>
-    internal AlignedBuffer V4 { get; }
-    internal AlignedBuffer M4 { get; }
-    internal AlignedBuffer Packed4 { get; }
-    internal AlignedBuffer Weights4 { get; }
-    internal bool Transformed4 { get; set; }
-    internal bool TransformedTransposed4 { get; set; }
-    internal long CheckedPass4 { get; set; }
+    public int OutputTile => ForwardDomain.Tile;
+    /// <summary>4×4 output tiles per sample (<see cref="OutputTile"/> 4; 0 otherwise).</summary>
+    public int Tiles4 => OutputTile == 4 ? ForwardDomain.Tiles : 0;
+    /// <summary>F(2×2)'s buffers (the weight gradient's, and the forward pass's in F(2×2)).</summary>
+    internal WinogradDomain Domain2 { get; }
+    /// <summary>The forward pass's buffers: <see cref="Domain2"/>, or F(4×4)'s.</summary>
+    internal WinogradDomain ForwardDomain { get; }
 
     /// <summary>The convolution this workspace is for.</summary>
     public ConvGeometry Geometry { get; }
@@ -83,27 +55,68 @@ public sealed class WinogradWorkspace
     /// <summary>Most samples one call takes.</summary>
     public int MaxSamples { get; }
     /// <summary>2×2 output tiles per sample.</summary>
-    public int Tiles { get; }
-    /// <summary>Row stride of V and M.</summary>
-    public int Ld { get; }
+    public int Tiles => Domain2.Tiles;
+    /// <summary>Row stride of F(2×2)'s V and M.</summary>
+    public int Ld => Domain2.Ld;
+    /// <summary>Floats of one point's packed weights.</summary>
     internal int PackedSize { get; }
-    internal int PlaneV { get; }
-    internal int PlaneM { get; }
-    internal AlignedBuffer Packed { get; }
-    internal AlignedBuffer Weights { get; }
-    internal AlignedBuffer V { get; }
-    internal AlignedBuffer M { get; }
     /// <summary>The weight gradient in the transform domain, [16][OutC, InC], summed over a backward pass's samples.</summary>
     internal AlignedBuffer DU { get; }
-    internal bool Transformed { get; set; }
-    internal bool TransformedTransposed { get; set; }
-    internal long CheckedPass { get; set; }
     /// <summary>M[ξ] [OutC, tiles] packed in panels (<see cref="PackedGemm.PackA"/>), for the weight gradient's product.</summary>
     internal AlignedBuffer PackedM { get; }
     /// <summary>V[ξ]ᵀ [tiles, InC], for the weight gradient's product.</summary>
     internal AlignedBuffer VT { get; }
     /// <summary>DU holds a sum not yet added into a weight gradient.</summary>
     internal bool HasGradient { get; set; }
+}
+
+/// <summary>
+/// One tile size's buffers of a <see cref="WinogradWorkspace"/>: the transformed input V [points][InC][Ld], the products
+/// M [points][OutC][Ld], and the transformed, packed weights U with a copy of the weights they were made from (a later
+/// call with the same weights skips the transform: inference reuses it, training redoes it once per step).
+/// </summary>
+internal sealed class WinogradDomain
+{
+    /// <param name="g">The convolution.</param>
+    /// <param name="outC">Its output channels.</param>
+    /// <param name="maxSamples">The most samples one call takes.</param>
+    /// <param name="tile">The output tile: 2 or 4.</param>
+    /// <param name="packedSize">Floats of one point's packed weights; 0: this domain keeps no weights (F(2×2)'s when the
+    /// forward pass is F(4×4): only the weight gradient uses its V and M).</param>
+    public WinogradDomain(in ConvGeometry g, int outC, int maxSamples, int tile, int packedSize)
+    {
+        Tile = tile;
+        Points = (tile + 2) * (tile + 2);
+        Tiles = (g.OutH + tile - 1) / tile * ((g.OutW + tile - 1) / tile);
+        // Room for a vector of 8 tiles past the last one (the transforms write whole vectors) and 64-byte aligned rows.
+        Ld = (maxSamples * Tiles + 8 + 15) / 16 * 16;
+        // One cache line between the planes: at a stride of a multiple of 4 KiB the values of a tile, one per plane, would
+        // all fall into one set of the 8-way L1 and evict each other.
+        PlaneV = checked(g.InC * Ld + 16);
+        PlaneM = checked(outC * Ld + 16);
+        V = new AlignedBuffer(checked(Points * PlaneV));
+        M = new AlignedBuffer(checked(Points * PlaneM));
+        Packed = new AlignedBuffer(checked(Points * packedSize));
+        Weights = new AlignedBuffer(packedSize == 0 ? 0 : outC * g.InC * 9);
+    }
+
+    /// <summary>Output tile: 2 or 4.</summary>
+    public int Tile { get; }
+    /// <summary>Points ξ of the transform domain: 16 or 36.</summary>
+    public int Points { get; }
+    /// <summary>Output tiles per sample.</summary>
+    public int Tiles { get; }
+    /// <summary>Row stride of V and M.</summary>
+    public int Ld { get; }
+    public int PlaneV { get; }
+    public int PlaneM { get; }
+    public AlignedBuffer V { get; }
+    public AlignedBuffer M { get; }
+    public AlignedBuffer Packed { get; }
+    public AlignedBuffer Weights { get; }
+    public bool Transformed { get; set; }
+    public bool TransformedTransposed { get; set; }
+    public long CheckedPass { get; set; }
 }
 
 /// <summary>
@@ -169,38 +182,45 @@ public static unsafe partial class Winograd
         if (!y.IsEmpty && y.Length < samples * outSize) throw new ArgumentException($"Winograd.Forward: y has {y.Length} floats, expected {samples * outSize}.", nameof(y));
         if (!relu.IsEmpty && relu.Length < samples * outSize) throw new ArgumentException($"Winograd.Forward: relu has {relu.Length} floats, expected {samples * outSize}.", nameof(relu));
 
-        if (ws.OutputTile == 4)
+        var d = ws.ForwardDomain;
+        if (pass == 0 || d.CheckedPass != pass)
         {
-            Forward4(ws, weight, transposedWeight, bias, x, y, samples, oc0, oc1, pass, relu);
-            return;
+            TransformWeights(ws, d, weight, transposedWeight);
+            d.CheckedPass = pass;
         }
-        if (pass == 0 || ws.CheckedPass != pass)
-        {
-            TransformWeights(ws, weight, transposedWeight);
-            ws.CheckedPass = pass;
-        }
-        int tiles = ws.Tiles, ld = ws.Ld, n = samples * tiles;
-        var v = ws.V.Span;
-        var m = ws.M.Span;
+        int tiles = d.Tiles, ld = d.Ld, n = samples * tiles;
+        var v = d.V.Span;
+        var m = d.M.Span;
         fixed (float* px = x, pv = v)
         {
-            for (int s = 0; s < samples; s++)
-                for (int c = 0; c < inC; c++)
-                    InputTile(in g, px + (nint)s * inSize + (nint)c * g.InH * g.InW, pv + (nint)c * ld + s * tiles, ws.PlaneV);
+            if (d.Tile == 4) InputTiles4(in g, px, pv, samples, d);
+            else InputTiles(in g, px, pv, samples, d);
         }
-        var packed = ws.Packed.Span;
-        for (int xi = 0; xi < 16; xi++)
-            PackedGemm.Mul(oc1 - oc0, n, inC, packed.Slice(xi * ws.PackedSize + oc0 * inC), v.Slice(xi * ws.PlaneV), ld,
-                m.Slice(xi * ws.PlaneM + oc0 * ld), ld, accumulate: false);
+        var packed = d.Packed.Span;
+        for (int xi = 0; xi < d.Points; xi++)
+            PackedGemm.Mul(oc1 - oc0, n, inC, packed.Slice(xi * ws.PackedSize + oc0 * inC), v.Slice(xi * d.PlaneV), ld,
+                m.Slice(xi * d.PlaneM + oc0 * ld), ld, accumulate: false);
         fixed (float* pm = m, py = y, pb = bias, pr = relu)
         {
             for (int s = 0; s < samples; s++)
                 for (int o = oc0; o < oc1; o++)
                 {
                     nint at = (nint)s * outSize + (nint)o * g.OutH * g.OutW;
-                    OutputTile(in g, pm + (nint)o * ld + s * tiles, ws.PlaneM, bias.IsEmpty ? 0f : pb[o], y.IsEmpty ? null : py + at, relu.IsEmpty ? null : pr + at);
+                    float* mt = pm + (nint)o * ld + s * tiles, yt = y.IsEmpty ? null : py + at, rt = relu.IsEmpty ? null : pr + at;
+                    float b = bias.IsEmpty ? 0f : pb[o];
+                    if (d.Tile == 4) OutputTile4(in g, mt, d.PlaneM, b, yt, rt);
+                    else OutputTile(in g, mt, d.PlaneM, b, yt, rt);
                 }
         }
+    }
+
+    /// <summary>Every channel of <paramref name="samples"/> samples through F(2×2)'s input transform into d.V.</summary>
+    private static void InputTiles(in ConvGeometry g, float* px, float* pv, int samples, WinogradDomain d)
+    {
+        int inSize = g.InC * g.InH * g.InW;
+        for (int s = 0; s < samples; s++)
+            for (int c = 0; c < g.InC; c++)
+                InputTile(in g, px + (nint)s * inSize + (nint)c * g.InH * g.InW, pv + (nint)c * d.Ld + s * d.Tiles, d.PlaneV);
     }
 
     /// <summary>
@@ -221,15 +241,14 @@ public static unsafe partial class Winograd
         if (samples < 1 || samples > ws.MaxSamples) throw new ArgumentOutOfRangeException(nameof(samples), samples, $"Winograd.WeightGradient: samples must be between 1 and {ws.MaxSamples}");
         if (x.Length < samples * inSize) throw new ArgumentException($"Winograd.WeightGradient: x has {x.Length} floats, expected {samples * inSize}.", nameof(x));
         if (dy.Length < samples * outSize) throw new ArgumentException($"Winograd.WeightGradient: dy has {dy.Length} floats, expected {samples * outSize}.", nameof(dy));
-        int tiles = ws.Tiles, ld = ws.Ld, n = samples * tiles;
-        fixed (float* px = x, pv = ws.V.Span, pdy = dy, pm = ws.M.Span)
+        var d = ws.Domain2;
+        int tiles = d.Tiles, ld = d.Ld, n = samples * tiles;
+        fixed (float* px = x, pv = d.V.Span, pdy = dy, pm = d.M.Span)
         {
-            for (int s = 0; s < samples; s++)
-                for (int c = 0; c < inC; c++)
-                    InputTile(in g, px + (nint)s * inSize + (nint)c * g.InH * g.InW, pv + (nint)c * ld + s * tiles, ws.PlaneV);
+            InputTiles(in g, px, pv, samples, d);
             for (int s = 0; s < samples; s++)
                 for (int o = 0; o < outC; o++)
-                    OutputAdjoint(in g, pdy + (nint)s * outSize + (nint)o * g.OutH * g.OutW, pm + (nint)o * ld + s * tiles, ws.PlaneM);
+                    OutputAdjoint(in g, pdy + (nint)s * outSize + (nint)o * g.OutH * g.OutW, pm + (nint)o * ld + s * tiles, d.PlaneM);
         }
         var du = ws.DU.Span;
         // dU[ξ] [OutC, InC] += M[ξ] [OutC, n] · V[ξ]ᵀ [n, InC]: a packed GEMM over V[ξ] transposed. As dot products along the
@@ -239,8 +258,8 @@ public static unsafe partial class Winograd
         var vt = ws.VT.Span;
         for (int xi = 0; xi < 16; xi++)
         {
-            PackedGemm.PackA(outC, n, ws.M.Span.Slice(xi * ws.PlaneM), ld, 1, packedM);
-            PackedGemm.Transpose(inC, n, ws.V.Span.Slice(xi * ws.PlaneV), ld, vt, inC);
+            PackedGemm.PackA(outC, n, d.M.Span.Slice(xi * d.PlaneM), ld, 1, packedM);
+            PackedGemm.Transpose(inC, n, d.V.Span.Slice(xi * d.PlaneV), ld, vt, inC);
             PackedGemm.Mul(outC, inC, n, packedM, vt, inC, du.Slice(xi * outC * inC, outC * inC), inC, accumulate: ws.HasGradient);
         }
         ws.HasGradient = true;
@@ -354,15 +373,26 @@ public static unsafe partial class Winograd
         u3 = r2;
     }
 
+    /// <summary>d.Packed = the weights' transform, packed per point for PackedGemm, unless d holds the transform of these
+    /// very weights (compared as bits: −0 and 0, equal as floats, give different products' signs).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void TransformWeights(WinogradWorkspace ws, ReadOnlySpan<float> weight, bool transposed)
+    private static void TransformWeights(WinogradWorkspace ws, WinogradDomain d, ReadOnlySpan<float> weight, bool transposed)
     {
-        var copy = ws.Weights.Span;
-        // compared as bits: −0 and 0 (equal as floats) give different products' signs
-        if (ws.Transformed && ws.TransformedTransposed == transposed
+        var copy = d.Weights.Span;
+        if (d.Transformed && d.TransformedTransposed == transposed
             && MemoryMarshal.Cast<float, int>(weight).SequenceEqual(MemoryMarshal.Cast<float, int>(copy))) return;
+        if (d.Tile == 4) TransformWeights4(ws, d.Packed.Span, weight, transposed);
+        else TransformWeights2(ws, d.Packed.Span, weight, transposed);
+        weight.CopyTo(copy);
+        d.Transformed = true;
+        d.TransformedTransposed = transposed;
+    }
+
+    /// <summary>U = G g Gᵀ (4×4) of every filter, packed per point.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void TransformWeights2(WinogradWorkspace ws, Span<float> packed, ReadOnlySpan<float> weight, bool transposed)
+    {
         int inC = ws.Geometry.InC, outC = ws.OutC, mr = PackedGemm.MR;
-        var packed = ws.Packed.Span;
         Span<float> t = stackalloc float[12];
         for (int o = 0; o < outC; o++)
             for (int c = 0; c < inC; c++)
@@ -387,9 +417,6 @@ public static unsafe partial class Winograd
                     packed[(4 * i + 3) * ws.PackedSize + at] = u3;
                 }
             }
-        weight.CopyTo(copy);
-        ws.Transformed = true;
-        ws.TransformedTransposed = transposed;
     }
 
     // ---------------------------------------------------------------- V = Bᵀ d B

@@ -18,51 +18,26 @@ namespace NetDsl.Kernels;
 /// A sample's 14×14 output (the cnn's conv2) is 16 tiles: at batch 1 each product is [OutC, InC] · [InC, 16], one
 /// 16-column strip of PackedGemm with nothing wasted, where F(2×2)'s 49 tiles fill a 32-column strip and a half-empty one
 /// (the products' multiply-adds: 36·16 = 576 per channel pair against 16·64 = 1024). The transforms are a fixed sequence
-/// of multiplications by small integers and additions, the same at every vector width, so results are bit-identical at
-/// 256 bits and without SIMD; errors are a few times F(2×2)'s (larger transform coefficients), well inside the goldens'.
+/// of multiplications by constants and additions, the same at every vector width, so results are bit-identical at 512
+/// and 256 bits; errors are larger than F(2×2)'s (larger transform coefficients), well inside the goldens'.
 /// </summary>
 public static unsafe partial class Winograd
 {
     /// <summary>4×4 output tiles of one sample: ⌈OH/4⌉·⌈OW/4⌉.</summary>
     public static int Tiles4Of(in ConvGeometry g) => (g.OutH + 3) / 4 * ((g.OutW + 3) / 4);
 
-    private static void Forward4(WinogradWorkspace ws, ReadOnlySpan<float> weight, bool transposedWeight, ReadOnlySpan<float> bias,
-        ReadOnlySpan<float> x, Span<float> y, int samples, int oc0, int oc1, long pass, Span<float> relu)
+    /// <summary>Every channel of <paramref name="samples"/> samples through F(4×4)'s input transform into d.V. Rows of
+    /// four tiles (two tile rows per vector) read a zero-padded copy of each plane: no edge cases in the loads.</summary>
+    private static void InputTiles4(in ConvGeometry g, float* px, float* pv, int samples, WinogradDomain d)
     {
-        var g = ws.Geometry;
-        int inC = g.InC, outC = ws.OutC, inSize = inC * g.InH * g.InW, outSize = outC * g.OutH * g.OutW;
-        if (pass == 0 || ws.CheckedPass4 != pass)
-        {
-            TransformWeights4(ws, weight, transposedWeight);
-            ws.CheckedPass4 = pass;
-        }
-        int tiles = ws.Tiles4, ld = ws.Ld4, n = samples * tiles;
-        var v = ws.V4.Span;
-        var m = ws.M4.Span;
-        // Rows of four tiles (two tile rows per vector) read a zero-padded copy of each plane: no edge cases in the loads.
+        int inSize = g.InC * g.InH * g.InW;
         int padRows = 4 * ((g.OutH + 3) / 4) + 6;
         bool padded = Avx2.IsSupported && (g.OutW + 3) / 4 == 4 && PadStride * padRows <= 8192;
         float* pad = stackalloc float[padded ? PadStride * padRows : 0];
         if (padded) new Span<float>(pad, PadStride * padRows).Clear();
-        fixed (float* px = x, pv = v)
-        {
-            for (int s = 0; s < samples; s++)
-                for (int c = 0; c < inC; c++)
-                    InputTile4(in g, px + (nint)s * inSize + (nint)c * g.InH * g.InW, pv + (nint)c * ld + s * tiles, ws.PlaneV4, padded ? pad : null);
-        }
-        var packed = ws.Packed4.Span;
-        for (int xi = 0; xi < 36; xi++)
-            PackedGemm.Mul(oc1 - oc0, n, inC, packed.Slice(xi * ws.PackedSize + oc0 * inC), v.Slice(xi * ws.PlaneV4), ld,
-                m.Slice(xi * ws.PlaneM4 + oc0 * ld), ld, accumulate: false);
-        fixed (float* pm = m, py = y, pb = bias, pr = relu)
-        {
-            for (int s = 0; s < samples; s++)
-                for (int o = oc0; o < oc1; o++)
-                {
-                    nint at = (nint)s * outSize + (nint)o * g.OutH * g.OutW;
-                    OutputTile4(in g, pm + (nint)o * ld + s * tiles, ws.PlaneM4, bias.IsEmpty ? 0f : pb[o], y.IsEmpty ? null : py + at, relu.IsEmpty ? null : pr + at);
-                }
-        }
+        for (int s = 0; s < samples; s++)
+            for (int c = 0; c < g.InC; c++)
+                InputTile4(in g, px + (nint)s * inSize + (nint)c * g.InH * g.InW, pv + (nint)c * d.Ld + s * d.Tiles, d.PlaneV, padded ? pad : null);
     }
 
     // ---------------------------------------------------------------- U = G g Gᵀ (6×6), packed per ξ
@@ -85,22 +60,15 @@ public static unsafe partial class Winograd
         u[at + 5 * stride] = r2;
     }
 
+    /// <summary>U = G g Gᵀ (6×6) of every filter, packed per point.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void TransformWeights4(WinogradWorkspace ws, ReadOnlySpan<float> weight, bool transposed)
+    private static void TransformWeights4(WinogradWorkspace ws, Span<float> packed, ReadOnlySpan<float> weight, bool transposed)
     {
-        var copy = ws.Weights4.Span;
-        // compared as bits: −0 and 0 (equal as floats) give different products' signs
-        if (ws.Transformed4 && ws.TransformedTransposed4 == transposed
-            && MemoryMarshal.Cast<float, int>(weight).SequenceEqual(MemoryMarshal.Cast<float, int>(copy))) return;
         int inC = ws.Geometry.InC, outC = ws.OutC, mr = PackedGemm.MR;
-        var packed = ws.Packed4.Span;
         if (Avx2.IsSupported && mr == 8)
         {
             // A panel's eight output channels side by side, as PackA lays them out: the same operations on eight lanes
-            TransformWeights4Panels(ws, weight, transposed);
-            weight.CopyTo(copy);
-            ws.Transformed4 = true;
-            ws.TransformedTransposed4 = transposed;
+            TransformWeights4Panels(ws, packed, weight, transposed);
             return;
         }
         Span<float> t = stackalloc float[18]; // G g: 6×3
@@ -117,9 +85,6 @@ public static unsafe partial class Winograd
                 int at = o / mr * mr * inC + c * mr + o % mr;
                 for (int xi = 0; xi < 36; xi++) packed[xi * ws.PackedSize + at] = u[xi];
             }
-        weight.CopyTo(copy);
-        ws.Transformed4 = true;
-        ws.TransformedTransposed4 = transposed;
     }
 
     /// <summary>G4 (the scalar one) on eight lanes: the same operations, so the same bits.</summary>
@@ -138,7 +103,7 @@ public static unsafe partial class Winograd
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void TransformWeights4Panels(WinogradWorkspace ws, ReadOnlySpan<float> weight, bool transposed)
+    private static void TransformWeights4Panels(WinogradWorkspace ws, Span<float> packed, ReadOnlySpan<float> weight, bool transposed)
     {
         int inC = ws.Geometry.InC, outC = ws.OutC;
         Vector256<float>* gk = stackalloc Vector256<float>[9];
@@ -148,7 +113,7 @@ public static unsafe partial class Winograd
         int stride = transposed ? 9 : inC * 9;
         var lane = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7);
         var offsets = lane * Vector256.Create(stride);
-        fixed (float* pw = weight, pp = ws.Packed4.Span)
+        fixed (float* pw = weight, pp = packed)
         {
             for (int o0 = 0; o0 < outC; o0 += 8)
             {
