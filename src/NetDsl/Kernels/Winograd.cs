@@ -459,12 +459,7 @@ public static unsafe partial class Winograd
         for (int ty = 0; ty < tilesH; ty++)
             for (int tx = 0; tx < tilesW; tx++)
             {
-                for (int r = 0; r < 4; r++)
-                    for (int q = 0; q < 4; q++)
-                    {
-                        int ih = 2 * ty + r - g.PadTop, iw = 2 * tx + q - g.PadLeft;
-                        d[4 * r + q] = (uint)ih < (uint)g.InH && (uint)iw < (uint)g.InW ? x[ih * g.InW + iw] : 0f;
-                    }
+                LoadTile(in g, x, 2 * ty - g.PadTop, 2 * tx - g.PadLeft, 4, d);
                 float* dst = v + ty * tilesW + tx;
                 for (int q = 0; q < 4; q++)
                 {
@@ -480,6 +475,18 @@ public static unsafe partial class Winograd
                     dst[(4 * r + 2) * ldXi] = c2 - c1;
                     dst[(4 * r + 3) * ldXi] = c1 - c3;
                 }
+            }
+    }
+
+    /// <summary>d = the size×size input tile whose top-left input pixel is (ih0, iw0), zero outside the image (the scalar
+    /// paths of both tile sizes).</summary>
+    private static void LoadTile(in ConvGeometry g, float* x, int ih0, int iw0, int size, Span<float> d)
+    {
+        for (int r = 0; r < size; r++)
+            for (int q = 0; q < size; q++)
+            {
+                int ih = ih0 + r, iw = iw0 + q;
+                d[size * r + q] = (uint)ih < (uint)g.InH && (uint)iw < (uint)g.InW ? x[ih * g.InW + iw] : 0f;
             }
     }
 

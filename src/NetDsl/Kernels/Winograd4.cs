@@ -182,12 +182,7 @@ public static unsafe partial class Winograd
         for (int ty = 0; ty < tilesH; ty++)
             for (int tx = 0; tx < tilesW; tx++)
             {
-                for (int r = 0; r < 6; r++)
-                    for (int q = 0; q < 6; q++)
-                    {
-                        int ih = 4 * ty + r - g.PadTop, iw = 4 * tx + q - g.PadLeft;
-                        d[6 * r + q] = (uint)ih < (uint)g.InH && (uint)iw < (uint)g.InW ? x[ih * g.InW + iw] : 0f;
-                    }
+                LoadTile(in g, x, 4 * ty - g.PadTop, 4 * tx - g.PadLeft, 6, d);
                 for (int r = 0; r < 6; r++) // along row r
                 {
                     Bt(d[6 * r], d[6 * r + 1], d[6 * r + 2], d[6 * r + 3], d[6 * r + 4], d[6 * r + 5], k);
