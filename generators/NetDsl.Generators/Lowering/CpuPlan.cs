@@ -154,8 +154,8 @@ internal sealed record CpuPlan(
             }
             if (l.Kind == LayerKind.Dense) dense.Add(l.OutC);
         }
-        var forward = Phases(plan, backward: false);
-        var backward = Phases(plan, backward: true);
+        var forward = Phases(plan, backward: false, conv);
+        var backward = Phases(plan, backward: true, conv);
         var folded = net.Layers.Select(l => FoldableRelu(net, l)).ToEquatableArray();
         return new CpuPlan(plan, conv.ToEquatableArray(), forward, backward, col, packW, packX, dense.Distinct().OrderBy(d => d).ToEquatableArray(), folded);
     }
@@ -309,7 +309,7 @@ internal sealed record CpuPlan(
 
     /// <summary>Phases: runs of layers a worker can take through on its own share of the batch. A layer that needs
     /// whole-batch statistics (batch norm) starts a new phase after a serial reduction.</summary>
-    private static EquatableArray<CpuPhase> Phases(Plan plan, bool backward)
+    private static EquatableArray<CpuPhase> Phases(Plan plan, bool backward, ConvStrategy[] strategies)
     {
         var net = plan.Network;
         var phases = new List<(int Serial, List<int> Layers)> { (-1, new List<int>()) };
@@ -325,7 +325,6 @@ internal sealed record CpuPlan(
             }
             phases[phases.Count - 1].Layers.Add(i);
         }
-        var strategies = net.Layers.Select(Strategy).ToArray();
         return phases.Select(p => new CpuPhase(p.Serial, CacheBlocks(plan, p.Layers, strategies))).ToEquatableArray();
     }
 
