@@ -36,6 +36,27 @@ public abstract class Optimizer
     public virtual void StepRange(Span<float> parameters, ReadOnlySpan<float> gradients, int offset) =>
         throw new NotSupportedException($"{Kind} does not take a step in ranges (SplitsIntoRanges is false); call Step");
 
+    /// <summary>The learning rate and parameter count of the step in ranges <see cref="BeginStep"/> started (−1: none yet).</summary>
+    private protected float RangeLearningRate;
+    private protected int RangeLength = -1;
+
+    /// <summary>The end of a <see cref="BeginStep"/>, once its checks passed and its state exists: the step's learning rate
+    /// and length kept for <see cref="StepRange"/>, the step counted.</summary>
+    private protected void BeganRanges(int length, float learningRate)
+    {
+        RangeLearningRate = learningRate;
+        RangeLength = length;
+        StepCount++;
+    }
+
+    /// <summary><see cref="Step"/> of an optimizer that takes steps in ranges: the whole buffer as one range.</summary>
+    private protected void StepAsOneRange(Span<float> parameters, ReadOnlySpan<float> gradients)
+    {
+        OptChecks.Step(this, parameters.Length, gradients.Length);
+        BeginStep(parameters.Length);
+        StepRange(parameters, gradients, 0);
+    }
+
     /// <summary>The kind a checkpoint records (the class name: Sgd, Adam, AdamW, Adagrad, Adadelta, RmsProp).</summary>
     public virtual string Kind => GetType().Name;
 

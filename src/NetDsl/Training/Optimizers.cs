@@ -119,32 +119,23 @@ public sealed class Sgd : Optimizer
         throw UnknownState(name);
     }
 
-    public override void Step(Span<float> parameters, ReadOnlySpan<float> gradients)
-    {
-        OptChecks.Step(this, parameters.Length, gradients.Length);
-        BeginStep(parameters.Length);
-        StepRange(parameters, gradients, 0);
-    }
+    public override void Step(Span<float> parameters, ReadOnlySpan<float> gradients) => StepAsOneRange(parameters, gradients);
 
-    // This step's learning rate and whether it seeds the momentum buffer (BeginStep → StepRange).
-    float _stepLr;
-    bool _stepFirst;
-    int _stepLength = -1;
+    bool _stepFirst; // this step seeds the momentum buffer (BeginStep → StepRange)
 
     public override bool SplitsIntoRanges => true;
 
     public override void BeginStep(int length)
     {
-        _stepLr = OptChecks.Step(this, length, length);
+        float lr = OptChecks.Step(this, length, length);
         _stepFirst = Momentum != 0 && OptChecks.Ensure(ref _momentumBuffer, length, "momentum_buffer");
-        _stepLength = length;
-        StepCount++;
+        BeganRanges(length, lr);
     }
 
     public override void StepRange(Span<float> parameters, ReadOnlySpan<float> gradients, int offset)
     {
-        OptChecks.Range(this, _stepLength, parameters.Length, gradients.Length, offset);
-        float lr = _stepLr, wd = WeightDecay, mu = Momentum, keep = (float)(1.0 - Dampening);
+        OptChecks.Range(this, RangeLength, parameters.Length, gradients.Length, offset);
+        float lr = RangeLearningRate, wd = WeightDecay, mu = Momentum, keep = (float)(1.0 - Dampening);
         bool first = _stepFirst;
         int n = parameters.Length, i = 0;
         if (Momentum == 0)
@@ -228,32 +219,23 @@ public abstract class AdamBase : Optimizer
     /// <summary>Weight decay folded into the gradient (Adam) rather than applied to the parameters first (AdamW).</summary>
     private protected abstract bool CoupledDecay { get; }
 
-    public override void Step(Span<float> parameters, ReadOnlySpan<float> gradients)
-    {
-        OptChecks.Step(this, parameters.Length, gradients.Length);
-        BeginStep(parameters.Length);
-        StepRange(parameters, gradients, 0);
-    }
-
-    float _stepLr; // this step's learning rate (BeginStep → StepRange)
-    int _stepLength = -1;
+    public override void Step(Span<float> parameters, ReadOnlySpan<float> gradients) => StepAsOneRange(parameters, gradients);
 
     public override bool SplitsIntoRanges => true;
 
     public override void BeginStep(int length)
     {
-        _stepLr = OptChecks.Step(this, length, length);
+        float lr = OptChecks.Step(this, length, length);
         OptChecks.Ensure(ref _expAvg, length, "exp_avg");
         OptChecks.Ensure(ref _expAvgSq, length, "exp_avg_sq");
         if (AmsGrad) OptChecks.Ensure(ref _maxExpAvgSq, length, "max_exp_avg_sq");
-        _stepLength = length;
-        StepCount++;
+        BeganRanges(length, lr);
     }
 
     public override void StepRange(Span<float> parameters, ReadOnlySpan<float> gradients, int offset)
     {
-        OptChecks.Range(this, _stepLength, parameters.Length, gradients.Length, offset);
-        float lr = _stepLr;
+        OptChecks.Range(this, RangeLength, parameters.Length, gradients.Length, offset);
+        float lr = RangeLearningRate;
         int n = parameters.Length;
         if (!CoupledDecay && WeightDecay != 0)
         {
