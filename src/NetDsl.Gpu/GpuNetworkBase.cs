@@ -17,8 +17,9 @@ internal sealed class LoadedKernels
     public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvShape, int> ConvForward;
     public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvShape> ConvBackwardData;
     public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvShape, int> ConvBackwardWeight;
-    public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int, int, int> BiasBackward;
-    public readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape> Gemm;
+    public readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, int, int, int> BiasBackward;
+    public readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape> Gemm, GemmLarge;
+    public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int, int> SumSlices;
     public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ConvShape> Im2Col, Col2Im;
     public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int, int> BiasAdd;
     public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int, float> Activation;
@@ -37,9 +38,9 @@ internal sealed class LoadedKernels
     public readonly Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int> MaxoutScatter;
     public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int, int> ChannelMaxoutForward;
     public readonly Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, int> ChannelMaxoutBackward;
-    public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, float, float, int> BatchNormStatistics;
+    public readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, float, float, int> BatchNormStatistics;
     public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> BatchNormForward;
-    public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int> BatchNormBackwardReduce;
+    public readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int> BatchNormBackwardReduce;
     public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float, int> BatchNormBackward;
     public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, float, float, float> LrnForward;
     public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, float, float, float> LrnBackward;
@@ -65,7 +66,13 @@ internal sealed class LoadedKernels
         Im2Col = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ConvShape>(DeviceKernels.Im2Col);
         Col2Im = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ConvShape>(DeviceKernels.Col2Im);
         Gemm = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape>(DeviceKernels.Gemm);
-        BiasBackward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int, int>(DeviceKernels.BiasBackward);
+        // The large tile needs groups of 256 threads; ILGPU's default CPU accelerator has 16.
+        Large = a.MaxNumThreadsPerGroup >= DeviceKernels.LargeThreads * DeviceKernels.LargeThreads;
+        GemmLarge = Large ? a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape>(DeviceKernels.GemmLarge) : Gemm;
+        SumSlices = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int>(DeviceKernels.SumSlices);
+        ReduceThreads = 1;
+        while (ReduceThreads * 2 <= Math.Min(DeviceKernels.ReduceThreads, a.MaxNumThreadsPerGroup)) ReduceThreads *= 2;
+        BiasBackward = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, int, int, int>(DeviceKernels.BiasBackward);
         BiasAdd = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int>(DeviceKernels.BiasAdd);
         Activation = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, float>(DeviceKernels.Activation);
         ActivationBackward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float>(DeviceKernels.ActivationBackward);
@@ -83,9 +90,9 @@ internal sealed class LoadedKernels
         MaxoutScatter = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int>(DeviceKernels.MaxoutScatter);
         ChannelMaxoutForward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int, int>(DeviceKernels.ChannelMaxoutForward);
         ChannelMaxoutBackward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, int>(DeviceKernels.ChannelMaxoutBackward);
-        BatchNormStatistics = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, float, float, int>(DeviceKernels.BatchNormStatistics);
+        BatchNormStatistics = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, float, float, int>(DeviceKernels.BatchNormStatistics);
         BatchNormForward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(DeviceKernels.BatchNormForward);
-        BatchNormBackwardReduce = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int>(DeviceKernels.BatchNormBackwardReduce);
+        BatchNormBackwardReduce = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int>(DeviceKernels.BatchNormBackwardReduce);
         BatchNormBackward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float, int>(DeviceKernels.BatchNormBackward);
         LrnForward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, float, float, float>(DeviceKernels.LrnForward);
         LrnBackward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, float, float, float>(DeviceKernels.LrnBackward);
@@ -103,6 +110,14 @@ internal sealed class LoadedKernels
         Sgd = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, float, float, float, float, int, int>(DeviceKernels.Sgd);
         Adam = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, float, float, float, float, float, float, float, int>(DeviceKernels.Adam);
     }
+
+    /// <summary>Whether <see cref="GemmLarge"/> is the 64×64-tile kernel (groups of 256 threads fit) rather than the small one.</summary>
+    public readonly bool Large;
+    /// <summary>Threads of a per-channel reduction group: the largest power of two up to 256 that the accelerator allows.</summary>
+    public readonly int ReduceThreads;
+
+    /// <summary>One group per channel for the per-channel reductions.</summary>
+    public KernelConfig PerChannel(int channels) => new(channels, ReduceThreads);
 
     public static LoadedKernels For(Accelerator accelerator)
     {
@@ -235,43 +250,87 @@ public abstract class GpuNetworkBase : IGpuNetwork
         => K.ConvBackwardData(batch * s.C * s.H * s.W, dy, w, dx, s);
     protected void ConvBackwardWeight(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dw, in ConvShape s, int batch)
         => K.ConvBackwardWeight(s.OC * (s.C / s.Groups) * s.KH * s.KW, x, dy, dw, s, batch);
-    /// <summary>C (+)= A·B on the tiled kernel (grid of 8×8 output tiles, 4×4 threads per group).</summary>
-    protected void Gemm(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, in GemmShape s)
+    /// <summary>C (+)= A·B over the shape's slices, on the large-tile kernel where the accelerator's groups hold 256 threads
+    /// (grid of 64×64 output tiles), else on the small one (8×8 tiles, 4×4 threads).</summary>
+    protected void Gemm(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, in GemmShape s) => LaunchGemm(K, a, b, c, s);
+
+    internal static void LaunchGemm(LoadedKernels k, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, in GemmShape s)
     {
-        const int tile = DeviceKernels.GemmTile;
-        K.Gemm(new KernelConfig(new Index2D((s.N + tile - 1) / tile, (s.M + tile - 1) / tile), new Index2D(DeviceKernels.GemmThreads, DeviceKernels.GemmThreads)), a, b, c, s);
+        if (k.Large)
+        {
+            const int tile = DeviceKernels.LargeTile;
+            k.GemmLarge(new KernelConfig(new Index3D((s.N + tile - 1) / tile, (s.M + tile - 1) / tile, s.Slices),
+                new Index3D(DeviceKernels.LargeThreads, DeviceKernels.LargeThreads, 1)), a, b, c, s);
+        }
+        else
+        {
+            const int tile = DeviceKernels.GemmTile;
+            k.Gemm(new KernelConfig(new Index3D((s.N + tile - 1) / tile, (s.M + tile - 1) / tile, s.Slices),
+                new Index3D(DeviceKernels.GemmThreads, DeviceKernels.GemmThreads, 1)), a, b, c, s);
+        }
     }
 
-    /// <summary>Convolution forward as device im2col + the tiled GEMM: per sample and group, y_g[opg, P] = W_g[opg, Kg]·col_g[Kg, P]
-    /// (Kg = C/G·KH·KW, P = OH·OW), then the bias.</summary>
+    private MemoryBuffer1D<float, Stride1D.Dense>? _partials;
+
+    /// <summary>C += Σ_i A_i·B_i over <paramref name="items"/> products (a weight gradient over the batch). Few output tiles
+    /// would leave most of the GPU idle with the whole batch in one group's K loop, so the batch is split into slices (at
+    /// least two groups per multiprocessor in all) whose partial sums go to a scratch buffer and are then added in slice
+    /// order: deterministic, no atomics.</summary>
+    protected void GemmSummed(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, GemmShape s, int items, long sa, long sb)
+    {
+        int tile = K.Large ? DeviceKernels.LargeTile : DeviceKernels.GemmTile;
+        long tiles = (long)((s.N + tile - 1) / tile) * ((s.M + tile - 1) / tile);
+        int wanted = (int)Math.Min(items, Math.Max(1, (2L * Accelerator.NumMultiprocessors + tiles - 1) / tiles));
+        int inner = (items + wanted - 1) / wanted, slices = (items + inner - 1) / inner;
+        if (slices == 1)
+        {
+            Gemm(a, b, c, s.Summed(items, items, sa, sb, 0));
+            return;
+        }
+        if (s.Ldc != s.N) throw new InvalidOperationException("split-K partial sums need a dense C (Ldc = N)");
+        long length = (long)s.M * s.N;
+        if (_partials is null || _partials.Length < slices * length)
+        {
+            _partials?.Dispose();
+            _partials = Accelerator.Allocate1D<float>(slices * length);
+        }
+        var partial = s;
+        partial.Accumulate = 0;
+        Gemm(a, b, _partials.View, partial.Summed(items, inner, sa, sb, length));
+        K.SumSlices((int)length, _partials.View, c, slices, (int)length);
+    }
+
+    /// <summary>Convolution forward as device im2col + the tiled GEMM: per group one launch over the batch,
+    /// y_g[n][opg, P] = W_g[opg, Kg]·col_g[n][Kg, P] (Kg = C/G·KH·KW, P = OH·OW), then the bias.</summary>
     protected void ConvForwardGemm(ArrayView<float> x, ArrayView<float> w, ArrayView<float> b, bool hasBias, ArrayView<float> y, ArrayView<float> cols, in ConvShape s, int batch)
     {
         int plane = s.OH * s.OW, rows = s.C * s.KH * s.KW, opg = s.OC / s.Groups, kg = rows / s.Groups;
         K.Im2Col(batch * rows * plane, x, cols, s);
-        for (int n = 0; n < batch; n++)
-            for (int g = 0; g < s.Groups; g++)
-                Gemm(w.SubView((long)g * opg * kg, (long)opg * kg), cols.SubView(((long)n * rows + g * kg) * plane, (long)kg * plane),
-                    y.SubView(((long)n * s.OC + g * opg) * plane, (long)opg * plane), new GemmShape(opg, plane, kg, kg, 1, plane, 1, plane, accumulate: false));
+        for (int g = 0; g < s.Groups; g++)
+            Gemm(w.SubView((long)g * opg * kg, (long)opg * kg), cols.SubView((long)g * kg * plane), y.SubView((long)g * opg * plane),
+                new GemmShape(opg, plane, kg, kg, 1, plane, 1, plane, accumulate: false).Batched(batch, 0, (long)rows * plane, (long)s.OC * plane));
         if (hasBias) BiasAdd(y, b, s.OC, plane, batch);
     }
 
-    /// <summary>Convolution backward on the GEMM: dW_g += dy_g·col_gᵀ, db += Σ dy, dcol_g = W_gᵀ·dy_g then col2im (a gather) into dx.
-    /// Reads the columns the forward left in <paramref name="cols"/>.</summary>
+    /// <summary>Convolution backward on the GEMM, per group: dW_g += Σ_n dy_g[n]·col_g[n]ᵀ (split over the batch, see
+    /// <see cref="GemmSummed"/>), db += Σ dy, dcol_g[n] = W_gᵀ·dy_g[n] over the batch in one launch, then col2im (a gather)
+    /// into dx. Reads the columns the forward left in <paramref name="cols"/>.</summary>
     protected void ConvBackwardGemm(ArrayView<float> w, ArrayView<float> dy, ArrayView<float> dw, ArrayView<float> db, bool hasBias, ArrayView<float> cols,
         ArrayView<float> dcols, ArrayView<float> dx, in ConvShape s, bool parameters, bool inputGradient, int batch)
     {
         int plane = s.OH * s.OW, rows = s.C * s.KH * s.KW, opg = s.OC / s.Groups, kg = rows / s.Groups;
-        for (int n = 0; n < batch; n++)
-            for (int g = 0; g < s.Groups; g++)
-            {
-                var dyg = dy.SubView(((long)n * s.OC + g * opg) * plane, (long)opg * plane);
-                var wg = w.SubView((long)g * opg * kg, (long)opg * kg);
-                if (parameters)
-                    Gemm(dyg, cols.SubView(((long)n * rows + g * kg) * plane, (long)kg * plane), dw.SubView((long)g * opg * kg, (long)opg * kg),
-                        new GemmShape(opg, kg, plane, plane, 1, 1, plane, kg, accumulate: true));
-                if (inputGradient)
-                    Gemm(wg, dyg, dcols.SubView(((long)n * rows + g * kg) * plane, (long)kg * plane), new GemmShape(kg, plane, opg, 1, kg, plane, 1, plane, accumulate: false));
-            }
+        long yStride = (long)s.OC * plane, colStride = (long)rows * plane;
+        for (int g = 0; g < s.Groups; g++)
+        {
+            var dyg = dy.SubView((long)g * opg * plane);
+            var wg = w.SubView((long)g * opg * kg, (long)opg * kg);
+            if (parameters)
+                GemmSummed(dyg, cols.SubView((long)g * kg * plane), dw.SubView((long)g * opg * kg, (long)opg * kg),
+                    new GemmShape(opg, kg, plane, plane, 1, 1, plane, kg, accumulate: true), batch, yStride, colStride);
+            if (inputGradient)
+                Gemm(wg, dyg, dcols.SubView((long)g * kg * plane),
+                    new GemmShape(kg, plane, opg, 1, kg, plane, 1, plane, accumulate: false).Batched(batch, 0, yStride, colStride));
+        }
         if (parameters && hasBias) BiasBackward(dy, db, s.OC, plane, batch);
         if (inputGradient) K.Col2Im(batch * s.C * s.H * s.W, dcols, dx, s);
     }
@@ -295,7 +354,7 @@ public abstract class GpuNetworkBase : IGpuNetwork
         if (inputGradient) Gemm(dy, w, dx, new GemmShape(batch, inputs, outputs, outputs, 1, inputs, 1, inputs, accumulate: false));
     }
 
-    protected void BiasBackward(ArrayView<float> dy, ArrayView<float> db, int channels, int plane, int batch) => K.BiasBackward(channels, dy, db, channels, plane, batch);
+    protected void BiasBackward(ArrayView<float> dy, ArrayView<float> db, int channels, int plane, int batch) => K.BiasBackward(K.PerChannel(channels), dy, db, channels, plane, batch);
     protected void BiasAdd(ArrayView<float> y, ArrayView<float> b, int channels, int plane, int batch) => K.BiasAdd(batch * channels * plane, y, b, channels, plane);
     protected void Activation(ArrayView<float> x, ArrayView<float> y, int kind, float a, int count) => K.Activation(count, x, y, kind, a);
     protected void ActivationBackward(ArrayView<float> x, ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dx, int kind, float a, int count)
@@ -329,7 +388,7 @@ public abstract class GpuNetworkBase : IGpuNetwork
     {
         if (training && (long)batch * plane < 2)
             throw new InvalidOperationException($"{GetType().FullName}: batch normalization in training mode needs more than one value per channel; got {batch} sample(s) of {plane} value(s).");
-        K.BatchNormStatistics(channels, x, stats, state, channels, plane, batch, momentum, epsilon, training ? 1 : 0);
+        K.BatchNormStatistics(K.PerChannel(channels), x, stats, state, channels, plane, batch, momentum, epsilon, training ? 1 : 0);
         K.BatchNormForward(batch * channels * plane, x, y, xhat, stats, gamma, beta, channels, plane);
     }
 
@@ -337,7 +396,7 @@ public abstract class GpuNetworkBase : IGpuNetwork
     protected void BatchNormBackward(ArrayView<float> dy, ArrayView<float> xhat, ArrayView<float> stats, ArrayView<float> gamma, ArrayView<float> dGamma,
         ArrayView<float> dBeta, ArrayView<float> dx, int channels, int plane, bool training, bool addParameters, bool inputGradient, int batch)
     {
-        K.BatchNormBackwardReduce(channels, dy, xhat, stats, dGamma, dBeta, channels, plane, batch, addParameters ? 1 : 0);
+        K.BatchNormBackwardReduce(K.PerChannel(channels), dy, xhat, stats, dGamma, dBeta, channels, plane, batch, addParameters ? 1 : 0);
         if (inputGradient) K.BatchNormBackward(batch * channels * plane, dy, xhat, gamma, stats, dx, channels, plane, (float)batch * plane, training ? 1 : 0);
     }
 
@@ -494,6 +553,7 @@ public abstract class GpuNetworkBase : IGpuNetwork
     {
         foreach (var b in _owned) b.Dispose();
         foreach (var b in _ownedIndices) b.Dispose();
+        _partials?.Dispose();
         _ownedIndices.Clear();
         _loss.Dispose();
         _optimizer.Dispose();

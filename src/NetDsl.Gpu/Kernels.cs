@@ -20,14 +20,39 @@ public struct ConvShape
 }
 
 /// <summary>C[M, N] (+)= A[M, K]·B[K, N] with A(m, k) at a[m·Am + k·Ak], B(k, n) at b[k·Bk + n·Bn], C(m, n) at c[m·Ldc + n]:
-/// the strides express the transposes (a dense layer's forward, weight gradient and input gradient are one kernel).</summary>
+/// the strides express the transposes (a dense layer's forward, weight gradient and input gradient are one kernel).
+/// A launch covers <see cref="Slices"/> slices (the grid's Z): slice z sums the products of items [z·Inner, min((z + 1)·Inner, Items))
+/// into C_z = c + z·Sc, item i reading A_i = a + i·Sa and B_i = b + i·Sb. One item per slice is a batched GEMM (a convolution over
+/// the batch in one launch); several are a split-K reduction whose partial sums <c>SumSlices</c> adds in slice order.</summary>
 public struct GemmShape
 {
     public int M, N, K, Am, Ak, Bk, Bn, Ldc, Accumulate;
+    public int Items, Inner;
+    public long Sa, Sb, Sc;
 
     public GemmShape(int m, int n, int k, int am, int ak, int bk, int bn, int ldc, bool accumulate)
     {
         M = m; N = n; K = k; Am = am; Ak = ak; Bk = bk; Bn = bn; Ldc = ldc; Accumulate = accumulate ? 1 : 0;
+        Items = 1; Inner = 1; Sa = 0; Sb = 0; Sc = 0;
+    }
+
+    /// <summary>The slices (the launch's Z extent).</summary>
+    public readonly int Slices => (Items + Inner - 1) / Inner;
+
+    /// <summary><paramref name="items"/> independent products, item i at A + i·<paramref name="sa"/>, B + i·<paramref name="sb"/>, C + i·<paramref name="sc"/>.</summary>
+    public readonly GemmShape Batched(int items, long sa, long sb, long sc)
+    {
+        var s = this;
+        s.Items = items; s.Inner = 1; s.Sa = sa; s.Sb = sb; s.Sc = sc;
+        return s;
+    }
+
+    /// <summary>Σ over <paramref name="items"/> products, <paramref name="inner"/> of them per slice; slice z's sum goes to C + z·<paramref name="sc"/>.</summary>
+    public readonly GemmShape Summed(int items, int inner, long sa, long sb, long sc)
+    {
+        var s = this;
+        s.Items = items; s.Inner = inner; s.Sa = sa; s.Sb = sb; s.Sc = sc;
+        return s;
     }
 }
 
@@ -188,16 +213,31 @@ internal static class DeviceKernels
         dx[i] = sum;
     }
 
-    /// <summary>db[c] += Σ_n Σ_p dy[n, c, p].</summary>
-    public static void BiasBackward(Index1D c, ArrayView<float> dy, ArrayView<float> db, int channels, int plane, int batch)
+    /// <summary>Threads of the per-channel reductions' groups at most (a power of two); their shared arrays hold this many.</summary>
+    public const int ReduceThreads = 256;
+
+    /// <summary>db[c] += Σ_n Σ_p dy[n, c, p]: one group per channel (the grid's X); thread t sums the elements t, t + T, … of the
+    /// channel's batch × plane values, then the group adds the T partial sums pairwise in shared memory. The order is fixed
+    /// by T (the group size, a power of two), so the result is deterministic.</summary>
+    public static void BiasBackward(ArrayView<float> dy, ArrayView<float> db, int channels, int plane, int batch)
     {
+        int c = Grid.IdxX, t = Group.IdxX, threads = Group.DimX;
+        var partial = SharedMemory.Allocate<float>(ReduceThreads);
         float sum = 0f;
-        for (int n = 0; n < batch; n++)
+        int count = batch * plane;
+        for (int e = t; e < count; e += threads)
         {
-            long b = ((long)n * channels + c) * plane;
-            for (int p = 0; p < plane; p++) sum += dy[b + p];
+            long n = e / plane, p = e - n * plane;
+            sum += dy[(n * channels + c) * plane + p];
         }
-        db[c] += sum;
+        partial[t] = sum;
+        Group.Barrier();
+        for (int half = threads / 2; half > 0; half /= 2)
+        {
+            if (t < half) partial[t] += partial[t + half];
+            Group.Barrier();
+        }
+        if (t == 0) db[c] += partial[0];
     }
 
     /// <summary>y[n, c, p] += bias[c].</summary>
@@ -205,39 +245,101 @@ internal static class DeviceKernels
 
     // ------------------------------------------------------------------ tiled GEMM
 
-    /// <summary>Threads per group side; each thread computes <see cref="GemmBlock"/>² outputs, a group a <see cref="GemmTile"/>² tile.</summary>
+    /// <summary>The small kernel: threads per group side; each thread computes <see cref="GemmBlock"/>² outputs, a group a
+    /// <see cref="GemmTile"/>² tile. Sized for ILGPU's CPU accelerator, whose default groups hold 16 threads.</summary>
     public const int GemmThreads = 4, GemmBlock = 2, GemmTile = GemmThreads * GemmBlock, GemmDepth = 8;
 
     /// <summary>Explicitly grouped, shared-memory tiled, register-blocked GEMM: a group stages a <see cref="GemmTile"/>×<see cref="GemmDepth"/>
     /// slice of A and a <see cref="GemmDepth"/>×<see cref="GemmTile"/> slice of B in shared memory per step of K; each thread
-    /// keeps its 2×2 outputs in four named scalars (an array would fall into local memory). Launch: grid (⌈N/8⌉, ⌈M/8⌉), group (4, 4).</summary>
+    /// keeps its 2×2 outputs in four named scalars (an array would fall into local memory). Launch: grid (⌈N/8⌉, ⌈M/8⌉, slices), group (4, 4).</summary>
     public static void Gemm(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, GemmShape s)
     {
         int tx = Group.IdxX, ty = Group.IdxY, tid = ty * GemmThreads + tx;
-        int row0 = Grid.IdxY * GemmTile, col0 = Grid.IdxX * GemmTile;
+        int row0 = Grid.IdxY * GemmTile, col0 = Grid.IdxX * GemmTile, z = Grid.IdxZ;
         var tileA = SharedMemory.Allocate<float>(GemmTile * GemmDepth); // [m][k]
         var tileB = SharedMemory.Allocate<float>(GemmDepth * GemmTile); // [k][n]
         float c00 = 0f, c01 = 0f, c10 = 0f, c11 = 0f;
-        for (int k0 = 0; k0 < s.K; k0 += GemmDepth)
+        int first = z * s.Inner, last = XMath.Min(first + s.Inner, s.Items);
+        for (int item = first; item < last; item++)
         {
-            for (int e = tid; e < GemmTile * GemmDepth; e += GemmThreads * GemmThreads)
+            long aBase = item * s.Sa, bBase = item * s.Sb;
+            for (int k0 = 0; k0 < s.K; k0 += GemmDepth)
             {
-                int m = e / GemmDepth, k = e % GemmDepth, gm = row0 + m, gk = k0 + k;
-                tileA[e] = gm < s.M && gk < s.K ? a[(long)gm * s.Am + (long)gk * s.Ak] : 0f;
-                int kb = e / GemmTile, n = e % GemmTile, gkb = k0 + kb, gn = col0 + n;
-                tileB[e] = gkb < s.K && gn < s.N ? b[(long)gkb * s.Bk + (long)gn * s.Bn] : 0f;
+                for (int e = tid; e < GemmTile * GemmDepth; e += GemmThreads * GemmThreads)
+                {
+                    int m = e / GemmDepth, k = e % GemmDepth, gm = row0 + m, gk = k0 + k;
+                    tileA[e] = gm < s.M && gk < s.K ? a[aBase + (long)gm * s.Am + (long)gk * s.Ak] : 0f;
+                    int kb = e / GemmTile, n = e % GemmTile, gkb = k0 + kb, gn = col0 + n;
+                    tileB[e] = gkb < s.K && gn < s.N ? b[bBase + (long)gkb * s.Bk + (long)gn * s.Bn] : 0f;
+                }
+                Group.Barrier();
+                for (int k = 0; k < GemmDepth; k++)
+                {
+                    float a0 = tileA[(ty * GemmBlock) * GemmDepth + k], a1 = tileA[(ty * GemmBlock + 1) * GemmDepth + k];
+                    float b0 = tileB[k * GemmTile + tx * GemmBlock], b1 = tileB[k * GemmTile + tx * GemmBlock + 1];
+                    c00 += a0 * b0; c01 += a0 * b1; c10 += a1 * b0; c11 += a1 * b1;
+                }
+                Group.Barrier();
             }
-            Group.Barrier();
-            for (int k = 0; k < GemmDepth; k++)
-            {
-                float a0 = tileA[(ty * GemmBlock) * GemmDepth + k], a1 = tileA[(ty * GemmBlock + 1) * GemmDepth + k];
-                float b0 = tileB[k * GemmTile + tx * GemmBlock], b1 = tileB[k * GemmTile + tx * GemmBlock + 1];
-                c00 += a0 * b0; c01 += a0 * b1; c10 += a1 * b0; c11 += a1 * b1;
-            }
-            Group.Barrier();
         }
+        var cz = c.SubView(z * s.Sc);
         int m0 = row0 + ty * GemmBlock, n0 = col0 + tx * GemmBlock;
-        Store(c, s, m0, n0, c00); Store(c, s, m0, n0 + 1, c01); Store(c, s, m0 + 1, n0, c10); Store(c, s, m0 + 1, n0 + 1, c11);
+        Store(cz, s, m0, n0, c00); Store(cz, s, m0, n0 + 1, c01); Store(cz, s, m0 + 1, n0, c10); Store(cz, s, m0 + 1, n0 + 1, c11);
+    }
+
+    /// <summary>The large kernel, for GPUs (groups of 256 threads): a group computes a <see cref="LargeTile"/>² tile, each
+    /// thread 4×4 outputs at rows ty + 16·i and columns tx + 16·j (so a warp's shared-memory reads and global stores are
+    /// consecutive), in sixteen named scalars.</summary>
+    public const int LargeThreads = 16, LargeTile = 64, LargeDepth = 16, LargePitch = LargeTile + 1;
+
+    /// <summary>The large-tile GEMM: per step of K a group stages A as [k][m] and B as [k][n] (a pitch of 65 floats, so the
+    /// staging stores of a column of A do not collide in one bank), reading global memory along whichever index has stride 1.
+    /// Same contract as <see cref="Gemm"/>. Launch: grid (⌈N/64⌉, ⌈M/64⌉, slices), group (16, 16).</summary>
+    public static void GemmLarge(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, GemmShape s)
+    {
+        int tx = Group.IdxX, ty = Group.IdxY, tid = ty * LargeThreads + tx;
+        int row0 = Grid.IdxY * LargeTile, col0 = Grid.IdxX * LargeTile, z = Grid.IdxZ;
+        var tileA = SharedMemory.Allocate<float>(LargeDepth * LargePitch); // [k][m]
+        var tileB = SharedMemory.Allocate<float>(LargeDepth * LargePitch); // [k][n]
+        float c00 = 0f, c01 = 0f, c02 = 0f, c03 = 0f, c10 = 0f, c11 = 0f, c12 = 0f, c13 = 0f;
+        float c20 = 0f, c21 = 0f, c22 = 0f, c23 = 0f, c30 = 0f, c31 = 0f, c32 = 0f, c33 = 0f;
+        bool aAlongK = s.Ak == 1, bAlongN = s.Bn == 1 || s.Bk != 1;
+        int first = z * s.Inner, last = XMath.Min(first + s.Inner, s.Items);
+        for (int item = first; item < last; item++)
+        {
+            long aBase = item * s.Sa, bBase = item * s.Sb;
+            for (int k0 = 0; k0 < s.K; k0 += LargeDepth)
+            {
+                // 1,024 elements of each tile, four per thread; consecutive threads read consecutive addresses.
+                for (int e = tid; e < LargeTile * LargeDepth; e += LargeThreads * LargeThreads)
+                {
+                    int m = aAlongK ? e / LargeDepth : e % LargeTile, k = aAlongK ? e % LargeDepth : e / LargeTile;
+                    int gm = row0 + m, gk = k0 + k;
+                    tileA[k * LargePitch + m] = gm < s.M && gk < s.K ? a[aBase + (long)gm * s.Am + (long)gk * s.Ak] : 0f;
+                    int n = bAlongN ? e % LargeTile : e / LargeDepth, kb = bAlongN ? e / LargeTile : e % LargeDepth;
+                    int gn = col0 + n, gkb = k0 + kb;
+                    tileB[kb * LargePitch + n] = gkb < s.K && gn < s.N ? b[bBase + (long)gkb * s.Bk + (long)gn * s.Bn] : 0f;
+                }
+                Group.Barrier();
+                for (int k = 0; k < LargeDepth; k++)
+                {
+                    int ra = k * LargePitch + ty, rb = k * LargePitch + tx;
+                    float a0 = tileA[ra], a1 = tileA[ra + 16], a2 = tileA[ra + 32], a3 = tileA[ra + 48];
+                    float b0 = tileB[rb], b1 = tileB[rb + 16], b2 = tileB[rb + 32], b3 = tileB[rb + 48];
+                    c00 += a0 * b0; c01 += a0 * b1; c02 += a0 * b2; c03 += a0 * b3;
+                    c10 += a1 * b0; c11 += a1 * b1; c12 += a1 * b2; c13 += a1 * b3;
+                    c20 += a2 * b0; c21 += a2 * b1; c22 += a2 * b2; c23 += a2 * b3;
+                    c30 += a3 * b0; c31 += a3 * b1; c32 += a3 * b2; c33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+        }
+        var cz = c.SubView(z * s.Sc);
+        int r0 = row0 + ty, q0 = col0 + tx;
+        Store(cz, s, r0, q0, c00); Store(cz, s, r0, q0 + 16, c01); Store(cz, s, r0, q0 + 32, c02); Store(cz, s, r0, q0 + 48, c03);
+        Store(cz, s, r0 + 16, q0, c10); Store(cz, s, r0 + 16, q0 + 16, c11); Store(cz, s, r0 + 16, q0 + 32, c12); Store(cz, s, r0 + 16, q0 + 48, c13);
+        Store(cz, s, r0 + 32, q0, c20); Store(cz, s, r0 + 32, q0 + 16, c21); Store(cz, s, r0 + 32, q0 + 32, c22); Store(cz, s, r0 + 32, q0 + 48, c23);
+        Store(cz, s, r0 + 48, q0, c30); Store(cz, s, r0 + 48, q0 + 16, c31); Store(cz, s, r0 + 48, q0 + 32, c32); Store(cz, s, r0 + 48, q0 + 48, c33);
     }
 
     private static void Store(ArrayView<float> c, GemmShape s, int m, int n, float value)
@@ -245,6 +347,14 @@ internal static class DeviceKernels
         if (m >= s.M || n >= s.N) return;
         long at = (long)m * s.Ldc + n;
         c[at] = s.Accumulate != 0 ? c[at] + value : value;
+    }
+
+    /// <summary>dst[j] += Σ_s partial[s·length + j] for s = 0 … slices − 1, in that order (split-K's deterministic reduction).</summary>
+    public static void SumSlices(Index1D j, ArrayView<float> partial, ArrayView<float> dst, int slices, int length)
+    {
+        float sum = 0f;
+        for (int z = 0; z < slices; z++) sum += partial[(long)z * length + j];
+        dst[j] += sum;
     }
 
     // ------------------------------------------------------------------ activations
@@ -463,23 +573,37 @@ internal static class DeviceKernels
 
     /// <summary>Per channel: training, the batch mean and 1/√(biased var + ε), and the running statistics updated with the
     /// unbiased variance (PyTorch); eval, the running statistics. <paramref name="state"/> is [running_mean | running_var].</summary>
-    public static void BatchNormStatistics(Index1D c, ArrayView<float> x, ArrayView<float> stats, ArrayView<float> state, int channels, int plane, int batch,
+    public static void BatchNormStatistics(ArrayView<float> x, ArrayView<float> stats, ArrayView<float> state, int channels, int plane, int batch,
         float momentum, float epsilon, int training)
     {
+        int c = Grid.IdxX, t = Group.IdxX, threads = Group.DimX;
         if (training == 0)
         {
+            if (t != 0) return;
             stats[c] = state[c];
             stats[channels + c] = 1f / XMath.Sqrt(state[channels + c] + epsilon);
             return;
         }
+        // One group per channel, as BiasBackward: strided partial sums in double, then a pairwise reduction.
+        var partialSum = SharedMemory.Allocate<double>(ReduceThreads);
+        var partialSq = SharedMemory.Allocate<double>(ReduceThreads);
         double sum = 0, sumSq = 0;
-        for (int n = 0; n < batch; n++)
+        int count = batch * plane;
+        for (int e = t; e < count; e += threads)
         {
-            long b = ((long)n * channels + c) * plane;
-            for (int p = 0; p < plane; p++) { double v = x[b + p]; sum += v; sumSq += v * v; }
+            long n = e / plane, p = e - n * plane;
+            double v = x[(n * channels + c) * plane + p];
+            sum += v; sumSq += v * v;
         }
-        long count = (long)batch * plane;
-        double m = sum / count, variance = XMath.Max(sumSq / count - m * m, 0.0);
+        partialSum[t] = sum; partialSq[t] = sumSq;
+        Group.Barrier();
+        for (int half = threads / 2; half > 0; half /= 2)
+        {
+            if (t < half) { partialSum[t] += partialSum[t + half]; partialSq[t] += partialSq[t + half]; }
+            Group.Barrier();
+        }
+        if (t != 0) return;
+        double m = partialSum[0] / count, variance = XMath.Max(partialSq[0] / count - m * m, 0.0);
         stats[c] = (float)m;
         stats[channels + c] = (float)(1.0 / XMath.Sqrt(variance + epsilon));
         state[c] = (1f - momentum) * state[c] + momentum * (float)m;
@@ -497,21 +621,34 @@ internal static class DeviceKernels
     }
 
     /// <summary>Per channel: ΣDy and ΣDy·xhat over the batch (kept in stats); dγ += ΣDy·xhat, dβ += ΣDy when <paramref name="addParameters"/>.</summary>
-    public static void BatchNormBackwardReduce(Index1D c, ArrayView<float> dy, ArrayView<float> xhat, ArrayView<float> stats, ArrayView<float> dGamma,
+    public static void BatchNormBackwardReduce(ArrayView<float> dy, ArrayView<float> xhat, ArrayView<float> stats, ArrayView<float> dGamma,
         ArrayView<float> dBeta, int channels, int plane, int batch, int addParameters)
     {
+        int c = Grid.IdxX, t = Group.IdxX, threads = Group.DimX;
+        var partialDy = SharedMemory.Allocate<double>(ReduceThreads);
+        var partialDyXhat = SharedMemory.Allocate<double>(ReduceThreads);
         double sDy = 0, sDyXhat = 0;
-        for (int n = 0; n < batch; n++)
+        int count = batch * plane;
+        for (int e = t; e < count; e += threads)
         {
-            long b = ((long)n * channels + c) * plane;
-            for (int p = 0; p < plane; p++) { float g = dy[b + p]; sDy += g; sDyXhat += (double)g * xhat[b + p]; }
+            long n = e / plane, p = e - n * plane, at = (n * channels + c) * plane + p;
+            float g = dy[at];
+            sDy += g; sDyXhat += (double)g * xhat[at];
         }
-        stats[2 * channels + c] = (float)sDy;
-        stats[3 * channels + c] = (float)sDyXhat;
+        partialDy[t] = sDy; partialDyXhat[t] = sDyXhat;
+        Group.Barrier();
+        for (int half = threads / 2; half > 0; half /= 2)
+        {
+            if (t < half) { partialDy[t] += partialDy[t + half]; partialDyXhat[t] += partialDyXhat[t + half]; }
+            Group.Barrier();
+        }
+        if (t != 0) return;
+        stats[2 * channels + c] = (float)partialDy[0];
+        stats[3 * channels + c] = (float)partialDyXhat[0];
         if (addParameters != 0)
         {
-            dGamma[c] += (float)sDyXhat;
-            dBeta[c] += (float)sDy;
+            dGamma[c] += (float)partialDyXhat[0];
+            dBeta[c] += (float)partialDy[0];
         }
     }
 

@@ -15,13 +15,13 @@ public class TrainingParityTests(CpuAccelerator accelerator, ITestOutputHelper o
 {
     private readonly GpuDevice _device = accelerator.Device;
 
-    private static float[] Inputs(int count, int seed)
+    internal static float[] Inputs(int count, int seed)
     {
         var rng = new NetDsl.Kernels.Rng((ulong)seed);
         return Enumerable.Range(0, count).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
     }
 
-    private void TenSteps(INetwork cpu, Func<float[], int[], Loss, Optimizer, float> cpuStep, IGpuNetwork gpu, Func<Optimizer> optimizer, Loss loss, string name)
+    internal static void TenSteps(ITestOutputHelper output, INetwork cpu, Func<float[], int[], Loss, Optimizer, float> cpuStep, IGpuNetwork gpu, Func<Optimizer> optimizer, Loss loss, string name)
     {
         const int batch = 3, steps = 10;
         var optCpu = optimizer();
@@ -45,14 +45,15 @@ public class TrainingParityTests(CpuAccelerator accelerator, ITestOutputHelper o
             double max = 0, err = 0;
             for (int i = 0; i < t.Length; i++) { max = Math.Max(max, Math.Abs(c[i])); err = Math.Max(err, Math.Abs(c[i] - p[t.Offset + i])); }
             worst = Math.Max(worst, err / max);
-            Assert.True(err <= 1e-4 * max, $"{name}: {t.Name} after {steps} steps differs by {err:G3} (largest value {max:G3})");
+            // The 1e-6 floor is for tensors that stay near zero, as a bias feeding a batch norm (its true gradient is 0).
+            Assert.True(err <= 1e-4 * max + 1e-6, $"{name}: {t.Name} after {steps} steps differs by {err:G3} (largest value {max:G3})");
         }
         output.WriteLine($"{name}: after {steps} steps the largest parameter difference is {worst:E2} of the tensor's largest value; losses within {worstLoss:E2} relative");
     }
 
     /// <summary>One training-mode forward and backward of a batch of 3: output, dL/dx and the parameter gradients of the twin
     /// against the CPU network's.</summary>
-    private static void OneStepMatches(INetwork cpu, IGpuNetwork gpu, int inputSeed, int gradientSeed)
+    internal static void OneStepMatches(INetwork cpu, IGpuNetwork gpu, int inputSeed, int gradientSeed)
     {
         var x = Inputs(3 * cpu.InputSize, inputSeed);
         Close(cpu.Forward(x, 3, training: true).ToArray(), gpu.Forward(x, 3, training: true), "output");
@@ -71,7 +72,7 @@ public class TrainingParityTests(CpuAccelerator accelerator, ITestOutputHelper o
     {
         using var cpu = new LeNet5(3, seed: 7, workers: 1);
         using var gpu = new LeNet5.Gpu(_device, 3, seed: 7);
-        TenSteps(cpu, (x, y, l, o) => cpu.TrainStep(x, y, l, o), gpu, () => new Sgd(0.05f, momentum: 0.9f, weightDecay: 5e-4f), new SoftmaxCrossEntropy(), "LeNet-5 SGD");
+        TenSteps(output, cpu, (x, y, l, o) => cpu.TrainStep(x, y, l, o), gpu, () => new Sgd(0.05f, momentum: 0.9f, weightDecay: 5e-4f), new SoftmaxCrossEntropy(), "LeNet-5 SGD");
     }
 
     [Fact]
@@ -79,7 +80,7 @@ public class TrainingParityTests(CpuAccelerator accelerator, ITestOutputHelper o
     {
         using var cpu = new GoldenInceptionSmall(3, seed: 3, workers: 1);
         using var gpu = new GoldenInceptionSmall.Gpu(_device, 3, seed: 3);
-        TenSteps(cpu, (x, y, l, o) => cpu.TrainStep(x, y, l, o), gpu, () => new Adam(0.01f), new SoftmaxCrossEntropy(), "inception Adam");
+        TenSteps(output, cpu, (x, y, l, o) => cpu.TrainStep(x, y, l, o), gpu, () => new Adam(0.01f), new SoftmaxCrossEntropy(), "inception Adam");
     }
 
     [Fact]
@@ -88,7 +89,7 @@ public class TrainingParityTests(CpuAccelerator accelerator, ITestOutputHelper o
         // The twin draws the CPU network's dropout masks (same key, layer, step and index), so training matches too.
         using var cpu = new TinyResidual(3, seed: 5, workers: 1);
         using var gpu = new TinyResidual.Gpu(_device, 3, seed: 5);
-        TenSteps(cpu, (x, y, l, o) => cpu.TrainStep(x, y, l, o), gpu, () => new AdamW(0.01f, weightDecay: 0.01f, amsgrad: true), new SoftmaxCrossEntropy([1f, 2f, 0.5f]), "residual+dropout AdamW");
+        TenSteps(output, cpu, (x, y, l, o) => cpu.TrainStep(x, y, l, o), gpu, () => new AdamW(0.01f, weightDecay: 0.01f, amsgrad: true), new SoftmaxCrossEntropy([1f, 2f, 0.5f]), "residual+dropout AdamW");
     }
 
     [Fact]
@@ -96,7 +97,7 @@ public class TrainingParityTests(CpuAccelerator accelerator, ITestOutputHelper o
     {
         using var cpu = new TinyResidual(3, seed: 9, workers: 1);
         using var gpu = new TinyResidual.Gpu(_device, 3, seed: 9);
-        TenSteps(cpu, (x, y, l, o) => cpu.TrainStep(x, y, l, o), gpu, () => new Sgd(0.05f, momentum: 0.8f, nesterov: true, weightDecay: 1e-3f), new MeanSquaredError(), "residual Nesterov MSE");
+        TenSteps(output, cpu, (x, y, l, o) => cpu.TrainStep(x, y, l, o), gpu, () => new Sgd(0.05f, momentum: 0.8f, nesterov: true, weightDecay: 1e-3f), new MeanSquaredError(), "residual Nesterov MSE");
     }
 
     [Fact]
@@ -105,7 +106,7 @@ public class TrainingParityTests(CpuAccelerator accelerator, ITestOutputHelper o
         using var cpu = new GroupedConvolutions(3, seed: 4, workers: 1);
         using var gpu = new GroupedConvolutions.Gpu(_device, 3, seed: 4);
         OneStepMatches(cpu, gpu, inputSeed: 2, gradientSeed: 3);
-        TenSteps(cpu, (x, y, l, o) => cpu.TrainStep(x, y, l, o), gpu, () => new RmsProp(0.01f, momentum: 0.5f, centered: true), new MultiMarginLoss(), "grouped RMSprop multi-margin");
+        TenSteps(output, cpu, (x, y, l, o) => cpu.TrainStep(x, y, l, o), gpu, () => new RmsProp(0.01f, momentum: 0.5f, centered: true), new MultiMarginLoss(), "grouped RMSprop multi-margin");
     }
 
     [Fact]
@@ -114,7 +115,7 @@ public class TrainingParityTests(CpuAccelerator accelerator, ITestOutputHelper o
         using var cpu = new NotesLayers(3, seed: 6, workers: 1);
         using var gpu = new NotesLayers.Gpu(_device, 3, seed: 6);
         OneStepMatches(cpu, gpu, inputSeed: 5, gradientSeed: 6);
-        TenSteps(cpu, (x, y, l, o) => cpu.TrainStep(x, y, l, o), gpu, () => new Sgd(0.05f, momentum: 0.9f), new SoftmaxCrossEntropy(), "notes layers (sum pool, channel maxout, LRN within, DropConnect) SGD");
+        TenSteps(output, cpu, (x, y, l, o) => cpu.TrainStep(x, y, l, o), gpu, () => new Sgd(0.05f, momentum: 0.9f), new SoftmaxCrossEntropy(), "notes layers (sum pool, channel maxout, LRN within, DropConnect) SGD");
     }
 
     [Fact]

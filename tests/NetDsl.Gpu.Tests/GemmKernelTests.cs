@@ -1,0 +1,162 @@
+using System;
+using System.Diagnostics;
+using ILGPU.Runtime;
+using NetDsl.Gpu;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace NetDsl.Gpu.Tests;
+
+/// <summary>ILGPU's CPU accelerator with groups of 256 threads (8 warps of 32), so <see cref="LoadedKernels"/> picks the
+/// large-tile GEMM, the one a GPU runs. Slow (every thread is simulated), so only small shapes run on it.</summary>
+public sealed class LargeGroupAccelerator : IDisposable
+{
+    public GpuDevice Device { get; } = GpuDevice.Cpu(threadsPerWarp: 32, warpsPerGroup: 8, processors: 2);
+    public void Dispose() => Device.Dispose();
+}
+
+/// <summary>Both GEMM kernels (the small tile the CPU accelerator runs, the 64×64 tile a GPU runs) against a double-precision
+/// product: every transpose the layers use, sizes that are no multiple of the tile, batched launches, accumulation, and split-K
+/// sums with their slice reduction.</summary>
+public class GemmKernelTests(CpuAccelerator small, LargeGroupAccelerator large, ITestOutputHelper output)
+    : IClassFixture<CpuAccelerator>, IClassFixture<LargeGroupAccelerator>
+{
+    private static float[] Random(int count, int seed)
+    {
+        var rng = new NetDsl.Kernels.Rng((ulong)seed);
+        var v = new float[count];
+        for (int i = 0; i < v.Length; i++) v[i] = (float)(rng.NextDouble() * 2 - 1);
+        return v;
+    }
+
+    /// <summary>C_z (+)= Σ over slice z's items of A_i·B_i, in double.</summary>
+    private static double[] Reference(float[] a, float[] b, float[] c0, GemmShape s)
+    {
+        int slices = s.Slices;
+        long cLength = s.Sc == 0 ? (long)s.M * s.Ldc : slices * s.Sc;
+        var c = new double[Math.Max(cLength, c0.Length)];
+        for (int i = 0; i < c0.Length; i++) c[i] = c0[i];
+        for (int z = 0; z < slices; z++)
+            for (int m = 0; m < s.M; m++)
+                for (int n = 0; n < s.N; n++)
+                {
+                    double sum = 0;
+                    for (int item = z * s.Inner; item < Math.Min((z + 1) * s.Inner, s.Items); item++)
+                        for (int k = 0; k < s.K; k++)
+                            sum += (double)a[item * s.Sa + (long)m * s.Am + (long)k * s.Ak] * b[item * s.Sb + (long)k * s.Bk + (long)n * s.Bn];
+                    long at = z * s.Sc + (long)m * s.Ldc + n;
+                    c[at] = s.Accumulate != 0 ? c[at] + sum : sum;
+                }
+        return c;
+    }
+
+    public static TheoryData<string, bool> Cases()
+    {
+        var data = new TheoryData<string, bool>();
+        foreach (var name in new[] { "AB", "AtB", "ABt", "batched", "batched-accumulate", "summed-slices" })
+            foreach (bool useLarge in new[] { false, true })
+                data.Add(name, useLarge);
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void GemmMatchesTheDoublePrecisionProduct(string name, bool useLarge)
+    {
+        var device = useLarge ? large.Device : small.Device;
+        var accelerator = device.Accelerator;
+        var k = LoadedKernels.For(accelerator);
+        Assert.Equal(useLarge, k.Large);
+        // M and N cross a 64-wide tile on the large kernel (and several 8-wide ones on the small); K crosses a step of 16.
+        int m = useLarge ? 70 : 19, n = useLarge ? 67 : 21, kk = 37;
+        GemmShape s = name switch
+        {
+            "AB" => new GemmShape(m, n, kk, kk, 1, n, 1, n, accumulate: false),
+            "AtB" => new GemmShape(m, n, kk, 1, m, n, 1, n, accumulate: false),              // A stored [K, M]
+            "ABt" => new GemmShape(m, n, kk, kk, 1, 1, kk, n, accumulate: false),             // B stored [N, K]
+            "batched" => new GemmShape(m, n, kk, kk, 1, n, 1, n, accumulate: false).Batched(3, 0, (long)kk * n, (long)m * n),
+            "batched-accumulate" => new GemmShape(m, n, kk, 1, m, 1, kk, n, accumulate: true).Batched(2, (long)kk * m, (long)kk * n, (long)m * n),
+            "summed-slices" => new GemmShape(m, n, kk, kk, 1, 1, kk, n, accumulate: false).Summed(5, 2, (long)m * kk, (long)n * kk, (long)m * n),
+            _ => throw new ArgumentException(name),
+        };
+        int items = s.Items;
+        var a = Random((int)Math.Max((long)m * kk, items * Math.Max(s.Sa, 1)) + m * kk, 1);
+        var b = Random((int)Math.Max((long)kk * n, items * Math.Max(s.Sb, 1)) + kk * n, 2);
+        int cLength = (int)(s.Sc == 0 ? (long)m * n : s.Slices * s.Sc);
+        var c0 = Random(cLength, 3);
+        var expected = Reference(a, b, c0, s);
+
+        using var da = accelerator.Allocate1D(a);
+        using var db = accelerator.Allocate1D(b);
+        using var dc = accelerator.Allocate1D(c0);
+        var watch = Stopwatch.StartNew();
+        GpuNetworkBase.LaunchGemm(k, da.View, db.View, dc.View, s);
+        var c = dc.GetAsArray1D();
+        double worst = Check(expected, c, name);
+        if (name == "summed-slices")
+        {
+            // The slice sums added in order into a destination: dst += Σ_z partial_z.
+            var dst0 = Random(m * n, 4);
+            using var dst = accelerator.Allocate1D(dst0);
+            k.SumSlices(m * n, dc.View, dst.View, s.Slices, m * n);
+            var sum = new double[m * n];
+            for (int j = 0; j < sum.Length; j++)
+            {
+                sum[j] = dst0[j];
+                for (int z = 0; z < s.Slices; z++) sum[j] += expected[z * m * n + j];
+            }
+            worst = Math.Max(worst, Check(sum, dst.GetAsArray1D(), name + " reduced"));
+        }
+        output.WriteLine($"{name} on the {(useLarge ? "64×64" : "8×8")} tile: {m}×{n}×{kk}, {s.Items} item(s) in {s.Slices} slice(s), worst error {worst:E2} of the scale, {watch.ElapsedMilliseconds} ms");
+    }
+
+    private static double Check(double[] expected, float[] actual, string what)
+    {
+        double scale = 0, worst = 0;
+        for (int i = 0; i < actual.Length; i++) scale = Math.Max(scale, Math.Abs(expected[i]));
+        for (int i = 0; i < actual.Length; i++)
+        {
+            double err = Math.Abs(actual[i] - expected[i]);
+            worst = Math.Max(worst, err / scale);
+            Assert.True(err <= 1e-5 * scale, $"{what}: element {i} is {actual[i]}, expected {expected[i]:G9} (scale {scale:G3})");
+        }
+        return worst;
+    }
+}
+
+/// <summary>Networks trained on the large-tile kernels (the GEMM, the split-K weight gradients, the 256-thread per-channel
+/// reductions of biases and batch norm): the path a GPU takes, against the CPU network.</summary>
+public class LargeTileParityTests(LargeGroupAccelerator accelerator, ITestOutputHelper output) : IClassFixture<LargeGroupAccelerator>
+{
+    private readonly GpuDevice _device = accelerator.Device;
+
+    [Fact]
+    public void LeNet5TenStepsOnTheLargeTile()
+    {
+        using var cpu = new NetDsl.Tests.Networks.LeNet5(3, seed: 7, workers: 1);
+        using var gpu = new NetDsl.Tests.Networks.LeNet5.Gpu(_device, 3, seed: 7);
+        Assert.True(LoadedKernels.For(_device.Accelerator).Large);
+        TrainingParityTests.TenSteps(output, cpu, (x, y, l, o) => cpu.TrainStep(x, y, l, o), gpu, () => new NetDsl.Training.Sgd(0.05f, momentum: 0.9f),
+            new NetDsl.Training.SoftmaxCrossEntropy(), "LeNet-5 SGD, large tile");
+    }
+
+    [Fact]
+    public void BatchNormNetworkOnTheLargeTile()
+    {
+        using var cpu = new NetDsl.Tests.Networks.GoldenSmallCnn(3, seed: 2, workers: 1);
+        using var gpu = new NetDsl.Tests.Networks.GoldenSmallCnn.Gpu(_device, 3, seed: 2);
+        TrainingParityTests.OneStepMatches(cpu, gpu, inputSeed: 3, gradientSeed: 4);
+        Assert.Equal(cpu.Buffers.ToArray(), gpu.Buffers(), new NetDsl.Gpu.Tests.RelativeComparer(1e-5));
+        // SGD, not Adam: conv1's bias feeds a batch norm, so its true gradient is 0 and what both sides compute is rounding
+        // noise, which Adam would scale up to full-size steps in different directions.
+        TrainingParityTests.TenSteps(output, cpu, (x, y, l, o) => cpu.TrainStep(x, y, l, o), gpu, () => new NetDsl.Training.Sgd(0.05f, momentum: 0.9f),
+            new NetDsl.Training.SoftmaxCrossEntropy(), "small CNN with batch norm SGD, large tile");
+    }
+}
+
+/// <summary>Equal within a relative tolerance of the larger magnitude (or absolute below 1).</summary>
+public sealed class RelativeComparer(double tolerance) : System.Collections.Generic.IEqualityComparer<float>
+{
+    public bool Equals(float x, float y) => Math.Abs(x - y) <= tolerance * Math.Max(1, Math.Max(Math.Abs(x), Math.Abs(y)));
+    public int GetHashCode(float obj) => 0;
+}
