@@ -52,6 +52,7 @@ public static class Program
         bool quick = false, abDeterminism = false;
         int rounds = 0;
         string device = "cpu";
+        bool requireGpu = false;
         for (int i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -67,8 +68,10 @@ public static class Program
                 // Deterministic against per-worker reduction in one process, alternating short rounds (fair on a busy machine).
                 case "--determinism-ab": abDeterminism = true; break;
                 case "--device": device = args[++i].ToLowerInvariant(); break;
+                // With --device gpu: fail instead of falling back to ILGPU's CPU simulator (for runs on a GPU machine).
+                case "--require-gpu": requireGpu = true; break;
                 case "-h" or "--help":
-                    Console.WriteLine("usage: NetDsl.Benchmarks [--quick] [--threads 1,2] [--nets LeNet5,FashionCnn,Vgg,ResNet,CnnConv1,CnnConv2] [--tag k=v] [--metrics b1,b256,train] [--rounds N] [--nondeterministic] [--determinism-ab] [--device cpu|gpu]");
+                    Console.WriteLine("usage: NetDsl.Benchmarks [--quick] [--threads 1,2] [--nets LeNet5,FashionCnn,Vgg,ResNet,CnnConv1,CnnConv2] [--tag k=v] [--metrics b1,b256,train] [--rounds N] [--nondeterministic] [--determinism-ab] [--device cpu|gpu] [--require-gpu]");
                     return 0;
                 default: Console.Error.WriteLine("unknown option " + args[i]); return 2;
             }
@@ -83,9 +86,8 @@ public static class Program
         {
             var gpuData = LoadData();
 #pragma warning disable IL2026, IL3050 // ILGPU compiles kernels at run time
-            GpuBenchmark.Run(names, n => Nets.First(x => x.Name == n).FwdFlops, gpuData.TestX, gpuData.TrainY, (net, metric, value, vals) => Out(net, 0, metric, value, vals));
+            return GpuBenchmark.Run(names, n => Nets.First(x => x.Name == n).FwdFlops, gpuData.TestX, gpuData.TrainY, requireGpu, (net, metric, value, vals) => Out(net, 0, metric, value, vals));
 #pragma warning restore IL2026, IL3050
-            return 0;
         }
         var data = LoadData();
         if (abDeterminism)

@@ -67,8 +67,47 @@ public sealed class GpuDevice : IDisposable
         return new GpuDevice(context, context.GetCPUDevice(0).CreateAccelerator(context));
     }
 
+    /// <summary>C (+)= A·B (see <see cref="GemmShape"/>) on the generated tiled GEMM kernel the twins use, on this device's
+    /// stream; <see cref="GemmTile"/> says which tile.</summary>
+    [RequiresDynamicCode("ILGPU compiles kernels at run time.")]
+    [RequiresUnreferencedCode("ILGPU reads kernel IL through reflection.")]
+    public void Gemm(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, in GemmShape s) => GpuNetworkBase.LaunchGemm(LoadedKernels.For(Accelerator), a, b, c, s);
+
+    /// <summary>"64x64" where groups of 256 threads fit (GPUs), else "8x8" (ILGPU's default CPU accelerator).</summary>
+    public string GemmTile
+    {
+        [RequiresDynamicCode("ILGPU compiles kernels at run time.")]
+        [RequiresUnreferencedCode("ILGPU reads kernel IL through reflection.")]
+        get => LoadedKernels.For(Accelerator).Large ? "64x64" : "8x8";
+    }
+
+    private CuBlasGemm? _blas;
+
+    /// <summary>Run a twin's large single GEMMs (dense layers; <see cref="CuBlasGemm.Handles"/>) on cuBLAS when it loads.
+    /// Off by default: the generated GEMM is the tested path. Setting it reports in <see cref="CuBlasStatus"/> what happened.</summary>
+    public bool UseCuBlas
+    {
+        get => _blas is not null;
+        [RequiresDynamicCode("ILGPU compiles kernels at run time.")]
+        [RequiresUnreferencedCode("ILGPU reads kernel IL through reflection.")]
+        set
+        {
+            if (!value) { _blas?.Dispose(); _blas = null; CuBlasStatus = "off"; return; }
+            if (_blas is not null) return;
+            _blas = CuBlasGemm.TryCreate(this, out var reason);
+            CuBlasStatus = reason;
+        }
+    }
+
+    /// <summary>"off", the cuBLAS version and library in use, or why it could not be loaded.</summary>
+    public string CuBlasStatus { get; private set; } = "off";
+
+    /// <summary>cuBLAS when <see cref="UseCuBlas"/> is on and it loaded.</summary>
+    public CuBlasGemm? Blas => _blas;
+
     public void Dispose()
     {
+        _blas?.Dispose();
         Accelerator.Dispose();
         Context.Dispose();
     }

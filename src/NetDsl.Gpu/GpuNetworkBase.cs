@@ -252,7 +252,14 @@ public abstract class GpuNetworkBase : IGpuNetwork
         => K.ConvBackwardWeight(s.OC * (s.C / s.Groups) * s.KH * s.KW, x, dy, dw, s, batch);
     /// <summary>C (+)= A·B over the shape's slices, on the large-tile kernel where the accelerator's groups hold 256 threads
     /// (grid of 64×64 output tiles), else on the small one (8×8 tiles, 4×4 threads).</summary>
-    protected void Gemm(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, in GemmShape s) => LaunchGemm(K, a, b, c, s);
+    protected void Gemm(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, in GemmShape s)
+    {
+        if (Device.Blas is { } blas && CuBlasGemm.Handles(s) && (long)s.M * s.N * s.K >= CuBlasMinimumWork) blas.Gemm(a, b, c, s);
+        else LaunchGemm(K, a, b, c, s);
+    }
+
+    /// <summary>Multiply-adds below which a GEMM stays on the generated kernel even with cuBLAS on (its launch costs more).</summary>
+    public const long CuBlasMinimumWork = 1L << 22;
 
     internal static void LaunchGemm(LoadedKernels k, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, in GemmShape s)
     {
