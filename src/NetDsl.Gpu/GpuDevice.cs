@@ -71,14 +71,23 @@ public sealed class GpuDevice : IDisposable
     /// stream; <see cref="GemmTile"/> says which tile.</summary>
     [RequiresDynamicCode("ILGPU compiles kernels at run time.")]
     [RequiresUnreferencedCode("ILGPU reads kernel IL through reflection.")]
-    public void Gemm(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, in GemmShape s) => GpuNetworkBase.LaunchGemm(LoadedKernels.For(Accelerator), a, b, c, s);
+    public void Gemm(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, in GemmShape s) => (_launcher ??= new Launcher(Accelerator, LoadedKernels.For(Accelerator))).Gemm(a, b, c, s);
 
-    /// <summary>"64x64" where groups of 256 threads fit (GPUs), else "8x8" (ILGPU's default CPU accelerator).</summary>
+    private Launcher? _launcher;
+
+    /// <summary>One launch of the kernel with output tile <paramref name="tile"/> (8; 64 and 128 where groups of 256 threads
+    /// fit), no split along K: for measuring the kernels themselves.</summary>
+    [RequiresDynamicCode("ILGPU compiles kernels at run time.")]
+    [RequiresUnreferencedCode("ILGPU reads kernel IL through reflection.")]
+    public void Gemm(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, in GemmShape s, int tile) => Launcher.Launch(LoadedKernels.For(Accelerator), a, b, c, s, tile);
+
+    /// <summary>"64x64/128x128" where groups of 256 threads fit (GPUs: 128 where both M and N reach it), else "8x8" (ILGPU's
+    /// default CPU accelerator).</summary>
     public string GemmTile
     {
         [RequiresDynamicCode("ILGPU compiles kernels at run time.")]
         [RequiresUnreferencedCode("ILGPU reads kernel IL through reflection.")]
-        get => LoadedKernels.For(Accelerator).Large ? "64x64" : "8x8";
+        get => LoadedKernels.For(Accelerator).Large ? "64x64/128x128" : "8x8";
     }
 
     private CuBlasGemm? _blas;
@@ -108,6 +117,7 @@ public sealed class GpuDevice : IDisposable
     public void Dispose()
     {
         _blas?.Dispose();
+        _launcher?.Dispose();
         Accelerator.Dispose();
         Context.Dispose();
     }

@@ -17,9 +17,10 @@ internal sealed class LoadedKernels
     public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvShape, int> ConvForward;
     public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvShape> ConvBackwardData;
     public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvShape, int> ConvBackwardWeight;
-    public readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, int, int, int> BiasBackward;
-    public readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape> Gemm, GemmLarge;
-    public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int, int> SumSlices;
+    public readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<double>, int, int, int, int, int> ChannelPartialSums;
+    public readonly Action<Index1D, ArrayView<double>, ArrayView<float>, int> BiasBackward;
+    public readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape> Gemm, GemmLarge, GemmWide;
+    public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int, int, int> SumSlices;
     public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ConvShape> Im2Col, Col2Im;
     public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int, int> BiasAdd;
     public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int, float> Activation;
@@ -38,9 +39,9 @@ internal sealed class LoadedKernels
     public readonly Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int> MaxoutScatter;
     public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int, int> ChannelMaxoutForward;
     public readonly Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, int> ChannelMaxoutBackward;
-    public readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, float, float, int> BatchNormStatistics;
+    public readonly Action<Index1D, ArrayView<double>, ArrayView<float>, ArrayView<float>, int, int, int, float, float, int> BatchNormStatistics;
     public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> BatchNormForward;
-    public readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int> BatchNormBackwardReduce;
+    public readonly Action<Index1D, ArrayView<double>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int> BatchNormBackwardReduce;
     public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float, int> BatchNormBackward;
     public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, float, float, float> LrnForward;
     public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, float, float, float> LrnBackward;
@@ -69,10 +70,12 @@ internal sealed class LoadedKernels
         // The large tile needs groups of 256 threads; ILGPU's default CPU accelerator has 16.
         Large = a.MaxNumThreadsPerGroup >= DeviceKernels.LargeThreads * DeviceKernels.LargeThreads;
         GemmLarge = Large ? a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape>(DeviceKernels.GemmLarge) : Gemm;
-        SumSlices = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int>(DeviceKernels.SumSlices);
+        GemmWide = Large ? a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape>(DeviceKernels.GemmWide) : Gemm;
+        SumSlices = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int, int>(DeviceKernels.SumSlices);
         ReduceThreads = 1;
         while (ReduceThreads * 2 <= Math.Min(DeviceKernels.ReduceThreads, a.MaxNumThreadsPerGroup)) ReduceThreads *= 2;
-        BiasBackward = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, int, int, int>(DeviceKernels.BiasBackward);
+        ChannelPartialSums = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<double>, int, int, int, int, int>(DeviceKernels.ChannelPartialSums);
+        BiasBackward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<double>, ArrayView<float>, int>(DeviceKernels.BiasBackward);
         BiasAdd = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int>(DeviceKernels.BiasAdd);
         Activation = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, float>(DeviceKernels.Activation);
         ActivationBackward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float>(DeviceKernels.ActivationBackward);
@@ -90,9 +93,9 @@ internal sealed class LoadedKernels
         MaxoutScatter = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int>(DeviceKernels.MaxoutScatter);
         ChannelMaxoutForward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int, int>(DeviceKernels.ChannelMaxoutForward);
         ChannelMaxoutBackward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, int>(DeviceKernels.ChannelMaxoutBackward);
-        BatchNormStatistics = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, float, float, int>(DeviceKernels.BatchNormStatistics);
+        BatchNormStatistics = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<double>, ArrayView<float>, ArrayView<float>, int, int, int, float, float, int>(DeviceKernels.BatchNormStatistics);
         BatchNormForward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(DeviceKernels.BatchNormForward);
-        BatchNormBackwardReduce = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int>(DeviceKernels.BatchNormBackwardReduce);
+        BatchNormBackwardReduce = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<double>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>(DeviceKernels.BatchNormBackwardReduce);
         BatchNormBackward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float, int>(DeviceKernels.BatchNormBackward);
         LrnForward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, float, float, float>(DeviceKernels.LrnForward);
         LrnBackward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, float, float, float>(DeviceKernels.LrnBackward);
@@ -111,13 +114,11 @@ internal sealed class LoadedKernels
         Adam = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, float, float, float, float, float, float, float, int>(DeviceKernels.Adam);
     }
 
-    /// <summary>Whether <see cref="GemmLarge"/> is the 64×64-tile kernel (groups of 256 threads fit) rather than the small one.</summary>
+    /// <summary>Whether <see cref="GemmLarge"/> and <see cref="GemmWide"/> are the 64- and 128-tile kernels (groups of 256
+    /// threads fit) rather than the small one.</summary>
     public readonly bool Large;
     /// <summary>Threads of a per-channel reduction group: the largest power of two up to 256 that the accelerator allows.</summary>
     public readonly int ReduceThreads;
-
-    /// <summary>One group per channel for the per-channel reductions.</summary>
-    public KernelConfig PerChannel(int channels) => new(channels, ReduceThreads);
 
     public static LoadedKernels For(Accelerator accelerator)
     {
@@ -151,6 +152,7 @@ public abstract class GpuNetworkBase : IGpuNetwork
         Device = device;
         Accelerator = device.Accelerator;
         K = LoadedKernels.For(Accelerator);
+        L = new Launcher(Accelerator, K);
         MaxBatch = maxBatch;
         InputSize = inputSize;
         OutputSize = outputSize;
@@ -170,6 +172,7 @@ public abstract class GpuNetworkBase : IGpuNetwork
     public GpuDevice Device { get; }
     public Accelerator Accelerator { get; }
     internal LoadedKernels K { get; }
+    internal Launcher L { get; }
     public int InputSize { get; }
     public int OutputSize { get; }
     public int ParameterCount { get; }
@@ -250,62 +253,20 @@ public abstract class GpuNetworkBase : IGpuNetwork
         => K.ConvBackwardData(batch * s.C * s.H * s.W, dy, w, dx, s);
     protected void ConvBackwardWeight(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dw, in ConvShape s, int batch)
         => K.ConvBackwardWeight(s.OC * (s.C / s.Groups) * s.KH * s.KW, x, dy, dw, s, batch);
-    /// <summary>C (+)= A·B over the shape's slices, on the large-tile kernel where the accelerator's groups hold 256 threads
-    /// (grid of 64×64 output tiles), else on the small one (8×8 tiles, 4×4 threads).</summary>
+    /// <summary>C (+)= A·B over the shape's slices (see <see cref="Launcher.Gemm"/>: the tile, split-K), or on cuBLAS when the
+    /// device has it on and the product is one large plain or transposed one.</summary>
     protected void Gemm(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, in GemmShape s)
     {
         if (Device.Blas is { } blas && CuBlasGemm.Handles(s) && (long)s.M * s.N * s.K >= CuBlasMinimumWork) blas.Gemm(a, b, c, s);
-        else LaunchGemm(K, a, b, c, s);
+        else L.Gemm(a, b, c, s);
     }
 
     /// <summary>Multiply-adds below which a GEMM stays on the generated kernel even with cuBLAS on (its launch costs more).</summary>
     public const long CuBlasMinimumWork = 1L << 22;
 
-    internal static void LaunchGemm(LoadedKernels k, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, in GemmShape s)
-    {
-        if (k.Large)
-        {
-            const int tile = DeviceKernels.LargeTile;
-            k.GemmLarge(new KernelConfig(new Index3D((s.N + tile - 1) / tile, (s.M + tile - 1) / tile, s.Slices),
-                new Index3D(DeviceKernels.LargeThreads, DeviceKernels.LargeThreads, 1)), a, b, c, s);
-        }
-        else
-        {
-            const int tile = DeviceKernels.GemmTile;
-            k.Gemm(new KernelConfig(new Index3D((s.N + tile - 1) / tile, (s.M + tile - 1) / tile, s.Slices),
-                new Index3D(DeviceKernels.GemmThreads, DeviceKernels.GemmThreads, 1)), a, b, c, s);
-        }
-    }
-
-    private MemoryBuffer1D<float, Stride1D.Dense>? _partials;
-
-    /// <summary>C += Σ_i A_i·B_i over <paramref name="items"/> products (a weight gradient over the batch). Few output tiles
-    /// would leave most of the GPU idle with the whole batch in one group's K loop, so the batch is split into slices (at
-    /// least two groups per multiprocessor in all) whose partial sums go to a scratch buffer and are then added in slice
-    /// order: deterministic, no atomics.</summary>
+    /// <summary>C += Σ_i A_i·B_i over <paramref name="items"/> products, split over the batch (<see cref="Launcher.GemmSummed"/>).</summary>
     protected void GemmSummed(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, GemmShape s, int items, long sa, long sb)
-    {
-        int tile = K.Large ? DeviceKernels.LargeTile : DeviceKernels.GemmTile;
-        long tiles = (long)((s.N + tile - 1) / tile) * ((s.M + tile - 1) / tile);
-        int wanted = (int)Math.Min(items, Math.Max(1, (2L * Accelerator.NumMultiprocessors + tiles - 1) / tiles));
-        int inner = (items + wanted - 1) / wanted, slices = (items + inner - 1) / inner;
-        if (slices == 1)
-        {
-            Gemm(a, b, c, s.Summed(items, items, sa, sb, 0));
-            return;
-        }
-        if (s.Ldc != s.N) throw new InvalidOperationException("split-K partial sums need a dense C (Ldc = N)");
-        long length = (long)s.M * s.N;
-        if (_partials is null || _partials.Length < slices * length)
-        {
-            _partials?.Dispose();
-            _partials = Accelerator.Allocate1D<float>(slices * length);
-        }
-        var partial = s;
-        partial.Accumulate = 0;
-        Gemm(a, b, _partials.View, partial.Summed(items, inner, sa, sb, length));
-        K.SumSlices((int)length, _partials.View, c, slices, (int)length);
-    }
+        => L.GemmSummed(a, b, c, s, items, sa, sb);
 
     /// <summary>Convolution forward as device im2col + the tiled GEMM: per group one launch over the batch,
     /// y_g[n][opg, P] = W_g[opg, Kg]·col_g[n][Kg, P] (Kg = C/G·KH·KW, P = OH·OW), then the bias.</summary>
@@ -361,7 +322,12 @@ public abstract class GpuNetworkBase : IGpuNetwork
         if (inputGradient) Gemm(dy, w, dx, new GemmShape(batch, inputs, outputs, outputs, 1, inputs, 1, inputs, accumulate: false));
     }
 
-    protected void BiasBackward(ArrayView<float> dy, ArrayView<float> db, int channels, int plane, int batch) => K.BiasBackward(K.PerChannel(channels), dy, db, channels, plane, batch);
+    /// <summary>db[c] += Σ dy over the batch and the plane: partial sums per part of each channel, then one thread per channel.</summary>
+    protected void BiasBackward(ArrayView<float> dy, ArrayView<float> db, int channels, int plane, int batch)
+    {
+        var partial = L.ChannelSums(dy, dy, channels, plane, batch, DeviceKernels.SumOnly, out int parts);
+        K.BiasBackward(channels, partial, db, parts);
+    }
     protected void BiasAdd(ArrayView<float> y, ArrayView<float> b, int channels, int plane, int batch) => K.BiasAdd(batch * channels * plane, y, b, channels, plane);
     protected void Activation(ArrayView<float> x, ArrayView<float> y, int kind, float a, int count) => K.Activation(count, x, y, kind, a);
     protected void ActivationBackward(ArrayView<float> x, ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dx, int kind, float a, int count)
@@ -395,7 +361,9 @@ public abstract class GpuNetworkBase : IGpuNetwork
     {
         if (training && (long)batch * plane < 2)
             throw new InvalidOperationException($"{GetType().FullName}: batch normalization in training mode needs more than one value per channel; got {batch} sample(s) of {plane} value(s).");
-        K.BatchNormStatistics(K.PerChannel(channels), x, stats, state, channels, plane, batch, momentum, epsilon, training ? 1 : 0);
+        int parts = 0;
+        var partial = training ? L.ChannelSums(x, x, channels, plane, batch, DeviceKernels.SumAndSquares, out parts) : L.NoPartials;
+        K.BatchNormStatistics(channels, partial, stats, state, channels, parts, batch * plane, momentum, epsilon, training ? 1 : 0);
         K.BatchNormForward(batch * channels * plane, x, y, xhat, stats, gamma, beta, channels, plane);
     }
 
@@ -403,7 +371,8 @@ public abstract class GpuNetworkBase : IGpuNetwork
     protected void BatchNormBackward(ArrayView<float> dy, ArrayView<float> xhat, ArrayView<float> stats, ArrayView<float> gamma, ArrayView<float> dGamma,
         ArrayView<float> dBeta, ArrayView<float> dx, int channels, int plane, bool training, bool addParameters, bool inputGradient, int batch)
     {
-        K.BatchNormBackwardReduce(K.PerChannel(channels), dy, xhat, stats, dGamma, dBeta, channels, plane, batch, addParameters ? 1 : 0);
+        var partial = L.ChannelSums(dy, xhat, channels, plane, batch, DeviceKernels.SumAndProducts, out int parts);
+        K.BatchNormBackwardReduce(channels, partial, stats, dGamma, dBeta, channels, parts, addParameters ? 1 : 0);
         if (inputGradient) K.BatchNormBackward(batch * channels * plane, dy, xhat, gamma, stats, dx, channels, plane, (float)batch * plane, training ? 1 : 0);
     }
 
@@ -560,7 +529,7 @@ public abstract class GpuNetworkBase : IGpuNetwork
     {
         foreach (var b in _owned) b.Dispose();
         foreach (var b in _ownedIndices) b.Dispose();
-        _partials?.Dispose();
+        L.Dispose();
         _ownedIndices.Clear();
         _loss.Dispose();
         _optimizer.Dispose();

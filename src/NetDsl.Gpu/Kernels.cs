@@ -23,21 +23,30 @@ public struct ConvShape
 /// the strides express the transposes (a dense layer's forward, weight gradient and input gradient are one kernel).
 /// A launch covers <see cref="Slices"/> slices (the grid's Z): slice z sums the products of items [z·Inner, min((z + 1)·Inner, Items))
 /// into C_z = c + z·Sc, item i reading A_i = a + i·Sa and B_i = b + i·Sb. One item per slice is a batched GEMM (a convolution over
-/// the batch in one launch); several are a split-K reduction whose partial sums <c>SumSlices</c> adds in slice order.</summary>
+/// the batch in one launch); several are a split-K reduction whose partial sums <c>SumSlices</c> adds in slice order. With
+/// <see cref="KChunk"/> set, one product is split along K instead, slice z taking k in [z·KChunk, (z + 1)·KChunk).</summary>
 public struct GemmShape
 {
     public int M, N, K, Am, Ak, Bk, Bn, Ldc, Accumulate;
-    public int Items, Inner;
+    public int Items, Inner, KChunk;
     public long Sa, Sb, Sc;
 
     public GemmShape(int m, int n, int k, int am, int ak, int bk, int bn, int ldc, bool accumulate)
     {
         M = m; N = n; K = k; Am = am; Ak = ak; Bk = bk; Bn = bn; Ldc = ldc; Accumulate = accumulate ? 1 : 0;
-        Items = 1; Inner = 1; Sa = 0; Sb = 0; Sc = 0;
+        Items = 1; Inner = 1; KChunk = 0; Sa = 0; Sb = 0; Sc = 0;
     }
 
     /// <summary>The slices (the launch's Z extent).</summary>
-    public readonly int Slices => (Items + Inner - 1) / Inner;
+    public readonly int Slices => KChunk > 0 ? (K + KChunk - 1) / KChunk : (Items + Inner - 1) / Inner;
+
+    /// <summary>One product split along K: slice z sums k in [z·<paramref name="chunk"/>, (z + 1)·<paramref name="chunk"/>) into C + z·<paramref name="sc"/>.</summary>
+    public readonly GemmShape SplitK(int chunk, long sc)
+    {
+        var s = this;
+        s.Items = 1; s.Inner = 1; s.KChunk = chunk; s.Sc = sc;
+        return s;
+    }
 
     /// <summary><paramref name="items"/> independent products, item i at A + i·<paramref name="sa"/>, B + i·<paramref name="sb"/>, C + i·<paramref name="sc"/>.</summary>
     public readonly GemmShape Batched(int items, long sa, long sb, long sc)
@@ -216,29 +225,55 @@ internal static class DeviceKernels
     /// <summary>Threads of the per-channel reductions' groups at most (a power of two); their shared arrays hold this many.</summary>
     public const int ReduceThreads = 256;
 
-    /// <summary>db[c] += Σ_n Σ_p dy[n, c, p]: one group per channel (the grid's X); thread t sums the elements t, t + T, … of the
-    /// channel's batch × plane values, then the group adds the T partial sums pairwise in shared memory. The order is fixed
-    /// by T (the group size, a power of two), so the result is deterministic.</summary>
-    public static void BiasBackward(ArrayView<float> dy, ArrayView<float> db, int channels, int plane, int batch)
+    /// <summary>What <see cref="ChannelPartialSums"/> adds up: Σa; Σa and Σa²; Σa and Σa·b.</summary>
+    public const int SumOnly = 0, SumAndSquares = 1, SumAndProducts = 2;
+
+    /// <summary>Stage one of the per-channel sums over a batch (biases' and batch norm's gradients, batch statistics): group
+    /// (part, c) = (Grid.IdxX, Grid.IdxY) adds the values [part·chunk, (part + 1)·chunk) of channel c's batch × plane values,
+    /// thread t every T-th of them in double, then the group's T sums pairwise in shared memory; the two sums go to
+    /// partial[(c·parts + part)·2 + 0 and 1]. Splitting a channel over parts keeps every multiprocessor busy when there are
+    /// few channels; the order is fixed by the parts and the group size, so the result is deterministic.</summary>
+    public static void ChannelPartialSums(ArrayView<float> a, ArrayView<float> b, ArrayView<double> partial, int channels, int plane, int batch, int chunk, int mode)
     {
-        int c = Grid.IdxX, t = Group.IdxX, threads = Group.DimX;
-        var partial = SharedMemory.Allocate<float>(ReduceThreads);
-        float sum = 0f;
-        int count = batch * plane;
-        for (int e = t; e < count; e += threads)
+        int part = Grid.IdxX, c = Grid.IdxY, parts = Grid.DimX, t = Group.IdxX, threads = Group.DimX;
+        var first = SharedMemory.Allocate<double>(ReduceThreads);
+        var second = SharedMemory.Allocate<double>(ReduceThreads);
+        int count = batch * plane, start = part * chunk, end = XMath.Min(start + chunk, count);
+        double s1 = 0, s2 = 0;
+        for (int e = start + t; e < end; e += threads)
         {
-            long n = e / plane, p = e - n * plane;
-            sum += dy[(n * channels + c) * plane + p];
+            int n = e / plane, p = e - n * plane;
+            long at = ((long)n * channels + c) * plane + p;
+            float v = a[at];
+            s1 += v;
+            if (mode == SumAndSquares) s2 += (double)v * v;
+            else if (mode == SumAndProducts) s2 += (double)v * b[at];
         }
-        partial[t] = sum;
+        first[t] = s1; second[t] = s2;
         Group.Barrier();
         for (int half = threads / 2; half > 0; half /= 2)
         {
-            if (t < half) partial[t] += partial[t + half];
+            if (t < half) { first[t] += first[t + half]; second[t] += second[t + half]; }
             Group.Barrier();
         }
-        if (t == 0) db[c] += partial[0];
+        if (t == 0)
+        {
+            long at = ((long)c * parts + part) * 2;
+            partial[at] = first[0];
+            partial[at + 1] = second[0];
+        }
     }
+
+    /// <summary>Σ over the parts of channel c's partial sums <paramref name="which"/> (0 or 1), in part order.</summary>
+    private static double ChannelTotal(ArrayView<double> partial, int c, int parts, int which)
+    {
+        double sum = 0;
+        for (int p = 0; p < parts; p++) sum += partial[((long)c * parts + p) * 2 + which];
+        return sum;
+    }
+
+    /// <summary>db[c] += Σ_n Σ_p dy[n, c, p], from <see cref="ChannelPartialSums"/>' parts.</summary>
+    public static void BiasBackward(Index1D c, ArrayView<double> partial, ArrayView<float> db, int parts) => db[c] += (float)ChannelTotal(partial, c, parts, 0);
 
     /// <summary>y[n, c, p] += bias[c].</summary>
     public static void BiasAdd(Index1D i, ArrayView<float> y, ArrayView<float> b, int channels, int plane) => y[i] += b[i / plane % channels];
@@ -259,18 +294,20 @@ internal static class DeviceKernels
         var tileA = SharedMemory.Allocate<float>(GemmTile * GemmDepth); // [m][k]
         var tileB = SharedMemory.Allocate<float>(GemmDepth * GemmTile); // [k][n]
         float c00 = 0f, c01 = 0f, c10 = 0f, c11 = 0f;
-        int first = z * s.Inner, last = XMath.Min(first + s.Inner, s.Items);
+        int first, last, kBegin = 0, kEnd = s.K;
+        if (s.KChunk > 0) { first = 0; last = 1; kBegin = z * s.KChunk; kEnd = XMath.Min(s.K, kBegin + s.KChunk); }
+        else { first = z * s.Inner; last = XMath.Min(first + s.Inner, s.Items); }
         for (int item = first; item < last; item++)
         {
             long aBase = item * s.Sa, bBase = item * s.Sb;
-            for (int k0 = 0; k0 < s.K; k0 += GemmDepth)
+            for (int k0 = kBegin; k0 < kEnd; k0 += GemmDepth)
             {
                 for (int e = tid; e < GemmTile * GemmDepth; e += GemmThreads * GemmThreads)
                 {
                     int m = e / GemmDepth, k = e % GemmDepth, gm = row0 + m, gk = k0 + k;
-                    tileA[e] = gm < s.M && gk < s.K ? a[aBase + (long)gm * s.Am + (long)gk * s.Ak] : 0f;
+                    tileA[e] = gm < s.M && gk < kEnd ? a[aBase + (long)gm * s.Am + (long)gk * s.Ak] : 0f;
                     int kb = e / GemmTile, n = e % GemmTile, gkb = k0 + kb, gn = col0 + n;
-                    tileB[e] = gkb < s.K && gn < s.N ? b[bBase + (long)gkb * s.Bk + (long)gn * s.Bn] : 0f;
+                    tileB[e] = gkb < kEnd && gn < s.N ? b[bBase + (long)gkb * s.Bk + (long)gn * s.Bn] : 0f;
                 }
                 Group.Barrier();
                 for (int k = 0; k < GemmDepth; k++)
@@ -304,21 +341,23 @@ internal static class DeviceKernels
         float c00 = 0f, c01 = 0f, c02 = 0f, c03 = 0f, c10 = 0f, c11 = 0f, c12 = 0f, c13 = 0f;
         float c20 = 0f, c21 = 0f, c22 = 0f, c23 = 0f, c30 = 0f, c31 = 0f, c32 = 0f, c33 = 0f;
         bool aAlongK = s.Ak == 1, bAlongN = s.Bn == 1 || s.Bk != 1;
-        int first = z * s.Inner, last = XMath.Min(first + s.Inner, s.Items);
+        int first, last, kBegin = 0, kEnd = s.K;
+        if (s.KChunk > 0) { first = 0; last = 1; kBegin = z * s.KChunk; kEnd = XMath.Min(s.K, kBegin + s.KChunk); }
+        else { first = z * s.Inner; last = XMath.Min(first + s.Inner, s.Items); }
         for (int item = first; item < last; item++)
         {
             long aBase = item * s.Sa, bBase = item * s.Sb;
-            for (int k0 = 0; k0 < s.K; k0 += LargeDepth)
+            for (int k0 = kBegin; k0 < kEnd; k0 += LargeDepth)
             {
                 // 1,024 elements of each tile, four per thread; consecutive threads read consecutive addresses.
                 for (int e = tid; e < LargeTile * LargeDepth; e += LargeThreads * LargeThreads)
                 {
                     int m = aAlongK ? e / LargeDepth : e % LargeTile, k = aAlongK ? e % LargeDepth : e / LargeTile;
                     int gm = row0 + m, gk = k0 + k;
-                    tileA[k * LargePitch + m] = gm < s.M && gk < s.K ? a[aBase + (long)gm * s.Am + (long)gk * s.Ak] : 0f;
+                    tileA[k * LargePitch + m] = gm < s.M && gk < kEnd ? a[aBase + (long)gm * s.Am + (long)gk * s.Ak] : 0f;
                     int n = bAlongN ? e % LargeTile : e / LargeDepth, kb = bAlongN ? e / LargeTile : e % LargeDepth;
                     int gn = col0 + n, gkb = k0 + kb;
-                    tileB[kb * LargePitch + n] = gkb < s.K && gn < s.N ? b[bBase + (long)gkb * s.Bk + (long)gn * s.Bn] : 0f;
+                    tileB[kb * LargePitch + n] = gkb < kEnd && gn < s.N ? b[bBase + (long)gkb * s.Bk + (long)gn * s.Bn] : 0f;
                 }
                 Group.Barrier();
                 for (int k = 0; k < LargeDepth; k++)
@@ -342,6 +381,74 @@ internal static class DeviceKernels
         Store(cz, s, r0 + 48, q0, c30); Store(cz, s, r0 + 48, q0 + 16, c31); Store(cz, s, r0 + 48, q0 + 32, c32); Store(cz, s, r0 + 48, q0 + 48, c33);
     }
 
+    /// <summary>The wide kernel, for large products on GPUs: a group (16×16 threads) computes a <see cref="WideTile"/>² tile,
+    /// each thread 8×8 outputs at rows ty + 16·i and columns tx + 16·j in 64 named scalars; per step of K (8) a thread reads 8
+    /// values of A and 8 of B from shared memory for 64 multiply-adds (the 64-tile kernel: 8 for 16). Same contract as
+    /// <see cref="Gemm"/>. Launch: grid (⌈N/128⌉, ⌈M/128⌉, slices), group (16, 16).</summary>
+    public const int WideTile = 128, WideDepth = 8, WidePitch = WideTile + 4;
+
+    public static void GemmWide(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, GemmShape s)
+    {
+        int tx = Group.IdxX, ty = Group.IdxY, tid = ty * LargeThreads + tx;
+        int row0 = Grid.IdxY * WideTile, col0 = Grid.IdxX * WideTile, z = Grid.IdxZ;
+        var tileA = SharedMemory.Allocate<float>(WideDepth * WidePitch); // [k][m]
+        var tileB = SharedMemory.Allocate<float>(WideDepth * WidePitch); // [k][n]
+        float c00 = 0f, c01 = 0f, c02 = 0f, c03 = 0f, c04 = 0f, c05 = 0f, c06 = 0f, c07 = 0f;
+        float c10 = 0f, c11 = 0f, c12 = 0f, c13 = 0f, c14 = 0f, c15 = 0f, c16 = 0f, c17 = 0f;
+        float c20 = 0f, c21 = 0f, c22 = 0f, c23 = 0f, c24 = 0f, c25 = 0f, c26 = 0f, c27 = 0f;
+        float c30 = 0f, c31 = 0f, c32 = 0f, c33 = 0f, c34 = 0f, c35 = 0f, c36 = 0f, c37 = 0f;
+        float c40 = 0f, c41 = 0f, c42 = 0f, c43 = 0f, c44 = 0f, c45 = 0f, c46 = 0f, c47 = 0f;
+        float c50 = 0f, c51 = 0f, c52 = 0f, c53 = 0f, c54 = 0f, c55 = 0f, c56 = 0f, c57 = 0f;
+        float c60 = 0f, c61 = 0f, c62 = 0f, c63 = 0f, c64 = 0f, c65 = 0f, c66 = 0f, c67 = 0f;
+        float c70 = 0f, c71 = 0f, c72 = 0f, c73 = 0f, c74 = 0f, c75 = 0f, c76 = 0f, c77 = 0f;
+        bool aAlongK = s.Ak == 1, bAlongN = s.Bn == 1 || s.Bk != 1;
+        int first, last, kBegin = 0, kEnd = s.K;
+        if (s.KChunk > 0) { first = 0; last = 1; kBegin = z * s.KChunk; kEnd = XMath.Min(s.K, kBegin + s.KChunk); }
+        else { first = z * s.Inner; last = XMath.Min(first + s.Inner, s.Items); }
+        for (int item = first; item < last; item++)
+        {
+            long aBase = item * s.Sa, bBase = item * s.Sb;
+            for (int k0 = kBegin; k0 < kEnd; k0 += WideDepth)
+            {
+                for (int e = tid; e < WideTile * WideDepth; e += LargeThreads * LargeThreads)
+                {
+                    int m = aAlongK ? e / WideDepth : e % WideTile, k = aAlongK ? e % WideDepth : e / WideTile;
+                    int gm = row0 + m, gk = k0 + k;
+                    tileA[k * WidePitch + m] = gm < s.M && gk < kEnd ? a[aBase + (long)gm * s.Am + (long)gk * s.Ak] : 0f;
+                    int n = bAlongN ? e % WideTile : e / WideDepth, kb = bAlongN ? e / WideTile : e % WideDepth;
+                    int gn = col0 + n, gkb = k0 + kb;
+                    tileB[kb * WidePitch + n] = gkb < kEnd && gn < s.N ? b[bBase + (long)gkb * s.Bk + (long)gn * s.Bn] : 0f;
+                }
+                Group.Barrier();
+                for (int k = 0; k < WideDepth; k++)
+                {
+                    int ra = k * WidePitch + ty, rb = k * WidePitch + tx;
+                    float a0 = tileA[ra + 0], a1 = tileA[ra + 16], a2 = tileA[ra + 32], a3 = tileA[ra + 48], a4 = tileA[ra + 64], a5 = tileA[ra + 80], a6 = tileA[ra + 96], a7 = tileA[ra + 112];
+                    float b0 = tileB[rb + 0], b1 = tileB[rb + 16], b2 = tileB[rb + 32], b3 = tileB[rb + 48], b4 = tileB[rb + 64], b5 = tileB[rb + 80], b6 = tileB[rb + 96], b7 = tileB[rb + 112];
+                    c00 += a0 * b0; c01 += a0 * b1; c02 += a0 * b2; c03 += a0 * b3; c04 += a0 * b4; c05 += a0 * b5; c06 += a0 * b6; c07 += a0 * b7;
+                    c10 += a1 * b0; c11 += a1 * b1; c12 += a1 * b2; c13 += a1 * b3; c14 += a1 * b4; c15 += a1 * b5; c16 += a1 * b6; c17 += a1 * b7;
+                    c20 += a2 * b0; c21 += a2 * b1; c22 += a2 * b2; c23 += a2 * b3; c24 += a2 * b4; c25 += a2 * b5; c26 += a2 * b6; c27 += a2 * b7;
+                    c30 += a3 * b0; c31 += a3 * b1; c32 += a3 * b2; c33 += a3 * b3; c34 += a3 * b4; c35 += a3 * b5; c36 += a3 * b6; c37 += a3 * b7;
+                    c40 += a4 * b0; c41 += a4 * b1; c42 += a4 * b2; c43 += a4 * b3; c44 += a4 * b4; c45 += a4 * b5; c46 += a4 * b6; c47 += a4 * b7;
+                    c50 += a5 * b0; c51 += a5 * b1; c52 += a5 * b2; c53 += a5 * b3; c54 += a5 * b4; c55 += a5 * b5; c56 += a5 * b6; c57 += a5 * b7;
+                    c60 += a6 * b0; c61 += a6 * b1; c62 += a6 * b2; c63 += a6 * b3; c64 += a6 * b4; c65 += a6 * b5; c66 += a6 * b6; c67 += a6 * b7;
+                    c70 += a7 * b0; c71 += a7 * b1; c72 += a7 * b2; c73 += a7 * b3; c74 += a7 * b4; c75 += a7 * b5; c76 += a7 * b6; c77 += a7 * b7;
+                }
+                Group.Barrier();
+            }
+        }
+        var cz = c.SubView(z * s.Sc);
+        int r0 = row0 + ty, q0 = col0 + tx;
+        Store(cz, s, r0 + 0, q0 + 0, c00); Store(cz, s, r0 + 0, q0 + 16, c01); Store(cz, s, r0 + 0, q0 + 32, c02); Store(cz, s, r0 + 0, q0 + 48, c03); Store(cz, s, r0 + 0, q0 + 64, c04); Store(cz, s, r0 + 0, q0 + 80, c05); Store(cz, s, r0 + 0, q0 + 96, c06); Store(cz, s, r0 + 0, q0 + 112, c07);
+        Store(cz, s, r0 + 16, q0 + 0, c10); Store(cz, s, r0 + 16, q0 + 16, c11); Store(cz, s, r0 + 16, q0 + 32, c12); Store(cz, s, r0 + 16, q0 + 48, c13); Store(cz, s, r0 + 16, q0 + 64, c14); Store(cz, s, r0 + 16, q0 + 80, c15); Store(cz, s, r0 + 16, q0 + 96, c16); Store(cz, s, r0 + 16, q0 + 112, c17);
+        Store(cz, s, r0 + 32, q0 + 0, c20); Store(cz, s, r0 + 32, q0 + 16, c21); Store(cz, s, r0 + 32, q0 + 32, c22); Store(cz, s, r0 + 32, q0 + 48, c23); Store(cz, s, r0 + 32, q0 + 64, c24); Store(cz, s, r0 + 32, q0 + 80, c25); Store(cz, s, r0 + 32, q0 + 96, c26); Store(cz, s, r0 + 32, q0 + 112, c27);
+        Store(cz, s, r0 + 48, q0 + 0, c30); Store(cz, s, r0 + 48, q0 + 16, c31); Store(cz, s, r0 + 48, q0 + 32, c32); Store(cz, s, r0 + 48, q0 + 48, c33); Store(cz, s, r0 + 48, q0 + 64, c34); Store(cz, s, r0 + 48, q0 + 80, c35); Store(cz, s, r0 + 48, q0 + 96, c36); Store(cz, s, r0 + 48, q0 + 112, c37);
+        Store(cz, s, r0 + 64, q0 + 0, c40); Store(cz, s, r0 + 64, q0 + 16, c41); Store(cz, s, r0 + 64, q0 + 32, c42); Store(cz, s, r0 + 64, q0 + 48, c43); Store(cz, s, r0 + 64, q0 + 64, c44); Store(cz, s, r0 + 64, q0 + 80, c45); Store(cz, s, r0 + 64, q0 + 96, c46); Store(cz, s, r0 + 64, q0 + 112, c47);
+        Store(cz, s, r0 + 80, q0 + 0, c50); Store(cz, s, r0 + 80, q0 + 16, c51); Store(cz, s, r0 + 80, q0 + 32, c52); Store(cz, s, r0 + 80, q0 + 48, c53); Store(cz, s, r0 + 80, q0 + 64, c54); Store(cz, s, r0 + 80, q0 + 80, c55); Store(cz, s, r0 + 80, q0 + 96, c56); Store(cz, s, r0 + 80, q0 + 112, c57);
+        Store(cz, s, r0 + 96, q0 + 0, c60); Store(cz, s, r0 + 96, q0 + 16, c61); Store(cz, s, r0 + 96, q0 + 32, c62); Store(cz, s, r0 + 96, q0 + 48, c63); Store(cz, s, r0 + 96, q0 + 64, c64); Store(cz, s, r0 + 96, q0 + 80, c65); Store(cz, s, r0 + 96, q0 + 96, c66); Store(cz, s, r0 + 96, q0 + 112, c67);
+        Store(cz, s, r0 + 112, q0 + 0, c70); Store(cz, s, r0 + 112, q0 + 16, c71); Store(cz, s, r0 + 112, q0 + 32, c72); Store(cz, s, r0 + 112, q0 + 48, c73); Store(cz, s, r0 + 112, q0 + 64, c74); Store(cz, s, r0 + 112, q0 + 80, c75); Store(cz, s, r0 + 112, q0 + 96, c76); Store(cz, s, r0 + 112, q0 + 112, c77);
+    }
+
     private static void Store(ArrayView<float> c, GemmShape s, int m, int n, float value)
     {
         if (m >= s.M || n >= s.N) return;
@@ -349,12 +456,12 @@ internal static class DeviceKernels
         c[at] = s.Accumulate != 0 ? c[at] + value : value;
     }
 
-    /// <summary>dst[j] += Σ_s partial[s·length + j] for s = 0 … slices − 1, in that order (split-K's deterministic reduction).</summary>
-    public static void SumSlices(Index1D j, ArrayView<float> partial, ArrayView<float> dst, int slices, int length)
+    /// <summary>dst[j] (+)= Σ_s partial[s·length + j] for s = 0 … slices − 1, in that order (split-K's deterministic reduction).</summary>
+    public static void SumSlices(Index1D j, ArrayView<float> partial, ArrayView<float> dst, int slices, int length, int accumulate)
     {
         float sum = 0f;
         for (int z = 0; z < slices; z++) sum += partial[(long)z * length + j];
-        dst[j] += sum;
+        dst[j] = accumulate != 0 ? dst[j] + sum : sum;
     }
 
     // ------------------------------------------------------------------ activations
@@ -571,39 +678,19 @@ internal static class DeviceKernels
 
     // ------------------------------------------------------------------ batch norm, LRN
 
-    /// <summary>Per channel: training, the batch mean and 1/√(biased var + ε), and the running statistics updated with the
-    /// unbiased variance (PyTorch); eval, the running statistics. <paramref name="state"/> is [running_mean | running_var].</summary>
-    public static void BatchNormStatistics(ArrayView<float> x, ArrayView<float> stats, ArrayView<float> state, int channels, int plane, int batch,
-        float momentum, float epsilon, int training)
+    /// <summary>Per channel: training, the batch mean and 1/√(biased var + ε) from <see cref="ChannelPartialSums"/>' Σx and Σx²,
+    /// and the running statistics updated with the unbiased variance (PyTorch); eval, the running statistics.
+    /// <paramref name="state"/> is [running_mean | running_var].</summary>
+    public static void BatchNormStatistics(Index1D c, ArrayView<double> partial, ArrayView<float> stats, ArrayView<float> state, int channels, int parts,
+        int count, float momentum, float epsilon, int training)
     {
-        int c = Grid.IdxX, t = Group.IdxX, threads = Group.DimX;
         if (training == 0)
         {
-            if (t != 0) return;
             stats[c] = state[c];
             stats[channels + c] = 1f / XMath.Sqrt(state[channels + c] + epsilon);
             return;
         }
-        // One group per channel, as BiasBackward: strided partial sums in double, then a pairwise reduction.
-        var partialSum = SharedMemory.Allocate<double>(ReduceThreads);
-        var partialSq = SharedMemory.Allocate<double>(ReduceThreads);
-        double sum = 0, sumSq = 0;
-        int count = batch * plane;
-        for (int e = t; e < count; e += threads)
-        {
-            long n = e / plane, p = e - n * plane;
-            double v = x[(n * channels + c) * plane + p];
-            sum += v; sumSq += v * v;
-        }
-        partialSum[t] = sum; partialSq[t] = sumSq;
-        Group.Barrier();
-        for (int half = threads / 2; half > 0; half /= 2)
-        {
-            if (t < half) { partialSum[t] += partialSum[t + half]; partialSq[t] += partialSq[t + half]; }
-            Group.Barrier();
-        }
-        if (t != 0) return;
-        double m = partialSum[0] / count, variance = XMath.Max(partialSq[0] / count - m * m, 0.0);
+        double m = ChannelTotal(partial, c, parts, 0) / count, variance = XMath.Max(ChannelTotal(partial, c, parts, 1) / count - m * m, 0.0);
         stats[c] = (float)m;
         stats[channels + c] = (float)(1.0 / XMath.Sqrt(variance + epsilon));
         state[c] = (1f - momentum) * state[c] + momentum * (float)m;
@@ -620,35 +707,18 @@ internal static class DeviceKernels
         y[i] = gamma[c] * h + beta[c];
     }
 
-    /// <summary>Per channel: ΣDy and ΣDy·xhat over the batch (kept in stats); dγ += ΣDy·xhat, dβ += ΣDy when <paramref name="addParameters"/>.</summary>
-    public static void BatchNormBackwardReduce(ArrayView<float> dy, ArrayView<float> xhat, ArrayView<float> stats, ArrayView<float> dGamma,
-        ArrayView<float> dBeta, int channels, int plane, int batch, int addParameters)
+    /// <summary>Per channel: ΣDy and ΣDy·xhat over the batch from <see cref="ChannelPartialSums"/> (kept in stats);
+    /// dγ += ΣDy·xhat, dβ += ΣDy when <paramref name="addParameters"/>.</summary>
+    public static void BatchNormBackwardReduce(Index1D c, ArrayView<double> partial, ArrayView<float> stats, ArrayView<float> dGamma,
+        ArrayView<float> dBeta, int channels, int parts, int addParameters)
     {
-        int c = Grid.IdxX, t = Group.IdxX, threads = Group.DimX;
-        var partialDy = SharedMemory.Allocate<double>(ReduceThreads);
-        var partialDyXhat = SharedMemory.Allocate<double>(ReduceThreads);
-        double sDy = 0, sDyXhat = 0;
-        int count = batch * plane;
-        for (int e = t; e < count; e += threads)
-        {
-            long n = e / plane, p = e - n * plane, at = (n * channels + c) * plane + p;
-            float g = dy[at];
-            sDy += g; sDyXhat += (double)g * xhat[at];
-        }
-        partialDy[t] = sDy; partialDyXhat[t] = sDyXhat;
-        Group.Barrier();
-        for (int half = threads / 2; half > 0; half /= 2)
-        {
-            if (t < half) { partialDy[t] += partialDy[t + half]; partialDyXhat[t] += partialDyXhat[t + half]; }
-            Group.Barrier();
-        }
-        if (t != 0) return;
-        stats[2 * channels + c] = (float)partialDy[0];
-        stats[3 * channels + c] = (float)partialDyXhat[0];
+        double sDy = ChannelTotal(partial, c, parts, 0), sDyXhat = ChannelTotal(partial, c, parts, 1);
+        stats[2 * channels + c] = (float)sDy;
+        stats[3 * channels + c] = (float)sDyXhat;
         if (addParameters != 0)
         {
-            dGamma[c] += (float)partialDyXhat[0];
-            dBeta[c] += (float)partialDy[0];
+            dGamma[c] += (float)sDyXhat;
+            dBeta[c] += (float)sDy;
         }
     }
 

@@ -29,7 +29,7 @@ public class GemmKernelTests(CpuAccelerator small, LargeGroupAccelerator large, 
         return v;
     }
 
-    /// <summary>C_z (+)= Σ over slice z's items of A_i·B_i, in double.</summary>
+    /// <summary>C_z (+)= Σ over slice z's items (or k range) of A_i·B_i, in double.</summary>
     private static double[] Reference(float[] a, float[] b, float[] c0, GemmShape s)
     {
         int slices = s.Slices;
@@ -41,8 +41,10 @@ public class GemmKernelTests(CpuAccelerator small, LargeGroupAccelerator large, 
                 for (int n = 0; n < s.N; n++)
                 {
                     double sum = 0;
-                    for (int item = z * s.Inner; item < Math.Min((z + 1) * s.Inner, s.Items); item++)
-                        for (int k = 0; k < s.K; k++)
+                    int first = s.KChunk > 0 ? 0 : z * s.Inner, last = s.KChunk > 0 ? 1 : Math.Min((z + 1) * s.Inner, s.Items);
+                    int kBegin = s.KChunk > 0 ? z * s.KChunk : 0, kEnd = s.KChunk > 0 ? Math.Min(s.K, kBegin + s.KChunk) : s.K;
+                    for (int item = first; item < last; item++)
+                        for (int k = kBegin; k < kEnd; k++)
                             sum += (double)a[item * s.Sa + (long)m * s.Am + (long)k * s.Ak] * b[item * s.Sb + (long)k * s.Bk + (long)n * s.Bn];
                     long at = z * s.Sc + (long)m * s.Ldc + n;
                     c[at] = s.Accumulate != 0 ? c[at] + sum : sum;
@@ -50,25 +52,26 @@ public class GemmKernelTests(CpuAccelerator small, LargeGroupAccelerator large, 
         return c;
     }
 
-    public static TheoryData<string, bool> Cases()
+    public static TheoryData<string, int> Cases()
     {
-        var data = new TheoryData<string, bool>();
-        foreach (var name in new[] { "AB", "AtB", "ABt", "batched", "batched-accumulate", "summed-slices" })
-            foreach (bool useLarge in new[] { false, true })
-                data.Add(name, useLarge);
+        var data = new TheoryData<string, int>();
+        foreach (var name in new[] { "AB", "AtB", "ABt", "batched", "batched-accumulate", "summed-slices", "split-k" })
+            foreach (int tile in new[] { DeviceKernels.GemmTile, DeviceKernels.LargeTile, DeviceKernels.WideTile })
+                data.Add(name, tile);
         return data;
     }
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public void GemmMatchesTheDoublePrecisionProduct(string name, bool useLarge)
+    public void GemmMatchesTheDoublePrecisionProduct(string name, int tile)
     {
+        bool useLarge = tile != DeviceKernels.GemmTile;
         var device = useLarge ? large.Device : small.Device;
         var accelerator = device.Accelerator;
         var k = LoadedKernels.For(accelerator);
         Assert.Equal(useLarge, k.Large);
-        // M and N cross a 64-wide tile on the large kernel (and several 8-wide ones on the small); K crosses a step of 16.
-        int m = useLarge ? 70 : 19, n = useLarge ? 67 : 21, kk = 37;
+        // M and N cross the tile (two tiles of 64 or 128, several of 8); K crosses a step of 8 and 16.
+        int m = tile == DeviceKernels.WideTile ? 131 : useLarge ? 70 : 19, n = tile == DeviceKernels.WideTile ? 133 : useLarge ? 67 : 21, kk = 37;
         GemmShape s = name switch
         {
             "AB" => new GemmShape(m, n, kk, kk, 1, n, 1, n, accumulate: false),
@@ -77,6 +80,7 @@ public class GemmKernelTests(CpuAccelerator small, LargeGroupAccelerator large, 
             "batched" => new GemmShape(m, n, kk, kk, 1, n, 1, n, accumulate: false).Batched(3, 0, (long)kk * n, (long)m * n),
             "batched-accumulate" => new GemmShape(m, n, kk, 1, m, 1, kk, n, accumulate: true).Batched(2, (long)kk * m, (long)kk * n, (long)m * n),
             "summed-slices" => new GemmShape(m, n, kk, kk, 1, 1, kk, n, accumulate: false).Summed(5, 2, (long)m * kk, (long)n * kk, (long)m * n),
+            "split-k" => new GemmShape(m, n, kk, 1, m, n, 1, n, accumulate: false).SplitK(16, (long)m * n),
             _ => throw new ArgumentException(name),
         };
         int items = s.Items;
@@ -90,15 +94,15 @@ public class GemmKernelTests(CpuAccelerator small, LargeGroupAccelerator large, 
         using var db = accelerator.Allocate1D(b);
         using var dc = accelerator.Allocate1D(c0);
         var watch = Stopwatch.StartNew();
-        GpuNetworkBase.LaunchGemm(k, da.View, db.View, dc.View, s);
+        Launcher.Launch(k, da.View, db.View, dc.View, s, tile);
         var c = dc.GetAsArray1D();
         double worst = Check(expected, c, name);
-        if (name == "summed-slices")
+        if (name is "summed-slices" or "split-k")
         {
             // The slice sums added in order into a destination: dst += Σ_z partial_z.
             var dst0 = Random(m * n, 4);
             using var dst = accelerator.Allocate1D(dst0);
-            k.SumSlices(m * n, dc.View, dst.View, s.Slices, m * n);
+            k.SumSlices(m * n, dc.View, dst.View, s.Slices, m * n, 1);
             var sum = new double[m * n];
             for (int j = 0; j < sum.Length; j++)
             {
@@ -107,7 +111,31 @@ public class GemmKernelTests(CpuAccelerator small, LargeGroupAccelerator large, 
             }
             worst = Math.Max(worst, Check(sum, dst.GetAsArray1D(), name + " reduced"));
         }
-        output.WriteLine($"{name} on the {(useLarge ? "64×64" : "8×8")} tile: {m}×{n}×{kk}, {s.Items} item(s) in {s.Slices} slice(s), worst error {worst:E2} of the scale, {watch.ElapsedMilliseconds} ms");
+        output.WriteLine($"{name} on the {tile}×{tile} tile: {m}×{n}×{kk}, {s.Items} item(s) in {s.Slices} slice(s), worst error {worst:E2} of the scale, {watch.ElapsedMilliseconds} ms");
+    }
+
+    /// <summary>The launcher's own choices on the large-group accelerator (two multiprocessors): a product of two 64-wide
+    /// tiles with a long K is split along K (two slices) and the slices summed; the result is the product.</summary>
+    [Fact]
+    public void LauncherSplitsALongProductAlongK()
+    {
+        var accelerator = large.Device.Accelerator;
+        var k = LoadedKernels.For(accelerator);
+        using var launcher = new Launcher(accelerator, k);
+        int m = 30, n = 67, kk = 300;
+        var s = new GemmShape(m, n, kk, kk, 1, n, 1, n, accumulate: true);
+        Assert.Equal(DeviceKernels.LargeTile, launcher.TileFor(s));
+        var a = Random(m * kk, 5);
+        var b = Random(kk * n, 6);
+        var c0 = Random(m * n, 7);
+        var expected = Reference(a, b, c0, s);
+        using var da = accelerator.Allocate1D(a);
+        using var db = accelerator.Allocate1D(b);
+        using var dc = accelerator.Allocate1D(c0);
+        launcher.Gemm(da.View, db.View, dc.View, s);
+        Assert.Equal(2, launcher.LastSlices);
+        double worst = Check(expected, dc.GetAsArray1D(), "split along K by the launcher");
+        output.WriteLine($"{m}×{n}×{kk} on {accelerator.NumMultiprocessors} multiprocessors, split along K: worst error {worst:E2} of the scale");
     }
 
     private static double Check(double[] expected, float[] actual, string what)
@@ -151,6 +179,18 @@ public class LargeTileParityTests(LargeGroupAccelerator accelerator, ITestOutput
         // noise, which Adam would scale up to full-size steps in different directions.
         TrainingParityTests.TenSteps(output, cpu, (x, y, l, o) => cpu.TrainStep(x, y, l, o), gpu, () => new NetDsl.Training.Sgd(0.05f, momentum: 0.9f),
             new NetDsl.Training.SoftmaxCrossEntropy(), "small CNN with batch norm SGD, large tile");
+    }
+}
+
+public partial class LargeTileResNetTests(LargeGroupAccelerator accelerator, ITestOutputHelper output) : IClassFixture<LargeGroupAccelerator>
+{
+    [Fact]
+    public void ResNetTenStepsOnTheLargeTile()
+    {
+        using var cpu = new NetDsl.Tests.Networks.SmallResNet(4, seed: 3, workers: 1);
+        using var gpu = new NetDsl.Tests.Networks.SmallResNet.Gpu(accelerator.Device, 4, seed: 3);
+        TrainingParityTests.TenSteps(output, cpu, (x, y, l, o) => cpu.TrainStep(x, y, l, o), gpu, () => new NetDsl.Training.Sgd(0.01f, momentum: 0.9f),
+            new NetDsl.Training.SoftmaxCrossEntropy(), "ResNet SGD, large tile", batch: 4);
     }
 }
 

@@ -21,9 +21,9 @@ public class TrainingParityTests(CpuAccelerator accelerator, ITestOutputHelper o
         return Enumerable.Range(0, count).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
     }
 
-    internal static void TenSteps(ITestOutputHelper output, INetwork cpu, Func<float[], int[], Loss, Optimizer, float> cpuStep, IGpuNetwork gpu, Func<Optimizer> optimizer, Loss loss, string name)
+    internal static void TenSteps(ITestOutputHelper output, INetwork cpu, Func<float[], int[], Loss, Optimizer, float> cpuStep, IGpuNetwork gpu, Func<Optimizer> optimizer, Loss loss, string name, int batch = 3)
     {
-        const int batch = 3, steps = 10;
+        const int steps = 10;
         var optCpu = optimizer();
         var optGpu = optimizer();
         Assert.Equal(cpu.Parameters.ToArray(), gpu.Parameters()); // the twin starts from the CPU network's initialization

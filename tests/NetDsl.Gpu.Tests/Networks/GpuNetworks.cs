@@ -31,3 +31,18 @@ public partial class GroupedConvolutions;
 [Dense(6, DropConnect = 0.4, Name = "drop")] [Tanh]
 [Dense(3, Name = "fc")]
 public partial class NotesLayers;
+
+// samples/ResNet's network (bias-free convolutions, batch norm, identity skips, a strided convolution, global average pooling)
+// on a 12×12 input, so the simulator runs it in seconds.
+[Network(1, 12, 12)]
+[Conv2D(8, 3, Padding = 1, Bias = false)] [BatchNorm] [ReLU(Name = "stem")]
+[Conv2D(8, 3, Padding = 1, Bias = false)] [BatchNorm] [ReLU]
+[Conv2D(8, 3, Padding = 1, Bias = false)] [BatchNorm]
+[Add(From = "stem")] [ReLU(Name = "block1")]
+[Conv2D(16, 3, Stride = 2, Padding = 1, Bias = false)] [BatchNorm] [ReLU(Name = "down")]
+[Conv2D(16, 3, Padding = 1, Bias = false)] [BatchNorm] [ReLU]
+[Conv2D(16, 3, Padding = 1, Bias = false)] [BatchNorm]
+[Add(From = "down")] [ReLU]
+[GlobalAvgPool2D]
+[Dense(10)]
+public partial class SmallResNet;

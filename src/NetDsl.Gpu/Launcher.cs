@@ -1,0 +1,148 @@
+using System;
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace NetDsl.Gpu;
+
+/// <summary>
+/// Launches the kernels whose launch is a choice: the GEMM (which tile; whether to split one product along K or a batch sum
+/// into slices) and the per-channel sums (how many parts per channel). Owns the scratch buffers those choices need. Each
+/// choice depends only on the shape and the accelerator (its multiprocessors, its group size), so results are deterministic
+/// on a given device.
+/// </summary>
+internal sealed class Launcher : IDisposable
+{
+    private readonly Accelerator _accelerator;
+    private readonly LoadedKernels _k;
+    private MemoryBuffer1D<float, Stride1D.Dense>? _partials;
+    private MemoryBuffer1D<double, Stride1D.Dense>? _channelPartials;
+
+    public Launcher(Accelerator accelerator, LoadedKernels kernels)
+    {
+        _accelerator = accelerator;
+        _k = kernels;
+    }
+
+    /// <summary>Output tile side of the kernel a product gets: 8 on ILGPU's CPU accelerator (groups of 16 threads); on a GPU
+    /// 128 where both M and N reach it, else 64.</summary>
+    /// <summary>The slices the last <see cref="Gemm"/> used (1 when it did not split); for tests.</summary>
+    internal int LastSlices { get; private set; }
+
+    public int TileFor(in GemmShape s) => !_k.Large ? DeviceKernels.GemmTile : s.M >= DeviceKernels.WideTile && s.N >= DeviceKernels.WideTile ? DeviceKernels.WideTile : DeviceKernels.LargeTile;
+
+    /// <summary>C (+)= A·B over the shape's slices. A single product whose tiles would leave multiprocessors idle (fewer than
+    /// two groups each) and whose K is long is split along K: the slices' partial sums go to scratch and are added in slice
+    /// order (a dense layer at batch 1 goes from two groups looping over all of K to about two per multiprocessor).</summary>
+    public void Gemm(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, in GemmShape s)
+    {
+        int tile = TileFor(s);
+        long tiles = (long)((s.N + tile - 1) / tile) * ((s.M + tile - 1) / tile), wanted = 2L * _accelerator.NumMultiprocessors;
+        if (s.Items == 1 && s.KChunk == 0 && s.Ldc == s.N && tiles < wanted && s.K >= 256)
+        {
+            int slices = (int)Math.Min((wanted + tiles - 1) / tiles, s.K / 64);
+            if (slices >= 2)
+            {
+                int chunk = ((s.K + slices - 1) / slices + 15) / 16 * 16;
+                slices = (s.K + chunk - 1) / chunk;
+                long length = (long)s.M * s.N;
+                var partials = Partials(slices * length);
+                var split = s;
+                split.Accumulate = 0;
+                Launch(_k, a, b, partials, split.SplitK(chunk, length), tile);
+                _k.SumSlices((int)length, partials, c, slices, (int)length, s.Accumulate);
+                LastSlices = slices;
+                return;
+            }
+        }
+        Launch(_k, a, b, c, s, tile);
+        LastSlices = 1;
+    }
+
+    /// <summary>C += Σ_i A_i·B_i over <paramref name="items"/> products (a weight gradient over the batch). Few output tiles
+    /// would leave most of the GPU idle with the whole batch in one group's K loop, so the batch is split into slices (at
+    /// least two groups per multiprocessor in all) whose partial sums go to scratch and are then added in slice order:
+    /// deterministic, no atomics.</summary>
+    public void GemmSummed(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, GemmShape s, int items, long sa, long sb)
+    {
+        int tile = TileFor(s);
+        long tiles = (long)((s.N + tile - 1) / tile) * ((s.M + tile - 1) / tile);
+        int wanted = (int)Math.Min(items, Math.Max(1, (2L * _accelerator.NumMultiprocessors + tiles - 1) / tiles));
+        int inner = (items + wanted - 1) / wanted, slices = (items + inner - 1) / inner;
+        if (slices == 1)
+        {
+            Launch(_k, a, b, c, s.Summed(items, items, sa, sb, 0), tile);
+            return;
+        }
+        if (s.Ldc != s.N) throw new InvalidOperationException("split-K partial sums need a dense C (Ldc = N)");
+        long length = (long)s.M * s.N;
+        var partials = Partials(slices * length);
+        var partial = s;
+        partial.Accumulate = 0;
+        Launch(_k, a, b, partials, partial.Summed(items, inner, sa, sb, length), tile);
+        _k.SumSlices((int)length, partials, c, slices, (int)length, s.Accumulate);
+    }
+
+    /// <summary>One launch of the kernel with output tile <paramref name="tile"/> (8, 64 or 128) over the shape's slices.</summary>
+    public static void Launch(LoadedKernels k, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, in GemmShape s, int tile)
+    {
+        var grid = new Index3D((s.N + tile - 1) / tile, (s.M + tile - 1) / tile, s.Slices);
+        switch (tile)
+        {
+            case DeviceKernels.WideTile:
+                k.GemmWide(new KernelConfig(grid, new Index3D(DeviceKernels.LargeThreads, DeviceKernels.LargeThreads, 1)), a, b, c, s);
+                break;
+            case DeviceKernels.LargeTile:
+                k.GemmLarge(new KernelConfig(grid, new Index3D(DeviceKernels.LargeThreads, DeviceKernels.LargeThreads, 1)), a, b, c, s);
+                break;
+            case DeviceKernels.GemmTile:
+                k.Gemm(new KernelConfig(grid, new Index3D(DeviceKernels.GemmThreads, DeviceKernels.GemmThreads, 1)), a, b, c, s);
+                break;
+            default:
+                throw new ArgumentOutOfRangeException(nameof(tile), tile, "the GEMM tiles are 8, 64 and 128");
+        }
+    }
+
+    /// <summary>Stage one of a per-channel sum (<see cref="DeviceKernels.ChannelPartialSums"/>): each channel's batch × plane
+    /// values in parts, enough for about four groups per multiprocessor and at least eight values per thread. Returns the
+    /// partial sums (read by the finishing kernel) and the parts.</summary>
+    public ArrayView<double> ChannelSums(ArrayView<float> a, ArrayView<float> b, int channels, int plane, int batch, int mode, out int parts)
+    {
+        int threads = _k.ReduceThreads, count = batch * plane;
+        long wanted = (4L * _accelerator.NumMultiprocessors + channels - 1) / channels;
+        parts = (int)Math.Clamp(wanted, 1, Math.Max(1, count / (threads * 8)));
+        int chunk = (count + parts - 1) / parts;
+        parts = (count + chunk - 1) / chunk;
+        var partial = ChannelPartials((long)channels * parts * 2);
+        _k.ChannelPartialSums(new KernelConfig(new Index2D(parts, channels), new Index2D(threads, 1)), a, b, partial, channels, plane, batch, chunk, mode);
+        return partial;
+    }
+
+    /// <summary>A scratch view of at least one double, for finishing kernels that read no partial sums (batch norm in eval).</summary>
+    public ArrayView<double> NoPartials => ChannelPartials(1);
+
+    private ArrayView<float> Partials(long length)
+    {
+        if (_partials is null || _partials.Length < length)
+        {
+            _partials?.Dispose();
+            _partials = _accelerator.Allocate1D<float>(length);
+        }
+        return _partials.View.SubView(0, length);
+    }
+
+    private ArrayView<double> ChannelPartials(long length)
+    {
+        if (_channelPartials is null || _channelPartials.Length < length)
+        {
+            _channelPartials?.Dispose();
+            _channelPartials = _accelerator.Allocate1D<double>(length);
+        }
+        return _channelPartials.View.SubView(0, length);
+    }
+
+    public void Dispose()
+    {
+        _partials?.Dispose();
+        _channelPartials?.Dispose();
+    }
+}
