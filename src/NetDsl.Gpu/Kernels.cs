@@ -362,9 +362,11 @@ internal static class DeviceKernels
                 Group.Barrier();
                 for (int k = 0; k < LargeDepth; k++)
                 {
-                    int ra = k * LargePitch + ty, rb = k * LargePitch + tx;
-                    float a0 = tileA[ra], a1 = tileA[ra + 16], a2 = tileA[ra + 32], a3 = tileA[ra + 48];
-                    float b0 = tileB[rb], b1 = tileB[rb + 16], b2 = tileB[rb + 32], b3 = tileB[rb + 48];
+                    // Views with constant offsets: the offsets become immediate address offsets of the shared loads.
+                    var rowA = tileA.SubView(k * LargePitch + ty);
+                    var rowB = tileB.SubView(k * LargePitch + tx);
+                    float a0 = rowA[0], a1 = rowA[16], a2 = rowA[32], a3 = rowA[48];
+                    float b0 = rowB[0], b1 = rowB[16], b2 = rowB[32], b3 = rowB[48];
                     c00 += a0 * b0; c01 += a0 * b1; c02 += a0 * b2; c03 += a0 * b3;
                     c10 += a1 * b0; c11 += a1 * b1; c12 += a1 * b2; c13 += a1 * b3;
                     c20 += a2 * b0; c21 += a2 * b1; c22 += a2 * b2; c23 += a2 * b3;
@@ -383,8 +385,10 @@ internal static class DeviceKernels
 
     /// <summary>The wide kernel, for large products on GPUs: a group (16×16 threads) computes a <see cref="WideTile"/>² tile,
     /// each thread 8×8 outputs at rows ty + 16·i and columns tx + 16·j in 64 named scalars; per step of K (8) a thread reads 8
-    /// values of A and 8 of B from shared memory for 64 multiply-adds (the 64-tile kernel: 8 for 16). Same contract as
-    /// <see cref="Gemm"/>. Launch: grid (⌈N/128⌉, ⌈M/128⌉, slices), group (16, 16).</summary>
+    /// values of A and 8 of B from shared memory for 64 multiply-adds (the 64-tile kernel: 8 for 16). The next step's slices
+    /// of A and B are fetched from global memory into registers (4 values each per thread) while this step computes, so their
+    /// latency hides behind the arithmetic. Shared reads go through per-thread views with constant offsets, which become
+    /// immediate address offsets. Same contract as <see cref="Gemm"/>. Launch: grid (⌈N/128⌉, ⌈M/128⌉, slices), group (16, 16).</summary>
     public const int WideTile = 128, WideDepth = 8, WidePitch = WideTile + 4;
 
     public static void GemmWide(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, GemmShape s)
@@ -405,37 +409,69 @@ internal static class DeviceKernels
         int first, last, kBegin = 0, kEnd = s.K;
         if (s.KChunk > 0) { first = 0; last = 1; kBegin = z * s.KChunk; kEnd = XMath.Min(s.K, kBegin + s.KChunk); }
         else { first = z * s.Inner; last = XMath.Min(first + s.Inner, s.Items); }
-        for (int item = first; item < last; item++)
+        int kSteps = (kEnd - kBegin + WideDepth - 1) / WideDepth, total = XMath.Max(last - first, 0) * kSteps;
+        // The four elements of each tile this thread stages: (m, k) of A and (k, n) of B for e = tid + 256·r, read along the
+        // index with stride 1 so consecutive threads read consecutive addresses.
+        int eA0 = tid + 0, mA0 = aAlongK ? eA0 / WideDepth : eA0 % WideTile, kA0 = aAlongK ? eA0 % WideDepth : eA0 / WideTile;
+        int nB0 = bAlongN ? eA0 % WideTile : eA0 / WideDepth, kB0 = bAlongN ? eA0 / WideTile : eA0 % WideDepth;
+        int eA1 = tid + 256, mA1 = aAlongK ? eA1 / WideDepth : eA1 % WideTile, kA1 = aAlongK ? eA1 % WideDepth : eA1 / WideTile;
+        int nB1 = bAlongN ? eA1 % WideTile : eA1 / WideDepth, kB1 = bAlongN ? eA1 / WideTile : eA1 % WideDepth;
+        int eA2 = tid + 512, mA2 = aAlongK ? eA2 / WideDepth : eA2 % WideTile, kA2 = aAlongK ? eA2 % WideDepth : eA2 / WideTile;
+        int nB2 = bAlongN ? eA2 % WideTile : eA2 / WideDepth, kB2 = bAlongN ? eA2 / WideTile : eA2 % WideDepth;
+        int eA3 = tid + 768, mA3 = aAlongK ? eA3 / WideDepth : eA3 % WideTile, kA3 = aAlongK ? eA3 % WideDepth : eA3 / WideTile;
+        int nB3 = bAlongN ? eA3 % WideTile : eA3 / WideDepth, kB3 = bAlongN ? eA3 / WideTile : eA3 % WideDepth;
+        float pa0 = 0f, pa1 = 0f, pa2 = 0f, pa3 = 0f, pb0 = 0f, pb1 = 0f, pb2 = 0f, pb3 = 0f;
+        if (total > 0)
         {
+            int item = first + 0 / kSteps, k0 = kBegin + 0 % kSteps * WideDepth;
             long aBase = item * s.Sa, bBase = item * s.Sb;
-            for (int k0 = kBegin; k0 < kEnd; k0 += WideDepth)
+            pa0 = row0 + mA0 < s.M && k0 + kA0 < kEnd ? a[aBase + (long)(row0 + mA0) * s.Am + (long)(k0 + kA0) * s.Ak] : 0f;
+            pb0 = k0 + kB0 < kEnd && col0 + nB0 < s.N ? b[bBase + (long)(k0 + kB0) * s.Bk + (long)(col0 + nB0) * s.Bn] : 0f;
+            pa1 = row0 + mA1 < s.M && k0 + kA1 < kEnd ? a[aBase + (long)(row0 + mA1) * s.Am + (long)(k0 + kA1) * s.Ak] : 0f;
+            pb1 = k0 + kB1 < kEnd && col0 + nB1 < s.N ? b[bBase + (long)(k0 + kB1) * s.Bk + (long)(col0 + nB1) * s.Bn] : 0f;
+            pa2 = row0 + mA2 < s.M && k0 + kA2 < kEnd ? a[aBase + (long)(row0 + mA2) * s.Am + (long)(k0 + kA2) * s.Ak] : 0f;
+            pb2 = k0 + kB2 < kEnd && col0 + nB2 < s.N ? b[bBase + (long)(k0 + kB2) * s.Bk + (long)(col0 + nB2) * s.Bn] : 0f;
+            pa3 = row0 + mA3 < s.M && k0 + kA3 < kEnd ? a[aBase + (long)(row0 + mA3) * s.Am + (long)(k0 + kA3) * s.Ak] : 0f;
+            pb3 = k0 + kB3 < kEnd && col0 + nB3 < s.N ? b[bBase + (long)(k0 + kB3) * s.Bk + (long)(col0 + nB3) * s.Bn] : 0f;
+        }
+        var readA = tileA.SubView(ty);
+        var readB = tileB.SubView(tx);
+        for (int step = 0; step < total; step++)
+        {
+            tileA[kA0 * WidePitch + mA0] = pa0; tileB[kB0 * WidePitch + nB0] = pb0;
+            tileA[kA1 * WidePitch + mA1] = pa1; tileB[kB1 * WidePitch + nB1] = pb1;
+            tileA[kA2 * WidePitch + mA2] = pa2; tileB[kB2 * WidePitch + nB2] = pb2;
+            tileA[kA3 * WidePitch + mA3] = pa3; tileB[kB3 * WidePitch + nB3] = pb3;
+            Group.Barrier();
+            if (step + 1 < total)
             {
-                for (int e = tid; e < WideTile * WideDepth; e += LargeThreads * LargeThreads)
-                {
-                    int m = aAlongK ? e / WideDepth : e % WideTile, k = aAlongK ? e % WideDepth : e / WideTile;
-                    int gm = row0 + m, gk = k0 + k;
-                    tileA[k * WidePitch + m] = gm < s.M && gk < kEnd ? a[aBase + (long)gm * s.Am + (long)gk * s.Ak] : 0f;
-                    int n = bAlongN ? e % WideTile : e / WideDepth, kb = bAlongN ? e / WideTile : e % WideDepth;
-                    int gn = col0 + n, gkb = k0 + kb;
-                    tileB[kb * WidePitch + n] = gkb < kEnd && gn < s.N ? b[bBase + (long)gkb * s.Bk + (long)gn * s.Bn] : 0f;
-                }
-                Group.Barrier();
-                for (int k = 0; k < WideDepth; k++)
-                {
-                    int ra = k * WidePitch + ty, rb = k * WidePitch + tx;
-                    float a0 = tileA[ra + 0], a1 = tileA[ra + 16], a2 = tileA[ra + 32], a3 = tileA[ra + 48], a4 = tileA[ra + 64], a5 = tileA[ra + 80], a6 = tileA[ra + 96], a7 = tileA[ra + 112];
-                    float b0 = tileB[rb + 0], b1 = tileB[rb + 16], b2 = tileB[rb + 32], b3 = tileB[rb + 48], b4 = tileB[rb + 64], b5 = tileB[rb + 80], b6 = tileB[rb + 96], b7 = tileB[rb + 112];
-                    c00 += a0 * b0; c01 += a0 * b1; c02 += a0 * b2; c03 += a0 * b3; c04 += a0 * b4; c05 += a0 * b5; c06 += a0 * b6; c07 += a0 * b7;
-                    c10 += a1 * b0; c11 += a1 * b1; c12 += a1 * b2; c13 += a1 * b3; c14 += a1 * b4; c15 += a1 * b5; c16 += a1 * b6; c17 += a1 * b7;
-                    c20 += a2 * b0; c21 += a2 * b1; c22 += a2 * b2; c23 += a2 * b3; c24 += a2 * b4; c25 += a2 * b5; c26 += a2 * b6; c27 += a2 * b7;
-                    c30 += a3 * b0; c31 += a3 * b1; c32 += a3 * b2; c33 += a3 * b3; c34 += a3 * b4; c35 += a3 * b5; c36 += a3 * b6; c37 += a3 * b7;
-                    c40 += a4 * b0; c41 += a4 * b1; c42 += a4 * b2; c43 += a4 * b3; c44 += a4 * b4; c45 += a4 * b5; c46 += a4 * b6; c47 += a4 * b7;
-                    c50 += a5 * b0; c51 += a5 * b1; c52 += a5 * b2; c53 += a5 * b3; c54 += a5 * b4; c55 += a5 * b5; c56 += a5 * b6; c57 += a5 * b7;
-                    c60 += a6 * b0; c61 += a6 * b1; c62 += a6 * b2; c63 += a6 * b3; c64 += a6 * b4; c65 += a6 * b5; c66 += a6 * b6; c67 += a6 * b7;
-                    c70 += a7 * b0; c71 += a7 * b1; c72 += a7 * b2; c73 += a7 * b3; c74 += a7 * b4; c75 += a7 * b5; c76 += a7 * b6; c77 += a7 * b7;
-                }
-                Group.Barrier();
+                int item = first + (step + 1) / kSteps, k0 = kBegin + (step + 1) % kSteps * WideDepth;
+                long aBase = item * s.Sa, bBase = item * s.Sb;
+                pa0 = row0 + mA0 < s.M && k0 + kA0 < kEnd ? a[aBase + (long)(row0 + mA0) * s.Am + (long)(k0 + kA0) * s.Ak] : 0f;
+                pb0 = k0 + kB0 < kEnd && col0 + nB0 < s.N ? b[bBase + (long)(k0 + kB0) * s.Bk + (long)(col0 + nB0) * s.Bn] : 0f;
+                pa1 = row0 + mA1 < s.M && k0 + kA1 < kEnd ? a[aBase + (long)(row0 + mA1) * s.Am + (long)(k0 + kA1) * s.Ak] : 0f;
+                pb1 = k0 + kB1 < kEnd && col0 + nB1 < s.N ? b[bBase + (long)(k0 + kB1) * s.Bk + (long)(col0 + nB1) * s.Bn] : 0f;
+                pa2 = row0 + mA2 < s.M && k0 + kA2 < kEnd ? a[aBase + (long)(row0 + mA2) * s.Am + (long)(k0 + kA2) * s.Ak] : 0f;
+                pb2 = k0 + kB2 < kEnd && col0 + nB2 < s.N ? b[bBase + (long)(k0 + kB2) * s.Bk + (long)(col0 + nB2) * s.Bn] : 0f;
+                pa3 = row0 + mA3 < s.M && k0 + kA3 < kEnd ? a[aBase + (long)(row0 + mA3) * s.Am + (long)(k0 + kA3) * s.Ak] : 0f;
+                pb3 = k0 + kB3 < kEnd && col0 + nB3 < s.N ? b[bBase + (long)(k0 + kB3) * s.Bk + (long)(col0 + nB3) * s.Bn] : 0f;
             }
+            for (int k = 0; k < WideDepth; k++)
+            {
+                var rowA = readA.SubView(k * WidePitch);
+                var rowB = readB.SubView(k * WidePitch);
+                float a0 = rowA[0], a1 = rowA[16], a2 = rowA[32], a3 = rowA[48], a4 = rowA[64], a5 = rowA[80], a6 = rowA[96], a7 = rowA[112];
+                float b0 = rowB[0], b1 = rowB[16], b2 = rowB[32], b3 = rowB[48], b4 = rowB[64], b5 = rowB[80], b6 = rowB[96], b7 = rowB[112];
+                c00 += a0 * b0; c01 += a0 * b1; c02 += a0 * b2; c03 += a0 * b3; c04 += a0 * b4; c05 += a0 * b5; c06 += a0 * b6; c07 += a0 * b7;
+                c10 += a1 * b0; c11 += a1 * b1; c12 += a1 * b2; c13 += a1 * b3; c14 += a1 * b4; c15 += a1 * b5; c16 += a1 * b6; c17 += a1 * b7;
+                c20 += a2 * b0; c21 += a2 * b1; c22 += a2 * b2; c23 += a2 * b3; c24 += a2 * b4; c25 += a2 * b5; c26 += a2 * b6; c27 += a2 * b7;
+                c30 += a3 * b0; c31 += a3 * b1; c32 += a3 * b2; c33 += a3 * b3; c34 += a3 * b4; c35 += a3 * b5; c36 += a3 * b6; c37 += a3 * b7;
+                c40 += a4 * b0; c41 += a4 * b1; c42 += a4 * b2; c43 += a4 * b3; c44 += a4 * b4; c45 += a4 * b5; c46 += a4 * b6; c47 += a4 * b7;
+                c50 += a5 * b0; c51 += a5 * b1; c52 += a5 * b2; c53 += a5 * b3; c54 += a5 * b4; c55 += a5 * b5; c56 += a5 * b6; c57 += a5 * b7;
+                c60 += a6 * b0; c61 += a6 * b1; c62 += a6 * b2; c63 += a6 * b3; c64 += a6 * b4; c65 += a6 * b5; c66 += a6 * b6; c67 += a6 * b7;
+                c70 += a7 * b0; c71 += a7 * b1; c72 += a7 * b2; c73 += a7 * b3; c74 += a7 * b4; c75 += a7 * b5; c76 += a7 * b6; c77 += a7 * b7;
+            }
+            Group.Barrier();
         }
         var cz = c.SubView(z * s.Sc);
         int r0 = row0 + ty, q0 = col0 + tx;

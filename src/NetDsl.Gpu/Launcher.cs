@@ -39,7 +39,9 @@ internal sealed class Launcher : IDisposable
         long tiles = (long)((s.N + tile - 1) / tile) * ((s.M + tile - 1) / tile), wanted = 2L * _accelerator.NumMultiprocessors;
         if (s.Items == 1 && s.KChunk == 0 && s.Ldc == s.N && tiles < wanted && s.K >= 256)
         {
-            int slices = (int)Math.Min((wanted + tiles - 1) / tiles, s.K / 64);
+            // As many slices as fit in one wave of about two groups per multiprocessor (a partial second wave would cost a
+            // whole one).
+            int slices = (int)Math.Min(wanted / tiles, s.K / 64);
             if (slices >= 2)
             {
                 int chunk = ((s.K + slices - 1) / slices + 15) / 16 * 16;
