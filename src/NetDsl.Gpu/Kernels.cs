@@ -324,72 +324,105 @@ internal static class DeviceKernels
         Store(cz, s, m0, n0, c00); Store(cz, s, m0, n0 + 1, c01); Store(cz, s, m0 + 1, n0, c10); Store(cz, s, m0 + 1, n0 + 1, c11);
     }
 
-    /// <summary>The large kernel, for GPUs (groups of 256 threads): a group computes a <see cref="LargeTile"/>² tile, each
-    /// thread 4×4 outputs at rows ty + 16·i and columns tx + 16·j (so a warp's shared-memory reads and global stores are
-    /// consecutive), in sixteen named scalars.</summary>
+    // The two GPU kernels below share one structure, written out in full because ILGPU 1.5.3 does not unroll loops and
+    // the accumulators must be named scalars (an array would live in local memory): a group of 16×16 threads computes a
+    // tile of C, each thread the outputs at rows ty + 16·i and columns tx + 16·j (so a warp's shared reads and its global
+    // stores are consecutive). Per step of K the group stages a slice of A as [k][m] and of B as [k][n] in shared memory,
+    // reading global memory along whichever index has stride 1; the next step's slices are fetched into registers while
+    // this step computes, so their latency hides behind the arithmetic. Shared reads go through per-thread views with
+    // constant offsets, which ILGPU turns into immediate address offsets. Contract as <see cref="Gemm"/>.
+
+    /// <summary>The 64 tile (4×4 outputs per thread, 16 named accumulators). Launch: grid (⌈N/64⌉, ⌈M/64⌉, slices), group (16, 16).</summary>
     public const int LargeThreads = 16, LargeTile = 64, LargeDepth = 16, LargePitch = LargeTile + 1;
 
-    /// <summary>The large-tile GEMM: per step of K a group stages A as [k][m] and B as [k][n] (a pitch of 65 floats, so the
-    /// staging stores of a column of A do not collide in one bank), reading global memory along whichever index has stride 1.
-    /// Same contract as <see cref="Gemm"/>. Launch: grid (⌈N/64⌉, ⌈M/64⌉, slices), group (16, 16).</summary>
     public static void GemmLarge(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, GemmShape s)
     {
         int tx = Group.IdxX, ty = Group.IdxY, tid = ty * LargeThreads + tx;
         int row0 = Grid.IdxY * LargeTile, col0 = Grid.IdxX * LargeTile, z = Grid.IdxZ;
         var tileA = SharedMemory.Allocate<float>(LargeDepth * LargePitch); // [k][m]
         var tileB = SharedMemory.Allocate<float>(LargeDepth * LargePitch); // [k][n]
-        float c00 = 0f, c01 = 0f, c02 = 0f, c03 = 0f, c10 = 0f, c11 = 0f, c12 = 0f, c13 = 0f;
-        float c20 = 0f, c21 = 0f, c22 = 0f, c23 = 0f, c30 = 0f, c31 = 0f, c32 = 0f, c33 = 0f;
+        float c00 = 0f, c01 = 0f, c02 = 0f, c03 = 0f;
+        float c10 = 0f, c11 = 0f, c12 = 0f, c13 = 0f;
+        float c20 = 0f, c21 = 0f, c22 = 0f, c23 = 0f;
+        float c30 = 0f, c31 = 0f, c32 = 0f, c33 = 0f;
         bool aAlongK = s.Ak == 1, bAlongN = s.Bn == 1 || s.Bk != 1;
         int first, last, kBegin = 0, kEnd = s.K;
         if (s.KChunk > 0) { first = 0; last = 1; kBegin = z * s.KChunk; kEnd = XMath.Min(s.K, kBegin + s.KChunk); }
         else { first = z * s.Inner; last = XMath.Min(first + s.Inner, s.Items); }
-        for (int item = first; item < last; item++)
+        int kSteps = (kEnd - kBegin + LargeDepth - 1) / LargeDepth, total = XMath.Max(last - first, 0) * kSteps;
+        // The 4 elements of each tile this thread stages: (m, k) of A and (k, n) of B for e = tid + 256·r, read along the
+        // index with stride 1 so that consecutive threads read consecutive addresses.
+        int e0 = tid + 0, mA0 = aAlongK ? e0 / LargeDepth : e0 % LargeTile, kA0 = aAlongK ? e0 % LargeDepth : e0 / LargeTile;
+        int nB0 = bAlongN ? e0 % LargeTile : e0 / LargeDepth, kB0 = bAlongN ? e0 / LargeTile : e0 % LargeDepth;
+        int e1 = tid + 256, mA1 = aAlongK ? e1 / LargeDepth : e1 % LargeTile, kA1 = aAlongK ? e1 % LargeDepth : e1 / LargeTile;
+        int nB1 = bAlongN ? e1 % LargeTile : e1 / LargeDepth, kB1 = bAlongN ? e1 / LargeTile : e1 % LargeDepth;
+        int e2 = tid + 512, mA2 = aAlongK ? e2 / LargeDepth : e2 % LargeTile, kA2 = aAlongK ? e2 % LargeDepth : e2 / LargeTile;
+        int nB2 = bAlongN ? e2 % LargeTile : e2 / LargeDepth, kB2 = bAlongN ? e2 / LargeTile : e2 % LargeDepth;
+        int e3 = tid + 768, mA3 = aAlongK ? e3 / LargeDepth : e3 % LargeTile, kA3 = aAlongK ? e3 % LargeDepth : e3 / LargeTile;
+        int nB3 = bAlongN ? e3 % LargeTile : e3 / LargeDepth, kB3 = bAlongN ? e3 / LargeTile : e3 % LargeDepth;
+        float pa0 = 0f, pa1 = 0f, pa2 = 0f, pa3 = 0f;
+        float pb0 = 0f, pb1 = 0f, pb2 = 0f, pb3 = 0f;
+        if (total > 0)
         {
+            int item = first + 0 / kSteps, k0 = kBegin + 0 % kSteps * LargeDepth;
             long aBase = item * s.Sa, bBase = item * s.Sb;
-            for (int k0 = kBegin; k0 < kEnd; k0 += LargeDepth)
+            pa0 = row0 + mA0 < s.M && k0 + kA0 < kEnd ? a[aBase + (long)(row0 + mA0) * s.Am + (long)(k0 + kA0) * s.Ak] : 0f;
+            pb0 = k0 + kB0 < kEnd && col0 + nB0 < s.N ? b[bBase + (long)(k0 + kB0) * s.Bk + (long)(col0 + nB0) * s.Bn] : 0f;
+            pa1 = row0 + mA1 < s.M && k0 + kA1 < kEnd ? a[aBase + (long)(row0 + mA1) * s.Am + (long)(k0 + kA1) * s.Ak] : 0f;
+            pb1 = k0 + kB1 < kEnd && col0 + nB1 < s.N ? b[bBase + (long)(k0 + kB1) * s.Bk + (long)(col0 + nB1) * s.Bn] : 0f;
+            pa2 = row0 + mA2 < s.M && k0 + kA2 < kEnd ? a[aBase + (long)(row0 + mA2) * s.Am + (long)(k0 + kA2) * s.Ak] : 0f;
+            pb2 = k0 + kB2 < kEnd && col0 + nB2 < s.N ? b[bBase + (long)(k0 + kB2) * s.Bk + (long)(col0 + nB2) * s.Bn] : 0f;
+            pa3 = row0 + mA3 < s.M && k0 + kA3 < kEnd ? a[aBase + (long)(row0 + mA3) * s.Am + (long)(k0 + kA3) * s.Ak] : 0f;
+            pb3 = k0 + kB3 < kEnd && col0 + nB3 < s.N ? b[bBase + (long)(k0 + kB3) * s.Bk + (long)(col0 + nB3) * s.Bn] : 0f;
+        }
+        var readA = tileA.SubView(ty);
+        var readB = tileB.SubView(tx);
+        for (int step = 0; step < total; step++)
+        {
+            tileA[kA0 * LargePitch + mA0] = pa0; tileB[kB0 * LargePitch + nB0] = pb0;
+            tileA[kA1 * LargePitch + mA1] = pa1; tileB[kB1 * LargePitch + nB1] = pb1;
+            tileA[kA2 * LargePitch + mA2] = pa2; tileB[kB2 * LargePitch + nB2] = pb2;
+            tileA[kA3 * LargePitch + mA3] = pa3; tileB[kB3 * LargePitch + nB3] = pb3;
+            Group.Barrier();
+            if (step + 1 < total)
             {
-                // 1,024 elements of each tile, four per thread; consecutive threads read consecutive addresses.
-                for (int e = tid; e < LargeTile * LargeDepth; e += LargeThreads * LargeThreads)
-                {
-                    int m = aAlongK ? e / LargeDepth : e % LargeTile, k = aAlongK ? e % LargeDepth : e / LargeTile;
-                    int gm = row0 + m, gk = k0 + k;
-                    tileA[k * LargePitch + m] = gm < s.M && gk < kEnd ? a[aBase + (long)gm * s.Am + (long)gk * s.Ak] : 0f;
-                    int n = bAlongN ? e % LargeTile : e / LargeDepth, kb = bAlongN ? e / LargeTile : e % LargeDepth;
-                    int gn = col0 + n, gkb = k0 + kb;
-                    tileB[kb * LargePitch + n] = gkb < kEnd && gn < s.N ? b[bBase + (long)gkb * s.Bk + (long)gn * s.Bn] : 0f;
-                }
-                Group.Barrier();
-                for (int k = 0; k < LargeDepth; k++)
-                {
-                    // Views with constant offsets: the offsets become immediate address offsets of the shared loads.
-                    var rowA = tileA.SubView(k * LargePitch + ty);
-                    var rowB = tileB.SubView(k * LargePitch + tx);
-                    float a0 = rowA[0], a1 = rowA[16], a2 = rowA[32], a3 = rowA[48];
-                    float b0 = rowB[0], b1 = rowB[16], b2 = rowB[32], b3 = rowB[48];
-                    c00 += a0 * b0; c01 += a0 * b1; c02 += a0 * b2; c03 += a0 * b3;
-                    c10 += a1 * b0; c11 += a1 * b1; c12 += a1 * b2; c13 += a1 * b3;
-                    c20 += a2 * b0; c21 += a2 * b1; c22 += a2 * b2; c23 += a2 * b3;
-                    c30 += a3 * b0; c31 += a3 * b1; c32 += a3 * b2; c33 += a3 * b3;
-                }
-                Group.Barrier();
+                int item = first + (step + 1) / kSteps, k0 = kBegin + (step + 1) % kSteps * LargeDepth;
+                long aBase = item * s.Sa, bBase = item * s.Sb;
+                pa0 = row0 + mA0 < s.M && k0 + kA0 < kEnd ? a[aBase + (long)(row0 + mA0) * s.Am + (long)(k0 + kA0) * s.Ak] : 0f;
+                pb0 = k0 + kB0 < kEnd && col0 + nB0 < s.N ? b[bBase + (long)(k0 + kB0) * s.Bk + (long)(col0 + nB0) * s.Bn] : 0f;
+                pa1 = row0 + mA1 < s.M && k0 + kA1 < kEnd ? a[aBase + (long)(row0 + mA1) * s.Am + (long)(k0 + kA1) * s.Ak] : 0f;
+                pb1 = k0 + kB1 < kEnd && col0 + nB1 < s.N ? b[bBase + (long)(k0 + kB1) * s.Bk + (long)(col0 + nB1) * s.Bn] : 0f;
+                pa2 = row0 + mA2 < s.M && k0 + kA2 < kEnd ? a[aBase + (long)(row0 + mA2) * s.Am + (long)(k0 + kA2) * s.Ak] : 0f;
+                pb2 = k0 + kB2 < kEnd && col0 + nB2 < s.N ? b[bBase + (long)(k0 + kB2) * s.Bk + (long)(col0 + nB2) * s.Bn] : 0f;
+                pa3 = row0 + mA3 < s.M && k0 + kA3 < kEnd ? a[aBase + (long)(row0 + mA3) * s.Am + (long)(k0 + kA3) * s.Ak] : 0f;
+                pb3 = k0 + kB3 < kEnd && col0 + nB3 < s.N ? b[bBase + (long)(k0 + kB3) * s.Bk + (long)(col0 + nB3) * s.Bn] : 0f;
             }
+            for (int k = 0; k < LargeDepth; k++)
+            {
+                // Views with constant offsets: the offsets become immediate address offsets of the shared loads.
+                var rowA = readA.SubView(k * LargePitch);
+                var rowB = readB.SubView(k * LargePitch);
+                float a0 = rowA[0], a1 = rowA[16], a2 = rowA[32], a3 = rowA[48];
+                float b0 = rowB[0], b1 = rowB[16], b2 = rowB[32], b3 = rowB[48];
+                c00 += a0 * b0; c01 += a0 * b1; c02 += a0 * b2; c03 += a0 * b3;
+                c10 += a1 * b0; c11 += a1 * b1; c12 += a1 * b2; c13 += a1 * b3;
+                c20 += a2 * b0; c21 += a2 * b1; c22 += a2 * b2; c23 += a2 * b3;
+                c30 += a3 * b0; c31 += a3 * b1; c32 += a3 * b2; c33 += a3 * b3;
+            }
+            Group.Barrier();
         }
         var cz = c.SubView(z * s.Sc);
         int r0 = row0 + ty, q0 = col0 + tx;
-        Store(cz, s, r0, q0, c00); Store(cz, s, r0, q0 + 16, c01); Store(cz, s, r0, q0 + 32, c02); Store(cz, s, r0, q0 + 48, c03);
-        Store(cz, s, r0 + 16, q0, c10); Store(cz, s, r0 + 16, q0 + 16, c11); Store(cz, s, r0 + 16, q0 + 32, c12); Store(cz, s, r0 + 16, q0 + 48, c13);
-        Store(cz, s, r0 + 32, q0, c20); Store(cz, s, r0 + 32, q0 + 16, c21); Store(cz, s, r0 + 32, q0 + 32, c22); Store(cz, s, r0 + 32, q0 + 48, c23);
-        Store(cz, s, r0 + 48, q0, c30); Store(cz, s, r0 + 48, q0 + 16, c31); Store(cz, s, r0 + 48, q0 + 32, c32); Store(cz, s, r0 + 48, q0 + 48, c33);
+        Store(cz, s, r0 + 0, q0 + 0, c00); Store(cz, s, r0 + 0, q0 + 16, c01); Store(cz, s, r0 + 0, q0 + 32, c02); Store(cz, s, r0 + 0, q0 + 48, c03);
+        Store(cz, s, r0 + 16, q0 + 0, c10); Store(cz, s, r0 + 16, q0 + 16, c11); Store(cz, s, r0 + 16, q0 + 32, c12); Store(cz, s, r0 + 16, q0 + 48, c13);
+        Store(cz, s, r0 + 32, q0 + 0, c20); Store(cz, s, r0 + 32, q0 + 16, c21); Store(cz, s, r0 + 32, q0 + 32, c22); Store(cz, s, r0 + 32, q0 + 48, c23);
+        Store(cz, s, r0 + 48, q0 + 0, c30); Store(cz, s, r0 + 48, q0 + 16, c31); Store(cz, s, r0 + 48, q0 + 32, c32); Store(cz, s, r0 + 48, q0 + 48, c33);
     }
 
-    /// <summary>The wide kernel, for large products on GPUs: a group (16×16 threads) computes a <see cref="WideTile"/>² tile,
-    /// each thread 8×8 outputs at rows ty + 16·i and columns tx + 16·j in 64 named scalars; per step of K (8) a thread reads 8
-    /// values of A and 8 of B from shared memory for 64 multiply-adds (the 64-tile kernel: 8 for 16). The next step's slices
-    /// of A and B are fetched from global memory into registers (4 values each per thread) while this step computes, so their
-    /// latency hides behind the arithmetic. Shared reads go through per-thread views with constant offsets, which become
-    /// immediate address offsets. Same contract as <see cref="Gemm"/>. Launch: grid (⌈N/128⌉, ⌈M/128⌉, slices), group (16, 16).</summary>
-    public const int WideTile = 128, WideDepth = 8, WidePitch = WideTile + 4;
+    /// <summary>The 128 tile, for products whose M and N both reach 128 (8×8 outputs per thread, 64 named accumulators: per
+    /// step of K a thread reads 16 shared values for 64 multiply-adds, against 8 for 16 on the 64 tile).
+    /// Launch: grid (⌈N/128⌉, ⌈M/128⌉, slices), group (16, 16).</summary>
+    public const int WideTile = 128, WideDepth = 16, WidePitch = WideTile + 4;
 
     public static void GemmWide(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, GemmShape s)
     {
@@ -410,17 +443,26 @@ internal static class DeviceKernels
         if (s.KChunk > 0) { first = 0; last = 1; kBegin = z * s.KChunk; kEnd = XMath.Min(s.K, kBegin + s.KChunk); }
         else { first = z * s.Inner; last = XMath.Min(first + s.Inner, s.Items); }
         int kSteps = (kEnd - kBegin + WideDepth - 1) / WideDepth, total = XMath.Max(last - first, 0) * kSteps;
-        // The four elements of each tile this thread stages: (m, k) of A and (k, n) of B for e = tid + 256·r, read along the
-        // index with stride 1 so consecutive threads read consecutive addresses.
-        int eA0 = tid + 0, mA0 = aAlongK ? eA0 / WideDepth : eA0 % WideTile, kA0 = aAlongK ? eA0 % WideDepth : eA0 / WideTile;
-        int nB0 = bAlongN ? eA0 % WideTile : eA0 / WideDepth, kB0 = bAlongN ? eA0 / WideTile : eA0 % WideDepth;
-        int eA1 = tid + 256, mA1 = aAlongK ? eA1 / WideDepth : eA1 % WideTile, kA1 = aAlongK ? eA1 % WideDepth : eA1 / WideTile;
-        int nB1 = bAlongN ? eA1 % WideTile : eA1 / WideDepth, kB1 = bAlongN ? eA1 / WideTile : eA1 % WideDepth;
-        int eA2 = tid + 512, mA2 = aAlongK ? eA2 / WideDepth : eA2 % WideTile, kA2 = aAlongK ? eA2 % WideDepth : eA2 / WideTile;
-        int nB2 = bAlongN ? eA2 % WideTile : eA2 / WideDepth, kB2 = bAlongN ? eA2 / WideTile : eA2 % WideDepth;
-        int eA3 = tid + 768, mA3 = aAlongK ? eA3 / WideDepth : eA3 % WideTile, kA3 = aAlongK ? eA3 % WideDepth : eA3 / WideTile;
-        int nB3 = bAlongN ? eA3 % WideTile : eA3 / WideDepth, kB3 = bAlongN ? eA3 / WideTile : eA3 % WideDepth;
-        float pa0 = 0f, pa1 = 0f, pa2 = 0f, pa3 = 0f, pb0 = 0f, pb1 = 0f, pb2 = 0f, pb3 = 0f;
+        // The 8 elements of each tile this thread stages: (m, k) of A and (k, n) of B for e = tid + 256·r, read along the
+        // index with stride 1 so that consecutive threads read consecutive addresses.
+        int e0 = tid + 0, mA0 = aAlongK ? e0 / WideDepth : e0 % WideTile, kA0 = aAlongK ? e0 % WideDepth : e0 / WideTile;
+        int nB0 = bAlongN ? e0 % WideTile : e0 / WideDepth, kB0 = bAlongN ? e0 / WideTile : e0 % WideDepth;
+        int e1 = tid + 256, mA1 = aAlongK ? e1 / WideDepth : e1 % WideTile, kA1 = aAlongK ? e1 % WideDepth : e1 / WideTile;
+        int nB1 = bAlongN ? e1 % WideTile : e1 / WideDepth, kB1 = bAlongN ? e1 / WideTile : e1 % WideDepth;
+        int e2 = tid + 512, mA2 = aAlongK ? e2 / WideDepth : e2 % WideTile, kA2 = aAlongK ? e2 % WideDepth : e2 / WideTile;
+        int nB2 = bAlongN ? e2 % WideTile : e2 / WideDepth, kB2 = bAlongN ? e2 / WideTile : e2 % WideDepth;
+        int e3 = tid + 768, mA3 = aAlongK ? e3 / WideDepth : e3 % WideTile, kA3 = aAlongK ? e3 % WideDepth : e3 / WideTile;
+        int nB3 = bAlongN ? e3 % WideTile : e3 / WideDepth, kB3 = bAlongN ? e3 / WideTile : e3 % WideDepth;
+        int e4 = tid + 1024, mA4 = aAlongK ? e4 / WideDepth : e4 % WideTile, kA4 = aAlongK ? e4 % WideDepth : e4 / WideTile;
+        int nB4 = bAlongN ? e4 % WideTile : e4 / WideDepth, kB4 = bAlongN ? e4 / WideTile : e4 % WideDepth;
+        int e5 = tid + 1280, mA5 = aAlongK ? e5 / WideDepth : e5 % WideTile, kA5 = aAlongK ? e5 % WideDepth : e5 / WideTile;
+        int nB5 = bAlongN ? e5 % WideTile : e5 / WideDepth, kB5 = bAlongN ? e5 / WideTile : e5 % WideDepth;
+        int e6 = tid + 1536, mA6 = aAlongK ? e6 / WideDepth : e6 % WideTile, kA6 = aAlongK ? e6 % WideDepth : e6 / WideTile;
+        int nB6 = bAlongN ? e6 % WideTile : e6 / WideDepth, kB6 = bAlongN ? e6 / WideTile : e6 % WideDepth;
+        int e7 = tid + 1792, mA7 = aAlongK ? e7 / WideDepth : e7 % WideTile, kA7 = aAlongK ? e7 % WideDepth : e7 / WideTile;
+        int nB7 = bAlongN ? e7 % WideTile : e7 / WideDepth, kB7 = bAlongN ? e7 / WideTile : e7 % WideDepth;
+        float pa0 = 0f, pa1 = 0f, pa2 = 0f, pa3 = 0f, pa4 = 0f, pa5 = 0f, pa6 = 0f, pa7 = 0f;
+        float pb0 = 0f, pb1 = 0f, pb2 = 0f, pb3 = 0f, pb4 = 0f, pb5 = 0f, pb6 = 0f, pb7 = 0f;
         if (total > 0)
         {
             int item = first + 0 / kSteps, k0 = kBegin + 0 % kSteps * WideDepth;
@@ -433,6 +475,14 @@ internal static class DeviceKernels
             pb2 = k0 + kB2 < kEnd && col0 + nB2 < s.N ? b[bBase + (long)(k0 + kB2) * s.Bk + (long)(col0 + nB2) * s.Bn] : 0f;
             pa3 = row0 + mA3 < s.M && k0 + kA3 < kEnd ? a[aBase + (long)(row0 + mA3) * s.Am + (long)(k0 + kA3) * s.Ak] : 0f;
             pb3 = k0 + kB3 < kEnd && col0 + nB3 < s.N ? b[bBase + (long)(k0 + kB3) * s.Bk + (long)(col0 + nB3) * s.Bn] : 0f;
+            pa4 = row0 + mA4 < s.M && k0 + kA4 < kEnd ? a[aBase + (long)(row0 + mA4) * s.Am + (long)(k0 + kA4) * s.Ak] : 0f;
+            pb4 = k0 + kB4 < kEnd && col0 + nB4 < s.N ? b[bBase + (long)(k0 + kB4) * s.Bk + (long)(col0 + nB4) * s.Bn] : 0f;
+            pa5 = row0 + mA5 < s.M && k0 + kA5 < kEnd ? a[aBase + (long)(row0 + mA5) * s.Am + (long)(k0 + kA5) * s.Ak] : 0f;
+            pb5 = k0 + kB5 < kEnd && col0 + nB5 < s.N ? b[bBase + (long)(k0 + kB5) * s.Bk + (long)(col0 + nB5) * s.Bn] : 0f;
+            pa6 = row0 + mA6 < s.M && k0 + kA6 < kEnd ? a[aBase + (long)(row0 + mA6) * s.Am + (long)(k0 + kA6) * s.Ak] : 0f;
+            pb6 = k0 + kB6 < kEnd && col0 + nB6 < s.N ? b[bBase + (long)(k0 + kB6) * s.Bk + (long)(col0 + nB6) * s.Bn] : 0f;
+            pa7 = row0 + mA7 < s.M && k0 + kA7 < kEnd ? a[aBase + (long)(row0 + mA7) * s.Am + (long)(k0 + kA7) * s.Ak] : 0f;
+            pb7 = k0 + kB7 < kEnd && col0 + nB7 < s.N ? b[bBase + (long)(k0 + kB7) * s.Bk + (long)(col0 + nB7) * s.Bn] : 0f;
         }
         var readA = tileA.SubView(ty);
         var readB = tileB.SubView(tx);
@@ -442,6 +492,10 @@ internal static class DeviceKernels
             tileA[kA1 * WidePitch + mA1] = pa1; tileB[kB1 * WidePitch + nB1] = pb1;
             tileA[kA2 * WidePitch + mA2] = pa2; tileB[kB2 * WidePitch + nB2] = pb2;
             tileA[kA3 * WidePitch + mA3] = pa3; tileB[kB3 * WidePitch + nB3] = pb3;
+            tileA[kA4 * WidePitch + mA4] = pa4; tileB[kB4 * WidePitch + nB4] = pb4;
+            tileA[kA5 * WidePitch + mA5] = pa5; tileB[kB5 * WidePitch + nB5] = pb5;
+            tileA[kA6 * WidePitch + mA6] = pa6; tileB[kB6 * WidePitch + nB6] = pb6;
+            tileA[kA7 * WidePitch + mA7] = pa7; tileB[kB7 * WidePitch + nB7] = pb7;
             Group.Barrier();
             if (step + 1 < total)
             {
@@ -455,9 +509,18 @@ internal static class DeviceKernels
                 pb2 = k0 + kB2 < kEnd && col0 + nB2 < s.N ? b[bBase + (long)(k0 + kB2) * s.Bk + (long)(col0 + nB2) * s.Bn] : 0f;
                 pa3 = row0 + mA3 < s.M && k0 + kA3 < kEnd ? a[aBase + (long)(row0 + mA3) * s.Am + (long)(k0 + kA3) * s.Ak] : 0f;
                 pb3 = k0 + kB3 < kEnd && col0 + nB3 < s.N ? b[bBase + (long)(k0 + kB3) * s.Bk + (long)(col0 + nB3) * s.Bn] : 0f;
+                pa4 = row0 + mA4 < s.M && k0 + kA4 < kEnd ? a[aBase + (long)(row0 + mA4) * s.Am + (long)(k0 + kA4) * s.Ak] : 0f;
+                pb4 = k0 + kB4 < kEnd && col0 + nB4 < s.N ? b[bBase + (long)(k0 + kB4) * s.Bk + (long)(col0 + nB4) * s.Bn] : 0f;
+                pa5 = row0 + mA5 < s.M && k0 + kA5 < kEnd ? a[aBase + (long)(row0 + mA5) * s.Am + (long)(k0 + kA5) * s.Ak] : 0f;
+                pb5 = k0 + kB5 < kEnd && col0 + nB5 < s.N ? b[bBase + (long)(k0 + kB5) * s.Bk + (long)(col0 + nB5) * s.Bn] : 0f;
+                pa6 = row0 + mA6 < s.M && k0 + kA6 < kEnd ? a[aBase + (long)(row0 + mA6) * s.Am + (long)(k0 + kA6) * s.Ak] : 0f;
+                pb6 = k0 + kB6 < kEnd && col0 + nB6 < s.N ? b[bBase + (long)(k0 + kB6) * s.Bk + (long)(col0 + nB6) * s.Bn] : 0f;
+                pa7 = row0 + mA7 < s.M && k0 + kA7 < kEnd ? a[aBase + (long)(row0 + mA7) * s.Am + (long)(k0 + kA7) * s.Ak] : 0f;
+                pb7 = k0 + kB7 < kEnd && col0 + nB7 < s.N ? b[bBase + (long)(k0 + kB7) * s.Bk + (long)(col0 + nB7) * s.Bn] : 0f;
             }
             for (int k = 0; k < WideDepth; k++)
             {
+                // Views with constant offsets: the offsets become immediate address offsets of the shared loads.
                 var rowA = readA.SubView(k * WidePitch);
                 var rowB = readB.SubView(k * WidePitch);
                 float a0 = rowA[0], a1 = rowA[16], a2 = rowA[32], a3 = rowA[48], a4 = rowA[64], a5 = rowA[80], a6 = rowA[96], a7 = rowA[112];
