@@ -170,6 +170,10 @@ internal static class GpuBenchmark
             {
                 Time("gemm_tile64", () => device.Gemm(da.View, db.View, dc.View, shape, 64));
                 Time("gemm_tile128", () => device.Gemm(da.View, db.View, dc.View, shape, 128));
+                if (n <= 1024)
+                    foreach (int tile in new[] { 64, 128 })
+                        foreach (int slices in new[] { 2, 3, 4, 8 })
+                            Time($"gemm_tile{tile}_split{slices}", () => device.Gemm(da.View, db.View, dc.View, shape, tile, slices));
             }
             if (simulator) continue;
             device.UseCuBlas = true;

@@ -27,6 +27,6 @@ fi
 } 2>&1 | tee "$out/env.txt"
 timeout "${NETDSL_TIME:-240}" /tmp/netdsl-bench/NetDsl.Benchmarks --device gpu --require-gpu --nets LeNet5,FashionCnn,ResNet 2>&1 | tee "$out/netdsl.txt"
 echo "# netdsl exit ${PIPESTATUS[0]}" | tee -a "$out/netdsl.txt"
-timeout "${TORCH_TIME:-200}" python3 benchmarks/gpu/torch_gpu_bench.py --modes eager,compile --compile-nets FashionCnn 2>&1 | tee "$out/torch.txt"
+timeout "${TORCH_TIME:-200}" python3 benchmarks/gpu/torch_gpu_bench.py --modes "${TORCH_MODES:-eager,compile}" --compile-nets FashionCnn 2>&1 | tee "$out/torch.txt"
 echo "# torch exit ${PIPESTATUS[0]}" | tee -a "$out/torch.txt"
 nvidia-smi --query-gpu=clocks.sm,temperature.gpu,power.draw --format=csv | tee -a "$out/env.txt"

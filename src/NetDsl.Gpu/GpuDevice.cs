@@ -81,6 +81,13 @@ public sealed class GpuDevice : IDisposable
     [RequiresUnreferencedCode("ILGPU reads kernel IL through reflection.")]
     public void Gemm(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, in GemmShape s, int tile) => Launcher.Launch(LoadedKernels.For(Accelerator), a, b, c, s, tile);
 
+    /// <summary>One product on tile <paramref name="tile"/>, split along K into <paramref name="slices"/> whose partial sums
+    /// are then added: for measuring the launch choices.</summary>
+    [RequiresDynamicCode("ILGPU compiles kernels at run time.")]
+    [RequiresUnreferencedCode("ILGPU reads kernel IL through reflection.")]
+    public void Gemm(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, in GemmShape s, int tile, int slices)
+        => (_launcher ??= new Launcher(Accelerator, LoadedKernels.For(Accelerator))).GemmSplit(a, b, c, s, tile, slices);
+
     /// <summary>"64x64/128x128" where groups of 256 threads fit (GPUs: 128 where both M and N reach it), else "8x8" (ILGPU's
     /// default CPU accelerator).</summary>
     public string GemmTile

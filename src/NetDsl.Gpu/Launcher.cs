@@ -60,6 +60,25 @@ internal sealed class Launcher : IDisposable
         LastSlices = 1;
     }
 
+    /// <summary>One product on tile <paramref name="tile"/> split along K into <paramref name="slices"/> (1: one launch), for
+    /// measuring the launch choices.</summary>
+    public void GemmSplit(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, in GemmShape s, int tile, int slices)
+    {
+        if (slices <= 1 || s.Items != 1 || s.Ldc != s.N)
+        {
+            Launch(_k, a, b, c, s, tile);
+            return;
+        }
+        int chunk = ((s.K + slices - 1) / slices + 15) / 16 * 16;
+        slices = (s.K + chunk - 1) / chunk;
+        long length = (long)s.M * s.N;
+        var partials = Partials(slices * length);
+        var split = s;
+        split.Accumulate = 0;
+        Launch(_k, a, b, partials, split.SplitK(chunk, length), tile);
+        _k.SumSlices((int)length, partials, c, slices, (int)length, s.Accumulate);
+    }
+
     /// <summary>C += Σ_i A_i·B_i over <paramref name="items"/> products (a weight gradient over the batch). Few output tiles
     /// would leave most of the GPU idle with the whole batch in one group's K loop, so the batch is split into slices (at
     /// least two groups per multiprocessor in all) whose partial sums go to scratch and are then added in slice order:
