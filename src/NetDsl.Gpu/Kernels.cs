@@ -352,51 +352,50 @@ internal static class DeviceKernels
         int kSteps = (kEnd - kBegin + LargeDepth - 1) / LargeDepth, total = XMath.Max(last - first, 0) * kSteps;
         // The 4 elements of each tile this thread stages: (m, k) of A and (k, n) of B for e = tid + 256·r, read along the
         // index with stride 1 so that consecutive threads read consecutive addresses.
-        // Element r is e = tid + 256·r: one of its two coordinates is the same for every r and the other steps by a constant
-        // (256 is a multiple of the depth and of the tile), so four numbers per matrix give all of them (fewer registers).
-        int mA = aAlongK ? tid / LargeDepth : tid % LargeTile, kA = aAlongK ? tid % LargeDepth : tid / LargeTile;
-        int dmA = aAlongK ? 256 / LargeDepth : 0, dkA = aAlongK ? 0 : 256 / LargeTile;
-        int nB = bAlongN ? tid % LargeTile : tid / LargeDepth, kB = bAlongN ? tid / LargeTile : tid % LargeDepth;
-        int dnB = bAlongN ? 0 : 256 / LargeDepth, dkB = bAlongN ? 256 / LargeTile : 0;
-        int sA = kA * LargePitch + mA, dsA = dkA * LargePitch + dmA, sB = kB * LargePitch + nB, dsB = dkB * LargePitch + dnB;
+        int e0 = tid + 0, mA0 = aAlongK ? e0 / LargeDepth : e0 % LargeTile, kA0 = aAlongK ? e0 % LargeDepth : e0 / LargeTile;
+        int nB0 = bAlongN ? e0 % LargeTile : e0 / LargeDepth, kB0 = bAlongN ? e0 / LargeTile : e0 % LargeDepth;
+        int e1 = tid + 256, mA1 = aAlongK ? e1 / LargeDepth : e1 % LargeTile, kA1 = aAlongK ? e1 % LargeDepth : e1 / LargeTile;
+        int nB1 = bAlongN ? e1 % LargeTile : e1 / LargeDepth, kB1 = bAlongN ? e1 / LargeTile : e1 % LargeDepth;
+        int e2 = tid + 512, mA2 = aAlongK ? e2 / LargeDepth : e2 % LargeTile, kA2 = aAlongK ? e2 % LargeDepth : e2 / LargeTile;
+        int nB2 = bAlongN ? e2 % LargeTile : e2 / LargeDepth, kB2 = bAlongN ? e2 / LargeTile : e2 % LargeDepth;
+        int e3 = tid + 768, mA3 = aAlongK ? e3 / LargeDepth : e3 % LargeTile, kA3 = aAlongK ? e3 % LargeDepth : e3 / LargeTile;
+        int nB3 = bAlongN ? e3 % LargeTile : e3 / LargeDepth, kB3 = bAlongN ? e3 / LargeTile : e3 % LargeDepth;
         float pa0 = 0f, pa1 = 0f, pa2 = 0f, pa3 = 0f;
         float pb0 = 0f, pb1 = 0f, pb2 = 0f, pb3 = 0f;
         if (total > 0)
         {
             int item = first + 0 / kSteps, k0 = kBegin + 0 % kSteps * LargeDepth;
             long aBase = item * s.Sa, bBase = item * s.Sb;
-            int gm = row0 + mA, gk = k0 + kA, gkb = k0 + kB, gn = col0 + nB;
-            pa0 = gm < s.M && gk < kEnd ? a[aBase + (long)(gm) * s.Am + (long)(gk) * s.Ak] : 0f;
-            pb0 = gkb < kEnd && gn < s.N ? b[bBase + (long)(gkb) * s.Bk + (long)(gn) * s.Bn] : 0f;
-            pa1 = gm + 1 * dmA < s.M && gk + 1 * dkA < kEnd ? a[aBase + (long)(gm + 1 * dmA) * s.Am + (long)(gk + 1 * dkA) * s.Ak] : 0f;
-            pb1 = gkb + 1 * dkB < kEnd && gn + 1 * dnB < s.N ? b[bBase + (long)(gkb + 1 * dkB) * s.Bk + (long)(gn + 1 * dnB) * s.Bn] : 0f;
-            pa2 = gm + 2 * dmA < s.M && gk + 2 * dkA < kEnd ? a[aBase + (long)(gm + 2 * dmA) * s.Am + (long)(gk + 2 * dkA) * s.Ak] : 0f;
-            pb2 = gkb + 2 * dkB < kEnd && gn + 2 * dnB < s.N ? b[bBase + (long)(gkb + 2 * dkB) * s.Bk + (long)(gn + 2 * dnB) * s.Bn] : 0f;
-            pa3 = gm + 3 * dmA < s.M && gk + 3 * dkA < kEnd ? a[aBase + (long)(gm + 3 * dmA) * s.Am + (long)(gk + 3 * dkA) * s.Ak] : 0f;
-            pb3 = gkb + 3 * dkB < kEnd && gn + 3 * dnB < s.N ? b[bBase + (long)(gkb + 3 * dkB) * s.Bk + (long)(gn + 3 * dnB) * s.Bn] : 0f;
+            pa0 = row0 + mA0 < s.M && k0 + kA0 < kEnd ? a[aBase + (long)(row0 + mA0) * s.Am + (long)(k0 + kA0) * s.Ak] : 0f;
+            pb0 = k0 + kB0 < kEnd && col0 + nB0 < s.N ? b[bBase + (long)(k0 + kB0) * s.Bk + (long)(col0 + nB0) * s.Bn] : 0f;
+            pa1 = row0 + mA1 < s.M && k0 + kA1 < kEnd ? a[aBase + (long)(row0 + mA1) * s.Am + (long)(k0 + kA1) * s.Ak] : 0f;
+            pb1 = k0 + kB1 < kEnd && col0 + nB1 < s.N ? b[bBase + (long)(k0 + kB1) * s.Bk + (long)(col0 + nB1) * s.Bn] : 0f;
+            pa2 = row0 + mA2 < s.M && k0 + kA2 < kEnd ? a[aBase + (long)(row0 + mA2) * s.Am + (long)(k0 + kA2) * s.Ak] : 0f;
+            pb2 = k0 + kB2 < kEnd && col0 + nB2 < s.N ? b[bBase + (long)(k0 + kB2) * s.Bk + (long)(col0 + nB2) * s.Bn] : 0f;
+            pa3 = row0 + mA3 < s.M && k0 + kA3 < kEnd ? a[aBase + (long)(row0 + mA3) * s.Am + (long)(k0 + kA3) * s.Ak] : 0f;
+            pb3 = k0 + kB3 < kEnd && col0 + nB3 < s.N ? b[bBase + (long)(k0 + kB3) * s.Bk + (long)(col0 + nB3) * s.Bn] : 0f;
         }
         var readA = tileA.SubView(ty);
         var readB = tileB.SubView(tx);
         for (int step = 0; step < total; step++)
         {
-            tileA[sA] = pa0; tileB[sB] = pb0;
-            tileA[sA + 1 * dsA] = pa1; tileB[sB + 1 * dsB] = pb1;
-            tileA[sA + 2 * dsA] = pa2; tileB[sB + 2 * dsB] = pb2;
-            tileA[sA + 3 * dsA] = pa3; tileB[sB + 3 * dsB] = pb3;
+            tileA[kA0 * LargePitch + mA0] = pa0; tileB[kB0 * LargePitch + nB0] = pb0;
+            tileA[kA1 * LargePitch + mA1] = pa1; tileB[kB1 * LargePitch + nB1] = pb1;
+            tileA[kA2 * LargePitch + mA2] = pa2; tileB[kB2 * LargePitch + nB2] = pb2;
+            tileA[kA3 * LargePitch + mA3] = pa3; tileB[kB3 * LargePitch + nB3] = pb3;
             Group.Barrier();
             if (step + 1 < total)
             {
                 int item = first + (step + 1) / kSteps, k0 = kBegin + (step + 1) % kSteps * LargeDepth;
                 long aBase = item * s.Sa, bBase = item * s.Sb;
-                int gm = row0 + mA, gk = k0 + kA, gkb = k0 + kB, gn = col0 + nB;
-                pa0 = gm < s.M && gk < kEnd ? a[aBase + (long)(gm) * s.Am + (long)(gk) * s.Ak] : 0f;
-                pb0 = gkb < kEnd && gn < s.N ? b[bBase + (long)(gkb) * s.Bk + (long)(gn) * s.Bn] : 0f;
-                pa1 = gm + 1 * dmA < s.M && gk + 1 * dkA < kEnd ? a[aBase + (long)(gm + 1 * dmA) * s.Am + (long)(gk + 1 * dkA) * s.Ak] : 0f;
-                pb1 = gkb + 1 * dkB < kEnd && gn + 1 * dnB < s.N ? b[bBase + (long)(gkb + 1 * dkB) * s.Bk + (long)(gn + 1 * dnB) * s.Bn] : 0f;
-                pa2 = gm + 2 * dmA < s.M && gk + 2 * dkA < kEnd ? a[aBase + (long)(gm + 2 * dmA) * s.Am + (long)(gk + 2 * dkA) * s.Ak] : 0f;
-                pb2 = gkb + 2 * dkB < kEnd && gn + 2 * dnB < s.N ? b[bBase + (long)(gkb + 2 * dkB) * s.Bk + (long)(gn + 2 * dnB) * s.Bn] : 0f;
-                pa3 = gm + 3 * dmA < s.M && gk + 3 * dkA < kEnd ? a[aBase + (long)(gm + 3 * dmA) * s.Am + (long)(gk + 3 * dkA) * s.Ak] : 0f;
-                pb3 = gkb + 3 * dkB < kEnd && gn + 3 * dnB < s.N ? b[bBase + (long)(gkb + 3 * dkB) * s.Bk + (long)(gn + 3 * dnB) * s.Bn] : 0f;
+                pa0 = row0 + mA0 < s.M && k0 + kA0 < kEnd ? a[aBase + (long)(row0 + mA0) * s.Am + (long)(k0 + kA0) * s.Ak] : 0f;
+                pb0 = k0 + kB0 < kEnd && col0 + nB0 < s.N ? b[bBase + (long)(k0 + kB0) * s.Bk + (long)(col0 + nB0) * s.Bn] : 0f;
+                pa1 = row0 + mA1 < s.M && k0 + kA1 < kEnd ? a[aBase + (long)(row0 + mA1) * s.Am + (long)(k0 + kA1) * s.Ak] : 0f;
+                pb1 = k0 + kB1 < kEnd && col0 + nB1 < s.N ? b[bBase + (long)(k0 + kB1) * s.Bk + (long)(col0 + nB1) * s.Bn] : 0f;
+                pa2 = row0 + mA2 < s.M && k0 + kA2 < kEnd ? a[aBase + (long)(row0 + mA2) * s.Am + (long)(k0 + kA2) * s.Ak] : 0f;
+                pb2 = k0 + kB2 < kEnd && col0 + nB2 < s.N ? b[bBase + (long)(k0 + kB2) * s.Bk + (long)(col0 + nB2) * s.Bn] : 0f;
+                pa3 = row0 + mA3 < s.M && k0 + kA3 < kEnd ? a[aBase + (long)(row0 + mA3) * s.Am + (long)(k0 + kA3) * s.Ak] : 0f;
+                pb3 = k0 + kB3 < kEnd && col0 + nB3 < s.N ? b[bBase + (long)(k0 + kB3) * s.Bk + (long)(col0 + nB3) * s.Bn] : 0f;
             }
             for (int k = 0; k < LargeDepth; k++)
             {
@@ -446,71 +445,78 @@ internal static class DeviceKernels
         int kSteps = (kEnd - kBegin + WideDepth - 1) / WideDepth, total = XMath.Max(last - first, 0) * kSteps;
         // The 8 elements of each tile this thread stages: (m, k) of A and (k, n) of B for e = tid + 256·r, read along the
         // index with stride 1 so that consecutive threads read consecutive addresses.
-        // Element r is e = tid + 256·r: one of its two coordinates is the same for every r and the other steps by a constant
-        // (256 is a multiple of the depth and of the tile), so four numbers per matrix give all of them (fewer registers).
-        int mA = aAlongK ? tid / WideDepth : tid % WideTile, kA = aAlongK ? tid % WideDepth : tid / WideTile;
-        int dmA = aAlongK ? 256 / WideDepth : 0, dkA = aAlongK ? 0 : 256 / WideTile;
-        int nB = bAlongN ? tid % WideTile : tid / WideDepth, kB = bAlongN ? tid / WideTile : tid % WideDepth;
-        int dnB = bAlongN ? 0 : 256 / WideDepth, dkB = bAlongN ? 256 / WideTile : 0;
-        int sA = kA * WidePitch + mA, dsA = dkA * WidePitch + dmA, sB = kB * WidePitch + nB, dsB = dkB * WidePitch + dnB;
+        int e0 = tid + 0, mA0 = aAlongK ? e0 / WideDepth : e0 % WideTile, kA0 = aAlongK ? e0 % WideDepth : e0 / WideTile;
+        int nB0 = bAlongN ? e0 % WideTile : e0 / WideDepth, kB0 = bAlongN ? e0 / WideTile : e0 % WideDepth;
+        int e1 = tid + 256, mA1 = aAlongK ? e1 / WideDepth : e1 % WideTile, kA1 = aAlongK ? e1 % WideDepth : e1 / WideTile;
+        int nB1 = bAlongN ? e1 % WideTile : e1 / WideDepth, kB1 = bAlongN ? e1 / WideTile : e1 % WideDepth;
+        int e2 = tid + 512, mA2 = aAlongK ? e2 / WideDepth : e2 % WideTile, kA2 = aAlongK ? e2 % WideDepth : e2 / WideTile;
+        int nB2 = bAlongN ? e2 % WideTile : e2 / WideDepth, kB2 = bAlongN ? e2 / WideTile : e2 % WideDepth;
+        int e3 = tid + 768, mA3 = aAlongK ? e3 / WideDepth : e3 % WideTile, kA3 = aAlongK ? e3 % WideDepth : e3 / WideTile;
+        int nB3 = bAlongN ? e3 % WideTile : e3 / WideDepth, kB3 = bAlongN ? e3 / WideTile : e3 % WideDepth;
+        int e4 = tid + 1024, mA4 = aAlongK ? e4 / WideDepth : e4 % WideTile, kA4 = aAlongK ? e4 % WideDepth : e4 / WideTile;
+        int nB4 = bAlongN ? e4 % WideTile : e4 / WideDepth, kB4 = bAlongN ? e4 / WideTile : e4 % WideDepth;
+        int e5 = tid + 1280, mA5 = aAlongK ? e5 / WideDepth : e5 % WideTile, kA5 = aAlongK ? e5 % WideDepth : e5 / WideTile;
+        int nB5 = bAlongN ? e5 % WideTile : e5 / WideDepth, kB5 = bAlongN ? e5 / WideTile : e5 % WideDepth;
+        int e6 = tid + 1536, mA6 = aAlongK ? e6 / WideDepth : e6 % WideTile, kA6 = aAlongK ? e6 % WideDepth : e6 / WideTile;
+        int nB6 = bAlongN ? e6 % WideTile : e6 / WideDepth, kB6 = bAlongN ? e6 / WideTile : e6 % WideDepth;
+        int e7 = tid + 1792, mA7 = aAlongK ? e7 / WideDepth : e7 % WideTile, kA7 = aAlongK ? e7 % WideDepth : e7 / WideTile;
+        int nB7 = bAlongN ? e7 % WideTile : e7 / WideDepth, kB7 = bAlongN ? e7 / WideTile : e7 % WideDepth;
         float pa0 = 0f, pa1 = 0f, pa2 = 0f, pa3 = 0f, pa4 = 0f, pa5 = 0f, pa6 = 0f, pa7 = 0f;
         float pb0 = 0f, pb1 = 0f, pb2 = 0f, pb3 = 0f, pb4 = 0f, pb5 = 0f, pb6 = 0f, pb7 = 0f;
         if (total > 0)
         {
             int item = first + 0 / kSteps, k0 = kBegin + 0 % kSteps * WideDepth;
             long aBase = item * s.Sa, bBase = item * s.Sb;
-            int gm = row0 + mA, gk = k0 + kA, gkb = k0 + kB, gn = col0 + nB;
-            pa0 = gm < s.M && gk < kEnd ? a[aBase + (long)(gm) * s.Am + (long)(gk) * s.Ak] : 0f;
-            pb0 = gkb < kEnd && gn < s.N ? b[bBase + (long)(gkb) * s.Bk + (long)(gn) * s.Bn] : 0f;
-            pa1 = gm + 1 * dmA < s.M && gk + 1 * dkA < kEnd ? a[aBase + (long)(gm + 1 * dmA) * s.Am + (long)(gk + 1 * dkA) * s.Ak] : 0f;
-            pb1 = gkb + 1 * dkB < kEnd && gn + 1 * dnB < s.N ? b[bBase + (long)(gkb + 1 * dkB) * s.Bk + (long)(gn + 1 * dnB) * s.Bn] : 0f;
-            pa2 = gm + 2 * dmA < s.M && gk + 2 * dkA < kEnd ? a[aBase + (long)(gm + 2 * dmA) * s.Am + (long)(gk + 2 * dkA) * s.Ak] : 0f;
-            pb2 = gkb + 2 * dkB < kEnd && gn + 2 * dnB < s.N ? b[bBase + (long)(gkb + 2 * dkB) * s.Bk + (long)(gn + 2 * dnB) * s.Bn] : 0f;
-            pa3 = gm + 3 * dmA < s.M && gk + 3 * dkA < kEnd ? a[aBase + (long)(gm + 3 * dmA) * s.Am + (long)(gk + 3 * dkA) * s.Ak] : 0f;
-            pb3 = gkb + 3 * dkB < kEnd && gn + 3 * dnB < s.N ? b[bBase + (long)(gkb + 3 * dkB) * s.Bk + (long)(gn + 3 * dnB) * s.Bn] : 0f;
-            pa4 = gm + 4 * dmA < s.M && gk + 4 * dkA < kEnd ? a[aBase + (long)(gm + 4 * dmA) * s.Am + (long)(gk + 4 * dkA) * s.Ak] : 0f;
-            pb4 = gkb + 4 * dkB < kEnd && gn + 4 * dnB < s.N ? b[bBase + (long)(gkb + 4 * dkB) * s.Bk + (long)(gn + 4 * dnB) * s.Bn] : 0f;
-            pa5 = gm + 5 * dmA < s.M && gk + 5 * dkA < kEnd ? a[aBase + (long)(gm + 5 * dmA) * s.Am + (long)(gk + 5 * dkA) * s.Ak] : 0f;
-            pb5 = gkb + 5 * dkB < kEnd && gn + 5 * dnB < s.N ? b[bBase + (long)(gkb + 5 * dkB) * s.Bk + (long)(gn + 5 * dnB) * s.Bn] : 0f;
-            pa6 = gm + 6 * dmA < s.M && gk + 6 * dkA < kEnd ? a[aBase + (long)(gm + 6 * dmA) * s.Am + (long)(gk + 6 * dkA) * s.Ak] : 0f;
-            pb6 = gkb + 6 * dkB < kEnd && gn + 6 * dnB < s.N ? b[bBase + (long)(gkb + 6 * dkB) * s.Bk + (long)(gn + 6 * dnB) * s.Bn] : 0f;
-            pa7 = gm + 7 * dmA < s.M && gk + 7 * dkA < kEnd ? a[aBase + (long)(gm + 7 * dmA) * s.Am + (long)(gk + 7 * dkA) * s.Ak] : 0f;
-            pb7 = gkb + 7 * dkB < kEnd && gn + 7 * dnB < s.N ? b[bBase + (long)(gkb + 7 * dkB) * s.Bk + (long)(gn + 7 * dnB) * s.Bn] : 0f;
+            pa0 = row0 + mA0 < s.M && k0 + kA0 < kEnd ? a[aBase + (long)(row0 + mA0) * s.Am + (long)(k0 + kA0) * s.Ak] : 0f;
+            pb0 = k0 + kB0 < kEnd && col0 + nB0 < s.N ? b[bBase + (long)(k0 + kB0) * s.Bk + (long)(col0 + nB0) * s.Bn] : 0f;
+            pa1 = row0 + mA1 < s.M && k0 + kA1 < kEnd ? a[aBase + (long)(row0 + mA1) * s.Am + (long)(k0 + kA1) * s.Ak] : 0f;
+            pb1 = k0 + kB1 < kEnd && col0 + nB1 < s.N ? b[bBase + (long)(k0 + kB1) * s.Bk + (long)(col0 + nB1) * s.Bn] : 0f;
+            pa2 = row0 + mA2 < s.M && k0 + kA2 < kEnd ? a[aBase + (long)(row0 + mA2) * s.Am + (long)(k0 + kA2) * s.Ak] : 0f;
+            pb2 = k0 + kB2 < kEnd && col0 + nB2 < s.N ? b[bBase + (long)(k0 + kB2) * s.Bk + (long)(col0 + nB2) * s.Bn] : 0f;
+            pa3 = row0 + mA3 < s.M && k0 + kA3 < kEnd ? a[aBase + (long)(row0 + mA3) * s.Am + (long)(k0 + kA3) * s.Ak] : 0f;
+            pb3 = k0 + kB3 < kEnd && col0 + nB3 < s.N ? b[bBase + (long)(k0 + kB3) * s.Bk + (long)(col0 + nB3) * s.Bn] : 0f;
+            pa4 = row0 + mA4 < s.M && k0 + kA4 < kEnd ? a[aBase + (long)(row0 + mA4) * s.Am + (long)(k0 + kA4) * s.Ak] : 0f;
+            pb4 = k0 + kB4 < kEnd && col0 + nB4 < s.N ? b[bBase + (long)(k0 + kB4) * s.Bk + (long)(col0 + nB4) * s.Bn] : 0f;
+            pa5 = row0 + mA5 < s.M && k0 + kA5 < kEnd ? a[aBase + (long)(row0 + mA5) * s.Am + (long)(k0 + kA5) * s.Ak] : 0f;
+            pb5 = k0 + kB5 < kEnd && col0 + nB5 < s.N ? b[bBase + (long)(k0 + kB5) * s.Bk + (long)(col0 + nB5) * s.Bn] : 0f;
+            pa6 = row0 + mA6 < s.M && k0 + kA6 < kEnd ? a[aBase + (long)(row0 + mA6) * s.Am + (long)(k0 + kA6) * s.Ak] : 0f;
+            pb6 = k0 + kB6 < kEnd && col0 + nB6 < s.N ? b[bBase + (long)(k0 + kB6) * s.Bk + (long)(col0 + nB6) * s.Bn] : 0f;
+            pa7 = row0 + mA7 < s.M && k0 + kA7 < kEnd ? a[aBase + (long)(row0 + mA7) * s.Am + (long)(k0 + kA7) * s.Ak] : 0f;
+            pb7 = k0 + kB7 < kEnd && col0 + nB7 < s.N ? b[bBase + (long)(k0 + kB7) * s.Bk + (long)(col0 + nB7) * s.Bn] : 0f;
         }
         var readA = tileA.SubView(ty);
         var readB = tileB.SubView(tx);
         for (int step = 0; step < total; step++)
         {
-            tileA[sA] = pa0; tileB[sB] = pb0;
-            tileA[sA + 1 * dsA] = pa1; tileB[sB + 1 * dsB] = pb1;
-            tileA[sA + 2 * dsA] = pa2; tileB[sB + 2 * dsB] = pb2;
-            tileA[sA + 3 * dsA] = pa3; tileB[sB + 3 * dsB] = pb3;
-            tileA[sA + 4 * dsA] = pa4; tileB[sB + 4 * dsB] = pb4;
-            tileA[sA + 5 * dsA] = pa5; tileB[sB + 5 * dsB] = pb5;
-            tileA[sA + 6 * dsA] = pa6; tileB[sB + 6 * dsB] = pb6;
-            tileA[sA + 7 * dsA] = pa7; tileB[sB + 7 * dsB] = pb7;
+            tileA[kA0 * WidePitch + mA0] = pa0; tileB[kB0 * WidePitch + nB0] = pb0;
+            tileA[kA1 * WidePitch + mA1] = pa1; tileB[kB1 * WidePitch + nB1] = pb1;
+            tileA[kA2 * WidePitch + mA2] = pa2; tileB[kB2 * WidePitch + nB2] = pb2;
+            tileA[kA3 * WidePitch + mA3] = pa3; tileB[kB3 * WidePitch + nB3] = pb3;
+            tileA[kA4 * WidePitch + mA4] = pa4; tileB[kB4 * WidePitch + nB4] = pb4;
+            tileA[kA5 * WidePitch + mA5] = pa5; tileB[kB5 * WidePitch + nB5] = pb5;
+            tileA[kA6 * WidePitch + mA6] = pa6; tileB[kB6 * WidePitch + nB6] = pb6;
+            tileA[kA7 * WidePitch + mA7] = pa7; tileB[kB7 * WidePitch + nB7] = pb7;
             Group.Barrier();
             if (step + 1 < total)
             {
                 int item = first + (step + 1) / kSteps, k0 = kBegin + (step + 1) % kSteps * WideDepth;
                 long aBase = item * s.Sa, bBase = item * s.Sb;
-                int gm = row0 + mA, gk = k0 + kA, gkb = k0 + kB, gn = col0 + nB;
-                pa0 = gm < s.M && gk < kEnd ? a[aBase + (long)(gm) * s.Am + (long)(gk) * s.Ak] : 0f;
-                pb0 = gkb < kEnd && gn < s.N ? b[bBase + (long)(gkb) * s.Bk + (long)(gn) * s.Bn] : 0f;
-                pa1 = gm + 1 * dmA < s.M && gk + 1 * dkA < kEnd ? a[aBase + (long)(gm + 1 * dmA) * s.Am + (long)(gk + 1 * dkA) * s.Ak] : 0f;
-                pb1 = gkb + 1 * dkB < kEnd && gn + 1 * dnB < s.N ? b[bBase + (long)(gkb + 1 * dkB) * s.Bk + (long)(gn + 1 * dnB) * s.Bn] : 0f;
-                pa2 = gm + 2 * dmA < s.M && gk + 2 * dkA < kEnd ? a[aBase + (long)(gm + 2 * dmA) * s.Am + (long)(gk + 2 * dkA) * s.Ak] : 0f;
-                pb2 = gkb + 2 * dkB < kEnd && gn + 2 * dnB < s.N ? b[bBase + (long)(gkb + 2 * dkB) * s.Bk + (long)(gn + 2 * dnB) * s.Bn] : 0f;
-                pa3 = gm + 3 * dmA < s.M && gk + 3 * dkA < kEnd ? a[aBase + (long)(gm + 3 * dmA) * s.Am + (long)(gk + 3 * dkA) * s.Ak] : 0f;
-                pb3 = gkb + 3 * dkB < kEnd && gn + 3 * dnB < s.N ? b[bBase + (long)(gkb + 3 * dkB) * s.Bk + (long)(gn + 3 * dnB) * s.Bn] : 0f;
-                pa4 = gm + 4 * dmA < s.M && gk + 4 * dkA < kEnd ? a[aBase + (long)(gm + 4 * dmA) * s.Am + (long)(gk + 4 * dkA) * s.Ak] : 0f;
-                pb4 = gkb + 4 * dkB < kEnd && gn + 4 * dnB < s.N ? b[bBase + (long)(gkb + 4 * dkB) * s.Bk + (long)(gn + 4 * dnB) * s.Bn] : 0f;
-                pa5 = gm + 5 * dmA < s.M && gk + 5 * dkA < kEnd ? a[aBase + (long)(gm + 5 * dmA) * s.Am + (long)(gk + 5 * dkA) * s.Ak] : 0f;
-                pb5 = gkb + 5 * dkB < kEnd && gn + 5 * dnB < s.N ? b[bBase + (long)(gkb + 5 * dkB) * s.Bk + (long)(gn + 5 * dnB) * s.Bn] : 0f;
-                pa6 = gm + 6 * dmA < s.M && gk + 6 * dkA < kEnd ? a[aBase + (long)(gm + 6 * dmA) * s.Am + (long)(gk + 6 * dkA) * s.Ak] : 0f;
-                pb6 = gkb + 6 * dkB < kEnd && gn + 6 * dnB < s.N ? b[bBase + (long)(gkb + 6 * dkB) * s.Bk + (long)(gn + 6 * dnB) * s.Bn] : 0f;
-                pa7 = gm + 7 * dmA < s.M && gk + 7 * dkA < kEnd ? a[aBase + (long)(gm + 7 * dmA) * s.Am + (long)(gk + 7 * dkA) * s.Ak] : 0f;
-                pb7 = gkb + 7 * dkB < kEnd && gn + 7 * dnB < s.N ? b[bBase + (long)(gkb + 7 * dkB) * s.Bk + (long)(gn + 7 * dnB) * s.Bn] : 0f;
+                pa0 = row0 + mA0 < s.M && k0 + kA0 < kEnd ? a[aBase + (long)(row0 + mA0) * s.Am + (long)(k0 + kA0) * s.Ak] : 0f;
+                pb0 = k0 + kB0 < kEnd && col0 + nB0 < s.N ? b[bBase + (long)(k0 + kB0) * s.Bk + (long)(col0 + nB0) * s.Bn] : 0f;
+                pa1 = row0 + mA1 < s.M && k0 + kA1 < kEnd ? a[aBase + (long)(row0 + mA1) * s.Am + (long)(k0 + kA1) * s.Ak] : 0f;
+                pb1 = k0 + kB1 < kEnd && col0 + nB1 < s.N ? b[bBase + (long)(k0 + kB1) * s.Bk + (long)(col0 + nB1) * s.Bn] : 0f;
+                pa2 = row0 + mA2 < s.M && k0 + kA2 < kEnd ? a[aBase + (long)(row0 + mA2) * s.Am + (long)(k0 + kA2) * s.Ak] : 0f;
+                pb2 = k0 + kB2 < kEnd && col0 + nB2 < s.N ? b[bBase + (long)(k0 + kB2) * s.Bk + (long)(col0 + nB2) * s.Bn] : 0f;
+                pa3 = row0 + mA3 < s.M && k0 + kA3 < kEnd ? a[aBase + (long)(row0 + mA3) * s.Am + (long)(k0 + kA3) * s.Ak] : 0f;
+                pb3 = k0 + kB3 < kEnd && col0 + nB3 < s.N ? b[bBase + (long)(k0 + kB3) * s.Bk + (long)(col0 + nB3) * s.Bn] : 0f;
+                pa4 = row0 + mA4 < s.M && k0 + kA4 < kEnd ? a[aBase + (long)(row0 + mA4) * s.Am + (long)(k0 + kA4) * s.Ak] : 0f;
+                pb4 = k0 + kB4 < kEnd && col0 + nB4 < s.N ? b[bBase + (long)(k0 + kB4) * s.Bk + (long)(col0 + nB4) * s.Bn] : 0f;
+                pa5 = row0 + mA5 < s.M && k0 + kA5 < kEnd ? a[aBase + (long)(row0 + mA5) * s.Am + (long)(k0 + kA5) * s.Ak] : 0f;
+                pb5 = k0 + kB5 < kEnd && col0 + nB5 < s.N ? b[bBase + (long)(k0 + kB5) * s.Bk + (long)(col0 + nB5) * s.Bn] : 0f;
+                pa6 = row0 + mA6 < s.M && k0 + kA6 < kEnd ? a[aBase + (long)(row0 + mA6) * s.Am + (long)(k0 + kA6) * s.Ak] : 0f;
+                pb6 = k0 + kB6 < kEnd && col0 + nB6 < s.N ? b[bBase + (long)(k0 + kB6) * s.Bk + (long)(col0 + nB6) * s.Bn] : 0f;
+                pa7 = row0 + mA7 < s.M && k0 + kA7 < kEnd ? a[aBase + (long)(row0 + mA7) * s.Am + (long)(k0 + kA7) * s.Ak] : 0f;
+                pb7 = k0 + kB7 < kEnd && col0 + nB7 < s.N ? b[bBase + (long)(k0 + kB7) * s.Bk + (long)(col0 + nB7) * s.Bn] : 0f;
             }
             for (int k = 0; k < WideDepth; k++)
             {

@@ -30,17 +30,16 @@ internal sealed class Launcher : IDisposable
 
     public int TileFor(in GemmShape s) => !_k.Large ? DeviceKernels.GemmTile : s.M >= DeviceKernels.WideTile && s.N >= DeviceKernels.WideTile ? DeviceKernels.WideTile : DeviceKernels.LargeTile;
 
-    /// <summary>C (+)= A·B over the shape's slices. A single product whose tiles would leave multiprocessors idle (fewer than
-    /// two groups each) and whose K is long is split along K: the slices' partial sums go to scratch and are added in slice
+    /// <summary>C (+)= A·B over the shape's slices. A single product whose tiles would not fill one wave of groups and whose
+    /// K is long is split along K: the slices' partial sums go to scratch and are added in slice
     /// order (a dense layer at batch 1 goes from two groups looping over all of K to about two per multiprocessor).</summary>
     public void Gemm(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, in GemmShape s)
     {
         int tile = TileFor(s);
-        long tiles = (long)((s.N + tile - 1) / tile) * ((s.M + tile - 1) / tile), wanted = 2L * _accelerator.NumMultiprocessors;
+        long tiles = (long)((s.N + tile - 1) / tile) * ((s.M + tile - 1) / tile), wanted = GroupsPerWave(tile);
         if (s.Items == 1 && s.KChunk == 0 && s.Ldc == s.N && tiles < wanted && s.K >= 256)
         {
-            // As many slices as fit in one wave of about two groups per multiprocessor (a partial second wave would cost a
-            // whole one).
+            // As many slices as fit in one wave (a partial second wave would cost a whole one).
             int slices = (int)Math.Min(wanted / tiles, s.K / 64);
             if (slices >= 2)
             {
@@ -87,7 +86,7 @@ internal sealed class Launcher : IDisposable
     {
         int tile = TileFor(s);
         long tiles = (long)((s.N + tile - 1) / tile) * ((s.M + tile - 1) / tile);
-        int wanted = (int)Math.Min(items, Math.Max(1, (2L * _accelerator.NumMultiprocessors + tiles - 1) / tiles));
+        int wanted = (int)Math.Min(items, Math.Max(1, (GroupsPerWave(tile) + tiles - 1) / tiles));
         int inner = (items + wanted - 1) / wanted, slices = (items + inner - 1) / inner;
         if (slices == 1)
         {
@@ -102,6 +101,10 @@ internal sealed class Launcher : IDisposable
         Launch(_k, a, b, partials, partial.Summed(items, inner, sa, sb, length), tile);
         _k.SumSlices((int)length, partials, c, slices, (int)length, s.Accumulate);
     }
+
+    /// <summary>Groups that run at once on the whole device: the 128 tile needs about 200 registers a thread (ptxas on
+    /// sm_90), so one group of 256 threads per multiprocessor; the 64 tile needs under 100, so two fit.</summary>
+    private long GroupsPerWave(int tile) => (tile == DeviceKernels.WideTile ? 1L : 2L) * _accelerator.NumMultiprocessors;
 
     /// <summary>One launch of the kernel with output tile <paramref name="tile"/> (8, 64 or 128) over the shape's slices.</summary>
     public static void Launch(LoadedKernels k, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, in GemmShape s, int tile)
