@@ -25,14 +25,14 @@ internal sealed class Launcher : IDisposable
 
     /// <summary>Output tile side of the kernel a product gets: 8 on ILGPU's CPU accelerator (groups of 16 threads); on a GPU
     /// 128 where both M and N reach it, else 64.</summary>
-    /// <summary>The slices the last <see cref="Gemm"/> used (1 when it did not split); for tests.</summary>
+    /// <summary>The slices the last <see cref="Gemm"/> or <see cref="GemmSplit"/> used (1 when it did not split); for tests.</summary>
     internal int LastSlices { get; private set; }
 
     public int TileFor(in GemmShape s) => !_k.Large ? DeviceKernels.GemmTile : s.M >= DeviceKernels.WideTile && s.N >= DeviceKernels.WideTile ? DeviceKernels.WideTile : DeviceKernels.LargeTile;
 
     /// <summary>C (+)= A·B over the shape's slices. A single product whose tiles would not fill one wave of groups and whose
-    /// K is long is split along K: the slices' partial sums go to scratch and are added in slice
-    /// order (a dense layer at batch 1 goes from two groups looping over all of K to about two per multiprocessor).</summary>
+    /// K is long is split along K (<see cref="GemmSplit"/>): a dense layer at batch 1 goes from two groups looping over all of
+    /// K to a wave of groups each taking a range of it.</summary>
     public void Gemm(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, in GemmShape s)
     {
         int tile = TileFor(s);
@@ -43,15 +43,7 @@ internal sealed class Launcher : IDisposable
             int slices = (int)Math.Min(wanted / tiles, s.K / 64);
             if (slices >= 2)
             {
-                int chunk = ((s.K + slices - 1) / slices + 15) / 16 * 16;
-                slices = (s.K + chunk - 1) / chunk;
-                long length = (long)s.M * s.N;
-                var partials = Partials(slices * length);
-                var split = s;
-                split.Accumulate = 0;
-                Launch(_k, a, b, partials, split.SplitK(chunk, length), tile);
-                _k.SumSlices((int)length, partials, c, slices, (int)length, s.Accumulate);
-                LastSlices = slices;
+                GemmSplit(a, b, c, s, tile, slices);
                 return;
             }
         }
@@ -59,13 +51,15 @@ internal sealed class Launcher : IDisposable
         LastSlices = 1;
     }
 
-    /// <summary>One product on tile <paramref name="tile"/> split along K into <paramref name="slices"/> (1: one launch), for
-    /// measuring the launch choices.</summary>
+    /// <summary>One product on tile <paramref name="tile"/> split along K into about <paramref name="slices"/> (chunks of K
+    /// rounded up to 16; 1: one launch): the slices' partial sums go to scratch, then <c>SumSlices</c> adds them in order.
+    /// <see cref="Gemm"/> calls it with its own choice; the benchmark with each.</summary>
     public void GemmSplit(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, in GemmShape s, int tile, int slices)
     {
         if (slices <= 1 || s.Items != 1 || s.Ldc != s.N)
         {
             Launch(_k, a, b, c, s, tile);
+            LastSlices = 1;
             return;
         }
         int chunk = ((s.K + slices - 1) / slices + 15) / 16 * 16;
@@ -76,6 +70,7 @@ internal sealed class Launcher : IDisposable
         split.Accumulate = 0;
         Launch(_k, a, b, partials, split.SplitK(chunk, length), tile);
         _k.SumSlices((int)length, partials, c, slices, (int)length, s.Accumulate);
+        LastSlices = slices;
     }
 
     /// <summary>C += Σ_i A_i·B_i over <paramref name="items"/> products (a weight gradient over the batch). Few output tiles
