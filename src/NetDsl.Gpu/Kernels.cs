@@ -324,13 +324,14 @@ internal static class DeviceKernels
         Store(cz, s, m0, n0, c00); Store(cz, s, m0, n0 + 1, c01); Store(cz, s, m0 + 1, n0, c10); Store(cz, s, m0 + 1, n0 + 1, c11);
     }
 
-    // The two GPU kernels below share one structure, written out in full because ILGPU 1.5.3 does not unroll loops and
-    // the accumulators must be named scalars (an array would live in local memory): a group of 16×16 threads computes a
-    // tile of C, each thread the outputs at rows ty + 16·i and columns tx + 16·j (so a warp's shared reads and its global
-    // stores are consecutive). Per step of K the group stages a slice of A as [k][m] and of B as [k][n] in shared memory,
-    // reading global memory along whichever index has stride 1; the next step's slices are fetched into registers while
-    // this step computes, so their latency hides behind the arithmetic. Shared reads go through per-thread views with
-    // constant offsets, which ILGPU turns into immediate address offsets. Contract as <see cref="Gemm"/>.
+    // The two GPU kernels below are written by tools/gpu/gemm_kernels.py from one template (edit that, not them), in full
+    // because ILGPU 1.5.3 does not unroll loops and the accumulators must be named scalars (an array would live in local
+    // memory). A group of 16×16 threads computes a tile of C, each thread the outputs at rows ty + 16·i and columns
+    // tx + 16·j (so a warp's shared reads and its global stores are consecutive). Per step of K the group stages a slice of
+    // A as [k][m] and of B as [k][n] in shared memory, reading global memory along whichever index has stride 1; the next
+    // step's slices are fetched into registers while this step computes, so their latency hides behind the arithmetic.
+    // Shared reads go through per-thread views with constant offsets, which ILGPU turns into immediate address offsets.
+    // Contract as <see cref="Gemm"/>.
 
     /// <summary>The 64 tile (4×4 outputs per thread, 16 named accumulators). Launch: grid (⌈N/64⌉, ⌈M/64⌉, slices), group (16, 16).</summary>
     public const int LargeThreads = 16, LargeTile = 64, LargeDepth = 16, LargePitch = LargeTile + 1;
