@@ -143,6 +143,9 @@ internal sealed class Launcher : IDisposable
     {
         if (_partials is null || _partials.Length < length)
         {
+            // Kernels already queued may still read the old buffer: let them finish before freeing it (growth happens in
+            // the first steps only).
+            if (_partials is not null) _accelerator.Synchronize();
             _partials?.Dispose();
             _partials = _accelerator.Allocate1D<float>(length);
         }
@@ -153,6 +156,7 @@ internal sealed class Launcher : IDisposable
     {
         if (_channelPartials is null || _channelPartials.Length < length)
         {
+            if (_channelPartials is not null) _accelerator.Synchronize();
             _channelPartials?.Dispose();
             _channelPartials = _accelerator.Allocate1D<double>(length);
         }
