@@ -49,7 +49,7 @@ internal static class GpuBenchmark
         var chosen = twins.Where(t => names.Count == 0 || names.Any(n => n.Equals(t.Name, StringComparison.OrdinalIgnoreCase))).ToArray();
         // Parity is slow on the simulator (batch 64); NETDSL_PARITY_ON_SIMULATOR=1 runs it there to check this code path.
         if (!simulator || Environment.GetEnvironmentVariable("NETDSL_PARITY_ON_SIMULATOR") == "1")
-            foreach (var twin in chosen) Parity(device, twin.Name, simulator ? 4 : 64, images, labels, output);
+            foreach (var twin in chosen) Parity(device, twin, simulator ? 4 : 64, images, labels, output);
         foreach (var twin in chosen) Measure(twin, "");
         if (simulator) return 0;
         device.UseCuBlas = true;
@@ -187,8 +187,9 @@ internal static class GpuBenchmark
     /// parameter difference relative to its tensor's largest value, and the losses' largest relative difference.</summary>
     [RequiresDynamicCode("ILGPU compiles kernels at run time.")]
     [RequiresUnreferencedCode("ILGPU reads kernel IL through reflection.")]
-    private static void Parity(GpuDevice device, string name, int batch, float[] images, int[] labels, Action<string, string, double, List<double>?> output)
+    private static void Parity(GpuDevice device, Twin twin, int batch, float[] images, int[] labels, Action<string, string, double, List<double>?> output)
     {
+        string name = twin.Name;
         const int steps = 10;
         var loss = new SoftmaxCrossEntropy();
         Optimizer sgdCpu = new Sgd(0.01f, momentum: 0.9f), sgdGpu = new Sgd(0.01f, momentum: 0.9f);
@@ -201,12 +202,7 @@ internal static class GpuBenchmark
             default: { var n = new ResNetSample.ResNet(batch, 1, 1); cpu = n; cpuStep = (x, y) => n.TrainStep(x, y, loss, sgdCpu); break; }
         }
         using var owned = cpu as IDisposable;
-        using IGpuNetwork gpu = name switch
-        {
-            "LeNet5" => new FashionMnistSample.LeNet5.Gpu(device, batch, 1),
-            "FashionCnn" => new FashionMnistSample.Cnn.Gpu(device, batch, 1),
-            _ => new ResNetSample.ResNet.Gpu(device, batch, 1),
-        };
+        using var gpu = twin.Create(device, batch);
         double lossDiff = 0;
         for (int s = 0; s < steps; s++)
         {

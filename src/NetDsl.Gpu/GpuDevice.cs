@@ -71,22 +71,23 @@ public sealed class GpuDevice : IDisposable
     /// stream; <see cref="GemmTile"/> says which tile.</summary>
     [RequiresDynamicCode("ILGPU compiles kernels at run time.")]
     [RequiresUnreferencedCode("ILGPU reads kernel IL through reflection.")]
-    public void Gemm(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, in GemmShape s) => (_launcher ??= new Launcher(Accelerator, LoadedKernels.For(Accelerator))).Gemm(a, b, c, s);
+    public void Gemm(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, in GemmShape s) => Launcher.Gemm(a, b, c, s);
+
+    /// <summary>One product on the kernel with output tile <paramref name="tile"/> (8; 64 and 128 where groups of 256 threads
+    /// fit), in one launch or split along K into <paramref name="slices"/> whose partial sums are then added: for measuring
+    /// the kernels and the launch choices themselves.</summary>
+    [RequiresDynamicCode("ILGPU compiles kernels at run time.")]
+    [RequiresUnreferencedCode("ILGPU reads kernel IL through reflection.")]
+    public void Gemm(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, in GemmShape s, int tile, int slices = 1) => Launcher.GemmSplit(a, b, c, s, tile, slices);
 
     private Launcher? _launcher;
 
-    /// <summary>One launch of the kernel with output tile <paramref name="tile"/> (8; 64 and 128 where groups of 256 threads
-    /// fit), no split along K: for measuring the kernels themselves.</summary>
-    [RequiresDynamicCode("ILGPU compiles kernels at run time.")]
-    [RequiresUnreferencedCode("ILGPU reads kernel IL through reflection.")]
-    public void Gemm(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, in GemmShape s, int tile) => Launcher.Launch(LoadedKernels.For(Accelerator), a, b, c, s, tile);
-
-    /// <summary>One product on tile <paramref name="tile"/>, split along K into <paramref name="slices"/> whose partial sums
-    /// are then added: for measuring the launch choices.</summary>
-    [RequiresDynamicCode("ILGPU compiles kernels at run time.")]
-    [RequiresUnreferencedCode("ILGPU reads kernel IL through reflection.")]
-    public void Gemm(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, in GemmShape s, int tile, int slices)
-        => (_launcher ??= new Launcher(Accelerator, LoadedKernels.For(Accelerator))).GemmSplit(a, b, c, s, tile, slices);
+    private Launcher Launcher
+    {
+        [RequiresDynamicCode("ILGPU compiles kernels at run time.")]
+        [RequiresUnreferencedCode("ILGPU reads kernel IL through reflection.")]
+        get => _launcher ??= new Launcher(Accelerator, LoadedKernels.For(Accelerator));
+    }
 
     /// <summary>"64x64/128x128" where groups of 256 threads fit (GPUs: 128 where both M and N reach it), else "8x8" (ILGPU's
     /// default CPU accelerator).</summary>

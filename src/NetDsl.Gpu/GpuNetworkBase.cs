@@ -264,10 +264,6 @@ public abstract class GpuNetworkBase : IGpuNetwork
     /// <summary>Multiply-adds below which a GEMM stays on the generated kernel even with cuBLAS on (its launch costs more).</summary>
     public const long CuBlasMinimumWork = 1L << 22;
 
-    /// <summary>C += Σ_i A_i·B_i over <paramref name="items"/> products, split over the batch (<see cref="Launcher.GemmSummed"/>).</summary>
-    protected void GemmSummed(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, GemmShape s, int items, long sa, long sb)
-        => L.GemmSummed(a, b, c, s, items, sa, sb);
-
     /// <summary>Convolution forward as device im2col + the tiled GEMM: per group one launch over the batch,
     /// y_g[n][opg, P] = W_g[opg, Kg]·col_g[n][Kg, P] (Kg = C/G·KH·KW, P = OH·OW), then the bias.</summary>
     protected void ConvForwardGemm(ArrayView<float> x, ArrayView<float> w, ArrayView<float> b, bool hasBias, ArrayView<float> y, ArrayView<float> cols, in ConvShape s, int batch)
@@ -281,7 +277,7 @@ public abstract class GpuNetworkBase : IGpuNetwork
     }
 
     /// <summary>Convolution backward on the GEMM, per group: dW_g += Σ_n dy_g[n]·col_g[n]ᵀ (split over the batch, see
-    /// <see cref="GemmSummed"/>), db += Σ dy, dcol_g[n] = W_gᵀ·dy_g[n] over the batch in one launch, then col2im (a gather)
+    /// <see cref="Launcher.GemmSummed"/>), db += Σ dy, dcol_g[n] = W_gᵀ·dy_g[n] over the batch in one launch, then col2im (a gather)
     /// into dx. Reads the columns the forward left in <paramref name="cols"/>.</summary>
     protected void ConvBackwardGemm(ArrayView<float> w, ArrayView<float> dy, ArrayView<float> dw, ArrayView<float> db, bool hasBias, ArrayView<float> cols,
         ArrayView<float> dcols, ArrayView<float> dx, in ConvShape s, bool parameters, bool inputGradient, int batch)
@@ -293,7 +289,7 @@ public abstract class GpuNetworkBase : IGpuNetwork
             var dyg = dy.SubView((long)g * opg * plane);
             var wg = w.SubView((long)g * opg * kg, (long)opg * kg);
             if (parameters)
-                GemmSummed(dyg, cols.SubView((long)g * kg * plane), dw.SubView((long)g * opg * kg, (long)opg * kg),
+                L.GemmSummed(dyg, cols.SubView((long)g * kg * plane), dw.SubView((long)g * opg * kg, (long)opg * kg),
                     new GemmShape(opg, kg, plane, plane, 1, 1, plane, kg, accumulate: true), batch, yStride, colStride);
             if (inputGradient)
                 Gemm(wg, dyg, dcols.SubView((long)g * kg * plane),

@@ -23,11 +23,11 @@ internal sealed class Launcher : IDisposable
         _k = kernels;
     }
 
-    /// <summary>Output tile side of the kernel a product gets: 8 on ILGPU's CPU accelerator (groups of 16 threads); on a GPU
-    /// 128 where both M and N reach it, else 64.</summary>
-    /// <summary>The slices the last <see cref="Gemm"/> or <see cref="GemmSplit"/> used (1 when it did not split); for tests.</summary>
+    /// <summary>The slices the last product launched through this launcher used (1 when it was not split); for tests.</summary>
     internal int LastSlices { get; private set; }
 
+    /// <summary>Output tile side of the kernel a product gets: 8 on ILGPU's CPU accelerator (groups of 16 threads); on a GPU
+    /// 128 where both M and N reach it, else 64.</summary>
     public int TileFor(in GemmShape s) => !_k.Large ? DeviceKernels.GemmTile : s.M >= DeviceKernels.WideTile && s.N >= DeviceKernels.WideTile ? DeviceKernels.WideTile : DeviceKernels.LargeTile;
 
     /// <summary>C (+)= A·B over the shape's slices. A single product whose tiles would not fill one wave of groups and whose
@@ -36,7 +36,7 @@ internal sealed class Launcher : IDisposable
     public void Gemm(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, in GemmShape s)
     {
         int tile = TileFor(s);
-        long tiles = (long)((s.N + tile - 1) / tile) * ((s.M + tile - 1) / tile), wanted = GroupsPerWave(tile);
+        long tiles = Tiles(s, tile), wanted = GroupsPerWave(tile);
         if (s.Items == 1 && s.KChunk == 0 && s.Ldc == s.N && tiles < wanted && s.K >= 256)
         {
             // As many slices as fit in one wave (a partial second wave would cost a whole one).
@@ -63,39 +63,42 @@ internal sealed class Launcher : IDisposable
             return;
         }
         int chunk = ((s.K + slices - 1) / slices + 15) / 16 * 16;
-        slices = (s.K + chunk - 1) / chunk;
-        long length = (long)s.M * s.N;
-        var partials = Partials(slices * length);
-        var split = s;
-        split.Accumulate = 0;
-        Launch(_k, a, b, partials, split.SplitK(chunk, length), tile);
-        _k.SumSlices((int)length, partials, c, slices, (int)length, s.Accumulate);
-        LastSlices = slices;
+        LaunchSlicesAndSum(a, b, c, s.SplitK(chunk, (long)s.M * s.N), tile);
     }
 
     /// <summary>C += Σ_i A_i·B_i over <paramref name="items"/> products (a weight gradient over the batch). Few output tiles
-    /// would leave most of the GPU idle with the whole batch in one group's K loop, so the batch is split into slices (at
-    /// least two groups per multiprocessor in all) whose partial sums go to scratch and are then added in slice order:
-    /// deterministic, no atomics.</summary>
+    /// would leave most of the GPU idle with the whole batch in one group's K loop, so the batch is split into slices (one
+    /// wave of groups in all) whose partial sums go to scratch and are then added in slice order: deterministic, no atomics.</summary>
     public void GemmSummed(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, GemmShape s, int items, long sa, long sb)
     {
         int tile = TileFor(s);
-        long tiles = (long)((s.N + tile - 1) / tile) * ((s.M + tile - 1) / tile);
+        long tiles = Tiles(s, tile);
         int wanted = (int)Math.Min(items, Math.Max(1, (GroupsPerWave(tile) + tiles - 1) / tiles));
-        int inner = (items + wanted - 1) / wanted, slices = (items + inner - 1) / inner;
-        if (slices == 1)
+        int inner = (items + wanted - 1) / wanted;
+        if (inner < items)
         {
-            Launch(_k, a, b, c, s.Summed(items, items, sa, sb, 0), tile);
+            LaunchSlicesAndSum(a, b, c, s.Summed(items, inner, sa, sb, (long)s.M * s.N), tile);
             return;
         }
-        if (s.Ldc != s.N) throw new InvalidOperationException("split-K partial sums need a dense C (Ldc = N)");
-        long length = (long)s.M * s.N;
-        var partials = Partials(slices * length);
-        var partial = s;
-        partial.Accumulate = 0;
-        Launch(_k, a, b, partials, partial.Summed(items, inner, sa, sb, length), tile);
-        _k.SumSlices((int)length, partials, c, slices, (int)length, s.Accumulate);
+        Launch(_k, a, b, c, s.Summed(items, items, sa, sb, 0), tile);
+        LastSlices = 1;
     }
+
+    /// <summary>Launches a product cut into slices, each slice's partial sum to scratch at z·M·N (so C must be dense), then
+    /// adds the slices into C in slice order, overwriting or accumulating as the shape says.</summary>
+    private void LaunchSlicesAndSum(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, GemmShape sliced, int tile)
+    {
+        if (sliced.Ldc != sliced.N) throw new InvalidOperationException("split-K partial sums need a dense C (Ldc = N)");
+        int slices = sliced.Slices, length = sliced.M * sliced.N, accumulate = sliced.Accumulate;
+        var partials = Partials((long)slices * length);
+        sliced.Accumulate = 0;
+        Launch(_k, a, b, partials, sliced, tile);
+        _k.SumSlices(length, partials, c, slices, length, accumulate);
+        LastSlices = slices;
+    }
+
+    /// <summary>Output tiles of a product on tile <paramref name="tile"/>.</summary>
+    private static long Tiles(in GemmShape s, int tile) => (long)((s.N + tile - 1) / tile) * ((s.M + tile - 1) / tile);
 
     /// <summary>Groups that run at once on the whole device: the 128 tile needs about 200 registers a thread (ptxas on
     /// sm_90), so one group of 256 threads per multiprocessor; the 64 tile needs under 100, so two fit.</summary>
