@@ -68,10 +68,16 @@ public sealed class GpuDevice : IDisposable
     }
 
     /// <summary>C (+)= A·B (see <see cref="GemmShape"/>) on the generated tiled GEMM kernel the twins use, on this device's
-    /// stream; <see cref="GemmTile"/> says which tile.</summary>
+    /// stream; <see cref="GemmTile"/> says which tile. The shape's epilogue (<see cref="GemmShape.WithEpilogue"/>) reads the
+    /// bias from <paramref name="bias"/> and writes the activation to <paramref name="d"/>.</summary>
     [RequiresDynamicCode("ILGPU compiles kernels at run time.")]
     [RequiresUnreferencedCode("ILGPU reads kernel IL through reflection.")]
-    public void Gemm(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, in GemmShape s) => Launcher.Gemm(a, b, c, s);
+    public void Gemm(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, in GemmShape s, ArrayView<float> bias = default, ArrayView<float> d = default)
+    {
+        if (s.BiasAlong != 0 && !bias.IsValid) throw new ArgumentException($"the shape adds a bias along {(s.BiasAlong == 1 ? "rows" : "columns")}: pass its view", nameof(bias));
+        if (s.Activation != 0 && !d.IsValid) throw new ArgumentException("the shape applies an activation: pass the view it writes", nameof(d));
+        Launcher.Gemm(a, b, c, s, bias, d);
+    }
 
     /// <summary>One product on the kernel with output tile <paramref name="tile"/> (8; 64 and 128 where groups of 256 threads
     /// fit), in one launch or split along K into <paramref name="slices"/> whose partial sums are then added: for measuring

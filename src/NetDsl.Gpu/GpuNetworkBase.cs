@@ -19,8 +19,9 @@ internal sealed class LoadedKernels
     public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvShape, int> ConvBackwardWeight;
     public readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<double>, int, int, int, int, int> ChannelPartialSums;
     public readonly Action<Index1D, ArrayView<double>, ArrayView<float>, int> BiasBackward;
-    public readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape> Gemm, GemmLarge, GemmWide;
-    public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int, int, int> SumSlices;
+    public readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape> Gemm, GemmLarge, GemmWide;
+    public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, GemmShape> SumSlices;
+    public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape> GemmEpilogue;
     public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ConvShape> Im2Col, Col2Im;
     public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int, int> BiasAdd;
     public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int, float> Activation;
@@ -66,12 +67,13 @@ internal sealed class LoadedKernels
         ConvBackwardWeight = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvShape, int>(DeviceKernels.ConvBackwardWeight);
         Im2Col = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ConvShape>(DeviceKernels.Im2Col);
         Col2Im = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ConvShape>(DeviceKernels.Col2Im);
-        Gemm = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape>(DeviceKernels.Gemm);
+        Gemm = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape>(DeviceKernels.Gemm);
         // The large tile needs groups of 256 threads; ILGPU's default CPU accelerator has 16.
         Large = a.MaxNumThreadsPerGroup >= DeviceKernels.LargeThreads * DeviceKernels.LargeThreads;
-        GemmLarge = Large ? a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape>(DeviceKernels.GemmLarge) : Gemm;
-        GemmWide = Large ? a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape>(DeviceKernels.GemmWide) : Gemm;
-        SumSlices = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int, int>(DeviceKernels.SumSlices);
+        GemmLarge = Large ? a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape>(DeviceKernels.GemmLarge) : Gemm;
+        GemmWide = Large ? a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape>(DeviceKernels.GemmWide) : Gemm;
+        SumSlices = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, GemmShape>(DeviceKernels.SumSlices);
+        GemmEpilogue = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape>(DeviceKernels.GemmEpilogue);
         ReduceThreads = 1;
         while (ReduceThreads * 2 <= Math.Min(DeviceKernels.ReduceThreads, a.MaxNumThreadsPerGroup)) ReduceThreads *= 2;
         ChannelPartialSums = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<double>, int, int, int, int, int>(DeviceKernels.ChannelPartialSums);
@@ -254,26 +256,34 @@ public abstract class GpuNetworkBase : IGpuNetwork
     protected void ConvBackwardWeight(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dw, in ConvShape s, int batch)
         => K.ConvBackwardWeight(s.OC * (s.C / s.Groups) * s.KH * s.KW, x, dy, dw, s, batch);
     /// <summary>C (+)= A·B over the shape's slices (see <see cref="Launcher.Gemm"/>: the tile, split-K), or on cuBLAS when the
-    /// device has it on and the product is one large plain or transposed one.</summary>
-    protected void Gemm(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, in GemmShape s)
+    /// device has it on and the product is one large plain or transposed one.
+    /// The shape's epilogue (bias, activation into <paramref name="d"/>) runs in the GEMM's stores, or after cuBLAS as one pass.</summary>
+    protected void Gemm(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, in GemmShape s, ArrayView<float> bias = default, ArrayView<float> d = default)
     {
-        if (Device.Blas is { } blas && CuBlasGemm.Handles(s) && (long)s.M * s.N * s.K >= CuBlasMinimumWork) blas.Gemm(a, b, c, s);
-        else L.Gemm(a, b, c, s);
+        if (Device.Blas is { } blas && CuBlasGemm.Handles(s) && (!s.HasEpilogue || s.Ldc == s.N) && (long)s.M * s.N * s.K >= CuBlasMinimumWork)
+        {
+            blas.Gemm(a, b, c, s);
+            if (s.HasEpilogue) K.GemmEpilogue(s.M * s.N, c, Launcher.Or(bias, c), Launcher.Or(d, c), s);
+        }
+        else L.Gemm(a, b, c, s, bias, d);
     }
 
     /// <summary>Multiply-adds below which a GEMM stays on the generated kernel even with cuBLAS on (its launch costs more).</summary>
     public const long CuBlasMinimumWork = 1L << 22;
 
     /// <summary>Convolution forward as device im2col + the tiled GEMM: per group one launch over the batch,
-    /// y_g[n][opg, P] = W_g[opg, Kg]·col_g[n][Kg, P] (Kg = C/G·KH·KW, P = OH·OW), then the bias.</summary>
-    protected void ConvForwardGemm(ArrayView<float> x, ArrayView<float> w, ArrayView<float> b, bool hasBias, ArrayView<float> y, ArrayView<float> cols, in ConvShape s, int batch)
+    /// y_g[n][opg, P] = W_g[opg, Kg]·col_g[n][Kg, P] (Kg = C/G·KH·KW, P = OH·OW), the bias (and <paramref name="fused"/>'s
+    /// activation, when set) added in the GEMM's stores.</summary>
+    protected void ConvForwardGemm(ArrayView<float> x, ArrayView<float> w, ArrayView<float> b, bool hasBias, ArrayView<float> y, ArrayView<float> cols, in ConvShape s, int batch,
+        in FusedActivation fused = default)
     {
         int plane = s.OH * s.OW, rows = s.C * s.KH * s.KW, opg = s.OC / s.Groups, kg = rows / s.Groups;
         K.Im2Col(batch * rows * plane, x, cols, s);
         for (int g = 0; g < s.Groups; g++)
             Gemm(w.SubView((long)g * opg * kg, (long)opg * kg), cols.SubView((long)g * kg * plane), y.SubView((long)g * opg * plane),
-                new GemmShape(opg, plane, kg, kg, 1, plane, 1, plane, accumulate: false).Batched(batch, 0, (long)rows * plane, (long)s.OC * plane));
-        if (hasBias) BiasAdd(y, b, s.OC, plane, batch);
+                new GemmShape(opg, plane, kg, kg, 1, plane, 1, plane, accumulate: false).Batched(batch, 0, (long)rows * plane, (long)s.OC * plane)
+                    .WithEpilogue(hasBias ? 1 : 0, fused.Kind, fused.Slope),
+                hasBias ? b.SubView((long)g * opg, opg) : default, fused.IsSet ? fused.Output.SubView((long)g * opg * plane) : default);
     }
 
     /// <summary>Convolution backward on the GEMM, per group: dW_g += Σ_n dy_g[n]·col_g[n]ᵀ (split over the batch, see
@@ -299,12 +309,12 @@ public abstract class GpuNetworkBase : IGpuNetwork
         if (inputGradient) K.Col2Im(batch * s.C * s.H * s.W, dcols, dx, s);
     }
 
-    /// <summary>Dense forward y[N, O] = x[N, I]·Wᵀ (+ bias) on the tiled GEMM.</summary>
-    protected void DenseForward(ArrayView<float> x, ArrayView<float> w, ArrayView<float> b, bool hasBias, ArrayView<float> y, int inputs, int outputs, int batch)
-    {
-        Gemm(x, w, y, new GemmShape(batch, outputs, inputs, inputs, 1, 1, inputs, outputs, accumulate: false));
-        if (hasBias) BiasAdd(y, b, outputs, 1, batch);
-    }
+    /// <summary>Dense forward y[N, O] = x[N, I]·Wᵀ (+ bias, then <paramref name="fused"/>'s activation when set, both in the
+    /// GEMM's stores) on the tiled GEMM.</summary>
+    protected void DenseForward(ArrayView<float> x, ArrayView<float> w, ArrayView<float> b, bool hasBias, ArrayView<float> y, int inputs, int outputs, int batch,
+        in FusedActivation fused = default)
+        => Gemm(x, w, y, new GemmShape(batch, outputs, inputs, inputs, 1, 1, inputs, outputs, accumulate: false).WithEpilogue(hasBias ? 2 : 0, fused.Kind, fused.Slope),
+            hasBias ? b : default, fused.IsSet ? fused.Output : default);
 
     /// <summary>Dense backward: dW[O, I] += dyᵀ·x; db += Σ dy; dx[N, I] = dy·W (when <paramref name="inputGradient"/>).</summary>
     protected void DenseBackward(ArrayView<float> x, ArrayView<float> w, ArrayView<float> dy, ArrayView<float> dw, ArrayView<float> db, bool hasBias,

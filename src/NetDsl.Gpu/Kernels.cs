@@ -19,6 +19,31 @@ public struct ConvShape
     public static ConvShape Dense(int inputs, int outputs) => new(inputs, 1, 1, outputs, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 1);
 }
 
+/// <summary>An activation computed in the stores of the GEMM that produces its input (the generator fuses a convolution or
+/// dense layer with the activation that reads it): the <see cref="ActivationKind"/>, its parameter, and the activation
+/// layer's output. The producer's own output is still written (the activation's backward and <c>LayerOutput</c> read it).
+/// <c>default</c>: none.</summary>
+public readonly struct FusedActivation
+{
+    public FusedActivation(int kind, float slope, ArrayView<float> output)
+    {
+        _kind = kind + 1; Slope = slope; Output = output;
+    }
+
+    private readonly int _kind;
+    /// <summary>The <see cref="ActivationKind"/>, or −1 for none.</summary>
+    public int Kind => _kind - 1;
+    public float Slope { get; }
+    public ArrayView<float> Output { get; }
+    public bool IsSet => _kind != 0;
+}
+
+/// <summary>Four floats loaded as one: a shared view of these, 16-byte aligned, reads with a single 128-bit load (ld.shared.v4).</summary>
+public struct Quad
+{
+    public float X, Y, Z, W;
+}
+
 /// <summary>C[M, N] (+)= A[M, K]·B[K, N] with A(m, k) at a[m·Am + k·Ak], B(k, n) at b[k·Bk + n·Bn], C(m, n) at c[m·Ldc + n]:
 /// the strides express the transposes (a dense layer's forward, weight gradient and input gradient are one kernel).
 /// A launch covers <see cref="Slices"/> slices (the grid's Z): slice z sums the products of items [z·Inner, min((z + 1)·Inner, Items))
@@ -30,11 +55,36 @@ public struct GemmShape
     public int M, N, K, Am, Ak, Bk, Bn, Ldc, Accumulate;
     public int Items, Inner, KChunk;
     public long Sa, Sb, Sc;
+    /// <summary>The epilogue: <see cref="BiasAlong"/> 0 none, 1 bias[m] (a convolution's channel), 2 bias[n] (a dense
+    /// layer's output); <see cref="Activation"/> 0 none, else 1 + an <see cref="ActivationKind"/> whose result goes to D
+    /// (laid out as C) while C keeps the value before it; <see cref="Slope"/> its parameter.</summary>
+    public int BiasAlong, Activation;
+    public float Slope;
 
     public GemmShape(int m, int n, int k, int am, int ak, int bk, int bn, int ldc, bool accumulate)
     {
         M = m; N = n; K = k; Am = am; Ak = ak; Bk = bk; Bn = bn; Ldc = ldc; Accumulate = accumulate ? 1 : 0;
-        Items = 1; Inner = 1; KChunk = 0; Sa = 0; Sb = 0; Sc = 0;
+        Items = 1; Inner = 1; KChunk = 0; Sa = 0; Sb = 0; Sc = 0; BiasAlong = 0; Activation = 0; Slope = 0f;
+    }
+
+    /// <summary>Whether the product's stores add a bias or apply an activation.</summary>
+    public readonly bool HasEpilogue => BiasAlong != 0 || Activation != 0;
+
+    /// <summary>The same product with the epilogue <paramref name="biasAlong"/> (0, 1 rows, 2 columns) and activation
+    /// <paramref name="activation"/> (an <see cref="ActivationKind"/>, or −1 for none) fused into its stores.</summary>
+    public readonly GemmShape WithEpilogue(int biasAlong, int activation, float slope)
+    {
+        var s = this;
+        s.BiasAlong = biasAlong; s.Activation = activation + 1; s.Slope = slope;
+        return s;
+    }
+
+    /// <summary>The same product without its epilogue (the partial sums of a split launch).</summary>
+    public readonly GemmShape WithoutEpilogue()
+    {
+        var s = this;
+        s.BiasAlong = 0; s.Activation = 0; s.Slope = 0f;
+        return s;
     }
 
     /// <summary>The slices (the launch's Z extent).</summary>
@@ -287,7 +337,7 @@ internal static class DeviceKernels
     /// <summary>Explicitly grouped, shared-memory tiled, register-blocked GEMM: a group stages a <see cref="GemmTile"/>×<see cref="GemmDepth"/>
     /// slice of A and a <see cref="GemmDepth"/>×<see cref="GemmTile"/> slice of B in shared memory per step of K; each thread
     /// keeps its 2×2 outputs in four named scalars (an array would fall into local memory). Launch: grid (⌈N/8⌉, ⌈M/8⌉, slices), group (4, 4).</summary>
-    public static void Gemm(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, GemmShape s)
+    public static void Gemm(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> bias, ArrayView<float> d, GemmShape s)
     {
         int tx = Group.IdxX, ty = Group.IdxY, tid = ty * GemmThreads + tx;
         int row0 = Grid.IdxY * GemmTile, col0 = Grid.IdxX * GemmTile, z = Grid.IdxZ;
@@ -320,28 +370,33 @@ internal static class DeviceKernels
             }
         }
         var cz = c.SubView(z * s.Sc);
+        var dz = s.Activation != 0 ? d.SubView(z * s.Sc) : d;
         int m0 = row0 + ty * GemmBlock, n0 = col0 + tx * GemmBlock;
-        Store(cz, s, m0, n0, c00); Store(cz, s, m0, n0 + 1, c01); Store(cz, s, m0 + 1, n0, c10); Store(cz, s, m0 + 1, n0 + 1, c11);
+        Store(cz, dz, bias, s, m0, n0, c00); Store(cz, dz, bias, s, m0, n0 + 1, c01);
+        Store(cz, dz, bias, s, m0 + 1, n0, c10); Store(cz, dz, bias, s, m0 + 1, n0 + 1, c11);
     }
 
     // The two GPU kernels below are written by tools/gpu/gemm_kernels.py from one template (edit that, not them), in full
     // because ILGPU 1.5.3 does not unroll loops and the accumulators must be named scalars (an array would live in local
-    // memory). A group of 16×16 threads computes a tile of C, each thread the outputs at rows ty + 16·i and columns
-    // tx + 16·j (so a warp's shared reads and its global stores are consecutive). Per step of K the group stages a slice of
-    // A as [k][m] and of B as [k][n] in shared memory, reading global memory along whichever index has stride 1; the next
-    // step's slices are fetched into registers while this step computes, so their latency hides behind the arithmetic.
-    // Shared reads go through per-thread views with constant offsets, which ILGPU turns into immediate address offsets.
-    // Contract as <see cref="Gemm"/>.
+    // memory). A group of 16×16 threads computes a tile of C, each thread the rows ty·4 … ty·4 + 3 and columns tx·4 … tx·4 + 3
+    // (and, on the 128 tile, the same 64 further on). Per step of K the group stages a slice of A as [k][m] and of B as [k][n]
+    // in padded shared memory, reading global memory along whichever index has stride 1; the next step's slices are fetched
+    // into registers while this step computes, so their latency hides behind the arithmetic. Shared memory is an array of
+    // 16-byte quads, so each thread reads its four consecutive rows (columns) with one 128-bit load; every k is written out,
+    // so the loads' offsets are constants. Contract as <see cref="Gemm"/>.
 
-    /// <summary>The 64 tile (4×4 outputs per thread, 16 named accumulators). Launch: grid (⌈N/64⌉, ⌈M/64⌉, slices), group (16, 16).</summary>
-    public const int LargeThreads = 16, LargeTile = 64, LargeDepth = 16, LargePitch = LargeTile + 1;
+    /// <summary>The 64 tile (4×4 outputs per thread, 16 named accumulators: per k, two quad loads for 16 multiply-adds).
+    /// Launch: grid (⌈N/64⌉, ⌈M/64⌉, slices), group (16, 16).</summary>
+    public const int LargeThreads = 16, LargeTile = 64, LargeDepth = 16, LargePitch = LargeTile / 4 + 1;
 
-    public static void GemmLarge(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, GemmShape s)
+    public static void GemmLarge(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> bias, ArrayView<float> d, GemmShape s)
     {
         int tx = Group.IdxX, ty = Group.IdxY, tid = ty * LargeThreads + tx;
         int row0 = Grid.IdxY * LargeTile, col0 = Grid.IdxX * LargeTile, z = Grid.IdxZ;
-        var tileA = SharedMemory.Allocate<float>(LargeDepth * LargePitch); // [k][m]
-        var tileB = SharedMemory.Allocate<float>(LargeDepth * LargePitch); // [k][n]
+        var tileA = SharedMemory.Allocate<Quad>(LargeDepth * LargePitch); // [k][m / 4]
+        var tileB = SharedMemory.Allocate<Quad>(LargeDepth * LargePitch); // [k][n / 4]
+        var stageA = tileA.Cast<float>(); // the same memory, a float at a time, for staging
+        var stageB = tileB.Cast<float>();
         float c00 = 0f, c01 = 0f, c02 = 0f, c03 = 0f;
         float c10 = 0f, c11 = 0f, c12 = 0f, c13 = 0f;
         float c20 = 0f, c21 = 0f, c22 = 0f, c23 = 0f;
@@ -351,8 +406,8 @@ internal static class DeviceKernels
         if (s.KChunk > 0) { first = 0; last = 1; kBegin = z * s.KChunk; kEnd = XMath.Min(s.K, kBegin + s.KChunk); }
         else { first = z * s.Inner; last = XMath.Min(first + s.Inner, s.Items); }
         int kSteps = (kEnd - kBegin + LargeDepth - 1) / LargeDepth, total = XMath.Max(last - first, 0) * kSteps;
-        // The 4 elements of each tile this thread stages: (m, k) of A and (k, n) of B for e = tid + 256·r, read along the
-        // index with stride 1 so that consecutive threads read consecutive addresses.
+        // The 4 elements of each slice this thread stages: (m, k) of A and (k, n) of B for e = tid + 256·r, read along
+        // the index with stride 1 so that consecutive threads read consecutive addresses.
         int e0 = tid + 0, mA0 = aAlongK ? e0 / LargeDepth : e0 % LargeTile, kA0 = aAlongK ? e0 % LargeDepth : e0 / LargeTile;
         int nB0 = bAlongN ? e0 % LargeTile : e0 / LargeDepth, kB0 = bAlongN ? e0 / LargeTile : e0 % LargeDepth;
         int e1 = tid + 256, mA1 = aAlongK ? e1 / LargeDepth : e1 % LargeTile, kA1 = aAlongK ? e1 % LargeDepth : e1 / LargeTile;
@@ -376,14 +431,15 @@ internal static class DeviceKernels
             pa3 = row0 + mA3 < s.M && k0 + kA3 < kEnd ? a[aBase + (long)(row0 + mA3) * s.Am + (long)(k0 + kA3) * s.Ak] : 0f;
             pb3 = k0 + kB3 < kEnd && col0 + nB3 < s.N ? b[bBase + (long)(k0 + kB3) * s.Bk + (long)(col0 + nB3) * s.Bn] : 0f;
         }
+        // This thread's quads: rows ty·4 … ty·4 + 3 (+ 64·h) of A and columns tx·4 … tx·4 + 3 (+ 64·h) of B.
         var readA = tileA.SubView(ty);
         var readB = tileB.SubView(tx);
         for (int step = 0; step < total; step++)
         {
-            tileA[kA0 * LargePitch + mA0] = pa0; tileB[kB0 * LargePitch + nB0] = pb0;
-            tileA[kA1 * LargePitch + mA1] = pa1; tileB[kB1 * LargePitch + nB1] = pb1;
-            tileA[kA2 * LargePitch + mA2] = pa2; tileB[kB2 * LargePitch + nB2] = pb2;
-            tileA[kA3 * LargePitch + mA3] = pa3; tileB[kB3 * LargePitch + nB3] = pb3;
+            stageA[kA0 * (LargePitch * 4) + mA0] = pa0; stageB[kB0 * (LargePitch * 4) + nB0] = pb0;
+            stageA[kA1 * (LargePitch * 4) + mA1] = pa1; stageB[kB1 * (LargePitch * 4) + nB1] = pb1;
+            stageA[kA2 * (LargePitch * 4) + mA2] = pa2; stageB[kB2 * (LargePitch * 4) + nB2] = pb2;
+            stageA[kA3 * (LargePitch * 4) + mA3] = pa3; stageB[kB3 * (LargePitch * 4) + nB3] = pb3;
             Group.Barrier();
             if (step + 1 < total)
             {
@@ -398,39 +454,142 @@ internal static class DeviceKernels
                 pa3 = row0 + mA3 < s.M && k0 + kA3 < kEnd ? a[aBase + (long)(row0 + mA3) * s.Am + (long)(k0 + kA3) * s.Ak] : 0f;
                 pb3 = k0 + kB3 < kEnd && col0 + nB3 < s.N ? b[bBase + (long)(k0 + kB3) * s.Bk + (long)(col0 + nB3) * s.Bn] : 0f;
             }
-            for (int k = 0; k < LargeDepth; k++)
+            // Every k of the step written out, so each shared load has a constant offset.
             {
-                // Views with constant offsets: the offsets become immediate address offsets of the shared loads.
-                var rowA = readA.SubView(k * LargePitch);
-                var rowB = readB.SubView(k * LargePitch);
-                float a0 = rowA[0], a1 = rowA[16], a2 = rowA[32], a3 = rowA[48];
-                float b0 = rowB[0], b1 = rowB[16], b2 = rowB[32], b3 = rowB[48];
-                c00 += a0 * b0; c01 += a0 * b1; c02 += a0 * b2; c03 += a0 * b3;
-                c10 += a1 * b0; c11 += a1 * b1; c12 += a1 * b2; c13 += a1 * b3;
-                c20 += a2 * b0; c21 += a2 * b1; c22 += a2 * b2; c23 += a2 * b3;
-                c30 += a3 * b0; c31 += a3 * b1; c32 += a3 * b2; c33 += a3 * b3;
+                Quad qa0 = readA[0], qb0 = readB[0];
+                c00 += qa0.X * qb0.X; c01 += qa0.X * qb0.Y; c02 += qa0.X * qb0.Z; c03 += qa0.X * qb0.W;
+                c10 += qa0.Y * qb0.X; c11 += qa0.Y * qb0.Y; c12 += qa0.Y * qb0.Z; c13 += qa0.Y * qb0.W;
+                c20 += qa0.Z * qb0.X; c21 += qa0.Z * qb0.Y; c22 += qa0.Z * qb0.Z; c23 += qa0.Z * qb0.W;
+                c30 += qa0.W * qb0.X; c31 += qa0.W * qb0.Y; c32 += qa0.W * qb0.Z; c33 += qa0.W * qb0.W;
+            }
+            {
+                Quad qa0 = readA[1 * LargePitch + 0], qb0 = readB[1 * LargePitch + 0];
+                c00 += qa0.X * qb0.X; c01 += qa0.X * qb0.Y; c02 += qa0.X * qb0.Z; c03 += qa0.X * qb0.W;
+                c10 += qa0.Y * qb0.X; c11 += qa0.Y * qb0.Y; c12 += qa0.Y * qb0.Z; c13 += qa0.Y * qb0.W;
+                c20 += qa0.Z * qb0.X; c21 += qa0.Z * qb0.Y; c22 += qa0.Z * qb0.Z; c23 += qa0.Z * qb0.W;
+                c30 += qa0.W * qb0.X; c31 += qa0.W * qb0.Y; c32 += qa0.W * qb0.Z; c33 += qa0.W * qb0.W;
+            }
+            {
+                Quad qa0 = readA[2 * LargePitch + 0], qb0 = readB[2 * LargePitch + 0];
+                c00 += qa0.X * qb0.X; c01 += qa0.X * qb0.Y; c02 += qa0.X * qb0.Z; c03 += qa0.X * qb0.W;
+                c10 += qa0.Y * qb0.X; c11 += qa0.Y * qb0.Y; c12 += qa0.Y * qb0.Z; c13 += qa0.Y * qb0.W;
+                c20 += qa0.Z * qb0.X; c21 += qa0.Z * qb0.Y; c22 += qa0.Z * qb0.Z; c23 += qa0.Z * qb0.W;
+                c30 += qa0.W * qb0.X; c31 += qa0.W * qb0.Y; c32 += qa0.W * qb0.Z; c33 += qa0.W * qb0.W;
+            }
+            {
+                Quad qa0 = readA[3 * LargePitch + 0], qb0 = readB[3 * LargePitch + 0];
+                c00 += qa0.X * qb0.X; c01 += qa0.X * qb0.Y; c02 += qa0.X * qb0.Z; c03 += qa0.X * qb0.W;
+                c10 += qa0.Y * qb0.X; c11 += qa0.Y * qb0.Y; c12 += qa0.Y * qb0.Z; c13 += qa0.Y * qb0.W;
+                c20 += qa0.Z * qb0.X; c21 += qa0.Z * qb0.Y; c22 += qa0.Z * qb0.Z; c23 += qa0.Z * qb0.W;
+                c30 += qa0.W * qb0.X; c31 += qa0.W * qb0.Y; c32 += qa0.W * qb0.Z; c33 += qa0.W * qb0.W;
+            }
+            {
+                Quad qa0 = readA[4 * LargePitch + 0], qb0 = readB[4 * LargePitch + 0];
+                c00 += qa0.X * qb0.X; c01 += qa0.X * qb0.Y; c02 += qa0.X * qb0.Z; c03 += qa0.X * qb0.W;
+                c10 += qa0.Y * qb0.X; c11 += qa0.Y * qb0.Y; c12 += qa0.Y * qb0.Z; c13 += qa0.Y * qb0.W;
+                c20 += qa0.Z * qb0.X; c21 += qa0.Z * qb0.Y; c22 += qa0.Z * qb0.Z; c23 += qa0.Z * qb0.W;
+                c30 += qa0.W * qb0.X; c31 += qa0.W * qb0.Y; c32 += qa0.W * qb0.Z; c33 += qa0.W * qb0.W;
+            }
+            {
+                Quad qa0 = readA[5 * LargePitch + 0], qb0 = readB[5 * LargePitch + 0];
+                c00 += qa0.X * qb0.X; c01 += qa0.X * qb0.Y; c02 += qa0.X * qb0.Z; c03 += qa0.X * qb0.W;
+                c10 += qa0.Y * qb0.X; c11 += qa0.Y * qb0.Y; c12 += qa0.Y * qb0.Z; c13 += qa0.Y * qb0.W;
+                c20 += qa0.Z * qb0.X; c21 += qa0.Z * qb0.Y; c22 += qa0.Z * qb0.Z; c23 += qa0.Z * qb0.W;
+                c30 += qa0.W * qb0.X; c31 += qa0.W * qb0.Y; c32 += qa0.W * qb0.Z; c33 += qa0.W * qb0.W;
+            }
+            {
+                Quad qa0 = readA[6 * LargePitch + 0], qb0 = readB[6 * LargePitch + 0];
+                c00 += qa0.X * qb0.X; c01 += qa0.X * qb0.Y; c02 += qa0.X * qb0.Z; c03 += qa0.X * qb0.W;
+                c10 += qa0.Y * qb0.X; c11 += qa0.Y * qb0.Y; c12 += qa0.Y * qb0.Z; c13 += qa0.Y * qb0.W;
+                c20 += qa0.Z * qb0.X; c21 += qa0.Z * qb0.Y; c22 += qa0.Z * qb0.Z; c23 += qa0.Z * qb0.W;
+                c30 += qa0.W * qb0.X; c31 += qa0.W * qb0.Y; c32 += qa0.W * qb0.Z; c33 += qa0.W * qb0.W;
+            }
+            {
+                Quad qa0 = readA[7 * LargePitch + 0], qb0 = readB[7 * LargePitch + 0];
+                c00 += qa0.X * qb0.X; c01 += qa0.X * qb0.Y; c02 += qa0.X * qb0.Z; c03 += qa0.X * qb0.W;
+                c10 += qa0.Y * qb0.X; c11 += qa0.Y * qb0.Y; c12 += qa0.Y * qb0.Z; c13 += qa0.Y * qb0.W;
+                c20 += qa0.Z * qb0.X; c21 += qa0.Z * qb0.Y; c22 += qa0.Z * qb0.Z; c23 += qa0.Z * qb0.W;
+                c30 += qa0.W * qb0.X; c31 += qa0.W * qb0.Y; c32 += qa0.W * qb0.Z; c33 += qa0.W * qb0.W;
+            }
+            {
+                Quad qa0 = readA[8 * LargePitch + 0], qb0 = readB[8 * LargePitch + 0];
+                c00 += qa0.X * qb0.X; c01 += qa0.X * qb0.Y; c02 += qa0.X * qb0.Z; c03 += qa0.X * qb0.W;
+                c10 += qa0.Y * qb0.X; c11 += qa0.Y * qb0.Y; c12 += qa0.Y * qb0.Z; c13 += qa0.Y * qb0.W;
+                c20 += qa0.Z * qb0.X; c21 += qa0.Z * qb0.Y; c22 += qa0.Z * qb0.Z; c23 += qa0.Z * qb0.W;
+                c30 += qa0.W * qb0.X; c31 += qa0.W * qb0.Y; c32 += qa0.W * qb0.Z; c33 += qa0.W * qb0.W;
+            }
+            {
+                Quad qa0 = readA[9 * LargePitch + 0], qb0 = readB[9 * LargePitch + 0];
+                c00 += qa0.X * qb0.X; c01 += qa0.X * qb0.Y; c02 += qa0.X * qb0.Z; c03 += qa0.X * qb0.W;
+                c10 += qa0.Y * qb0.X; c11 += qa0.Y * qb0.Y; c12 += qa0.Y * qb0.Z; c13 += qa0.Y * qb0.W;
+                c20 += qa0.Z * qb0.X; c21 += qa0.Z * qb0.Y; c22 += qa0.Z * qb0.Z; c23 += qa0.Z * qb0.W;
+                c30 += qa0.W * qb0.X; c31 += qa0.W * qb0.Y; c32 += qa0.W * qb0.Z; c33 += qa0.W * qb0.W;
+            }
+            {
+                Quad qa0 = readA[10 * LargePitch + 0], qb0 = readB[10 * LargePitch + 0];
+                c00 += qa0.X * qb0.X; c01 += qa0.X * qb0.Y; c02 += qa0.X * qb0.Z; c03 += qa0.X * qb0.W;
+                c10 += qa0.Y * qb0.X; c11 += qa0.Y * qb0.Y; c12 += qa0.Y * qb0.Z; c13 += qa0.Y * qb0.W;
+                c20 += qa0.Z * qb0.X; c21 += qa0.Z * qb0.Y; c22 += qa0.Z * qb0.Z; c23 += qa0.Z * qb0.W;
+                c30 += qa0.W * qb0.X; c31 += qa0.W * qb0.Y; c32 += qa0.W * qb0.Z; c33 += qa0.W * qb0.W;
+            }
+            {
+                Quad qa0 = readA[11 * LargePitch + 0], qb0 = readB[11 * LargePitch + 0];
+                c00 += qa0.X * qb0.X; c01 += qa0.X * qb0.Y; c02 += qa0.X * qb0.Z; c03 += qa0.X * qb0.W;
+                c10 += qa0.Y * qb0.X; c11 += qa0.Y * qb0.Y; c12 += qa0.Y * qb0.Z; c13 += qa0.Y * qb0.W;
+                c20 += qa0.Z * qb0.X; c21 += qa0.Z * qb0.Y; c22 += qa0.Z * qb0.Z; c23 += qa0.Z * qb0.W;
+                c30 += qa0.W * qb0.X; c31 += qa0.W * qb0.Y; c32 += qa0.W * qb0.Z; c33 += qa0.W * qb0.W;
+            }
+            {
+                Quad qa0 = readA[12 * LargePitch + 0], qb0 = readB[12 * LargePitch + 0];
+                c00 += qa0.X * qb0.X; c01 += qa0.X * qb0.Y; c02 += qa0.X * qb0.Z; c03 += qa0.X * qb0.W;
+                c10 += qa0.Y * qb0.X; c11 += qa0.Y * qb0.Y; c12 += qa0.Y * qb0.Z; c13 += qa0.Y * qb0.W;
+                c20 += qa0.Z * qb0.X; c21 += qa0.Z * qb0.Y; c22 += qa0.Z * qb0.Z; c23 += qa0.Z * qb0.W;
+                c30 += qa0.W * qb0.X; c31 += qa0.W * qb0.Y; c32 += qa0.W * qb0.Z; c33 += qa0.W * qb0.W;
+            }
+            {
+                Quad qa0 = readA[13 * LargePitch + 0], qb0 = readB[13 * LargePitch + 0];
+                c00 += qa0.X * qb0.X; c01 += qa0.X * qb0.Y; c02 += qa0.X * qb0.Z; c03 += qa0.X * qb0.W;
+                c10 += qa0.Y * qb0.X; c11 += qa0.Y * qb0.Y; c12 += qa0.Y * qb0.Z; c13 += qa0.Y * qb0.W;
+                c20 += qa0.Z * qb0.X; c21 += qa0.Z * qb0.Y; c22 += qa0.Z * qb0.Z; c23 += qa0.Z * qb0.W;
+                c30 += qa0.W * qb0.X; c31 += qa0.W * qb0.Y; c32 += qa0.W * qb0.Z; c33 += qa0.W * qb0.W;
+            }
+            {
+                Quad qa0 = readA[14 * LargePitch + 0], qb0 = readB[14 * LargePitch + 0];
+                c00 += qa0.X * qb0.X; c01 += qa0.X * qb0.Y; c02 += qa0.X * qb0.Z; c03 += qa0.X * qb0.W;
+                c10 += qa0.Y * qb0.X; c11 += qa0.Y * qb0.Y; c12 += qa0.Y * qb0.Z; c13 += qa0.Y * qb0.W;
+                c20 += qa0.Z * qb0.X; c21 += qa0.Z * qb0.Y; c22 += qa0.Z * qb0.Z; c23 += qa0.Z * qb0.W;
+                c30 += qa0.W * qb0.X; c31 += qa0.W * qb0.Y; c32 += qa0.W * qb0.Z; c33 += qa0.W * qb0.W;
+            }
+            {
+                Quad qa0 = readA[15 * LargePitch + 0], qb0 = readB[15 * LargePitch + 0];
+                c00 += qa0.X * qb0.X; c01 += qa0.X * qb0.Y; c02 += qa0.X * qb0.Z; c03 += qa0.X * qb0.W;
+                c10 += qa0.Y * qb0.X; c11 += qa0.Y * qb0.Y; c12 += qa0.Y * qb0.Z; c13 += qa0.Y * qb0.W;
+                c20 += qa0.Z * qb0.X; c21 += qa0.Z * qb0.Y; c22 += qa0.Z * qb0.Z; c23 += qa0.Z * qb0.W;
+                c30 += qa0.W * qb0.X; c31 += qa0.W * qb0.Y; c32 += qa0.W * qb0.Z; c33 += qa0.W * qb0.W;
             }
             Group.Barrier();
         }
         var cz = c.SubView(z * s.Sc);
-        int r0 = row0 + ty, q0 = col0 + tx;
-        Store(cz, s, r0 + 0, q0 + 0, c00); Store(cz, s, r0 + 0, q0 + 16, c01); Store(cz, s, r0 + 0, q0 + 32, c02); Store(cz, s, r0 + 0, q0 + 48, c03);
-        Store(cz, s, r0 + 16, q0 + 0, c10); Store(cz, s, r0 + 16, q0 + 16, c11); Store(cz, s, r0 + 16, q0 + 32, c12); Store(cz, s, r0 + 16, q0 + 48, c13);
-        Store(cz, s, r0 + 32, q0 + 0, c20); Store(cz, s, r0 + 32, q0 + 16, c21); Store(cz, s, r0 + 32, q0 + 32, c22); Store(cz, s, r0 + 32, q0 + 48, c23);
-        Store(cz, s, r0 + 48, q0 + 0, c30); Store(cz, s, r0 + 48, q0 + 16, c31); Store(cz, s, r0 + 48, q0 + 32, c32); Store(cz, s, r0 + 48, q0 + 48, c33);
+        var dz = s.Activation != 0 ? d.SubView(z * s.Sc) : d;
+        int r0 = row0 + ty * 4, q0 = col0 + tx * 4;
+        Store(cz, dz, bias, s, r0 + 0, q0 + 0, c00); Store(cz, dz, bias, s, r0 + 0, q0 + 1, c01); Store(cz, dz, bias, s, r0 + 0, q0 + 2, c02); Store(cz, dz, bias, s, r0 + 0, q0 + 3, c03);
+        Store(cz, dz, bias, s, r0 + 1, q0 + 0, c10); Store(cz, dz, bias, s, r0 + 1, q0 + 1, c11); Store(cz, dz, bias, s, r0 + 1, q0 + 2, c12); Store(cz, dz, bias, s, r0 + 1, q0 + 3, c13);
+        Store(cz, dz, bias, s, r0 + 2, q0 + 0, c20); Store(cz, dz, bias, s, r0 + 2, q0 + 1, c21); Store(cz, dz, bias, s, r0 + 2, q0 + 2, c22); Store(cz, dz, bias, s, r0 + 2, q0 + 3, c23);
+        Store(cz, dz, bias, s, r0 + 3, q0 + 0, c30); Store(cz, dz, bias, s, r0 + 3, q0 + 1, c31); Store(cz, dz, bias, s, r0 + 3, q0 + 2, c32); Store(cz, dz, bias, s, r0 + 3, q0 + 3, c33);
     }
 
-    /// <summary>The 128 tile, for products whose M and N both reach 128 (8×8 outputs per thread, 64 named accumulators: per
-    /// step of K a thread reads 16 shared values for 64 multiply-adds, against 8 for 16 on the 64 tile).
-    /// Launch: grid (⌈N/128⌉, ⌈M/128⌉, slices), group (16, 16).</summary>
-    public const int WideTile = 128, WideDepth = 16, WidePitch = WideTile + 4;
+    /// <summary>The 128 tile, for products whose M and N both reach 128 (8×8 outputs per thread, 64 named accumulators: per k,
+    /// four quad loads for 64 multiply-adds). Launch: grid (⌈N/128⌉, ⌈M/128⌉, slices), group (16, 16).</summary>
+    public const int WideTile = 128, WideDepth = 16, WidePitch = WideTile / 4 + 1;
 
-    public static void GemmWide(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, GemmShape s)
+    public static void GemmWide(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> bias, ArrayView<float> d, GemmShape s)
     {
         int tx = Group.IdxX, ty = Group.IdxY, tid = ty * LargeThreads + tx;
         int row0 = Grid.IdxY * WideTile, col0 = Grid.IdxX * WideTile, z = Grid.IdxZ;
-        var tileA = SharedMemory.Allocate<float>(WideDepth * WidePitch); // [k][m]
-        var tileB = SharedMemory.Allocate<float>(WideDepth * WidePitch); // [k][n]
+        var tileA = SharedMemory.Allocate<Quad>(WideDepth * WidePitch); // [k][m / 4]
+        var tileB = SharedMemory.Allocate<Quad>(WideDepth * WidePitch); // [k][n / 4]
+        var stageA = tileA.Cast<float>(); // the same memory, a float at a time, for staging
+        var stageB = tileB.Cast<float>();
         float c00 = 0f, c01 = 0f, c02 = 0f, c03 = 0f, c04 = 0f, c05 = 0f, c06 = 0f, c07 = 0f;
         float c10 = 0f, c11 = 0f, c12 = 0f, c13 = 0f, c14 = 0f, c15 = 0f, c16 = 0f, c17 = 0f;
         float c20 = 0f, c21 = 0f, c22 = 0f, c23 = 0f, c24 = 0f, c25 = 0f, c26 = 0f, c27 = 0f;
@@ -444,8 +603,8 @@ internal static class DeviceKernels
         if (s.KChunk > 0) { first = 0; last = 1; kBegin = z * s.KChunk; kEnd = XMath.Min(s.K, kBegin + s.KChunk); }
         else { first = z * s.Inner; last = XMath.Min(first + s.Inner, s.Items); }
         int kSteps = (kEnd - kBegin + WideDepth - 1) / WideDepth, total = XMath.Max(last - first, 0) * kSteps;
-        // The 8 elements of each tile this thread stages: (m, k) of A and (k, n) of B for e = tid + 256·r, read along the
-        // index with stride 1 so that consecutive threads read consecutive addresses.
+        // The 8 elements of each slice this thread stages: (m, k) of A and (k, n) of B for e = tid + 256·r, read along
+        // the index with stride 1 so that consecutive threads read consecutive addresses.
         int e0 = tid + 0, mA0 = aAlongK ? e0 / WideDepth : e0 % WideTile, kA0 = aAlongK ? e0 % WideDepth : e0 / WideTile;
         int nB0 = bAlongN ? e0 % WideTile : e0 / WideDepth, kB0 = bAlongN ? e0 / WideTile : e0 % WideDepth;
         int e1 = tid + 256, mA1 = aAlongK ? e1 / WideDepth : e1 % WideTile, kA1 = aAlongK ? e1 % WideDepth : e1 / WideTile;
@@ -485,18 +644,19 @@ internal static class DeviceKernels
             pa7 = row0 + mA7 < s.M && k0 + kA7 < kEnd ? a[aBase + (long)(row0 + mA7) * s.Am + (long)(k0 + kA7) * s.Ak] : 0f;
             pb7 = k0 + kB7 < kEnd && col0 + nB7 < s.N ? b[bBase + (long)(k0 + kB7) * s.Bk + (long)(col0 + nB7) * s.Bn] : 0f;
         }
+        // This thread's quads: rows ty·4 … ty·4 + 3 (+ 64·h) of A and columns tx·4 … tx·4 + 3 (+ 64·h) of B.
         var readA = tileA.SubView(ty);
         var readB = tileB.SubView(tx);
         for (int step = 0; step < total; step++)
         {
-            tileA[kA0 * WidePitch + mA0] = pa0; tileB[kB0 * WidePitch + nB0] = pb0;
-            tileA[kA1 * WidePitch + mA1] = pa1; tileB[kB1 * WidePitch + nB1] = pb1;
-            tileA[kA2 * WidePitch + mA2] = pa2; tileB[kB2 * WidePitch + nB2] = pb2;
-            tileA[kA3 * WidePitch + mA3] = pa3; tileB[kB3 * WidePitch + nB3] = pb3;
-            tileA[kA4 * WidePitch + mA4] = pa4; tileB[kB4 * WidePitch + nB4] = pb4;
-            tileA[kA5 * WidePitch + mA5] = pa5; tileB[kB5 * WidePitch + nB5] = pb5;
-            tileA[kA6 * WidePitch + mA6] = pa6; tileB[kB6 * WidePitch + nB6] = pb6;
-            tileA[kA7 * WidePitch + mA7] = pa7; tileB[kB7 * WidePitch + nB7] = pb7;
+            stageA[kA0 * (WidePitch * 4) + mA0] = pa0; stageB[kB0 * (WidePitch * 4) + nB0] = pb0;
+            stageA[kA1 * (WidePitch * 4) + mA1] = pa1; stageB[kB1 * (WidePitch * 4) + nB1] = pb1;
+            stageA[kA2 * (WidePitch * 4) + mA2] = pa2; stageB[kB2 * (WidePitch * 4) + nB2] = pb2;
+            stageA[kA3 * (WidePitch * 4) + mA3] = pa3; stageB[kB3 * (WidePitch * 4) + nB3] = pb3;
+            stageA[kA4 * (WidePitch * 4) + mA4] = pa4; stageB[kB4 * (WidePitch * 4) + nB4] = pb4;
+            stageA[kA5 * (WidePitch * 4) + mA5] = pa5; stageB[kB5 * (WidePitch * 4) + nB5] = pb5;
+            stageA[kA6 * (WidePitch * 4) + mA6] = pa6; stageB[kB6 * (WidePitch * 4) + nB6] = pb6;
+            stageA[kA7 * (WidePitch * 4) + mA7] = pa7; stageB[kB7 * (WidePitch * 4) + nB7] = pb7;
             Group.Barrier();
             if (step + 1 < total)
             {
@@ -519,63 +679,240 @@ internal static class DeviceKernels
                 pa7 = row0 + mA7 < s.M && k0 + kA7 < kEnd ? a[aBase + (long)(row0 + mA7) * s.Am + (long)(k0 + kA7) * s.Ak] : 0f;
                 pb7 = k0 + kB7 < kEnd && col0 + nB7 < s.N ? b[bBase + (long)(k0 + kB7) * s.Bk + (long)(col0 + nB7) * s.Bn] : 0f;
             }
-            for (int k = 0; k < WideDepth; k++)
+            // Every k of the step written out, so each shared load has a constant offset.
             {
-                // Views with constant offsets: the offsets become immediate address offsets of the shared loads.
-                var rowA = readA.SubView(k * WidePitch);
-                var rowB = readB.SubView(k * WidePitch);
-                float a0 = rowA[0], a1 = rowA[16], a2 = rowA[32], a3 = rowA[48], a4 = rowA[64], a5 = rowA[80], a6 = rowA[96], a7 = rowA[112];
-                float b0 = rowB[0], b1 = rowB[16], b2 = rowB[32], b3 = rowB[48], b4 = rowB[64], b5 = rowB[80], b6 = rowB[96], b7 = rowB[112];
-                c00 += a0 * b0; c01 += a0 * b1; c02 += a0 * b2; c03 += a0 * b3; c04 += a0 * b4; c05 += a0 * b5; c06 += a0 * b6; c07 += a0 * b7;
-                c10 += a1 * b0; c11 += a1 * b1; c12 += a1 * b2; c13 += a1 * b3; c14 += a1 * b4; c15 += a1 * b5; c16 += a1 * b6; c17 += a1 * b7;
-                c20 += a2 * b0; c21 += a2 * b1; c22 += a2 * b2; c23 += a2 * b3; c24 += a2 * b4; c25 += a2 * b5; c26 += a2 * b6; c27 += a2 * b7;
-                c30 += a3 * b0; c31 += a3 * b1; c32 += a3 * b2; c33 += a3 * b3; c34 += a3 * b4; c35 += a3 * b5; c36 += a3 * b6; c37 += a3 * b7;
-                c40 += a4 * b0; c41 += a4 * b1; c42 += a4 * b2; c43 += a4 * b3; c44 += a4 * b4; c45 += a4 * b5; c46 += a4 * b6; c47 += a4 * b7;
-                c50 += a5 * b0; c51 += a5 * b1; c52 += a5 * b2; c53 += a5 * b3; c54 += a5 * b4; c55 += a5 * b5; c56 += a5 * b6; c57 += a5 * b7;
-                c60 += a6 * b0; c61 += a6 * b1; c62 += a6 * b2; c63 += a6 * b3; c64 += a6 * b4; c65 += a6 * b5; c66 += a6 * b6; c67 += a6 * b7;
-                c70 += a7 * b0; c71 += a7 * b1; c72 += a7 * b2; c73 += a7 * b3; c74 += a7 * b4; c75 += a7 * b5; c76 += a7 * b6; c77 += a7 * b7;
+                Quad qa0 = readA[0], qb0 = readB[0]; Quad qa1 = readA[16], qb1 = readB[16];
+                c00 += qa0.X * qb0.X; c01 += qa0.X * qb0.Y; c02 += qa0.X * qb0.Z; c03 += qa0.X * qb0.W; c04 += qa0.X * qb1.X; c05 += qa0.X * qb1.Y; c06 += qa0.X * qb1.Z; c07 += qa0.X * qb1.W;
+                c10 += qa0.Y * qb0.X; c11 += qa0.Y * qb0.Y; c12 += qa0.Y * qb0.Z; c13 += qa0.Y * qb0.W; c14 += qa0.Y * qb1.X; c15 += qa0.Y * qb1.Y; c16 += qa0.Y * qb1.Z; c17 += qa0.Y * qb1.W;
+                c20 += qa0.Z * qb0.X; c21 += qa0.Z * qb0.Y; c22 += qa0.Z * qb0.Z; c23 += qa0.Z * qb0.W; c24 += qa0.Z * qb1.X; c25 += qa0.Z * qb1.Y; c26 += qa0.Z * qb1.Z; c27 += qa0.Z * qb1.W;
+                c30 += qa0.W * qb0.X; c31 += qa0.W * qb0.Y; c32 += qa0.W * qb0.Z; c33 += qa0.W * qb0.W; c34 += qa0.W * qb1.X; c35 += qa0.W * qb1.Y; c36 += qa0.W * qb1.Z; c37 += qa0.W * qb1.W;
+                c40 += qa1.X * qb0.X; c41 += qa1.X * qb0.Y; c42 += qa1.X * qb0.Z; c43 += qa1.X * qb0.W; c44 += qa1.X * qb1.X; c45 += qa1.X * qb1.Y; c46 += qa1.X * qb1.Z; c47 += qa1.X * qb1.W;
+                c50 += qa1.Y * qb0.X; c51 += qa1.Y * qb0.Y; c52 += qa1.Y * qb0.Z; c53 += qa1.Y * qb0.W; c54 += qa1.Y * qb1.X; c55 += qa1.Y * qb1.Y; c56 += qa1.Y * qb1.Z; c57 += qa1.Y * qb1.W;
+                c60 += qa1.Z * qb0.X; c61 += qa1.Z * qb0.Y; c62 += qa1.Z * qb0.Z; c63 += qa1.Z * qb0.W; c64 += qa1.Z * qb1.X; c65 += qa1.Z * qb1.Y; c66 += qa1.Z * qb1.Z; c67 += qa1.Z * qb1.W;
+                c70 += qa1.W * qb0.X; c71 += qa1.W * qb0.Y; c72 += qa1.W * qb0.Z; c73 += qa1.W * qb0.W; c74 += qa1.W * qb1.X; c75 += qa1.W * qb1.Y; c76 += qa1.W * qb1.Z; c77 += qa1.W * qb1.W;
+            }
+            {
+                Quad qa0 = readA[1 * WidePitch + 0], qb0 = readB[1 * WidePitch + 0]; Quad qa1 = readA[1 * WidePitch + 16], qb1 = readB[1 * WidePitch + 16];
+                c00 += qa0.X * qb0.X; c01 += qa0.X * qb0.Y; c02 += qa0.X * qb0.Z; c03 += qa0.X * qb0.W; c04 += qa0.X * qb1.X; c05 += qa0.X * qb1.Y; c06 += qa0.X * qb1.Z; c07 += qa0.X * qb1.W;
+                c10 += qa0.Y * qb0.X; c11 += qa0.Y * qb0.Y; c12 += qa0.Y * qb0.Z; c13 += qa0.Y * qb0.W; c14 += qa0.Y * qb1.X; c15 += qa0.Y * qb1.Y; c16 += qa0.Y * qb1.Z; c17 += qa0.Y * qb1.W;
+                c20 += qa0.Z * qb0.X; c21 += qa0.Z * qb0.Y; c22 += qa0.Z * qb0.Z; c23 += qa0.Z * qb0.W; c24 += qa0.Z * qb1.X; c25 += qa0.Z * qb1.Y; c26 += qa0.Z * qb1.Z; c27 += qa0.Z * qb1.W;
+                c30 += qa0.W * qb0.X; c31 += qa0.W * qb0.Y; c32 += qa0.W * qb0.Z; c33 += qa0.W * qb0.W; c34 += qa0.W * qb1.X; c35 += qa0.W * qb1.Y; c36 += qa0.W * qb1.Z; c37 += qa0.W * qb1.W;
+                c40 += qa1.X * qb0.X; c41 += qa1.X * qb0.Y; c42 += qa1.X * qb0.Z; c43 += qa1.X * qb0.W; c44 += qa1.X * qb1.X; c45 += qa1.X * qb1.Y; c46 += qa1.X * qb1.Z; c47 += qa1.X * qb1.W;
+                c50 += qa1.Y * qb0.X; c51 += qa1.Y * qb0.Y; c52 += qa1.Y * qb0.Z; c53 += qa1.Y * qb0.W; c54 += qa1.Y * qb1.X; c55 += qa1.Y * qb1.Y; c56 += qa1.Y * qb1.Z; c57 += qa1.Y * qb1.W;
+                c60 += qa1.Z * qb0.X; c61 += qa1.Z * qb0.Y; c62 += qa1.Z * qb0.Z; c63 += qa1.Z * qb0.W; c64 += qa1.Z * qb1.X; c65 += qa1.Z * qb1.Y; c66 += qa1.Z * qb1.Z; c67 += qa1.Z * qb1.W;
+                c70 += qa1.W * qb0.X; c71 += qa1.W * qb0.Y; c72 += qa1.W * qb0.Z; c73 += qa1.W * qb0.W; c74 += qa1.W * qb1.X; c75 += qa1.W * qb1.Y; c76 += qa1.W * qb1.Z; c77 += qa1.W * qb1.W;
+            }
+            {
+                Quad qa0 = readA[2 * WidePitch + 0], qb0 = readB[2 * WidePitch + 0]; Quad qa1 = readA[2 * WidePitch + 16], qb1 = readB[2 * WidePitch + 16];
+                c00 += qa0.X * qb0.X; c01 += qa0.X * qb0.Y; c02 += qa0.X * qb0.Z; c03 += qa0.X * qb0.W; c04 += qa0.X * qb1.X; c05 += qa0.X * qb1.Y; c06 += qa0.X * qb1.Z; c07 += qa0.X * qb1.W;
+                c10 += qa0.Y * qb0.X; c11 += qa0.Y * qb0.Y; c12 += qa0.Y * qb0.Z; c13 += qa0.Y * qb0.W; c14 += qa0.Y * qb1.X; c15 += qa0.Y * qb1.Y; c16 += qa0.Y * qb1.Z; c17 += qa0.Y * qb1.W;
+                c20 += qa0.Z * qb0.X; c21 += qa0.Z * qb0.Y; c22 += qa0.Z * qb0.Z; c23 += qa0.Z * qb0.W; c24 += qa0.Z * qb1.X; c25 += qa0.Z * qb1.Y; c26 += qa0.Z * qb1.Z; c27 += qa0.Z * qb1.W;
+                c30 += qa0.W * qb0.X; c31 += qa0.W * qb0.Y; c32 += qa0.W * qb0.Z; c33 += qa0.W * qb0.W; c34 += qa0.W * qb1.X; c35 += qa0.W * qb1.Y; c36 += qa0.W * qb1.Z; c37 += qa0.W * qb1.W;
+                c40 += qa1.X * qb0.X; c41 += qa1.X * qb0.Y; c42 += qa1.X * qb0.Z; c43 += qa1.X * qb0.W; c44 += qa1.X * qb1.X; c45 += qa1.X * qb1.Y; c46 += qa1.X * qb1.Z; c47 += qa1.X * qb1.W;
+                c50 += qa1.Y * qb0.X; c51 += qa1.Y * qb0.Y; c52 += qa1.Y * qb0.Z; c53 += qa1.Y * qb0.W; c54 += qa1.Y * qb1.X; c55 += qa1.Y * qb1.Y; c56 += qa1.Y * qb1.Z; c57 += qa1.Y * qb1.W;
+                c60 += qa1.Z * qb0.X; c61 += qa1.Z * qb0.Y; c62 += qa1.Z * qb0.Z; c63 += qa1.Z * qb0.W; c64 += qa1.Z * qb1.X; c65 += qa1.Z * qb1.Y; c66 += qa1.Z * qb1.Z; c67 += qa1.Z * qb1.W;
+                c70 += qa1.W * qb0.X; c71 += qa1.W * qb0.Y; c72 += qa1.W * qb0.Z; c73 += qa1.W * qb0.W; c74 += qa1.W * qb1.X; c75 += qa1.W * qb1.Y; c76 += qa1.W * qb1.Z; c77 += qa1.W * qb1.W;
+            }
+            {
+                Quad qa0 = readA[3 * WidePitch + 0], qb0 = readB[3 * WidePitch + 0]; Quad qa1 = readA[3 * WidePitch + 16], qb1 = readB[3 * WidePitch + 16];
+                c00 += qa0.X * qb0.X; c01 += qa0.X * qb0.Y; c02 += qa0.X * qb0.Z; c03 += qa0.X * qb0.W; c04 += qa0.X * qb1.X; c05 += qa0.X * qb1.Y; c06 += qa0.X * qb1.Z; c07 += qa0.X * qb1.W;
+                c10 += qa0.Y * qb0.X; c11 += qa0.Y * qb0.Y; c12 += qa0.Y * qb0.Z; c13 += qa0.Y * qb0.W; c14 += qa0.Y * qb1.X; c15 += qa0.Y * qb1.Y; c16 += qa0.Y * qb1.Z; c17 += qa0.Y * qb1.W;
+                c20 += qa0.Z * qb0.X; c21 += qa0.Z * qb0.Y; c22 += qa0.Z * qb0.Z; c23 += qa0.Z * qb0.W; c24 += qa0.Z * qb1.X; c25 += qa0.Z * qb1.Y; c26 += qa0.Z * qb1.Z; c27 += qa0.Z * qb1.W;
+                c30 += qa0.W * qb0.X; c31 += qa0.W * qb0.Y; c32 += qa0.W * qb0.Z; c33 += qa0.W * qb0.W; c34 += qa0.W * qb1.X; c35 += qa0.W * qb1.Y; c36 += qa0.W * qb1.Z; c37 += qa0.W * qb1.W;
+                c40 += qa1.X * qb0.X; c41 += qa1.X * qb0.Y; c42 += qa1.X * qb0.Z; c43 += qa1.X * qb0.W; c44 += qa1.X * qb1.X; c45 += qa1.X * qb1.Y; c46 += qa1.X * qb1.Z; c47 += qa1.X * qb1.W;
+                c50 += qa1.Y * qb0.X; c51 += qa1.Y * qb0.Y; c52 += qa1.Y * qb0.Z; c53 += qa1.Y * qb0.W; c54 += qa1.Y * qb1.X; c55 += qa1.Y * qb1.Y; c56 += qa1.Y * qb1.Z; c57 += qa1.Y * qb1.W;
+                c60 += qa1.Z * qb0.X; c61 += qa1.Z * qb0.Y; c62 += qa1.Z * qb0.Z; c63 += qa1.Z * qb0.W; c64 += qa1.Z * qb1.X; c65 += qa1.Z * qb1.Y; c66 += qa1.Z * qb1.Z; c67 += qa1.Z * qb1.W;
+                c70 += qa1.W * qb0.X; c71 += qa1.W * qb0.Y; c72 += qa1.W * qb0.Z; c73 += qa1.W * qb0.W; c74 += qa1.W * qb1.X; c75 += qa1.W * qb1.Y; c76 += qa1.W * qb1.Z; c77 += qa1.W * qb1.W;
+            }
+            {
+                Quad qa0 = readA[4 * WidePitch + 0], qb0 = readB[4 * WidePitch + 0]; Quad qa1 = readA[4 * WidePitch + 16], qb1 = readB[4 * WidePitch + 16];
+                c00 += qa0.X * qb0.X; c01 += qa0.X * qb0.Y; c02 += qa0.X * qb0.Z; c03 += qa0.X * qb0.W; c04 += qa0.X * qb1.X; c05 += qa0.X * qb1.Y; c06 += qa0.X * qb1.Z; c07 += qa0.X * qb1.W;
+                c10 += qa0.Y * qb0.X; c11 += qa0.Y * qb0.Y; c12 += qa0.Y * qb0.Z; c13 += qa0.Y * qb0.W; c14 += qa0.Y * qb1.X; c15 += qa0.Y * qb1.Y; c16 += qa0.Y * qb1.Z; c17 += qa0.Y * qb1.W;
+                c20 += qa0.Z * qb0.X; c21 += qa0.Z * qb0.Y; c22 += qa0.Z * qb0.Z; c23 += qa0.Z * qb0.W; c24 += qa0.Z * qb1.X; c25 += qa0.Z * qb1.Y; c26 += qa0.Z * qb1.Z; c27 += qa0.Z * qb1.W;
+                c30 += qa0.W * qb0.X; c31 += qa0.W * qb0.Y; c32 += qa0.W * qb0.Z; c33 += qa0.W * qb0.W; c34 += qa0.W * qb1.X; c35 += qa0.W * qb1.Y; c36 += qa0.W * qb1.Z; c37 += qa0.W * qb1.W;
+                c40 += qa1.X * qb0.X; c41 += qa1.X * qb0.Y; c42 += qa1.X * qb0.Z; c43 += qa1.X * qb0.W; c44 += qa1.X * qb1.X; c45 += qa1.X * qb1.Y; c46 += qa1.X * qb1.Z; c47 += qa1.X * qb1.W;
+                c50 += qa1.Y * qb0.X; c51 += qa1.Y * qb0.Y; c52 += qa1.Y * qb0.Z; c53 += qa1.Y * qb0.W; c54 += qa1.Y * qb1.X; c55 += qa1.Y * qb1.Y; c56 += qa1.Y * qb1.Z; c57 += qa1.Y * qb1.W;
+                c60 += qa1.Z * qb0.X; c61 += qa1.Z * qb0.Y; c62 += qa1.Z * qb0.Z; c63 += qa1.Z * qb0.W; c64 += qa1.Z * qb1.X; c65 += qa1.Z * qb1.Y; c66 += qa1.Z * qb1.Z; c67 += qa1.Z * qb1.W;
+                c70 += qa1.W * qb0.X; c71 += qa1.W * qb0.Y; c72 += qa1.W * qb0.Z; c73 += qa1.W * qb0.W; c74 += qa1.W * qb1.X; c75 += qa1.W * qb1.Y; c76 += qa1.W * qb1.Z; c77 += qa1.W * qb1.W;
+            }
+            {
+                Quad qa0 = readA[5 * WidePitch + 0], qb0 = readB[5 * WidePitch + 0]; Quad qa1 = readA[5 * WidePitch + 16], qb1 = readB[5 * WidePitch + 16];
+                c00 += qa0.X * qb0.X; c01 += qa0.X * qb0.Y; c02 += qa0.X * qb0.Z; c03 += qa0.X * qb0.W; c04 += qa0.X * qb1.X; c05 += qa0.X * qb1.Y; c06 += qa0.X * qb1.Z; c07 += qa0.X * qb1.W;
+                c10 += qa0.Y * qb0.X; c11 += qa0.Y * qb0.Y; c12 += qa0.Y * qb0.Z; c13 += qa0.Y * qb0.W; c14 += qa0.Y * qb1.X; c15 += qa0.Y * qb1.Y; c16 += qa0.Y * qb1.Z; c17 += qa0.Y * qb1.W;
+                c20 += qa0.Z * qb0.X; c21 += qa0.Z * qb0.Y; c22 += qa0.Z * qb0.Z; c23 += qa0.Z * qb0.W; c24 += qa0.Z * qb1.X; c25 += qa0.Z * qb1.Y; c26 += qa0.Z * qb1.Z; c27 += qa0.Z * qb1.W;
+                c30 += qa0.W * qb0.X; c31 += qa0.W * qb0.Y; c32 += qa0.W * qb0.Z; c33 += qa0.W * qb0.W; c34 += qa0.W * qb1.X; c35 += qa0.W * qb1.Y; c36 += qa0.W * qb1.Z; c37 += qa0.W * qb1.W;
+                c40 += qa1.X * qb0.X; c41 += qa1.X * qb0.Y; c42 += qa1.X * qb0.Z; c43 += qa1.X * qb0.W; c44 += qa1.X * qb1.X; c45 += qa1.X * qb1.Y; c46 += qa1.X * qb1.Z; c47 += qa1.X * qb1.W;
+                c50 += qa1.Y * qb0.X; c51 += qa1.Y * qb0.Y; c52 += qa1.Y * qb0.Z; c53 += qa1.Y * qb0.W; c54 += qa1.Y * qb1.X; c55 += qa1.Y * qb1.Y; c56 += qa1.Y * qb1.Z; c57 += qa1.Y * qb1.W;
+                c60 += qa1.Z * qb0.X; c61 += qa1.Z * qb0.Y; c62 += qa1.Z * qb0.Z; c63 += qa1.Z * qb0.W; c64 += qa1.Z * qb1.X; c65 += qa1.Z * qb1.Y; c66 += qa1.Z * qb1.Z; c67 += qa1.Z * qb1.W;
+                c70 += qa1.W * qb0.X; c71 += qa1.W * qb0.Y; c72 += qa1.W * qb0.Z; c73 += qa1.W * qb0.W; c74 += qa1.W * qb1.X; c75 += qa1.W * qb1.Y; c76 += qa1.W * qb1.Z; c77 += qa1.W * qb1.W;
+            }
+            {
+                Quad qa0 = readA[6 * WidePitch + 0], qb0 = readB[6 * WidePitch + 0]; Quad qa1 = readA[6 * WidePitch + 16], qb1 = readB[6 * WidePitch + 16];
+                c00 += qa0.X * qb0.X; c01 += qa0.X * qb0.Y; c02 += qa0.X * qb0.Z; c03 += qa0.X * qb0.W; c04 += qa0.X * qb1.X; c05 += qa0.X * qb1.Y; c06 += qa0.X * qb1.Z; c07 += qa0.X * qb1.W;
+                c10 += qa0.Y * qb0.X; c11 += qa0.Y * qb0.Y; c12 += qa0.Y * qb0.Z; c13 += qa0.Y * qb0.W; c14 += qa0.Y * qb1.X; c15 += qa0.Y * qb1.Y; c16 += qa0.Y * qb1.Z; c17 += qa0.Y * qb1.W;
+                c20 += qa0.Z * qb0.X; c21 += qa0.Z * qb0.Y; c22 += qa0.Z * qb0.Z; c23 += qa0.Z * qb0.W; c24 += qa0.Z * qb1.X; c25 += qa0.Z * qb1.Y; c26 += qa0.Z * qb1.Z; c27 += qa0.Z * qb1.W;
+                c30 += qa0.W * qb0.X; c31 += qa0.W * qb0.Y; c32 += qa0.W * qb0.Z; c33 += qa0.W * qb0.W; c34 += qa0.W * qb1.X; c35 += qa0.W * qb1.Y; c36 += qa0.W * qb1.Z; c37 += qa0.W * qb1.W;
+                c40 += qa1.X * qb0.X; c41 += qa1.X * qb0.Y; c42 += qa1.X * qb0.Z; c43 += qa1.X * qb0.W; c44 += qa1.X * qb1.X; c45 += qa1.X * qb1.Y; c46 += qa1.X * qb1.Z; c47 += qa1.X * qb1.W;
+                c50 += qa1.Y * qb0.X; c51 += qa1.Y * qb0.Y; c52 += qa1.Y * qb0.Z; c53 += qa1.Y * qb0.W; c54 += qa1.Y * qb1.X; c55 += qa1.Y * qb1.Y; c56 += qa1.Y * qb1.Z; c57 += qa1.Y * qb1.W;
+                c60 += qa1.Z * qb0.X; c61 += qa1.Z * qb0.Y; c62 += qa1.Z * qb0.Z; c63 += qa1.Z * qb0.W; c64 += qa1.Z * qb1.X; c65 += qa1.Z * qb1.Y; c66 += qa1.Z * qb1.Z; c67 += qa1.Z * qb1.W;
+                c70 += qa1.W * qb0.X; c71 += qa1.W * qb0.Y; c72 += qa1.W * qb0.Z; c73 += qa1.W * qb0.W; c74 += qa1.W * qb1.X; c75 += qa1.W * qb1.Y; c76 += qa1.W * qb1.Z; c77 += qa1.W * qb1.W;
+            }
+            {
+                Quad qa0 = readA[7 * WidePitch + 0], qb0 = readB[7 * WidePitch + 0]; Quad qa1 = readA[7 * WidePitch + 16], qb1 = readB[7 * WidePitch + 16];
+                c00 += qa0.X * qb0.X; c01 += qa0.X * qb0.Y; c02 += qa0.X * qb0.Z; c03 += qa0.X * qb0.W; c04 += qa0.X * qb1.X; c05 += qa0.X * qb1.Y; c06 += qa0.X * qb1.Z; c07 += qa0.X * qb1.W;
+                c10 += qa0.Y * qb0.X; c11 += qa0.Y * qb0.Y; c12 += qa0.Y * qb0.Z; c13 += qa0.Y * qb0.W; c14 += qa0.Y * qb1.X; c15 += qa0.Y * qb1.Y; c16 += qa0.Y * qb1.Z; c17 += qa0.Y * qb1.W;
+                c20 += qa0.Z * qb0.X; c21 += qa0.Z * qb0.Y; c22 += qa0.Z * qb0.Z; c23 += qa0.Z * qb0.W; c24 += qa0.Z * qb1.X; c25 += qa0.Z * qb1.Y; c26 += qa0.Z * qb1.Z; c27 += qa0.Z * qb1.W;
+                c30 += qa0.W * qb0.X; c31 += qa0.W * qb0.Y; c32 += qa0.W * qb0.Z; c33 += qa0.W * qb0.W; c34 += qa0.W * qb1.X; c35 += qa0.W * qb1.Y; c36 += qa0.W * qb1.Z; c37 += qa0.W * qb1.W;
+                c40 += qa1.X * qb0.X; c41 += qa1.X * qb0.Y; c42 += qa1.X * qb0.Z; c43 += qa1.X * qb0.W; c44 += qa1.X * qb1.X; c45 += qa1.X * qb1.Y; c46 += qa1.X * qb1.Z; c47 += qa1.X * qb1.W;
+                c50 += qa1.Y * qb0.X; c51 += qa1.Y * qb0.Y; c52 += qa1.Y * qb0.Z; c53 += qa1.Y * qb0.W; c54 += qa1.Y * qb1.X; c55 += qa1.Y * qb1.Y; c56 += qa1.Y * qb1.Z; c57 += qa1.Y * qb1.W;
+                c60 += qa1.Z * qb0.X; c61 += qa1.Z * qb0.Y; c62 += qa1.Z * qb0.Z; c63 += qa1.Z * qb0.W; c64 += qa1.Z * qb1.X; c65 += qa1.Z * qb1.Y; c66 += qa1.Z * qb1.Z; c67 += qa1.Z * qb1.W;
+                c70 += qa1.W * qb0.X; c71 += qa1.W * qb0.Y; c72 += qa1.W * qb0.Z; c73 += qa1.W * qb0.W; c74 += qa1.W * qb1.X; c75 += qa1.W * qb1.Y; c76 += qa1.W * qb1.Z; c77 += qa1.W * qb1.W;
+            }
+            {
+                Quad qa0 = readA[8 * WidePitch + 0], qb0 = readB[8 * WidePitch + 0]; Quad qa1 = readA[8 * WidePitch + 16], qb1 = readB[8 * WidePitch + 16];
+                c00 += qa0.X * qb0.X; c01 += qa0.X * qb0.Y; c02 += qa0.X * qb0.Z; c03 += qa0.X * qb0.W; c04 += qa0.X * qb1.X; c05 += qa0.X * qb1.Y; c06 += qa0.X * qb1.Z; c07 += qa0.X * qb1.W;
+                c10 += qa0.Y * qb0.X; c11 += qa0.Y * qb0.Y; c12 += qa0.Y * qb0.Z; c13 += qa0.Y * qb0.W; c14 += qa0.Y * qb1.X; c15 += qa0.Y * qb1.Y; c16 += qa0.Y * qb1.Z; c17 += qa0.Y * qb1.W;
+                c20 += qa0.Z * qb0.X; c21 += qa0.Z * qb0.Y; c22 += qa0.Z * qb0.Z; c23 += qa0.Z * qb0.W; c24 += qa0.Z * qb1.X; c25 += qa0.Z * qb1.Y; c26 += qa0.Z * qb1.Z; c27 += qa0.Z * qb1.W;
+                c30 += qa0.W * qb0.X; c31 += qa0.W * qb0.Y; c32 += qa0.W * qb0.Z; c33 += qa0.W * qb0.W; c34 += qa0.W * qb1.X; c35 += qa0.W * qb1.Y; c36 += qa0.W * qb1.Z; c37 += qa0.W * qb1.W;
+                c40 += qa1.X * qb0.X; c41 += qa1.X * qb0.Y; c42 += qa1.X * qb0.Z; c43 += qa1.X * qb0.W; c44 += qa1.X * qb1.X; c45 += qa1.X * qb1.Y; c46 += qa1.X * qb1.Z; c47 += qa1.X * qb1.W;
+                c50 += qa1.Y * qb0.X; c51 += qa1.Y * qb0.Y; c52 += qa1.Y * qb0.Z; c53 += qa1.Y * qb0.W; c54 += qa1.Y * qb1.X; c55 += qa1.Y * qb1.Y; c56 += qa1.Y * qb1.Z; c57 += qa1.Y * qb1.W;
+                c60 += qa1.Z * qb0.X; c61 += qa1.Z * qb0.Y; c62 += qa1.Z * qb0.Z; c63 += qa1.Z * qb0.W; c64 += qa1.Z * qb1.X; c65 += qa1.Z * qb1.Y; c66 += qa1.Z * qb1.Z; c67 += qa1.Z * qb1.W;
+                c70 += qa1.W * qb0.X; c71 += qa1.W * qb0.Y; c72 += qa1.W * qb0.Z; c73 += qa1.W * qb0.W; c74 += qa1.W * qb1.X; c75 += qa1.W * qb1.Y; c76 += qa1.W * qb1.Z; c77 += qa1.W * qb1.W;
+            }
+            {
+                Quad qa0 = readA[9 * WidePitch + 0], qb0 = readB[9 * WidePitch + 0]; Quad qa1 = readA[9 * WidePitch + 16], qb1 = readB[9 * WidePitch + 16];
+                c00 += qa0.X * qb0.X; c01 += qa0.X * qb0.Y; c02 += qa0.X * qb0.Z; c03 += qa0.X * qb0.W; c04 += qa0.X * qb1.X; c05 += qa0.X * qb1.Y; c06 += qa0.X * qb1.Z; c07 += qa0.X * qb1.W;
+                c10 += qa0.Y * qb0.X; c11 += qa0.Y * qb0.Y; c12 += qa0.Y * qb0.Z; c13 += qa0.Y * qb0.W; c14 += qa0.Y * qb1.X; c15 += qa0.Y * qb1.Y; c16 += qa0.Y * qb1.Z; c17 += qa0.Y * qb1.W;
+                c20 += qa0.Z * qb0.X; c21 += qa0.Z * qb0.Y; c22 += qa0.Z * qb0.Z; c23 += qa0.Z * qb0.W; c24 += qa0.Z * qb1.X; c25 += qa0.Z * qb1.Y; c26 += qa0.Z * qb1.Z; c27 += qa0.Z * qb1.W;
+                c30 += qa0.W * qb0.X; c31 += qa0.W * qb0.Y; c32 += qa0.W * qb0.Z; c33 += qa0.W * qb0.W; c34 += qa0.W * qb1.X; c35 += qa0.W * qb1.Y; c36 += qa0.W * qb1.Z; c37 += qa0.W * qb1.W;
+                c40 += qa1.X * qb0.X; c41 += qa1.X * qb0.Y; c42 += qa1.X * qb0.Z; c43 += qa1.X * qb0.W; c44 += qa1.X * qb1.X; c45 += qa1.X * qb1.Y; c46 += qa1.X * qb1.Z; c47 += qa1.X * qb1.W;
+                c50 += qa1.Y * qb0.X; c51 += qa1.Y * qb0.Y; c52 += qa1.Y * qb0.Z; c53 += qa1.Y * qb0.W; c54 += qa1.Y * qb1.X; c55 += qa1.Y * qb1.Y; c56 += qa1.Y * qb1.Z; c57 += qa1.Y * qb1.W;
+                c60 += qa1.Z * qb0.X; c61 += qa1.Z * qb0.Y; c62 += qa1.Z * qb0.Z; c63 += qa1.Z * qb0.W; c64 += qa1.Z * qb1.X; c65 += qa1.Z * qb1.Y; c66 += qa1.Z * qb1.Z; c67 += qa1.Z * qb1.W;
+                c70 += qa1.W * qb0.X; c71 += qa1.W * qb0.Y; c72 += qa1.W * qb0.Z; c73 += qa1.W * qb0.W; c74 += qa1.W * qb1.X; c75 += qa1.W * qb1.Y; c76 += qa1.W * qb1.Z; c77 += qa1.W * qb1.W;
+            }
+            {
+                Quad qa0 = readA[10 * WidePitch + 0], qb0 = readB[10 * WidePitch + 0]; Quad qa1 = readA[10 * WidePitch + 16], qb1 = readB[10 * WidePitch + 16];
+                c00 += qa0.X * qb0.X; c01 += qa0.X * qb0.Y; c02 += qa0.X * qb0.Z; c03 += qa0.X * qb0.W; c04 += qa0.X * qb1.X; c05 += qa0.X * qb1.Y; c06 += qa0.X * qb1.Z; c07 += qa0.X * qb1.W;
+                c10 += qa0.Y * qb0.X; c11 += qa0.Y * qb0.Y; c12 += qa0.Y * qb0.Z; c13 += qa0.Y * qb0.W; c14 += qa0.Y * qb1.X; c15 += qa0.Y * qb1.Y; c16 += qa0.Y * qb1.Z; c17 += qa0.Y * qb1.W;
+                c20 += qa0.Z * qb0.X; c21 += qa0.Z * qb0.Y; c22 += qa0.Z * qb0.Z; c23 += qa0.Z * qb0.W; c24 += qa0.Z * qb1.X; c25 += qa0.Z * qb1.Y; c26 += qa0.Z * qb1.Z; c27 += qa0.Z * qb1.W;
+                c30 += qa0.W * qb0.X; c31 += qa0.W * qb0.Y; c32 += qa0.W * qb0.Z; c33 += qa0.W * qb0.W; c34 += qa0.W * qb1.X; c35 += qa0.W * qb1.Y; c36 += qa0.W * qb1.Z; c37 += qa0.W * qb1.W;
+                c40 += qa1.X * qb0.X; c41 += qa1.X * qb0.Y; c42 += qa1.X * qb0.Z; c43 += qa1.X * qb0.W; c44 += qa1.X * qb1.X; c45 += qa1.X * qb1.Y; c46 += qa1.X * qb1.Z; c47 += qa1.X * qb1.W;
+                c50 += qa1.Y * qb0.X; c51 += qa1.Y * qb0.Y; c52 += qa1.Y * qb0.Z; c53 += qa1.Y * qb0.W; c54 += qa1.Y * qb1.X; c55 += qa1.Y * qb1.Y; c56 += qa1.Y * qb1.Z; c57 += qa1.Y * qb1.W;
+                c60 += qa1.Z * qb0.X; c61 += qa1.Z * qb0.Y; c62 += qa1.Z * qb0.Z; c63 += qa1.Z * qb0.W; c64 += qa1.Z * qb1.X; c65 += qa1.Z * qb1.Y; c66 += qa1.Z * qb1.Z; c67 += qa1.Z * qb1.W;
+                c70 += qa1.W * qb0.X; c71 += qa1.W * qb0.Y; c72 += qa1.W * qb0.Z; c73 += qa1.W * qb0.W; c74 += qa1.W * qb1.X; c75 += qa1.W * qb1.Y; c76 += qa1.W * qb1.Z; c77 += qa1.W * qb1.W;
+            }
+            {
+                Quad qa0 = readA[11 * WidePitch + 0], qb0 = readB[11 * WidePitch + 0]; Quad qa1 = readA[11 * WidePitch + 16], qb1 = readB[11 * WidePitch + 16];
+                c00 += qa0.X * qb0.X; c01 += qa0.X * qb0.Y; c02 += qa0.X * qb0.Z; c03 += qa0.X * qb0.W; c04 += qa0.X * qb1.X; c05 += qa0.X * qb1.Y; c06 += qa0.X * qb1.Z; c07 += qa0.X * qb1.W;
+                c10 += qa0.Y * qb0.X; c11 += qa0.Y * qb0.Y; c12 += qa0.Y * qb0.Z; c13 += qa0.Y * qb0.W; c14 += qa0.Y * qb1.X; c15 += qa0.Y * qb1.Y; c16 += qa0.Y * qb1.Z; c17 += qa0.Y * qb1.W;
+                c20 += qa0.Z * qb0.X; c21 += qa0.Z * qb0.Y; c22 += qa0.Z * qb0.Z; c23 += qa0.Z * qb0.W; c24 += qa0.Z * qb1.X; c25 += qa0.Z * qb1.Y; c26 += qa0.Z * qb1.Z; c27 += qa0.Z * qb1.W;
+                c30 += qa0.W * qb0.X; c31 += qa0.W * qb0.Y; c32 += qa0.W * qb0.Z; c33 += qa0.W * qb0.W; c34 += qa0.W * qb1.X; c35 += qa0.W * qb1.Y; c36 += qa0.W * qb1.Z; c37 += qa0.W * qb1.W;
+                c40 += qa1.X * qb0.X; c41 += qa1.X * qb0.Y; c42 += qa1.X * qb0.Z; c43 += qa1.X * qb0.W; c44 += qa1.X * qb1.X; c45 += qa1.X * qb1.Y; c46 += qa1.X * qb1.Z; c47 += qa1.X * qb1.W;
+                c50 += qa1.Y * qb0.X; c51 += qa1.Y * qb0.Y; c52 += qa1.Y * qb0.Z; c53 += qa1.Y * qb0.W; c54 += qa1.Y * qb1.X; c55 += qa1.Y * qb1.Y; c56 += qa1.Y * qb1.Z; c57 += qa1.Y * qb1.W;
+                c60 += qa1.Z * qb0.X; c61 += qa1.Z * qb0.Y; c62 += qa1.Z * qb0.Z; c63 += qa1.Z * qb0.W; c64 += qa1.Z * qb1.X; c65 += qa1.Z * qb1.Y; c66 += qa1.Z * qb1.Z; c67 += qa1.Z * qb1.W;
+                c70 += qa1.W * qb0.X; c71 += qa1.W * qb0.Y; c72 += qa1.W * qb0.Z; c73 += qa1.W * qb0.W; c74 += qa1.W * qb1.X; c75 += qa1.W * qb1.Y; c76 += qa1.W * qb1.Z; c77 += qa1.W * qb1.W;
+            }
+            {
+                Quad qa0 = readA[12 * WidePitch + 0], qb0 = readB[12 * WidePitch + 0]; Quad qa1 = readA[12 * WidePitch + 16], qb1 = readB[12 * WidePitch + 16];
+                c00 += qa0.X * qb0.X; c01 += qa0.X * qb0.Y; c02 += qa0.X * qb0.Z; c03 += qa0.X * qb0.W; c04 += qa0.X * qb1.X; c05 += qa0.X * qb1.Y; c06 += qa0.X * qb1.Z; c07 += qa0.X * qb1.W;
+                c10 += qa0.Y * qb0.X; c11 += qa0.Y * qb0.Y; c12 += qa0.Y * qb0.Z; c13 += qa0.Y * qb0.W; c14 += qa0.Y * qb1.X; c15 += qa0.Y * qb1.Y; c16 += qa0.Y * qb1.Z; c17 += qa0.Y * qb1.W;
+                c20 += qa0.Z * qb0.X; c21 += qa0.Z * qb0.Y; c22 += qa0.Z * qb0.Z; c23 += qa0.Z * qb0.W; c24 += qa0.Z * qb1.X; c25 += qa0.Z * qb1.Y; c26 += qa0.Z * qb1.Z; c27 += qa0.Z * qb1.W;
+                c30 += qa0.W * qb0.X; c31 += qa0.W * qb0.Y; c32 += qa0.W * qb0.Z; c33 += qa0.W * qb0.W; c34 += qa0.W * qb1.X; c35 += qa0.W * qb1.Y; c36 += qa0.W * qb1.Z; c37 += qa0.W * qb1.W;
+                c40 += qa1.X * qb0.X; c41 += qa1.X * qb0.Y; c42 += qa1.X * qb0.Z; c43 += qa1.X * qb0.W; c44 += qa1.X * qb1.X; c45 += qa1.X * qb1.Y; c46 += qa1.X * qb1.Z; c47 += qa1.X * qb1.W;
+                c50 += qa1.Y * qb0.X; c51 += qa1.Y * qb0.Y; c52 += qa1.Y * qb0.Z; c53 += qa1.Y * qb0.W; c54 += qa1.Y * qb1.X; c55 += qa1.Y * qb1.Y; c56 += qa1.Y * qb1.Z; c57 += qa1.Y * qb1.W;
+                c60 += qa1.Z * qb0.X; c61 += qa1.Z * qb0.Y; c62 += qa1.Z * qb0.Z; c63 += qa1.Z * qb0.W; c64 += qa1.Z * qb1.X; c65 += qa1.Z * qb1.Y; c66 += qa1.Z * qb1.Z; c67 += qa1.Z * qb1.W;
+                c70 += qa1.W * qb0.X; c71 += qa1.W * qb0.Y; c72 += qa1.W * qb0.Z; c73 += qa1.W * qb0.W; c74 += qa1.W * qb1.X; c75 += qa1.W * qb1.Y; c76 += qa1.W * qb1.Z; c77 += qa1.W * qb1.W;
+            }
+            {
+                Quad qa0 = readA[13 * WidePitch + 0], qb0 = readB[13 * WidePitch + 0]; Quad qa1 = readA[13 * WidePitch + 16], qb1 = readB[13 * WidePitch + 16];
+                c00 += qa0.X * qb0.X; c01 += qa0.X * qb0.Y; c02 += qa0.X * qb0.Z; c03 += qa0.X * qb0.W; c04 += qa0.X * qb1.X; c05 += qa0.X * qb1.Y; c06 += qa0.X * qb1.Z; c07 += qa0.X * qb1.W;
+                c10 += qa0.Y * qb0.X; c11 += qa0.Y * qb0.Y; c12 += qa0.Y * qb0.Z; c13 += qa0.Y * qb0.W; c14 += qa0.Y * qb1.X; c15 += qa0.Y * qb1.Y; c16 += qa0.Y * qb1.Z; c17 += qa0.Y * qb1.W;
+                c20 += qa0.Z * qb0.X; c21 += qa0.Z * qb0.Y; c22 += qa0.Z * qb0.Z; c23 += qa0.Z * qb0.W; c24 += qa0.Z * qb1.X; c25 += qa0.Z * qb1.Y; c26 += qa0.Z * qb1.Z; c27 += qa0.Z * qb1.W;
+                c30 += qa0.W * qb0.X; c31 += qa0.W * qb0.Y; c32 += qa0.W * qb0.Z; c33 += qa0.W * qb0.W; c34 += qa0.W * qb1.X; c35 += qa0.W * qb1.Y; c36 += qa0.W * qb1.Z; c37 += qa0.W * qb1.W;
+                c40 += qa1.X * qb0.X; c41 += qa1.X * qb0.Y; c42 += qa1.X * qb0.Z; c43 += qa1.X * qb0.W; c44 += qa1.X * qb1.X; c45 += qa1.X * qb1.Y; c46 += qa1.X * qb1.Z; c47 += qa1.X * qb1.W;
+                c50 += qa1.Y * qb0.X; c51 += qa1.Y * qb0.Y; c52 += qa1.Y * qb0.Z; c53 += qa1.Y * qb0.W; c54 += qa1.Y * qb1.X; c55 += qa1.Y * qb1.Y; c56 += qa1.Y * qb1.Z; c57 += qa1.Y * qb1.W;
+                c60 += qa1.Z * qb0.X; c61 += qa1.Z * qb0.Y; c62 += qa1.Z * qb0.Z; c63 += qa1.Z * qb0.W; c64 += qa1.Z * qb1.X; c65 += qa1.Z * qb1.Y; c66 += qa1.Z * qb1.Z; c67 += qa1.Z * qb1.W;
+                c70 += qa1.W * qb0.X; c71 += qa1.W * qb0.Y; c72 += qa1.W * qb0.Z; c73 += qa1.W * qb0.W; c74 += qa1.W * qb1.X; c75 += qa1.W * qb1.Y; c76 += qa1.W * qb1.Z; c77 += qa1.W * qb1.W;
+            }
+            {
+                Quad qa0 = readA[14 * WidePitch + 0], qb0 = readB[14 * WidePitch + 0]; Quad qa1 = readA[14 * WidePitch + 16], qb1 = readB[14 * WidePitch + 16];
+                c00 += qa0.X * qb0.X; c01 += qa0.X * qb0.Y; c02 += qa0.X * qb0.Z; c03 += qa0.X * qb0.W; c04 += qa0.X * qb1.X; c05 += qa0.X * qb1.Y; c06 += qa0.X * qb1.Z; c07 += qa0.X * qb1.W;
+                c10 += qa0.Y * qb0.X; c11 += qa0.Y * qb0.Y; c12 += qa0.Y * qb0.Z; c13 += qa0.Y * qb0.W; c14 += qa0.Y * qb1.X; c15 += qa0.Y * qb1.Y; c16 += qa0.Y * qb1.Z; c17 += qa0.Y * qb1.W;
+                c20 += qa0.Z * qb0.X; c21 += qa0.Z * qb0.Y; c22 += qa0.Z * qb0.Z; c23 += qa0.Z * qb0.W; c24 += qa0.Z * qb1.X; c25 += qa0.Z * qb1.Y; c26 += qa0.Z * qb1.Z; c27 += qa0.Z * qb1.W;
+                c30 += qa0.W * qb0.X; c31 += qa0.W * qb0.Y; c32 += qa0.W * qb0.Z; c33 += qa0.W * qb0.W; c34 += qa0.W * qb1.X; c35 += qa0.W * qb1.Y; c36 += qa0.W * qb1.Z; c37 += qa0.W * qb1.W;
+                c40 += qa1.X * qb0.X; c41 += qa1.X * qb0.Y; c42 += qa1.X * qb0.Z; c43 += qa1.X * qb0.W; c44 += qa1.X * qb1.X; c45 += qa1.X * qb1.Y; c46 += qa1.X * qb1.Z; c47 += qa1.X * qb1.W;
+                c50 += qa1.Y * qb0.X; c51 += qa1.Y * qb0.Y; c52 += qa1.Y * qb0.Z; c53 += qa1.Y * qb0.W; c54 += qa1.Y * qb1.X; c55 += qa1.Y * qb1.Y; c56 += qa1.Y * qb1.Z; c57 += qa1.Y * qb1.W;
+                c60 += qa1.Z * qb0.X; c61 += qa1.Z * qb0.Y; c62 += qa1.Z * qb0.Z; c63 += qa1.Z * qb0.W; c64 += qa1.Z * qb1.X; c65 += qa1.Z * qb1.Y; c66 += qa1.Z * qb1.Z; c67 += qa1.Z * qb1.W;
+                c70 += qa1.W * qb0.X; c71 += qa1.W * qb0.Y; c72 += qa1.W * qb0.Z; c73 += qa1.W * qb0.W; c74 += qa1.W * qb1.X; c75 += qa1.W * qb1.Y; c76 += qa1.W * qb1.Z; c77 += qa1.W * qb1.W;
+            }
+            {
+                Quad qa0 = readA[15 * WidePitch + 0], qb0 = readB[15 * WidePitch + 0]; Quad qa1 = readA[15 * WidePitch + 16], qb1 = readB[15 * WidePitch + 16];
+                c00 += qa0.X * qb0.X; c01 += qa0.X * qb0.Y; c02 += qa0.X * qb0.Z; c03 += qa0.X * qb0.W; c04 += qa0.X * qb1.X; c05 += qa0.X * qb1.Y; c06 += qa0.X * qb1.Z; c07 += qa0.X * qb1.W;
+                c10 += qa0.Y * qb0.X; c11 += qa0.Y * qb0.Y; c12 += qa0.Y * qb0.Z; c13 += qa0.Y * qb0.W; c14 += qa0.Y * qb1.X; c15 += qa0.Y * qb1.Y; c16 += qa0.Y * qb1.Z; c17 += qa0.Y * qb1.W;
+                c20 += qa0.Z * qb0.X; c21 += qa0.Z * qb0.Y; c22 += qa0.Z * qb0.Z; c23 += qa0.Z * qb0.W; c24 += qa0.Z * qb1.X; c25 += qa0.Z * qb1.Y; c26 += qa0.Z * qb1.Z; c27 += qa0.Z * qb1.W;
+                c30 += qa0.W * qb0.X; c31 += qa0.W * qb0.Y; c32 += qa0.W * qb0.Z; c33 += qa0.W * qb0.W; c34 += qa0.W * qb1.X; c35 += qa0.W * qb1.Y; c36 += qa0.W * qb1.Z; c37 += qa0.W * qb1.W;
+                c40 += qa1.X * qb0.X; c41 += qa1.X * qb0.Y; c42 += qa1.X * qb0.Z; c43 += qa1.X * qb0.W; c44 += qa1.X * qb1.X; c45 += qa1.X * qb1.Y; c46 += qa1.X * qb1.Z; c47 += qa1.X * qb1.W;
+                c50 += qa1.Y * qb0.X; c51 += qa1.Y * qb0.Y; c52 += qa1.Y * qb0.Z; c53 += qa1.Y * qb0.W; c54 += qa1.Y * qb1.X; c55 += qa1.Y * qb1.Y; c56 += qa1.Y * qb1.Z; c57 += qa1.Y * qb1.W;
+                c60 += qa1.Z * qb0.X; c61 += qa1.Z * qb0.Y; c62 += qa1.Z * qb0.Z; c63 += qa1.Z * qb0.W; c64 += qa1.Z * qb1.X; c65 += qa1.Z * qb1.Y; c66 += qa1.Z * qb1.Z; c67 += qa1.Z * qb1.W;
+                c70 += qa1.W * qb0.X; c71 += qa1.W * qb0.Y; c72 += qa1.W * qb0.Z; c73 += qa1.W * qb0.W; c74 += qa1.W * qb1.X; c75 += qa1.W * qb1.Y; c76 += qa1.W * qb1.Z; c77 += qa1.W * qb1.W;
             }
             Group.Barrier();
         }
         var cz = c.SubView(z * s.Sc);
-        int r0 = row0 + ty, q0 = col0 + tx;
-        Store(cz, s, r0 + 0, q0 + 0, c00); Store(cz, s, r0 + 0, q0 + 16, c01); Store(cz, s, r0 + 0, q0 + 32, c02); Store(cz, s, r0 + 0, q0 + 48, c03); Store(cz, s, r0 + 0, q0 + 64, c04); Store(cz, s, r0 + 0, q0 + 80, c05); Store(cz, s, r0 + 0, q0 + 96, c06); Store(cz, s, r0 + 0, q0 + 112, c07);
-        Store(cz, s, r0 + 16, q0 + 0, c10); Store(cz, s, r0 + 16, q0 + 16, c11); Store(cz, s, r0 + 16, q0 + 32, c12); Store(cz, s, r0 + 16, q0 + 48, c13); Store(cz, s, r0 + 16, q0 + 64, c14); Store(cz, s, r0 + 16, q0 + 80, c15); Store(cz, s, r0 + 16, q0 + 96, c16); Store(cz, s, r0 + 16, q0 + 112, c17);
-        Store(cz, s, r0 + 32, q0 + 0, c20); Store(cz, s, r0 + 32, q0 + 16, c21); Store(cz, s, r0 + 32, q0 + 32, c22); Store(cz, s, r0 + 32, q0 + 48, c23); Store(cz, s, r0 + 32, q0 + 64, c24); Store(cz, s, r0 + 32, q0 + 80, c25); Store(cz, s, r0 + 32, q0 + 96, c26); Store(cz, s, r0 + 32, q0 + 112, c27);
-        Store(cz, s, r0 + 48, q0 + 0, c30); Store(cz, s, r0 + 48, q0 + 16, c31); Store(cz, s, r0 + 48, q0 + 32, c32); Store(cz, s, r0 + 48, q0 + 48, c33); Store(cz, s, r0 + 48, q0 + 64, c34); Store(cz, s, r0 + 48, q0 + 80, c35); Store(cz, s, r0 + 48, q0 + 96, c36); Store(cz, s, r0 + 48, q0 + 112, c37);
-        Store(cz, s, r0 + 64, q0 + 0, c40); Store(cz, s, r0 + 64, q0 + 16, c41); Store(cz, s, r0 + 64, q0 + 32, c42); Store(cz, s, r0 + 64, q0 + 48, c43); Store(cz, s, r0 + 64, q0 + 64, c44); Store(cz, s, r0 + 64, q0 + 80, c45); Store(cz, s, r0 + 64, q0 + 96, c46); Store(cz, s, r0 + 64, q0 + 112, c47);
-        Store(cz, s, r0 + 80, q0 + 0, c50); Store(cz, s, r0 + 80, q0 + 16, c51); Store(cz, s, r0 + 80, q0 + 32, c52); Store(cz, s, r0 + 80, q0 + 48, c53); Store(cz, s, r0 + 80, q0 + 64, c54); Store(cz, s, r0 + 80, q0 + 80, c55); Store(cz, s, r0 + 80, q0 + 96, c56); Store(cz, s, r0 + 80, q0 + 112, c57);
-        Store(cz, s, r0 + 96, q0 + 0, c60); Store(cz, s, r0 + 96, q0 + 16, c61); Store(cz, s, r0 + 96, q0 + 32, c62); Store(cz, s, r0 + 96, q0 + 48, c63); Store(cz, s, r0 + 96, q0 + 64, c64); Store(cz, s, r0 + 96, q0 + 80, c65); Store(cz, s, r0 + 96, q0 + 96, c66); Store(cz, s, r0 + 96, q0 + 112, c67);
-        Store(cz, s, r0 + 112, q0 + 0, c70); Store(cz, s, r0 + 112, q0 + 16, c71); Store(cz, s, r0 + 112, q0 + 32, c72); Store(cz, s, r0 + 112, q0 + 48, c73); Store(cz, s, r0 + 112, q0 + 64, c74); Store(cz, s, r0 + 112, q0 + 80, c75); Store(cz, s, r0 + 112, q0 + 96, c76); Store(cz, s, r0 + 112, q0 + 112, c77);
+        var dz = s.Activation != 0 ? d.SubView(z * s.Sc) : d;
+        int r0 = row0 + ty * 4, q0 = col0 + tx * 4;
+        Store(cz, dz, bias, s, r0 + 0, q0 + 0, c00); Store(cz, dz, bias, s, r0 + 0, q0 + 1, c01); Store(cz, dz, bias, s, r0 + 0, q0 + 2, c02); Store(cz, dz, bias, s, r0 + 0, q0 + 3, c03); Store(cz, dz, bias, s, r0 + 0, q0 + 64, c04); Store(cz, dz, bias, s, r0 + 0, q0 + 65, c05); Store(cz, dz, bias, s, r0 + 0, q0 + 66, c06); Store(cz, dz, bias, s, r0 + 0, q0 + 67, c07);
+        Store(cz, dz, bias, s, r0 + 1, q0 + 0, c10); Store(cz, dz, bias, s, r0 + 1, q0 + 1, c11); Store(cz, dz, bias, s, r0 + 1, q0 + 2, c12); Store(cz, dz, bias, s, r0 + 1, q0 + 3, c13); Store(cz, dz, bias, s, r0 + 1, q0 + 64, c14); Store(cz, dz, bias, s, r0 + 1, q0 + 65, c15); Store(cz, dz, bias, s, r0 + 1, q0 + 66, c16); Store(cz, dz, bias, s, r0 + 1, q0 + 67, c17);
+        Store(cz, dz, bias, s, r0 + 2, q0 + 0, c20); Store(cz, dz, bias, s, r0 + 2, q0 + 1, c21); Store(cz, dz, bias, s, r0 + 2, q0 + 2, c22); Store(cz, dz, bias, s, r0 + 2, q0 + 3, c23); Store(cz, dz, bias, s, r0 + 2, q0 + 64, c24); Store(cz, dz, bias, s, r0 + 2, q0 + 65, c25); Store(cz, dz, bias, s, r0 + 2, q0 + 66, c26); Store(cz, dz, bias, s, r0 + 2, q0 + 67, c27);
+        Store(cz, dz, bias, s, r0 + 3, q0 + 0, c30); Store(cz, dz, bias, s, r0 + 3, q0 + 1, c31); Store(cz, dz, bias, s, r0 + 3, q0 + 2, c32); Store(cz, dz, bias, s, r0 + 3, q0 + 3, c33); Store(cz, dz, bias, s, r0 + 3, q0 + 64, c34); Store(cz, dz, bias, s, r0 + 3, q0 + 65, c35); Store(cz, dz, bias, s, r0 + 3, q0 + 66, c36); Store(cz, dz, bias, s, r0 + 3, q0 + 67, c37);
+        Store(cz, dz, bias, s, r0 + 64, q0 + 0, c40); Store(cz, dz, bias, s, r0 + 64, q0 + 1, c41); Store(cz, dz, bias, s, r0 + 64, q0 + 2, c42); Store(cz, dz, bias, s, r0 + 64, q0 + 3, c43); Store(cz, dz, bias, s, r0 + 64, q0 + 64, c44); Store(cz, dz, bias, s, r0 + 64, q0 + 65, c45); Store(cz, dz, bias, s, r0 + 64, q0 + 66, c46); Store(cz, dz, bias, s, r0 + 64, q0 + 67, c47);
+        Store(cz, dz, bias, s, r0 + 65, q0 + 0, c50); Store(cz, dz, bias, s, r0 + 65, q0 + 1, c51); Store(cz, dz, bias, s, r0 + 65, q0 + 2, c52); Store(cz, dz, bias, s, r0 + 65, q0 + 3, c53); Store(cz, dz, bias, s, r0 + 65, q0 + 64, c54); Store(cz, dz, bias, s, r0 + 65, q0 + 65, c55); Store(cz, dz, bias, s, r0 + 65, q0 + 66, c56); Store(cz, dz, bias, s, r0 + 65, q0 + 67, c57);
+        Store(cz, dz, bias, s, r0 + 66, q0 + 0, c60); Store(cz, dz, bias, s, r0 + 66, q0 + 1, c61); Store(cz, dz, bias, s, r0 + 66, q0 + 2, c62); Store(cz, dz, bias, s, r0 + 66, q0 + 3, c63); Store(cz, dz, bias, s, r0 + 66, q0 + 64, c64); Store(cz, dz, bias, s, r0 + 66, q0 + 65, c65); Store(cz, dz, bias, s, r0 + 66, q0 + 66, c66); Store(cz, dz, bias, s, r0 + 66, q0 + 67, c67);
+        Store(cz, dz, bias, s, r0 + 67, q0 + 0, c70); Store(cz, dz, bias, s, r0 + 67, q0 + 1, c71); Store(cz, dz, bias, s, r0 + 67, q0 + 2, c72); Store(cz, dz, bias, s, r0 + 67, q0 + 3, c73); Store(cz, dz, bias, s, r0 + 67, q0 + 64, c74); Store(cz, dz, bias, s, r0 + 67, q0 + 65, c75); Store(cz, dz, bias, s, r0 + 67, q0 + 66, c76); Store(cz, dz, bias, s, r0 + 67, q0 + 67, c77);
     }
 
-    private static void Store(ArrayView<float> c, GemmShape s, int m, int n, float value)
+    private static void Store(ArrayView<float> c, ArrayView<float> d, ArrayView<float> bias, GemmShape s, int m, int n, float value)
     {
         if (m >= s.M || n >= s.N) return;
         long at = (long)m * s.Ldc + n;
-        c[at] = s.Accumulate != 0 ? c[at] + value : value;
+        Finish(c, d, bias, s, m, n, at, s.Accumulate != 0 ? c[at] + value : value);
     }
 
-    /// <summary>dst[j] (+)= Σ_s partial[s·length + j] for s = 0 … slices − 1, in that order (split-K's deterministic reduction).</summary>
-    public static void SumSlices(Index1D j, ArrayView<float> partial, ArrayView<float> dst, int slices, int length, int accumulate)
+    /// <summary>The epilogue of one output: C = value + bias (the same addition the separate bias pass made), and D = f(C).</summary>
+    private static void Finish(ArrayView<float> c, ArrayView<float> d, ArrayView<float> bias, GemmShape s, int m, int n, long at, float value)
     {
-        float sum = 0f;
-        for (int z = 0; z < slices; z++) sum += partial[(long)z * length + j];
-        dst[j] = accumulate != 0 ? dst[j] + sum : sum;
+        if (s.BiasAlong == 1) value += bias[m];
+        else if (s.BiasAlong == 2) value += bias[n];
+        c[at] = value;
+        if (s.Activation != 0) d[at] = Activate(value, s.Activation - 1, s.Slope);
     }
+
+    /// <summary>C[j] (+)= Σ_z partial[z·M·N + j] for z = 0 … slices − 1, in that order (split-K's deterministic reduction),
+    /// then the shape's epilogue. C is dense (Ldc = N).</summary>
+    public static void SumSlices(Index1D j, ArrayView<float> partial, ArrayView<float> c, ArrayView<float> bias, ArrayView<float> d, int slices, GemmShape s)
+    {
+        long length = (long)s.M * s.N;
+        float sum = 0f;
+        for (int z = 0; z < slices; z++) sum += partial[z * length + j];
+        Finish(c, d, bias, s, j / s.N, j % s.N, j, s.Accumulate != 0 ? c[j] + sum : sum);
+    }
+
+    /// <summary>The epilogue alone, over a dense C that another GEMM (cuBLAS) wrote.</summary>
+    public static void GemmEpilogue(Index1D j, ArrayView<float> c, ArrayView<float> bias, ArrayView<float> d, GemmShape s)
+        => Finish(c, d, bias, s, j / s.N, j % s.N, j, c[j]);
 
     // ------------------------------------------------------------------ activations
 
-    public static void Activation(Index1D i, ArrayView<float> x, ArrayView<float> y, int kind, float a)
+    public static void Activation(Index1D i, ArrayView<float> x, ArrayView<float> y, int kind, float a) => y[i] = Activate(x[i], kind, a);
+
+    /// <summary>One activation (<see cref="ActivationKind"/>, parameter <paramref name="a"/>); the GEMM epilogue uses it too.</summary>
+    private static float Activate(float v, int kind, float a)
     {
-        float v = x[i];
-        float r;
-        if (kind == ActivationKind.ReLU) r = v > 0f ? v : 0f;
-        else if (kind == ActivationKind.LeakyReLU) r = v > 0f ? v : a * v;
-        else if (kind == ActivationKind.Tanh) r = XMath.Tanh(v);
-        else if (kind == ActivationKind.Sigmoid) r = 1f / (1f + XMath.Exp(-v));
-        else r = v > 0f ? v : a * (XMath.Exp(v) - 1f);
-        y[i] = r;
+        if (kind == ActivationKind.ReLU) return v > 0f ? v : 0f;
+        if (kind == ActivationKind.LeakyReLU) return v > 0f ? v : a * v;
+        if (kind == ActivationKind.Tanh) return XMath.Tanh(v);
+        if (kind == ActivationKind.Sigmoid) return 1f / (1f + XMath.Exp(-v));
+        return v > 0f ? v : a * (XMath.Exp(v) - 1f);
     }
 
     public static void ActivationBackward(Index1D i, ArrayView<float> x, ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dx, int kind, float a)

@@ -33,7 +33,7 @@ internal sealed class Launcher : IDisposable
     /// <summary>C (+)= A·B over the shape's slices. A single product whose tiles would not fill one wave of groups and whose
     /// K is long is split along K (<see cref="GemmSplit"/>): a dense layer at batch 1 goes from two groups looping over all of
     /// K to a wave of groups each taking a range of it.</summary>
-    public void Gemm(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, in GemmShape s)
+    public void Gemm(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, in GemmShape s, ArrayView<float> bias = default, ArrayView<float> d = default)
     {
         int tile = TileFor(s);
         long tiles = Tiles(s, tile), wanted = GroupsPerWave(tile);
@@ -43,27 +43,28 @@ internal sealed class Launcher : IDisposable
             int slices = (int)Math.Min(wanted / tiles, s.K / 64);
             if (slices >= 2)
             {
-                GemmSplit(a, b, c, s, tile, slices);
+                GemmSplit(a, b, c, s, tile, slices, bias, d);
                 return;
             }
         }
-        Launch(_k, a, b, c, s, tile);
+        Launch(_k, a, b, c, s, tile, bias, d);
         LastSlices = 1;
     }
 
     /// <summary>One product on tile <paramref name="tile"/> split along K into about <paramref name="slices"/> (chunks of K
     /// rounded up to 16; 1: one launch): the slices' partial sums go to scratch, then <c>SumSlices</c> adds them in order.
     /// <see cref="Gemm"/> calls it with its own choice; the benchmark with each.</summary>
-    public void GemmSplit(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, in GemmShape s, int tile, int slices)
+    public void GemmSplit(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, in GemmShape s, int tile, int slices,
+        ArrayView<float> bias = default, ArrayView<float> d = default)
     {
         if (slices <= 1 || s.Items != 1 || s.Ldc != s.N)
         {
-            Launch(_k, a, b, c, s, tile);
+            Launch(_k, a, b, c, s, tile, bias, d);
             LastSlices = 1;
             return;
         }
         int chunk = ((s.K + slices - 1) / slices + 15) / 16 * 16;
-        LaunchSlicesAndSum(a, b, c, s.SplitK(chunk, (long)s.M * s.N), tile);
+        LaunchSlicesAndSum(a, b, c, s.SplitK(chunk, (long)s.M * s.N), tile, bias, d);
     }
 
     /// <summary>C += Σ_i A_i·B_i over <paramref name="items"/> products (a weight gradient over the batch). Few output tiles
@@ -77,7 +78,7 @@ internal sealed class Launcher : IDisposable
         int inner = (items + wanted - 1) / wanted;
         if (inner < items)
         {
-            LaunchSlicesAndSum(a, b, c, s.Summed(items, inner, sa, sb, (long)s.M * s.N), tile);
+            LaunchSlicesAndSum(a, b, c, s.Summed(items, inner, sa, sb, (long)s.M * s.N), tile, default, default);
             return;
         }
         Launch(_k, a, b, c, s.Summed(items, items, sa, sb, 0), tile);
@@ -85,17 +86,21 @@ internal sealed class Launcher : IDisposable
     }
 
     /// <summary>Launches a product cut into slices, each slice's partial sum to scratch at z·M·N (so C must be dense), then
-    /// adds the slices into C in slice order, overwriting or accumulating as the shape says.</summary>
-    private void LaunchSlicesAndSum(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, GemmShape sliced, int tile)
+    /// adds the slices into C in slice order, overwriting or accumulating as the shape says, and applies its epilogue.</summary>
+    private void LaunchSlicesAndSum(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, GemmShape sliced, int tile, ArrayView<float> bias, ArrayView<float> d)
     {
         if (sliced.Ldc != sliced.N) throw new InvalidOperationException("split-K partial sums need a dense C (Ldc = N)");
-        int slices = sliced.Slices, length = sliced.M * sliced.N, accumulate = sliced.Accumulate;
+        int slices = sliced.Slices, length = sliced.M * sliced.N;
         var partials = Partials((long)slices * length);
-        sliced.Accumulate = 0;
-        Launch(_k, a, b, partials, sliced, tile);
-        _k.SumSlices(length, partials, c, slices, length, accumulate);
+        var partial = sliced.WithoutEpilogue();
+        partial.Accumulate = 0;
+        Launch(_k, a, b, partials, partial, tile);
+        _k.SumSlices(length, partials, c, Or(bias, c), Or(d, c), slices, sliced);
         LastSlices = slices;
     }
+
+    /// <summary>A view the kernel may be handed where the epilogue does not read one (it needs a valid view all the same).</summary>
+    internal static ArrayView<float> Or(ArrayView<float> view, ArrayView<float> fallback) => view.IsValid ? view : fallback;
 
     /// <summary>Output tiles of a product on tile <paramref name="tile"/>.</summary>
     private static long Tiles(in GemmShape s, int tile) => (long)((s.N + tile - 1) / tile) * ((s.M + tile - 1) / tile);
@@ -105,19 +110,22 @@ internal sealed class Launcher : IDisposable
     private long GroupsPerWave(int tile) => (tile == DeviceKernels.WideTile ? 1L : 2L) * _accelerator.NumMultiprocessors;
 
     /// <summary>One launch of the kernel with output tile <paramref name="tile"/> (8, 64 or 128) over the shape's slices.</summary>
-    public static void Launch(LoadedKernels k, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, in GemmShape s, int tile)
+    public static void Launch(LoadedKernels k, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, in GemmShape s, int tile,
+        ArrayView<float> bias = default, ArrayView<float> d = default)
     {
+        bias = Or(bias, c);
+        d = Or(d, c);
         var grid = new Index3D((s.N + tile - 1) / tile, (s.M + tile - 1) / tile, s.Slices);
         switch (tile)
         {
             case DeviceKernels.WideTile:
-                k.GemmWide(new KernelConfig(grid, new Index3D(DeviceKernels.LargeThreads, DeviceKernels.LargeThreads, 1)), a, b, c, s);
+                k.GemmWide(new KernelConfig(grid, new Index3D(DeviceKernels.LargeThreads, DeviceKernels.LargeThreads, 1)), a, b, c, bias, d, s);
                 break;
             case DeviceKernels.LargeTile:
-                k.GemmLarge(new KernelConfig(grid, new Index3D(DeviceKernels.LargeThreads, DeviceKernels.LargeThreads, 1)), a, b, c, s);
+                k.GemmLarge(new KernelConfig(grid, new Index3D(DeviceKernels.LargeThreads, DeviceKernels.LargeThreads, 1)), a, b, c, bias, d, s);
                 break;
             case DeviceKernels.GemmTile:
-                k.Gemm(new KernelConfig(grid, new Index3D(DeviceKernels.GemmThreads, DeviceKernels.GemmThreads, 1)), a, b, c, s);
+                k.Gemm(new KernelConfig(grid, new Index3D(DeviceKernels.GemmThreads, DeviceKernels.GemmThreads, 1)), a, b, c, bias, d, s);
                 break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(tile), tile, "the GEMM tiles are 8, 64 and 128");

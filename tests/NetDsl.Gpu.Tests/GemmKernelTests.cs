@@ -1,5 +1,6 @@
 using System;
 using System.Diagnostics;
+using System.Linq;
 using ILGPU.Runtime;
 using NetDsl.Gpu;
 using Xunit;
@@ -94,7 +95,7 @@ public class GemmKernelTests(CpuAccelerator small, LargeGroupAccelerator large, 
             // The slice sums added in order into a destination: dst += Σ_z partial_z.
             var dst0 = Random(m * n, 4);
             using var dst = accelerator.Allocate1D(dst0);
-            k.SumSlices(m * n, dc.View, dst.View, s.Slices, m * n, 1);
+            k.SumSlices(m * n, dc.View, dst.View, dst.View, dst.View, s.Slices, new GemmShape(m, n, kk, kk, 1, n, 1, n, accumulate: true));
             var sum = new double[m * n];
             for (int j = 0; j < sum.Length; j++)
             {
@@ -128,6 +129,83 @@ public class GemmKernelTests(CpuAccelerator small, LargeGroupAccelerator large, 
         Assert.Equal(2, launcher.LastSlices);
         double worst = Check(expected, dc.GetAsArray1D(), "split along K by the launcher");
         output.WriteLine($"{m}×{n}×{kk} on {accelerator.NumMultiprocessors} multiprocessors, split along K: worst error {worst:E2} of the scale");
+    }
+
+    private static double Activate(double v, int kind, double a) => kind switch
+    {
+        ActivationKind.ReLU => Math.Max(v, 0),
+        ActivationKind.LeakyReLU => v > 0 ? v : a * v,
+        ActivationKind.Tanh => Math.Tanh(v),
+        ActivationKind.Sigmoid => 1 / (1 + Math.Exp(-v)),
+        _ => v > 0 ? v : a * (Math.Exp(v) - 1),
+    };
+
+    public static TheoryData<string, int> EpilogueCases()
+    {
+        var data = new TheoryData<string, int>();
+        foreach (var name in new[] { "conv-bias-rows-tanh", "dense-bias-columns-relu", "dense-bias-columns-elu", "bias-only", "leaky-no-bias", "sigmoid-split-k" })
+            foreach (int tile in new[] { DeviceKernels.GemmTile, DeviceKernels.LargeTile, DeviceKernels.WideTile })
+                data.Add(name, tile);
+        return data;
+    }
+
+    /// <summary>The epilogue a convolution or dense layer fuses into its GEMM: C = A·B + bias (per row or per column) and
+    /// D = f(C), against the double-precision product, bias and activation; batched (a convolution over the batch, C and D
+    /// per item) and split along K (the epilogue then runs in the slice reduction).</summary>
+    [Theory]
+    [MemberData(nameof(EpilogueCases))]
+    public void EpilogueAddsTheBiasAndAppliesTheActivation(string name, int tile)
+    {
+        bool useLarge = tile != DeviceKernels.GemmTile;
+        var device = useLarge ? large.Device : small.Device;
+        var accelerator = device.Accelerator;
+        var k = LoadedKernels.For(accelerator);
+        int m = tile == DeviceKernels.WideTile ? 131 : useLarge ? 70 : 19, n = tile == DeviceKernels.WideTile ? 133 : useLarge ? 67 : 21, kk = 37;
+        var plain = new GemmShape(m, n, kk, kk, 1, n, 1, n, accumulate: false);
+        var (s, biasAlong, kind, slope) = name switch
+        {
+            "conv-bias-rows-tanh" => (plain.Batched(2, 0, (long)kk * n, (long)m * n), 1, ActivationKind.Tanh, 0f),
+            "dense-bias-columns-relu" => (plain, 2, ActivationKind.ReLU, 0f),
+            "dense-bias-columns-elu" => (plain, 2, ActivationKind.ELU, 0.7f),
+            "bias-only" => (plain, 1, -1, 0f),
+            "leaky-no-bias" => (plain, 0, ActivationKind.LeakyReLU, 0.1f),
+            "sigmoid-split-k" => (plain, 2, ActivationKind.Sigmoid, 0f),
+            _ => throw new ArgumentException(name),
+        };
+        s = s.WithEpilogue(biasAlong, kind, slope);
+        int items = s.Items;
+        var a = Random(m * kk, 11);
+        var b = Random(items * kk * n, 12);
+        var bias = Random(biasAlong == 1 ? m : n, 13);
+        long length = (long)items * m * n;
+        var expected = new double[length];
+        var activated = new double[length];
+        for (int item = 0; item < items; item++)
+            for (int i = 0; i < m; i++)
+                for (int j = 0; j < n; j++)
+                {
+                    double sum = 0;
+                    for (int q = 0; q < kk; q++) sum += (double)a[i * kk + q] * b[item * kk * n + q * n + j];
+                    sum += biasAlong == 1 ? bias[i] : biasAlong == 2 ? bias[j] : 0;
+                    long at = (long)item * m * n + (long)i * n + j;
+                    expected[at] = sum;
+                    activated[at] = kind < 0 ? -7 : Activate(sum, kind, slope);
+                }
+        using var da = accelerator.Allocate1D(a);
+        using var db = accelerator.Allocate1D(b);
+        using var dbias = accelerator.Allocate1D(bias);
+        using var dc = accelerator.Allocate1D<float>(length);
+        using var dd = accelerator.Allocate1D(Enumerable.Repeat(-7f, (int)length).ToArray());
+        if (name.EndsWith("split-k"))
+        {
+            using var launcher = new Launcher(accelerator, k);
+            launcher.GemmSplit(da.View, db.View, dc.View, s, tile, 2, dbias.View, dd.View);
+            Assert.Equal(2, launcher.LastSlices);
+        }
+        else Launcher.Launch(k, da.View, db.View, dc.View, s, tile, dbias.View, dd.View);
+        double worst = Check(expected, dc.GetAsArray1D(), name + " (C)");
+        worst = Math.Max(worst, Check(activated, dd.GetAsArray1D(), name + " (D)"));
+        output.WriteLine($"{name} on the {tile}×{tile} tile: worst error {worst:E2} of the scale");
     }
 
     private static double Check(double[] expected, float[] actual, string what)

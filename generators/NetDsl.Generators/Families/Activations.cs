@@ -178,9 +178,21 @@ internal sealed class ActivationFamily : LayerFamily
         _ => ("ELU", (float)((ScalarParams)l.Params).Value),
     };
 
+    /// <summary>Whether a producing GEMM can apply this activation in its stores: the pointwise kinds with a device formula
+    /// of one value (not softmax, not PReLU's learned slope).</summary>
+    public static bool GpuFusable(ShapedLayer l) => l.Kind is LayerKind.ReLU or LayerKind.LeakyReLU or LayerKind.Tanh or LayerKind.Sigmoid or LayerKind.ELU;
+
+    /// <summary>The <c>FusedActivation</c> argument a producer passes for <paramref name="l"/>, writing to <paramref name="output"/>.</summary>
+    public static string GpuFusedActivation(ShapedLayer l, string output)
+    {
+        var (kind, a) = GpuKind(l);
+        return $"new {GpuLayer.Ns}.FusedActivation({GpuLayer.Ns}.ActivationKind.{kind}, {GpuLayer.F(a)}, {output})";
+    }
+
     public override void WriteGpuForward(GpuLayer g)
     {
         var l = g.Layer;
+        if (g.FusedInto is { } producer) { g.W.Line($"// computed in {producer.Name}'s GEMM stores (from its output, which stays written for the backward)"); return; }
         if (l.Kind == LayerKind.Softmax) { g.W.Line($"Softmax({g.X}, {g.Y}, {l.InC}, {l.InH * l.InW}, batch);"); return; }
         if (l.Params is PReluParams pr) { g.W.Line($"PRelu({g.X}, {g.Y}, {g.Weight}, {l.InC}, {l.InH * l.InW}, {(pr.PerChannel ? "true" : "false")}, batch);"); return; }
         var (kind, a) = GpuKind(l);

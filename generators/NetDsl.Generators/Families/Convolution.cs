@@ -698,6 +698,8 @@ internal sealed class ConvolutionFamily : LayerFamily
 
     public override bool HasGpu(ShapedLayer l) => true;
 
+    public override bool GpuFusesActivation(ShapedLayer l) => l.Kind == LayerKind.Conv2D;
+
     public override void WriteGpuWorkspace(GpuLayer g)
     {
         var l = g.Layer;
@@ -728,7 +730,7 @@ internal sealed class ConvolutionFamily : LayerFamily
         var l = g.Layer;
         if (l.Kind == LayerKind.Conv2D)
         {
-            g.W.Line($"ConvForwardGemm({g.X}, {g.Weight}, {g.Bias}, {(l.HasBias ? "true" : "false")}, {g.Y}, V(_cols{g.M}), s_shape{g.M}, batch); // im2col + tiled GEMM");
+            g.W.Line($"ConvForwardGemm({g.X}, {g.Weight}, {g.Bias}, {(l.HasBias ? "true" : "false")}, {g.Y}, V(_cols{g.M}), s_shape{g.M}, batch{g.FusedArgument}); // im2col + tiled GEMM{g.FusedComment}");
             return;
         }
         g.W.Line($"ConvBackwardData({g.X}, {g.Weight}, {g.Y}, s_shape{g.M}, batch); // the adjoint of the convolution");

@@ -197,6 +197,8 @@ internal sealed class DenseFamily : LayerFamily
 
     public override bool HasGpu(ShapedLayer l) => true;
 
+    public override bool GpuFusesActivation(ShapedLayer l) => l.Kind == LayerKind.Dense;
+
     private const string FloatBuffer = "global::ILGPU.Runtime.MemoryBuffer1D<float, global::ILGPU.Stride1D.Dense>";
 
     public override void WriteGpuWorkspace(GpuLayer g)
@@ -224,10 +226,10 @@ internal sealed class DenseFamily : LayerFamily
         {
             g.W.Line("// DropConnect: the CPU network's counter-based draw over the weight (key, layer, step, index): the same mask.");
             g.W.Line($"if (training) Dropout({g.Weight}, V(_maskedWeight{g.M}), V(_dropConnectMask{g.M}), {l.Index}, {GpuLayer.F(p)}, 1f / (1f - {GpuLayer.F(p)}), {l.WeightCount});");
-            g.W.Line($"DenseForward({g.X}, training ? V(_maskedWeight{g.M}) : {g.Weight}, {g.Bias}, {(l.HasBias ? "true" : "false")}, {g.Y}, {l.InSize}, {l.OutC}, batch);");
+            g.W.Line($"DenseForward({g.X}, training ? V(_maskedWeight{g.M}) : {g.Weight}, {g.Bias}, {(l.HasBias ? "true" : "false")}, {g.Y}, {l.InSize}, {l.OutC}, batch{g.FusedArgument}); // mask ⊙ W in training{g.FusedComment}");
             return;
         }
-        g.W.Line($"DenseForward({g.X}, {g.Weight}, {g.Bias}, {(l.HasBias ? "true" : "false")}, {g.Y}, {l.InSize}, {l.OutC}, batch); // x·Wᵀ on the tiled GEMM");
+        g.W.Line($"DenseForward({g.X}, {g.Weight}, {g.Bias}, {(l.HasBias ? "true" : "false")}, {g.Y}, {l.InSize}, {l.OutC}, batch{g.FusedArgument}); // x·Wᵀ on the tiled GEMM{g.FusedComment}");
     }
 
     public override void WriteGpuBackward(GpuLayer g)

@@ -113,6 +113,11 @@ internal abstract class LayerFamily
     /// NDSL0401 (only when the project references NetDsl.Gpu), never a silent host fallback.</summary>
     public virtual bool HasGpu(ShapedLayer l) => false;
 
+    /// <summary>Whether the layer's device forward ends in a GEMM whose stores can also apply the pointwise activation that
+    /// directly follows it (<see cref="GpuLayer.FusedActivation"/>: the emitter then passes it and skips the activation's
+    /// own pass).</summary>
+    public virtual bool GpuFusesActivation(ShapedLayer l) => false;
+
     /// <summary>Fields beyond the output and its gradient (argmax indices, masks, the layer's geometry constant).</summary>
     public virtual void WriteGpuWorkspace(GpuLayer g) { }
 

@@ -51,6 +51,35 @@ public class GpuTwinGeneratorTests
     }
 
     [Fact]
+    public void AnActivationRightAfterAGemmRunsInItsStores()
+    {
+        const string source = """
+            using NetDsl;
+            namespace Samples;
+            [Network(1, 6, 6)]
+            [Conv2D(2, 3, Name = "c1")] [Tanh(Name = "t1")]
+            [MaxPool2D(2, Name = "p1")] [ReLU(Name = "r1")]
+            [Dense(4, Name = "fc")] [LeakyReLU(0.2, Name = "l1")]
+            [Dense(3, Name = "out")] [Softmax(Name = "sm")]
+            public partial class Fused;
+            """;
+        var (run, _, diagnostics) = CompilerHarness.Generate(source, Marker);
+        Assert.Empty(diagnostics);
+        string twin = Twin(run) ?? throw new Xunit.Sdk.XunitException("no .Gpu.g.cs generated");
+        // The convolution and the first dense layer apply the activation that follows them; their own outputs stay written.
+        Assert.Contains("V(_actC1), V(_colsC1), s_shapeC1, batch, new global::NetDsl.Gpu.FusedActivation(global::NetDsl.Gpu.ActivationKind.Tanh, 0.0f, V(_actT1)));", twin);
+        Assert.Contains("V(_actFc), 8, 4, batch, new global::NetDsl.Gpu.FusedActivation(global::NetDsl.Gpu.ActivationKind.LeakyReLU, 0.2f, V(_actL1)));", twin);
+        Assert.Contains("// computed in c1's GEMM stores", twin);
+        Assert.DoesNotContain("Activation(V(_actC1), V(_actT1)", twin);
+        // After a pooling layer (no GEMM) and for softmax (not pointwise) the activation keeps its own pass.
+        Assert.Contains("Activation(V(_actP1), V(_actR1), global::NetDsl.Gpu.ActivationKind.ReLU, 0.0f, batch * 8);", twin);
+        Assert.Contains("DenseForward(V(_actL1), V(ParameterBuffer, 56, 12), V(ParameterBuffer, 68, 3), true, V(_actOut), 4, 3, batch); // x·Wᵀ on the tiled GEMM", twin);
+        Assert.Contains("Softmax(V(_actOut), V(_actSm), 3, 1, batch);", twin);
+        // The backward passes are unchanged: the activation's backward reads the producer's output and its own.
+        Assert.Contains("ActivationBackward(V(_actC1), V(_actT1), V(_gradT1), V(_gradC1), global::NetDsl.Gpu.ActivationKind.Tanh, 0.0f, batch * 32);", twin);
+    }
+
+    [Fact]
     public void NoTwinWithoutNetDslGpu()
     {
         var (run, _, diagnostics) = CompilerHarness.Generate(GeneratorTests.LeNet5Source);

@@ -35,6 +35,16 @@ internal sealed class GpuLayer
     public string DxOf(int input) => $"V({_emitter.GradientTarget(Layer.Index, input)})";
     public string Dx => DxOf(0);
 
+    /// <summary>The activation layer this layer's GEMM applies in its stores (its family said it can; the activation
+    /// directly follows and reads only this layer), or null.</summary>
+    public ShapedLayer? FusedActivation => _emitter.FusedActivation(Layer.Index) is var a and >= 0 ? Net.Layers[a] : null;
+    /// <summary>For an activation: the layer whose GEMM computes it, or null.</summary>
+    public ShapedLayer? FusedInto => _emitter.FusedInto(Layer.Index) is var p and >= 0 ? Net.Layers[p] : null;
+    /// <summary><c>, new FusedActivation(…)</c> for a producer with a fused activation, else empty.</summary>
+    public string FusedArgument => FusedActivation is { } a
+        ? ", " + Families.ActivationFamily.GpuFusedActivation(a, $"V({_emitter.Act(a.Index)})") : "";
+    public string FusedComment => FusedActivation is { } a ? $"; bias and {a.Name} in its stores" : "";
+
     public string Param(int offset, int count) => $"V(ParameterBuffer, {I(offset)}, {I(count)})";
     public string Grad(int offset, int count) => $"V(GradientBuffer, {I(offset)}, {I(count)})";
     public string Weight => Param(Layer.WeightOffset, Layer.WeightCount);
