@@ -15,6 +15,8 @@ internal sealed class DeviceLoss : IDisposable
     private readonly int _features;
     private readonly MemoryBuffer1D<float, Stride1D.Dense> _grad, _targets, _rowLoss, _weights;
     private readonly MemoryBuffer1D<int, Stride1D.Dense> _labels;
+    private readonly PinnedStaging<float> _floats;
+    private readonly PinnedStaging<int> _ints;
     private float[]? _uploadedWeights;
 
     public DeviceLoss(Accelerator accelerator, LoadedKernels kernels, int maxBatch, int features)
@@ -27,6 +29,8 @@ internal sealed class DeviceLoss : IDisposable
         _rowLoss = accelerator.Allocate1D<float>(size);
         _weights = accelerator.Allocate1D<float>(features);
         _labels = accelerator.Allocate1D<int>(size);
+        _floats = new PinnedStaging<float>(accelerator, size);
+        _ints = new PinnedStaging<int>(accelerator, size);
     }
 
     /// <summary>dL/d(output) of the last <see cref="Compute"/>.</summary>
@@ -115,12 +119,12 @@ internal sealed class DeviceLoss : IDisposable
                 foreach (int y in labels)
                     if ((uint)y >= (uint)classes)
                         throw new ArgumentOutOfRangeException(nameof(labels), y, $"{Name(loss)}: label {y} is out of range for {classes} classes");
-            _labels.View.AsContiguous().SubView(0, labels.Length).CopyFromCPU(labels);
+            _ints.Upload(labels, _labels.View);
         }
-        else _targets.View.AsContiguous().SubView(0, targets.Length).CopyFromCPU(targets);
+        else _floats.Upload(targets, _targets.View);
         _k.LossRows(rows, output, _targets.View, _labels.View, _weights.View, _grad.View, _rowLoss.View, c);
         var partial = new float[rows];
-        _rowLoss.View.AsContiguous().SubView(0, rows).CopyToCPU(partial);
+        _floats.Download(_rowLoss.View, partial);
         double sum = 0;
         foreach (float v in partial) sum += v;
         return (float)(sum / divisor);
@@ -141,6 +145,7 @@ internal sealed class DeviceLoss : IDisposable
     public void Dispose()
     {
         _grad.Dispose(); _targets.Dispose(); _rowLoss.Dispose(); _weights.Dispose(); _labels.Dispose();
+        _floats.Dispose(); _ints.Dispose();
     }
 }
 

@@ -138,6 +138,8 @@ public abstract class GpuNetworkBase : IGpuNetwork
 {
     private readonly ParameterTensor[] _tensors, _bufferTensors;
     private readonly List<MemoryBuffer1D<float, Stride1D.Dense>> _owned = new();
+    /// <summary>Page-locked host memory for the per-call transfers (inputs and output gradients in, outputs and input gradients out).</summary>
+    private readonly PinnedStaging<float> _staging;
     private readonly List<MemoryBuffer1D<int, Stride1D.Dense>> _ownedIndices = new();
     private readonly DeviceLoss _loss;
     private readonly DeviceOptimizer _optimizer;
@@ -168,6 +170,7 @@ public abstract class GpuNetworkBase : IGpuNetwork
         InputActivation = Allocate((long)maxBatch * inputSize);
         InputGradientBuffer = Allocate((long)maxBatch * inputSize);
         _loss = new DeviceLoss(Accelerator, K, maxBatch, outputSize);
+        _staging = new PinnedStaging<float>(Accelerator, (long)maxBatch * Math.Max(inputSize, outputSize));
         _optimizer = new DeviceOptimizer(Accelerator, K);
     }
 
@@ -412,7 +415,7 @@ public abstract class GpuNetworkBase : IGpuNetwork
         CheckBatch(batch, what);
         if (input.Length != batch * InputSize)
             throw new ArgumentException($"{GetType().FullName}.{what}: input has {input.Length} floats, expected batch {batch} × {InputSize} = {batch * InputSize}.", nameof(input));
-        InputActivation.View.AsContiguous().SubView(0, input.Length).CopyFromCPU(input);
+        _staging.Upload(input, InputActivation.View);
     }
 
     private void RunForwardOnDevice(int batch, bool training)
@@ -429,7 +432,7 @@ public abstract class GpuNetworkBase : IGpuNetwork
         Upload(input, batch, nameof(Forward));
         RunForwardOnDevice(batch, training);
         var output = new float[batch * OutputSize];
-        OutputActivation.View.AsContiguous().SubView(0, output.Length).CopyToCPU(output);
+        _staging.Download(OutputActivation.View, output);
         return output;
     }
 
@@ -439,7 +442,7 @@ public abstract class GpuNetworkBase : IGpuNetwork
             throw new InvalidOperationException($"{GetType().FullName}.Backward: call Forward with the same batch ({batch}) first; the last Forward had batch {_batch}.");
         if (outputGradient.Length != batch * OutputSize)
             throw new ArgumentException($"{GetType().FullName}.Backward: outputGradient has {outputGradient.Length} floats, expected batch {batch} × {OutputSize} = {batch * OutputSize}.", nameof(outputGradient));
-        OutputGradientBuffer.View.AsContiguous().SubView(0, outputGradient.Length).CopyFromCPU(outputGradient);
+        _staging.Upload(outputGradient, OutputGradientBuffer.View);
         RunBackward(batch, _training);
         Accelerator.Synchronize();
     }
@@ -454,7 +457,7 @@ public abstract class GpuNetworkBase : IGpuNetwork
     {
         if (!ComputeInputGradient) throw new InvalidOperationException($"{GetType().FullName}.InputGradient: set ComputeInputGradient before Backward.");
         var dx = new float[_batch * InputSize];
-        InputGradientBuffer.View.AsContiguous().SubView(0, dx.Length).CopyToCPU(dx);
+        _staging.Download(InputGradientBuffer.View, dx);
         return dx;
     }
 
@@ -538,6 +541,7 @@ public abstract class GpuNetworkBase : IGpuNetwork
         L.Dispose();
         _ownedIndices.Clear();
         _loss.Dispose();
+        _staging.Dispose();
         _optimizer.Dispose();
         _owned.Clear();
         GC.SuppressFinalize(this);

@@ -30,6 +30,29 @@ public class GpuTrainerTests(CpuAccelerator accelerator, ITestOutputHelper outpu
         return new LabeledImages(pixels, labels, TinyResidual.InputChannels, TinyResidual.InputHeight, TinyResidual.InputWidth, 3);
     }
 
+    /// <summary>Transfers go through page-locked staging: a step that throws after uploading its inputs (a label out of range)
+    /// changes nothing, and the calls after it see their own data (the next upload waits for the pending one).</summary>
+    [Fact]
+    public void AStepThatThrowsAfterItsUploadLeavesTheNextCallsRight()
+    {
+        var data = Data(4, 8);
+        int size = TinyResidual.InputSize;
+        using var cpu = new TinyResidual(4, seed: 2, workers: 1);
+        using var twin = new TinyResidual.Gpu(_device, 4, seed: 2);
+        var before = twin.Parameters();
+        var bad = data.Labels.ToArray();
+        bad[2] = 7;
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => twin.TrainStep(data.Pixels.AsSpan(0, 4 * size), bad, new SoftmaxCrossEntropy(), new Sgd(0.1f)));
+        Assert.Contains("label 7 is out of range for 3 classes", e.Message);
+        Assert.Equal(before, twin.Parameters());
+        // A different input right after: the twin's output is this input's, as the CPU network computes it.
+        var other = data.Pixels.AsSpan(0, 4 * size).ToArray().Select(v => 1f - v).ToArray();
+        var gpu = twin.Forward(other, 4);
+        var expected = cpu.Forward(other, 4).ToArray();
+        double scale = expected.Max(Math.Abs);
+        for (int i = 0; i < expected.Length; i++) Assert.True(Math.Abs(gpu[i] - expected[i]) <= 1e-5 * scale + 1e-6, $"output {i}: {gpu[i]} vs {expected[i]}");
+    }
+
     [Fact]
     public void FitOnTheTwinMatchesFitOnTheCpuNetwork()
     {
