@@ -370,10 +370,17 @@ internal static class DeviceKernels
             }
         }
         var cz = c.SubView(z * s.Sc);
-        var dz = s.Activation != 0 ? d.SubView(z * s.Sc) : d;
         int m0 = row0 + ty * GemmBlock, n0 = col0 + tx * GemmBlock;
-        Store(cz, dz, bias, s, m0, n0, c00); Store(cz, dz, bias, s, m0, n0 + 1, c01);
-        Store(cz, dz, bias, s, m0 + 1, n0, c10); Store(cz, dz, bias, s, m0 + 1, n0 + 1, c11);
+        Store(cz, s, m0, n0, c00); Store(cz, s, m0, n0 + 1, c01); Store(cz, s, m0 + 1, n0, c10); Store(cz, s, m0 + 1, n0 + 1, c11);
+        if (s.HasEpilogue)
+        {
+            var dz = s.Activation != 0 ? d.SubView(z * s.Sc) : d;
+            for (int e = 0; e < GemmBlock * GemmBlock; e++)
+            {
+                int m = m0 + e / GemmBlock, n = n0 + e % GemmBlock;
+                if (m < s.M && n < s.N) Finish(cz, dz, bias, s, m, n, (long)m * s.Ldc + n, cz[(long)m * s.Ldc + n]);
+            }
+        }
     }
 
     // The two GPU kernels below are written by tools/gpu/gemm_kernels.py from one template (edit that, not them), in full
@@ -569,13 +576,46 @@ internal static class DeviceKernels
             }
             Group.Barrier();
         }
+        var band = SharedMemory.Allocate<Quad>(32 * LargePitch); // [32][n / 4]: the epilogue's staging
         var cz = c.SubView(z * s.Sc);
-        var dz = s.Activation != 0 ? d.SubView(z * s.Sc) : d;
-        int r0 = row0 + ty * 4, q0 = col0 + tx * 4;
-        Store(cz, dz, bias, s, r0 + 0, q0 + 0, c00); Store(cz, dz, bias, s, r0 + 0, q0 + 1, c01); Store(cz, dz, bias, s, r0 + 0, q0 + 2, c02); Store(cz, dz, bias, s, r0 + 0, q0 + 3, c03);
-        Store(cz, dz, bias, s, r0 + 1, q0 + 0, c10); Store(cz, dz, bias, s, r0 + 1, q0 + 1, c11); Store(cz, dz, bias, s, r0 + 1, q0 + 2, c12); Store(cz, dz, bias, s, r0 + 1, q0 + 3, c13);
-        Store(cz, dz, bias, s, r0 + 2, q0 + 0, c20); Store(cz, dz, bias, s, r0 + 2, q0 + 1, c21); Store(cz, dz, bias, s, r0 + 2, q0 + 2, c22); Store(cz, dz, bias, s, r0 + 2, q0 + 3, c23);
-        Store(cz, dz, bias, s, r0 + 3, q0 + 0, c30); Store(cz, dz, bias, s, r0 + 3, q0 + 1, c31); Store(cz, dz, bias, s, r0 + 3, q0 + 2, c32); Store(cz, dz, bias, s, r0 + 3, q0 + 3, c33);
+        if (s.HasEpilogue)
+        {
+            // The stores, a band of 32 rows at a time through shared memory: the threads owning the band's rows write their
+            // accumulators there as quads, then all 256 threads read it back along the rows, so a warp's stores of C (and D)
+            // are consecutive, and the bias and activation are one loop rather than a copy per accumulator.
+            var bandF = band.Cast<float>();
+            var write = band.SubView((ty % 8) * 4 * LargePitch + tx);
+            var dz = s.Activation != 0 ? d.SubView(z * s.Sc) : d;
+            for (int part = 0; part < 2; part++)
+            {
+                Group.Barrier(); // the previous band is read (and the last step's tiles)
+                if (ty / 8 == part % 2)
+                {
+                    write[0 * LargePitch + 0] = new Quad { X = c00, Y = c01, Z = c02, W = c03 };
+                    write[1 * LargePitch + 0] = new Quad { X = c10, Y = c11, Z = c12, W = c13 };
+                    write[2 * LargePitch + 0] = new Quad { X = c20, Y = c21, Z = c22, W = c23 };
+                    write[3 * LargePitch + 0] = new Quad { X = c30, Y = c31, Z = c32, W = c33 };
+                }
+                Group.Barrier();
+                for (int e = tid; e < 32 * LargeTile; e += 256)
+                {
+                    int r = e / LargeTile, col = e % LargeTile, m = row0 + part * 32 + r, n = col0 + col;
+                    if (m >= s.M || n >= s.N) continue;
+                    long at = (long)m * s.Ldc + n;
+                    float v = bandF[r * (LargePitch * 4) + col];
+                    Finish(cz, dz, bias, s, m, n, at, s.Accumulate != 0 ? cz[at] + v : v);
+                }
+            }
+        }
+        else
+        {
+            // No epilogue (the backward products): each thread stores its outputs directly.
+            int r0 = row0 + ty * 4, q0 = col0 + tx * 4;
+            Store(cz, s, r0 + 0, q0 + 0, c00); Store(cz, s, r0 + 0, q0 + 1, c01); Store(cz, s, r0 + 0, q0 + 2, c02); Store(cz, s, r0 + 0, q0 + 3, c03);
+            Store(cz, s, r0 + 1, q0 + 0, c10); Store(cz, s, r0 + 1, q0 + 1, c11); Store(cz, s, r0 + 1, q0 + 2, c12); Store(cz, s, r0 + 1, q0 + 3, c13);
+            Store(cz, s, r0 + 2, q0 + 0, c20); Store(cz, s, r0 + 2, q0 + 1, c21); Store(cz, s, r0 + 2, q0 + 2, c22); Store(cz, s, r0 + 2, q0 + 3, c23);
+            Store(cz, s, r0 + 3, q0 + 0, c30); Store(cz, s, r0 + 3, q0 + 1, c31); Store(cz, s, r0 + 3, q0 + 2, c32); Store(cz, s, r0 + 3, q0 + 3, c33);
+        }
     }
 
     /// <summary>The 128 tile, for products whose M and N both reach 128 (8×8 outputs per thread, 64 named accumulators: per k,
@@ -858,24 +898,67 @@ internal static class DeviceKernels
             }
             Group.Barrier();
         }
+        var band = SharedMemory.Allocate<Quad>(32 * WidePitch); // [32][n / 4]: the epilogue's staging
         var cz = c.SubView(z * s.Sc);
-        var dz = s.Activation != 0 ? d.SubView(z * s.Sc) : d;
-        int r0 = row0 + ty * 4, q0 = col0 + tx * 4;
-        Store(cz, dz, bias, s, r0 + 0, q0 + 0, c00); Store(cz, dz, bias, s, r0 + 0, q0 + 1, c01); Store(cz, dz, bias, s, r0 + 0, q0 + 2, c02); Store(cz, dz, bias, s, r0 + 0, q0 + 3, c03); Store(cz, dz, bias, s, r0 + 0, q0 + 64, c04); Store(cz, dz, bias, s, r0 + 0, q0 + 65, c05); Store(cz, dz, bias, s, r0 + 0, q0 + 66, c06); Store(cz, dz, bias, s, r0 + 0, q0 + 67, c07);
-        Store(cz, dz, bias, s, r0 + 1, q0 + 0, c10); Store(cz, dz, bias, s, r0 + 1, q0 + 1, c11); Store(cz, dz, bias, s, r0 + 1, q0 + 2, c12); Store(cz, dz, bias, s, r0 + 1, q0 + 3, c13); Store(cz, dz, bias, s, r0 + 1, q0 + 64, c14); Store(cz, dz, bias, s, r0 + 1, q0 + 65, c15); Store(cz, dz, bias, s, r0 + 1, q0 + 66, c16); Store(cz, dz, bias, s, r0 + 1, q0 + 67, c17);
-        Store(cz, dz, bias, s, r0 + 2, q0 + 0, c20); Store(cz, dz, bias, s, r0 + 2, q0 + 1, c21); Store(cz, dz, bias, s, r0 + 2, q0 + 2, c22); Store(cz, dz, bias, s, r0 + 2, q0 + 3, c23); Store(cz, dz, bias, s, r0 + 2, q0 + 64, c24); Store(cz, dz, bias, s, r0 + 2, q0 + 65, c25); Store(cz, dz, bias, s, r0 + 2, q0 + 66, c26); Store(cz, dz, bias, s, r0 + 2, q0 + 67, c27);
-        Store(cz, dz, bias, s, r0 + 3, q0 + 0, c30); Store(cz, dz, bias, s, r0 + 3, q0 + 1, c31); Store(cz, dz, bias, s, r0 + 3, q0 + 2, c32); Store(cz, dz, bias, s, r0 + 3, q0 + 3, c33); Store(cz, dz, bias, s, r0 + 3, q0 + 64, c34); Store(cz, dz, bias, s, r0 + 3, q0 + 65, c35); Store(cz, dz, bias, s, r0 + 3, q0 + 66, c36); Store(cz, dz, bias, s, r0 + 3, q0 + 67, c37);
-        Store(cz, dz, bias, s, r0 + 64, q0 + 0, c40); Store(cz, dz, bias, s, r0 + 64, q0 + 1, c41); Store(cz, dz, bias, s, r0 + 64, q0 + 2, c42); Store(cz, dz, bias, s, r0 + 64, q0 + 3, c43); Store(cz, dz, bias, s, r0 + 64, q0 + 64, c44); Store(cz, dz, bias, s, r0 + 64, q0 + 65, c45); Store(cz, dz, bias, s, r0 + 64, q0 + 66, c46); Store(cz, dz, bias, s, r0 + 64, q0 + 67, c47);
-        Store(cz, dz, bias, s, r0 + 65, q0 + 0, c50); Store(cz, dz, bias, s, r0 + 65, q0 + 1, c51); Store(cz, dz, bias, s, r0 + 65, q0 + 2, c52); Store(cz, dz, bias, s, r0 + 65, q0 + 3, c53); Store(cz, dz, bias, s, r0 + 65, q0 + 64, c54); Store(cz, dz, bias, s, r0 + 65, q0 + 65, c55); Store(cz, dz, bias, s, r0 + 65, q0 + 66, c56); Store(cz, dz, bias, s, r0 + 65, q0 + 67, c57);
-        Store(cz, dz, bias, s, r0 + 66, q0 + 0, c60); Store(cz, dz, bias, s, r0 + 66, q0 + 1, c61); Store(cz, dz, bias, s, r0 + 66, q0 + 2, c62); Store(cz, dz, bias, s, r0 + 66, q0 + 3, c63); Store(cz, dz, bias, s, r0 + 66, q0 + 64, c64); Store(cz, dz, bias, s, r0 + 66, q0 + 65, c65); Store(cz, dz, bias, s, r0 + 66, q0 + 66, c66); Store(cz, dz, bias, s, r0 + 66, q0 + 67, c67);
-        Store(cz, dz, bias, s, r0 + 67, q0 + 0, c70); Store(cz, dz, bias, s, r0 + 67, q0 + 1, c71); Store(cz, dz, bias, s, r0 + 67, q0 + 2, c72); Store(cz, dz, bias, s, r0 + 67, q0 + 3, c73); Store(cz, dz, bias, s, r0 + 67, q0 + 64, c74); Store(cz, dz, bias, s, r0 + 67, q0 + 65, c75); Store(cz, dz, bias, s, r0 + 67, q0 + 66, c76); Store(cz, dz, bias, s, r0 + 67, q0 + 67, c77);
+        if (s.HasEpilogue)
+        {
+            // The stores, a band of 32 rows at a time through shared memory: the threads owning the band's rows write their
+            // accumulators there as quads, then all 256 threads read it back along the rows, so a warp's stores of C (and D)
+            // are consecutive, and the bias and activation are one loop rather than a copy per accumulator.
+            var bandF = band.Cast<float>();
+            var write = band.SubView((ty % 8) * 4 * WidePitch + tx);
+            var dz = s.Activation != 0 ? d.SubView(z * s.Sc) : d;
+            for (int part = 0; part < 4; part++)
+            {
+                Group.Barrier(); // the previous band is read (and the last step's tiles)
+                if (ty / 8 == part % 2)
+                {
+                    if (part / 2 == 0)
+                    {
+                        write[0 * WidePitch + 0] = new Quad { X = c00, Y = c01, Z = c02, W = c03 }; write[0 * WidePitch + 16] = new Quad { X = c04, Y = c05, Z = c06, W = c07 };
+                        write[1 * WidePitch + 0] = new Quad { X = c10, Y = c11, Z = c12, W = c13 }; write[1 * WidePitch + 16] = new Quad { X = c14, Y = c15, Z = c16, W = c17 };
+                        write[2 * WidePitch + 0] = new Quad { X = c20, Y = c21, Z = c22, W = c23 }; write[2 * WidePitch + 16] = new Quad { X = c24, Y = c25, Z = c26, W = c27 };
+                        write[3 * WidePitch + 0] = new Quad { X = c30, Y = c31, Z = c32, W = c33 }; write[3 * WidePitch + 16] = new Quad { X = c34, Y = c35, Z = c36, W = c37 };
+                    }
+                    if (part / 2 == 1)
+                    {
+                        write[0 * WidePitch + 0] = new Quad { X = c40, Y = c41, Z = c42, W = c43 }; write[0 * WidePitch + 16] = new Quad { X = c44, Y = c45, Z = c46, W = c47 };
+                        write[1 * WidePitch + 0] = new Quad { X = c50, Y = c51, Z = c52, W = c53 }; write[1 * WidePitch + 16] = new Quad { X = c54, Y = c55, Z = c56, W = c57 };
+                        write[2 * WidePitch + 0] = new Quad { X = c60, Y = c61, Z = c62, W = c63 }; write[2 * WidePitch + 16] = new Quad { X = c64, Y = c65, Z = c66, W = c67 };
+                        write[3 * WidePitch + 0] = new Quad { X = c70, Y = c71, Z = c72, W = c73 }; write[3 * WidePitch + 16] = new Quad { X = c74, Y = c75, Z = c76, W = c77 };
+                    }
+                }
+                Group.Barrier();
+                for (int e = tid; e < 32 * WideTile; e += 256)
+                {
+                    int r = e / WideTile, col = e % WideTile, m = row0 + part * 32 + r, n = col0 + col;
+                    if (m >= s.M || n >= s.N) continue;
+                    long at = (long)m * s.Ldc + n;
+                    float v = bandF[r * (WidePitch * 4) + col];
+                    Finish(cz, dz, bias, s, m, n, at, s.Accumulate != 0 ? cz[at] + v : v);
+                }
+            }
+        }
+        else
+        {
+            // No epilogue (the backward products): each thread stores its outputs directly.
+            int r0 = row0 + ty * 4, q0 = col0 + tx * 4;
+            Store(cz, s, r0 + 0, q0 + 0, c00); Store(cz, s, r0 + 0, q0 + 1, c01); Store(cz, s, r0 + 0, q0 + 2, c02); Store(cz, s, r0 + 0, q0 + 3, c03); Store(cz, s, r0 + 0, q0 + 64, c04); Store(cz, s, r0 + 0, q0 + 65, c05); Store(cz, s, r0 + 0, q0 + 66, c06); Store(cz, s, r0 + 0, q0 + 67, c07);
+            Store(cz, s, r0 + 1, q0 + 0, c10); Store(cz, s, r0 + 1, q0 + 1, c11); Store(cz, s, r0 + 1, q0 + 2, c12); Store(cz, s, r0 + 1, q0 + 3, c13); Store(cz, s, r0 + 1, q0 + 64, c14); Store(cz, s, r0 + 1, q0 + 65, c15); Store(cz, s, r0 + 1, q0 + 66, c16); Store(cz, s, r0 + 1, q0 + 67, c17);
+            Store(cz, s, r0 + 2, q0 + 0, c20); Store(cz, s, r0 + 2, q0 + 1, c21); Store(cz, s, r0 + 2, q0 + 2, c22); Store(cz, s, r0 + 2, q0 + 3, c23); Store(cz, s, r0 + 2, q0 + 64, c24); Store(cz, s, r0 + 2, q0 + 65, c25); Store(cz, s, r0 + 2, q0 + 66, c26); Store(cz, s, r0 + 2, q0 + 67, c27);
+            Store(cz, s, r0 + 3, q0 + 0, c30); Store(cz, s, r0 + 3, q0 + 1, c31); Store(cz, s, r0 + 3, q0 + 2, c32); Store(cz, s, r0 + 3, q0 + 3, c33); Store(cz, s, r0 + 3, q0 + 64, c34); Store(cz, s, r0 + 3, q0 + 65, c35); Store(cz, s, r0 + 3, q0 + 66, c36); Store(cz, s, r0 + 3, q0 + 67, c37);
+            Store(cz, s, r0 + 64, q0 + 0, c40); Store(cz, s, r0 + 64, q0 + 1, c41); Store(cz, s, r0 + 64, q0 + 2, c42); Store(cz, s, r0 + 64, q0 + 3, c43); Store(cz, s, r0 + 64, q0 + 64, c44); Store(cz, s, r0 + 64, q0 + 65, c45); Store(cz, s, r0 + 64, q0 + 66, c46); Store(cz, s, r0 + 64, q0 + 67, c47);
+            Store(cz, s, r0 + 65, q0 + 0, c50); Store(cz, s, r0 + 65, q0 + 1, c51); Store(cz, s, r0 + 65, q0 + 2, c52); Store(cz, s, r0 + 65, q0 + 3, c53); Store(cz, s, r0 + 65, q0 + 64, c54); Store(cz, s, r0 + 65, q0 + 65, c55); Store(cz, s, r0 + 65, q0 + 66, c56); Store(cz, s, r0 + 65, q0 + 67, c57);
+            Store(cz, s, r0 + 66, q0 + 0, c60); Store(cz, s, r0 + 66, q0 + 1, c61); Store(cz, s, r0 + 66, q0 + 2, c62); Store(cz, s, r0 + 66, q0 + 3, c63); Store(cz, s, r0 + 66, q0 + 64, c64); Store(cz, s, r0 + 66, q0 + 65, c65); Store(cz, s, r0 + 66, q0 + 66, c66); Store(cz, s, r0 + 66, q0 + 67, c67);
+            Store(cz, s, r0 + 67, q0 + 0, c70); Store(cz, s, r0 + 67, q0 + 1, c71); Store(cz, s, r0 + 67, q0 + 2, c72); Store(cz, s, r0 + 67, q0 + 3, c73); Store(cz, s, r0 + 67, q0 + 64, c74); Store(cz, s, r0 + 67, q0 + 65, c75); Store(cz, s, r0 + 67, q0 + 66, c76); Store(cz, s, r0 + 67, q0 + 67, c77);
+        }
     }
 
-    private static void Store(ArrayView<float> c, ArrayView<float> d, ArrayView<float> bias, GemmShape s, int m, int n, float value)
+    private static void Store(ArrayView<float> c, GemmShape s, int m, int n, float value)
     {
         if (m >= s.M || n >= s.N) return;
         long at = (long)m * s.Ldc + n;
-        Finish(c, d, bias, s, m, n, at, s.Accumulate != 0 ? c[at] + value : value);
+        c[at] = s.Accumulate != 0 ? c[at] + value : value;
     }
 
     /// <summary>The epilogue of one output: C = value + bias (the same addition the separate bias pass made), and D = f(C).</summary>

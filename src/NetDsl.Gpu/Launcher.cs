@@ -105,8 +105,8 @@ internal sealed class Launcher : IDisposable
     /// <summary>Output tiles of a product on tile <paramref name="tile"/>.</summary>
     private static long Tiles(in GemmShape s, int tile) => (long)((s.N + tile - 1) / tile) * ((s.M + tile - 1) / tile);
 
-    /// <summary>Groups that run at once on the whole device: the 128 tile needs about 200 registers a thread (ptxas on
-    /// sm_90), so one group of 256 threads per multiprocessor; the 64 tile needs under 100, so two fit.</summary>
+    /// <summary>Groups that run at once on the whole device: the 128 tile needs 225 registers a thread (ptxas on sm_90), so
+    /// one group of 256 threads per multiprocessor; the 64 tile needs 96, so two fit.</summary>
     private long GroupsPerWave(int tile) => (tile == DeviceKernels.WideTile ? 1L : 2L) * _accelerator.NumMultiprocessors;
 
     /// <summary>One launch of the kernel with output tile <paramref name="tile"/> (8, 64 or 128) over the shape's slices.</summary>

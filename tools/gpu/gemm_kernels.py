@@ -10,6 +10,12 @@ Measured on an NVIDIA H200 (2026-11-26, 1024³ on the 128 tile split in two alon
   scalar shared loads (rows ty + 16·i), k loop:         19.3 / 21.4 TFLOP/s (202 registers)
   quad loads (rows ty·4 + q + 64·h), k loop:            21.0 / 25.3 TFLOP/s (187 registers)
   quad loads, every k written out (this template):      22.8 / 25.6 TFLOP/s (203 registers)
+  the same with the bias and activation applied in each of the 64 stores: 20.7 / 24.2 (the activation's code written out
+  64 times); applied in a loop after plain stores: 22.3 / 25.5, but a thread's four consecutive columns made each store
+  instruction strided, and batch-256 LeNet-5 inference lost 11 %; stored through shared memory, 32 rows at a time
+  (coalesced, one copy of the epilogue), inference regained it, but training lost 5-15 % (the column gradients, with
+  K = a layer's channels and a large C, pay the band's barriers): so this template takes the shared-memory path only for
+  products with an epilogue (the forward layers) and stores the others directly
 """
 import os
 
@@ -77,12 +83,55 @@ def gen(name, T, R, D, tileC, depthC, pitchC):
         o.append("            }")
     o.append("            Group.Barrier();")
     o.append("        }")
+    o.append(f"        var band = SharedMemory.Allocate<Quad>(32 * {pitchC}); // [32][n / 4]: the epilogue's staging")
     o.append("        var cz = c.SubView(z * s.Sc);")
-    o.append("        var dz = s.Activation != 0 ? d.SubView(z * s.Sc) : d;")
-    o.append("        int r0 = row0 + ty * 4, q0 = col0 + tx * 4;")
+    o.append("        if (s.HasEpilogue)")
+    o.append("        {")
+    o.append("            // The stores, a band of 32 rows at a time through shared memory: the threads owning the band's rows write their")
+    o.append("            // accumulators there as quads, then all 256 threads read it back along the rows, so a warp's stores of C (and D)")
+    o.append("            // are consecutive, and the bias and activation are one loop rather than a copy per accumulator.")
+    o.append("            var bandF = band.Cast<float>();")
+    o.append(f"            var write = band.SubView((ty % 8) * 4 * {pitchC} + tx);")
+    o.append("            var dz = s.Activation != 0 ? d.SubView(z * s.Sc) : d;")
+    o.append(f"            for (int part = 0; part < {T // 32}; part++)")
+    o.append("            {")
+    o.append("                Group.Barrier(); // the previous band is read (and the last step's tiles)")
+    o.append("                if (ty / 8 == part % 2)")
+    o.append("                {")
+    names = "XYZW"
+    for h in range(H):
+        ind = "                    "
+        if H > 1:
+            o.append(f"                    if (part / 2 == {h})")
+            o.append("                    {")
+            ind = "                        "
+        for q in range(4):
+            i = 4 * h + q
+            qs = " ".join(f"write[{q} * {pitchC} + {16 * h2}] = new Quad {{ " + ", ".join(f"{names[t]} = c{i}{4 * h2 + t}" for t in range(4)) + " };" for h2 in range(H))
+            o.append(ind + qs)
+        if H > 1:
+            o.append("                    }")
+    o.append("                }")
+    o.append("                Group.Barrier();")
+    o.append(f"                for (int e = tid; e < 32 * {tileC}; e += 256)")
+    o.append("                {")
+    o.append(f"                    int r = e / {tileC}, col = e % {tileC}, m = row0 + part * 32 + r, n = col0 + col;")
+    o.append("                    if (m >= s.M || n >= s.N) continue;")
+    o.append("                    long at = (long)m * s.Ldc + n;")
+    o.append(f"                    float v = bandF[r * ({pitchC} * 4) + col];")
+    o.append("                    Finish(cz, dz, bias, s, m, n, at, s.Accumulate != 0 ? cz[at] + v : v);")
+    o.append("                }")
+    o.append("            }")
+
+    o.append("        }")
+    o.append("        else")
+    o.append("        {")
+    o.append("            // No epilogue (the backward products): each thread stores its outputs directly.")
+    o.append("            int r0 = row0 + ty * 4, q0 = col0 + tx * 4;")
     for i in range(R):
         ri = (i % 4) + 64 * (i // 4)
-        o.append("        " + " ".join(f"Store(cz, dz, bias, s, r0 + {ri}, q0 + {(j % 4) + 64 * (j // 4)}, c{i}{j});" for j in range(R)))
+        o.append("            " + " ".join(f"Store(cz, s, r0 + {ri}, q0 + {(j % 4) + 64 * (j // 4)}, c{i}{j});" for j in range(R)))
+    o.append("        }")
     o.append("    }")
     return "\n".join(o) + "\n"
 
@@ -91,7 +140,7 @@ p = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'src', 
 s = open(p).read()
 # The kernels sit between the comment that opens them and Store.
 a = s.index('    // The two GPU kernels below')
-b = s.index('    private static void Store(')
+b = s.index('    private static void Store(')  # the small kernel's store follows the two
 doc = '''    // The two GPU kernels below are written by tools/gpu/gemm_kernels.py from one template (edit that, not them), in full
     // because ILGPU 1.5.3 does not unroll loops and the accumulators must be named scalars (an array would live in local
     // memory). A group of 16×16 threads computes a tile of C, each thread the rows ty·4 … ty·4 + 3 and columns tx·4 … tx·4 + 3

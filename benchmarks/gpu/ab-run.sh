@@ -1,0 +1,29 @@
+#!/bin/bash
+# A before/after comparison on one GPU machine in one call: the current build (publish.sh's tarball) against an older
+# commit's NetDsl.Benchmarks.dll, NetDsl.Gpu.dll and NetDsl.dll in .gpu/old (the rest of the self-contained publish is the
+# same), alternating new, old, new, then PyTorch once. Prepare here:
+#   git worktree add /tmp/old <commit> && (cd /tmp/old && dotnet publish benchmarks/NetDsl.Benchmarks -c Release -r linux-x64 \
+#     --self-contained -p:InvariantGlobalization=true -o /tmp/oldpub) && mkdir -p .gpu/old && \
+#     cp /tmp/oldpub/{NetDsl.Benchmarks,NetDsl.Gpu,NetDsl}.dll .gpu/old/ && benchmarks/gpu/publish.sh
+# Optionally put PTX files in .gpu/ptx to print ptxas's register counts. Then, on the device (carry .gpu):
+#   bash benchmarks/gpu/ab-run.sh $OUT        -> $OUT/new1.txt, old1.txt, new2.txt, torch.txt
+set -u
+out=$1
+for f in $(ls .gpu/ptx/*.ptx 2>/dev/null); do echo "ptxas $f $(/usr/local/cuda/bin/ptxas -arch=sm_90 -v $f -o /tmp/x.cubin 2>&1 | grep -oE 'Used [0-9]+ registers|[0-9]+ bytes spill (stores|loads)' | tr '\n' ' ')"; done
+mkdir -p /tmp/nb && tar -xzf .gpu/netdsl-bench.tar.gz -C /tmp/nb && rm -rf /tmp/ob && cp -r /tmp/nb /tmp/ob && cp .gpu/old/*.dll /tmp/ob/
+export DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1 PYTHONUNBUFFERED=1
+cublas=$(python3 -c "import nvidia, os, glob; print(next(iter(sorted(glob.glob(os.path.join(list(nvidia.__path__)[0], '**', 'libcublas.so.1*'), recursive=True))), ''))" 2>/dev/null)
+export NETDSL_CUBLAS=$cublas
+if ! ldconfig -p | grep -q 'libcuda\.so '; then
+  one=$(ldconfig -p | awk '/libcuda\.so\.1 /{print $NF; exit}')
+  mkdir -p /tmp/cudalib && ln -sf "$one" /tmp/cudalib/libcuda.so && export LD_LIBRARY_PATH=/tmp/cudalib:${LD_LIBRARY_PATH:-}
+fi
+nvidia-smi --query-gpu=name,clocks.max.sm,clocks.sm --format=csv,noheader
+for run in new1:nb old1:ob new2:nb; do
+  name=${run%%:*}; dir=/tmp/${run##*:}
+  timeout 150 $dir/NetDsl.Benchmarks --device gpu --require-gpu --nets LeNet5,FashionCnn,ResNet > $out/$name.txt 2>&1
+  echo "# $name exit $?"
+done
+timeout 150 python3 benchmarks/gpu/torch_gpu_bench.py --modes eager,compile --compile-nets FashionCnn > $out/torch.txt 2>&1
+echo "# torch exit $?"
+nvidia-smi --query-gpu=clocks.sm,temperature.gpu,power.draw --format=csv,noheader
