@@ -45,26 +45,35 @@ public class GemmKernelTests(CpuAccelerator small, LargeGroupAccelerator large, 
         return c;
     }
 
-    public static TheoryData<string, int> Cases()
+    /// <summary>Every case on every tile (8, 64, 128).</summary>
+    private static TheoryData<string, int> OnEveryTile(params string[] names)
     {
         var data = new TheoryData<string, int>();
-        foreach (var name in new[] { "AB", "AtB", "ABt", "batched", "batched-accumulate", "summed-slices", "split-k" })
+        foreach (var name in names)
             foreach (int tile in new[] { DeviceKernels.GemmTile, DeviceKernels.LargeTile, DeviceKernels.WideTile })
                 data.Add(name, tile);
         return data;
+    }
+
+    public static TheoryData<string, int> Cases() => OnEveryTile("AB", "AtB", "ABt", "batched", "batched-accumulate", "summed-slices", "split-k");
+
+    /// <summary>The accelerator and kernels a tile runs on (the 64 and 128 tiles need 256-thread groups), and M and N that
+    /// cross the tile (two tiles of 64 or 128, several of 8).</summary>
+    private (Accelerator Accelerator, LoadedKernels Kernels, int M, int N) On(int tile)
+    {
+        bool useLarge = tile != DeviceKernels.GemmTile;
+        var accelerator = (useLarge ? large.Device : small.Device).Accelerator;
+        var k = LoadedKernels.For(accelerator);
+        Assert.Equal(useLarge, k.Large);
+        return (accelerator, k, tile == DeviceKernels.WideTile ? 131 : useLarge ? 70 : 19, tile == DeviceKernels.WideTile ? 133 : useLarge ? 67 : 21);
     }
 
     [Theory]
     [MemberData(nameof(Cases))]
     public void GemmMatchesTheDoublePrecisionProduct(string name, int tile)
     {
-        bool useLarge = tile != DeviceKernels.GemmTile;
-        var device = useLarge ? large.Device : small.Device;
-        var accelerator = device.Accelerator;
-        var k = LoadedKernels.For(accelerator);
-        Assert.Equal(useLarge, k.Large);
-        // M and N cross the tile (two tiles of 64 or 128, several of 8); K crosses a step of 8 and 16.
-        int m = tile == DeviceKernels.WideTile ? 131 : useLarge ? 70 : 19, n = tile == DeviceKernels.WideTile ? 133 : useLarge ? 67 : 21, kk = 37;
+        var (accelerator, k, m, n) = On(tile);
+        int kk = 37; // crosses a step of 8 and of 16
         GemmShape s = name switch
         {
             "AB" => new GemmShape(m, n, kk, kk, 1, n, 1, n, accumulate: false),
@@ -140,14 +149,8 @@ public class GemmKernelTests(CpuAccelerator small, LargeGroupAccelerator large, 
         _ => v > 0 ? v : a * (Math.Exp(v) - 1),
     };
 
-    public static TheoryData<string, int> EpilogueCases()
-    {
-        var data = new TheoryData<string, int>();
-        foreach (var name in new[] { "conv-bias-rows-tanh", "dense-bias-columns-relu", "dense-bias-columns-elu", "bias-only", "leaky-no-bias", "sigmoid-split-k" })
-            foreach (int tile in new[] { DeviceKernels.GemmTile, DeviceKernels.LargeTile, DeviceKernels.WideTile })
-                data.Add(name, tile);
-        return data;
-    }
+    public static TheoryData<string, int> EpilogueCases() =>
+        OnEveryTile("conv-bias-rows-tanh", "dense-bias-columns-relu", "dense-bias-columns-elu", "bias-only", "leaky-no-bias", "sigmoid-split-k");
 
     /// <summary>The epilogue a convolution or dense layer fuses into its GEMM: C = A·B + bias (per row or per column) and
     /// D = f(C), against the double-precision product, bias and activation; batched (a convolution over the batch, C and D
@@ -156,11 +159,8 @@ public class GemmKernelTests(CpuAccelerator small, LargeGroupAccelerator large, 
     [MemberData(nameof(EpilogueCases))]
     public void EpilogueAddsTheBiasAndAppliesTheActivation(string name, int tile)
     {
-        bool useLarge = tile != DeviceKernels.GemmTile;
-        var device = useLarge ? large.Device : small.Device;
-        var accelerator = device.Accelerator;
-        var k = LoadedKernels.For(accelerator);
-        int m = tile == DeviceKernels.WideTile ? 131 : useLarge ? 70 : 19, n = tile == DeviceKernels.WideTile ? 133 : useLarge ? 67 : 21, kk = 37;
+        var (accelerator, k, m, n) = On(tile);
+        int kk = 37;
         var plain = new GemmShape(m, n, kk, kk, 1, n, 1, n, accumulate: false);
         var (s, biasAlong, kind, slope) = name switch
         {

@@ -299,24 +299,69 @@ internal sealed class NetworkEmitter
     /// <summary>ReLUs whose backward pass their 2×2 max pool does (<see cref="CpuPlan.FoldedRelus"/>).</summary>
     private IEnumerable<ShapedLayer> FoldedRelus => _net.Layers.Where(l => CpuPlan.ReluFoldedInto(l.Index) >= 0);
 
-    /// <summary>LayerOutput's helper for a convolution whose output an inference Forward does not store.</summary>
+    /// <summary>The on-demand convolutions' parameter ranges (weight then bias, contiguous) and where each sits in
+    /// <c>_forwardParameters</c>.</summary>
+    private IEnumerable<(ShapedLayer Layer, int Offset, int Count, int Kept)> OnDemandParameters
+    {
+        get
+        {
+            int kept = 0;
+            foreach (var l in OnDemandOutputs)
+            {
+                int count = l.WeightCount + l.BiasCount;
+                yield return (l, l.WeightOffset, count, kept);
+                kept += count;
+            }
+        }
+    }
+
+    /// <summary>LayerOutput's helper for a convolution whose output no Forward stores.</summary>
     private string OnDemandOutputMethod(ShapedLayer l)
     {
         string m = Member(l.Index);
+        var (_, offset, count, kept) = OnDemandParameters.First(p => p.Layer.Index == l.Index);
+        string swap = $"{Rt}.Kernels.Vec.Swap(_parameters.AsSpan({offset}, {count}), _forwardParameters!.AsSpan({kept}, {count}));";
+        string pass = UsesWinograd ? "        _pass++; // a Winograd layer compares its cached weight transform with these weights again\n" : "";
         return "\n\n" +
-            $"/// <summary>{l.Name}'s output. Only its ReLU (fused into it) reads it, so an inference Forward does not store it:\n" +
-            "/// it is computed here, from the layer's input and the current parameters, the first time it is asked for.</summary>\n" +
+            $"/// <summary>{l.Name}'s output. Only its ReLU (fused into it) reads it, so no Forward stores it: it is computed here, from\n" +
+            "/// the layer's input and the parameters of the last Forward, the first time it is asked for. After an Update those\n" +
+            "/// parameters come from the copy the Update kept.</summary>\n" +
             $"private {RoSpan} {m}Output()\n" +
             "{\n" +
             $"    if (!_keepOutputs && !_computed{m} && _batch > 0)\n" +
             "    {\n" +
+            $"        if (_updatedSinceForward) {swap}\n" +
+            pass +
             "        _keepOutputs = true;\n" +
             $"        {m}Forward(0, _batch, 0);\n" +
             "        _keepOutputs = false;\n" +
+            pass +
+            $"        if (_updatedSinceForward) {swap}\n" +
             $"        _computed{m} = true;\n" +
             "    }\n" +
             $"    return {Act(l.Index)}.AsSpan(0, _batch * {l.OutSize});\n" +
             "}";
+    }
+
+    /// <summary>Update's first step after a Forward: the on-demand convolutions' parameters, as that Forward used them,
+    /// for LayerOutput (those not yet computed).</summary>
+    private string KeepForwardParametersMethod()
+    {
+        int total = OnDemandParameters.Sum(p => p.Count);
+        var lines = new List<string>
+        {
+            "\n\n/// <summary>Keeps the parameters the last Forward gave the convolutions whose outputs only LayerOutput reads, before",
+            "/// the first Update after it changes them (only those not computed yet).</summary>",
+            "private void KeepForwardParameters()",
+            "{",
+            "    if (_updatedSinceForward || _batch == 0) return;",
+            "    _updatedSinceForward = true;",
+            $"    _forwardParameters ??= new {Rt}.Kernels.AlignedBuffer({total}); // allocated by the first training step",
+        };
+        foreach (var (l, offset, count, kept) in OnDemandParameters)
+            lines.Add($"    if (!_computed{Member(l.Index)}) _parameters.AsSpan({offset}, {count}).CopyTo(_forwardParameters.AsSpan({kept}, {count})); // {l.Name}");
+        lines.Add("}");
+        return string.Join("\n", lines);
     }
 
     /// <summary>A layer splits one sample across the workers (<see cref="ConvStrategy.SplitOneSample"/>, dense units).</summary>
@@ -355,7 +400,9 @@ internal sealed class NetworkEmitter
         _w.Line("private bool _training, _backwardReady;");
         if (OnDemandOutputs.Any())
         {
-            _w.Line("private bool _keepOutputs; // a training Forward stores every layer's output; an inference one skips those only LayerOutput reads");
+            _w.Line("private bool _keepOutputs; // set while LayerOutput recomputes an output that no Forward stores (only LayerOutput reads it)");
+            _w.Line("private bool _updatedSinceForward; // an Update came after the last Forward: _forwardParameters holds what that Forward used");
+            _w.Line($"private {Rt}.Kernels.AlignedBuffer? _forwardParameters; // the on-demand convolutions' parameters as the last Forward used them");
             foreach (var l in OnDemandOutputs) _w.Line($"private bool _computed{Member(l.Index)}; // {l.Name}'s output computed by LayerOutput since the last Forward");
         }
         foreach (var l in FoldedRelus) _w.Line($"private bool _computedGrad{Member(l.Index)}; // {l.Name}'s output gradient computed by LayerGradient since the last Backward");
@@ -502,7 +549,7 @@ internal sealed class NetworkEmitter
             {
             {{string.Join("\n", _net.Layers.Select(l => CpuPlan.Convolutions[l.Index].OutputOnDemand ? $"    {l.Index} => {Member(l.Index)}Output()," : $"    {l.Index} => {Act(l.Index)}.AsSpan(0, _batch * {l.OutSize}),"))}}
                 _ => throw new global::System.ArgumentOutOfRangeException(nameof(index), index, "{{Cls}} has {{L}} layers."),
-            };{{string.Concat(OnDemandOutputs.Select(OnDemandOutputMethod))}}
+            };{{string.Concat(OnDemandOutputs.Select(OnDemandOutputMethod))}}{{(OnDemandOutputs.Any() ? KeepForwardParametersMethod() : "")}}
 
             /// <summary>dL/d(output of layer <paramref name="index"/>) for the last Backward.</summary>
             public {{RoSpan}} LayerGradient(int index) => index switch
@@ -527,7 +574,7 @@ internal sealed class NetworkEmitter
                 CheckInput(input, batch, "Forward", nameof(input), nameof(batch));
                 input.CopyTo(_input);
                 _batch = batch;
-                _training = training;{{(OnDemandOutputs.Any() ? "\n    _keepOutputs = training;" + string.Concat(OnDemandOutputs.Select(l => $"\n    _computed{Member(l.Index)} = false;")) : "")}}
+                _training = training;{{(OnDemandOutputs.Any() ? "\n    _keepOutputs = false;\n    _updatedSinceForward = false;" + string.Concat(OnDemandOutputs.Select(l => $"\n    _computed{Member(l.Index)} = false;")) : "")}}
                 _backwardReady = true;{{(UsesWinograd ? "\n    _pass++;" : "")}}
                 if (training) _dropoutStep++;
                 RunForward();
@@ -588,7 +635,7 @@ internal sealed class NetworkEmitter
             /// </summary>
             public void Update({{Rt}}.Training.Optimizer optimizer)
             {
-                global::System.ArgumentNullException.ThrowIfNull(optimizer);
+                global::System.ArgumentNullException.ThrowIfNull(optimizer);{{(OnDemandOutputs.Any() ? "\n    KeepForwardParameters(); // for LayerOutput of the outputs no Forward stores" : "")}}
                 if (!optimizer.SplitsIntoRanges || _workers.Workers == 1) { optimizer.Step(_parameters, _gradients); return; }
                 optimizer.BeginStep(ParameterCount);
                 _updating = optimizer;

@@ -19,6 +19,21 @@ public static class Vec
         for (; i < dst.Length; i++) dst[i] += src[i];
     }
 
+    /// <summary>Exchanges the contents of <paramref name="a"/> and <paramref name="b"/> (a network's parameters and a copy of them).</summary>
+    public static void Swap(Span<float> a, Span<float> b)
+    {
+        if (a.Length != b.Length) throw new ArgumentException($"Vec.Swap: lengths {a.Length} and {b.Length} differ.");
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+            for (; i + 8 <= a.Length; i += 8)
+            {
+                var t = Vector256.Create(a.Slice(i, 8));
+                Vector256.Create(b.Slice(i, 8)).CopyTo(a.Slice(i, 8));
+                t.CopyTo(b.Slice(i, 8));
+            }
+        for (; i < a.Length; i++) (a[i], b[i]) = (b[i], a[i]);
+    }
+
     /// <summary>dst += value.</summary>
     public static void AddScalar(Span<float> dst, float value)
     {

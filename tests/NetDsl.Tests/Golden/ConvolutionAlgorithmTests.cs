@@ -55,6 +55,53 @@ public class ConvolutionAlgorithmTests
         Assert.Equal(convTraining.AsSpan(0, one.Length).ToArray(), n.LayerOutput(0).ToArray());
     }
 
+    /// <summary>A convolution under a fused ReLU stores no output of its own, in training too: after the step's Update has
+    /// changed the parameters, LayerOutput still gives the output of the last Forward (recomputed with the parameters
+    /// Update kept), bit for bit as a network that did not update computes it; the next Forward's, with the new ones.</summary>
+    [Theory]
+    [InlineData("winograd")]
+    [InlineData("direct")]
+    [InlineData("channel-lanes")]
+    [InlineData("direct-one-sample-split")]
+    public void LayerOutputAfterAnUpdateIsTheLastForwardsOutput(string kind)
+    {
+        int batch = kind.EndsWith("split") ? 1 : 5;
+        INetwork Create() => kind switch
+        {
+            "winograd" => new WinogradConvRelu(batch, 1, 2),
+            "channel-lanes" => new ChannelLaneConvPaddedRelu(batch, 1, 2),
+            _ => new DirectConvRelu(batch, 1, 2),
+        };
+        var trained = Create();
+        var untouched = Create();
+        try
+        {
+            TestInputs.Uniform(trained.ParameterCount, 3).CopyTo(trained.Parameters);
+            trained.Parameters.CopyTo(untouched.Parameters);
+            var x = TestInputs.Uniform(batch * trained.InputSize, 1);
+            // A training step: Forward, Backward of some output gradient, Update.
+            trained.Forward(x, batch, training: true);
+            trained.ZeroGradients();
+            trained.Backward(TestInputs.Uniform(batch * trained.OutputSize, 2), batch);
+            trained.Update(new global::NetDsl.Training.Sgd(0.5f));
+            Assert.NotEqual(untouched.Parameters.ToArray(), trained.Parameters.ToArray());
+            untouched.Forward(x, batch, training: true);
+            Assert.Equal(untouched.LayerOutput(0).ToArray(), trained.LayerOutput(0).ToArray());
+            Assert.Equal(untouched.LayerOutput(1).ToArray(), trained.LayerOutput(1).ToArray());
+            Assert.Equal(untouched.LayerOutput(0).ToArray(), trained.LayerOutput(0).ToArray()); // asked twice: stored now
+            // The next Forward uses the new parameters, and so does its LayerOutput.
+            trained.Parameters.CopyTo(untouched.Parameters);
+            trained.Forward(x, batch, training: true);
+            untouched.Forward(x, batch);
+            Assert.Equal(untouched.LayerOutput(0).ToArray(), trained.LayerOutput(0).ToArray());
+        }
+        finally
+        {
+            ((IDisposable)trained).Dispose();
+            ((IDisposable)untouched).Dispose();
+        }
+    }
+
     [Fact]
     public void WinogradConvolutionMatchesTheDefinition() =>
         Check((b, t) => new WinogradConv(b, 1, t), 16, 16, 15, 32, 3, 1, 1, bias: true);
