@@ -343,6 +343,25 @@ internal sealed class NetworkEmitter
             "}";
     }
 
+    /// <summary>Convolutions whose fused ReLU lives in a per-worker scratch during Forward (<see cref="ConvStrategy.ReluScratch"/>),
+    /// with the ReLU's index.</summary>
+    private IEnumerable<(int Index, int FusedRelu)> ScratchRelus =>
+        _net.Layers.Where(l => CpuPlan.Convolutions[l.Index].ReluScratch > 0).Select(l => (l.Index, CpuPlan.Convolutions[l.Index].FusedRelu));
+
+    /// <summary>LayerOutput's helper for a ReLU that a Forward of more than one sample keeps only in a per-worker scratch.</summary>
+    private string ScratchReluOutputMethod((int Index, int FusedRelu) c)
+    {
+        var relu = Layer(c.FusedRelu);
+        return "\n\n" +
+            $"/// <summary>{relu.Name}'s output. Only its 2×2 max pool reads it, in the same cache block, so a Forward of several samples\n" +
+            $"/// keeps it only in the worker's scratch: it is computed again here, with {Layer(c.Index).Name}'s output, the first time it is asked for.</summary>\n" +
+            $"private {RoSpan} {Member(relu.Index)}Output()\n" +
+            "{\n" +
+            $"    if (_batch > 1) {Member(c.Index)}Output();\n" +
+            $"    return {Act(relu.Index)}.AsSpan(0, _batch * {relu.OutSize});\n" +
+            "}";
+    }
+
     /// <summary>Update's first step after a Forward: the on-demand convolutions' parameters, as that Forward used them,
     /// for LayerOutput (those not yet computed).</summary>
     private string KeepForwardParametersMethod()
@@ -547,9 +566,9 @@ internal sealed class NetworkEmitter
             /// <summary>Output of layer <paramref name="index"/> (0-based) for the last Forward, [N, C, H, W] of that layer.</summary>
             public {{RoSpan}} LayerOutput(int index) => index switch
             {
-            {{string.Join("\n", _net.Layers.Select(l => CpuPlan.Convolutions[l.Index].OutputOnDemand ? $"    {l.Index} => {Member(l.Index)}Output()," : $"    {l.Index} => {Act(l.Index)}.AsSpan(0, _batch * {l.OutSize}),"))}}
+            {{string.Join("\n", _net.Layers.Select(l => CpuPlan.Convolutions[l.Index].OutputOnDemand ? $"    {l.Index} => {Member(l.Index)}Output()," : CpuPlan.FusedInto(l.Index) is var c && c >= 0 && CpuPlan.Convolutions[c].ReluScratch > 0 ? $"    {l.Index} => {Member(l.Index)}Output()," : $"    {l.Index} => {Act(l.Index)}.AsSpan(0, _batch * {l.OutSize}),"))}}
                 _ => throw new global::System.ArgumentOutOfRangeException(nameof(index), index, "{{Cls}} has {{L}} layers."),
-            };{{string.Concat(OnDemandOutputs.Select(OnDemandOutputMethod))}}{{(OnDemandOutputs.Any() ? KeepForwardParametersMethod() : "")}}
+            };{{string.Concat(OnDemandOutputs.Select(OnDemandOutputMethod))}}{{string.Concat(ScratchRelus.Select(ScratchReluOutputMethod))}}{{(OnDemandOutputs.Any() ? KeepForwardParametersMethod() : "")}}
 
             /// <summary>dL/d(output of layer <paramref name="index"/>) for the last Backward.</summary>
             public {{RoSpan}} LayerGradient(int index) => index switch
@@ -588,7 +607,7 @@ internal sealed class NetworkEmitter
                     throw new global::System.InvalidOperationException($"{{Cls}}.Backward: needs a Forward of the same batch first (last Forward: batch {_batch}; Backward: batch {batch}).");
                 if (outputGradient.Length != batch * OutputSize)
                     throw new global::System.ArgumentException($"{{Cls}}.Backward: output gradient has {outputGradient.Length} floats, expected batch {batch} × {{_net.OutputSize}} = {batch * OutputSize}.", nameof(outputGradient));
-                outputGradient.CopyTo({{Grad(L - 1)}});{{(UsesWinograd ? "\n    _pass++;" : "")}}{{string.Concat(FoldedRelus.Select(l => $"\n    _computedGrad{Member(l.Index)} = false;"))}}
+                outputGradient.CopyTo({{Grad(L - 1)}});{{string.Concat(ScratchRelus.Select(c => $"\n    if (!_training && _batch > 1) {Member(c.Index)}Output(); // {Layer(c.FusedRelu).Name}'s output for the winners an inference Forward did not keep"))}}{{(UsesWinograd ? "\n    _pass++;" : "")}}{{string.Concat(FoldedRelus.Select(l => $"\n    _computedGrad{Member(l.Index)} = false;"))}}
                 RunBackward();
                 // Slice 0 added into _gradients directly; the others are added in slice order (each worker a range of parameters).
                 if (_slices > 1) _workers.Run(_reduceWorker, _batch);
@@ -780,7 +799,7 @@ internal sealed class NetworkEmitter
                         int into = CpuPlan.FusedInto(i);
                         _w.Line(into >= 0
                             ? $"{pad}// {l.Name}: written by {Layer(into).Name}'s forward (fused)"
-                            : $"{pad}{_member[i]}Forward({CallArgs(l, family.ForwardCall(l), lo, hi, false)});");
+                            : $"{pad}{_member[i]}Forward({CallArgs(l, CpuPlan.ReluScratchOf(i) >= 0 ? CpuCall.RowsWorker : family.ForwardCall(l), lo, hi, false)});"); // a pool reading a ReLU scratch: the worker's
                         continue;
                     }
                     string call = $"{_member[i]}Backward({CallArgs(l, family.BackwardCall(l), lo, hi, true)});";

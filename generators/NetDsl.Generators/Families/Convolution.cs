@@ -240,6 +240,8 @@ internal sealed class ConvolutionFamily : LayerFamily
             e.W.Line($"private readonly {Rt}.Kernels.WinogradWorkspace[] _winograd{e.M}, _winogradBack{e.M}; // per worker: the forward pass's and the input gradient's transforms");
         if (strategy.ChannelLanes)
             e.W.Line($"private readonly {Rt}.Kernels.ChannelLaneWeights[] _lanes{e.M}; // per worker: the weight packed for ChannelLaneConv");
+        if (strategy.ReluScratch > 0)
+            e.W.Line($"private readonly {Rt}.Kernels.AlignedBuffer[] _reluScratch{e.M}; // per worker: {e.Net.NameOf(strategy.FusedRelu)}'s output for one cache block, until its pool has read it");
     }
 
     public override void WriteBackwardSliceEnd(CpuLayer e)
@@ -253,6 +255,11 @@ internal sealed class ConvolutionFamily : LayerFamily
     {
         var l = e.Layer;
         var strategy = e.Plan.Convolutions[l.Index];
+        if (strategy.ReluScratch > 0)
+        {
+            e.W.Line($"_reluScratch{e.M} = new {Rt}.Kernels.AlignedBuffer[{count}];");
+            e.W.Line($"for (int w = 0; w < {count}; w++) _reluScratch{e.M}[w] = new({strategy.ReluScratch * l.OutSize});");
+        }
         if (strategy.ChannelLanes)
         {
             e.W.Line($"_lanes{e.M} = new {Rt}.Kernels.ChannelLaneWeights[{count}];");
@@ -444,7 +451,7 @@ internal sealed class ConvolutionFamily : LayerFamily
             : $"// Winograd F(2×2, 3×3) (NetDsl.Kernels.Winograd): {Winograd(l)} tiles per sample, up to {s} samples per call.");
         w.Open($"for (int n = n0; n < n1; n += {s})");
         w.Line($"int samples = global::System.Math.Min({s}, n1 - n);");
-        string relu = strategy.FusedRelu < 0 ? "" : $", relu: {e.ActOf(strategy.FusedRelu)}.AsSpan(n * {l.OutSize}, samples * {l.OutSize})";
+        string relu = strategy.FusedRelu < 0 ? "" : $", relu: {ReluSpan(e, strategy, "samples")}";
         w.Line($"{Rt}.Kernels.Winograd.Forward(_winograd{m}[worker], weight, transposedWeight: false, {bias}, {x}.AsSpan(n * {l.InSize}, samples * {l.InSize}), {OutSpan(strategy, $"{y}.AsSpan(n * {l.OutSize}, samples * {l.OutSize})")}, samples, 0, {l.OutC}, _pass{relu});");
         w.Close();
         w.Close();
@@ -478,7 +485,7 @@ internal sealed class ConvolutionFamily : LayerFamily
         w.Line($"{RoSpan} weight = _parameters.AsSpan({l.WeightOffset}, {l.WeightCount}); // [{l.OutC}, {l.InC}, {c.KernelH}, {c.KernelW}]");
         string bias = l.HasBias ? $"_parameters.AsSpan({l.BiasOffset}, {l.OutC})" : "default";
         w.Line($"// {l.InC} input channel{(l.InC == 1 ? "" : "s")}: a depth of {taps} is too shallow for im2col + GEMM, so a direct convolution (NetDsl.Kernels.DirectConv).");
-        string relu = strategy.FusedRelu < 0 ? "" : $", relu: {e.ActOf(strategy.FusedRelu)}.AsSpan(n * {l.OutSize}, {l.OutSize})";
+        string relu = strategy.FusedRelu < 0 ? "" : $", relu: {ReluSpan(e, strategy, "1")}";
         w.Line($"for (int n = n0; n < n1; n++) {Rt}.Kernels.DirectConv.Forward(in Geometry{m}, {l.OutC}, weight, {bias}, {x}.AsSpan(n * {l.InSize}, {l.InSize}), {OutSpan(strategy, $"{y}.AsSpan(n * {l.OutSize}, {l.OutSize})")}, _columns[worker]{relu});");
         w.Close();
         w.Line();
@@ -522,7 +529,7 @@ internal sealed class ConvolutionFamily : LayerFamily
         w.Line($"// {l.OutC} output channels: each element of im2col's [{taps}, {l.OutH * l.OutW}] column matrix would feed only {l.OutC} multiply-adds, so a direct");
         w.Line($"// convolution with the output channels in the vector lanes (NetDsl.Kernels.ChannelLaneConv).");
         w.Line($"{RoSpan} packedWeight = {Rt}.Kernels.ChannelLaneConv.Pack(_lanes{m}[worker], weight); // [{l.OutC / 16}, {taps}, 16], packed again only when the weight changed");
-        string relu = strategy.FusedRelu < 0 ? "" : $", relu: {e.ActOf(strategy.FusedRelu)}.AsSpan(n * {l.OutSize}, {l.OutSize})";
+        string relu = strategy.FusedRelu < 0 ? "" : $", relu: {ReluSpan(e, strategy, "1")}";
         w.Line($"for (int n = n0; n < n1; n++) {Rt}.Kernels.ChannelLaneConv.Forward(in Geometry{m}, {l.OutC}, packedWeight, {bias}, {x}.AsSpan(n * {l.InSize}, {l.InSize}), {OutSpan(strategy, $"{y}.AsSpan(n * {l.OutSize}, {l.OutSize})")}, _columns[worker]{relu});");
         w.Close();
         w.Line();
@@ -584,6 +591,17 @@ internal sealed class ConvolutionFamily : LayerFamily
     /// <summary>The output span of a forward call: empty (only the fused ReLU's output stored) when the convolution's own
     /// output is computed on demand and this Forward does not keep outputs (see <see cref="ConvStrategy.OutputOnDemand"/>).</summary>
     private static string OutSpan(ConvStrategy s, string span) => s.OutputOnDemand ? $"(_keepOutputs ? {span} : default)" : span;
+
+    /// <summary>Where the fused ReLU's output for samples [n, n + <paramref name="samples"/>) of the block [n0, n1) goes: the
+    /// layer's buffer, or (<see cref="ConvStrategy.ReluScratch"/>) the worker's scratch, unless LayerOutput is recomputing it
+    /// or the batch is one sample.</summary>
+    private static string ReluSpan(CpuLayer e, ConvStrategy s, string samples)
+    {
+        var l = e.Layer;
+        string count = samples == "1" ? $"{l.OutSize}" : $"{samples} * {l.OutSize}";
+        string buffer = $"{e.ActOf(s.FusedRelu)}.AsSpan(n * {l.OutSize}, {count})";
+        return s.ReluScratch == 0 ? buffer : $"(_keepOutputs || _batch == 1 ? {buffer} : _reluScratch{e.M}[worker].AsSpan((n - n0) * {l.OutSize}, {count}))";
+    }
 
     private static string Winograd(ShapedLayer l) => $"{(l.OutH + 1) / 2}×{(l.OutW + 1) / 2}";
 

@@ -153,8 +153,18 @@ internal sealed class PoolingFamily : LayerFamily
         var w = e.W;
         string m = e.M;
         e.Header("forward");
-        w.Open($"private void {m}Forward(int n0, int n1)");
-        e.Range("x", e.X, l.InSize, true);
+        int scratchConv = e.Plan.ReluScratchOf(l.Index);
+        if (scratchConv >= 0)
+        {
+            // Its input ReLU's output lives in the worker's scratch for this block (ConvStrategy.ReluScratch).
+            w.Open($"private void {m}Forward(int n0, int n1, int worker)");
+            w.Line($"{RoSpan} x = _keepOutputs || _batch == 1 ? {e.X}.AsSpan(n0 * {l.InSize}, (n1 - n0) * {l.InSize}) : _reluScratch{e.MemberOf(scratchConv)}[worker].AsSpan(0, (n1 - n0) * {l.InSize});");
+        }
+        else
+        {
+            w.Open($"private void {m}Forward(int n0, int n1)");
+            e.Range("x", e.X, l.InSize, true);
+        }
         e.Range("y", e.Y, l.OutSize, false);
         if (l.Params is not PoolParams p)
         {

@@ -15,11 +15,16 @@ namespace NetDsl.Generators.Lowering;
 /// asked, with the parameters of that Forward (an Update keeps a copy of them first). Storing a buffer nobody reads cost
 /// the sample cnn 15 % of its batch-256 inference and 4 % of its training (cache lines written back to memory).</param>
 /// <param name="DirectRows">A batch of one splits this direct convolution by output rows (see <see cref="ConvStrategy.DirectRowSplitMacs"/>).</param>
+/// <param name="ReluScratch">Samples of the fused ReLU's output a worker keeps in a scratch of its own (0: none). When the
+/// convolution's output is on demand and the ReLU is read only by the 2×2 max pool that does its backward, in the same
+/// cache block, the ReLU's output lives only until that pool has read it: a Forward writes it to the scratch (one cache
+/// block, reused, so never written back to memory) and <c>LayerOutput</c> recomputes it when asked. A batch of one writes
+/// the layer's buffer as before.</param>
 /// <param name="SplitActivation">The tanh a batch of one runs inside this convolution's split, or −1 (see <see cref="CpuPlan.SplitChain"/>).</param>
 /// <param name="SplitPool">The 2×2 pool a batch of one runs inside this convolution's split, or −1 (see <see cref="CpuPlan.SplitChain"/>).</param>
 internal sealed record ConvStrategy(int SamplesPerGemm, bool DotWeightGradient, bool PackedGemm, bool SplitOneSample = false,
     int WinogradSamples = 0, bool Direct = false, int FusedRelu = -1, bool ChannelLanes = false, bool OutputOnDemand = false,
-    bool DirectRows = false, int SplitActivation = -1, int SplitPool = -1, int WinogradTile = 2, int WinogradBackTile = 2)
+    bool DirectRows = false, int SplitActivation = -1, int SplitPool = -1, int WinogradTile = 2, int WinogradBackTile = 2, int ReluScratch = 0)
 {
     /// <summary>The output tile of a Winograd pass whose output rows are <paramref name="width"/> wide: 4 (F(4×4, 3×3))
     /// where they are exactly four such tiles (13–16 columns: the transforms then hold two tile rows per vector, as for the
@@ -157,6 +162,11 @@ internal sealed record CpuPlan(
         var forward = Phases(plan, backward: false, conv);
         var backward = Phases(plan, backward: true, conv);
         var folded = net.Layers.Select(l => FoldableRelu(net, l)).ToEquatableArray();
+        foreach (var block in forward.SelectMany(p => p.Blocks).Where(b => b.Chunk > 0))
+            foreach (int i in block.Layers)
+                if (conv[i] is { FusedRelu: >= 0, OutputOnDemand: true } s && folded.Any(r => r == s.FusedRelu)
+                    && block.Layers.Any(p => folded[p] == s.FusedRelu))
+                    conv[i] = s with { ReluScratch = block.Chunk };
         return new CpuPlan(plan, conv.ToEquatableArray(), forward, backward, col, packW, packX, dense.Distinct().OrderBy(d => d).ToEquatableArray(), folded);
     }
 
@@ -298,6 +308,16 @@ internal sealed record CpuPlan(
     /// <summary>Whether a batch of one splits this dense layer's output units across the workers.</summary>
     public static bool SplitsDenseOneSample(ShapedLayer l) =>
         l.Kind == LayerKind.Dense && !(l.Params is DenseParams { DropConnect: > 0.0 }) && (long)l.InSize * l.OutC >= DenseSplitFloats && l.OutC >= 8;
+
+    /// <summary>The convolution whose fused ReLU, the input of pool <paramref name="pool"/>, lives in a per-worker scratch
+    /// (<see cref="ConvStrategy.ReluScratch"/>), or −1.</summary>
+    public int ReluScratchOf(int pool)
+    {
+        int relu = pool >= 0 && pool < FoldedRelus.Count ? FoldedRelus[pool] : -1;
+        if (relu < 0) return -1;
+        int conv = FusedInto(relu);
+        return conv >= 0 && Convolutions[conv].ReluScratch > 0 ? conv : -1;
+    }
 
     /// <summary>The convolution whose forward pass writes layer <paramref name="layer"/>'s output (a fused ReLU), or −1.</summary>
     public int FusedInto(int layer)

@@ -63,6 +63,7 @@ public class ConvolutionAlgorithmTests
     [InlineData("direct")]
     [InlineData("channel-lanes")]
     [InlineData("direct-one-sample-split")]
+    [InlineData("relu-before-pool")]
     public void LayerOutputAfterAnUpdateIsTheLastForwardsOutput(string kind)
     {
         int batch = kind.EndsWith("split") ? 1 : 5;
@@ -70,6 +71,8 @@ public class ConvolutionAlgorithmTests
         {
             "winograd" => new WinogradConvRelu(batch, 1, 2),
             "channel-lanes" => new ChannelLaneConvPaddedRelu(batch, 1, 2),
+            // The ReLU is read only by its 2×2 max pool in one cache block: a Forward keeps it in a worker's scratch.
+            "relu-before-pool" => new PoolSplit(batch, 1, 2),
             _ => new DirectConvRelu(batch, 1, 2),
         };
         var trained = Create();
@@ -89,6 +92,13 @@ public class ConvolutionAlgorithmTests
             Assert.Equal(untouched.LayerOutput(0).ToArray(), trained.LayerOutput(0).ToArray());
             Assert.Equal(untouched.LayerOutput(1).ToArray(), trained.LayerOutput(1).ToArray());
             Assert.Equal(untouched.LayerOutput(0).ToArray(), trained.LayerOutput(0).ToArray()); // asked twice: stored now
+            if (kind == "relu-before-pool")
+            {
+                Assert.Equal(untouched.LayerOutput(2).ToArray(), trained.LayerOutput(2).ToArray()); // the pool's, stored
+                // The ReLU's output is positive where the pool's winners were: the stored pool output is among its values.
+                var relu = trained.LayerOutput(1).ToArray();
+                Assert.Contains(trained.LayerOutput(2)[0], relu);
+            }
             // The next Forward uses the new parameters, and so does its LayerOutput.
             trained.Parameters.CopyTo(untouched.Parameters);
             trained.Forward(x, batch, training: true);
