@@ -150,28 +150,22 @@ internal sealed class Launcher : IDisposable
     /// <summary>A scratch view of at least one double, for finishing kernels that read no partial sums (batch norm in eval).</summary>
     public ArrayView<double> NoPartials => ChannelPartials(1);
 
-    private ArrayView<float> Partials(long length)
+    private ArrayView<float> Partials(long length) => Scratch(ref _partials, length);
+
+    private ArrayView<double> ChannelPartials(long length) => Scratch(ref _channelPartials, length);
+
+    /// <summary>The first <paramref name="length"/> elements of a scratch buffer, grown when too short.</summary>
+    private ArrayView<T> Scratch<T>(ref MemoryBuffer1D<T, Stride1D.Dense>? buffer, long length) where T : unmanaged
     {
-        if (_partials is null || _partials.Length < length)
+        if (buffer is null || buffer.Length < length)
         {
             // Kernels already queued may still read the old buffer: let them finish before freeing it (growth happens in
             // the first steps only).
-            if (_partials is not null) _accelerator.Synchronize();
-            _partials?.Dispose();
-            _partials = _accelerator.Allocate1D<float>(length);
+            if (buffer is not null) _accelerator.Synchronize();
+            buffer?.Dispose();
+            buffer = _accelerator.Allocate1D<T>(length);
         }
-        return _partials.View.SubView(0, length);
-    }
-
-    private ArrayView<double> ChannelPartials(long length)
-    {
-        if (_channelPartials is null || _channelPartials.Length < length)
-        {
-            if (_channelPartials is not null) _accelerator.Synchronize();
-            _channelPartials?.Dispose();
-            _channelPartials = _accelerator.Allocate1D<double>(length);
-        }
-        return _channelPartials.View.SubView(0, length);
+        return buffer.View.SubView(0, length);
     }
 
     public void Dispose()

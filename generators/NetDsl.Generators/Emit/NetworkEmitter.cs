@@ -348,6 +348,11 @@ internal sealed class NetworkEmitter
     private IEnumerable<(int Index, int FusedRelu)> ScratchRelus =>
         _net.Layers.Where(l => CpuPlan.Convolutions[l.Index].ReluScratch > 0).Select(l => (l.Index, CpuPlan.Convolutions[l.Index].FusedRelu));
 
+    /// <summary>Whether LayerOutput of <paramref name="l"/> goes through a <c>{M}Output()</c> helper: an output no Forward
+    /// stores (an on-demand convolution's, a scratch ReLU's).</summary>
+    private bool HasOutputMethod(ShapedLayer l) =>
+        CpuPlan.Convolutions[l.Index].OutputOnDemand || ScratchRelus.Any(c => c.FusedRelu == l.Index);
+
     /// <summary>LayerOutput's helper for a ReLU that a Forward of more than one sample keeps only in a per-worker scratch.</summary>
     private string ScratchReluOutputMethod((int Index, int FusedRelu) c)
     {
@@ -566,7 +571,7 @@ internal sealed class NetworkEmitter
             /// <summary>Output of layer <paramref name="index"/> (0-based) for the last Forward, [N, C, H, W] of that layer.</summary>
             public {{RoSpan}} LayerOutput(int index) => index switch
             {
-            {{string.Join("\n", _net.Layers.Select(l => CpuPlan.Convolutions[l.Index].OutputOnDemand ? $"    {l.Index} => {Member(l.Index)}Output()," : CpuPlan.FusedInto(l.Index) is var c && c >= 0 && CpuPlan.Convolutions[c].ReluScratch > 0 ? $"    {l.Index} => {Member(l.Index)}Output()," : $"    {l.Index} => {Act(l.Index)}.AsSpan(0, _batch * {l.OutSize}),"))}}
+            {{string.Join("\n", _net.Layers.Select(l => HasOutputMethod(l) ? $"    {l.Index} => {Member(l.Index)}Output()," : $"    {l.Index} => {Act(l.Index)}.AsSpan(0, _batch * {l.OutSize}),"))}}
                 _ => throw new global::System.ArgumentOutOfRangeException(nameof(index), index, "{{Cls}} has {{L}} layers."),
             };{{string.Concat(OnDemandOutputs.Select(OnDemandOutputMethod))}}{{string.Concat(ScratchRelus.Select(ScratchReluOutputMethod))}}{{(OnDemandOutputs.Any() ? KeepForwardParametersMethod() : "")}}
 
@@ -799,7 +804,7 @@ internal sealed class NetworkEmitter
                         int into = CpuPlan.FusedInto(i);
                         _w.Line(into >= 0
                             ? $"{pad}// {l.Name}: written by {Layer(into).Name}'s forward (fused)"
-                            : $"{pad}{_member[i]}Forward({CallArgs(l, CpuPlan.ReluScratchOf(i) >= 0 ? CpuCall.RowsWorker : family.ForwardCall(l), lo, hi, false)});"); // a pool reading a ReLU scratch: the worker's
+                            : $"{pad}{_member[i]}Forward({CallArgs(l, family.ForwardCall(l, CpuPlan), lo, hi, false)});");
                         continue;
                     }
                     string call = $"{_member[i]}Backward({CallArgs(l, family.BackwardCall(l), lo, hi, true)});";

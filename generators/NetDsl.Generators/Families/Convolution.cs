@@ -127,7 +127,7 @@ internal sealed class ConvolutionFamily : LayerFamily
 
     // ------------------------------------------------------------------ CPU
 
-    public override CpuCall ForwardCall(ShapedLayer l) => CpuCall.RowsWorker;
+    public override CpuCall ForwardCall(ShapedLayer l, CpuPlan plan) => CpuCall.RowsWorker;
     public override CpuCall BackwardCall(ShapedLayer l) => CpuCall.Full;
     public override bool CacheBlockable(ShapedLayer l) => l.Kind == LayerKind.Conv2D;
 

@@ -65,7 +65,7 @@ internal sealed class DenseFamily : LayerFamily
         e.W.Line($"private readonly {Rt}.Kernels.AlignedBuffer _maskedWeightGradient{e.M} = new({l.WeightCount});  // [{l.OutC}, {l.InSize}] dyᵀ · x over the batch, before masking");
     }
 
-    public override CpuCall ForwardCall(ShapedLayer l) => CpuCall.Rows;
+    public override CpuCall ForwardCall(ShapedLayer l, CpuPlan plan) => CpuCall.Rows;
     public override CpuCall BackwardCall(ShapedLayer l) => l.Kind == LayerKind.Dense ? CpuCall.Full : CpuCall.Rows;
 
     public override void WriteForward(CpuLayer e)

@@ -2,6 +2,7 @@ using System.Collections.Generic;
 using NetDsl.Generators.Emit;
 using NetDsl.Generators.Emit.Gpu;
 using NetDsl.Generators.Inference;
+using NetDsl.Generators.Lowering;
 using NetDsl.Generators.Model;
 
 namespace NetDsl.Generators.Families;
@@ -91,7 +92,7 @@ internal abstract class LayerFamily
     /// a layer that sums over the slice's chunks finishes its parameter gradient here.</summary>
     public virtual void WriteBackwardSliceEnd(CpuLayer e) { }
 
-    public virtual CpuCall ForwardCall(ShapedLayer l) => CpuCall.Rows;
+    public virtual CpuCall ForwardCall(ShapedLayer l, CpuPlan plan) => CpuCall.Rows;
     public virtual CpuCall BackwardCall(ShapedLayer l) => CpuCall.Rows;
 
     /// <summary>Whether the layer needs whole-batch statistics between phases (batch norm): the drivers then split the batch

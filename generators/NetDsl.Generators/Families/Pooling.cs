@@ -3,6 +3,7 @@ using NetDsl.Generators.Diagnostics;
 using NetDsl.Generators.Emit;
 using NetDsl.Generators.Emit.Gpu;
 using NetDsl.Generators.Inference;
+using NetDsl.Generators.Lowering;
 using NetDsl.Generators.Model;
 using static NetDsl.Generators.Emit.CpuLayer;
 
@@ -83,6 +84,9 @@ internal sealed class PoolingFamily : LayerFamily
     // ------------------------------------------------------------------ CPU
 
     public override bool CacheBlockable(ShapedLayer l) => l.Params is PoolParams;
+
+    /// <summary>A pool whose input ReLU lives in a per-worker scratch (<see cref="ConvStrategy.ReluScratch"/>) reads the worker's.</summary>
+    public override CpuCall ForwardCall(ShapedLayer l, CpuPlan plan) => plan.ReluScratchOf(l.Index) >= 0 ? CpuCall.RowsWorker : CpuCall.Rows;
 
     /// <summary>2×2 windows, stride 2, no padding, output exactly half: whole planes go to the vectorized <c>Kernels.Pool</c>.</summary>
     internal static bool Is2x2(ShapedLayer l, PoolParams p) =>

@@ -164,8 +164,7 @@ internal sealed record CpuPlan(
         var folded = net.Layers.Select(l => FoldableRelu(net, l)).ToEquatableArray();
         foreach (var block in forward.SelectMany(p => p.Blocks).Where(b => b.Chunk > 0))
             foreach (int i in block.Layers)
-                if (conv[i] is { FusedRelu: >= 0, OutputOnDemand: true } s && folded.Any(r => r == s.FusedRelu)
-                    && block.Layers.Any(p => folded[p] == s.FusedRelu))
+                if (conv[i] is { FusedRelu: >= 0, OutputOnDemand: true } s && block.Layers.Any(p => folded[p] == s.FusedRelu))
                     conv[i] = s with { ReluScratch = block.Chunk };
         return new CpuPlan(plan, conv.ToEquatableArray(), forward, backward, col, packW, packX, dense.Distinct().OrderBy(d => d).ToEquatableArray(), folded);
     }

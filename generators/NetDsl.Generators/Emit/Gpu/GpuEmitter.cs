@@ -20,7 +20,7 @@ internal sealed class GpuEmitter
     private readonly Plan _plan;
     private readonly ShapedNetwork _net;
     private readonly string[] _member;
-    private readonly int[] _fusedActivation, _fusedInto;
+    private readonly int[] _fusedActivation;
     private readonly IndentedWriter _w = new();
 
     private GpuEmitter(Plan plan)
@@ -30,21 +30,19 @@ internal sealed class GpuEmitter
         _member = NetworkEmitter.MemberNames(_net);
         // A pointwise activation that directly follows the GEMM producing its only input runs in that GEMM's stores.
         _fusedActivation = Enumerable.Repeat(-1, _net.Layers.Count).ToArray();
-        _fusedInto = Enumerable.Repeat(-1, _net.Layers.Count).ToArray();
         foreach (var l in _net.Layers)
         {
             if (l.Index == 0 || l.Inputs.Count != 1 || l.Inputs[0] != l.Index - 1 || !ActivationFamily.GpuFusable(l)) continue;
             var producer = _net.Layers[l.Index - 1];
             if (!LayerFamilies.For(producer).GpuFusesActivation(producer)) continue;
             _fusedActivation[producer.Index] = l.Index;
-            _fusedInto[l.Index] = producer.Index;
         }
     }
 
     /// <summary>The activation layer whose pass <paramref name="layer"/>'s GEMM applies in its stores, or −1.</summary>
     public int FusedActivation(int layer) => _fusedActivation[layer];
     /// <summary>The layer whose GEMM applies activation <paramref name="layer"/>, or −1.</summary>
-    public int FusedInto(int layer) => _fusedInto[layer];
+    public int FusedInto(int layer) => layer > 0 && _fusedActivation[layer - 1] == layer ? layer - 1 : -1; // the producer directly precedes
 
     public IndentedWriter Writer => _w;
     public ShapedNetwork Network => _net;
