@@ -193,6 +193,9 @@ public interface INetwork
     ReadOnlySpan<float> InputGradient { get; }
 
     /// <summary>Sets <see cref="Gradients"/> to zero.</summary>
+    /// <remarks>Generated networks do it lazily: the next <see cref="Backward"/> clears (or overwrites) each batch slice's
+    /// share on its own worker, and the next read of <see cref="Gradients"/> or an update clears the rest first. So a span
+    /// taken from <see cref="Gradients"/> before the call keeps the old values until one of those happens; take it again.</remarks>
     void ZeroGradients();
 
     /// <summary>Re-initializes every parameter deterministically from <paramref name="seed"/>.</summary>

@@ -285,7 +285,7 @@ internal sealed class NetworkEmitter
             _w.Line($"/// <summary>{t.Name} [{string.Join(", ", t.Shape)}], at {t.Offset} in <see cref=\"Parameters\"/>.</summary>");
             _w.Line($"public {Span} {m} => _parameters.AsSpan({t.Offset}, {t.Count});");
             _w.Line($"/// <summary>Gradient of {t.Name} [{string.Join(", ", t.Shape)}].</summary>");
-            _w.Line($"public {Span} {m}Gradient => _gradients.AsSpan({t.Offset}, {t.Count});");
+            _w.Line($"public {Span} {m}Gradient => ReadGradients().Slice({t.Offset}, {t.Count});");
         }
         _w.Line();
     }
@@ -422,6 +422,8 @@ internal sealed class NetworkEmitter
         _w.Line($"private {Rt}.Training.Optimizer? _updating; // the optimizer of the Update in progress");
         _w.Line("private int _batch;");
         _w.Line("private bool _training, _backwardReady;");
+        _w.Line("private bool _zeroGradientsPending; // ZeroGradients was called and _gradients not cleared yet: the next Backward clears it, or the next read");
+        _w.Line("private bool _overwriteGradients; // during a Backward after ZeroGradients: every slice's gradient starts at zero, slice 0's (_gradients) too");
         if (OnDemandOutputs.Any())
         {
             _w.Line("private bool _keepOutputs; // set while LayerOutput recomputes an output that no Forward stores (only LayerOutput reads it)");
@@ -534,7 +536,7 @@ internal sealed class NetworkEmitter
             /// <summary>All {{_net.ParameterCount}} parameters, laid out as <see cref="ParameterTensors"/> says.</summary>
             public {{Span}} Parameters => _parameters;
             /// <summary>Gradients, same layout as <see cref="Parameters"/>; <see cref="Backward"/> adds into it.</summary>
-            public {{Span}} Gradients => _gradients;
+            public {{Span}} Gradients => ReadGradients();
             public global::System.ReadOnlySpan<{{Rt}}.ParameterTensor> ParameterTensors => s_parameterTensors;
             /// <summary>When set, <see cref="Backward"/> also computes dL/d(input) into <see cref="InputGradient"/>.</summary>
             public bool ComputeInputGradient { get; set; }
@@ -587,7 +589,17 @@ internal sealed class NetworkEmitter
             int {{Rt}}.INetwork.ParameterCount => ParameterCount;
 
             /// <summary>Sets every gradient to zero.</summary>
-            public void ZeroGradients() => _gradients.Clear();
+            /// <remarks>Lazily: the next <see cref="Backward"/> clears each batch slice's share while the workers run (dense
+            /// weight gradients are stored, not added, so never cleared); reading <see cref="Gradients"/> or an Update before
+            /// that clears them (a span taken before this call is not cleared until then).</remarks>
+            public void ZeroGradients() => _zeroGradientsPending = true;
+
+            /// <summary>_gradients, cleared first if ZeroGradients is pending.</summary>
+            private {{Span}} ReadGradients()
+            {
+                if (_zeroGradientsPending) { _gradients.Clear(); _zeroGradientsPending = false; }
+                return _gradients;
+            }
 
             /// <summary>
             /// Runs {{Cls}} on <paramref name="batch"/> samples: input [N, {{_net.InC}}, {{_net.InH}}, {{_net.InW}}] → output [N, {{_net.OutputSize}}].
@@ -613,7 +625,11 @@ internal sealed class NetworkEmitter
                 if (outputGradient.Length != batch * OutputSize)
                     throw new global::System.ArgumentException($"{{Cls}}.Backward: output gradient has {outputGradient.Length} floats, expected batch {batch} × {{_net.OutputSize}} = {batch * OutputSize}.", nameof(outputGradient));
                 outputGradient.CopyTo({{Grad(L - 1)}});{{string.Concat(ScratchRelus.Select(c => $"\n    if (!_training && _batch > 1) {Member(c.Index)}Output(); // {Layer(c.FusedRelu).Name}'s output for the winners an inference Forward did not keep"))}}{{(UsesWinograd ? "\n    _pass++;" : "")}}{{string.Concat(FoldedRelus.Select(l => $"\n    _computedGrad{Member(l.Index)} = false;"))}}
-                RunBackward();
+                {{(CpuPlan.Backward[0].Serial >= 0
+                    ? "ReadGradients(); // a pending ZeroGradients clears now: the first backward step is a serial whole-batch sum into _gradients"
+                    : "// After ZeroGradients, the slices clear (or overwrite) the gradients themselves, in parallel.\n    _overwriteGradients = _zeroGradientsPending;\n    _zeroGradientsPending = false;")}}
+                try { RunBackward(); }
+                finally { _overwriteGradients = false; }
                 // Slice 0 added into _gradients directly; the others are added in slice order (each worker a range of parameters).
                 if (_slices > 1) _workers.Run(_reduceWorker, _batch);
             {{string.Join("\n", _net.Layers.Where(l => l.Frozen && l.HasParameters).Select(l => $"    _gradients.AsSpan({l.WeightOffset}, {l.ParameterCount}).Clear(); // {l.Name} is frozen"))}}
@@ -660,6 +676,7 @@ internal sealed class NetworkEmitter
             public void Update({{Rt}}.Training.Optimizer optimizer)
             {
                 global::System.ArgumentNullException.ThrowIfNull(optimizer);{{(OnDemandOutputs.Any() ? "\n    KeepForwardParameters(); // for LayerOutput of the outputs no Forward stores" : "")}}
+                ReadGradients(); // a pending ZeroGradients: a step on zero gradients
                 if (!optimizer.SplitsIntoRanges || _workers.Workers == 1) { optimizer.Step(_parameters, _gradients); return; }
                 optimizer.BeginStep(ParameterCount);
                 _updating = optimizer;
@@ -730,11 +747,44 @@ internal sealed class NetworkEmitter
         _w.Open("private void BackwardSlice(int worker, int slice)");
         _w.Line($"var (n0, n1) = {Rt}.Kernels.WorkerPool.Share(_batch, slice, _slices);");
         _w.Line("var grad = _workerGrad[slice];");
-        _w.Line(CpuPlan.Backward.Count > 1 ? "if (_phase == 0 && slice > 0) grad.Clear();" : "if (slice > 0) grad.Clear();");
-        _w.Line("if (n0 == n1) return;");
+        // A slice's buffer starts at zero, except slice 0's (it adds into _gradients) unless ZeroGradients came before: then
+        // slice 0 clears it here, on its worker, instead of a serial memset. Weight gradients stored whole (dense) are not cleared.
+        string fresh = "slice > 0 || _overwriteGradients";
+        if (CpuPlan.Backward.Count > 1) fresh = $"_phase == 0 && ({fresh})";
+        var kept = OverwrittenGradients();
+        if (kept.Count == 0)
+        {
+            _w.Line($"if ({fresh}) grad.Clear();");
+            _w.Line("if (n0 == n1) return;");
+        }
+        else
+        {
+            _w.Line($"if (n0 == n1) {{ if ({fresh}) grad.Clear(); return; }}");
+            var clears = new List<string>();
+            int at = 0;
+            foreach (var (offset, count, _) in kept)
+            {
+                if (offset > at) clears.Add($"grad.AsSpan({at}, {offset - at}).Clear();");
+                at = offset + count;
+            }
+            if (_net.ParameterCount > at) clears.Add($"grad.AsSpan({at}, {_net.ParameterCount - at}).Clear();");
+            _w.Line($"if ({fresh}) {{ {string.Join(" ", clears)} }} // all but {string.Join(", ", kept.Select(k => k.Name))}'s weight gradient{(kept.Count > 1 ? "s" : "")} (stored whole below)");
+        }
         WritePhases(CpuPlan.Backward, backward: true);
         _w.Close();
         _w.Line();
+    }
+
+    /// <summary>The weight-gradient ranges that a layer's backward stores whole once per slice (<see
+    /// cref="LayerFamily.OverwritesWeightGradient"/>, in an unchunked block), in parameter order.</summary>
+    private List<(int Offset, int Count, string Name)> OverwrittenGradients()
+    {
+        var chunked = new HashSet<int>(CpuPlan.Backward.SelectMany(p => p.Blocks).Where(b => b.Chunk > 0).SelectMany(b => b.Layers));
+        return _net.Layers
+            .Where(l => l.HasParameters && !chunked.Contains(l.Index) && LayerFamilies.For(l).OverwritesWeightGradient(l))
+            .Select(l => (l.WeightOffset, l.WeightCount, l.Name))
+            .OrderBy(k => k.WeightOffset)
+            .ToList();
     }
 
     /// <summary>Adds the gradients of slices 1, 2, … into _gradients, in slice order for every element, over the worker's

@@ -48,6 +48,9 @@ internal sealed class DenseFamily : LayerFamily
         ? $"Dense, DropConnect {d.DropConnect.ToString("R", System.Globalization.CultureInfo.InvariantCulture)}"
         : l.Kind.ToString();
 
+    // DropConnect's training gradient is added in a serial BackwardReduce instead.
+    public override bool OverwritesWeightGradient(ShapedLayer l) => l.Kind == LayerKind.Dense && DropConnect(l) <= 0;
+
     private static double DropConnect(ShapedLayer l) => l.Params is DenseParams d ? d.DropConnect : 0;
 
     /// <summary>DropConnect's mask is one per batch: drawn, and the weight gradient masked, in serial steps around the
@@ -174,10 +177,14 @@ internal sealed class DenseFamily : LayerFamily
         else
             w.Line($"{RoSpan} weight = _parameters.AsSpan({l.WeightOffset}, {l.WeightCount}); // [{l.OutC}, {l.InSize}]");
         w.Line($"{Span} packedDy = _packedGradients[worker];");
-        w.Line($"// dWeight[{l.OutC}, {l.InSize}] += dyᵀ · x" + (dropConnect ? " (training: masked, in BackwardReduce)" : ""));
+        if (dropConnect)
+            w.Line($"// dWeight[{l.OutC}, {l.InSize}] += dyᵀ · x (training: masked, in BackwardReduce)");
+        else
+            w.Line($"// dWeight[{l.OutC}, {l.InSize}] += dyᵀ · x; stored, not added, where the slice's gradient starts at zero (the drivers leave this range uncleared)");
         if (dropConnect) w.Open("if (!_training)");
         w.Line($"{Rt}.Kernels.PackedGemm.PackA({l.OutC}, rows, dy, 1, {l.OutC}, packedDy);");
-        w.Line($"{Rt}.Kernels.PackedGemm.Mul({l.OutC}, {l.InSize}, rows, packedDy, x, {l.InSize}, grad.AsSpan({l.WeightOffset}, {l.WeightCount}), {l.InSize}, accumulate: true);");
+        string accumulate = dropConnect ? "true" : "grad == _gradients && !_overwriteGradients";
+        w.Line($"{Rt}.Kernels.PackedGemm.Mul({l.OutC}, {l.InSize}, rows, packedDy, x, {l.InSize}, grad.AsSpan({l.WeightOffset}, {l.WeightCount}), {l.InSize}, accumulate: {accumulate});");
         if (dropConnect) w.Close();
         if (l.HasBias)
         {

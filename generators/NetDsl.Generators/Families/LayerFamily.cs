@@ -108,6 +108,13 @@ internal abstract class LayerFamily
     /// <summary>Writes <c>{M}Backward</c>: adds the parameter gradients into <c>grad</c> and writes dL/d(input) into <see cref="CpuLayer.Dx"/>.</summary>
     public abstract void WriteBackward(CpuLayer e);
 
+    /// <summary>Whether <c>{M}Backward</c> writes the layer's whole weight gradient (its first <c>WeightCount</c> parameters)
+    /// once per batch slice, in one product that stores rather than adds where the slice's buffer starts at zero
+    /// (<c>accumulate: grad == _gradients &amp;&amp; !_overwriteGradients</c>). The drivers then leave that range uncleared: a
+    /// dense layer's weight gradient is most of a small CNN's parameters, and clearing it before every step was a serial
+    /// memset of the whole buffer.</summary>
+    public virtual bool OverwritesWeightGradient(ShapedLayer l) => false;
+
     // ---- GPU backend (the nested <Net>.Gpu twin; NetDsl.Gpu's device kernels) ----
 
     /// <summary>Whether the family has device kernels for <paramref name="l"/>. A network with a layer that has none gets
