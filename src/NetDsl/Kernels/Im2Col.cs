@@ -455,26 +455,49 @@ public static class Im2Col
             masks[2 * kw + 1] = PackedGemm.LaneRange(16, lo, hi);
         }
         var zero = Vector512<float>.Zero;
+        // Four input rows at a time: each row's sum is a chain of up to kH·kW dependent adds (the order is fixed), so one
+        // row at a time waited on the add's latency; four independent chains fill the adder. Same order per element.
         for (int c = 0; c < g.InC; c++)
-            for (int ih = 0; ih < inH; ih++)
+            for (int ih0 = 0; ih0 < inH; ih0 += 4)
             {
-                float* d = px + ((nint)c * inH + ih) * inW;
-                var acc0 = Avx512F.MaskLoad(d, row0, zero);
-                var acc1 = two ? Avx512F.MaskLoad(d + 16, row1, zero) : zero;
+                int rows = Math.Min(4, inH - ih0);
+                float* d = px + ((nint)c * inH + ih0) * inW;
+                Vector512<float> a0 = Avx512F.MaskLoad(d, row0, zero), b0 = two ? Avx512F.MaskLoad(d + 16, row1, zero) : zero;
+                Vector512<float> a1 = zero, b1 = zero, a2 = zero, b2 = zero, a3 = zero, b3 = zero;
+                if (rows > 1) { a1 = Avx512F.MaskLoad(d + inW, row0, zero); if (two) b1 = Avx512F.MaskLoad(d + inW + 16, row1, zero); }
+                if (rows > 2) { a2 = Avx512F.MaskLoad(d + 2 * inW, row0, zero); if (two) b2 = Avx512F.MaskLoad(d + 2 * inW + 16, row1, zero); }
+                if (rows > 3) { a3 = Avx512F.MaskLoad(d + 3 * inW, row0, zero); if (two) b3 = Avx512F.MaskLoad(d + 3 * inW + 16, row1, zero); }
                 for (int kh = 0; kh < kH; kh++)
                 {
-                    int oh = ih - (kh * g.Dilation - g.PadTop);
-                    if ((uint)oh >= (uint)outH) continue;
+                    // output row of input row ih0 + r: oh = ih0 + r − (kh·dilation − padTop), when it exists
+                    int oh0 = ih0 - (kh * g.Dilation - g.PadTop);
+                    bool v0 = (uint)oh0 < (uint)outH, v1 = rows > 1 && (uint)(oh0 + 1) < (uint)outH;
+                    bool v2 = rows > 2 && (uint)(oh0 + 2) < (uint)outH, v3 = rows > 3 && (uint)(oh0 + 3) < (uint)outH;
+                    if (!(v0 | v1 | v2 | v3)) continue;
                     for (int kw = 0; kw < kW; kw++)
                     {
                         int dw = kw * g.Dilation - g.PadLeft;
-                        float* src = pc + (nint)((c * kH + kh) * kW + kw) * ldCol + (nint)oh * outW - dw;
-                        acc0 += Avx512F.MaskLoad(src, masks[2 * kw], zero);
-                        if (two) acc1 += Avx512F.MaskLoad(src + 16, masks[2 * kw + 1], zero);
+                        float* src = pc + (nint)((c * kH + kh) * kW + kw) * ldCol + (nint)oh0 * outW - dw;
+                        var m0 = masks[2 * kw];
+                        if (v0) a0 += Avx512F.MaskLoad(src, m0, zero);
+                        if (v1) a1 += Avx512F.MaskLoad(src + outW, m0, zero);
+                        if (v2) a2 += Avx512F.MaskLoad(src + 2 * outW, m0, zero);
+                        if (v3) a3 += Avx512F.MaskLoad(src + 3 * outW, m0, zero);
+                        if (two)
+                        {
+                            var m1 = masks[2 * kw + 1];
+                            if (v0) b0 += Avx512F.MaskLoad(src + 16, m1, zero);
+                            if (v1) b1 += Avx512F.MaskLoad(src + outW + 16, m1, zero);
+                            if (v2) b2 += Avx512F.MaskLoad(src + 2 * outW + 16, m1, zero);
+                            if (v3) b3 += Avx512F.MaskLoad(src + 3 * outW + 16, m1, zero);
+                        }
                     }
                 }
-                Avx512F.MaskStore(d, row0, acc0);
-                if (two) Avx512F.MaskStore(d + 16, row1, acc1);
+                Avx512F.MaskStore(d, row0, a0);
+                if (two) Avx512F.MaskStore(d + 16, row1, b0);
+                if (rows > 1) { Avx512F.MaskStore(d + inW, row0, a1); if (two) Avx512F.MaskStore(d + inW + 16, row1, b1); }
+                if (rows > 2) { Avx512F.MaskStore(d + 2 * inW, row0, a2); if (two) Avx512F.MaskStore(d + 2 * inW + 16, row1, b2); }
+                if (rows > 3) { Avx512F.MaskStore(d + 3 * inW, row0, a3); if (two) Avx512F.MaskStore(d + 3 * inW + 16, row1, b3); }
             }
     }
 
