@@ -310,7 +310,12 @@ internal sealed class ConvolutionFamily : LayerFamily
         {
             // dy side by side [OutC, ld] in one column buffer, dCol [k, ld] in the other, whichever the weight gradient left free.
             string dyBuffer = dots ? "_columnsGradient" : "_columns", dColBuffer = dots ? "_columns" : "_columnsGradient";
-            if (dots)
+            if (dots && strategy.ChannelLanes)
+            {
+                w.Line($"// Up to {s} samples at a time: their dy side by side [{l.OutC}, samples · {p}] for dx as in the forward pass; dWeight by the");
+                w.Line("// lane kernel (or, without FMA, as dot products along the samples' column matrices side by side).");
+            }
+            else if (dots)
             {
                 w.Line($"// Up to {s} samples at a time, their dy side by side [{l.OutC}, samples · {p}] and their column matrices [{k}, samples · {p}]:");
                 w.Line($"// dWeight[{l.OutC}, {k}] is small, so dot products along all their columns (nothing transposed; one sample's {p} would be");
@@ -324,9 +329,16 @@ internal sealed class ConvolutionFamily : LayerFamily
             {
                 w.Line($"{Span} dyWide = {dyBuffer}[worker].AsSpan(0, {l.OutC} * ld); // [{l.OutC}, ld]");
                 w.Line($"{Rt}.Kernels.Im2Col.JoinSamples({l.OutC}, {p}, samples, dy, dyWide);");
+                if (strategy.ChannelLanes)
+                {
+                    // No column matrix where the lane kernel runs (AVX-512, or AVX2 with FMA: the same bits); im2col and dot products otherwise.
+                    w.Line($"// dWeight += dy ⊛ x with the {l.OutC} output channels in the vector lanes (no column matrix); without FMA, im2col and dot products");
+                    w.Open($"if (!{Rt}.Kernels.ChannelLaneConv.AddWeightGradient(in Geometry{m}, {l.OutC}, dy, {x}.AsSpan(n * {l.InSize}, samples * {l.InSize}), samples, _columns[worker], dWeight))");
+                }
                 w.Line($"{Span} wide = _columns[worker].AsSpan(0, {k} * ld); // [{k}, ld], recomputed: cheaper than keeping it per sample");
                 w.Line($"for (int j = 0; j < samples; j++) {Rt}.Kernels.Im2Col.Unfold(in Geometry{m}, {x}.AsSpan((n + j) * {l.InSize}, {l.InSize}), wide.Slice(j * {p}), ld);");
                 w.Line($"{Rt}.Kernels.Gemm.Nt({l.OutC}, {k}, ld, dyWide, ld, wide, ld, dWeight, {k}, accumulate: true);");
+                if (strategy.ChannelLanes) w.Close();
             }
             else
             {

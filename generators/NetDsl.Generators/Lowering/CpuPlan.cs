@@ -55,6 +55,11 @@ internal sealed record ConvStrategy(int SamplesPerGemm, bool DotWeightGradient, 
     /// <summary>Floats of NetDsl.Kernels.ChannelLaneConv.ScratchSize for the layer (the zero-padded input).</summary>
     public static int ChannelLanesScratch(ShapedLayer l, ConvParams c) => l.InC * (l.OutH + c.KernelH - 1) * (Math.Max(l.OutW, 10) + c.KernelW - 1) + 10 + 16;
 
+    /// <summary>Floats of NetDsl.Kernels.ChannelLaneConv.WeightGradientScratchSize (the padded input, dy of 16 channels
+    /// transposed, their weight gradient transposed).</summary>
+    public static int ChannelLanesGradientScratch(ShapedLayer l, ConvParams c) =>
+        ChannelLanesScratch(l, c) + 16 * l.OutH * l.OutW + 16 * l.InC * c.KernelH * c.KernelW + 16;
+
     /// <summary>Input channels up to which a stride-1 convolution's forward pass is direct (NetDsl.Kernels.DirectConv):
     /// im2col's depth C·kH·kW would be too shallow for a GEMM.</summary>
     public const int DirectMaxChannels = 4;
@@ -148,7 +153,7 @@ internal sealed record CpuPlan(
                     // pointwise too: its backward transposes x here; batched forward also puts [OutC, samples · p] in the gradient scratch
                     col = Math.Max(col, Math.Max(k, s.SamplesPerGemm > 1 ? l.OutC : 0) * p * s.SamplesPerGemm);
                     if (s.Direct) col = Math.Max(col, ConvStrategy.DirectScratch(l, c));
-                    if (s.ChannelLanes) col = Math.Max(col, ConvStrategy.ChannelLanesScratch(l, c));
+                    if (s.ChannelLanes) col = Math.Max(col, ConvStrategy.ChannelLanesGradientScratch(l, c));
                     if (s.PackedGemm)
                     {
                         packW = Math.Max(packW, Math.Max(PackedSize(l.OutC, k), PackedSize(k, l.OutC)));

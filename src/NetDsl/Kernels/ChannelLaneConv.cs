@@ -208,6 +208,169 @@ public static unsafe class ChannelLaneConv
         }
     }
 
+    /// <summary>Floats of scratch <see cref="AddWeightGradient"/> needs: the padded input, dy of one block of 16 channels
+    /// transposed, and the block's weight gradient transposed.</summary>
+    public static int WeightGradientScratchSize(in ConvGeometry g) => ScratchSize(g) + Lanes * g.OutH * g.OutW + Lanes * g.ColRows + 16;
+
+    /// <summary>
+    /// dWeight [outC, C, kH, kW] += Σ over <paramref name="samples"/> samples of dy ⊛ x, the output channels in the lanes:
+    /// per input channel and kernel row, kW accumulators of 16 channels each take dy at every output position (one load)
+    /// times the kW inputs it meets (broadcasts), so no column matrix is written (im2col's unfold had cost LeNet-5's conv2
+    /// a third as much as the dot products that read it). Kernels up to 5 wide: returns false
+    /// otherwise (nothing written), and the caller takes im2col's path. Also at 256 bits with FMA, the same bits (each lane
+    /// the same fused multiply-adds in the same order); without FMA it returns false. The sums run per sample in (row,
+    /// column) order and are added sample by sample: not the same bits as im2col's dot products.
+    /// </summary>
+    /// <param name="dy">samples × [outC, OutH, OutW].</param>
+    /// <param name="x">samples × [InC, InH, InW].</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static bool AddWeightGradient(in ConvGeometry g, int outC, ReadOnlySpan<float> dy, ReadOnlySpan<float> x, int samples,
+        Span<float> scratch, Span<float> dWeight)
+    {
+        if (!(Simd.Use512 || Fma.IsSupported) || g.KernelW > 5) return false;
+        if (!Supports(g, outC)) throw new ArgumentException($"ChannelLaneConv: {g} with {outC} output channels is not a stride-1, undilated convolution with a multiple of {Lanes} output channels.", nameof(g));
+        int taps = g.ColRows, positions = g.OutH * g.OutW, inSize = g.InC * g.InH * g.InW, outSize = outC * positions;
+        if (samples < 1) throw new ArgumentOutOfRangeException(nameof(samples), samples, "ChannelLaneConv.AddWeightGradient: samples must be at least 1.");
+        if (dy.Length < samples * outSize) throw new ArgumentException($"ChannelLaneConv.AddWeightGradient: dy has {dy.Length} floats, expected {samples} × {outSize}.", nameof(dy));
+        if (x.Length < samples * inSize) throw new ArgumentException($"ChannelLaneConv.AddWeightGradient: x has {x.Length} floats, expected {samples} × {inSize}.", nameof(x));
+        if (dWeight.Length != outC * taps) throw new ArgumentException($"ChannelLaneConv.AddWeightGradient: dWeight has {dWeight.Length} floats, expected {outC * taps}.", nameof(dWeight));
+        if (scratch.Length < WeightGradientScratchSize(g)) throw new ArgumentException($"ChannelLaneConv.AddWeightGradient: scratch has {scratch.Length} floats, needs {WeightGradientScratchSize(g)}.", nameof(scratch));
+        bool inPlace = InPlace(g);
+        int wp = inPlace ? g.InW : PaddedWidth(g), plane = inPlace ? g.InH * g.InW : PaddedHeight(g) * wp;
+        var padded = scratch.Slice(0, ScratchSize(g));
+        // dyT and the block's transposed gradient start on a 64-byte boundary past the padded input
+        fixed (float* ps = scratch, pdy = dy, px = x, pdw = dWeight)
+        {
+            float* dyT = (float*)(((nint)(ps + ScratchSize(g)) + 63) & ~(nint)63);
+            float* dwT = dyT + Lanes * positions;
+            for (int og = 0; og < outC; og += Lanes)
+            {
+                new Span<float>(dwT, Lanes * taps).Clear();
+                for (int s = 0; s < samples; s++)
+                {
+                    float* input = px + (nint)s * inSize;
+                    if (!inPlace)
+                    {
+                        DirectConv.Pad(in g, new ReadOnlySpan<float>(input, inSize), padded, PaddedHeight(g), wp);
+                        input = ps;
+                    }
+                    // dyT [position][16] = the block's dy [16][position]
+                    float* d = pdy + (nint)s * outSize + (nint)og * positions;
+                    for (int l = 0; l < Lanes; l++)
+                        for (int q = 0; q < positions; q++) dyT[q * Lanes + l] = d[(nint)l * positions + q];
+                    if (Simd.Use512)
+                        switch (g.KernelW)
+                        {
+                            case 1: Gradient512<K1>(in g, input, wp, plane, dyT, dwT); break;
+                            case 2: Gradient512<K2>(in g, input, wp, plane, dyT, dwT); break;
+                            case 3: Gradient512<K3>(in g, input, wp, plane, dyT, dwT); break;
+                            case 4: Gradient512<K4>(in g, input, wp, plane, dyT, dwT); break;
+                            default: Gradient512<K5>(in g, input, wp, plane, dyT, dwT); break;
+                        }
+                    else
+                        switch (g.KernelW)
+                        {
+                            case 1: Gradient256<K1>(in g, input, wp, plane, dyT, dwT); break;
+                            case 2: Gradient256<K2>(in g, input, wp, plane, dyT, dwT); break;
+                            case 3: Gradient256<K3>(in g, input, wp, plane, dyT, dwT); break;
+                            case 4: Gradient256<K4>(in g, input, wp, plane, dyT, dwT); break;
+                            default: Gradient256<K5>(in g, input, wp, plane, dyT, dwT); break;
+                        }
+                }
+                for (int l = 0; l < Lanes; l++)
+                {
+                    float* row = pdw + (nint)(og + l) * taps;
+                    for (int t = 0; t < taps; t++) row[t] += dwT[t * Lanes + l];
+                }
+            }
+        }
+        return true;
+    }
+
+    /// <summary><see cref="Gradient512{TWidth}"/> at 256 bits: each 16-lane accumulator as two halves, every lane the same
+    /// fused multiply-adds in the same order, so the same bits.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Gradient256<TWidth>(in ConvGeometry g, float* input, int wp, int plane, float* dyT, float* dwT)
+        where TWidth : struct, IKernelWidth
+    {
+        int kw = TWidth.N, kh = g.KernelH, outH = g.OutH, outW = g.OutW;
+        for (int c = 0; c < g.InC; c++)
+            for (int u = 0; u < kh; u++)
+            {
+                Vector256<float> l0 = default, l1 = default, l2 = default, l3 = default, l4 = default;
+                Vector256<float> h0 = default, h1 = default, h2 = default, h3 = default, h4 = default;
+                float* dq = dyT;
+                for (int i = 0; i < outH; i++)
+                {
+                    float* s = input + (nint)c * plane + (nint)(i + u) * wp;
+                    for (int j = 0; j < outW; j++, dq += Lanes, s++)
+                    {
+                        var dl = Vector256.Load(dq);
+                        var dh = Vector256.Load(dq + 8);
+                        var x = Vector256.Create(s[0]);
+                        l0 = Fma.MultiplyAdd(dl, x, l0); h0 = Fma.MultiplyAdd(dh, x, h0);
+                        if (kw > 1) { x = Vector256.Create(s[1]); l1 = Fma.MultiplyAdd(dl, x, l1); h1 = Fma.MultiplyAdd(dh, x, h1); }
+                        if (kw > 2) { x = Vector256.Create(s[2]); l2 = Fma.MultiplyAdd(dl, x, l2); h2 = Fma.MultiplyAdd(dh, x, h2); }
+                        if (kw > 3) { x = Vector256.Create(s[3]); l3 = Fma.MultiplyAdd(dl, x, l3); h3 = Fma.MultiplyAdd(dh, x, h3); }
+                        if (kw > 4) { x = Vector256.Create(s[4]); l4 = Fma.MultiplyAdd(dl, x, l4); h4 = Fma.MultiplyAdd(dh, x, h4); }
+                    }
+                }
+                float* t = dwT + (nint)((c * kh + u) * kw) * Lanes;
+                Add(t, l0, h0);
+                if (kw > 1) Add(t + Lanes, l1, h1);
+                if (kw > 2) Add(t + 2 * Lanes, l2, h2);
+                if (kw > 3) Add(t + 3 * Lanes, l3, h3);
+                if (kw > 4) Add(t + 4 * Lanes, l4, h4);
+            }
+
+        static void Add(float* t, Vector256<float> lo, Vector256<float> hi)
+        {
+            (Vector256.Load(t) + lo).Store(t);
+            (Vector256.Load(t + 8) + hi).Store(t + 8);
+        }
+    }
+
+    /// <summary>The kernel width as a type argument: the JIT compiles one loop per width, its accumulators in registers.</summary>
+    private interface IKernelWidth { static abstract int N { get; } }
+    private readonly struct K1 : IKernelWidth { public static int N => 1; }
+    private readonly struct K2 : IKernelWidth { public static int N => 2; }
+    private readonly struct K3 : IKernelWidth { public static int N => 3; }
+    private readonly struct K4 : IKernelWidth { public static int N => 4; }
+    private readonly struct K5 : IKernelWidth { public static int N => 5; }
+
+    /// <summary>dwT [tap][16] += one sample's dyT [position][16] times its input, one (channel, kernel row) at a time.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Gradient512<TWidth>(in ConvGeometry g, float* input, int wp, int plane, float* dyT, float* dwT)
+        where TWidth : struct, IKernelWidth
+    {
+        int kw = TWidth.N, kh = g.KernelH, outH = g.OutH, outW = g.OutW;
+        for (int c = 0; c < g.InC; c++)
+            for (int u = 0; u < kh; u++)
+            {
+                Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default;
+                float* dq = dyT;
+                for (int i = 0; i < outH; i++)
+                {
+                    float* s = input + (nint)c * plane + (nint)(i + u) * wp;
+                    for (int j = 0; j < outW; j++, dq += Lanes, s++)
+                    {
+                        var d = Vector512.Load(dq);
+                        a0 = Avx512F.FusedMultiplyAdd(d, Vector512.Create(s[0]), a0);
+                        if (kw > 1) a1 = Avx512F.FusedMultiplyAdd(d, Vector512.Create(s[1]), a1);
+                        if (kw > 2) a2 = Avx512F.FusedMultiplyAdd(d, Vector512.Create(s[2]), a2);
+                        if (kw > 3) a3 = Avx512F.FusedMultiplyAdd(d, Vector512.Create(s[3]), a3);
+                        if (kw > 4) a4 = Avx512F.FusedMultiplyAdd(d, Vector512.Create(s[4]), a4);
+                    }
+                }
+                float* t = dwT + (nint)((c * kh + u) * kw) * Lanes;
+                (Vector512.Load(t) + a0).Store(t);
+                if (kw > 1) (Vector512.Load(t + Lanes) + a1).Store(t + Lanes);
+                if (kw > 2) (Vector512.Load(t + 2 * Lanes) + a2).Store(t + 2 * Lanes);
+                if (kw > 3) (Vector512.Load(t + 3 * Lanes) + a3).Store(t + 3 * Lanes);
+                if (kw > 4) (Vector512.Load(t + 4 * Lanes) + a4).Store(t + 4 * Lanes);
+            }
+    }
+
     /// <summary>Blocks of 16 output channels (two registers) × 5 columns: ten accumulators, two weight loads and five
     /// broadcasts per tap.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
