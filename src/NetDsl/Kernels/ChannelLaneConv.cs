@@ -254,10 +254,9 @@ public static unsafe class ChannelLaneConv
                         DirectConv.Pad(in g, new ReadOnlySpan<float>(input, inSize), padded, PaddedHeight(g), wp);
                         input = ps;
                     }
-                    // dyT [position][16] = the block's dy [16][position]
+                    // dyT [position][16] = the block's dy [16][position], a gather per position
                     float* d = pdy + (nint)s * outSize + (nint)og * positions;
-                    for (int l = 0; l < Lanes; l++)
-                        for (int q = 0; q < positions; q++) dyT[q * Lanes + l] = d[(nint)l * positions + q];
+                    Transpose(d, positions, dyT);
                     if (Simd.Use512)
                         switch (g.KernelW)
                         {
@@ -328,6 +327,25 @@ public static unsafe class ChannelLaneConv
             (Vector256.Load(t) + lo).Store(t);
             (Vector256.Load(t + 8) + hi).Store(t + 8);
         }
+    }
+
+    /// <summary>t [q][16] = d [16][q] for q &lt; <paramref name="positions"/>: two gathers of 8 per position.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Transpose(float* d, int positions, float* t)
+    {
+        var lane = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7) * Vector256.Create(positions);
+        if (Avx2.IsSupported)
+        {
+            var high = lane + Vector256.Create(8 * positions);
+            for (int q = 0; q < positions; q++)
+            {
+                Avx2.GatherVector256(d + q, lane, 4).Store(t + q * Lanes);
+                Avx2.GatherVector256(d + q, high, 4).Store(t + q * Lanes + 8);
+            }
+            return;
+        }
+        for (int l = 0; l < Lanes; l++)
+            for (int q = 0; q < positions; q++) t[q * Lanes + l] = d[(nint)l * positions + q];
     }
 
     /// <summary>The kernel width as a type argument: the JIT compiles one loop per width, its accumulators in registers.</summary>
