@@ -368,15 +368,27 @@ internal sealed class ConvolutionFamily : LayerFamily
             w.Line();
             return;
         }
+        // A direct convolution's weight gradient with the output columns in the lanes, over the whole block of samples
+        // (no column matrix), where the kernel runs (AVX-512, or AVX2 with FMA: the same bits); im2col and dots otherwise.
+        // Kernel rows of 4 or more taps only: with 3 (the cnn's conv1, 3×3 over 32 channels) each row of dy meets too few
+        // inputs per load, and the dots over the unfolded input measured 2–6 % faster for the whole training step.
+        bool directGradient = strategy.Direct && dots && !c.IsPointwise && c.KernelW >= 4;
+        if (directGradient)
+        {
+            w.Line($"// dWeight += dy ⊛ x with the output columns in the vector lanes (no column matrix); without FMA, im2col and dot products below");
+            w.Line($"bool direct = {Rt}.Kernels.DirectConv.AddWeightGradient(in Geometry{m}, {l.OutC}, {dy}.AsSpan(n0 * {l.OutSize}, (n1 - n0) * {l.OutSize}), {x}.AsSpan(n0 * {l.InSize}, (n1 - n0) * {l.InSize}), n1 - n0, _columns[worker], dWeight);");
+        }
         w.Open("for (int n = n0; n < n1; n++)");
         w.Line($"{RoSpan} x = {x}.AsSpan(n * {l.InSize}, {l.InSize});");
         w.Line($"{RoSpan} dy = {dy}.AsSpan(n * {l.OutSize}, {l.OutSize}); // [{l.OutC}, {p}]");
         string colName = c.IsPointwise ? "x" : "col";
+        if (directGradient) w.Open("if (!direct)");
         if (!c.IsPointwise) w.Line($"{Rt}.Kernels.Im2Col.Unfold(in Geometry{m}, x, col); // recomputed: cheaper than keeping it per sample");
         if (dots)
         {
             w.Line($"// dWeight[{l.OutC}, {k}] += dy[{l.OutC}, {p}] · {colName}[{k}, {p}]ᵀ: a small output, so dot products along {p} (nothing transposed)");
             w.Line($"{Rt}.Kernels.Gemm.Nt({l.OutC}, {k}, {p}, dy, {p}, {colName}, {p}, dWeight, {k}, accumulate: true);");
+            if (directGradient) w.Close();
         }
         else
         {

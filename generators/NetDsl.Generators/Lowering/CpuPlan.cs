@@ -152,7 +152,7 @@ internal sealed record CpuPlan(
                     int k = l.InC / c.Groups * c.KernelH * c.KernelW * c.Groups, p = l.OutH * l.OutW;
                     // pointwise too: its backward transposes x here; batched forward also puts [OutC, samples · p] in the gradient scratch
                     col = Math.Max(col, Math.Max(k, s.SamplesPerGemm > 1 ? l.OutC : 0) * p * s.SamplesPerGemm);
-                    if (s.Direct) col = Math.Max(col, ConvStrategy.DirectScratch(l, c));
+                    if (s.Direct) col = Math.Max(col, ConvStrategy.DirectScratch(l, c) + 16 * l.OutC * k + 32); // + the weight gradient's lane sums
                     if (s.ChannelLanes) col = Math.Max(col, ConvStrategy.ChannelLanesGradientScratch(l, c));
                     if (s.PackedGemm)
                     {

@@ -301,6 +301,191 @@ public static unsafe class DirectConv
         }
     }
 
+    /// <summary>Floats of scratch <see cref="AddWeightGradient"/> needs: the zero-padded input and 16 partial sums per weight.</summary>
+    public static int WeightGradientScratchSize(in ConvGeometry g, int outC) => ScratchSize(g) + 16 * outC * g.ColRows + 16;
+
+    /// <summary>
+    /// dWeight [outC, InC, kH, kW] += Σ over <paramref name="samples"/> samples of dy ⊛ x, the output columns in the vector
+    /// lanes: for three output channels and one (input channel, kernel row) at a time, kW accumulators per channel take a
+    /// row of dy times the kW shifted rows of the zero-padded input it meets, so no column matrix is written (im2col's
+    /// unfold of a 1-channel 28×28 input into 25 rows cost LeNet-5's conv1 as much as the dot products that read it). Each
+    /// weight's 16 lane sums are kept across the samples and added up once, lane by lane in order. AVX-512, and AVX2 with
+    /// FMA in two halves of 8 lanes, give the same bits; kernels wider than 5 or no FMA: returns false (nothing written)
+    /// and the caller takes im2col's path.
+    /// </summary>
+    /// <param name="dy">samples × [outC, OutH, OutW].</param>
+    /// <param name="x">samples × [InC, InH, InW].</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static bool AddWeightGradient(in ConvGeometry g, int outC, ReadOnlySpan<float> dy, ReadOnlySpan<float> x, int samples,
+        Span<float> scratch, Span<float> dWeight)
+    {
+        if (!(Simd.Use512 || Fma.IsSupported) || g.KernelW > 5) return false;
+        if (!Supports(g)) throw new ArgumentException($"DirectConv: {g} is not a stride-1, undilated convolution.", nameof(g));
+        int taps = g.ColRows, inSize = g.InC * g.InH * g.InW, outSize = outC * g.OutH * g.OutW;
+        if (samples < 1) throw new ArgumentOutOfRangeException(nameof(samples), samples, "DirectConv.AddWeightGradient: samples must be at least 1.");
+        if (dy.Length < samples * outSize) throw new ArgumentException($"DirectConv.AddWeightGradient: dy has {dy.Length} floats, expected {samples} × {outSize}.", nameof(dy));
+        if (x.Length < samples * inSize) throw new ArgumentException($"DirectConv.AddWeightGradient: x has {x.Length} floats, expected {samples} × {inSize}.", nameof(x));
+        if (dWeight.Length != outC * taps) throw new ArgumentException($"DirectConv.AddWeightGradient: dWeight has {dWeight.Length} floats, expected {outC * taps}.", nameof(dWeight));
+        if (scratch.Length < WeightGradientScratchSize(g, outC)) throw new ArgumentException($"DirectConv.AddWeightGradient: scratch has {scratch.Length} floats, needs {WeightGradientScratchSize(g, outC)}.", nameof(scratch));
+        int hp = PaddedHeight(g), wp = PaddedWidth(g), plane = hp * wp;
+        var padded = scratch.Slice(0, ScratchSize(g));
+        fixed (float* ps = scratch, pdy = dy, px = x, pdw = dWeight)
+        {
+            // partial [o·taps + tap][16], 64-byte aligned past the padded input
+            float* partial = (float*)(((nint)(ps + ScratchSize(g)) + 63) & ~(nint)63);
+            new Span<float>(partial, 16 * outC * taps).Clear();
+            for (int s = 0; s < samples; s++)
+            {
+                Pad(in g, x.Slice(s * inSize, inSize), padded, hp, wp);
+                float* d = pdy + (nint)s * outSize;
+                for (int o = 0; o < outC; o += 3)
+                {
+                    int count = Math.Min(3, outC - o);
+                    if (Simd.Use512)
+                        switch (g.KernelW)
+                        {
+                            case 1: Gradient512<W1>(in g, count, ps, wp, plane, d + (nint)o * g.OutH * g.OutW, partial + (nint)o * taps * 16); break;
+                            case 2: Gradient512<W2>(in g, count, ps, wp, plane, d + (nint)o * g.OutH * g.OutW, partial + (nint)o * taps * 16); break;
+                            case 3: Gradient512<W3>(in g, count, ps, wp, plane, d + (nint)o * g.OutH * g.OutW, partial + (nint)o * taps * 16); break;
+                            case 4: Gradient512<W4>(in g, count, ps, wp, plane, d + (nint)o * g.OutH * g.OutW, partial + (nint)o * taps * 16); break;
+                            default: Gradient512<W5>(in g, count, ps, wp, plane, d + (nint)o * g.OutH * g.OutW, partial + (nint)o * taps * 16); break;
+                        }
+                    else
+                        for (int b = 0; b < count; b++)
+                            for (int half = 0; half < 16; half += 8)
+                                switch (g.KernelW)
+                                {
+                                    case 1: Gradient256<W1>(in g, half, ps, wp, plane, d + (nint)(o + b) * g.OutH * g.OutW, partial + (nint)(o + b) * taps * 16); break;
+                                    case 2: Gradient256<W2>(in g, half, ps, wp, plane, d + (nint)(o + b) * g.OutH * g.OutW, partial + (nint)(o + b) * taps * 16); break;
+                                    case 3: Gradient256<W3>(in g, half, ps, wp, plane, d + (nint)(o + b) * g.OutH * g.OutW, partial + (nint)(o + b) * taps * 16); break;
+                                    case 4: Gradient256<W4>(in g, half, ps, wp, plane, d + (nint)(o + b) * g.OutH * g.OutW, partial + (nint)(o + b) * taps * 16); break;
+                                    default: Gradient256<W5>(in g, half, ps, wp, plane, d + (nint)(o + b) * g.OutH * g.OutW, partial + (nint)(o + b) * taps * 16); break;
+                                }
+                }
+            }
+            // each weight: its 16 lane sums, added in lane order
+            for (int w = 0; w < outC * taps; w++)
+            {
+                float* p = partial + (nint)w * 16;
+                float sum = p[0];
+                for (int l = 1; l < 16; l++) sum += p[l];
+                pdw[w] += sum;
+            }
+        }
+        return true;
+    }
+
+    /// <summary>The kernel width as a type argument: the JIT compiles one loop per width, its accumulators in registers.</summary>
+    private interface IKernelWidth { static abstract int N { get; } }
+    private readonly struct W1 : IKernelWidth { public static int N => 1; }
+    private readonly struct W2 : IKernelWidth { public static int N => 2; }
+    private readonly struct W3 : IKernelWidth { public static int N => 3; }
+    private readonly struct W4 : IKernelWidth { public static int N => 4; }
+    private readonly struct W5 : IKernelWidth { public static int N => 5; }
+
+    /// <summary>partial [(o, tap)][16] += one sample's lane sums for <paramref name="count"/> (1–3) output channels from
+    /// dy (their planes, one after the other).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Gradient512<TWidth>(in ConvGeometry g, int count, float* p, int wp, int plane, float* dy, float* partial)
+        where TWidth : struct, IKernelWidth
+    {
+        int kw = TWidth.N, kh = g.KernelH, outH = g.OutH, outW = g.OutW, ohw = outH * outW, taps = g.ColRows;
+        for (int c = 0; c < g.InC; c++)
+            for (int u = 0; u < kh; u++)
+            {
+                Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default;
+                Vector512<float> b0 = default, b1 = default, b2 = default, b3 = default, b4 = default;
+                Vector512<float> e0 = default, e1 = default, e2 = default, e3 = default, e4 = default;
+                for (int i = 0; i < outH; i++)
+                {
+                    float* xr = p + (nint)c * plane + (nint)(i + u) * wp;
+                    float* dr = dy + (nint)i * outW;
+                    for (int j = 0; j < outW; j += 16)
+                    {
+                        // lanes past the row's end take dy = 0 (the input there is the next columns, not padding)
+                        var mask = PackedGemm.LaneMask(outW - j);
+                        Vector512<float> x0 = Vector512.Load(xr + j), x1 = default, x2 = default, x3 = default, x4 = default;
+                        if (kw > 1) x1 = Vector512.Load(xr + j + 1);
+                        if (kw > 2) x2 = Vector512.Load(xr + j + 2);
+                        if (kw > 3) x3 = Vector512.Load(xr + j + 3);
+                        if (kw > 4) x4 = Vector512.Load(xr + j + 4);
+                        var d = Avx512F.MaskLoad(dr + j, mask, Vector512<float>.Zero);
+                        a0 = Avx512F.FusedMultiplyAdd(d, x0, a0);
+                        if (kw > 1) a1 = Avx512F.FusedMultiplyAdd(d, x1, a1);
+                        if (kw > 2) a2 = Avx512F.FusedMultiplyAdd(d, x2, a2);
+                        if (kw > 3) a3 = Avx512F.FusedMultiplyAdd(d, x3, a3);
+                        if (kw > 4) a4 = Avx512F.FusedMultiplyAdd(d, x4, a4);
+                        if (count > 1)
+                        {
+                            d = Avx512F.MaskLoad(dr + ohw + j, mask, Vector512<float>.Zero);
+                            b0 = Avx512F.FusedMultiplyAdd(d, x0, b0);
+                            if (kw > 1) b1 = Avx512F.FusedMultiplyAdd(d, x1, b1);
+                            if (kw > 2) b2 = Avx512F.FusedMultiplyAdd(d, x2, b2);
+                            if (kw > 3) b3 = Avx512F.FusedMultiplyAdd(d, x3, b3);
+                            if (kw > 4) b4 = Avx512F.FusedMultiplyAdd(d, x4, b4);
+                        }
+                        if (count > 2)
+                        {
+                            d = Avx512F.MaskLoad(dr + 2 * ohw + j, mask, Vector512<float>.Zero);
+                            e0 = Avx512F.FusedMultiplyAdd(d, x0, e0);
+                            if (kw > 1) e1 = Avx512F.FusedMultiplyAdd(d, x1, e1);
+                            if (kw > 2) e2 = Avx512F.FusedMultiplyAdd(d, x2, e2);
+                            if (kw > 3) e3 = Avx512F.FusedMultiplyAdd(d, x3, e3);
+                            if (kw > 4) e4 = Avx512F.FusedMultiplyAdd(d, x4, e4);
+                        }
+                    }
+                }
+                // tap (c, u, v) of channel b sits at partial[(b·taps + (c·kh + u)·kw + v)·16]
+                float* t = partial + (nint)((c * kh + u) * kw) * 16;
+                Add(t, a0); if (kw > 1) Add(t + 16, a1); if (kw > 2) Add(t + 32, a2); if (kw > 3) Add(t + 48, a3); if (kw > 4) Add(t + 64, a4);
+                if (count > 1)
+                {
+                    t += (nint)taps * 16;
+                    Add(t, b0); if (kw > 1) Add(t + 16, b1); if (kw > 2) Add(t + 32, b2); if (kw > 3) Add(t + 48, b3); if (kw > 4) Add(t + 64, b4);
+                }
+                if (count > 2)
+                {
+                    t += (nint)taps * 16;
+                    Add(t, e0); if (kw > 1) Add(t + 16, e1); if (kw > 2) Add(t + 32, e2); if (kw > 3) Add(t + 48, e3); if (kw > 4) Add(t + 64, e4);
+                }
+            }
+
+        static void Add(float* t, Vector512<float> a) => (Vector512.Load(t) + a).Store(t);
+    }
+
+    /// <summary><see cref="Gradient512{TWidth}"/> for one output channel and one half (lanes <paramref name="half"/> …
+    /// half + 7 of each 16-column chunk): every lane the same fused multiply-adds in the same order, so the same bits.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Gradient256<TWidth>(in ConvGeometry g, int half, float* p, int wp, int plane, float* dy, float* partial)
+        where TWidth : struct, IKernelWidth
+    {
+        int kw = TWidth.N, kh = g.KernelH, outH = g.OutH, outW = g.OutW;
+        for (int c = 0; c < g.InC; c++)
+            for (int u = 0; u < kh; u++)
+            {
+                Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default;
+                for (int i = 0; i < outH; i++)
+                {
+                    float* xr = p + (nint)c * plane + (nint)(i + u) * wp + half;
+                    float* dr = dy + (nint)i * outW + half;
+                    for (int j = 0; j + half < outW; j += 16)
+                    {
+                        var mask = PackedGemm.LaneRange256(j + half, 0, outW);
+                        var d = Avx.MaskLoad(dr + j, mask);
+                        a0 = Fma.MultiplyAdd(d, Vector256.Load(xr + j), a0);
+                        if (kw > 1) a1 = Fma.MultiplyAdd(d, Vector256.Load(xr + j + 1), a1);
+                        if (kw > 2) a2 = Fma.MultiplyAdd(d, Vector256.Load(xr + j + 2), a2);
+                        if (kw > 3) a3 = Fma.MultiplyAdd(d, Vector256.Load(xr + j + 3), a3);
+                        if (kw > 4) a4 = Fma.MultiplyAdd(d, Vector256.Load(xr + j + 4), a4);
+                    }
+                }
+                float* t = partial + (nint)((c * kh + u) * kw) * 16 + half;
+                Add(t, a0); if (kw > 1) Add(t + 16, a1); if (kw > 2) Add(t + 32, a2); if (kw > 3) Add(t + 48, a3); if (kw > 4) Add(t + 64, a4);
+            }
+
+        static void Add(float* t, Vector256<float> a) => (Vector256.Load(t) + a).Store(t);
+    }
+
     /// <summary>The first min(32, n) lanes of (lo, hi) at dst.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Store(float* dst, int n, Vector512<float> lo, Vector512<float> hi)
