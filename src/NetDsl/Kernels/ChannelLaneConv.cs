@@ -260,20 +260,20 @@ public static unsafe class ChannelLaneConv
                     if (Simd.Use512)
                         switch (g.KernelW)
                         {
-                            case 1: Gradient512<K1>(in g, input, wp, plane, dyT, dwT); break;
-                            case 2: Gradient512<K2>(in g, input, wp, plane, dyT, dwT); break;
-                            case 3: Gradient512<K3>(in g, input, wp, plane, dyT, dwT); break;
-                            case 4: Gradient512<K4>(in g, input, wp, plane, dyT, dwT); break;
-                            default: Gradient512<K5>(in g, input, wp, plane, dyT, dwT); break;
+                            case 1: Gradient512<W1>(in g, input, wp, plane, dyT, dwT); break;
+                            case 2: Gradient512<W2>(in g, input, wp, plane, dyT, dwT); break;
+                            case 3: Gradient512<W3>(in g, input, wp, plane, dyT, dwT); break;
+                            case 4: Gradient512<W4>(in g, input, wp, plane, dyT, dwT); break;
+                            default: Gradient512<W5>(in g, input, wp, plane, dyT, dwT); break;
                         }
                     else
                         switch (g.KernelW)
                         {
-                            case 1: Gradient256<K1>(in g, input, wp, plane, dyT, dwT); break;
-                            case 2: Gradient256<K2>(in g, input, wp, plane, dyT, dwT); break;
-                            case 3: Gradient256<K3>(in g, input, wp, plane, dyT, dwT); break;
-                            case 4: Gradient256<K4>(in g, input, wp, plane, dyT, dwT); break;
-                            default: Gradient256<K5>(in g, input, wp, plane, dyT, dwT); break;
+                            case 1: Gradient256<W1>(in g, input, wp, plane, dyT, dwT); break;
+                            case 2: Gradient256<W2>(in g, input, wp, plane, dyT, dwT); break;
+                            case 3: Gradient256<W3>(in g, input, wp, plane, dyT, dwT); break;
+                            case 4: Gradient256<W4>(in g, input, wp, plane, dyT, dwT); break;
+                            default: Gradient256<W5>(in g, input, wp, plane, dyT, dwT); break;
                         }
                 }
                 for (int l = 0; l < Lanes; l++)
@@ -347,14 +347,6 @@ public static unsafe class ChannelLaneConv
         for (int l = 0; l < Lanes; l++)
             for (int q = 0; q < positions; q++) t[q * Lanes + l] = d[(nint)l * positions + q];
     }
-
-    /// <summary>The kernel width as a type argument: the JIT compiles one loop per width, its accumulators in registers.</summary>
-    private interface IKernelWidth { static abstract int N { get; } }
-    private readonly struct K1 : IKernelWidth { public static int N => 1; }
-    private readonly struct K2 : IKernelWidth { public static int N => 2; }
-    private readonly struct K3 : IKernelWidth { public static int N => 3; }
-    private readonly struct K4 : IKernelWidth { public static int N => 4; }
-    private readonly struct K5 : IKernelWidth { public static int N => 5; }
 
     /// <summary>dwT [tap][16] += one sample's dyT [position][16] times its input, one (channel, kernel row) at a time.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

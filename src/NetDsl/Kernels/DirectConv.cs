@@ -375,14 +375,6 @@ public static unsafe class DirectConv
         return true;
     }
 
-    /// <summary>The kernel width as a type argument: the JIT compiles one loop per width, its accumulators in registers.</summary>
-    private interface IKernelWidth { static abstract int N { get; } }
-    private readonly struct W1 : IKernelWidth { public static int N => 1; }
-    private readonly struct W2 : IKernelWidth { public static int N => 2; }
-    private readonly struct W3 : IKernelWidth { public static int N => 3; }
-    private readonly struct W4 : IKernelWidth { public static int N => 4; }
-    private readonly struct W5 : IKernelWidth { public static int N => 5; }
-
     /// <summary>partial [(o, tap)][16] += one sample's lane sums for <paramref name="count"/> (1–3) output channels from
     /// dy (their planes, one after the other).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
