@@ -370,9 +370,7 @@ internal sealed class ConvolutionFamily : LayerFamily
         }
         // A direct convolution's weight gradient with the output columns in the lanes, over the whole block of samples
         // (no column matrix), where the kernel runs (AVX-512, or AVX2 with FMA: the same bits); im2col and dots otherwise.
-        // Kernel rows of 4 or more taps only: with 3 (the cnn's conv1, 3×3 over 32 channels) each row of dy meets too few
-        // inputs per load, and the dots over the unfolded input measured 2–6 % faster for the whole training step.
-        bool directGradient = strategy.Direct && dots && !c.IsPointwise && c.KernelW >= 4;
+        bool directGradient = strategy.DirectWeightGradient;
         if (directGradient)
         {
             w.Line($"// dWeight += dy ⊛ x with the output columns in the vector lanes (no column matrix); without FMA, im2col and dot products below");

@@ -183,7 +183,7 @@ internal sealed class DenseFamily : LayerFamily
             w.Line($"// dWeight[{l.OutC}, {l.InSize}] += dyᵀ · x; stored, not added, where the slice's gradient starts at zero (the drivers leave this range uncleared)");
         if (dropConnect) w.Open("if (!_training)");
         w.Line($"{Rt}.Kernels.PackedGemm.PackA({l.OutC}, rows, dy, 1, {l.OutC}, packedDy);");
-        string accumulate = dropConnect ? "true" : "grad == _gradients && !_overwriteGradients";
+        string accumulate = OverwritesWeightGradient(l) ? "grad == _gradients && !_overwriteGradients" : "true";
         w.Line($"{Rt}.Kernels.PackedGemm.Mul({l.OutC}, {l.InSize}, rows, packedDy, x, {l.InSize}, grad.AsSpan({l.WeightOffset}, {l.WeightCount}), {l.InSize}, accumulate: {accumulate});");
         if (dropConnect) w.Close();
         if (l.HasBias)
