@@ -14,40 +14,15 @@ internal sealed class LoadedKernels
 {
     private static readonly ConditionalWeakTable<Accelerator, LoadedKernels> s_cache = new();
 
-    public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvShape, int> ConvForward;
-    public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvShape> ConvBackwardData;
-    public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvShape, int> ConvBackwardWeight;
     public readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<double>, int, int, int, int, int> ChannelPartialSums;
     public readonly Action<Index1D, ArrayView<double>, ArrayView<float>, int> BiasBackward;
-    public readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape> Gemm, GemmLarge, GemmWide;
-    public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, GemmShape> SumSlices;
-    public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape> GemmEpilogue;
-    public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ConvShape> Im2Col, Col2Im;
-    public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int, int> BiasAdd;
     public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int, float> Activation;
     public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float> ActivationBackward;
-    public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int, int> Softmax;
-    public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> SoftmaxBackward;
-    public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, PoolShape> PoolForward;
-    public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, PoolShape> PoolBackward;
-    public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int> GlobalAvgForward;
-    public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int> GlobalAvgBackward;
     public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ulong, float, float, int> Dropout;
-    public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int> PRelu;
-    public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int> PReluBackwardData;
-    public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int> PReluBackwardSlope;
     public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, int> MaxoutSelect;
     public readonly Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int> MaxoutScatter;
-    public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int, int> ChannelMaxoutForward;
-    public readonly Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, int> ChannelMaxoutBackward;
     public readonly Action<Index1D, ArrayView<double>, ArrayView<float>, ArrayView<float>, int, int, int, float, float, int> BatchNormStatistics;
-    public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> BatchNormForward;
     public readonly Action<Index1D, ArrayView<double>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int> BatchNormBackwardReduce;
-    public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float, int> BatchNormBackward;
-    public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, float, float, float> LrnForward;
-    public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, float, float, float> LrnBackward;
-    public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, float, float, float> LrnWithinForward;
-    public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, float, float, float> LrnWithinBackward;
     public readonly Action<Index1D, ArrayView<float>, ArrayView<float>> Copy;
     public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>> Multiply;
     public readonly Action<Index1D, ArrayView<float>, ArrayView<float>> AddInto;
@@ -62,47 +37,20 @@ internal sealed class LoadedKernels
 
     private LoadedKernels(Accelerator a)
     {
-        ConvForward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvShape, int>(DeviceKernels.ConvForward);
-        ConvBackwardData = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvShape>(DeviceKernels.ConvBackwardData);
-        ConvBackwardWeight = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvShape, int>(DeviceKernels.ConvBackwardWeight);
-        Im2Col = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ConvShape>(DeviceKernels.Im2Col);
-        Col2Im = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ConvShape>(DeviceKernels.Col2Im);
-        Gemm = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape>(DeviceKernels.Gemm);
+        Accelerator = a;
         // The large tile needs groups of 256 threads; ILGPU's default CPU accelerator has 16.
         Large = a.MaxNumThreadsPerGroup >= DeviceKernels.LargeThreads * DeviceKernels.LargeThreads;
-        GemmLarge = Large ? a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape>(DeviceKernels.GemmLarge) : Gemm;
-        GemmWide = Large ? a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape>(DeviceKernels.GemmWide) : Gemm;
-        SumSlices = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, GemmShape>(DeviceKernels.SumSlices);
-        GemmEpilogue = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape>(DeviceKernels.GemmEpilogue);
         ReduceThreads = 1;
         while (ReduceThreads * 2 <= Math.Min(DeviceKernels.ReduceThreads, a.MaxNumThreadsPerGroup)) ReduceThreads *= 2;
         ChannelPartialSums = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<double>, int, int, int, int, int>(DeviceKernels.ChannelPartialSums);
         BiasBackward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<double>, ArrayView<float>, int>(DeviceKernels.BiasBackward);
-        BiasAdd = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int>(DeviceKernels.BiasAdd);
         Activation = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, float>(DeviceKernels.Activation);
         ActivationBackward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float>(DeviceKernels.ActivationBackward);
-        Softmax = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int>(DeviceKernels.Softmax);
-        SoftmaxBackward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(DeviceKernels.SoftmaxBackward);
-        PoolForward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, PoolShape>(DeviceKernels.PoolForward);
-        PoolBackward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, PoolShape>(DeviceKernels.PoolBackward);
-        GlobalAvgForward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(DeviceKernels.GlobalAvgForward);
-        GlobalAvgBackward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(DeviceKernels.GlobalAvgBackward);
         Dropout = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ulong, float, float, int>(DeviceKernels.Dropout);
-        PRelu = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>(DeviceKernels.PRelu);
-        PReluBackwardData = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>(DeviceKernels.PReluBackwardData);
-        PReluBackwardSlope = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int>(DeviceKernels.PReluBackwardSlope);
         MaxoutSelect = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, int>(DeviceKernels.MaxoutSelect);
         MaxoutScatter = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int>(DeviceKernels.MaxoutScatter);
-        ChannelMaxoutForward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int, int>(DeviceKernels.ChannelMaxoutForward);
-        ChannelMaxoutBackward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, int>(DeviceKernels.ChannelMaxoutBackward);
         BatchNormStatistics = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<double>, ArrayView<float>, ArrayView<float>, int, int, int, float, float, int>(DeviceKernels.BatchNormStatistics);
-        BatchNormForward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(DeviceKernels.BatchNormForward);
         BatchNormBackwardReduce = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<double>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>(DeviceKernels.BatchNormBackwardReduce);
-        BatchNormBackward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float, int>(DeviceKernels.BatchNormBackward);
-        LrnForward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, float, float, float>(DeviceKernels.LrnForward);
-        LrnBackward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, float, float, float>(DeviceKernels.LrnBackward);
-        LrnWithinForward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, float, float, float>(DeviceKernels.LrnWithinForward);
-        LrnWithinBackward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, float, float, float>(DeviceKernels.LrnWithinBackward);
         Copy = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>>(DeviceKernels.Copy);
         Multiply = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(DeviceKernels.Multiply);
         AddInto = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>>(DeviceKernels.AddInto);
@@ -116,8 +64,8 @@ internal sealed class LoadedKernels
         Adam = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, float, float, float, float, float, float, float, int>(DeviceKernels.Adam);
     }
 
-    /// <summary>Whether <see cref="GemmLarge"/> and <see cref="GemmWide"/> are the 64- and 128-tile kernels (groups of 256
-    /// threads fit) rather than the small one.</summary>
+    public readonly Accelerator Accelerator;
+    /// <summary>Whether the 64 and 128 tiles run here: they need groups of 256 threads (ILGPU's default CPU accelerator has 16).</summary>
     public readonly bool Large;
     /// <summary>Threads of a per-channel reduction group: the largest power of two up to 256 that the accelerator allows.</summary>
     public readonly int ReduceThreads;
@@ -252,148 +200,267 @@ public abstract class GpuNetworkBase : IGpuNetwork
 
     // ------------------------------------------------------------------ launches the generated passes call
 
-    protected void ConvForward(ArrayView<float> x, ArrayView<float> w, ArrayView<float> b, bool hasBias, ArrayView<float> y, in ConvShape s, int batch)
-        => K.ConvForward(batch * s.OC * s.OH * s.OW, x, w, b, y, s, hasBias ? 1 : 0);
-    protected void ConvBackwardData(ArrayView<float> dy, ArrayView<float> w, ArrayView<float> dx, in ConvShape s, int batch)
-        => K.ConvBackwardData(batch * s.C * s.H * s.W, dy, w, dx, s);
-    protected void ConvBackwardWeight(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dw, in ConvShape s, int batch)
-        => K.ConvBackwardWeight(s.OC * (s.C / s.Groups) * s.KH * s.KW, x, dy, dw, s, batch);
-    /// <summary>C (+)= A·B over the shape's slices (see <see cref="Launcher.Gemm"/>: the tile, split-K), or on cuBLAS when the
-    /// device has it on and the product is one large plain or transposed one.
-    /// The shape's epilogue (bias, activation into <paramref name="d"/>) runs in the GEMM's stores, or after cuBLAS as one pass.</summary>
-    protected void Gemm(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, in GemmShape s, ArrayView<float> bias = default, ArrayView<float> d = default)
+    // Each layer's shape is a generated struct of constants (IConvGeometry, IDenseGeometry, IPoolGeometry) passed as a type
+    // argument: the kernels are compiled for it, and the host derives its launch sizes and GEMM shapes from the same struct.
+
+    /// <summary>Compiles the kernels a convolution on the im2col + GEMM path launches (done in the twin's constructor, so
+    /// the first step does not pay for it).</summary>
+    protected void PrepareConvGemm<TConv>() where TConv : struct, IConvGeometry
+    {
+        var k = ConvKernels<TConv>.For(Accelerator);
+        _ = k.Im2Col;
+        _ = k.Col2Im;
+        var s = default(TConv).Shape;
+        L.Prepare<ConvForwardProduct<TConv>>(ConvForwardShape<TConv>(1), ConvForwardShape<TConv>(MaxBatch));
+        L.Prepare<ConvWeightProduct<TConv>>(ConvWeightShape<TConv>(), ConvWeightShape<TConv>());
+        L.Prepare<ConvDataProduct<TConv>>(ConvDataShape<TConv>(1), ConvDataShape<TConv>(MaxBatch));
+    }
+
+    /// <summary>Compiles a convolution's three direct kernels (transposed convolutions, maxout's dense part).</summary>
+    protected void PrepareConvDirect<TConv>() where TConv : struct, IConvGeometry
+    {
+        var k = ConvKernels<TConv>.For(Accelerator);
+        _ = k.Forward;
+        _ = k.BackwardData;
+        _ = k.BackwardWeight;
+    }
+
+    /// <summary>Compiles a dense layer's three products (at batch 1 and MaxBatch, whose tiles may differ).</summary>
+    protected void PrepareDense<TDense>() where TDense : struct, IDenseGeometry
+    {
+        L.Prepare<DenseForwardProduct<TDense>>(DenseForwardShape<TDense>(1), DenseForwardShape<TDense>(MaxBatch));
+        L.Prepare<DenseWeightProduct<TDense>>(DenseWeightShape<TDense>(1), DenseWeightShape<TDense>(MaxBatch));
+        L.Prepare<DenseDataProduct<TDense>>(DenseDataShape<TDense>(1), DenseDataShape<TDense>(MaxBatch));
+    }
+
+    /// <summary>Compiles a pooling layer's two kernels.</summary>
+    protected void PreparePool<TPool>() where TPool : struct, IPoolGeometry
+    {
+        var k = PoolKernels<TPool>.For(Accelerator);
+        _ = k.Forward;
+        _ = k.Backward;
+    }
+
+    protected void ConvForward<TConv>(ArrayView<float> x, ArrayView<float> w, ArrayView<float> b, bool hasBias, ArrayView<float> y, int batch)
+        where TConv : struct, IConvGeometry
+    {
+        var s = default(TConv).Shape;
+        ConvKernels<TConv>.For(Accelerator).Forward(batch * s.OC * s.OH * s.OW, x, w, b, y, hasBias ? 1 : 0);
+    }
+
+    protected void ConvBackwardData<TConv>(ArrayView<float> dy, ArrayView<float> w, ArrayView<float> dx, int batch) where TConv : struct, IConvGeometry
+    {
+        var s = default(TConv).Shape;
+        ConvKernels<TConv>.For(Accelerator).BackwardData(batch * s.C * s.H * s.W, dy, w, dx);
+    }
+
+    protected void ConvBackwardWeight<TConv>(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dw, int batch) where TConv : struct, IConvGeometry
+    {
+        var s = default(TConv).Shape;
+        ConvKernels<TConv>.For(Accelerator).BackwardWeight(s.OC * (s.C / s.Groups) * s.KH * s.KW, x, dy, dw, batch);
+    }
+
+    /// <summary>C (+)= A·B over the shape's slices (see <see cref="Launcher.Gemm{TProduct}"/>: the tile, split-K), on the kernels
+    /// compiled for <typeparamref name="TProduct"/>, or on cuBLAS when the device has it on and the product is one large plain or
+    /// transposed one. The shape's epilogue (bias, activation into <paramref name="d"/>) runs in the GEMM's stores, or after
+    /// cuBLAS as one pass.</summary>
+    protected void Gemm<TProduct>(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, in GemmShape s, ArrayView<float> bias = default, ArrayView<float> d = default)
+        where TProduct : struct, IGemmGeometry
     {
         if (Device.Blas is { } blas && CuBlasGemm.Handles(s) && (!s.HasEpilogue || s.Ldc == s.N) && (long)s.M * s.N * s.K >= CuBlasMinimumWork)
         {
             blas.Gemm(a, b, c, s);
-            if (s.HasEpilogue) K.GemmEpilogue(s.M * s.N, c, Launcher.Or(bias, c), Launcher.Or(d, c), s);
+            if (s.HasEpilogue) GemmKernels<TProduct>.For(Accelerator).Epilogue(s.M * s.N, c, Launcher.Or(bias, c), Launcher.Or(d, c), s);
         }
-        else L.Gemm(a, b, c, s, bias, d);
+        else L.Gemm<TProduct>(a, b, c, s, bias, d);
     }
 
     /// <summary>Multiply-adds below which a GEMM stays on the generated kernel even with cuBLAS on (its launch costs more).</summary>
     public const long CuBlasMinimumWork = 1L << 22;
 
+    // The products' shapes: the launch's part (the batch) set here, the rest from the geometry.
+    private static GemmShape ConvForwardShape<TConv>(int batch) where TConv : struct, IConvGeometry
+    {
+        var c = default(TConv).Shape;
+        long plane = c.OH * c.OW;
+        return default(ConvForwardProduct<TConv>).Fix(default).Batched(batch, 0, c.C * c.KH * c.KW * plane, c.OC * plane);
+    }
+
+    private static GemmShape ConvWeightShape<TConv>() where TConv : struct, IConvGeometry
+    {
+        var s = default(ConvWeightProduct<TConv>).Fix(default);
+        s.Accumulate = 1; s.Items = 1; s.Inner = 1;
+        return s;
+    }
+
+    private static GemmShape ConvDataShape<TConv>(int batch) where TConv : struct, IConvGeometry
+    {
+        var c = default(TConv).Shape;
+        long plane = c.OH * c.OW;
+        return default(ConvDataProduct<TConv>).Fix(default).Batched(batch, 0, c.OC * plane, c.C * c.KH * c.KW * plane);
+    }
+
+    private static GemmShape DenseForwardShape<TDense>(int batch) where TDense : struct, IDenseGeometry
+    {
+        var s = default(DenseForwardProduct<TDense>).Fix(default);
+        s.M = batch; s.Items = 1; s.Inner = 1;
+        return s;
+    }
+
+    private static GemmShape DenseWeightShape<TDense>(int batch) where TDense : struct, IDenseGeometry
+    {
+        var s = default(DenseWeightProduct<TDense>).Fix(default);
+        s.K = batch; s.Accumulate = 1; s.Items = 1; s.Inner = 1;
+        return s;
+    }
+
+    private static GemmShape DenseDataShape<TDense>(int batch) where TDense : struct, IDenseGeometry
+    {
+        var s = default(DenseDataProduct<TDense>).Fix(default);
+        s.M = batch; s.Items = 1; s.Inner = 1;
+        return s;
+    }
+
     /// <summary>Convolution forward as device im2col + the tiled GEMM: per group one launch over the batch,
     /// y_g[n][opg, P] = W_g[opg, Kg]·col_g[n][Kg, P] (Kg = C/G·KH·KW, P = OH·OW), the bias (and <paramref name="fused"/>'s
     /// activation, when set) added in the GEMM's stores.</summary>
-    protected void ConvForwardGemm(ArrayView<float> x, ArrayView<float> w, ArrayView<float> b, bool hasBias, ArrayView<float> y, ArrayView<float> cols, in ConvShape s, int batch,
-        in FusedActivation fused = default)
+    protected void ConvForwardGemm<TConv>(ArrayView<float> x, ArrayView<float> w, ArrayView<float> b, bool hasBias, ArrayView<float> y, ArrayView<float> cols, int batch,
+        in FusedActivation fused = default) where TConv : struct, IConvGeometry
     {
+        var s = default(TConv).Shape;
         int plane = s.OH * s.OW, rows = s.C * s.KH * s.KW, opg = s.OC / s.Groups, kg = rows / s.Groups;
-        K.Im2Col(batch * rows * plane, x, cols, s);
+        ConvKernels<TConv>.For(Accelerator).Im2Col(batch * rows * plane, x, cols);
+        var product = ConvForwardShape<TConv>(batch).WithEpilogue(hasBias ? 1 : 0, fused.Kind, fused.Slope);
         for (int g = 0; g < s.Groups; g++)
-            Gemm(w.SubView((long)g * opg * kg, (long)opg * kg), cols.SubView((long)g * kg * plane), y.SubView((long)g * opg * plane),
-                new GemmShape(opg, plane, kg, kg, 1, plane, 1, plane, accumulate: false).Batched(batch, 0, (long)rows * plane, (long)s.OC * plane)
-                    .WithEpilogue(hasBias ? 1 : 0, fused.Kind, fused.Slope),
+            Gemm<ConvForwardProduct<TConv>>(w.SubView((long)g * opg * kg, (long)opg * kg), cols.SubView((long)g * kg * plane), y.SubView((long)g * opg * plane), product,
                 hasBias ? b.SubView((long)g * opg, opg) : default, fused.IsSet ? fused.Output.SubView((long)g * opg * plane) : default);
     }
 
-    /// <summary>Convolution backward on the GEMM, per group: dW_g += Σ_n dy_g[n]·col_g[n]ᵀ (split over the batch, see
-    /// <see cref="Launcher.GemmSummed"/>), db += Σ dy, dcol_g[n] = W_gᵀ·dy_g[n] over the batch in one launch, then col2im (a gather)
-    /// into dx. Reads the columns the forward left in <paramref name="cols"/>.</summary>
-    protected void ConvBackwardGemm(ArrayView<float> w, ArrayView<float> dy, ArrayView<float> dw, ArrayView<float> db, bool hasBias, ArrayView<float> cols,
-        ArrayView<float> dcols, ArrayView<float> dx, in ConvShape s, bool parameters, bool inputGradient, int batch)
+    /// <summary>Per group: dW_g += Σ_n dy_g[n]·cols_g[n]ᵀ (one summed launch, split over the batch when there are few tiles:
+    /// <see cref="Launcher.GemmSummed{TProduct}"/>), db += Σ dy, dcol_g[n] = W_gᵀ·dy_g[n] over the batch in one launch, then col2im (a gather)
+    /// into dx.</summary>
+    protected void ConvBackwardGemm<TConv>(ArrayView<float> w, ArrayView<float> dy, ArrayView<float> dw, ArrayView<float> db, bool hasBias, ArrayView<float> cols,
+        ArrayView<float> dcols, ArrayView<float> dx, bool parameters, bool inputGradient, int batch) where TConv : struct, IConvGeometry
     {
+        var s = default(TConv).Shape;
         int plane = s.OH * s.OW, rows = s.C * s.KH * s.KW, opg = s.OC / s.Groups, kg = rows / s.Groups;
         long yStride = (long)s.OC * plane, colStride = (long)rows * plane;
+        var weightProduct = ConvWeightShape<TConv>();
+        var dataProduct = ConvDataShape<TConv>(batch);
         for (int g = 0; g < s.Groups; g++)
         {
             var dyg = dy.SubView((long)g * opg * plane);
             var wg = w.SubView((long)g * opg * kg, (long)opg * kg);
             if (parameters)
-                L.GemmSummed(dyg, cols.SubView((long)g * kg * plane), dw.SubView((long)g * opg * kg, (long)opg * kg),
-                    new GemmShape(opg, kg, plane, plane, 1, 1, plane, kg, accumulate: true), batch, yStride, colStride);
+                L.GemmSummed<ConvWeightProduct<TConv>>(dyg, cols.SubView((long)g * kg * plane), dw.SubView((long)g * opg * kg, (long)opg * kg),
+                    weightProduct, batch, yStride, colStride);
             if (inputGradient)
-                Gemm(wg, dyg, dcols.SubView((long)g * kg * plane),
-                    new GemmShape(kg, plane, opg, 1, kg, plane, 1, plane, accumulate: false).Batched(batch, 0, yStride, colStride));
+                Gemm<ConvDataProduct<TConv>>(wg, dyg, dcols.SubView((long)g * kg * plane), dataProduct);
         }
         if (parameters && hasBias) BiasBackward(dy, db, s.OC, plane, batch);
-        if (inputGradient) K.Col2Im(batch * s.C * s.H * s.W, dcols, dx, s);
+        if (inputGradient) ConvKernels<TConv>.For(Accelerator).Col2Im(batch * s.C * s.H * s.W, dcols, dx);
     }
 
-    /// <summary>Dense forward y[N, O] = x[N, I]·Wᵀ (+ bias, then <paramref name="fused"/>'s activation when set, both in the
-    /// GEMM's stores) on the tiled GEMM.</summary>
-    protected void DenseForward(ArrayView<float> x, ArrayView<float> w, ArrayView<float> b, bool hasBias, ArrayView<float> y, int inputs, int outputs, int batch,
-        in FusedActivation fused = default)
-        => Gemm(x, w, y, new GemmShape(batch, outputs, inputs, inputs, 1, 1, inputs, outputs, accumulate: false).WithEpilogue(hasBias ? 2 : 0, fused.Kind, fused.Slope),
+    /// <summary>y = x·Wᵀ (+ b, and a fused activation, in the stores).</summary>
+    protected void DenseForward<TDense>(ArrayView<float> x, ArrayView<float> w, ArrayView<float> b, bool hasBias, ArrayView<float> y, int batch,
+        in FusedActivation fused = default) where TDense : struct, IDenseGeometry
+        => Gemm<DenseForwardProduct<TDense>>(x, w, y, DenseForwardShape<TDense>(batch).WithEpilogue(hasBias ? 2 : 0, fused.Kind, fused.Slope),
             hasBias ? b : default, fused.IsSet ? fused.Output : default);
 
-    /// <summary>Dense backward: dW[O, I] += dyᵀ·x; db += Σ dy; dx[N, I] = dy·W (when <paramref name="inputGradient"/>).</summary>
-    protected void DenseBackward(ArrayView<float> x, ArrayView<float> w, ArrayView<float> dy, ArrayView<float> dw, ArrayView<float> db, bool hasBias,
-        ArrayView<float> dx, int inputs, int outputs, bool parameters, bool inputGradient, int batch)
+    /// <summary>dW += dyᵀ·x, db += Σ dy, dx = dy·W.</summary>
+    protected void DenseBackward<TDense>(ArrayView<float> x, ArrayView<float> w, ArrayView<float> dy, ArrayView<float> dw, ArrayView<float> db, bool hasBias,
+        ArrayView<float> dx, bool parameters, bool inputGradient, int batch) where TDense : struct, IDenseGeometry
     {
         if (parameters)
         {
-            Gemm(dy, x, dw, new GemmShape(outputs, inputs, batch, 1, outputs, inputs, 1, inputs, accumulate: true));
-            if (hasBias) BiasBackward(dy, db, outputs, 1, batch);
+            Gemm<DenseWeightProduct<TDense>>(dy, x, dw, DenseWeightShape<TDense>(batch));
+            if (hasBias) BiasBackward(dy, db, default(TDense).Outputs, 1, batch);
         }
-        if (inputGradient) Gemm(dy, w, dx, new GemmShape(batch, inputs, outputs, outputs, 1, inputs, 1, inputs, accumulate: false));
+        if (inputGradient) Gemm<DenseDataProduct<TDense>>(dy, w, dx, DenseDataShape<TDense>(batch));
     }
 
-    /// <summary>db[c] += Σ dy over the batch and the plane: partial sums per part of each channel, then one thread per channel.</summary>
     protected void BiasBackward(ArrayView<float> dy, ArrayView<float> db, int channels, int plane, int batch)
     {
         var partial = L.ChannelSums(dy, dy, channels, plane, batch, DeviceKernels.SumOnly, out int parts);
         K.BiasBackward(channels, partial, db, parts);
     }
-    protected void BiasAdd(ArrayView<float> y, ArrayView<float> b, int channels, int plane, int batch) => K.BiasAdd(batch * channels * plane, y, b, channels, plane);
+    /// <summary>Compiles the per-channel kernels <paramref name="uses"/> names for the map <typeparamref name="TMap"/>.</summary>
+    protected void PrepareMap<TMap>(MapKernel uses) where TMap : struct, IMapGeometry => MapKernels<TMap>.For(Accelerator).Prepare(uses);
+
+    /// <summary>Elements of <paramref name="batch"/> maps of <typeparamref name="TMap"/>.</summary>
+    private static int Elements<TMap>(int batch) where TMap : struct, IMapGeometry => batch * default(TMap).Shape.Channels * default(TMap).Shape.Plane;
+
+    private MapKernels<TMap> Map<TMap>() where TMap : struct, IMapGeometry => MapKernels<TMap>.For(Accelerator);
+
+    protected void BiasAdd<TMap>(ArrayView<float> y, ArrayView<float> b, int batch) where TMap : struct, IMapGeometry => Map<TMap>().BiasAdd(Elements<TMap>(batch), y, b);
     protected void Activation(ArrayView<float> x, ArrayView<float> y, int kind, float a, int count) => K.Activation(count, x, y, kind, a);
     protected void ActivationBackward(ArrayView<float> x, ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dx, int kind, float a, int count)
         => K.ActivationBackward(count, x, y, dy, dx, kind, a);
-    protected void Softmax(ArrayView<float> x, ArrayView<float> y, int channels, int plane, int batch) => K.Softmax(batch * plane, x, y, channels, plane);
-    protected void SoftmaxBackward(ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dx, int channels, int plane, int batch)
-        => K.SoftmaxBackward(batch * plane, y, dy, dx, channels, plane);
-    protected void PoolForward(ArrayView<float> x, ArrayView<float> y, ArrayView<int> arg, in PoolShape s, int batch) => K.PoolForward(batch * s.C * s.OH * s.OW, x, y, arg, s);
-    protected void PoolBackward(ArrayView<float> x, ArrayView<float> y, ArrayView<float> dy, ArrayView<int> arg, ArrayView<float> dx, in PoolShape s, int batch)
-        => K.PoolBackward(batch * s.C * s.H * s.W, x, y, dy, arg, dx, s);
-    protected void GlobalAvgForward(ArrayView<float> x, ArrayView<float> y, int channels, int plane, int batch) => K.GlobalAvgForward(batch * channels, x, y, plane);
-    protected void GlobalAvgBackward(ArrayView<float> dy, ArrayView<float> dx, int channels, int plane, int batch) => K.GlobalAvgBackward(batch * channels * plane, dy, dx, plane);
+    protected void Softmax<TMap>(ArrayView<float> x, ArrayView<float> y, int batch) where TMap : struct, IMapGeometry => Map<TMap>().Softmax(batch * default(TMap).Shape.Plane, x, y);
+    protected void SoftmaxBackward<TMap>(ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dx, int batch) where TMap : struct, IMapGeometry
+        => Map<TMap>().SoftmaxBackward(batch * default(TMap).Shape.Plane, y, dy, dx);
+    protected void PoolForward<TPool>(ArrayView<float> x, ArrayView<float> y, ArrayView<int> arg, int batch) where TPool : struct, IPoolGeometry
+    {
+        var s = default(TPool).Shape;
+        PoolKernels<TPool>.For(Accelerator).Forward(batch * s.C * s.OH * s.OW, x, y, arg);
+    }
+
+    protected void PoolBackward<TPool>(ArrayView<float> x, ArrayView<float> y, ArrayView<float> dy, ArrayView<int> arg, ArrayView<float> dx, int batch)
+        where TPool : struct, IPoolGeometry
+    {
+        var s = default(TPool).Shape;
+        PoolKernels<TPool>.For(Accelerator).Backward(batch * s.C * s.H * s.W, x, y, dy, arg, dx);
+    }
+    protected void GlobalAvgForward<TMap>(ArrayView<float> x, ArrayView<float> y, int batch) where TMap : struct, IMapGeometry => Map<TMap>().GlobalAvgForward(batch * default(TMap).Shape.Channels, x, y);
+    protected void GlobalAvgBackward<TMap>(ArrayView<float> dy, ArrayView<float> dx, int batch) where TMap : struct, IMapGeometry => Map<TMap>().GlobalAvgBackward(Elements<TMap>(batch), dy, dx);
     protected void Dropout(ArrayView<float> x, ArrayView<float> y, ArrayView<float> mask, int layer, float p, float scale, int count)
         => K.Dropout(count, x, y, mask, DropoutKey(layer), p, scale, HoldDropoutMasks ? 0 : 1);
-    protected void PRelu(ArrayView<float> x, ArrayView<float> y, ArrayView<float> slope, int channels, int plane, bool perChannel, int batch)
-        => K.PRelu(batch * channels * plane, x, y, slope, channels, plane, perChannel ? 1 : 0);
-    protected void PReluBackwardData(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> slope, ArrayView<float> dx, int channels, int plane, bool perChannel, int batch)
-        => K.PReluBackwardData(batch * channels * plane, x, dy, slope, dx, channels, plane, perChannel ? 1 : 0);
-    protected void PReluBackwardSlope(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dSlope, int channels, int plane, bool perChannel, int batch)
-        => K.PReluBackwardSlope(perChannel ? channels : 1, x, dy, dSlope, channels, plane, batch, perChannel ? 1 : 0);
+    protected void PRelu<TMap>(ArrayView<float> x, ArrayView<float> y, ArrayView<float> slope, bool perChannel, int batch) where TMap : struct, IMapGeometry
+        => Map<TMap>().PRelu(Elements<TMap>(batch), x, y, slope, perChannel ? 1 : 0);
+    protected void PReluBackwardData<TMap>(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> slope, ArrayView<float> dx, bool perChannel, int batch) where TMap : struct, IMapGeometry
+        => Map<TMap>().PReluBackwardData(Elements<TMap>(batch), x, dy, slope, dx, perChannel ? 1 : 0);
+    protected void PReluBackwardSlope<TMap>(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dSlope, bool perChannel, int batch) where TMap : struct, IMapGeometry
+        => Map<TMap>().PReluBackwardSlope(perChannel ? default(TMap).Shape.Channels : 1, x, dy, dSlope, batch, perChannel ? 1 : 0);
     protected void MaxoutSelect(ArrayView<float> z, ArrayView<float> y, ArrayView<int> winner, int units, int pieces, int batch) => K.MaxoutSelect(batch * units, z, y, winner, pieces);
     protected void MaxoutScatter(ArrayView<float> dy, ArrayView<int> winner, ArrayView<float> dz, int units, int pieces, int batch) => K.MaxoutScatter(batch * units * pieces, dy, winner, dz, pieces);
-    protected void ChannelMaxoutForward(ArrayView<float> x, ArrayView<float> y, ArrayView<int> winner, int groups, int pieces, int plane, int batch)
-        => K.ChannelMaxoutForward(batch * groups * plane, x, y, winner, groups, pieces, plane);
-    protected void ChannelMaxoutBackward(ArrayView<float> dy, ArrayView<int> winner, ArrayView<float> dx, int groups, int pieces, int plane, int batch)
-        => K.ChannelMaxoutBackward(batch * groups * pieces * plane, dy, winner, dx, groups, pieces, plane);
+    /// <summary>Channel maxout over groups of <c>Pieces</c> input channels; <typeparamref name="TMap"/> is the output map.</summary>
+    protected void ChannelMaxoutForward<TMap>(ArrayView<float> x, ArrayView<float> y, ArrayView<int> winner, int batch) where TMap : struct, IMapGeometry
+        => Map<TMap>().ChannelMaxoutForward(Elements<TMap>(batch), x, y, winner);
+    protected void ChannelMaxoutBackward<TMap>(ArrayView<float> dy, ArrayView<int> winner, ArrayView<float> dx, int batch) where TMap : struct, IMapGeometry
+        => Map<TMap>().ChannelMaxoutBackward(Elements<TMap>(batch) * default(TMap).Shape.Pieces, dy, winner, dx);
 
     /// <summary>Batch norm forward: statistics (training: batch, running ones updated; eval: running), then the normalization.</summary>
-    protected void BatchNormForward(ArrayView<float> x, ArrayView<float> y, ArrayView<float> xhat, ArrayView<float> stats, ArrayView<float> state,
-        ArrayView<float> gamma, ArrayView<float> beta, int channels, int plane, float momentum, float epsilon, bool training, int batch)
+    protected void BatchNormForward<TMap>(ArrayView<float> x, ArrayView<float> y, ArrayView<float> xhat, ArrayView<float> stats, ArrayView<float> state,
+        ArrayView<float> gamma, ArrayView<float> beta, float momentum, float epsilon, bool training, int batch) where TMap : struct, IMapGeometry
     {
+        int channels = default(TMap).Shape.Channels, plane = default(TMap).Shape.Plane;
         if (training && (long)batch * plane < 2)
             throw new InvalidOperationException($"{GetType().FullName}: batch normalization in training mode needs more than one value per channel; got {batch} sample(s) of {plane} value(s).");
         int parts = 0;
         var partial = training ? L.ChannelSums(x, x, channels, plane, batch, DeviceKernels.SumAndSquares, out parts) : L.NoPartials;
         K.BatchNormStatistics(channels, partial, stats, state, channels, parts, batch * plane, momentum, epsilon, training ? 1 : 0);
-        K.BatchNormForward(batch * channels * plane, x, y, xhat, stats, gamma, beta, channels, plane);
+        Map<TMap>().BatchNormForward(batch * channels * plane, x, y, xhat, stats, gamma, beta);
     }
 
     /// <summary>Batch norm backward: the per-channel sums (and dγ, dβ unless frozen), then dx when <paramref name="inputGradient"/>.</summary>
-    protected void BatchNormBackward(ArrayView<float> dy, ArrayView<float> xhat, ArrayView<float> stats, ArrayView<float> gamma, ArrayView<float> dGamma,
-        ArrayView<float> dBeta, ArrayView<float> dx, int channels, int plane, bool training, bool addParameters, bool inputGradient, int batch)
+    protected void BatchNormBackward<TMap>(ArrayView<float> dy, ArrayView<float> xhat, ArrayView<float> stats, ArrayView<float> gamma, ArrayView<float> dGamma,
+        ArrayView<float> dBeta, ArrayView<float> dx, bool training, bool addParameters, bool inputGradient, int batch) where TMap : struct, IMapGeometry
     {
+        int channels = default(TMap).Shape.Channels, plane = default(TMap).Shape.Plane;
         var partial = L.ChannelSums(dy, xhat, channels, plane, batch, DeviceKernels.SumAndProducts, out int parts);
         K.BatchNormBackwardReduce(channels, partial, stats, dGamma, dBeta, channels, parts, addParameters ? 1 : 0);
-        if (inputGradient) K.BatchNormBackward(batch * channels * plane, dy, xhat, gamma, stats, dx, channels, plane, (float)batch * plane, training ? 1 : 0);
+        if (inputGradient) Map<TMap>().BatchNormBackward(batch * channels * plane, dy, xhat, gamma, stats, dx, (float)batch * plane, training ? 1 : 0);
     }
 
-    protected void LrnForward(ArrayView<float> x, ArrayView<float> y, ArrayView<float> scale, int channels, int plane, int size, double alpha, double beta, double k, int batch)
-        => K.LrnForward(batch * channels * plane, x, y, scale, channels, plane, size, (float)(alpha / size), (float)-beta, (float)k);
-    protected void LrnBackward(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> scale, ArrayView<float> dx, int channels, int plane, int size, double alpha, double beta, int batch)
-        => K.LrnBackward(batch * channels * plane, x, dy, scale, dx, channels, plane, size, (float)-beta, (float)(-beta - 1), (float)(2.0 * alpha * beta / size));
+    protected void LrnForward<TMap>(ArrayView<float> x, ArrayView<float> y, ArrayView<float> scale, int size, double alpha, double beta, double k, int batch) where TMap : struct, IMapGeometry
+        => Map<TMap>().LrnForward(Elements<TMap>(batch), x, y, scale, size, (float)(alpha / size), (float)-beta, (float)k);
+    protected void LrnBackward<TMap>(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> scale, ArrayView<float> dx, int size, double alpha, double beta, int batch) where TMap : struct, IMapGeometry
+        => Map<TMap>().LrnBackward(Elements<TMap>(batch), x, dy, scale, dx, size, (float)-beta, (float)(-beta - 1), (float)(2.0 * alpha * beta / size));
 
-    protected void LrnWithinForward(ArrayView<float> x, ArrayView<float> y, ArrayView<float> scale, int channels, int height, int width, int size, double alpha, double beta, double k, int batch)
-        => K.LrnWithinForward(batch * channels * height * width, x, y, scale, height, width, size, (float)(alpha / ((double)size * size)), (float)-beta, (float)k);
-    protected void LrnWithinBackward(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> scale, ArrayView<float> dx, int channels, int height, int width, int size, double alpha, double beta, int batch)
-        => K.LrnWithinBackward(batch * channels * height * width, x, dy, scale, dx, height, width, size, (float)-beta, (float)(-beta - 1), (float)(2.0 * alpha * beta / ((double)size * size)));
+    protected void LrnWithinForward<TMap>(ArrayView<float> x, ArrayView<float> y, ArrayView<float> scale, int size, double alpha, double beta, double k, int batch) where TMap : struct, IMapGeometry
+        => Map<TMap>().LrnWithinForward(Elements<TMap>(batch), x, y, scale, size, (float)(alpha / ((double)size * size)), (float)-beta, (float)k);
+    protected void LrnWithinBackward<TMap>(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> scale, ArrayView<float> dx, int size, double alpha, double beta, int batch) where TMap : struct, IMapGeometry
+        => Map<TMap>().LrnWithinBackward(Elements<TMap>(batch), x, dy, scale, dx, size, (float)-beta, (float)(-beta - 1), (float)(2.0 * alpha * beta / ((double)size * size)));
     /// <summary>Sets every element of a device buffer to zero.</summary>
     protected static void Zero(MemoryBuffer1D<float, Stride1D.Dense> buffer) => buffer.MemSetToZero();
     protected void Copy(ArrayView<float> src, ArrayView<float> dst, int count) => K.Copy(count, src, dst);

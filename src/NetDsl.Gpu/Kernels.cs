@@ -155,8 +155,9 @@ internal static class DeviceKernels
     // ------------------------------------------------------------------ convolution (and dense)
 
     /// <summary>y[n, oc, oh, ow] = bias[oc] + Σ w[oc, ci, kh, kw] · x[n, g·C/G + ci, oh·SH − PT + kh·DH, ow·SW − PL + kw·DW].</summary>
-    public static void ConvForward(Index1D i, ArrayView<float> x, ArrayView<float> w, ArrayView<float> b, ArrayView<float> y, ConvShape s, int hasBias)
+    public static void ConvForward<TConv>(Index1D i, ArrayView<float> x, ArrayView<float> w, ArrayView<float> b, ArrayView<float> y, int hasBias) where TConv : struct, IConvGeometry
     {
+        var s = default(TConv).Shape;
         int ow = i % s.OW, t = i / s.OW, oh = t % s.OH; t /= s.OH;
         int oc = t % s.OC, n = t / s.OC;
         int cpg = s.C / s.Groups, opg = s.OC / s.Groups, c0 = oc / opg * cpg;
@@ -181,8 +182,9 @@ internal static class DeviceKernels
     }
 
     /// <summary>dx[n, c, h, w] = Σ over the outputs whose window reads (h, w) of w · dy (overwrites dx).</summary>
-    public static void ConvBackwardData(Index1D i, ArrayView<float> dy, ArrayView<float> w, ArrayView<float> dx, ConvShape s)
+    public static void ConvBackwardData<TConv>(Index1D i, ArrayView<float> dy, ArrayView<float> w, ArrayView<float> dx) where TConv : struct, IConvGeometry
     {
+        var s = default(TConv).Shape;
         int xw = i % s.W, t = i / s.W, h = t % s.H; t /= s.H;
         int c = t % s.C, n = t / s.C;
         int cpg = s.C / s.Groups, opg = s.OC / s.Groups, g = c / cpg, ci = c - g * cpg;
@@ -211,8 +213,9 @@ internal static class DeviceKernels
     }
 
     /// <summary>dw[oc, ci, kh, kw] += Σ_n Σ_(oh, ow) x · dy over the batch.</summary>
-    public static void ConvBackwardWeight(Index1D i, ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dw, ConvShape s, int batch)
+    public static void ConvBackwardWeight<TConv>(Index1D i, ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dw, int batch) where TConv : struct, IConvGeometry
     {
+        var s = default(TConv).Shape;
         int kw = i % s.KW, t = i / s.KW, kh = t % s.KH; t /= s.KH;
         int cpg = s.C / s.Groups, opg = s.OC / s.Groups;
         int ci = t % cpg, oc = t / cpg, c = oc / opg * cpg + ci;
@@ -237,8 +240,9 @@ internal static class DeviceKernels
     }
 
     /// <summary>im2col for the whole batch: col[n, (c, kh, kw), (oh, ow)] = x[n, c, oh·SH − PT + kh·DH, ow·SW − PL + kw·DW] (0 in the padding).</summary>
-    public static void Im2Col(Index1D i, ArrayView<float> x, ArrayView<float> col, ConvShape s)
+    public static void Im2Col<TConv>(Index1D i, ArrayView<float> x, ArrayView<float> col) where TConv : struct, IConvGeometry
     {
+        var s = default(TConv).Shape;
         int plane = s.OH * s.OW, rows = s.C * s.KH * s.KW;
         int p = i % plane, t = i / plane, r = t % rows, n = t / rows;
         int kw = r % s.KW, kh = r / s.KW % s.KH, c = r / (s.KW * s.KH);
@@ -248,8 +252,9 @@ internal static class DeviceKernels
     }
 
     /// <summary>col2im as a gather (no atomics): dx[n, c, h, w] = Σ over the (kh, kw, oh, ow) that read (h, w) of dcol (overwrites dx).</summary>
-    public static void Col2Im(Index1D i, ArrayView<float> dcol, ArrayView<float> dx, ConvShape s)
+    public static void Col2Im<TConv>(Index1D i, ArrayView<float> dcol, ArrayView<float> dx) where TConv : struct, IConvGeometry
     {
+        var s = default(TConv).Shape;
         int xw = i % s.W, t = i / s.W, h = t % s.H; t /= s.H;
         int c = t % s.C, n = t / s.C;
         int plane = s.OH * s.OW, rows = s.C * s.KH * s.KW;
@@ -326,7 +331,11 @@ internal static class DeviceKernels
     public static void BiasBackward(Index1D c, ArrayView<double> partial, ArrayView<float> db, int parts) => db[c] += (float)ChannelTotal(partial, c, parts, 0);
 
     /// <summary>y[n, c, p] += bias[c].</summary>
-    public static void BiasAdd(Index1D i, ArrayView<float> y, ArrayView<float> b, int channels, int plane) => y[i] += b[i / plane % channels];
+    public static void BiasAdd<TMap>(Index1D i, ArrayView<float> y, ArrayView<float> b) where TMap : struct, IMapGeometry
+    {
+        int channels = default(TMap).Shape.Channels, plane = default(TMap).Shape.Plane;
+        y[i] += b[i / plane % channels];
+    }
 
     // ------------------------------------------------------------------ tiled GEMM
 
@@ -337,8 +346,9 @@ internal static class DeviceKernels
     /// <summary>Explicitly grouped, shared-memory tiled, register-blocked GEMM: a group stages a <see cref="GemmTile"/>×<see cref="GemmDepth"/>
     /// slice of A and a <see cref="GemmDepth"/>×<see cref="GemmTile"/> slice of B in shared memory per step of K; each thread
     /// keeps its 2×2 outputs in four named scalars (an array would fall into local memory). Launch: grid (⌈N/8⌉, ⌈M/8⌉, slices), group (4, 4).</summary>
-    public static void Gemm(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> bias, ArrayView<float> d, GemmShape s)
+    public static void Gemm<TProduct>(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> bias, ArrayView<float> d, GemmShape s) where TProduct : struct, IGemmGeometry
     {
+        s = default(TProduct).Fix(s);
         int tx = Group.IdxX, ty = Group.IdxY, tid = ty * GemmThreads + tx;
         int row0 = Grid.IdxY * GemmTile, col0 = Grid.IdxX * GemmTile, z = Grid.IdxZ;
         var tileA = SharedMemory.Allocate<float>(GemmTile * GemmDepth); // [m][k]
@@ -396,8 +406,10 @@ internal static class DeviceKernels
     /// Launch: grid (⌈N/64⌉, ⌈M/64⌉, slices), group (16, 16).</summary>
     public const int LargeThreads = 16, LargeTile = 64, LargeDepth = 16, LargePitch = LargeTile / 4 + 1;
 
-    public static void GemmLarge(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> bias, ArrayView<float> d, GemmShape s)
+    public static void GemmLarge<TProduct>(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> bias, ArrayView<float> d, GemmShape s)
+        where TProduct : struct, IGemmGeometry
     {
+        s = default(TProduct).Fix(s); // the sizes and strides the network's generated geometry knows become constants
         int tx = Group.IdxX, ty = Group.IdxY, tid = ty * LargeThreads + tx;
         int row0 = Grid.IdxY * LargeTile, col0 = Grid.IdxX * LargeTile, z = Grid.IdxZ;
         var tileA = SharedMemory.Allocate<Quad>(LargeDepth * LargePitch); // [k][m / 4]
@@ -622,8 +634,10 @@ internal static class DeviceKernels
     /// four quad loads for 64 multiply-adds). Launch: grid (⌈N/128⌉, ⌈M/128⌉, slices), group (16, 16).</summary>
     public const int WideTile = 128, WideDepth = 16, WidePitch = WideTile / 4 + 1;
 
-    public static void GemmWide(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> bias, ArrayView<float> d, GemmShape s)
+    public static void GemmWide<TProduct>(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> bias, ArrayView<float> d, GemmShape s)
+        where TProduct : struct, IGemmGeometry
     {
+        s = default(TProduct).Fix(s); // the sizes and strides the network's generated geometry knows become constants
         int tx = Group.IdxX, ty = Group.IdxY, tid = ty * LargeThreads + tx;
         int row0 = Grid.IdxY * WideTile, col0 = Grid.IdxX * WideTile, z = Grid.IdxZ;
         var tileA = SharedMemory.Allocate<Quad>(WideDepth * WidePitch); // [k][m / 4]
@@ -972,8 +986,10 @@ internal static class DeviceKernels
 
     /// <summary>C[j] (+)= Σ_z partial[z·M·N + j] for z = 0 … slices − 1, in that order (split-K's deterministic reduction),
     /// then the shape's epilogue. C is dense (Ldc = N).</summary>
-    public static void SumSlices(Index1D j, ArrayView<float> partial, ArrayView<float> c, ArrayView<float> bias, ArrayView<float> d, int slices, GemmShape s)
+    public static void SumSlices<TProduct>(Index1D j, ArrayView<float> partial, ArrayView<float> c, ArrayView<float> bias, ArrayView<float> d, int slices, GemmShape s)
+        where TProduct : struct, IGemmGeometry
     {
+        s = default(TProduct).Fix(s);
         long length = (long)s.M * s.N;
         float sum = 0f;
         for (int z = 0; z < slices; z++) sum += partial[z * length + j];
@@ -981,8 +997,12 @@ internal static class DeviceKernels
     }
 
     /// <summary>The epilogue alone, over a dense C that another GEMM (cuBLAS) wrote.</summary>
-    public static void GemmEpilogue(Index1D j, ArrayView<float> c, ArrayView<float> bias, ArrayView<float> d, GemmShape s)
-        => Finish(c, d, bias, s, j / s.N, j % s.N, j, c[j]);
+    public static void GemmEpilogue<TProduct>(Index1D j, ArrayView<float> c, ArrayView<float> bias, ArrayView<float> d, GemmShape s)
+        where TProduct : struct, IGemmGeometry
+    {
+        s = default(TProduct).Fix(s);
+        Finish(c, d, bias, s, j / s.N, j % s.N, j, c[j]);
+    }
 
     // ------------------------------------------------------------------ activations
 
@@ -1010,8 +1030,9 @@ internal static class DeviceKernels
     }
 
     /// <summary>Softmax over channels at each (sample, position): one thread per (n, p).</summary>
-    public static void Softmax(Index1D i, ArrayView<float> x, ArrayView<float> y, int channels, int plane)
+    public static void Softmax<TMap>(Index1D i, ArrayView<float> x, ArrayView<float> y) where TMap : struct, IMapGeometry
     {
+        int channels = default(TMap).Shape.Channels, plane = default(TMap).Shape.Plane;
         int p = i % plane, n = i / plane;
         long b = (long)n * channels * plane + p;
         float max = float.NegativeInfinity;
@@ -1022,8 +1043,9 @@ internal static class DeviceKernels
     }
 
     /// <summary>dx = y ⊙ (dy − Σ_c dy ⊙ y).</summary>
-    public static void SoftmaxBackward(Index1D i, ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dx, int channels, int plane)
+    public static void SoftmaxBackward<TMap>(Index1D i, ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dx) where TMap : struct, IMapGeometry
     {
+        int channels = default(TMap).Shape.Channels, plane = default(TMap).Shape.Plane;
         int p = i % plane, n = i / plane;
         long b = (long)n * channels * plane + p;
         float dot = 0f;
@@ -1041,8 +1063,9 @@ internal static class DeviceKernels
         return (h1 - hs) * (w1 - ws);
     }
 
-    public static void PoolForward(Index1D i, ArrayView<float> x, ArrayView<float> y, ArrayView<int> arg, PoolShape s)
+    public static void PoolForward<TPool>(Index1D i, ArrayView<float> x, ArrayView<float> y, ArrayView<int> arg) where TPool : struct, IPoolGeometry
     {
+        var s = default(TPool).Shape;
         int ow = i % s.OW, t = i / s.OW, oh = t % s.OH, plane = t / s.OH;
         long xBase = (long)plane * s.H * s.W;
         int h0 = oh * s.SH - s.PH, h1 = XMath.Min(h0 + s.KH, s.H), hs = XMath.Max(h0, 0);
@@ -1077,8 +1100,9 @@ internal static class DeviceKernels
     }
 
     /// <summary>dx[n, c, h, w]: gathers dy from every window that reads (h, w) (overwrites dx).</summary>
-    public static void PoolBackward(Index1D i, ArrayView<float> x, ArrayView<float> y, ArrayView<float> dy, ArrayView<int> arg, ArrayView<float> dx, PoolShape s)
+    public static void PoolBackward<TPool>(Index1D i, ArrayView<float> x, ArrayView<float> y, ArrayView<float> dy, ArrayView<int> arg, ArrayView<float> dx) where TPool : struct, IPoolGeometry
     {
+        var s = default(TPool).Shape;
         int iw = i % s.W, t = i / s.W, ih = t % s.H, plane = t / s.H;
         long yBase = (long)plane * s.OH * s.OW;
         // Windows oh with oh·SH − PH ≤ ih < oh·SH − PH + KH.
@@ -1115,33 +1139,41 @@ internal static class DeviceKernels
     }
 
     /// <summary>y[n, c] = mean of the plane.</summary>
-    public static void GlobalAvgForward(Index1D i, ArrayView<float> x, ArrayView<float> y, int plane)
+    public static void GlobalAvgForward<TMap>(Index1D i, ArrayView<float> x, ArrayView<float> y) where TMap : struct, IMapGeometry
     {
+        int plane = default(TMap).Shape.Plane;
         float sum = 0f;
         long b = (long)(int)i * plane;
         for (int p = 0; p < plane; p++) sum += x[b + p];
         y[i] = sum / plane;
     }
 
-    public static void GlobalAvgBackward(Index1D i, ArrayView<float> dy, ArrayView<float> dx, int plane) => dx[i] = dy[i / plane] / plane;
+    public static void GlobalAvgBackward<TMap>(Index1D i, ArrayView<float> dy, ArrayView<float> dx) where TMap : struct, IMapGeometry
+    {
+        int plane = default(TMap).Shape.Plane;
+        dx[i] = dy[i / plane] / plane;
+    }
 
     // ------------------------------------------------------------------ PReLU, maxout
 
-    public static void PRelu(Index1D i, ArrayView<float> x, ArrayView<float> y, ArrayView<float> slope, int channels, int plane, int perChannel)
+    public static void PRelu<TMap>(Index1D i, ArrayView<float> x, ArrayView<float> y, ArrayView<float> slope, int perChannel) where TMap : struct, IMapGeometry
     {
+        int channels = default(TMap).Shape.Channels, plane = default(TMap).Shape.Plane;
         float a = slope[perChannel != 0 ? i / plane % channels : 0], v = x[i];
         y[i] = v > 0f ? v : a * v;
     }
 
-    public static void PReluBackwardData(Index1D i, ArrayView<float> x, ArrayView<float> dy, ArrayView<float> slope, ArrayView<float> dx, int channels, int plane, int perChannel)
+    public static void PReluBackwardData<TMap>(Index1D i, ArrayView<float> x, ArrayView<float> dy, ArrayView<float> slope, ArrayView<float> dx, int perChannel) where TMap : struct, IMapGeometry
     {
+        int channels = default(TMap).Shape.Channels, plane = default(TMap).Shape.Plane;
         float a = slope[perChannel != 0 ? i / plane % channels : 0];
         dx[i] = x[i] > 0f ? dy[i] : a * dy[i];
     }
 
     /// <summary>dSlope[k] += Σ dy·x over the elements with x ≤ 0 that slope k covers (one channel, or all).</summary>
-    public static void PReluBackwardSlope(Index1D k, ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dSlope, int channels, int plane, int batch, int perChannel)
+    public static void PReluBackwardSlope<TMap>(Index1D k, ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dSlope, int batch, int perChannel) where TMap : struct, IMapGeometry
     {
+        int channels = default(TMap).Shape.Channels, plane = default(TMap).Shape.Plane;
         float sum = 0f;
         int c0 = perChannel != 0 ? (int)k : 0, c1 = perChannel != 0 ? (int)k + 1 : channels;
         for (int n = 0; n < batch; n++)
@@ -1173,8 +1205,9 @@ internal static class DeviceKernels
 
     /// <summary>Channel-wise maxout: y[n, g, p] = max over k &lt; pieces of x[n, g·pieces + k, p] (the first maximum wins; NaN
     /// propagates); winner = that k. One thread per output element.</summary>
-    public static void ChannelMaxoutForward(Index1D i, ArrayView<float> x, ArrayView<float> y, ArrayView<int> winner, int groups, int pieces, int plane)
+    public static void ChannelMaxoutForward<TMap>(Index1D i, ArrayView<float> x, ArrayView<float> y, ArrayView<int> winner) where TMap : struct, IMapGeometry
     {
+        int groups = default(TMap).Shape.Channels, plane = default(TMap).Shape.Plane, pieces = default(TMap).Shape.Pieces; // the output map
         int p = i % plane, t = i / plane, g = t % groups, n = t / groups;
         long b = ((long)n * groups * pieces + (long)g * pieces) * plane + p;
         int best = 0;
@@ -1189,8 +1222,9 @@ internal static class DeviceKernels
     }
 
     /// <summary>dx[n, c, p] = c is its group's winner ? dy[n, c / pieces, p] : 0. One thread per input element.</summary>
-    public static void ChannelMaxoutBackward(Index1D i, ArrayView<float> dy, ArrayView<int> winner, ArrayView<float> dx, int groups, int pieces, int plane)
+    public static void ChannelMaxoutBackward<TMap>(Index1D i, ArrayView<float> dy, ArrayView<int> winner, ArrayView<float> dx) where TMap : struct, IMapGeometry
     {
+        int groups = default(TMap).Shape.Channels, plane = default(TMap).Shape.Plane, pieces = default(TMap).Shape.Pieces; // the output map
         int p = i % plane, t = i / plane, c = t % (groups * pieces), n = t / (groups * pieces);
         long o = ((long)n * groups + c / pieces) * plane + p;
         dx[i] = winner[o] == c % pieces ? dy[o] : 0f;
@@ -1218,9 +1252,10 @@ internal static class DeviceKernels
     }
 
     /// <summary>xhat = (x − mean)·invStd; y = γ·xhat + β. <paramref name="stats"/> is [mean | invStd | ΣDy | ΣDy·xhat].</summary>
-    public static void BatchNormForward(Index1D i, ArrayView<float> x, ArrayView<float> y, ArrayView<float> xhat, ArrayView<float> stats,
-        ArrayView<float> gamma, ArrayView<float> beta, int channels, int plane)
+    public static void BatchNormForward<TMap>(Index1D i, ArrayView<float> x, ArrayView<float> y, ArrayView<float> xhat, ArrayView<float> stats,
+        ArrayView<float> gamma, ArrayView<float> beta) where TMap : struct, IMapGeometry
     {
+        int channels = default(TMap).Shape.Channels, plane = default(TMap).Shape.Plane;
         int c = i / plane % channels;
         float h = (x[i] - stats[c]) * stats[channels + c];
         xhat[i] = h;
@@ -1243,9 +1278,10 @@ internal static class DeviceKernels
     }
 
     /// <summary>dx = γ·invStd·(dy − ΣDy/M − xhat·ΣDy·xhat/M) in training, γ·invStd·dy in eval.</summary>
-    public static void BatchNormBackward(Index1D i, ArrayView<float> dy, ArrayView<float> xhat, ArrayView<float> gamma, ArrayView<float> stats,
-        ArrayView<float> dx, int channels, int plane, float count, int training)
+    public static void BatchNormBackward<TMap>(Index1D i, ArrayView<float> dy, ArrayView<float> xhat, ArrayView<float> gamma, ArrayView<float> stats,
+        ArrayView<float> dx, float count, int training) where TMap : struct, IMapGeometry
     {
+        int channels = default(TMap).Shape.Channels, plane = default(TMap).Shape.Plane;
         int c = i / plane % channels;
         float scale = gamma[c] * stats[channels + c];
         dx[i] = training != 0
@@ -1254,9 +1290,10 @@ internal static class DeviceKernels
     }
 
     /// <summary>s = k + α/size·Σ x² over the channel window [c − size/2, c + (size−1)/2]; y = x·s^−β.</summary>
-    public static void LrnForward(Index1D i, ArrayView<float> x, ArrayView<float> y, ArrayView<float> scale, int channels, int plane, int size,
-        float alphaOverSize, float negBeta, float k)
+    public static void LrnForward<TMap>(Index1D i, ArrayView<float> x, ArrayView<float> y, ArrayView<float> scale, int size,
+        float alphaOverSize, float negBeta, float k) where TMap : struct, IMapGeometry
     {
+        int channels = default(TMap).Shape.Channels, plane = default(TMap).Shape.Plane;
         int p = i % plane, t = i / plane, c = t % channels, n = t / channels;
         long b = (long)n * channels * plane + p;
         int lo = XMath.Max(0, c - size / 2), hi = XMath.Min(channels - 1, c + (size - 1) / 2);
@@ -1267,9 +1304,10 @@ internal static class DeviceKernels
         y[i] = x[i] * XMath.Pow(s, negBeta);
     }
 
-    public static void LrnBackward(Index1D i, ArrayView<float> x, ArrayView<float> dy, ArrayView<float> scale, ArrayView<float> dx, int channels, int plane,
-        int size, float negBeta, float negBetaMinusOne, float coeff)
+    public static void LrnBackward<TMap>(Index1D i, ArrayView<float> x, ArrayView<float> dy, ArrayView<float> scale, ArrayView<float> dx,
+        int size, float negBeta, float negBetaMinusOne, float coeff) where TMap : struct, IMapGeometry
     {
+        int channels = default(TMap).Shape.Channels, plane = default(TMap).Shape.Plane;
         int p = i % plane, t = i / plane, j = t % channels, n = t / channels;
         long b = (long)n * channels * plane + p;
         int lo = XMath.Max(0, j - (size - 1) / 2), hi = XMath.Min(channels - 1, j + size / 2);
@@ -1280,9 +1318,10 @@ internal static class DeviceKernels
 
     /// <summary>Within-channel LRN: scale = k + α/size²·Σ x² over the size×size neighbourhood (rows r − size/2 … r + (size−1)/2,
     /// columns alike, zero outside) in the same plane, y = x·scale^−β. One thread per element.</summary>
-    public static void LrnWithinForward(Index1D i, ArrayView<float> x, ArrayView<float> y, ArrayView<float> scale, int height, int width, int size,
-        float alphaOverArea, float negBeta, float k)
+    public static void LrnWithinForward<TMap>(Index1D i, ArrayView<float> x, ArrayView<float> y, ArrayView<float> scale, int size,
+        float alphaOverArea, float negBeta, float k) where TMap : struct, IMapGeometry
     {
+        int height = default(TMap).Shape.Height, width = default(TMap).Shape.Width;
         int plane = height * width, p = i % plane, r = p / width, c = p % width;
         long b = (long)((int)i - p);
         int r0 = XMath.Max(0, r - size / 2), r1 = XMath.Min(height - 1, r + (size - 1) / 2);
@@ -1296,9 +1335,10 @@ internal static class DeviceKernels
     }
 
     /// <summary>Backward of <see cref="LrnWithinForward"/>: dx_p = dy_p·s_p^−β − coeff·x_p·Σ_{q whose window holds p} dy_q·x_q·s_q^(−β−1).</summary>
-    public static void LrnWithinBackward(Index1D i, ArrayView<float> x, ArrayView<float> dy, ArrayView<float> scale, ArrayView<float> dx, int height, int width,
-        int size, float negBeta, float negBetaMinusOne, float coeff)
+    public static void LrnWithinBackward<TMap>(Index1D i, ArrayView<float> x, ArrayView<float> dy, ArrayView<float> scale, ArrayView<float> dx,
+        int size, float negBeta, float negBetaMinusOne, float coeff) where TMap : struct, IMapGeometry
     {
+        int height = default(TMap).Shape.Height, width = default(TMap).Shape.Width;
         int plane = height * width, p = i % plane, r = p / width, c = p % width;
         long b = (long)((int)i - p);
         int r0 = XMath.Max(0, r - (size - 1) / 2), r1 = XMath.Min(height - 1, r + size / 2);

@@ -34,6 +34,13 @@ internal sealed class Launcher : IDisposable
     /// K is long is split along K (<see cref="GemmSplit"/>): a dense layer at batch 1 goes from two groups looping over all of
     /// K to a wave of groups each taking a range of it.</summary>
     public void Gemm(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, in GemmShape s, ArrayView<float> bias = default, ArrayView<float> d = default)
+        => Gemm<RuntimeProduct>(a, b, c, s, bias, d);
+
+    /// <summary><see cref="Gemm(ArrayView{float}, ArrayView{float}, ArrayView{float}, in GemmShape, ArrayView{float}, ArrayView{float})"/>
+    /// on the kernels compiled for <typeparamref name="TProduct"/> (whose known fields <paramref name="s"/> must already hold:
+    /// build it with <see cref="IGemmGeometry.Fix"/>).</summary>
+    public void Gemm<TProduct>(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, in GemmShape s, ArrayView<float> bias = default, ArrayView<float> d = default)
+        where TProduct : struct, IGemmGeometry
     {
         int tile = TileFor(s);
         long tiles = Tiles(s, tile), wanted = GroupsPerWave(tile);
@@ -43,12 +50,23 @@ internal sealed class Launcher : IDisposable
             int slices = (int)Math.Min(wanted / tiles, s.K / 64);
             if (slices >= 2)
             {
-                GemmSplit(a, b, c, s, tile, slices, bias, d);
+                GemmSplit<TProduct>(a, b, c, s, tile, slices, bias, d);
                 return;
             }
         }
-        Launch(_k, a, b, c, s, tile, bias, d);
+        Launch<TProduct>(_k, a, b, c, s, tile, bias, d);
         LastSlices = 1;
+    }
+
+    /// <summary>Compiles the kernels a product of <typeparamref name="TProduct"/> can launch between its smallest and largest
+    /// shapes (<paramref name="smallest"/>, <paramref name="largest"/>: at batch 1 and at the twin's largest batch): the tile
+    /// each picks, and the in-order slice sum when K is long enough to be split (or the shape is a sum over a batch).</summary>
+    public void Prepare<TProduct>(in GemmShape smallest, in GemmShape largest) where TProduct : struct, IGemmGeometry
+    {
+        var kernels = GemmKernels<TProduct>.For(_accelerator);
+        _ = kernels.Tile(TileFor(smallest));
+        _ = kernels.Tile(TileFor(largest));
+        if (smallest.K >= 256 || largest.K >= 256 || smallest.Accumulate != 0) _ = kernels.SumSlices;
     }
 
     /// <summary>One product on tile <paramref name="tile"/> split along K into about <paramref name="slices"/> (chunks of K
@@ -56,21 +74,26 @@ internal sealed class Launcher : IDisposable
     /// <see cref="Gemm"/> calls it with its own choice; the benchmark with each.</summary>
     public void GemmSplit(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, in GemmShape s, int tile, int slices,
         ArrayView<float> bias = default, ArrayView<float> d = default)
+        => GemmSplit<RuntimeProduct>(a, b, c, s, tile, slices, bias, d);
+
+    public void GemmSplit<TProduct>(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, in GemmShape s, int tile, int slices,
+        ArrayView<float> bias = default, ArrayView<float> d = default) where TProduct : struct, IGemmGeometry
     {
         if (slices <= 1 || s.Items != 1 || s.Ldc != s.N)
         {
-            Launch(_k, a, b, c, s, tile, bias, d);
+            Launch<TProduct>(_k, a, b, c, s, tile, bias, d);
             LastSlices = 1;
             return;
         }
         int chunk = ((s.K + slices - 1) / slices + 15) / 16 * 16;
-        LaunchSlicesAndSum(a, b, c, s.SplitK(chunk, (long)s.M * s.N), tile, bias, d);
+        LaunchSlicesAndSum<TProduct>(a, b, c, s.SplitK(chunk, (long)s.M * s.N), tile, bias, d);
     }
 
     /// <summary>C += Σ_i A_i·B_i over <paramref name="items"/> products (a weight gradient over the batch). Few output tiles
     /// would leave most of the GPU idle with the whole batch in one group's K loop, so the batch is split into slices (one
     /// wave of groups in all) whose partial sums go to scratch and are then added in slice order: deterministic, no atomics.</summary>
-    public void GemmSummed(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, GemmShape s, int items, long sa, long sb)
+    public void GemmSummed<TProduct>(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, GemmShape s, int items, long sa, long sb)
+        where TProduct : struct, IGemmGeometry
     {
         int tile = TileFor(s);
         long tiles = Tiles(s, tile);
@@ -78,24 +101,25 @@ internal sealed class Launcher : IDisposable
         int inner = (items + wanted - 1) / wanted;
         if (inner < items)
         {
-            LaunchSlicesAndSum(a, b, c, s.Summed(items, inner, sa, sb, (long)s.M * s.N), tile, default, default);
+            LaunchSlicesAndSum<TProduct>(a, b, c, s.Summed(items, inner, sa, sb, (long)s.M * s.N), tile, default, default);
             return;
         }
-        Launch(_k, a, b, c, s.Summed(items, items, sa, sb, 0), tile);
+        Launch<TProduct>(_k, a, b, c, s.Summed(items, items, sa, sb, 0), tile);
         LastSlices = 1;
     }
 
     /// <summary>Launches a product cut into slices, each slice's partial sum to scratch at z·M·N (so C must be dense), then
     /// adds the slices into C in slice order, overwriting or accumulating as the shape says, and applies its epilogue.</summary>
-    private void LaunchSlicesAndSum(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, GemmShape sliced, int tile, ArrayView<float> bias, ArrayView<float> d)
+    private void LaunchSlicesAndSum<TProduct>(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, GemmShape sliced, int tile, ArrayView<float> bias, ArrayView<float> d)
+        where TProduct : struct, IGemmGeometry
     {
         if (sliced.Ldc != sliced.N) throw new InvalidOperationException("split-K partial sums need a dense C (Ldc = N)");
         int slices = sliced.Slices, length = sliced.M * sliced.N;
         var partials = Partials((long)slices * length);
         var partial = sliced.WithoutEpilogue();
         partial.Accumulate = 0;
-        Launch(_k, a, b, partials, partial, tile);
-        _k.SumSlices(length, partials, c, Or(bias, c), Or(d, c), slices, sliced);
+        Launch<TProduct>(_k, a, b, partials, partial, tile);
+        GemmKernels<TProduct>.For(_accelerator).SumSlices(length, partials, c, Or(bias, c), Or(d, c), slices, sliced);
         LastSlices = slices;
     }
 
@@ -112,24 +136,17 @@ internal sealed class Launcher : IDisposable
     /// <summary>One launch of the kernel with output tile <paramref name="tile"/> (8, 64 or 128) over the shape's slices.</summary>
     public static void Launch(LoadedKernels k, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, in GemmShape s, int tile,
         ArrayView<float> bias = default, ArrayView<float> d = default)
+        => Launch<RuntimeProduct>(k, a, b, c, s, tile, bias, d);
+
+    /// <summary>One launch of <typeparamref name="TProduct"/>'s kernel with output tile <paramref name="tile"/>.</summary>
+    public static void Launch<TProduct>(LoadedKernels k, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, in GemmShape s, int tile,
+        ArrayView<float> bias = default, ArrayView<float> d = default) where TProduct : struct, IGemmGeometry
     {
-        bias = Or(bias, c);
-        d = Or(d, c);
+        if (tile != DeviceKernels.GemmTile && !k.Large)
+            throw new ArgumentOutOfRangeException(nameof(tile), tile, "this accelerator's groups are too small for the 64 and 128 tiles (256 threads)");
+        int threads = tile == DeviceKernels.GemmTile ? DeviceKernels.GemmThreads : DeviceKernels.LargeThreads;
         var grid = new Index3D((s.N + tile - 1) / tile, (s.M + tile - 1) / tile, s.Slices);
-        switch (tile)
-        {
-            case DeviceKernels.WideTile:
-                k.GemmWide(new KernelConfig(grid, new Index3D(DeviceKernels.LargeThreads, DeviceKernels.LargeThreads, 1)), a, b, c, bias, d, s);
-                break;
-            case DeviceKernels.LargeTile:
-                k.GemmLarge(new KernelConfig(grid, new Index3D(DeviceKernels.LargeThreads, DeviceKernels.LargeThreads, 1)), a, b, c, bias, d, s);
-                break;
-            case DeviceKernels.GemmTile:
-                k.Gemm(new KernelConfig(grid, new Index3D(DeviceKernels.GemmThreads, DeviceKernels.GemmThreads, 1)), a, b, c, bias, d, s);
-                break;
-            default:
-                throw new ArgumentOutOfRangeException(nameof(tile), tile, "the GEMM tiles are 8, 64 and 128");
-        }
+        GemmKernels<TProduct>.For(k.Accelerator).Tile(tile)(new KernelConfig(grid, new Index3D(threads, threads, 1)), a, b, c, Or(bias, c), Or(d, c), s);
     }
 
     /// <summary>Stage one of a per-channel sum (<see cref="DeviceKernels.ChannelPartialSums"/>): each channel's batch × plane

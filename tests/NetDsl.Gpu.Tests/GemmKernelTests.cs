@@ -104,7 +104,7 @@ public class GemmKernelTests(CpuAccelerator small, LargeGroupAccelerator large, 
             // The slice sums added in order into a destination: dst += Σ_z partial_z.
             var dst0 = Random(m * n, 4);
             using var dst = accelerator.Allocate1D(dst0);
-            k.SumSlices(m * n, dc.View, dst.View, dst.View, dst.View, s.Slices, new GemmShape(m, n, kk, kk, 1, n, 1, n, accumulate: true));
+            GemmKernels<RuntimeProduct>.For(accelerator).SumSlices(m * n, dc.View, dst.View, dst.View, dst.View, s.Slices, new GemmShape(m, n, kk, kk, 1, n, 1, n, accumulate: true));
             var sum = new double[m * n];
             for (int j = 0; j < sum.Length; j++)
             {

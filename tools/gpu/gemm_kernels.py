@@ -24,8 +24,10 @@ def gen(name, T, R, D, tileC, depthC, pitchC):
     per = T * D // 256   # elements of each of A's and B's slices that one thread stages per step
     H = R // 4           # quads a thread reads per k from each of A and B
     o = []
-    o.append(f"    public static void {name}(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> bias, ArrayView<float> d, GemmShape s)")
+    o.append(f"    public static void {name}<TProduct>(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> bias, ArrayView<float> d, GemmShape s)")
+    o.append("        where TProduct : struct, IGemmGeometry")
     o.append("    {")
+    o.append("        s = default(TProduct).Fix(s); // the sizes and strides the network's generated geometry knows become constants")
     o.append("        int tx = Group.IdxX, ty = Group.IdxY, tid = ty * LargeThreads + tx;")
     o.append(f"        int row0 = Grid.IdxY * {tileC}, col0 = Grid.IdxX * {tileC}, z = Grid.IdxZ;")
     o.append(f"        var tileA = SharedMemory.Allocate<Quad>({depthC} * {pitchC}); // [k][m / 4]")

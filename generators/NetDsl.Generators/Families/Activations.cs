@@ -189,12 +189,22 @@ internal sealed class ActivationFamily : LayerFamily
         return $"new {GpuLayer.Ns}.FusedActivation({GpuLayer.Ns}.ActivationKind.{kind}, {GpuLayer.F(a)}, {output})";
     }
 
+    /// <summary>Softmax and PReLU read their input map's channels and planes: its struct of constants.</summary>
+    private static string GpuMap(GpuLayer g) => g.MapGeometry(g.Layer.InC, g.Layer.InH, g.Layer.InW);
+
+    public override void WriteGpuAllocate(GpuLayer g)
+    {
+        var l = g.Layer;
+        if (l.Kind == LayerKind.Softmax) g.WritePrepareMap(GpuMap(g), "Softmax");
+        else if (l.Params is PReluParams) g.WritePrepareMap(GpuMap(g), "PRelu");
+    }
+
     public override void WriteGpuForward(GpuLayer g)
     {
         var l = g.Layer;
         if (g.FusedInto is { } producer) { g.W.Line($"// computed in {producer.Name}'s GEMM stores (from its output, which stays written for the backward)"); return; }
-        if (l.Kind == LayerKind.Softmax) { g.W.Line($"Softmax({g.X}, {g.Y}, {l.InC}, {l.InH * l.InW}, batch);"); return; }
-        if (l.Params is PReluParams pr) { g.W.Line($"PRelu({g.X}, {g.Y}, {g.Weight}, {l.InC}, {l.InH * l.InW}, {(pr.PerChannel ? "true" : "false")}, batch);"); return; }
+        if (l.Kind == LayerKind.Softmax) { g.W.Line($"Softmax<{GpuMap(g)}>({g.X}, {g.Y}, batch);"); return; }
+        if (l.Params is PReluParams pr) { g.W.Line($"PRelu<{GpuMap(g)}>({g.X}, {g.Y}, {g.Weight}, {(pr.PerChannel ? "true" : "false")}, batch);"); return; }
         var (kind, a) = GpuKind(l);
         g.W.Line($"Activation({g.X}, {g.Y}, {GpuLayer.Ns}.ActivationKind.{kind}, {GpuLayer.F(a)}, {GpuLayer.Count(l.OutSize)});");
     }
@@ -202,12 +212,12 @@ internal sealed class ActivationFamily : LayerFamily
     public override void WriteGpuBackward(GpuLayer g)
     {
         var l = g.Layer;
-        if (l.Kind == LayerKind.Softmax) { g.WriteDx(0, $"SoftmaxBackward({g.Y}, {g.Dy}, {g.Dx}, {l.InC}, {l.InH * l.InW}, batch);"); return; }
+        if (l.Kind == LayerKind.Softmax) { g.WriteDx(0, $"SoftmaxBackward<{GpuMap(g)}>({g.Y}, {g.Dy}, {g.Dx}, batch);"); return; }
         if (l.Params is PReluParams pr)
         {
             string per = pr.PerChannel ? "true" : "false";
-            g.WriteParameterGradient($"PReluBackwardSlope({g.X}, {g.Dy}, {g.DWeight}, {l.InC}, {l.InH * l.InW}, {per}, batch);");
-            g.WriteDx(0, $"PReluBackwardData({g.X}, {g.Dy}, {g.Weight}, {g.Dx}, {l.InC}, {l.InH * l.InW}, {per}, batch);");
+            g.WriteParameterGradient($"PReluBackwardSlope<{GpuMap(g)}>({g.X}, {g.Dy}, {g.DWeight}, {per}, batch);");
+            g.WriteDx(0, $"PReluBackwardData<{GpuMap(g)}>({g.X}, {g.Dy}, {g.Weight}, {g.Dx}, {per}, batch);");
             return;
         }
         var (kind, a) = GpuKind(l);

@@ -740,17 +740,24 @@ internal sealed class ConvolutionFamily : LayerFamily
 
     public override bool GpuFusesActivation(ShapedLayer l) => l.Kind == LayerKind.Conv2D;
 
-    public override void WriteGpuWorkspace(GpuLayer g)
+    /// <summary>The layer's geometry struct: the convolution itself, or for a transposed convolution the convolution it is
+    /// the adjoint of (from its output to its input).</summary>
+    private static string GpuGeometry(GpuLayer g)
     {
         var l = g.Layer;
         var c = (ConvParams)l.Params;
+        return l.Kind == LayerKind.Conv2D
+            ? g.ConvGeometry(l.InC, l.InH, l.InW, l.OutC, l.OutH, l.OutW, c.KernelH, c.KernelW, c.StrideH, c.StrideW, c.PadTop, c.PadLeft, c.Dilation, c.Dilation, c.Groups)
+            : g.ConvGeometry(l.OutC, l.OutH, l.OutW, l.InC, l.InH, l.InW, c.KernelH, c.KernelW, c.StrideH, c.StrideW, c.PadTop, c.PadLeft, c.Dilation, c.Dilation, 1,
+                "; the convolution a transposed convolution is the adjoint of");
+    }
+
+    public override void WriteGpuWorkspace(GpuLayer g)
+    {
+        var l = g.Layer;
+        GpuGeometry(g);
         if (l.Kind == LayerKind.Conv2D)
-        {
-            g.W.Line($"private static readonly {GpuLayer.Ns}.ConvShape s_shape{g.M} = new({l.InC}, {l.InH}, {l.InW}, {l.OutC}, {l.OutH}, {l.OutW}, {c.KernelH}, {c.KernelW}, {c.StrideH}, {c.StrideW}, {c.PadTop}, {c.PadLeft}, {c.Dilation}, {c.Dilation}, {c.Groups});");
-            g.W.Line($"private readonly global::ILGPU.Runtime.MemoryBuffer1D<float, global::ILGPU.Stride1D.Dense> _cols{g.M}, _dcols{g.M}; // [N, {Columns(l, c)}] im2col of the input, and its gradient");
-        }
-        else
-            g.W.Line($"private static readonly {GpuLayer.Ns}.ConvShape s_shape{g.M} = new({l.OutC}, {l.OutH}, {l.OutW}, {l.InC}, {l.InH}, {l.InW}, {c.KernelH}, {c.KernelW}, {c.StrideH}, {c.StrideW}, {c.PadTop}, {c.PadLeft}, {c.Dilation}, {c.Dilation}, 1); // the convolution {g.M} is the transpose of");
+            g.W.Line($"private readonly global::ILGPU.Runtime.MemoryBuffer1D<float, global::ILGPU.Stride1D.Dense> _cols{g.M}, _dcols{g.M}; // [N, {Columns(l, (ConvParams)l.Params)}] im2col of the input, and its gradient");
     }
 
     /// <summary>Floats per sample of the im2col matrix: (C·KH·KW) × (OH·OW).</summary>
@@ -759,7 +766,13 @@ internal sealed class ConvolutionFamily : LayerFamily
     public override void WriteGpuAllocate(GpuLayer g)
     {
         var l = g.Layer;
-        if (l.Kind != LayerKind.Conv2D) return;
+        if (l.Kind != LayerKind.Conv2D)
+        {
+            g.WritePrepare("PrepareConvDirect", GpuGeometry(g));
+            if (l.HasBias) g.WritePrepareMap(g.MapGeometry(l.OutC, l.OutH, l.OutW), "Bias");
+            return;
+        }
+        g.WritePrepare("PrepareConvGemm", GpuGeometry(g));
         long cols = Columns(l, (ConvParams)l.Params);
         g.W.Line($"_cols{g.M} = Allocate((long)maxBatch * {cols});");
         g.W.Line($"_dcols{g.M} = Allocate((long)maxBatch * {cols});");
@@ -770,11 +783,11 @@ internal sealed class ConvolutionFamily : LayerFamily
         var l = g.Layer;
         if (l.Kind == LayerKind.Conv2D)
         {
-            g.W.Line($"ConvForwardGemm({g.X}, {g.Weight}, {g.Bias}, {(l.HasBias ? "true" : "false")}, {g.Y}, V(_cols{g.M}), s_shape{g.M}, batch{g.FusedArgument}); // im2col + tiled GEMM{g.FusedComment}");
+            g.W.Line($"ConvForwardGemm<{GpuGeometry(g)}>({g.X}, {g.Weight}, {g.Bias}, {(l.HasBias ? "true" : "false")}, {g.Y}, V(_cols{g.M}), batch{g.FusedArgument}); // im2col + tiled GEMM{g.FusedComment}");
             return;
         }
-        g.W.Line($"ConvBackwardData({g.X}, {g.Weight}, {g.Y}, s_shape{g.M}, batch); // the adjoint of the convolution");
-        if (l.HasBias) g.W.Line($"BiasAdd({g.Y}, {g.Bias}, {l.OutC}, {l.OutH * l.OutW}, batch);");
+        g.W.Line($"ConvBackwardData<{GpuGeometry(g)}>({g.X}, {g.Weight}, {g.Y}, batch); // the adjoint of the convolution");
+        if (l.HasBias) g.W.Line($"BiasAdd<{g.MapGeometry(l.OutC, l.OutH, l.OutW)}>({g.Y}, {g.Bias}, batch);");
     }
 
     public override void WriteGpuBackward(GpuLayer g)
@@ -783,12 +796,12 @@ internal sealed class ConvolutionFamily : LayerFamily
         if (l.Kind == LayerKind.Conv2D)
         {
             string dx = l.InputLayer < 0 ? "ComputeInputGradient" : "true";
-            g.W.Line($"ConvBackwardGemm({g.Weight}, {g.Dy}, {g.DWeight}, {(l.HasBias ? g.DBias : g.DWeight)}, {(l.HasBias ? "true" : "false")}, V(_cols{g.M}), V(_dcols{g.M}), {g.Dx}, s_shape{g.M}, parameters: {(l.Frozen ? "false" : "true")}, inputGradient: {dx}, batch);");
+            g.W.Line($"ConvBackwardGemm<{GpuGeometry(g)}>({g.Weight}, {g.Dy}, {g.DWeight}, {(l.HasBias ? g.DBias : g.DWeight)}, {(l.HasBias ? "true" : "false")}, V(_cols{g.M}), V(_dcols{g.M}), {g.Dx}, parameters: {(l.Frozen ? "false" : "true")}, inputGradient: {dx}, batch);");
             return;
         }
         // Transposed: the weight gradient of the convolution from dy to x, the data gradient is that convolution's forward.
-        g.WriteParameterGradient($"ConvBackwardWeight({g.Dy}, {g.X}, {g.DWeight}, s_shape{g.M}, batch);");
+        g.WriteParameterGradient($"ConvBackwardWeight<{GpuGeometry(g)}>({g.Dy}, {g.X}, {g.DWeight}, batch);");
         if (l.HasBias) g.WriteParameterGradient($"BiasBackward({g.Dy}, {g.DBias}, {l.OutC}, {l.OutH * l.OutW}, batch);");
-        g.WriteDx(0, $"ConvForward({g.Dy}, {g.Weight}, {g.Weight}, false, {g.Dx}, s_shape{g.M}, batch);");
+        g.WriteDx(0, $"ConvForward<{GpuGeometry(g)}>({g.Dy}, {g.Weight}, {g.Weight}, false, {g.Dx}, batch);");
     }
 }

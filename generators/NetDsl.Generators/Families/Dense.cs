@@ -218,6 +218,8 @@ internal sealed class DenseFamily : LayerFamily
     public override void WriteGpuAllocate(GpuLayer g)
     {
         var l = g.Layer;
+        if (l.Kind == LayerKind.Flatten) return;
+        g.WritePrepare("PrepareDense", g.DenseGeometry(l.InSize, l.OutC));
         if (DropConnect(l) <= 0) return;
         g.W.Line($"_dropConnectMask{g.M} = Allocate({l.WeightCount});");
         g.W.Line($"_maskedWeight{g.M} = Allocate({l.WeightCount});");
@@ -233,10 +235,10 @@ internal sealed class DenseFamily : LayerFamily
         {
             g.W.Line("// DropConnect: the CPU network's counter-based draw over the weight (key, layer, step, index): the same mask.");
             g.W.Line($"if (training) Dropout({g.Weight}, V(_maskedWeight{g.M}), V(_dropConnectMask{g.M}), {l.Index}, {GpuLayer.F(p)}, 1f / (1f - {GpuLayer.F(p)}), {l.WeightCount});");
-            g.W.Line($"DenseForward({g.X}, training ? V(_maskedWeight{g.M}) : {g.Weight}, {g.Bias}, {(l.HasBias ? "true" : "false")}, {g.Y}, {l.InSize}, {l.OutC}, batch{g.FusedArgument}); // mask ⊙ W in training{g.FusedComment}");
+            g.W.Line($"DenseForward<{g.DenseGeometry(l.InSize, l.OutC)}>({g.X}, training ? V(_maskedWeight{g.M}) : {g.Weight}, {g.Bias}, {(l.HasBias ? "true" : "false")}, {g.Y}, batch{g.FusedArgument}); // mask ⊙ W in training{g.FusedComment}");
             return;
         }
-        g.W.Line($"DenseForward({g.X}, {g.Weight}, {g.Bias}, {(l.HasBias ? "true" : "false")}, {g.Y}, {l.InSize}, {l.OutC}, batch{g.FusedArgument}); // x·Wᵀ on the tiled GEMM{g.FusedComment}");
+        g.W.Line($"DenseForward<{g.DenseGeometry(l.InSize, l.OutC)}>({g.X}, {g.Weight}, {g.Bias}, {(l.HasBias ? "true" : "false")}, {g.Y}, batch{g.FusedArgument}); // x·Wᵀ on the tiled GEMM{g.FusedComment}");
     }
 
     public override void WriteGpuBackward(GpuLayer g)
@@ -249,7 +251,7 @@ internal sealed class DenseFamily : LayerFamily
             // Training: dW += mask ⊙ (dyᵀ·x), through a zeroed scratch; dx = dy·(mask ⊙ W).
             g.W.Open("if (training)");
             g.W.Line($"Zero(_maskedWeightGradient{g.M});");
-            g.W.Line($"DenseBackward({g.X}, V(_maskedWeight{g.M}), {g.Dy}, V(_maskedWeightGradient{g.M}), {(l.HasBias ? g.DBias : g.DWeight)}, {(l.HasBias ? "true" : "false")}, {g.Dx}, {l.InSize}, {l.OutC}, parameters: {(l.Frozen ? "false" : "true")}, inputGradient: {dx}, batch);");
+            g.W.Line($"DenseBackward<{g.DenseGeometry(l.InSize, l.OutC)}>({g.X}, V(_maskedWeight{g.M}), {g.Dy}, V(_maskedWeightGradient{g.M}), {(l.HasBias ? g.DBias : g.DWeight)}, {(l.HasBias ? "true" : "false")}, {g.Dx}, parameters: {(l.Frozen ? "false" : "true")}, inputGradient: {dx}, batch);");
             if (!l.Frozen)
             {
                 g.W.Line($"Multiply(V(_maskedWeightGradient{g.M}), V(_dropConnectMask{g.M}), V(_maskedWeightGradient{g.M}), {l.WeightCount});");
@@ -257,10 +259,10 @@ internal sealed class DenseFamily : LayerFamily
             }
             g.W.Close();
             g.W.Open("else");
-            g.W.Line($"DenseBackward({g.X}, {g.Weight}, {g.Dy}, {g.DWeight}, {(l.HasBias ? g.DBias : g.DWeight)}, {(l.HasBias ? "true" : "false")}, {g.Dx}, {l.InSize}, {l.OutC}, parameters: {(l.Frozen ? "false" : "true")}, inputGradient: {dx}, batch);");
+            g.W.Line($"DenseBackward<{g.DenseGeometry(l.InSize, l.OutC)}>({g.X}, {g.Weight}, {g.Dy}, {g.DWeight}, {(l.HasBias ? g.DBias : g.DWeight)}, {(l.HasBias ? "true" : "false")}, {g.Dx}, parameters: {(l.Frozen ? "false" : "true")}, inputGradient: {dx}, batch);");
             g.W.Close();
             return;
         }
-        g.W.Line($"DenseBackward({g.X}, {g.Weight}, {g.Dy}, {g.DWeight}, {(l.HasBias ? g.DBias : g.DWeight)}, {(l.HasBias ? "true" : "false")}, {g.Dx}, {l.InSize}, {l.OutC}, parameters: {(l.Frozen ? "false" : "true")}, inputGradient: {dx}, batch);");
+        g.W.Line($"DenseBackward<{g.DenseGeometry(l.InSize, l.OutC)}>({g.X}, {g.Weight}, {g.Dy}, {g.DWeight}, {(l.HasBias ? g.DBias : g.DWeight)}, {(l.HasBias ? "true" : "false")}, {g.Dx}, parameters: {(l.Frozen ? "false" : "true")}, inputGradient: {dx}, batch);");
     }
 }

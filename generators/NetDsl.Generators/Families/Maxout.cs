@@ -135,18 +135,30 @@ internal sealed class MaxoutFamily : LayerFamily
         }
         var p = (MaxoutParams)l.Params;
         int width = p.Units * p.Pieces;
-        g.W.Line($"private static readonly {GpuLayer.Ns}.ConvShape s_shape{g.M} = {GpuLayer.Ns}.ConvShape.Dense({l.InSize}, {width}); // z = W·x + b, [units·pieces = {width}]");
+        GpuGeometry(g);
         g.W.Line($"private readonly global::ILGPU.Runtime.MemoryBuffer1D<float, global::ILGPU.Stride1D.Dense> _z{g.M}, _dz{g.M}; // [N, {width}]");
         g.W.Line($"private readonly global::ILGPU.Runtime.MemoryBuffer1D<int, global::ILGPU.Stride1D.Dense> _winner{g.M}; // [N, {p.Units}] the winning piece");
     }
+
+    /// <summary>z = W·x + b as a 1×1 convolution over a 1×1 plane: [inputs] → [units·pieces].</summary>
+    private static string GpuGeometry(GpuLayer g)
+    {
+        var p = (MaxoutParams)g.Layer.Params;
+        return g.ConvGeometry(g.Layer.InSize, 1, 1, p.Units * p.Pieces, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 1, "; maxout's z = W·x + b");
+    }
+
+    /// <summary>Channel maxout's output map (groups × plane): its struct of constants.</summary>
+    private static string GpuMap(GpuLayer g) => g.MapGeometry(g.Layer.OutC, g.Layer.OutH, g.Layer.OutW, ((ChannelMaxoutParams)g.Layer.Params).Pieces);
 
     public override void WriteGpuAllocate(GpuLayer g)
     {
         if (g.Layer.Kind == LayerKind.ChannelMaxout)
         {
+            g.WritePrepareMap(GpuMap(g), "ChannelMaxout");
             g.W.Line($"_winner{g.M} = AllocateIndices((long)maxBatch * {g.Layer.OutSize});");
             return;
         }
+        g.WritePrepare("PrepareConvDirect", GpuGeometry(g));
         var p = (MaxoutParams)g.Layer.Params;
         g.W.Line($"_z{g.M} = Allocate((long)maxBatch * {p.Units * p.Pieces});");
         g.W.Line($"_dz{g.M} = Allocate((long)maxBatch * {p.Units * p.Pieces});");
@@ -157,11 +169,11 @@ internal sealed class MaxoutFamily : LayerFamily
     {
         if (g.Layer.Params is ChannelMaxoutParams cm)
         {
-            g.W.Line($"ChannelMaxoutForward({g.X}, {g.Y}, V(_winner{g.M}), {g.Layer.OutC}, {cm.Pieces}, {g.Layer.OutH * g.Layer.OutW}, batch);");
+            g.W.Line($"ChannelMaxoutForward<{GpuMap(g)}>({g.X}, {g.Y}, V(_winner{g.M}), batch); // {cm.Pieces} pieces");
             return;
         }
         var p = (MaxoutParams)g.Layer.Params;
-        g.W.Line($"ConvForward({g.X}, {g.Weight}, {g.Bias}, true, V(_z{g.M}), s_shape{g.M}, batch);");
+        g.W.Line($"ConvForward<{GpuGeometry(g)}>({g.X}, {g.Weight}, {g.Bias}, true, V(_z{g.M}), batch);");
         g.W.Line($"MaxoutSelect(V(_z{g.M}), {g.Y}, V(_winner{g.M}), {p.Units}, {p.Pieces}, batch);");
     }
 
@@ -170,13 +182,13 @@ internal sealed class MaxoutFamily : LayerFamily
         var l = g.Layer;
         if (l.Params is ChannelMaxoutParams cm)
         {
-            g.WriteDx(0, $"ChannelMaxoutBackward({g.Dy}, V(_winner{g.M}), {g.Dx}, {l.OutC}, {cm.Pieces}, {l.OutH * l.OutW}, batch);");
+            g.WriteDx(0, $"ChannelMaxoutBackward<{GpuMap(g)}>({g.Dy}, V(_winner{g.M}), {g.Dx}, batch); // {cm.Pieces} pieces");
             return;
         }
         var p = (MaxoutParams)l.Params;
         g.W.Line($"MaxoutScatter({g.Dy}, V(_winner{g.M}), V(_dz{g.M}), {p.Units}, {p.Pieces}, batch); // dy to each unit's winning piece");
-        g.WriteParameterGradient($"ConvBackwardWeight({g.X}, V(_dz{g.M}), {g.DWeight}, s_shape{g.M}, batch);");
+        g.WriteParameterGradient($"ConvBackwardWeight<{GpuGeometry(g)}>({g.X}, V(_dz{g.M}), {g.DWeight}, batch);");
         g.WriteParameterGradient($"BiasBackward(V(_dz{g.M}), {g.DBias}, {p.Units * p.Pieces}, 1, batch);");
-        g.WriteDx(0, $"ConvBackwardData(V(_dz{g.M}), {g.Weight}, {g.Dx}, s_shape{g.M}, batch);");
+        g.WriteDx(0, $"ConvBackwardData<{GpuGeometry(g)}>(V(_dz{g.M}), {g.Weight}, {g.Dx}, batch);");
     }
 }

@@ -180,9 +180,13 @@ internal sealed class NormalizationFamily : LayerFamily
         else g.W.Line($"private readonly {FloatBuffer} _scale{g.M}; // [N, {l.OutSize}] k + α/size·Σx² over each window");
     }
 
+    /// <summary>The normalized map's struct of constants.</summary>
+    private static string GpuMap(GpuLayer g) => g.MapGeometry(g.Layer.OutC, g.Layer.OutH, g.Layer.OutW);
+
     public override void WriteGpuAllocate(GpuLayer g)
     {
         var l = g.Layer;
+        g.WritePrepareMap(GpuMap(g), l.Params is LrnParams lrn ? (lrn.WithinChannel ? "LrnWithinChannel" : "Lrn") : "BatchNorm");
         if (l.Kind == LayerKind.BatchNorm)
         {
             g.W.Line($"_stats{g.M} = Allocate({4 * l.OutC});");
@@ -194,26 +198,24 @@ internal sealed class NormalizationFamily : LayerFamily
     public override void WriteGpuForward(GpuLayer g)
     {
         var l = g.Layer;
-        int c = l.OutC, hw = l.OutH * l.OutW;
         if (l.Params is LrnParams lrn)
         {
-            g.W.Line($"{Lrn(lrn)}Forward({g.X}, {g.Y}, V(_scale{g.M}), {LrnDims(lrn, c, l.OutH, l.OutW)}, {lrn.Size}, {R(lrn.Alpha)}, {R(lrn.Beta)}, {R(lrn.K)}, batch);");
+            g.W.Line($"{Lrn(lrn)}Forward<{GpuMap(g)}>({g.X}, {g.Y}, V(_scale{g.M}), {lrn.Size}, {R(lrn.Alpha)}, {R(lrn.Beta)}, {R(lrn.K)}, batch);");
             return;
         }
         var bn = (BatchNormParams)l.Params;
-        g.W.Line($"BatchNormForward({g.X}, {g.Y}, V(_xhat{g.M}), V(_stats{g.M}), V(StateBuffer, {l.BufferOffset}, {2 * c}), {g.Weight}, {g.Bias}, {c}, {hw}, {GpuLayer.F(bn.Momentum)}, {GpuLayer.F(bn.Epsilon)}, training, batch);");
+        g.W.Line($"BatchNormForward<{GpuMap(g)}>({g.X}, {g.Y}, V(_xhat{g.M}), V(_stats{g.M}), V(StateBuffer, {l.BufferOffset}, {2 * l.OutC}), {g.Weight}, {g.Bias}, {GpuLayer.F(bn.Momentum)}, {GpuLayer.F(bn.Epsilon)}, training, batch);");
     }
 
     public override void WriteGpuBackward(GpuLayer g)
     {
         var l = g.Layer;
-        int c = l.OutC, hw = l.OutH * l.OutW;
         if (l.Params is LrnParams lrn)
         {
-            g.WriteDx(0, $"{Lrn(lrn)}Backward({g.X}, {g.Dy}, V(_scale{g.M}), {g.Dx}, {LrnDims(lrn, c, l.OutH, l.OutW)}, {lrn.Size}, {R(lrn.Alpha)}, {R(lrn.Beta)}, batch);");
+            g.WriteDx(0, $"{Lrn(lrn)}Backward<{GpuMap(g)}>({g.X}, {g.Dy}, V(_scale{g.M}), {g.Dx}, {lrn.Size}, {R(lrn.Alpha)}, {R(lrn.Beta)}, batch);");
             return;
         }
         string dx = l.InputLayer < 0 ? "ComputeInputGradient" : "true";
-        g.W.Line($"BatchNormBackward({g.Dy}, V(_xhat{g.M}), V(_stats{g.M}), {g.Weight}, {g.DWeight}, {g.DBias}, {g.Dx}, {c}, {hw}, training, addParameters: {(l.Frozen ? "false" : "true")}, inputGradient: {dx}, batch);");
+        g.W.Line($"BatchNormBackward<{GpuMap(g)}>({g.Dy}, V(_xhat{g.M}), V(_stats{g.M}), {g.Weight}, {g.DWeight}, {g.DBias}, {g.Dx}, training, addParameters: {(l.Frozen ? "false" : "true")}, inputGradient: {dx}, batch);");
     }
 }

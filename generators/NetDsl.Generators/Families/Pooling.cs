@@ -295,29 +295,44 @@ internal sealed class PoolingFamily : LayerFamily
     {
         var l = g.Layer;
         if (l.Params is not PoolParams p) return;
-        int mode = p.Mode switch { PoolMode.Max => 0, PoolMode.Min => 1, PoolMode.Average => 2, PoolMode.L2 => 3, _ => 4 };
-        g.W.Line($"private static readonly {GpuLayer.Ns}.PoolShape s_shape{g.M} = new({l.InC}, {l.InH}, {l.InW}, {l.OutH}, {l.OutW}, {p.KernelH}, {p.KernelW}, {p.StrideH}, {p.StrideW}, {p.PadH}, {p.PadW}, {mode}, {(p.CountIncludePad ? "true" : "false")});");
+        GpuGeometry(g);
         g.W.Line($"private readonly global::ILGPU.Runtime.MemoryBuffer1D<int, global::ILGPU.Stride1D.Dense> _argmax{g.M}; // [N, {l.OutSize}] each window's winner (max and min)");
     }
+
+    private static string GpuGeometry(GpuLayer g)
+    {
+        var l = g.Layer;
+        var p = (PoolParams)l.Params;
+        int mode = p.Mode switch { PoolMode.Max => 0, PoolMode.Min => 1, PoolMode.Average => 2, PoolMode.L2 => 3, _ => 4 };
+        return g.PoolGeometry(l.InC, l.InH, l.InW, l.OutH, l.OutW, p.KernelH, p.KernelW, p.StrideH, p.StrideW, p.PadH, p.PadW, mode, p.CountIncludePad);
+    }
+
+    /// <summary>Global average pooling's input map: its struct of constants.</summary>
+    private static string GpuMap(GpuLayer g) => g.MapGeometry(g.Layer.InC, g.Layer.InH, g.Layer.InW);
 
     public override void WriteGpuAllocate(GpuLayer g)
     {
         var l = g.Layer;
-        if (l.Params is not PoolParams p) return;
+        if (l.Params is not PoolParams p)
+        {
+            g.WritePrepareMap(GpuMap(g), "GlobalAverage");
+            return;
+        }
+        g.WritePrepare("PreparePool", GpuGeometry(g));
         g.W.Line($"_argmax{g.M} = AllocateIndices((long)maxBatch * {(p.Mode is PoolMode.Max or PoolMode.Min ? l.OutSize : 1)});");
     }
 
     public override void WriteGpuForward(GpuLayer g)
     {
         var l = g.Layer;
-        if (l.Params is not PoolParams) { g.W.Line($"GlobalAvgForward({g.X}, {g.Y}, {l.InC}, {l.InH * l.InW}, batch);"); return; }
-        g.W.Line($"PoolForward({g.X}, {g.Y}, V(_argmax{g.M}), s_shape{g.M}, batch);");
+        if (l.Params is not PoolParams) { g.W.Line($"GlobalAvgForward<{GpuMap(g)}>({g.X}, {g.Y}, batch);"); return; }
+        g.W.Line($"PoolForward<{GpuGeometry(g)}>({g.X}, {g.Y}, V(_argmax{g.M}), batch);");
     }
 
     public override void WriteGpuBackward(GpuLayer g)
     {
         var l = g.Layer;
-        if (l.Params is not PoolParams) { g.WriteDx(0, $"GlobalAvgBackward({g.Dy}, {g.Dx}, {l.InC}, {l.InH * l.InW}, batch);"); return; }
-        g.WriteDx(0, $"PoolBackward({g.X}, {g.Y}, {g.Dy}, V(_argmax{g.M}), {g.Dx}, s_shape{g.M}, batch);");
+        if (l.Params is not PoolParams) { g.WriteDx(0, $"GlobalAvgBackward<{GpuMap(g)}>({g.Dy}, {g.Dx}, batch);"); return; }
+        g.WriteDx(0, $"PoolBackward<{GpuGeometry(g)}>({g.X}, {g.Y}, {g.Dy}, V(_argmax{g.M}), {g.Dx}, batch);");
     }
 }

@@ -43,9 +43,19 @@ public class GpuTwinGeneratorTests
         var (run, _, diagnostics) = CompilerHarness.Generate(source, Marker);
         Assert.Empty(diagnostics);
         string twin = Twin(run) ?? throw new Xunit.Sdk.XunitException("no .Gpu.g.cs generated");
-        Assert.Contains("s_shapeSum = new(4, 6, 6, 3, 3, 2, 2, 2, 2, 0, 0, 4, true);", twin); // mode 4: sum
-        Assert.Contains("ChannelMaxoutForward(V(_actSum), V(_actMo), V(_winnerMo), 2, 2, 9, batch);", twin);
-        Assert.Contains("LrnWithinForward(V(_actMo), V(_actNorm), V(_scaleNorm), 2, 3, 3, 3, 0.0001, 0.75, 1.0, batch);", twin);
+        // Each kernel is compiled for its layer's shape, a struct of constants the launch names.
+        Assert.Contains("public readonly struct SumGeometry : global::NetDsl.Gpu.IPoolGeometry", twin);
+        Assert.Contains("public const int Channels = 4, InHeight = 6, InWidth = 6, OutHeight = 3, OutWidth = 3, KernelHeight = 2, KernelWidth = 2, StrideHeight = 2, StrideWidth = 2, PadHeight = 0, PadWidth = 0, Mode = 4; // sum", twin);
+        Assert.Contains("PoolForward<SumGeometry>(V(_actConv1), V(_actSum), V(_argmaxSum), batch);", twin);
+        Assert.Contains("public const int Channels = 2, Height = 3, Width = 3, Pieces = 2;", twin);
+        Assert.Contains("ChannelMaxoutForward<MoMap>(V(_actSum), V(_actMo), V(_winnerMo), batch); // 2 pieces", twin);
+        Assert.Contains("public const int Channels = 2, Height = 3, Width = 3;", twin);
+        Assert.Contains("LrnWithinForward<NormMap>(V(_actMo), V(_actNorm), V(_scaleNorm), 3, 0.0001, 0.75, 1.0, batch);", twin);
+        // The constructor compiles what the layers launch.
+        Assert.Contains("PreparePool<SumGeometry>();", twin);
+        Assert.Contains("PrepareMap<MoMap>(global::NetDsl.Gpu.MapKernel.ChannelMaxout);", twin);
+        Assert.Contains("PrepareMap<NormMap>(global::NetDsl.Gpu.MapKernel.LrnWithinChannel);", twin);
+        Assert.Contains("PrepareDense<FcGeometry>();", twin);
         // DropConnect draws the CPU network's mask over the weight (layer index 4), then the GEMM uses the masked weight.
         Assert.Contains("if (training) Dropout(V(ParameterBuffer, 76, 54), V(_maskedWeightFc), V(_dropConnectMaskFc), 4, 0.5f, 1f / (1f - 0.5f), 54);", twin);
     }
@@ -67,14 +77,16 @@ public class GpuTwinGeneratorTests
         Assert.Empty(diagnostics);
         string twin = Twin(run) ?? throw new Xunit.Sdk.XunitException("no .Gpu.g.cs generated");
         // The convolution and the first dense layer apply the activation that follows them; their own outputs stay written.
-        Assert.Contains("V(_actC1), V(_colsC1), s_shapeC1, batch, new global::NetDsl.Gpu.FusedActivation(global::NetDsl.Gpu.ActivationKind.Tanh, 0.0f, V(_actT1)));", twin);
-        Assert.Contains("V(_actFc), 8, 4, batch, new global::NetDsl.Gpu.FusedActivation(global::NetDsl.Gpu.ActivationKind.LeakyReLU, 0.2f, V(_actL1)));", twin);
+        Assert.Contains("V(_actC1), V(_colsC1), batch, new global::NetDsl.Gpu.FusedActivation(global::NetDsl.Gpu.ActivationKind.Tanh, 0.0f, V(_actT1)));", twin);
+        Assert.Contains("DenseForward<FcGeometry>(V(_actR1), V(ParameterBuffer, 20, 32), V(ParameterBuffer, 52, 4), true, V(_actFc), batch, new global::NetDsl.Gpu.FusedActivation(global::NetDsl.Gpu.ActivationKind.LeakyReLU, 0.2f, V(_actL1)));", twin);
+        Assert.Contains("public const int InputCount = 8, OutputCount = 4;", twin);
         Assert.Contains("// computed in c1's GEMM stores", twin);
         Assert.DoesNotContain("Activation(V(_actC1), V(_actT1)", twin);
         // After a pooling layer (no GEMM) and for softmax (not pointwise) the activation keeps its own pass.
         Assert.Contains("Activation(V(_actP1), V(_actR1), global::NetDsl.Gpu.ActivationKind.ReLU, 0.0f, batch * 8);", twin);
-        Assert.Contains("DenseForward(V(_actL1), V(ParameterBuffer, 56, 12), V(ParameterBuffer, 68, 3), true, V(_actOut), 4, 3, batch); // x·Wᵀ on the tiled GEMM", twin);
-        Assert.Contains("Softmax(V(_actOut), V(_actSm), 3, 1, batch);", twin);
+        Assert.Contains("DenseForward<OutGeometry>(V(_actL1), V(ParameterBuffer, 56, 12), V(ParameterBuffer, 68, 3), true, V(_actOut), batch); // x·Wᵀ on the tiled GEMM", twin);
+        Assert.Contains("Softmax<SmMap>(V(_actOut), V(_actSm), batch);", twin);
+        Assert.Contains("public const int Channels = 3, Height = 1, Width = 1;", twin);
         // The backward passes are unchanged: the activation's backward reads the producer's output and its own.
         Assert.Contains("ActivationBackward(V(_actC1), V(_actT1), V(_gradT1), V(_gradC1), global::NetDsl.Gpu.ActivationKind.Tanh, 0.0f, batch * 32);", twin);
     }
@@ -96,14 +108,17 @@ public class GpuTwinGeneratorTests
         string twin = Twin(run) ?? throw new Xunit.Sdk.XunitException("no .Gpu.g.cs generated");
         Assert.EndsWith("Samples.Residual.Gpu.g.cs", run.GeneratedTrees.Single(t => t.FilePath.EndsWith(".Gpu.g.cs")).FilePath);
         Assert.Contains("public sealed class Gpu : global::NetDsl.Gpu.GpuNetworkBase", twin);
-        // Shapes are literals: stem is 2×6×6 → 4×6×6, 3×3, stride 1, padding 1.
-        Assert.Contains("s_shapeStem = new(2, 6, 6, 4, 6, 6, 3, 3, 1, 1, 1, 1, 1, 1, 1);", twin);
+        // Shapes are constants the kernels are compiled for: stem is 2×6×6 → 4×6×6, 3×3, stride 1, padding 1.
+        Assert.Contains("public readonly struct StemGeometry : global::NetDsl.Gpu.IConvGeometry", twin);
+        Assert.Contains("public const int InChannels = 2, InHeight = 6, InWidth = 6, OutChannels = 4, OutHeight = 6, OutWidth = 6, KernelHeight = 3, KernelWidth = 3, StrideHeight = 1, StrideWidth = 1, PadTop = 1, PadLeft = 1, DilationHeight = 1, DilationWidth = 1, Groups = 1;", twin);
+        Assert.Contains("PrepareConvGemm<StemGeometry>();", twin);
+        Assert.Contains("PrepareConvGemm<C1Geometry>();", twin);
         // stem_out is read by c1 and by the Add: backward meets the Add first (it writes), c1 goes through the scratch buffer.
         Assert.Contains("Copy(V(_gradAdd1), V(_gradStemOut), batch * 144);", twin);
-        Assert.Contains("ConvBackwardGemm(V(ParameterBuffer, 76, 144), V(_gradC1), V(GradientBuffer, 76, 144), V(GradientBuffer, 220, 4), true, V(_colsC1), V(_dcolsC1), V(_gradScratchStemOut), s_shapeC1, parameters: true, inputGradient: true, batch);", twin);
+        Assert.Contains("ConvBackwardGemm<C1Geometry>(V(ParameterBuffer, 76, 144), V(_gradC1), V(GradientBuffer, 76, 144), V(GradientBuffer, 220, 4), true, V(_colsC1), V(_dcolsC1), V(_gradScratchStemOut), parameters: true, inputGradient: true, batch);", twin);
         Assert.Contains("AddInto(V(_gradScratchStemOut), V(_gradStemOut), batch * 144);", twin);
         // The first layer's input gradient only on request.
-        Assert.Contains("V(_dcolsStem), V(InputGradientBuffer), s_shapeStem, parameters: true, inputGradient: ComputeInputGradient, batch);", twin);
+        Assert.Contains("V(_dcolsStem), V(InputGradientBuffer), parameters: true, inputGradient: ComputeInputGradient, batch);", twin);
     }
 
     [Fact]

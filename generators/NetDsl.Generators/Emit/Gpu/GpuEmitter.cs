@@ -9,8 +9,10 @@ namespace NetDsl.Generators.Emit.Gpu;
 /// <summary>
 /// The GPU backend: writes the nested <c>&lt;Net&gt;.Gpu</c> twin (a separate <c>&lt;Net&gt;.Gpu.g.cs</c>) from the
 /// <see cref="Plan"/>: one device buffer per plan buffer, then each layer's passes from its family
-/// (<see cref="LayerFamily.WriteGpuForward"/>, <see cref="LayerFamily.WriteGpuBackward"/>) with every shape a literal, and the
-/// plan's gradient routing (a later reader's share goes through the source's scratch buffer and is added).
+/// (<see cref="LayerFamily.WriteGpuForward"/>, <see cref="LayerFamily.WriteGpuBackward"/>), and the plan's gradient routing
+/// (a later reader's share goes through the source's scratch buffer and is added). Every layer shape a kernel reads is a
+/// nested struct of <c>const</c> fields (<see cref="DeclareGeometry"/>) passed to the kernels as a type argument, so ILGPU
+/// compiles each kernel with the numbers in it; the constructor compiles them all.
 /// Emitted only when the compilation references NetDsl.Gpu.
 /// </summary>
 internal sealed class GpuEmitter
@@ -22,6 +24,25 @@ internal sealed class GpuEmitter
     private readonly string[] _member;
     private readonly int[] _fusedActivation;
     private readonly IndentedWriter _w = new();
+    private readonly List<Geometry> _geometries = new();
+    private readonly HashSet<string> _prepared = new();
+
+    /// <summary>A generated struct of constants: one per distinct layer shape (layers of the same shape share it, and with it
+    /// their compiled kernels).</summary>
+    private sealed class Geometry
+    {
+        public Geometry(string name, string @interface, string summary, string constants, string members)
+        {
+            Name = name; Interface = @interface; Summary = summary; Constants = constants; Members = members;
+        }
+
+        public string Name { get; }
+        public string Interface { get; }
+        public string Summary { get; }
+        public string Constants { get; }
+        public string Members { get; }
+        public List<string> Layers { get; } = new();
+    }
 
     private GpuEmitter(Plan plan)
     {
@@ -43,6 +64,29 @@ internal sealed class GpuEmitter
     public int FusedActivation(int layer) => _fusedActivation[layer];
     /// <summary>The layer whose GEMM applies activation <paramref name="layer"/>, or −1.</summary>
     public int FusedInto(int layer) => layer > 0 && _fusedActivation[layer - 1] == layer ? layer - 1 : -1; // the producer directly precedes
+
+    /// <summary>The name of the struct that holds <paramref name="constants"/> (const fields) and implements
+    /// <paramref name="interface"/> through <paramref name="members"/>: declared on first use, named after the first layer
+    /// with that shape and <paramref name="suffix"/> (<c>Conv1Geometry</c>, <c>Bn1Map</c>), shared by the later ones.</summary>
+    public string DeclareGeometry(ShapedLayer layer, string @interface, string summary, string constants, string members, string suffix = "Geometry")
+    {
+        var found = _geometries.FirstOrDefault(g => g.Interface == @interface && g.Constants == constants && g.Members == members);
+        if (found is null)
+        {
+            string name = _member[layer.Index] + suffix;
+            for (int n = 2; _geometries.Any(g => g.Name == name); n++) name = _member[layer.Index] + suffix + n; // a second shape of one layer
+            found = new Geometry(name, @interface, summary, constants, members);
+            _geometries.Add(found);
+        }
+        if (!found.Layers.Contains(layer.Name)) found.Layers.Add(layer.Name);
+        return found.Name;
+    }
+
+    /// <summary>Writes <paramref name="call"/> (a kernel compilation in the constructor) unless it was already written.</summary>
+    public void WriteOnce(string call)
+    {
+        if (_prepared.Add(call)) _w.Line(call);
+    }
 
     public IndentedWriter Writer => _w;
     public ShapedNetwork Network => _net;
@@ -76,7 +120,8 @@ internal sealed class GpuEmitter
         foreach (var t in _net.ContainingTypes) _w.Open($"partial {t.Keyword} {t.Name}");
         _w.Open($"partial class {cls}");
         _w.Line($"/// <summary>{cls} on an ILGPU accelerator: the same parameters (copied from a CPU {cls} built with the same seed), every");
-        _w.Line("/// activation, gradient and optimizer state on the device; shapes are literals in the launches below.</summary>");
+        _w.Line("/// activation, gradient and optimizer state on the device; each layer's shape is a struct of constants (at the end) that");
+        _w.Line("/// its kernels are compiled for.</summary>");
         _w.Open($"public sealed class Gpu : {GpuLayer.Ns}.GpuNetworkBase");
 
         foreach (var l in _net.Layers)
@@ -138,6 +183,16 @@ internal sealed class GpuEmitter
             }
         }
         _w.Close();
+
+        foreach (var g in _geometries)
+        {
+            _w.Line();
+            _w.Line($"/// <summary>The geometry of {string.Join(", ", g.Layers)}, compiled into its kernels as constants: {g.Summary}.</summary>");
+            _w.Open($"public readonly struct {g.Name} : {GpuLayer.Ns}.{g.Interface}");
+            _w.Lines(g.Constants);
+            _w.Lines(g.Members);
+            _w.Close();
+        }
 
         _w.Close();
         _w.Close();

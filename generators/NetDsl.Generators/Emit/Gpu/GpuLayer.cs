@@ -45,6 +45,51 @@ internal sealed class GpuLayer
         ? ", " + Families.ActivationFamily.GpuFusedActivation(a, $"V({_emitter.Act(a.Index)})") : "";
     public string FusedComment => FusedActivation is { } a ? $"; bias and {a.Name} in its stores" : "";
 
+    /// <summary>The struct of constants a convolution's kernels are compiled for (an <c>IConvGeometry</c>): input C×H×W,
+    /// output OC×OH×OW, kernel, stride, padding (top, left), dilation, groups.</summary>
+    public string ConvGeometry(int c, int h, int w, int oc, int oh, int ow, int kh, int kw, int sh, int sw, int pt, int pl, int dh, int dw, int groups, string? note = null)
+    {
+        string constants = $"public const int InChannels = {c}, InHeight = {h}, InWidth = {w}, OutChannels = {oc}, OutHeight = {oh}, OutWidth = {ow}, " +
+            $"KernelHeight = {kh}, KernelWidth = {kw}, StrideHeight = {sh}, StrideWidth = {sw}, PadTop = {pt}, PadLeft = {pl}, DilationHeight = {dh}, DilationWidth = {dw}, Groups = {groups};";
+        const string members = "public " + Ns + ".ConvShape Shape => new(InChannels, InHeight, InWidth, OutChannels, OutHeight, OutWidth, KernelHeight, KernelWidth, StrideHeight, StrideWidth, PadTop, PadLeft, DilationHeight, DilationWidth, Groups);";
+        string summary = $"{c}×{h}×{w} → {oc}×{oh}×{ow}, {kh}×{kw} kernel, stride {sh}×{sw}, padding {pt}, {pl} (top, left), dilation {dh}×{dw}, {groups} group{(groups == 1 ? "" : "s")}{note}";
+        return _emitter.DeclareGeometry(Layer, "IConvGeometry", summary, constants, members);
+    }
+
+    /// <summary>The struct of constants a dense product's kernels are compiled for (an <c>IDenseGeometry</c>).</summary>
+    public string DenseGeometry(int inputs, int outputs)
+        => _emitter.DeclareGeometry(Layer, "IDenseGeometry", $"{inputs} inputs → {outputs} outputs",
+            $"public const int InputCount = {inputs}, OutputCount = {outputs};", "public int Inputs => InputCount;\n" + "public int Outputs => OutputCount;");
+
+    /// <summary>The struct of constants a pooling layer's kernels are compiled for (an <c>IPoolGeometry</c>); mode 0 max, 1 min,
+    /// 2 average, 3 L2, 4 sum.</summary>
+    public string PoolGeometry(int c, int h, int w, int oh, int ow, int kh, int kw, int sh, int sw, int ph, int pw, int mode, bool includePad)
+    {
+        string[] modes = { "max", "min", "average", "L2", "sum" };
+        string constants = $"public const int Channels = {c}, InHeight = {h}, InWidth = {w}, OutHeight = {oh}, OutWidth = {ow}, KernelHeight = {kh}, KernelWidth = {kw}, " +
+            $"StrideHeight = {sh}, StrideWidth = {sw}, PadHeight = {ph}, PadWidth = {pw}, Mode = {mode}; // {modes[mode]}\n" +
+            $"public const bool CountIncludePad = {(includePad ? "true" : "false")};";
+        const string members = "public " + Ns + ".PoolShape Shape => new(Channels, InHeight, InWidth, OutHeight, OutWidth, KernelHeight, KernelWidth, StrideHeight, StrideWidth, PadHeight, PadWidth, Mode, CountIncludePad);";
+        string summary = $"{modes[mode]} pooling of {c}×{h}×{w} → {c}×{oh}×{ow}, {kh}×{kw} window, stride {sh}×{sw}, padding {ph}×{pw}";
+        return _emitter.DeclareGeometry(Layer, "IPoolGeometry", summary, constants, members);
+    }
+
+    /// <summary>The struct of constants a feature map's per-channel kernels are compiled for (an <c>IMapGeometry</c>).</summary>
+    public string MapGeometry(int channels, int height, int width, int pieces = 1)
+        => pieces == 1
+            ? _emitter.DeclareGeometry(Layer, "IMapGeometry", $"a {channels}×{height}×{width} map",
+                $"public const int Channels = {channels}, Height = {height}, Width = {width};", "public " + Ns + ".MapShape Shape => new(Channels, Height, Width);", "Map")
+            : _emitter.DeclareGeometry(Layer, "IMapGeometry", $"a {channels}×{height}×{width} map, each channel the maximum of {pieces} input channels",
+                $"public const int Channels = {channels}, Height = {height}, Width = {width}, Pieces = {pieces};", "public " + Ns + ".MapShape Shape => new(Channels, Height, Width, Pieces);", "Map");
+
+    /// <summary>In the constructor: compiles the kernels of map <paramref name="map"/> that <paramref name="uses"/> names
+    /// (<c>MapKernel</c> flags), once per map and use.</summary>
+    public void WritePrepareMap(string map, string uses) => _emitter.WriteOnce($"PrepareMap<{map}>({Ns}.MapKernel.{uses});");
+
+    /// <summary>In the constructor: compiles a geometry's kernels with <paramref name="prepare"/> (<c>PrepareConvGemm</c>,
+    /// <c>PrepareDense</c>, ...), once per geometry.</summary>
+    public void WritePrepare(string prepare, string geometry) => _emitter.WriteOnce($"{prepare}<{geometry}>();");
+
     public string Param(int offset, int count) => $"V(ParameterBuffer, {I(offset)}, {I(count)})";
     public string Grad(int offset, int count) => $"V(GradientBuffer, {I(offset)}, {I(count)})";
     public string Weight => Param(Layer.WeightOffset, Layer.WeightCount);
