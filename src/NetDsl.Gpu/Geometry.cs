@@ -44,6 +44,18 @@ public interface IMapGeometry
     MapShape Shape { get; }
 }
 
+/// <summary>A convolution's output map (its bias gradient's per-channel sums).</summary>
+public struct ConvOutputMap<TConv> : IMapGeometry where TConv : struct, IConvGeometry
+{
+    public readonly MapShape Shape => new(default(TConv).Shape.OC, default(TConv).Shape.OH, default(TConv).Shape.OW);
+}
+
+/// <summary>A dense layer's output as a map of 1×1 planes (its bias gradient's per-channel sums).</summary>
+public struct DenseOutputMap<TDense> : IMapGeometry where TDense : struct, IDenseGeometry
+{
+    public readonly MapShape Shape => new(default(TDense).Outputs, 1, 1);
+}
+
 /// <summary>A dense layer's sizes as compile-time constants (generated structs).</summary>
 public interface IDenseGeometry
 {

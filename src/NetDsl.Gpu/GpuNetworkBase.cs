@@ -14,15 +14,12 @@ internal sealed class LoadedKernels
 {
     private static readonly ConditionalWeakTable<Accelerator, LoadedKernels> s_cache = new();
 
-    public readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<double>, int, int, int, int, int> ChannelPartialSums;
     public readonly Action<Index1D, ArrayView<double>, ArrayView<float>, int> BiasBackward;
     public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int, float> Activation;
     public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float> ActivationBackward;
     public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ulong, float, float, int> Dropout;
     public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, int> MaxoutSelect;
     public readonly Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int> MaxoutScatter;
-    public readonly Action<Index1D, ArrayView<double>, ArrayView<float>, ArrayView<float>, int, int, int, float, float, int> BatchNormStatistics;
-    public readonly Action<Index1D, ArrayView<double>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int> BatchNormBackwardReduce;
     public readonly Action<Index1D, ArrayView<float>, ArrayView<float>> Copy;
     public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>> Multiply;
     public readonly Action<Index1D, ArrayView<float>, ArrayView<float>> AddInto;
@@ -42,15 +39,12 @@ internal sealed class LoadedKernels
         Large = a.MaxNumThreadsPerGroup >= DeviceKernels.LargeThreads * DeviceKernels.LargeThreads;
         ReduceThreads = 1;
         while (ReduceThreads * 2 <= Math.Min(DeviceKernels.ReduceThreads, a.MaxNumThreadsPerGroup)) ReduceThreads *= 2;
-        ChannelPartialSums = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<double>, int, int, int, int, int>(DeviceKernels.ChannelPartialSums);
         BiasBackward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<double>, ArrayView<float>, int>(DeviceKernels.BiasBackward);
         Activation = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, float>(DeviceKernels.Activation);
         ActivationBackward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float>(DeviceKernels.ActivationBackward);
         Dropout = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ulong, float, float, int>(DeviceKernels.Dropout);
         MaxoutSelect = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, int>(DeviceKernels.MaxoutSelect);
         MaxoutScatter = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int>(DeviceKernels.MaxoutScatter);
-        BatchNormStatistics = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<double>, ArrayView<float>, ArrayView<float>, int, int, int, float, float, int>(DeviceKernels.BatchNormStatistics);
-        BatchNormBackwardReduce = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<double>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>(DeviceKernels.BatchNormBackwardReduce);
         Copy = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>>(DeviceKernels.Copy);
         Multiply = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(DeviceKernels.Multiply);
         AddInto = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>>(DeviceKernels.AddInto);
@@ -204,30 +198,34 @@ public abstract class GpuNetworkBase : IGpuNetwork
     // argument: the kernels are compiled for it, and the host derives its launch sizes and GEMM shapes from the same struct.
 
     /// <summary>Compiles the kernels a convolution on the im2col + GEMM path launches (done in the twin's constructor, so
-    /// the first step does not pay for it).</summary>
-    protected void PrepareConvGemm<TConv>() where TConv : struct, IConvGeometry
+    /// the first step does not pay for it), with its bias gradient's per-channel sums when <paramref name="biasGradient"/>.</summary>
+    protected void PrepareConvGemm<TConv>(bool biasGradient) where TConv : struct, IConvGeometry
     {
+        if (biasGradient) MapKernels<ConvOutputMap<TConv>>.For(Accelerator).Prepare(MapKernel.BiasGradient);
         var k = ConvKernels<TConv>.For(Accelerator);
         _ = k.Im2Col;
         _ = k.Col2Im;
-        var s = default(TConv).Shape;
         L.Prepare<ConvForwardProduct<TConv>>(ConvForwardShape<TConv>(1), ConvForwardShape<TConv>(MaxBatch));
         L.Prepare<ConvWeightProduct<TConv>>(ConvWeightShape<TConv>(), ConvWeightShape<TConv>());
         L.Prepare<ConvDataProduct<TConv>>(ConvDataShape<TConv>(1), ConvDataShape<TConv>(MaxBatch));
     }
 
-    /// <summary>Compiles a convolution's three direct kernels (transposed convolutions, maxout's dense part).</summary>
-    protected void PrepareConvDirect<TConv>() where TConv : struct, IConvGeometry
+    /// <summary>Compiles a convolution's three direct kernels (transposed convolutions, maxout's dense part), and the sums of
+    /// the bias gradient over its output when <paramref name="biasGradient"/>.</summary>
+    protected void PrepareConvDirect<TConv>(bool biasGradient) where TConv : struct, IConvGeometry
     {
+        if (biasGradient) MapKernels<ConvOutputMap<TConv>>.For(Accelerator).Prepare(MapKernel.BiasGradient);
         var k = ConvKernels<TConv>.For(Accelerator);
         _ = k.Forward;
         _ = k.BackwardData;
         _ = k.BackwardWeight;
     }
 
-    /// <summary>Compiles a dense layer's three products (at batch 1 and MaxBatch, whose tiles may differ).</summary>
-    protected void PrepareDense<TDense>() where TDense : struct, IDenseGeometry
+    /// <summary>Compiles a dense layer's three products (at batch 1 and MaxBatch, whose tiles may differ), and its bias
+    /// gradient's sums when <paramref name="biasGradient"/>.</summary>
+    protected void PrepareDense<TDense>(bool biasGradient) where TDense : struct, IDenseGeometry
     {
+        if (biasGradient) MapKernels<DenseOutputMap<TDense>>.For(Accelerator).Prepare(MapKernel.BiasGradient);
         L.Prepare<DenseForwardProduct<TDense>>(DenseForwardShape<TDense>(1), DenseForwardShape<TDense>(MaxBatch));
         L.Prepare<DenseWeightProduct<TDense>>(DenseWeightShape<TDense>(1), DenseWeightShape<TDense>(MaxBatch));
         L.Prepare<DenseDataProduct<TDense>>(DenseDataShape<TDense>(1), DenseDataShape<TDense>(MaxBatch));
@@ -357,7 +355,7 @@ public abstract class GpuNetworkBase : IGpuNetwork
             if (inputGradient)
                 Gemm<ConvDataProduct<TConv>>(wg, dyg, dcols.SubView((long)g * kg * plane), dataProduct);
         }
-        if (parameters && hasBias) BiasBackward(dy, db, s.OC, plane, batch);
+        if (parameters && hasBias) BiasBackward<ConvOutputMap<TConv>>(dy, db, batch);
         if (inputGradient) ConvKernels<TConv>.For(Accelerator).Col2Im(batch * s.C * s.H * s.W, dcols, dx);
     }
 
@@ -374,15 +372,15 @@ public abstract class GpuNetworkBase : IGpuNetwork
         if (parameters)
         {
             Gemm<DenseWeightProduct<TDense>>(dy, x, dw, DenseWeightShape<TDense>(batch));
-            if (hasBias) BiasBackward(dy, db, default(TDense).Outputs, 1, batch);
+            if (hasBias) BiasBackward<DenseOutputMap<TDense>>(dy, db, batch);
         }
         if (inputGradient) Gemm<DenseDataProduct<TDense>>(dy, w, dx, DenseDataShape<TDense>(batch));
     }
 
-    protected void BiasBackward(ArrayView<float> dy, ArrayView<float> db, int channels, int plane, int batch)
+    protected void BiasBackward<TMap>(ArrayView<float> dy, ArrayView<float> db, int batch) where TMap : struct, IMapGeometry
     {
-        var partial = L.ChannelSums(dy, dy, channels, plane, batch, DeviceKernels.SumOnly, out int parts);
-        K.BiasBackward(channels, partial, db, parts);
+        var partial = L.ChannelSums<TMap>(dy, dy, batch, DeviceKernels.SumOnly, out int parts);
+        K.BiasBackward(default(TMap).Shape.Channels, partial, db, parts);
     }
     /// <summary>Compiles the per-channel kernels <paramref name="uses"/> names for the map <typeparamref name="TMap"/>.</summary>
     protected void PrepareMap<TMap>(MapKernel uses) where TMap : struct, IMapGeometry => MapKernels<TMap>.For(Accelerator).Prepare(uses);
@@ -437,8 +435,8 @@ public abstract class GpuNetworkBase : IGpuNetwork
         if (training && (long)batch * plane < 2)
             throw new InvalidOperationException($"{GetType().FullName}: batch normalization in training mode needs more than one value per channel; got {batch} sample(s) of {plane} value(s).");
         int parts = 0;
-        var partial = training ? L.ChannelSums(x, x, channels, plane, batch, DeviceKernels.SumAndSquares, out parts) : L.NoPartials;
-        K.BatchNormStatistics(channels, partial, stats, state, channels, parts, batch * plane, momentum, epsilon, training ? 1 : 0);
+        var partial = training ? L.ChannelSums<TMap>(x, x, batch, DeviceKernels.SumAndSquares, out parts) : L.NoPartials;
+        Map<TMap>().BatchNormStatistics(channels, partial, stats, state, parts, batch * plane, momentum, epsilon, training ? 1 : 0);
         Map<TMap>().BatchNormForward(batch * channels * plane, x, y, xhat, stats, gamma, beta);
     }
 
@@ -447,8 +445,8 @@ public abstract class GpuNetworkBase : IGpuNetwork
         ArrayView<float> dBeta, ArrayView<float> dx, bool training, bool addParameters, bool inputGradient, int batch) where TMap : struct, IMapGeometry
     {
         int channels = default(TMap).Shape.Channels, plane = default(TMap).Shape.Plane;
-        var partial = L.ChannelSums(dy, xhat, channels, plane, batch, DeviceKernels.SumAndProducts, out int parts);
-        K.BatchNormBackwardReduce(channels, partial, stats, dGamma, dBeta, channels, parts, addParameters ? 1 : 0);
+        var partial = L.ChannelSums<TMap>(dy, xhat, batch, DeviceKernels.SumAndProducts, out int parts);
+        Map<TMap>().BatchNormBackwardReduce(channels, partial, stats, dGamma, dBeta, parts, addParameters ? 1 : 0);
         if (inputGradient) Map<TMap>().BatchNormBackward(batch * channels * plane, dy, xhat, gamma, stats, dx, (float)batch * plane, training ? 1 : 0);
     }
 

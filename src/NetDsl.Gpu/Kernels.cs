@@ -288,8 +288,9 @@ internal static class DeviceKernels
     /// thread t every T-th of them in double, then the group's T sums pairwise in shared memory; the two sums go to
     /// partial[(c·parts + part)·2 + 0 and 1]. Splitting a channel over parts keeps every multiprocessor busy when there are
     /// few channels; the order is fixed by the parts and the group size, so the result is deterministic.</summary>
-    public static void ChannelPartialSums(ArrayView<float> a, ArrayView<float> b, ArrayView<double> partial, int channels, int plane, int batch, int chunk, int mode)
+    public static void ChannelPartialSums<TMap>(ArrayView<float> a, ArrayView<float> b, ArrayView<double> partial, int batch, int chunk, int mode) where TMap : struct, IMapGeometry
     {
+        int channels = default(TMap).Shape.Channels, plane = default(TMap).Shape.Plane;
         int part = Grid.IdxX, c = Grid.IdxY, parts = Grid.DimX, t = Group.IdxX, threads = Group.DimX;
         var first = SharedMemory.Allocate<double>(ReduceThreads);
         var second = SharedMemory.Allocate<double>(ReduceThreads);
@@ -1235,9 +1236,10 @@ internal static class DeviceKernels
     /// <summary>Per channel: training, the batch mean and 1/√(biased var + ε) from <see cref="ChannelPartialSums"/>' Σx and Σx²,
     /// and the running statistics updated with the unbiased variance (PyTorch); eval, the running statistics.
     /// <paramref name="state"/> is [running_mean | running_var].</summary>
-    public static void BatchNormStatistics(Index1D c, ArrayView<double> partial, ArrayView<float> stats, ArrayView<float> state, int channels, int parts,
-        int count, float momentum, float epsilon, int training)
+    public static void BatchNormStatistics<TMap>(Index1D c, ArrayView<double> partial, ArrayView<float> stats, ArrayView<float> state, int parts,
+        int count, float momentum, float epsilon, int training) where TMap : struct, IMapGeometry
     {
+        int channels = default(TMap).Shape.Channels;
         if (training == 0)
         {
             stats[c] = state[c];
@@ -1264,9 +1266,10 @@ internal static class DeviceKernels
 
     /// <summary>Per channel: ΣDy and ΣDy·xhat over the batch from <see cref="ChannelPartialSums"/> (kept in stats);
     /// dγ += ΣDy·xhat, dβ += ΣDy when <paramref name="addParameters"/>.</summary>
-    public static void BatchNormBackwardReduce(Index1D c, ArrayView<double> partial, ArrayView<float> stats, ArrayView<float> dGamma,
-        ArrayView<float> dBeta, int channels, int parts, int addParameters)
+    public static void BatchNormBackwardReduce<TMap>(Index1D c, ArrayView<double> partial, ArrayView<float> stats, ArrayView<float> dGamma,
+        ArrayView<float> dBeta, int parts, int addParameters) where TMap : struct, IMapGeometry
     {
+        int channels = default(TMap).Shape.Channels;
         double sDy = ChannelTotal(partial, c, parts, 0), sDyXhat = ChannelTotal(partial, c, parts, 1);
         stats[2 * channels + c] = (float)sDy;
         stats[3 * channels + c] = (float)sDyXhat;

@@ -152,15 +152,16 @@ internal sealed class Launcher : IDisposable
     /// <summary>Stage one of a per-channel sum (<see cref="DeviceKernels.ChannelPartialSums"/>): each channel's batch × plane
     /// values in parts, enough for about four groups per multiprocessor and at least eight values per thread. Returns the
     /// partial sums (read by the finishing kernel) and the parts.</summary>
-    public ArrayView<double> ChannelSums(ArrayView<float> a, ArrayView<float> b, int channels, int plane, int batch, int mode, out int parts)
+    public ArrayView<double> ChannelSums<TMap>(ArrayView<float> a, ArrayView<float> b, int batch, int mode, out int parts) where TMap : struct, IMapGeometry
     {
+        int channels = default(TMap).Shape.Channels, plane = default(TMap).Shape.Plane;
         int threads = _k.ReduceThreads, count = batch * plane;
         long wanted = (4L * _accelerator.NumMultiprocessors + channels - 1) / channels;
         parts = (int)Math.Clamp(wanted, 1, Math.Max(1, count / (threads * 8)));
         int chunk = (count + parts - 1) / parts;
         parts = (count + chunk - 1) / chunk;
         var partial = ChannelPartials((long)channels * parts * 2);
-        _k.ChannelPartialSums(new KernelConfig(new Index2D(parts, channels), new Index2D(threads, 1)), a, b, partial, channels, plane, batch, chunk, mode);
+        MapKernels<TMap>.For(_accelerator).ChannelPartialSums(new KernelConfig(new Index2D(parts, channels), new Index2D(threads, 1)), a, b, partial, batch, chunk, mode);
         return partial;
     }
 

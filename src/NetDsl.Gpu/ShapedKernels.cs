@@ -1,5 +1,6 @@
 using System;
 using System.Runtime.CompilerServices;
+using System.Threading;
 using ILGPU;
 using ILGPU.Runtime;
 
@@ -10,6 +11,17 @@ namespace NetDsl.Gpu;
 // and kept as long as the accelerator lives, so twins of the same network, or layers of the same shape, share them.
 
 /// <summary>A per-accelerator cache of the kernels of one geometry type.</summary>
+internal static class ShapedKernelCount
+{
+    private static readonly ConditionalWeakTable<Accelerator, StrongBox<int>> s_compiled = new();
+
+    /// <summary>How many shape-specialized kernels have been compiled on <paramref name="accelerator"/> (tests check that a
+    /// twin's steps compile none after its constructor).</summary>
+    public static int CompiledOn(Accelerator accelerator) => s_compiled.TryGetValue(accelerator, out var n) ? Volatile.Read(ref n.Value) : 0;
+
+    public static void Add(Accelerator accelerator) => Interlocked.Increment(ref s_compiled.GetValue(accelerator, _ => new StrongBox<int>()).Value);
+}
+
 internal abstract class ShapedKernels<TSelf> where TSelf : ShapedKernels<TSelf>
 {
     private static readonly ConditionalWeakTable<Accelerator, TSelf> s_cache = new();
@@ -27,7 +39,15 @@ internal abstract class ShapedKernels<TSelf> where TSelf : ShapedKernels<TSelf>
     protected T Load<T>(ref T? slot, Func<Accelerator, T> load) where T : class
     {
         if (slot is { } loaded) return loaded;
-        lock (this) return slot ??= load(Accelerator);
+        lock (this)
+        {
+            if (slot is null)
+            {
+                slot = load(Accelerator);
+                ShapedKernelCount.Add(Accelerator);
+            }
+            return slot;
+        }
     }
 }
 
@@ -114,6 +134,9 @@ internal sealed class MapKernels<TMap> : ShapedKernels<MapKernels<TMap>> where T
     private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, float, int>? _batchNormBackward;
     private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float, float, float>? _lrnForward, _lrnWithinForward;
     private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float, float, float>? _lrnBackward, _lrnWithinBackward;
+    private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<double>, int, int, int>? _channelPartialSums;
+    private Action<Index1D, ArrayView<double>, ArrayView<float>, ArrayView<float>, int, int, float, float, int>? _batchNormStatistics;
+    private Action<Index1D, ArrayView<double>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>? _batchNormBackwardReduce;
 
     private MapKernels(Accelerator accelerator) : base(accelerator) { }
 
@@ -123,15 +146,22 @@ internal sealed class MapKernels<TMap> : ShapedKernels<MapKernels<TMap>> where T
     public void Prepare(MapKernel uses)
     {
         if ((uses & MapKernel.Bias) != 0) _ = BiasAdd;
+        if ((uses & (MapKernel.BiasGradient | MapKernel.BatchNorm)) != 0) _ = ChannelPartialSums;
         if ((uses & MapKernel.Softmax) != 0) { _ = Softmax; _ = SoftmaxBackward; }
         if ((uses & MapKernel.GlobalAverage) != 0) { _ = GlobalAvgForward; _ = GlobalAvgBackward; }
         if ((uses & MapKernel.PRelu) != 0) { _ = PRelu; _ = PReluBackwardData; _ = PReluBackwardSlope; }
         if ((uses & MapKernel.ChannelMaxout) != 0) { _ = ChannelMaxoutForward; _ = ChannelMaxoutBackward; }
-        if ((uses & MapKernel.BatchNorm) != 0) { _ = BatchNormForward; _ = BatchNormBackward; }
+        if ((uses & MapKernel.BatchNorm) != 0) { _ = BatchNormStatistics; _ = BatchNormForward; _ = BatchNormBackwardReduce; _ = BatchNormBackward; }
         if ((uses & MapKernel.Lrn) != 0) { _ = LrnForward; _ = LrnBackward; }
         if ((uses & MapKernel.LrnWithinChannel) != 0) { _ = LrnWithinForward; _ = LrnWithinBackward; }
     }
 
+    public Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<double>, int, int, int> ChannelPartialSums
+        => Load(ref _channelPartialSums, a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<double>, int, int, int>(DeviceKernels.ChannelPartialSums<TMap>));
+    public Action<Index1D, ArrayView<double>, ArrayView<float>, ArrayView<float>, int, int, float, float, int> BatchNormStatistics
+        => Load(ref _batchNormStatistics, a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<double>, ArrayView<float>, ArrayView<float>, int, int, float, float, int>(DeviceKernels.BatchNormStatistics<TMap>));
+    public Action<Index1D, ArrayView<double>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> BatchNormBackwardReduce
+        => Load(ref _batchNormBackwardReduce, a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<double>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(DeviceKernels.BatchNormBackwardReduce<TMap>));
     public Action<Index1D, ArrayView<float>, ArrayView<float>> BiasAdd
         => Load(ref _biasAdd, a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>>(DeviceKernels.BiasAdd<TMap>));
     public Action<Index1D, ArrayView<float>, ArrayView<float>> Softmax
@@ -171,7 +201,8 @@ internal sealed class MapKernels<TMap> : ShapedKernels<MapKernels<TMap>> where T
 public enum MapKernel
 {
     None = 0,
-    Bias = 1,
+    /// <summary>A transposed convolution's bias (added after its direct kernel) and its gradient.</summary>
+    Bias = 1 | BiasGradient,
     Softmax = 2,
     GlobalAverage = 4,
     PRelu = 8,
@@ -179,4 +210,6 @@ public enum MapKernel
     BatchNorm = 32,
     Lrn = 64,
     LrnWithinChannel = 128,
+    /// <summary>The per-channel sums of a bias gradient.</summary>
+    BiasGradient = 256,
 }

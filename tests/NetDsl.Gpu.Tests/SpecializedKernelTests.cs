@@ -75,6 +75,10 @@ public sealed class SpecializedKernelTests : IDisposable
     [InlineData("PRelu", typeof(GoldenPReluPerChannel.Gpu.Prelu1Map), 3, 1)] // per channel
     [InlineData("LrnForward", typeof(GoldenLrn.Gpu.Lrn1Map), 3, 4)] // size, α/size, −β, k
     [InlineData("LrnWithinBackward", typeof(NotesLayers.Gpu.NormMap), 4, 4)] // size, −β, −β − 1, coefficient
+    [InlineData("ChannelPartialSums", typeof(SmallResNet.Gpu.Bn1Map), 3, 3)] // batch, chunk, mode (no launch bound: explicitly grouped)
+    [InlineData("ChannelPartialSums", typeof(ConvOutputMap<LeNet5.Gpu.Conv2Geometry>), 3, 3)] // a convolution's bias gradient
+    [InlineData("BatchNormStatistics", typeof(SmallResNet.Gpu.Bn4Map), 3, 5)] // parts, count, momentum, ε, training
+    [InlineData("BatchNormBackwardReduce", typeof(SmallResNet.Gpu.Bn4Map), 4, 2)] // parts, addParameters
     public void A_kernel_compiled_for_a_geometry_reads_no_shape_at_launch(string kernel, Type geometry, int views, int scalars)
     {
         var ptx = Compile(kernel, geometry);
@@ -130,5 +134,34 @@ public sealed class SpecializedKernelTests : IDisposable
         Assert.Equal((launch.Items, launch.Inner, launch.KChunk, launch.Sa, launch.Sb, launch.Sc, launch.Accumulate, launch.BiasAlong, launch.Activation, launch.Slope),
             (fixedShape.Items, fixedShape.Inner, fixedShape.KChunk, fixedShape.Sa, fixedShape.Sb, fixedShape.Sc, fixedShape.Accumulate, fixedShape.BiasAlong, fixedShape.Activation, fixedShape.Slope));
         Assert.NotEqual(launch.M, fixedShape.M);
+    }
+}
+
+/// <summary>A twin's constructor compiles every shape-specialized kernel its steps launch: training and inference steps at
+/// batch 1 and at the largest batch compile nothing more (the GEMM tiles, the split sums, the bias sums, the map kernels).</summary>
+public sealed class TwinConstructorCompilesItsKernelsTests
+{
+    [Fact]
+    public void StepsAfterTheConstructorCompileNoKernel()
+    {
+        using var device = GpuDevice.Cpu(threadsPerWarp: 4, warpsPerGroup: 4, processors: 2);
+        var accelerator = device.Accelerator;
+        using var notes = new NotesLayers.Gpu(device, 3, seed: 1);
+        using var resnet = new SmallResNet.Gpu(device, 3, seed: 1);
+        using var transposed = new GoldenConvTK2S2.Gpu(device, 3, seed: 1);
+        using var lenet = new LeNet5.Gpu(device, 3, seed: 1);
+        int compiled = ShapedKernelCount.CompiledOn(accelerator);
+        Assert.True(compiled > 20, $"{compiled} kernels compiled by four constructors");
+        foreach (IGpuNetwork net in new IGpuNetwork[] { notes, resnet, transposed, lenet })
+            foreach (int batch in new[] { 1, 3 })
+            {
+                var input = new float[batch * net.InputSize];
+                for (int i = 0; i < input.Length; i++) input[i] = (i % 7 - 3) * 0.1f;
+                net.Forward(input, batch, training: true);
+                net.ComputeInputGradient = true;
+                net.Backward(new float[batch * net.OutputSize], batch);
+                net.Forward(input, batch, training: false);
+            }
+        Assert.Equal(compiled, ShapedKernelCount.CompiledOn(accelerator));
     }
 }

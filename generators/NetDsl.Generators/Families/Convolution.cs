@@ -768,11 +768,11 @@ internal sealed class ConvolutionFamily : LayerFamily
         var l = g.Layer;
         if (l.Kind != LayerKind.Conv2D)
         {
-            g.WritePrepare("PrepareConvDirect", GpuGeometry(g));
+            g.WritePrepare("PrepareConvDirect", GpuGeometry(g), biasGradient: false); // the bias is on the output map, below
             if (l.HasBias) g.WritePrepareMap(g.MapGeometry(l.OutC, l.OutH, l.OutW), "Bias");
             return;
         }
-        g.WritePrepare("PrepareConvGemm", GpuGeometry(g));
+        g.WritePrepare("PrepareConvGemm", GpuGeometry(g), l.HasBias && !l.Frozen);
         long cols = Columns(l, (ConvParams)l.Params);
         g.W.Line($"_cols{g.M} = Allocate((long)maxBatch * {cols});");
         g.W.Line($"_dcols{g.M} = Allocate((long)maxBatch * {cols});");
@@ -801,7 +801,7 @@ internal sealed class ConvolutionFamily : LayerFamily
         }
         // Transposed: the weight gradient of the convolution from dy to x, the data gradient is that convolution's forward.
         g.WriteParameterGradient($"ConvBackwardWeight<{GpuGeometry(g)}>({g.Dy}, {g.X}, {g.DWeight}, batch);");
-        if (l.HasBias) g.WriteParameterGradient($"BiasBackward({g.Dy}, {g.DBias}, {l.OutC}, {l.OutH * l.OutW}, batch);");
+        if (l.HasBias) g.WriteParameterGradient($"BiasBackward<{g.MapGeometry(l.OutC, l.OutH, l.OutW)}>({g.Dy}, {g.DBias}, batch);");
         g.WriteDx(0, $"ConvForward<{GpuGeometry(g)}>({g.Dy}, {g.Weight}, {g.Weight}, false, {g.Dx}, batch);");
     }
 }

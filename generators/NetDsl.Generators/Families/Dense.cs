@@ -219,7 +219,7 @@ internal sealed class DenseFamily : LayerFamily
     {
         var l = g.Layer;
         if (l.Kind == LayerKind.Flatten) return;
-        g.WritePrepare("PrepareDense", g.DenseGeometry(l.InSize, l.OutC));
+        g.WritePrepare("PrepareDense", g.DenseGeometry(l.InSize, l.OutC), l.HasBias && !l.Frozen);
         if (DropConnect(l) <= 0) return;
         g.W.Line($"_dropConnectMask{g.M} = Allocate({l.WeightCount});");
         g.W.Line($"_maskedWeight{g.M} = Allocate({l.WeightCount});");

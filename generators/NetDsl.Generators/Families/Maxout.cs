@@ -158,7 +158,7 @@ internal sealed class MaxoutFamily : LayerFamily
             g.W.Line($"_winner{g.M} = AllocateIndices((long)maxBatch * {g.Layer.OutSize});");
             return;
         }
-        g.WritePrepare("PrepareConvDirect", GpuGeometry(g));
+        g.WritePrepare("PrepareConvDirect", GpuGeometry(g), !g.Layer.Frozen);
         var p = (MaxoutParams)g.Layer.Params;
         g.W.Line($"_z{g.M} = Allocate((long)maxBatch * {p.Units * p.Pieces});");
         g.W.Line($"_dz{g.M} = Allocate((long)maxBatch * {p.Units * p.Pieces});");
@@ -188,7 +188,7 @@ internal sealed class MaxoutFamily : LayerFamily
         var p = (MaxoutParams)l.Params;
         g.W.Line($"MaxoutScatter({g.Dy}, V(_winner{g.M}), V(_dz{g.M}), {p.Units}, {p.Pieces}, batch); // dy to each unit's winning piece");
         g.WriteParameterGradient($"ConvBackwardWeight<{GpuGeometry(g)}>({g.X}, V(_dz{g.M}), {g.DWeight}, batch);");
-        g.WriteParameterGradient($"BiasBackward(V(_dz{g.M}), {g.DBias}, {p.Units * p.Pieces}, 1, batch);");
+        g.WriteParameterGradient($"BiasBackward<{GpuLayer.Ns}.ConvOutputMap<{GpuGeometry(g)}>>(V(_dz{g.M}), {g.DBias}, batch);");
         g.WriteDx(0, $"ConvBackwardData<{GpuGeometry(g)}>(V(_dz{g.M}), {g.Weight}, {g.Dx}, batch);");
     }
 }

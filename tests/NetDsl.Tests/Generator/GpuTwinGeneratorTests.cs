@@ -55,7 +55,7 @@ public class GpuTwinGeneratorTests
         Assert.Contains("PreparePool<SumGeometry>();", twin);
         Assert.Contains("PrepareMap<MoMap>(global::NetDsl.Gpu.MapKernel.ChannelMaxout);", twin);
         Assert.Contains("PrepareMap<NormMap>(global::NetDsl.Gpu.MapKernel.LrnWithinChannel);", twin);
-        Assert.Contains("PrepareDense<FcGeometry>();", twin);
+        Assert.Contains("PrepareDense<FcGeometry>(biasGradient: true);", twin);
         // DropConnect draws the CPU network's mask over the weight (layer index 4), then the GEMM uses the masked weight.
         Assert.Contains("if (training) Dropout(V(ParameterBuffer, 76, 54), V(_maskedWeightFc), V(_dropConnectMaskFc), 4, 0.5f, 1f / (1f - 0.5f), 54);", twin);
     }
@@ -111,8 +111,8 @@ public class GpuTwinGeneratorTests
         // Shapes are constants the kernels are compiled for: stem is 2×6×6 → 4×6×6, 3×3, stride 1, padding 1.
         Assert.Contains("public readonly struct StemGeometry : global::NetDsl.Gpu.IConvGeometry", twin);
         Assert.Contains("public const int InChannels = 2, InHeight = 6, InWidth = 6, OutChannels = 4, OutHeight = 6, OutWidth = 6, KernelHeight = 3, KernelWidth = 3, StrideHeight = 1, StrideWidth = 1, PadTop = 1, PadLeft = 1, DilationHeight = 1, DilationWidth = 1, Groups = 1;", twin);
-        Assert.Contains("PrepareConvGemm<StemGeometry>();", twin);
-        Assert.Contains("PrepareConvGemm<C1Geometry>();", twin);
+        Assert.Contains("PrepareConvGemm<StemGeometry>(biasGradient: true);", twin);
+        Assert.Contains("PrepareConvGemm<C1Geometry>(biasGradient: true);", twin);
         // stem_out is read by c1 and by the Add: backward meets the Add first (it writes), c1 goes through the scratch buffer.
         Assert.Contains("Copy(V(_gradAdd1), V(_gradStemOut), batch * 144);", twin);
         Assert.Contains("ConvBackwardGemm<C1Geometry>(V(ParameterBuffer, 76, 144), V(_gradC1), V(GradientBuffer, 76, 144), V(GradientBuffer, 220, 4), true, V(_colsC1), V(_dcolsC1), V(_gradScratchStemOut), parameters: true, inputGradient: true, batch);", twin);

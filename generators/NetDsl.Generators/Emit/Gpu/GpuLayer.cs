@@ -87,7 +87,10 @@ internal sealed class GpuLayer
     public void WritePrepareMap(string map, string uses) => _emitter.WriteOnce($"PrepareMap<{map}>({Ns}.MapKernel.{uses});");
 
     /// <summary>In the constructor: compiles a geometry's kernels with <paramref name="prepare"/> (<c>PrepareConvGemm</c>,
-    /// <c>PrepareDense</c>, ...), once per geometry.</summary>
+    /// <c>PrepareDense</c>, ...), and its bias gradient's sums when <paramref name="biasGradient"/>, once per call.</summary>
+    public void WritePrepare(string prepare, string geometry, bool biasGradient) => _emitter.WriteOnce($"{prepare}<{geometry}>(biasGradient: {(biasGradient ? "true" : "false")});");
+
+    /// <summary>In the constructor: compiles a geometry's kernels with <paramref name="prepare"/>, once.</summary>
     public void WritePrepare(string prepare, string geometry) => _emitter.WriteOnce($"{prepare}<{geometry}>();");
 
     public string Param(int offset, int count) => $"V(ParameterBuffer, {I(offset)}, {I(count)})";
