@@ -76,6 +76,8 @@ internal sealed class Launcher : IDisposable
         ArrayView<float> bias = default, ArrayView<float> d = default)
         => GemmSplit<RuntimeProduct>(a, b, c, s, tile, slices, bias, d);
 
+    /// <summary><see cref="GemmSplit(ArrayView{float}, ArrayView{float}, ArrayView{float}, in GemmShape, int, int, ArrayView{float}, ArrayView{float})"/>
+    /// on the kernels compiled for <typeparamref name="TProduct"/>.</summary>
     public void GemmSplit<TProduct>(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, in GemmShape s, int tile, int slices,
         ArrayView<float> bias = default, ArrayView<float> d = default) where TProduct : struct, IGemmGeometry
     {
