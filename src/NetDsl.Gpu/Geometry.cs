@@ -47,7 +47,14 @@ public interface IMapGeometry
 /// <summary>A convolution's output map (its bias gradient's per-channel sums).</summary>
 public struct ConvOutputMap<TConv> : IMapGeometry where TConv : struct, IConvGeometry
 {
-    public readonly MapShape Shape => new(default(TConv).Shape.OC, default(TConv).Shape.OH, default(TConv).Shape.OW);
+    public readonly MapShape Shape
+    {
+        get
+        {
+            var c = default(TConv).Shape;
+            return new(c.OC, c.OH, c.OW);
+        }
+    }
 }
 
 /// <summary>A dense layer's output as a map of 1×1 planes (its bias gradient's per-channel sums).</summary>
@@ -83,7 +90,7 @@ public struct ConvForwardProduct<TConv> : IGemmGeometry where TConv : struct, IC
     public readonly GemmShape Fix(GemmShape s)
     {
         var c = default(TConv).Shape;
-        int plane = c.OH * c.OW, opg = c.OC / c.Groups, kg = c.C * c.KH * c.KW / c.Groups;
+        int plane = c.Plane, opg = c.OutPerGroup, kg = c.RowsPerGroup;
         s.M = opg; s.N = plane; s.K = kg; s.Am = kg; s.Ak = 1; s.Bk = plane; s.Bn = 1; s.Ldc = plane;
         return s;
     }
@@ -95,7 +102,7 @@ public struct ConvWeightProduct<TConv> : IGemmGeometry where TConv : struct, ICo
     public readonly GemmShape Fix(GemmShape s)
     {
         var c = default(TConv).Shape;
-        int plane = c.OH * c.OW, opg = c.OC / c.Groups, kg = c.C * c.KH * c.KW / c.Groups;
+        int plane = c.Plane, opg = c.OutPerGroup, kg = c.RowsPerGroup;
         s.M = opg; s.N = kg; s.K = plane; s.Am = plane; s.Ak = 1; s.Bk = 1; s.Bn = plane; s.Ldc = kg;
         return s;
     }
@@ -107,7 +114,7 @@ public struct ConvDataProduct<TConv> : IGemmGeometry where TConv : struct, IConv
     public readonly GemmShape Fix(GemmShape s)
     {
         var c = default(TConv).Shape;
-        int plane = c.OH * c.OW, opg = c.OC / c.Groups, kg = c.C * c.KH * c.KW / c.Groups;
+        int plane = c.Plane, opg = c.OutPerGroup, kg = c.RowsPerGroup;
         s.M = kg; s.N = plane; s.K = opg; s.Am = 1; s.Ak = kg; s.Bk = plane; s.Bn = 1; s.Ldc = plane;
         return s;
     }

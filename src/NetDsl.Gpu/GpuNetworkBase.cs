@@ -277,47 +277,29 @@ public abstract class GpuNetworkBase : IGpuNetwork
     public const long CuBlasMinimumWork = 1L << 22;
 
     // The products' shapes: the launch's part (the batch) set here, the rest from the geometry.
+    /// <summary>One product of <typeparamref name="TProduct"/> (one item, one slice), its known fields from the geometry.</summary>
+    private static GemmShape Single<TProduct>() where TProduct : struct, IGemmGeometry => default(TProduct).Fix(default) with { Items = 1, Inner = 1 };
+
     private static GemmShape ConvForwardShape<TConv>(int batch) where TConv : struct, IConvGeometry
     {
         var c = default(TConv).Shape;
-        long plane = c.OH * c.OW;
-        return default(ConvForwardProduct<TConv>).Fix(default).Batched(batch, 0, c.C * c.KH * c.KW * plane, c.OC * plane);
+        return Single<ConvForwardProduct<TConv>>().Batched(batch, 0, (long)c.Rows * c.Plane, (long)c.OC * c.Plane);
     }
 
-    private static GemmShape ConvWeightShape<TConv>() where TConv : struct, IConvGeometry
-    {
-        var s = default(ConvWeightProduct<TConv>).Fix(default);
-        s.Accumulate = 1; s.Items = 1; s.Inner = 1;
-        return s;
-    }
+    private static GemmShape ConvWeightShape<TConv>() where TConv : struct, IConvGeometry => Single<ConvWeightProduct<TConv>>() with { Accumulate = 1 };
 
     private static GemmShape ConvDataShape<TConv>(int batch) where TConv : struct, IConvGeometry
     {
         var c = default(TConv).Shape;
-        long plane = c.OH * c.OW;
-        return default(ConvDataProduct<TConv>).Fix(default).Batched(batch, 0, c.OC * plane, c.C * c.KH * c.KW * plane);
+        return Single<ConvDataProduct<TConv>>().Batched(batch, 0, (long)c.OC * c.Plane, (long)c.Rows * c.Plane);
     }
 
-    private static GemmShape DenseForwardShape<TDense>(int batch) where TDense : struct, IDenseGeometry
-    {
-        var s = default(DenseForwardProduct<TDense>).Fix(default);
-        s.M = batch; s.Items = 1; s.Inner = 1;
-        return s;
-    }
+    private static GemmShape DenseForwardShape<TDense>(int batch) where TDense : struct, IDenseGeometry => Single<DenseForwardProduct<TDense>>() with { M = batch };
 
     private static GemmShape DenseWeightShape<TDense>(int batch) where TDense : struct, IDenseGeometry
-    {
-        var s = default(DenseWeightProduct<TDense>).Fix(default);
-        s.K = batch; s.Accumulate = 1; s.Items = 1; s.Inner = 1;
-        return s;
-    }
+        => Single<DenseWeightProduct<TDense>>() with { K = batch, Accumulate = 1 };
 
-    private static GemmShape DenseDataShape<TDense>(int batch) where TDense : struct, IDenseGeometry
-    {
-        var s = default(DenseDataProduct<TDense>).Fix(default);
-        s.M = batch; s.Items = 1; s.Inner = 1;
-        return s;
-    }
+    private static GemmShape DenseDataShape<TDense>(int batch) where TDense : struct, IDenseGeometry => Single<DenseDataProduct<TDense>>() with { M = batch };
 
     /// <summary>Convolution forward as device im2col + the tiled GEMM: per group one launch over the batch,
     /// y_g[n][opg, P] = W_g[opg, Kg]·col_g[n][Kg, P] (Kg = C/G·KH·KW, P = OH·OW), the bias (and <paramref name="fused"/>'s
@@ -326,7 +308,7 @@ public abstract class GpuNetworkBase : IGpuNetwork
         in FusedActivation fused = default) where TConv : struct, IConvGeometry
     {
         var s = default(TConv).Shape;
-        int plane = s.OH * s.OW, rows = s.C * s.KH * s.KW, opg = s.OC / s.Groups, kg = rows / s.Groups;
+        int plane = s.Plane, rows = s.Rows, opg = s.OutPerGroup, kg = s.RowsPerGroup;
         ConvKernels<TConv>.For(Accelerator).Im2Col(batch * rows * plane, x, cols);
         var product = ConvForwardShape<TConv>(batch).WithEpilogue(hasBias ? 1 : 0, fused.Kind, fused.Slope);
         for (int g = 0; g < s.Groups; g++)
@@ -341,7 +323,7 @@ public abstract class GpuNetworkBase : IGpuNetwork
         ArrayView<float> dcols, ArrayView<float> dx, bool parameters, bool inputGradient, int batch) where TConv : struct, IConvGeometry
     {
         var s = default(TConv).Shape;
-        int plane = s.OH * s.OW, rows = s.C * s.KH * s.KW, opg = s.OC / s.Groups, kg = rows / s.Groups;
+        int plane = s.Plane, rows = s.Rows, opg = s.OutPerGroup, kg = s.RowsPerGroup;
         long yStride = (long)s.OC * plane, colStride = (long)rows * plane;
         var weightProduct = ConvWeightShape<TConv>();
         var dataProduct = ConvDataShape<TConv>(batch);

@@ -15,6 +15,15 @@ public struct ConvShape
         C = c; H = h; W = w; OC = oc; OH = oh; OW = ow; KH = kh; KW = kw; SH = sh; SW = sw; PT = pt; PL = pl; DH = dh; DW = dw; Groups = groups;
     }
 
+    /// <summary>Output positions per channel, OH·OW (the N of the convolution's GEMMs).</summary>
+    public readonly int Plane => OH * OW;
+    /// <summary>Rows of the unfolded input, C·KH·KW.</summary>
+    public readonly int Rows => C * KH * KW;
+    /// <summary>Output channels per group (the M of the forward GEMM).</summary>
+    public readonly int OutPerGroup => OC / Groups;
+    /// <summary>Unfolded rows per group, C/G·KH·KW (the K of the forward GEMM).</summary>
+    public readonly int RowsPerGroup => Rows / Groups;
+
     /// <summary>A dense layer as a 1×1 convolution: weight [outputs, inputs].</summary>
     public static ConvShape Dense(int inputs, int outputs) => new(inputs, 1, 1, outputs, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 1);
 }

@@ -25,6 +25,9 @@ internal static class ShapedKernelCount
 internal abstract class ShapedKernels<TSelf> where TSelf : ShapedKernels<TSelf>
 {
     private static readonly ConditionalWeakTable<Accelerator, TSelf> s_cache = new();
+    // The set asked for last, read without the lock: every launch asks, and a process nearly always has one accelerator.
+    // (It keeps that one accelerator object reachable until another takes its place.)
+    private static TSelf? s_last;
 
     protected ShapedKernels(Accelerator accelerator) => Accelerator = accelerator;
 
@@ -32,7 +35,11 @@ internal abstract class ShapedKernels<TSelf> where TSelf : ShapedKernels<TSelf>
 
     protected static TSelf For(Accelerator accelerator, Func<Accelerator, TSelf> create)
     {
-        lock (s_cache) return s_cache.GetValue(accelerator, a => create(a));
+        if (Volatile.Read(ref s_last) is { } last && ReferenceEquals(last.Accelerator, accelerator)) return last;
+        TSelf found;
+        lock (s_cache) found = s_cache.GetValue(accelerator, a => create(a));
+        Volatile.Write(ref s_last, found);
+        return found;
     }
 
     /// <summary>The kernel in <paramref name="slot"/>, compiled by <paramref name="load"/> on first use.</summary>

@@ -755,7 +755,6 @@ internal sealed class ConvolutionFamily : LayerFamily
     public override void WriteGpuWorkspace(GpuLayer g)
     {
         var l = g.Layer;
-        GpuGeometry(g);
         if (l.Kind == LayerKind.Conv2D)
             g.W.Line($"private readonly global::ILGPU.Runtime.MemoryBuffer1D<float, global::ILGPU.Stride1D.Dense> _cols{g.M}, _dcols{g.M}; // [N, {Columns(l, (ConvParams)l.Params)}] im2col of the input, and its gradient");
     }

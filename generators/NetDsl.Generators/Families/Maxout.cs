@@ -135,7 +135,6 @@ internal sealed class MaxoutFamily : LayerFamily
         }
         var p = (MaxoutParams)l.Params;
         int width = p.Units * p.Pieces;
-        GpuGeometry(g);
         g.W.Line($"private readonly global::ILGPU.Runtime.MemoryBuffer1D<float, global::ILGPU.Stride1D.Dense> _z{g.M}, _dz{g.M}; // [N, {width}]");
         g.W.Line($"private readonly global::ILGPU.Runtime.MemoryBuffer1D<int, global::ILGPU.Stride1D.Dense> _winner{g.M}; // [N, {p.Units}] the winning piece");
     }

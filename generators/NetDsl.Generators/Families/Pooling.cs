@@ -294,8 +294,7 @@ internal sealed class PoolingFamily : LayerFamily
     public override void WriteGpuWorkspace(GpuLayer g)
     {
         var l = g.Layer;
-        if (l.Params is not PoolParams p) return;
-        GpuGeometry(g);
+        if (l.Params is not PoolParams) return;
         g.W.Line($"private readonly global::ILGPU.Runtime.MemoryBuffer1D<int, global::ILGPU.Stride1D.Dense> _argmax{g.M}; // [N, {l.OutSize}] each window's winner (max and min)");
     }
 
