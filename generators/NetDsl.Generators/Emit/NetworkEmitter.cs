@@ -359,10 +359,10 @@ internal sealed class NetworkEmitter
         var relu = Layer(c.FusedRelu);
         return "\n\n" +
             $"/// <summary>{relu.Name}'s output. Only its 2×2 max pool reads it, in the same cache block, so a Forward of several samples\n" +
-            $"/// keeps it only in the worker's scratch: it is computed again here, with {Layer(c.Index).Name}'s output, the first time it is asked for.</summary>\n" +
+            $"/// keeps it only in the worker's scratch{(CpuPlan.Convolutions[c.Index].FusedPool >= 0 ? $" (an inference Forward not at all: {Layer(c.Index).Name} pools its tiles in registers)" : "")}: it is computed again here, with {Layer(c.Index).Name}'s output, the first time it is asked for.</summary>\n" +
             $"private {RoSpan} {Member(relu.Index)}Output()\n" +
             "{\n" +
-            $"    if (_batch > 1) {Member(c.Index)}Output();\n" +
+            $"    if ({(CpuPlan.Convolutions[c.Index].FusedPool >= 0 ? "_batch > 1 || !_training" : "_batch > 1")}) {Member(c.Index)}Output();\n" +
             $"    return {Act(relu.Index)}.AsSpan(0, _batch * {relu.OutSize});\n" +
             "}";
     }
@@ -624,7 +624,7 @@ internal sealed class NetworkEmitter
                     throw new global::System.InvalidOperationException($"{{Cls}}.Backward: needs a Forward of the same batch first (last Forward: batch {_batch}; Backward: batch {batch}).");
                 if (outputGradient.Length != batch * OutputSize)
                     throw new global::System.ArgumentException($"{{Cls}}.Backward: output gradient has {outputGradient.Length} floats, expected batch {batch} × {{_net.OutputSize}} = {batch * OutputSize}.", nameof(outputGradient));
-                outputGradient.CopyTo({{Grad(L - 1)}});{{string.Concat(ScratchRelus.Select(c => $"\n    if (!_training && _batch > 1) {Member(c.Index)}Output(); // {Layer(c.FusedRelu).Name}'s output for the winners an inference Forward did not keep"))}}{{(UsesWinograd ? "\n    _pass++;" : "")}}{{string.Concat(FoldedRelus.Select(l => $"\n    _computedGrad{Member(l.Index)} = false;"))}}
+                outputGradient.CopyTo({{Grad(L - 1)}});{{string.Concat(ScratchRelus.Select(c => $"\n    if (!_training{(CpuPlan.Convolutions[c.Index].FusedPool >= 0 ? "" : " && _batch > 1")}) {Member(c.Index)}Output(); // {Layer(c.FusedRelu).Name}'s output for the winners an inference Forward did not keep"))}}{{(UsesWinograd ? "\n    _pass++;" : "")}}{{string.Concat(FoldedRelus.Select(l => $"\n    _computedGrad{Member(l.Index)} = false;"))}}
                 {{(CpuPlan.Backward[0].Serial >= 0
                     ? "ReadGradients(); // a pending ZeroGradients clears now: the first backward step is a serial whole-batch sum into _gradients"
                     : "// After ZeroGradients, the slices clear (or overwrite) the gradients themselves, in parallel.\n    _overwriteGradients = _zeroGradientsPending;\n    _zeroGradientsPending = false;")}}

@@ -474,6 +474,13 @@ internal sealed class ConvolutionFamily : LayerFamily
         w.Open($"for (int n = n0; n < n1; n += {s})");
         w.Line($"int samples = global::System.Math.Min({s}, n1 - n);");
         string relu = strategy.FusedRelu < 0 ? "" : $", relu: {ReluSpan(e, strategy, "samples")}";
+        if (strategy.FusedPool >= 0)
+        {
+            var pool = e.Net.Layers[strategy.FusedPool];
+            relu = $", relu: pooled ? default : {ReluSpan(e, strategy, "samples")}, pool: pooled ? {e.ActOf(pool.Index)}.AsSpan(n * {pool.OutSize}, samples * {pool.OutSize}) : default";
+            w.Line($"// Inference: {pool.Name} pools each output tile's windows in registers; {e.Net.Layers[strategy.FusedRelu].Name}'s output is not stored (ConvStrategy.FusedPool).");
+            w.Line("bool pooled = !_training && !_keepOutputs;");
+        }
         w.Line($"{Rt}.Kernels.Winograd.Forward(_winograd{m}[worker], weight, transposedWeight: false, {bias}, {x}.AsSpan(n * {l.InSize}, samples * {l.InSize}), {OutSpan(strategy, $"{y}.AsSpan(n * {l.OutSize}, samples * {l.OutSize})")}, samples, 0, {l.OutC}, _pass{relu});");
         w.Close();
         w.Close();
@@ -486,7 +493,15 @@ internal sealed class ConvolutionFamily : LayerFamily
         w.Line($"int r0 = q0 * {Rt}.Kernels.PackedGemm.MR, r1 = global::System.Math.Min({l.OutC}, q1 * {Rt}.Kernels.PackedGemm.MR);");
         w.Line("if (r0 >= r1) return;");
         string reluRows = strategy.FusedRelu < 0 ? "" : $", relu: {e.ActOf(strategy.FusedRelu)}.AsSpan(0, {l.OutSize})";
+        bool fusedPool = strategy.FusedPool >= 0 && strategy.FusedPool == strategy.SplitPool;
+        if (fusedPool)
+        {
+            var pool = e.Net.Layers[strategy.FusedPool];
+            reluRows = $", relu: pooled ? default : {e.ActOf(strategy.FusedRelu)}.AsSpan(0, {l.OutSize}), pool: pooled ? {e.ActOf(pool.Index)}.AsSpan(0, {pool.OutSize}) : default";
+            w.Line($"bool pooled = !_training && !_keepOutputs; // inference: {pool.Name} done by the output transform (ConvStrategy.FusedPool)");
+        }
         w.Line($"{Rt}.Kernels.Winograd.Forward(_winograd{m}[worker], _parameters.AsSpan({l.WeightOffset}, {l.WeightCount}), transposedWeight: false, {bias}, {x}.AsSpan(0, {l.InSize}), {OutSpan(strategy, $"{y}.AsSpan(0, {l.OutSize})")}, 1, r0, r1, _pass{reluRows});");
+        if (fusedPool) w.Line("if (pooled) return;");
         WriteSplitChain(e, w);
         w.Close();
         w.Line();

@@ -179,6 +179,9 @@ internal sealed class PoolingFamily : LayerFamily
         }
         string argmax = $"_argmax{m}.AsSpan(n0 * {l.OutSize}, (n1 - n0) * {l.OutSize})";
         e.DoneInsideSplit();
+        int fusedInto = e.Plan.FusedPoolOf(l.Index);
+        if (fusedInto >= 0)
+            w.Line($"if (!_training && !_keepOutputs) return; // inference: written by {e.Net.Layers[fusedInto].Name}'s output transform (ConvStrategy.FusedPool)");
         if (Is2x2(l, p))
         {
             if (p.Mode == PoolMode.Max)

@@ -25,12 +25,17 @@ namespace NetDsl.Generators.Lowering;
 /// cache block, the ReLU's output lives only until that pool has read it: a Forward writes it to the scratch (one cache
 /// block, reused, so never written back to memory) and <c>LayerOutput</c> recomputes it when asked. A batch of one writes
 /// the layer's buffer as before.</param>
+/// <param name="FusedPool">The 2×2 max pool whose inference forward this Winograd convolution's output transform does, or
+/// −1. Where its fused ReLU lives in a scratch only for that pool (<paramref name="ReluScratch"/>), an inference Forward
+/// (neither training nor recomputing for <c>LayerOutput</c>) pools each output tile's windows while they are in registers and
+/// stores neither the ReLU's output nor reads it back: <c>LayerOutput</c> and a Backward after an inference Forward compute
+/// the ReLU's output again, as they do for the scratch. Training keeps the separate pool, which records the winners.</param>
 /// <param name="SplitActivation">The tanh a batch of one runs inside this convolution's split, or −1 (see <see cref="CpuPlan.SplitChain"/>).</param>
 /// <param name="SplitPool">The 2×2 pool a batch of one runs inside this convolution's split, or −1 (see <see cref="CpuPlan.SplitChain"/>).</param>
 internal sealed record ConvStrategy(int SamplesPerGemm, bool DotWeightGradient, bool PackedGemm, bool SplitOneSample = false,
     int WinogradSamples = 0, bool Direct = false, int FusedRelu = -1, bool ChannelLanes = false, bool OutputOnDemand = false,
     bool DirectRows = false, int SplitActivation = -1, int SplitPool = -1, int WinogradTile = 2, int WinogradBackTile = 2, int ReluScratch = 0,
-    bool DirectWeightGradient = false)
+    bool DirectWeightGradient = false, int FusedPool = -1)
 {
     /// <summary>The output tile of a Winograd pass whose output rows are <paramref name="width"/> wide: 4 (F(4×4, 3×3))
     /// where they are exactly four such tiles (13–16 columns: the transforms then hold two tile rows per vector, as for the
@@ -180,7 +185,10 @@ internal sealed record CpuPlan(
         foreach (var block in forward.SelectMany(p => p.Blocks).Where(b => b.Chunk > 0))
             foreach (int i in block.Layers)
                 if (conv[i] is { FusedRelu: >= 0, OutputOnDemand: true } s && block.Layers.Any(p => folded[p] == s.FusedRelu))
-                    conv[i] = s with { ReluScratch = block.Chunk };
+                {
+                    int pool = block.Layers.First(p => folded[p] == s.FusedRelu);
+                    conv[i] = s with { ReluScratch = block.Chunk, FusedPool = s.Winograd ? pool : -1 };
+                }
         return new CpuPlan(plan, conv.ToEquatableArray(), forward, backward, col, packW, packX, dense.Distinct().OrderBy(d => d).ToEquatableArray(), folded);
     }
 
@@ -332,6 +340,16 @@ internal sealed record CpuPlan(
         if (relu < 0) return -1;
         int conv = FusedInto(relu);
         return conv >= 0 && Convolutions[conv].ReluScratch > 0 ? conv : -1;
+    }
+
+    /// <summary>The Winograd convolution whose inference forward writes 2×2 max pool <paramref name="pool"/>'s output
+    /// (<see cref="ConvStrategy.FusedPool"/>), or −1.</summary>
+    public int FusedPoolOf(int pool)
+    {
+        if (pool < 0) return -1;
+        for (int i = 0; i < Convolutions.Count; i++)
+            if (Convolutions[i].FusedPool == pool) return i;
+        return -1;
     }
 
     /// <summary>The convolution whose forward pass writes layer <paramref name="layer"/>'s output (a fused ReLU), or −1.</summary>

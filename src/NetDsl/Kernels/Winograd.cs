@@ -167,9 +167,13 @@ public static unsafe partial class Winograd
     /// convolution, fused into its stores. y may then be empty (only the ReLU's output is stored).</param>
     /// <param name="pass">A caller's number for a stretch in which the weights do not change (a network's forward or
     /// backward pass): the weights are compared with those of the cached transform once per pass. 0: on every call.</param>
+    /// <param name="pool">If not empty, receives the 2×2, stride-2 max pool of max(y, 0) (samples × [OutC, ⌊OutH/2⌋,
+    /// ⌊OutW/2⌋]): a ReLU and a max pool that follow the convolution, fused into its output transform (an output tile holds
+    /// whole pooling windows, so the ReLU's output need not be stored at all). The same bits as <see cref="Pool.Max2x2"/>
+    /// over <paramref name="relu"/>: the first maximum in row-major window order, NaN propagating.</param>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Forward(WinogradWorkspace ws, ReadOnlySpan<float> weight, bool transposedWeight, ReadOnlySpan<float> bias,
-        ReadOnlySpan<float> x, Span<float> y, int samples, int oc0, int oc1, long pass = 0, Span<float> relu = default)
+        ReadOnlySpan<float> x, Span<float> y, int samples, int oc0, int oc1, long pass = 0, Span<float> relu = default, Span<float> pool = default)
     {
         var g = ws.Geometry;
         int inC = g.InC, outC = ws.OutC, inSize = inC * g.InH * g.InW, outSize = outC * g.OutH * g.OutW;
@@ -178,9 +182,11 @@ public static unsafe partial class Winograd
         if (weight.Length != outC * inC * 9) throw new ArgumentException($"Winograd.Forward: weight has {weight.Length} floats, expected {outC * inC * 9}.", nameof(weight));
         if (!bias.IsEmpty && bias.Length != outC) throw new ArgumentException($"Winograd.Forward: bias has {bias.Length} floats, expected {outC}.", nameof(bias));
         if (x.Length < samples * inSize) throw new ArgumentException($"Winograd.Forward: x has {x.Length} floats, expected {samples * inSize}.", nameof(x));
-        if (y.IsEmpty && relu.IsEmpty) throw new ArgumentException("Winograd.Forward: y and relu are both empty; at least one output is needed.", nameof(y));
+        if (y.IsEmpty && relu.IsEmpty && pool.IsEmpty) throw new ArgumentException("Winograd.Forward: y, relu and pool are all empty; at least one output is needed.", nameof(y));
         if (!y.IsEmpty && y.Length < samples * outSize) throw new ArgumentException($"Winograd.Forward: y has {y.Length} floats, expected {samples * outSize}.", nameof(y));
         if (!relu.IsEmpty && relu.Length < samples * outSize) throw new ArgumentException($"Winograd.Forward: relu has {relu.Length} floats, expected {samples * outSize}.", nameof(relu));
+        int pooledPlane = g.OutH / 2 * (g.OutW / 2), pooledSize = outC * pooledPlane;
+        if (!pool.IsEmpty && pool.Length < samples * pooledSize) throw new ArgumentException($"Winograd.Forward: pool has {pool.Length} floats, expected {samples * pooledSize} ({outC}×{g.OutH / 2}×{g.OutW / 2} a sample).", nameof(pool));
 
         var d = ws.ForwardDomain;
         if (pass == 0 || d.CheckedPass != pass)
@@ -200,16 +206,17 @@ public static unsafe partial class Winograd
         for (int xi = 0; xi < d.Points; xi++)
             PackedGemm.Mul(oc1 - oc0, n, inC, packed.Slice(xi * ws.PackedSize + oc0 * inC), v.Slice(xi * d.PlaneV), ld,
                 m.Slice(xi * d.PlaneM + oc0 * ld), ld, accumulate: false);
-        fixed (float* pm = m, py = y, pb = bias, pr = relu)
+        fixed (float* pm = m, py = y, pb = bias, pr = relu, pp = pool)
         {
             for (int s = 0; s < samples; s++)
                 for (int o = oc0; o < oc1; o++)
                 {
                     nint at = (nint)s * outSize + (nint)o * g.OutH * g.OutW;
                     float* mt = pm + (nint)o * ld + s * tiles, yt = y.IsEmpty ? null : py + at, rt = relu.IsEmpty ? null : pr + at;
+                    float* pt = pool.IsEmpty ? null : pp + (nint)s * pooledSize + (nint)o * pooledPlane;
                     float b = bias.IsEmpty ? 0f : pb[o];
-                    if (d.Tile == 4) OutputTile4(in g, mt, d.PlaneM, b, yt, rt);
-                    else OutputTile(in g, mt, d.PlaneM, b, yt, rt);
+                    if (d.Tile == 4) OutputTile4(in g, mt, d.PlaneM, b, yt, rt, pt);
+                    else OutputTile(in g, mt, d.PlaneM, b, yt, rt, pt);
                 }
         }
     }
@@ -580,9 +587,10 @@ public static unsafe partial class Winograd
     // Aᵀ = [[1, 1, 1, 0], [0, 1, −1, −1]]: vertically s0 = m0 + m1 + m2, s1 = m1 − m2 − m3 per column, then the same
     // across the columns of s0 and s1.
 
-    /// <summary>Output channel tiles of one sample: m[ξ·ldXi + t] → y [OutH, OutW].</summary>
+    /// <summary>Output channel tiles of one sample: m[ξ·ldXi + t] → y [OutH, OutW] (+ bias; relu: max(y, 0); pool: the 2×2
+    /// max pool of that, [⌊OutH/2⌋, ⌊OutW/2⌋]: each 2×2 tile is one pooling window).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void OutputTile(in ConvGeometry g, float* m, nint ldXi, float bias, float* y, float* relu)
+    private static void OutputTile(in ConvGeometry g, float* m, nint ldXi, float bias, float* y, float* relu, float* pool)
     {
         int tilesH = (g.OutH + 1) / 2, tilesW = (g.OutW + 1) / 2;
         if (Avx2.IsSupported)
@@ -590,7 +598,7 @@ public static unsafe partial class Winograd
             var b = Vector256.Create(bias);
             for (int ty = 0; ty < tilesH; ty++)
                 for (int j0 = 0; j0 < tilesW; j0 += 8)
-                    OutputTile256(in g, m + ty * tilesW + j0, ldXi, b, y, relu, ty, j0);
+                    OutputTile256(in g, m + ty * tilesW + j0, ldXi, b, y, relu, pool, ty, j0);
             return;
         }
         for (int ty = 0; ty < tilesH; ty++)
@@ -600,10 +608,13 @@ public static unsafe partial class Winograd
                 float M(int xi) => p[xi * ldXi];
                 float a0 = M(0) + M(4) + M(8), a1 = M(1) + M(5) + M(9), a2 = M(2) + M(6) + M(10), a3 = M(3) + M(7) + M(11);
                 float b0 = M(4) - M(8) - M(12), b1 = M(5) - M(9) - M(13), b2 = M(6) - M(10) - M(14), b3 = M(7) - M(11) - M(15);
-                Put(g, y, relu, 2 * ty, 2 * tx, a0 + a1 + a2 + bias);
-                Put(g, y, relu, 2 * ty, 2 * tx + 1, a1 - a2 - a3 + bias);
-                Put(g, y, relu, 2 * ty + 1, 2 * tx, b0 + b1 + b2 + bias);
-                Put(g, y, relu, 2 * ty + 1, 2 * tx + 1, b1 - b2 - b3 + bias);
+                float y00 = a0 + a1 + a2 + bias, y01 = a1 - a2 - a3 + bias, y10 = b0 + b1 + b2 + bias, y11 = b1 - b2 - b3 + bias;
+                Put(g, y, relu, 2 * ty, 2 * tx, y00);
+                Put(g, y, relu, 2 * ty, 2 * tx + 1, y01);
+                Put(g, y, relu, 2 * ty + 1, 2 * tx, y10);
+                Put(g, y, relu, 2 * ty + 1, 2 * tx + 1, y11);
+                if (pool != null && ty < g.OutH / 2 && tx < g.OutW / 2)
+                    pool[ty * (g.OutW / 2) + tx] = PoolOfRelu(y00, y01, y10, y11);
             }
     }
 
@@ -612,11 +623,44 @@ public static unsafe partial class Winograd
     {
         if (oh >= g.OutH || ow >= g.OutW) return;
         if (y != null) y[oh * g.OutW + ow] = value;
-        if (relu != null) relu[oh * g.OutW + ow] = value > 0f ? value : 0f;
+        if (relu != null) relu[oh * g.OutW + ow] = Relu(value);
+    }
+
+    /// <summary>The ReLU as <see cref="Put"/> stores it (NaN gives 0, as there).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static float Relu(float value) => value > 0f ? value : 0f;
+
+    /// <summary>One window of the 2×2 max pool over the ReLU of a, b (its top row) and c, d, as <see cref="Pool.Max2x2"/>'s
+    /// scalar loop: the first maximum in row-major order, NaN propagating.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static float PoolOfRelu(float a, float b, float c, float d)
+    {
+        float best = Relu(a), v = Relu(b);
+        if (v > best || float.IsNaN(v)) best = v;
+        v = Relu(c);
+        if (v > best || float.IsNaN(v)) best = v;
+        v = Relu(d);
+        if (v > best || float.IsNaN(v)) best = v;
+        return best;
+    }
+
+    /// <summary>The vector twin of <see cref="PoolOfRelu(float, float, float, float)"/>, lane by lane: the ReLU as the
+    /// vector stores compute it (Vector256.Max(v, 0)), then <see cref="Pool.Max2x2"/>'s vector selections, so the same bits as
+    /// storing the ReLU and pooling it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector256<float> PoolOfRelu(Vector256<float> a, Vector256<float> b, Vector256<float> c, Vector256<float> d)
+    {
+        var zero = Vector256<float>.Zero;
+        Vector256<float> best = Vector256.Max(a, zero), v = Vector256.Max(b, zero);
+        best = Vector256.ConditionalSelect(Vector256.GreaterThan(v, best) | ~Vector256.Equals(v, v), v, best);
+        v = Vector256.Max(c, zero);
+        best = Vector256.ConditionalSelect(Vector256.GreaterThan(v, best) | ~Vector256.Equals(v, v), v, best);
+        v = Vector256.Max(d, zero);
+        return Vector256.ConditionalSelect(Vector256.GreaterThan(v, best) | ~Vector256.Equals(v, v), v, best);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void OutputTile256(in ConvGeometry g, float* m, nint ldXi, Vector256<float> bias, float* y, float* relu, int ty, int j0)
+    private static void OutputTile256(in ConvGeometry g, float* m, nint ldXi, Vector256<float> bias, float* y, float* relu, float* pool, int ty, int j0)
     {
         var a0 = L(m, 0, ldXi) + L(m, 4, ldXi) + L(m, 8, ldXi);
         var a1 = L(m, 1, ldXi) + L(m, 5, ldXi) + L(m, 9, ldXi);
@@ -631,9 +675,15 @@ public static unsafe partial class Winograd
         var y10 = b0 + b1 + b2 + bias;
         var y11 = b1 - b2 - b3 + bias;
         int ow0 = 2 * j0;
-        nint row0 = (nint)(2 * ty) * g.OutW, row1 = row0 + g.OutW;
-        StoreRow(g, y == null ? null : y + row0, relu == null ? null : relu + row0, ow0, y00, y01);
-        if (2 * ty + 1 < g.OutH) StoreRow(g, y == null ? null : y + row1, relu == null ? null : relu + row1, ow0, y10, y11);
+        if (y != null || relu != null)
+        {
+            nint row0 = (nint)(2 * ty) * g.OutW, row1 = row0 + g.OutW;
+            StoreRow(g, y == null ? null : y + row0, relu == null ? null : relu + row0, ow0, y00, y01);
+            if (2 * ty + 1 < g.OutH) StoreRow(g, y == null ? null : y + row1, relu == null ? null : relu + row1, ow0, y10, y11);
+        }
+        // lane j is tile j0 + j: the pooling window of pooled column j0 + j
+        int pw = g.OutW / 2;
+        if (pool != null && ty < g.OutH / 2 && j0 < pw) Store(pool + (nint)ty * pw, j0, pw, PoolOfRelu(y00, y01, y10, y11));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

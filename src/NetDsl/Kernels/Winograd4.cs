@@ -341,11 +341,14 @@ public static unsafe partial class Winograd
         y3 = q + Vector256.Create(8f) * s + m5;
     }
 
-    /// <summary>One output channel's tiles of one sample: m[ξ·ldXi + t] → y [OutH, OutW] (+ bias; relu: max(y, 0) too).</summary>
+    /// <summary>One output channel's tiles of one sample: m[ξ·ldXi + t] → y [OutH, OutW] (+ bias; relu: max(y, 0) too; pool:
+    /// the 2×2 max pool of that, [⌊OutH/2⌋, ⌊OutW/2⌋], from the tile's rows and columns in pairs while they are in registers).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void OutputTile4(in ConvGeometry g, float* m, nint ldXi, float bias, float* y, float* relu)
+    private static void OutputTile4(in ConvGeometry g, float* m, nint ldXi, float bias, float* y, float* relu, float* pool)
     {
         int tilesH = (g.OutH + 3) / 4, tilesW = (g.OutW + 3) / 4;
+        int ph = g.OutH / 2, pw = g.OutW / 2;
+        bool stores = y != null || relu != null;
         if (Avx2.IsSupported)
         {
             var b = Vector256.Create(bias);
@@ -358,32 +361,59 @@ public static unsafe partial class Winograd
                     for (int j = 0; j < 6; j++) // down column j: rows r = 0 … 3 of Aᵀ M
                         At4(L(p, j, ldXi), L(p, 6 + j, ldXi), L(p, 12 + j, ldXi), L(p, 18 + j, ldXi), L(p, 24 + j, ldXi), L(p, 30 + j, ldXi),
                             out t[j], out t[6 + j], out t[12 + j], out t[18 + j]);
+                    Vector256<float> top0 = default, top1 = default, top2 = default, top3 = default; // row r − 1 of a pooling pair
                     for (int r = 0; r < 4; r++)
                     {
                         Vector256<float>* q = t + 6 * r;
                         At4(q[0], q[1], q[2], q[3], q[4], q[5], out var c0, out var c1, out var c2, out var c3);
-                        // lanes j of c0..c3 are columns 4j .. 4j + 3 of tile j (pairs: lanes 4–7 the next tile row's)
-                        Interleave4(c0 + b, c1 + b, c2 + b, c3 + b, out var r0, out var r1, out var r2, out var r3);
+                        c0 += b; c1 += b; c2 += b; c3 += b;
                         int oh = 4 * ty + r, ow0 = 4 * j0;
+                        if (stores)
+                        {
+                            // lanes j of c0..c3 are columns 4j .. 4j + 3 of tile j (pairs: lanes 4–7 the next tile row's)
+                            Interleave4(c0, c1, c2, c3, out var r0, out var r1, out var r2, out var r3);
+                            if (pairs)
+                            {
+                                StoreRun(in g, y, relu, oh, 0, r0);
+                                StoreRun(in g, y, relu, oh, 8, r1);
+                                StoreRun(in g, y, relu, oh + 4, 0, r2);
+                                StoreRun(in g, y, relu, oh + 4, 8, r3);
+                            }
+                            else
+                            {
+                                StoreRun(in g, y, relu, oh, ow0, r0);
+                                StoreRun(in g, y, relu, oh, ow0 + 8, r1);
+                                StoreRun(in g, y, relu, oh, ow0 + 16, r2);
+                                StoreRun(in g, y, relu, oh, ow0 + 24, r3);
+                            }
+                        }
+                        if (pool == null) continue;
+                        if ((r & 1) == 0) { top0 = c0; top1 = c1; top2 = c2; top3 = c3; continue; }
+                        // lane j: the windows of tile j's columns (0, 1) and (2, 3) over rows r − 1 and r, pooled columns
+                        // 2j and 2j + 1 of pooled row oh / 2
+                        var left = PoolOfRelu(top0, top1, c0, c1);
+                        var right = PoolOfRelu(top2, top3, c2, c3);
+                        var lo = Avx.UnpackLow(left, right);   // [l0 r0 l1 r1 | l4 r4 l5 r5]
+                        var hi = Avx.UnpackHigh(left, right);  // [l2 r2 l3 r3 | l6 r6 l7 r7]
+                        var first = Avx.Permute2x128(lo, hi, 0x20);  // tiles 0–3: pooled columns 2·j0 + [0, 8)
+                        var second = Avx.Permute2x128(lo, hi, 0x31); // tiles 4–7
+                        int prow = oh / 2, pcol = 2 * j0;
                         if (pairs)
                         {
-                            StoreRun(in g, y, relu, oh, 0, r0);
-                            StoreRun(in g, y, relu, oh, 8, r1);
-                            StoreRun(in g, y, relu, oh + 4, 0, r2);
-                            StoreRun(in g, y, relu, oh + 4, 8, r3);
+                            if (prow < ph) Store(pool + (nint)prow * pw, 0, pw, first);
+                            if (prow + 2 < ph) Store(pool + (nint)(prow + 2) * pw, 0, pw, second); // the next tile row
                         }
-                        else
+                        else if (prow < ph)
                         {
-                            StoreRun(in g, y, relu, oh, ow0, r0);
-                            StoreRun(in g, y, relu, oh, ow0 + 8, r1);
-                            StoreRun(in g, y, relu, oh, ow0 + 16, r2);
-                            StoreRun(in g, y, relu, oh, ow0 + 24, r3);
+                            if (pcol < pw) Store(pool + (nint)prow * pw, pcol, pw, first);
+                            if (pcol + 8 < pw) Store(pool + (nint)prow * pw, pcol + 8, pw, second);
                         }
                     }
                 }
             return;
         }
         Span<float> u = stackalloc float[24];
+        Span<float> o = stackalloc float[16]; // the tile's output, for the pool
         for (int ty = 0; ty < tilesH; ty++)
             for (int tx = 0; tx < tilesW; tx++)
             {
@@ -393,11 +423,16 @@ public static unsafe partial class Winograd
                 for (int r = 0; r < 4; r++)
                 {
                     At4(u[6 * r], u[6 * r + 1], u[6 * r + 2], u[6 * r + 3], u[6 * r + 4], u[6 * r + 5], out float y0, out float y1, out float y2, out float y3);
-                    Put(g, y, relu, 4 * ty + r, 4 * tx, y0 + bias);
-                    Put(g, y, relu, 4 * ty + r, 4 * tx + 1, y1 + bias);
-                    Put(g, y, relu, 4 * ty + r, 4 * tx + 2, y2 + bias);
-                    Put(g, y, relu, 4 * ty + r, 4 * tx + 3, y3 + bias);
+                    o[4 * r] = y0 + bias; o[4 * r + 1] = y1 + bias; o[4 * r + 2] = y2 + bias; o[4 * r + 3] = y3 + bias;
+                    for (int c = 0; c < 4; c++) Put(g, y, relu, 4 * ty + r, 4 * tx + c, o[4 * r + c]);
                 }
+                if (pool == null) continue;
+                for (int pr = 0; pr < 2; pr++)
+                    for (int pc = 0; pc < 2; pc++)
+                    {
+                        int prow = 2 * ty + pr, pcol = 2 * tx + pc, at = 8 * pr + 2 * pc;
+                        if (prow < ph && pcol < pw) pool[prow * pw + pcol] = PoolOfRelu(o[at], o[at + 1], o[at + 4], o[at + 5]);
+                    }
             }
     }
 

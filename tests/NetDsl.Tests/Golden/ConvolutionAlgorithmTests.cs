@@ -220,6 +220,66 @@ public class ConvolutionAlgorithmTests
         }
     }
 
+    /// <summary>A Winograd convolution pools its ReLU in the output transform at inference (ConvStrategy.FusedPool): the
+    /// output is the training Forward's (whose separate pool keeps the winners) bit for bit, at a batch of several samples
+    /// and of one (split across workers or not); LayerOutput computes the convolution's and the ReLU's outputs that such a
+    /// Forward did not store; and a Backward after it gives the training Forward's gradients.</summary>
+    [Theory]
+    [InlineData("f4", 5, 2)]
+    [InlineData("f4", 1, 2)]
+    [InlineData("f4", 1, 1)]
+    [InlineData("f2-odd", 4, 2)]
+    [InlineData("f2-odd", 1, 2)]
+    public void AnInferenceForwardThatPoolsInTheWinogradTransformGivesTheTrainingBits(string kind, int batch, int workers)
+    {
+        INetwork Create() => kind == "f4" ? new WinogradReluPool(5, 1, workers) : new WinogradReluPoolOdd(5, 1, workers);
+        var n = Create();
+        var reference = Create(); // training Forwards only: the separate pool
+        try
+        {
+            TestInputs.Uniform(n.ParameterCount, 31).CopyTo(n.Parameters);
+            n.Parameters.CopyTo(reference.Parameters);
+            n.ComputeInputGradient = reference.ComputeInputGradient = true;
+            var dy = TestInputs.Uniform(batch * n.OutputSize, 33);
+            // n's buffers first hold another input's training Forward, so that nothing stale passes for the inference's.
+            n.Forward(TestInputs.Uniform(batch * n.InputSize, 34), batch, training: true);
+            var x = TestInputs.Uniform(batch * n.InputSize, 32);
+            x[7] = float.NaN; // a NaN input: the same bits through either path
+
+            var expected = reference.Forward(x, batch, training: true).ToArray();
+            var conv = reference.LayerOutput(0).ToArray();
+            var relu = reference.LayerOutput(1).ToArray();
+            reference.ZeroGradients();
+            reference.Backward(dy, batch);
+
+            var pooled = n.Forward(x, batch).ToArray();
+            Assert.Equal(expected.Select(BitConverter.SingleToInt32Bits), pooled.Select(BitConverter.SingleToInt32Bits));
+            n.ZeroGradients();
+            n.Backward(dy, batch); // the winners found again, from the ReLU's output computed now
+            Assert.Equal(reference.Gradients.ToArray().Select(BitConverter.SingleToInt32Bits), n.Gradients.ToArray().Select(BitConverter.SingleToInt32Bits));
+            Assert.Equal(reference.InputGradient.ToArray().Select(BitConverter.SingleToInt32Bits), n.InputGradient.ToArray().Select(BitConverter.SingleToInt32Bits));
+
+            n.Forward(x, batch);
+            Assert.Equal(relu.Select(BitConverter.SingleToInt32Bits), n.LayerOutput(1).ToArray().Select(BitConverter.SingleToInt32Bits));
+            Assert.Equal(conv.Select(BitConverter.SingleToInt32Bits), n.LayerOutput(0).ToArray().Select(BitConverter.SingleToInt32Bits));
+            // The pool's definition over the ReLU's output, where no NaN reached the window.
+            int c = 16, h = n is WinogradReluPool ? 14 : 9, w = n is WinogradReluPool ? 14 : 10, oh = h / 2, ow = w / 2;
+            for (int p = 0; p < batch * c; p++)
+                for (int i = 0; i < oh; i++)
+                    for (int j = 0; j < ow; j++)
+                    {
+                        int at = (p * h + 2 * i) * w + 2 * j;
+                        float max = Math.Max(Math.Max(relu[at], relu[at + 1]), Math.Max(relu[at + w], relu[at + w + 1]));
+                        if (!float.IsNaN(max)) Assert.Equal(max, pooled[(p * oh + i) * ow + j]);
+                    }
+        }
+        finally
+        {
+            ((IDisposable)n).Dispose();
+            ((IDisposable)reference).Dispose();
+        }
+    }
+
     [Fact]
     public void APoolSplitAcrossWorkersForOneSampleGivesTheBatchBitsAndTheDefinition()
     {

@@ -111,4 +111,64 @@ public class WinogradTests
         Assert.Contains("multiple of 8", Assert.Throws<ArgumentOutOfRangeException>(() => Winograd.Forward(ws, new float[288], false, default, new float[256], new float[512], 1, 4, 8)).Message);
         Assert.Contains("must be 2 or 4", Assert.Throws<ArgumentOutOfRangeException>(() => new WinogradWorkspace(g, 8, 1, outputTile: 3)).Message);
     }
+
+    /// <summary>The fused ReLU and 2×2 max pool (the <c>pool</c> output) against storing the ReLU and pooling it with
+    /// <see cref="Pool.Max2x2"/>: the same bits, over both tiles, both vector layouts of F(4×4) (two tile rows per vector
+    /// and one), odd output sizes (the last row or column unpooled), a channel range, several samples, and NaN, ±0 and
+    /// ties in the windows.</summary>
+    [Theory]
+    [InlineData(32, 64, 14, 14, 1, 4)]  // the sample cnn's conv2: four tiles a row, two tile rows per vector
+    [InlineData(32, 64, 14, 14, 3, 2)]
+    [InlineData(3, 16, 28, 28, 2, 4)]   // seven tiles a row: one tile row per vector
+    [InlineData(3, 16, 28, 28, 2, 2)]   // fourteen tiles a row: two vectors of tiles
+    [InlineData(4, 8, 13, 11, 2, 4)]    // odd output: its last row and column are in no window
+    [InlineData(4, 8, 13, 11, 1, 2)]
+    [InlineData(5, 9, 10, 15, 2, 4)]    // four tiles a row, an odd number of tile rows; 9 channels: a partial panel
+    [InlineData(2, 8, 37, 38, 1, 4)]    // more than 8 tiles across a row
+    public void TheFusedPoolGivesTheBitsOfPoolingTheStoredRelu(int inC, int outC, int h, int wd, int samples, int tile)
+    {
+        var g = new ConvGeometry(inC, h, wd, 3, 3, 1, 1, 1, 1, 1, h, wd);
+        float[] x = TestInputs.Uniform(samples * inC * h * wd, 21), w = TestInputs.Uniform(outC * inC * 9, 22), bias = TestInputs.Uniform(outC, 23);
+        // A NaN input spreads to the outputs that see it; a zero weight column and zero bias for channel 1 give ties at 0.
+        x[x.Length / 2 + 3] = float.NaN;
+        for (int k = 0; k < inC * 9; k++) w[inC * 9 + k] = 0f;
+        bias[1] = 0f;
+        int ph = h / 2, pw = wd / 2, plane = h * wd;
+        var ws = new WinogradWorkspace(g, outC, samples, tile);
+        var relu = new float[samples * outC * plane];
+        Winograd.Forward(ws, w, false, bias, x, default, samples, 0, outC, relu: relu);
+        var expected = new float[samples * outC * ph * pw];
+        Pool.Max2x2(samples * outC, h, wd, relu, expected, default);
+
+        var pooled = new float[expected.Length];
+        pooled.AsSpan().Fill(-1234f);
+        Winograd.Forward(new WinogradWorkspace(g, outC, samples, tile), w, false, bias, x, default, samples, 0, outC, pool: pooled);
+        for (int i = 0; i < expected.Length; i++)
+            Assert.True(BitConverter.SingleToInt32Bits(expected[i]) == BitConverter.SingleToInt32Bits(pooled[i]), $"pooled[{i}]: {pooled[i]}, pooling the ReLU gives {expected[i]}");
+        // (Whether the NaN survives the ReLU depends on the width, as in the unfused layers: either way the same bits as they give.)
+
+        // A channel range writes only its channels' pooled planes, and the ReLU alongside when asked.
+        if (outC < 16) return;
+        var part = new float[expected.Length];
+        part.AsSpan().Fill(-1234f);
+        var reluPart = new float[relu.Length];
+        Winograd.Forward(new WinogradWorkspace(g, outC, samples, tile), w, false, bias, x, default, samples, 8, 16, relu: reluPart, pool: part);
+        for (int i = 0; i < part.Length; i++)
+        {
+            int channel = i / (ph * pw) % outC;
+            if (channel is >= 8 and < 16) Assert.Equal(BitConverter.SingleToInt32Bits(expected[i]), BitConverter.SingleToInt32Bits(part[i]));
+            else Assert.Equal(-1234f, part[i]);
+        }
+        for (int i = 0; i < relu.Length; i++)
+            if (i / plane % outC is >= 8 and < 16) Assert.Equal(BitConverter.SingleToInt32Bits(relu[i]), BitConverter.SingleToInt32Bits(reluPart[i]));
+    }
+
+    [Fact]
+    public void AShortPoolOutputIsRefusedWithItsShape()
+    {
+        var g = new ConvGeometry(4, 8, 8, 3, 3, 1, 1, 1, 1, 1, 8, 8);
+        var e = Assert.Throws<ArgumentException>(() => Winograd.Forward(new WinogradWorkspace(g, 8, 1), new float[288], false, default, new float[256], default, 1, 0, 8, pool: new float[100]));
+        Assert.Contains("expected 128 (8×4×4 a sample)", e.Message);
+        Assert.Contains("all empty", Assert.Throws<ArgumentException>(() => Winograd.Forward(new WinogradWorkspace(g, 8, 1), new float[288], false, default, new float[256], default, 1, 0, 8)).Message);
+    }
 }

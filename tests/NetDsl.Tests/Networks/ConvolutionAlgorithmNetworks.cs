@@ -67,6 +67,21 @@ public partial class PoolSplit;
 public partial class ReluFoldedIntoPool;
 #pragma warning restore NDSL0202
 
+/// <summary>Winograd F(4×4) (14 columns: two tile rows per vector), its ReLU and a 2×2 max pool: an inference Forward pools
+/// in the output transform and stores no ReLU output (ConvStrategy.FusedPool).</summary>
+[Network(16, 14, 14)]
+[Conv2D(16, 3, Padding = 1)] [ReLU]
+[MaxPool2D(2)]
+public partial class WinogradReluPool;
+
+/// <summary>The same through Winograd F(2×2) (10 columns), with an odd height: the last row is in no window.</summary>
+#pragma warning disable NDSL0202
+[Network(16, 9, 10)]
+[Conv2D(16, 3, Padding = 1)] [ReLU]
+[MaxPool2D(2)]
+public partial class WinogradReluPoolOdd;
+#pragma warning restore NDSL0202
+
 /// <summary>LeNet-5's first stage: a batch of one splits the direct convolution's output rows (6 channels are too few to
 /// share) in pairs, and runs the tanh and the 2×2 average pool inside that split.</summary>
 [Network(1, 28, 28)]
