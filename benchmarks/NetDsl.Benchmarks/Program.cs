@@ -49,7 +49,7 @@ public static class Program
         Thread.CurrentThread.CurrentCulture = CultureInfo.InvariantCulture;
         var threads = new List<int>();
         var names = new List<string>();
-        bool quick = false, abDeterminism = false;
+        bool quick = false, abDeterminism = false, abWinograd = false;
         int rounds = 0;
         string device = "cpu";
         bool requireGpu = false;
@@ -67,11 +67,12 @@ public static class Program
                 case "--nondeterministic": NetDsl.Kernels.WorkerPool.DeterministicReduction = false; Tags += " reduction=per-worker"; break;
                 // Deterministic against per-worker reduction in one process, alternating short rounds (fair on a busy machine).
                 case "--determinism-ab": abDeterminism = true; break;
+                case "--winograd-weight-gradient-ab": abWinograd = true; break;
                 case "--device": device = args[++i].ToLowerInvariant(); break;
                 // With --device gpu: fail instead of falling back to ILGPU's CPU simulator (for runs on a GPU machine).
                 case "--require-gpu": requireGpu = true; break;
                 case "-h" or "--help":
-                    Console.WriteLine("usage: NetDsl.Benchmarks [--quick] [--threads 1,2] [--nets LeNet5,FashionCnn,Vgg,ResNet,CnnConv1,CnnConv2] [--tag k=v] [--metrics b1,b256,train] [--rounds N] [--nondeterministic] [--determinism-ab] [--device cpu|gpu] [--require-gpu]");
+                    Console.WriteLine("usage: NetDsl.Benchmarks [--quick] [--threads 1,2] [--nets LeNet5,FashionCnn,Vgg,ResNet,CnnConv1,CnnConv2] [--tag k=v] [--metrics b1,b256,train] [--rounds N] [--nondeterministic] [--determinism-ab] [--winograd-weight-gradient-ab] [--device cpu|gpu] [--require-gpu]");
                     return 0;
                 default: Console.Error.WriteLine("unknown option " + args[i]); return 2;
             }
@@ -88,6 +89,11 @@ public static class Program
 #pragma warning disable IL2026, IL3050 // ILGPU compiles kernels at run time
             return GpuBenchmark.Run(names, n => Nets.First(x => x.Name == n).FwdFlops, gpuData.TestX, gpuData.TrainY, requireGpu, (net, metric, value, vals) => Out(net, 0, metric, value, vals));
 #pragma warning restore IL2026, IL3050
+        }
+        if (abWinograd)
+        {
+            WinogradWeightGradientAB(quick ? 15 : 41);
+            return 0;
         }
         var data = LoadData();
         if (abDeterminism)
@@ -207,6 +213,40 @@ public static class Program
             Out(spec.Name, threads, "infer_b256_gflops", m * spec.FwdFlops / 1e9);
         }
 
+    }
+
+    /// <summary>The sample cnn's conv2 weight gradient alone (32 → 64 channels, 14×14, 3 samples a call as the generated
+    /// backward pass calls it), in F(2×2) and in F(4×4) tiles, alternating rounds of 200 calls in one process; prints the
+    /// median µs per sample of each and their ratio. The whole training step is too noisy on two vCPUs to show a change
+    /// of a few percent; this kernel alone is not.</summary>
+    static void WinogradWeightGradientAB(int rounds)
+    {
+        var g = new NetDsl.Kernels.ConvGeometry(32, 14, 14, 3, 3, 1, 1, 1, 1, 1, 14, 14);
+        const int samples = 3, calls = 200;
+        var rng = new Random(1);
+        float[] x = new float[samples * 32 * 196], dy = new float[samples * 64 * 196], dWeight = new float[64 * 32 * 9];
+        for (int i = 0; i < x.Length; i++) x[i] = (float)rng.NextDouble();
+        for (int i = 0; i < dy.Length; i++) dy[i] = (float)rng.NextDouble() - 0.5f;
+        var workspaces = new[] { new NetDsl.Kernels.WinogradWorkspace(g, 64, samples, 2), new NetDsl.Kernels.WinogradWorkspace(g, 64, samples, 4) };
+        double Round(NetDsl.Kernels.WinogradWorkspace ws)
+        {
+            long t0 = Stopwatch.GetTimestamp();
+            for (int k = 0; k < calls; k++)
+            {
+                NetDsl.Kernels.Winograd.WeightGradient(ws, x, dy, samples);
+                if (k % 21 == 20) NetDsl.Kernels.Winograd.AddWeightGradient(ws, dWeight); // a slice's worth of calls, as in a step
+            }
+            NetDsl.Kernels.Winograd.AddWeightGradient(ws, dWeight);
+            return Stopwatch.GetElapsedTime(t0).TotalMicroseconds / calls / samples;
+        }
+        foreach (var ws in workspaces) { Round(ws); Round(ws); } // warm-up: tiered compilation
+        var times = new[] { new List<double>(), new List<double>() };
+        for (int r = 0; r < rounds; r++)
+            for (int w = 0; w < 2; w++) times[w].Add(Round(workspaces[w]));
+        double f2 = Median(times[0]), f4 = Median(times[1]);
+        Console.WriteLine($"peer=netdsl kernel=winograd_weight_gradient net=CnnConv2 tile=2 metric=us_per_sample value={f2:F2} min={times[0].Min():F2} max={times[0].Max():F2} n={rounds}");
+        Console.WriteLine($"peer=netdsl kernel=winograd_weight_gradient net=CnnConv2 tile=4 metric=us_per_sample value={f4:F2} min={times[1].Min():F2} max={times[1].Max():F2} n={rounds}");
+        Console.WriteLine($"peer=netdsl kernel=winograd_weight_gradient net=CnnConv2 metric=f2_over_f4 value={f2 / f4:F3}");
     }
 
     // ---- training, batch 64, SGD momentum 0.9 lr 0.01 ----

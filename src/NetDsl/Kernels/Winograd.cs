@@ -7,8 +7,8 @@ using System.Runtime.Intrinsics.X86;
 namespace NetDsl.Kernels;
 
 /// <summary>
-/// One worker's scratch for <see cref="Winograd"/> on one convolution: F(2×2)'s buffers (<see cref="WinogradDomain"/>),
-/// F(4×4)'s too when the forward pass is in 4×4 tiles, and the weight gradient's sums and products.
+/// One worker's scratch for <see cref="Winograd"/> on one convolution: the buffers of its tile, F(2×2) or F(4×4)
+/// (<see cref="WinogradDomain"/>), and the weight gradient's sums and products.
 /// </summary>
 public sealed class WinogradWorkspace
 {
@@ -18,7 +18,7 @@ public sealed class WinogradWorkspace
     /// <param name="outC">Its output channels.</param>
     /// <param name="maxSamples">The most samples one call takes.</param>
     /// <param name="outputTile">The forward pass's output tile: 2 (F(2×2, 3×3)) or 4 (F(4×4, 3×3), Winograd4.cs). The
-    /// weight gradient is F(2×2, 3×3) either way.</param>
+    /// weight gradient takes the same tile.</param>
     public WinogradWorkspace(in ConvGeometry geometry, int outC, int maxSamples, int outputTile = 2)
     {
         if (outputTile is not (2 or 4)) throw new ArgumentOutOfRangeException(nameof(outputTile), outputTile, "WinogradWorkspace: outputTile must be 2 or 4");
@@ -29,24 +29,23 @@ public sealed class WinogradWorkspace
         OutC = outC;
         MaxSamples = maxSamples;
         PackedSize = PackedGemm.PackedASize(outC, geometry.InC);
-        // F(2×2)'s transformed input and products serve the weight gradient in any case; its packed weights only a forward
-        // pass in F(2×2).
-        Domain2 = new WinogradDomain(geometry, outC, maxSamples, 2, outputTile == 2 ? PackedSize : 0);
-        ForwardDomain = outputTile == 2 ? Domain2 : new WinogradDomain(geometry, outC, maxSamples, 4, PackedSize);
-        DU = new AlignedBuffer(checked(16 * outC * geometry.InC));
+        ForwardDomain = new WinogradDomain(geometry, outC, maxSamples, outputTile, PackedSize);
+        DU = new AlignedBuffer(checked(GradientDomain.Points * outC * geometry.InC));
         // The weight gradient's products: one point's adjoint packed for PackedGemm, and its transformed input transposed.
-        PackedM = new AlignedBuffer(checked(PackedGemm.PackedASize(outC, maxSamples * Tiles)));
-        VT = new AlignedBuffer(checked(maxSamples * Tiles * geometry.InC));
+        PackedM = new AlignedBuffer(checked(PackedGemm.PackedASize(outC, maxSamples * GradientDomain.Tiles)));
+        VT = new AlignedBuffer(checked(maxSamples * GradientDomain.Tiles * geometry.InC));
     }
 
     /// <summary>The forward pass's output tile: 2 or 4.</summary>
     public int OutputTile => ForwardDomain.Tile;
     /// <summary>4×4 output tiles per sample (<see cref="OutputTile"/> 4; 0 otherwise).</summary>
     public int Tiles4 => OutputTile == 4 ? ForwardDomain.Tiles : 0;
-    /// <summary>F(2×2)'s buffers (the weight gradient's, and the forward pass's in F(2×2)).</summary>
-    internal WinogradDomain Domain2 { get; }
-    /// <summary>The forward pass's buffers: <see cref="Domain2"/>, or F(4×4)'s.</summary>
+    /// <summary>The forward pass's buffers, in its tile.</summary>
     internal WinogradDomain ForwardDomain { get; }
+    /// <summary>The weight gradient's: the forward pass's tile (its V and M are scratch between calls). In F(4×4) the
+    /// products over the channels take 36 · 16 = 576 multiply-adds per 14×14 plane and channel pair against F(2×2)'s
+    /// 16 · 49 = 784, and the transforms handle fewer values.</summary>
+    internal WinogradDomain GradientDomain => ForwardDomain;
 
     /// <summary>The convolution this workspace is for.</summary>
     public ConvGeometry Geometry { get; }
@@ -55,12 +54,12 @@ public sealed class WinogradWorkspace
     /// <summary>Most samples one call takes.</summary>
     public int MaxSamples { get; }
     /// <summary>2×2 output tiles per sample.</summary>
-    public int Tiles => Domain2.Tiles;
-    /// <summary>Row stride of F(2×2)'s V and M.</summary>
-    public int Ld => Domain2.Ld;
+    public int Tiles => Winograd.TilesOf(Geometry);
+    /// <summary>Row stride of the forward pass's V and M.</summary>
+    public int Ld => ForwardDomain.Ld;
     /// <summary>Floats of one point's packed weights.</summary>
     internal int PackedSize { get; }
-    /// <summary>The weight gradient in the transform domain, [16][OutC, InC], summed over a backward pass's samples.</summary>
+    /// <summary>The weight gradient in the transform domain, [16 or 36][OutC, InC], summed over a backward pass's samples.</summary>
     internal AlignedBuffer DU { get; }
     /// <summary>M[ξ] [OutC, tiles] packed in panels (<see cref="PackedGemm.PackA"/>), for the weight gradient's product.</summary>
     internal AlignedBuffer PackedM { get; }
@@ -248,14 +247,19 @@ public static unsafe partial class Winograd
         if (samples < 1 || samples > ws.MaxSamples) throw new ArgumentOutOfRangeException(nameof(samples), samples, $"Winograd.WeightGradient: samples must be between 1 and {ws.MaxSamples}");
         if (x.Length < samples * inSize) throw new ArgumentException($"Winograd.WeightGradient: x has {x.Length} floats, expected {samples * inSize}.", nameof(x));
         if (dy.Length < samples * outSize) throw new ArgumentException($"Winograd.WeightGradient: dy has {dy.Length} floats, expected {samples * outSize}.", nameof(dy));
-        var d = ws.Domain2;
+        var d = ws.GradientDomain;
         int tiles = d.Tiles, ld = d.Ld, n = samples * tiles;
         fixed (float* px = x, pv = d.V.Span, pdy = dy, pm = d.M.Span)
         {
-            InputTiles(in g, px, pv, samples, d);
+            if (d.Tile == 4) InputTiles4(in g, px, pv, samples, d);
+            else InputTiles(in g, px, pv, samples, d);
             for (int s = 0; s < samples; s++)
                 for (int o = 0; o < outC; o++)
-                    OutputAdjoint(in g, pdy + (nint)s * outSize + (nint)o * g.OutH * g.OutW, pm + (nint)o * ld + s * tiles, d.PlaneM);
+                {
+                    float* plane = pdy + (nint)s * outSize + (nint)o * g.OutH * g.OutW, mt = pm + (nint)o * ld + s * tiles;
+                    if (d.Tile == 4) OutputAdjoint4(in g, plane, mt, d.PlaneM);
+                    else OutputAdjoint(in g, plane, mt, d.PlaneM);
+                }
         }
         var du = ws.DU.Span;
         // dU[ξ] [OutC, InC] += M[ξ] [OutC, n] · V[ξ]ᵀ [n, InC]: a packed GEMM over V[ξ] transposed. As dot products along the
@@ -263,7 +267,7 @@ public static unsafe partial class Winograd
         // each dot product's final sum cost a third of its multiply-adds.
         var packedM = ws.PackedM.Span;
         var vt = ws.VT.Span;
-        for (int xi = 0; xi < 16; xi++)
+        for (int xi = 0; xi < d.Points; xi++)
         {
             PackedGemm.PackA(outC, n, d.M.Span.Slice(xi * d.PlaneM), ld, 1, packedM);
             PackedGemm.Transpose(inC, n, d.V.Span.Slice(xi * d.PlaneV), ld, vt, inC);
@@ -282,6 +286,11 @@ public static unsafe partial class Winograd
         if (!ws.HasGradient) return;
         ws.HasGradient = false;
         var du = ws.DU.Span;
+        if (ws.GradientDomain.Tile == 4)
+        {
+            AddWeightGradient4(du, pair, dWeight);
+            return;
+        }
         Span<float> t = stackalloc float[12];
         for (int p = 0; p < pair; p++)
         {

@@ -436,6 +436,158 @@ public static unsafe partial class Winograd
             }
     }
 
+    // ---------------------------------------------------------------- the weight gradient: dM = A dy Aᵀ, dg = Gᵀ dU G
+
+    // A (6×4) applied to four values d0..d3 (the adjoint of At4): dm0 = d0, dm1 = (d0 + d2) + (d1 + d3),
+    //   dm2 = (d0 + d2) − (d1 + d3), dm3 = (d0 + 4d2) + (2d1 + 8d3), dm4 = (d0 + 4d2) − (2d1 + 8d3), dm5 = d3.
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void A4(float d0, float d1, float d2, float d3, Span<float> m, int at, int stride)
+    {
+        float e = d0 + d2, f = d1 + d3, g = d0 + 4f * d2, h = 2f * d1 + 8f * d3;
+        m[at] = d0;
+        m[at + stride] = e + f;
+        m[at + 2 * stride] = e - f;
+        m[at + 3 * stride] = g + h;
+        m[at + 4 * stride] = g - h;
+        m[at + 5 * stride] = d3;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void A4(Vector256<float> d0, Vector256<float> d1, Vector256<float> d2, Vector256<float> d3, Vector256<float>* m, int stride)
+    {
+        Vector256<float> e = d0 + d2, f = d1 + d3, g = d0 + Vector256.Create(4f) * d2, h = Vector256.Create(2f) * d1 + Vector256.Create(8f) * d3;
+        m[0] = d0;
+        m[stride] = e + f;
+        m[2 * stride] = e - f;
+        m[3 * stride] = g + h;
+        m[4 * stride] = g - h;
+        m[5 * stride] = d3;
+    }
+
+    /// <summary>One output channel of one sample for the weight gradient: each 4×4 tile of dy (zero past the edges) as
+    /// dM = A dy Aᵀ (6×6) into m[ξ·ldXi + t], ξ = 6·row + column as in <see cref="OutputTile4"/>. The vector path reads
+    /// the tiles as OutputTile4 writes them (two tile rows per vector where a row is four tiles) and undoes
+    /// <see cref="Interleave4"/>; the same operations per element as the scalar one, so the same bits.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void OutputAdjoint4(in ConvGeometry g, float* dy, float* m, nint ldXi)
+    {
+        int tilesH = (g.OutH + 3) / 4, tilesW = (g.OutW + 3) / 4;
+        if (Avx2.IsSupported)
+        {
+            Vector256<float>* t = stackalloc Vector256<float>[24]; // A dy: 6 rows × 4 columns
+            Vector256<float>* c = stackalloc Vector256<float>[16]; // dy: 4 rows × 4 columns, lane j tile j
+            Vector256<float>* u = stackalloc Vector256<float>[6];
+            bool pairs = tilesW == 4;
+            for (int ty = 0; ty < tilesH; ty += pairs ? 2 : 1)
+                for (int j0 = 0; j0 < tilesW; j0 += 8)
+                {
+                    for (int r = 0; r < 4; r++)
+                    {
+                        int oh = 4 * ty + r;
+                        Vector256<float> r0, r1, r2, r3;
+                        if (pairs)
+                        {
+                            r0 = Row(in g, dy, oh, 0);
+                            r1 = Row(in g, dy, oh, 8);
+                            r2 = Row(in g, dy, oh + 4, 0);
+                            r3 = Row(in g, dy, oh + 4, 8);
+                        }
+                        else
+                        {
+                            int ow0 = 4 * j0;
+                            r0 = Row(in g, dy, oh, ow0);
+                            r1 = Row(in g, dy, oh, ow0 + 8);
+                            r2 = Row(in g, dy, oh, ow0 + 16);
+                            r3 = Row(in g, dy, oh, ow0 + 24);
+                        }
+                        Deinterleave4(r0, r1, r2, r3, out c[4 * r], out c[4 * r + 1], out c[4 * r + 2], out c[4 * r + 3]);
+                    }
+                    for (int col = 0; col < 4; col++) A4(c[col], c[4 + col], c[8 + col], c[12 + col], t + col, 4);
+                    float* dst = m + ty * tilesW + j0;
+                    for (int a = 0; a < 6; a++)
+                    {
+                        A4(t[4 * a], t[4 * a + 1], t[4 * a + 2], t[4 * a + 3], u, 1);
+                        for (int b = 0; b < 6; b++) Avx.Store(dst + (6 * a + b) * ldXi, u[b]);
+                    }
+                }
+            return;
+        }
+        Span<float> d = stackalloc float[16];
+        Span<float> ts = stackalloc float[24];
+        Span<float> us = stackalloc float[36];
+        for (int ty = 0; ty < tilesH; ty++)
+            for (int tx = 0; tx < tilesW; tx++)
+            {
+                for (int r = 0; r < 4; r++)
+                    for (int q = 0; q < 4; q++)
+                    {
+                        int oh = 4 * ty + r, ow = 4 * tx + q;
+                        d[4 * r + q] = oh < g.OutH && ow < g.OutW ? dy[oh * g.OutW + ow] : 0f;
+                    }
+                for (int col = 0; col < 4; col++) A4(d[col], d[4 + col], d[8 + col], d[12 + col], ts, col, 4);
+                for (int a = 0; a < 6; a++) A4(ts[4 * a], ts[4 * a + 1], ts[4 * a + 2], ts[4 * a + 3], us, 6 * a, 1);
+                float* dst = m + ty * tilesW + tx;
+                for (int xi = 0; xi < 36; xi++) dst[xi * ldXi] = us[xi];
+            }
+    }
+
+    /// <summary>Eight columns of dy's row <paramref name="oh"/> from <paramref name="ow"/>; zero past the edges.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Row(in ConvGeometry g, float* dy, int oh, int ow) =>
+        oh < g.OutH ? Load(dy + (nint)oh * g.OutW, ow, g.OutW) : Vector256<float>.Zero;
+
+    /// <summary>The inverse of <see cref="Interleave4"/>: lane j of c_k = column 4j + k of the runs r0 … r3.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Deinterleave4(Vector256<float> r0, Vector256<float> r1, Vector256<float> r2, Vector256<float> r3,
+        out Vector256<float> c0, out Vector256<float> c1, out Vector256<float> c2, out Vector256<float> c3)
+    {
+        var u0 = Avx.Permute2x128(r0, r2, 0x20); // tile 0 | tile 4
+        var u1 = Avx.Permute2x128(r0, r2, 0x31); // tile 1 | tile 5
+        var u2 = Avx.Permute2x128(r1, r3, 0x20); // tile 2 | tile 6
+        var u3 = Avx.Permute2x128(r1, r3, 0x31); // tile 3 | tile 7
+        var t0 = Avx.UnpackLow(u0, u1);  // c0_0 c0_1 c1_0 c1_1 | c0_4 c0_5 c1_4 c1_5
+        var t1 = Avx.UnpackHigh(u0, u1); // c2_0 c2_1 c3_0 c3_1 | …
+        var t2 = Avx.UnpackLow(u2, u3);  // c0_2 c0_3 c1_2 c1_3 | …
+        var t3 = Avx.UnpackHigh(u2, u3);
+        c0 = Avx.Shuffle(t0, t2, 0x44);
+        c1 = Avx.Shuffle(t0, t2, 0xEE);
+        c2 = Avx.Shuffle(t1, t3, 0x44);
+        c3 = Avx.Shuffle(t1, t3, 0xEE);
+    }
+
+    /// <summary>Gᵀ (3×6) times a 6-vector z: the adjoint of G4: a = z0/4 − (z1 + z2)/6 + (z3 + z4)/24,
+    /// b = (z2 − z1)/6 + (z3 − z4)/12, c = (z3 + z4 − z1 − z2)/6 + z5.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void G4T(float z0, float z1, float z2, float z3, float z4, float z5, out float a, out float b, out float c)
+    {
+        float p = z1 + z2, q = z3 + z4;
+        a = z0 * 0.25f - p * Sixth + q * (Sixth * 0.25f);
+        b = (z2 - z1) * Sixth + (z3 - z4) * (Sixth * 0.5f);
+        c = (q - p) * Sixth + z5;
+    }
+
+    /// <summary>dWeight [pairs, 3, 3] += Gᵀ dU G for F(4×4)'s dU [36][pairs].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void AddWeightGradient4(ReadOnlySpan<float> du, int pair, Span<float> dWeight)
+    {
+        Span<float> t = stackalloc float[18]; // Gᵀ dU: 3×6
+        for (int p = 0; p < pair; p++)
+        {
+            for (int j = 0; j < 6; j++)
+                G4T(du[j * pair + p], du[(6 + j) * pair + p], du[(12 + j) * pair + p], du[(18 + j) * pair + p], du[(24 + j) * pair + p], du[(30 + j) * pair + p],
+                    out t[j], out t[6 + j], out t[12 + j]);
+            var dw = dWeight.Slice(p * 9, 9);
+            for (int i = 0; i < 3; i++)
+            {
+                G4T(t[6 * i], t[6 * i + 1], t[6 * i + 2], t[6 * i + 3], t[6 * i + 4], t[6 * i + 5], out float a, out float b, out float c);
+                dw[3 * i] += a;
+                dw[3 * i + 1] += b;
+                dw[3 * i + 2] += c;
+            }
+        }
+    }
+
     /// <summary>Lane j of c0 … c3 holds columns 4j … 4j + 3: r0 = columns 0–7 (tiles 0, 1), r1 = 8–15, r2 = 16–23, r3 = 24–31.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Interleave4(Vector256<float> c0, Vector256<float> c1, Vector256<float> c2, Vector256<float> c3,

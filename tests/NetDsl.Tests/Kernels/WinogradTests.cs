@@ -1,4 +1,5 @@
 using System;
+using System.Linq;
 using NetDsl.Kernels;
 using NetDsl.Tests.Infrastructure;
 using Xunit;
@@ -45,6 +46,36 @@ public class WinogradTests
         var dx = new float[samples * inC * h * wd];
         Winograd.Forward(wsBack, w, transposedWeight: true, default, dy, dx, samples, 0, inC);
         ConvolutionReference.Close(ConvolutionReference.Stride1(x, w, null, dy, samples, inC, h, wd, outC, 3, oh, ow, pt, pl).Dx, dx, "dx");
+    }
+
+    /// <summary>The weight gradient in the forward pass's tile (F(2×2): 16 points; F(4×4): 36, A dy Aᵀ and Gᵀ dU G)
+    /// against the definition: several calls summed before one AddWeightGradient, added to what dWeight held; odd sizes,
+    /// both F(4×4) layouts (two tile rows per vector and one), unequal padding.</summary>
+    [Theory]
+    [InlineData(32, 64, 14, 14, 1, 1, 1, 1, 3, 4)]   // the sample cnn's conv2: four tiles a row, two tile rows per vector
+    [InlineData(32, 64, 14, 14, 1, 1, 1, 1, 3, 2)]
+    [InlineData(6, 8, 10, 15, 1, 1, 1, 1, 2, 4)]     // four tiles a row, an odd number of tile rows
+    [InlineData(4, 17, 37, 38, 1, 0, 2, 1, 2, 4)]    // more than 8 tiles across a row; unequal padding
+    [InlineData(3, 8, 7, 9, 0, 0, 0, 0, 2, 4)]       // valid convolution, partial last tiles
+    [InlineData(5, 9, 5, 6, 2, 2, 2, 2, 1, 4)]       // padding 2
+    [InlineData(5, 9, 5, 6, 2, 2, 2, 2, 1, 2)]
+    public void TheWeightGradientMatchesTheDefinition(int inC, int outC, int h, int wd, int pt, int pb, int pl, int pr, int samples, int tile)
+    {
+        int oh = h + pt + pb - 2, ow = wd + pl + pr - 2, calls = 2;
+        float[] x = TestInputs.Uniform(calls * samples * inC * h * wd, 41), dy = TestInputs.Uniform(calls * samples * outC * oh * ow, 42);
+        float[] w = TestInputs.Uniform(outC * inC * 9, 43), before = TestInputs.Uniform(outC * inC * 9, 44);
+        var g = new ConvGeometry(inC, h, wd, 3, 3, 1, 1, pt, pl, 1, oh, ow);
+        var ws = new WinogradWorkspace(g, outC, samples, tile);
+        var dWeight = (float[])before.Clone();
+        for (int call = 0; call < calls; call++)
+            Winograd.WeightGradient(ws, x.AsSpan(call * samples * inC * h * wd), dy.AsSpan(call * samples * outC * oh * ow), samples);
+        Winograd.AddWeightGradient(ws, dWeight);
+        var dw = ConvolutionReference.Stride1(x, w, null, dy, calls * samples, inC, h, wd, outC, 3, oh, ow, pt, pl).Dw;
+        ConvolutionReference.Close(dw.Select((v, i) => v + before[i]).ToArray(), dWeight, "dWeight");
+        // The sum was consumed: a second AddWeightGradient adds nothing.
+        var again = (float[])dWeight.Clone();
+        Winograd.AddWeightGradient(ws, again);
+        Assert.Equal(dWeight, again);
     }
 
     [Theory]
