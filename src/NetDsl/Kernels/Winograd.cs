@@ -291,8 +291,34 @@ public static unsafe partial class Winograd
             AddWeightGradient4(du, pair, dWeight);
             return;
         }
+        int p = 0;
+        if (Avx2.IsSupported)
+        {
+            // Eight channel pairs at a time: dU's 16 planes are contiguous along the pairs.
+            Vector256<float>* tv = stackalloc Vector256<float>[12];
+            float* k = stackalloc float[72]; // the eight pairs' 3×3 results, [tap][pair]
+            fixed (float* pdu = du, pdw = dWeight)
+                for (; p + 8 <= pair; p += 8)
+                {
+                    for (int j = 0; j < 4; j++)
+                        GT(Avx.LoadVector256(pdu + j * pair + p), Avx.LoadVector256(pdu + (4 + j) * pair + p), Avx.LoadVector256(pdu + (8 + j) * pair + p),
+                            Avx.LoadVector256(pdu + (12 + j) * pair + p), out tv[j], out tv[4 + j], out tv[8 + j]);
+                    for (int i = 0; i < 3; i++)
+                    {
+                        GT(tv[4 * i], tv[4 * i + 1], tv[4 * i + 2], tv[4 * i + 3], out var a, out var b, out var c);
+                        Avx.Store(k + (3 * i) * 8, a);
+                        Avx.Store(k + (3 * i + 1) * 8, b);
+                        Avx.Store(k + (3 * i + 2) * 8, c);
+                    }
+                    for (int l = 0; l < 8; l++)
+                    {
+                        float* dw = pdw + (nint)(p + l) * 9;
+                        for (int tap = 0; tap < 9; tap++) dw[tap] += k[tap * 8 + l];
+                    }
+                }
+        }
         Span<float> t = stackalloc float[12];
-        for (int p = 0; p < pair; p++)
+        for (; p < pair; p++)
         {
             // t = Gᵀ dU (3×4), column by column; then each row of t times G
             for (int j = 0; j < 4; j++)
@@ -306,6 +332,18 @@ public static unsafe partial class Winograd
                 dw[3 * i + 2] += c;
             }
         }
+    }
+
+    /// <summary><see cref="GT(float, float, float, float, out float, out float, out float)"/> on eight lanes: the same
+    /// operations, so the same bits.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void GT(Vector256<float> r0, Vector256<float> r1, Vector256<float> r2, Vector256<float> r3, out Vector256<float> a, out Vector256<float> b, out Vector256<float> c)
+    {
+        var half = Vector256.Create(0.5f);
+        var e = (r1 + r2) * half;
+        a = r0 + e;
+        b = (r1 - r2) * half;
+        c = e + r3;
     }
 
     /// <summary>Gᵀ = [[1, ½, ½, 0], [0, ½, −½, 0], [0, ½, ½, 1]] times a 4-vector.</summary>
