@@ -477,9 +477,11 @@ internal sealed class ConvolutionFamily : LayerFamily
         if (strategy.FusedPool >= 0)
         {
             var pool = e.Net.Layers[strategy.FusedPool];
-            relu = $", relu: pooled ? default : {ReluSpan(e, strategy, "samples")}, pool: pooled ? {e.ActOf(pool.Index)}.AsSpan(n * {pool.OutSize}, samples * {pool.OutSize}) : default";
-            w.Line($"// Inference: {pool.Name} pools each output tile's windows in registers; {e.Net.Layers[strategy.FusedRelu].Name}'s output is not stored (ConvStrategy.FusedPool).");
-            w.Line("bool pooled = !_training && !_keepOutputs;");
+            string pooledSpan = $"{e.ActOf(pool.Index)}.AsSpan(n * {pool.OutSize}, samples * {pool.OutSize})", winners = $"_argmax{e.MemberOf(pool.Index)}.AsSpan(n * {pool.OutSize}, samples * {pool.OutSize})";
+            relu = $", relu: pooled ? default : {ReluSpan(e, strategy, "samples")}, pool: pooled ? {pooledSpan} : default, argmax: pooled && _training ? {winners} : default";
+            w.Line($"// {pool.Name} pools each output tile's windows in registers (the winners too when training); {e.Net.Layers[strategy.FusedRelu].Name}'s output is");
+            w.Line("// stored only when LayerOutput recomputes it (ConvStrategy.FusedPool).");
+            w.Line("bool pooled = !_keepOutputs;");
         }
         w.Line($"{Rt}.Kernels.Winograd.Forward(_winograd{m}[worker], weight, transposedWeight: false, {bias}, {x}.AsSpan(n * {l.InSize}, samples * {l.InSize}), {OutSpan(strategy, $"{y}.AsSpan(n * {l.OutSize}, samples * {l.OutSize})")}, samples, 0, {l.OutC}, _pass{relu});");
         w.Close();
@@ -497,8 +499,8 @@ internal sealed class ConvolutionFamily : LayerFamily
         if (fusedPool)
         {
             var pool = e.Net.Layers[strategy.FusedPool];
-            reluRows = $", relu: pooled ? default : {e.ActOf(strategy.FusedRelu)}.AsSpan(0, {l.OutSize}), pool: pooled ? {e.ActOf(pool.Index)}.AsSpan(0, {pool.OutSize}) : default";
-            w.Line($"bool pooled = !_training && !_keepOutputs; // inference: {pool.Name} done by the output transform (ConvStrategy.FusedPool)");
+            reluRows = $", relu: pooled ? default : {e.ActOf(strategy.FusedRelu)}.AsSpan(0, {l.OutSize}), pool: pooled ? {e.ActOf(pool.Index)}.AsSpan(0, {pool.OutSize}) : default, argmax: pooled && _training ? _argmax{e.MemberOf(pool.Index)}.AsSpan(0, {pool.OutSize}) : default";
+            w.Line($"bool pooled = !_keepOutputs; // {pool.Name} done by the output transform (ConvStrategy.FusedPool)");
         }
         w.Line($"{Rt}.Kernels.Winograd.Forward(_winograd{m}[worker], _parameters.AsSpan({l.WeightOffset}, {l.WeightCount}), transposedWeight: false, {bias}, {x}.AsSpan(0, {l.InSize}), {OutSpan(strategy, $"{y}.AsSpan(0, {l.OutSize})")}, 1, r0, r1, _pass{reluRows});");
         if (fusedPool) w.Line("if (pooled) return;");

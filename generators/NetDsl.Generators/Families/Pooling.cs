@@ -181,7 +181,7 @@ internal sealed class PoolingFamily : LayerFamily
         e.DoneInsideSplit();
         int fusedInto = e.Plan.FusedPoolOf(l.Index);
         if (fusedInto >= 0)
-            w.Line($"if (!_training && !_keepOutputs) return; // inference: written by {e.Net.Layers[fusedInto].Name}'s output transform (ConvStrategy.FusedPool)");
+            w.Line($"if (!_keepOutputs) return; // written by {e.Net.Layers[fusedInto].Name}'s output transform, with the winners (ConvStrategy.FusedPool)");
         if (Is2x2(l, p))
         {
             if (p.Mode == PoolMode.Max)

@@ -25,11 +25,12 @@ namespace NetDsl.Generators.Lowering;
 /// cache block, the ReLU's output lives only until that pool has read it: a Forward writes it to the scratch (one cache
 /// block, reused, so never written back to memory) and <c>LayerOutput</c> recomputes it when asked. A batch of one writes
 /// the layer's buffer as before.</param>
-/// <param name="FusedPool">The 2×2 max pool whose inference forward this Winograd convolution's output transform does, or
-/// −1. Where its fused ReLU lives in a scratch only for that pool (<paramref name="ReluScratch"/>), an inference Forward
-/// (neither training nor recomputing for <c>LayerOutput</c>) pools each output tile's windows while they are in registers and
-/// stores neither the ReLU's output nor reads it back: <c>LayerOutput</c> and a Backward after an inference Forward compute
-/// the ReLU's output again, as they do for the scratch. Training keeps the separate pool, which records the winners.</param>
+/// <param name="FusedPool">The 2×2 max pool whose forward this Winograd convolution's output transform does, or −1: where
+/// the fused ReLU's only reader is that pool, which folds its backward, in the same cache block (the case that would
+/// otherwise take a <paramref name="ReluScratch"/>). A Forward (unless recomputing for <c>LayerOutput</c>) pools each output
+/// tile's windows while they are in registers, recording the winners when training, and never stores the ReLU's output:
+/// <c>LayerOutput</c> computes it again with the convolution's, and so does a Backward after an inference Forward (for the
+/// winners).</param>
 /// <param name="SplitActivation">The tanh a batch of one runs inside this convolution's split, or −1 (see <see cref="CpuPlan.SplitChain"/>).</param>
 /// <param name="SplitPool">The 2×2 pool a batch of one runs inside this convolution's split, or −1 (see <see cref="CpuPlan.SplitChain"/>).</param>
 internal sealed record ConvStrategy(int SamplesPerGemm, bool DotWeightGradient, bool PackedGemm, bool SplitOneSample = false,
@@ -187,7 +188,8 @@ internal sealed record CpuPlan(
                 if (conv[i] is { FusedRelu: >= 0, OutputOnDemand: true } s && block.Layers.Any(p => folded[p] == s.FusedRelu))
                 {
                     int pool = block.Layers.First(p => folded[p] == s.FusedRelu);
-                    conv[i] = s with { ReluScratch = block.Chunk, FusedPool = s.Winograd ? pool : -1 };
+                    // A Winograd convolution pools in its output transform (FusedPool), so its ReLU needs no scratch.
+                    conv[i] = s.Winograd ? s with { FusedPool = pool } : s with { ReluScratch = block.Chunk };
                 }
         return new CpuPlan(plan, conv.ToEquatableArray(), forward, backward, col, packW, packX, dense.Distinct().OrderBy(d => d).ToEquatableArray(), folded);
     }

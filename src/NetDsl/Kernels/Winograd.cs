@@ -170,9 +170,11 @@ public static unsafe partial class Winograd
     /// ⌊OutW/2⌋]): a ReLU and a max pool that follow the convolution, fused into its output transform (an output tile holds
     /// whole pooling windows, so the ReLU's output need not be stored at all). The same bits as <see cref="Pool.Max2x2"/>
     /// over <paramref name="relu"/>: the first maximum in row-major window order, NaN propagating.</param>
+    /// <param name="argmax">With <paramref name="pool"/>, if not empty: each window's winner as Pool.Max2x2 records it (its
+    /// index in the ReLU's plane, [OutH, OutW]), for the pool's backward pass; the same indices as Pool.Max2x2 gives.</param>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Forward(WinogradWorkspace ws, ReadOnlySpan<float> weight, bool transposedWeight, ReadOnlySpan<float> bias,
-        ReadOnlySpan<float> x, Span<float> y, int samples, int oc0, int oc1, long pass = 0, Span<float> relu = default, Span<float> pool = default)
+        ReadOnlySpan<float> x, Span<float> y, int samples, int oc0, int oc1, long pass = 0, Span<float> relu = default, Span<float> pool = default, Span<int> argmax = default)
     {
         var g = ws.Geometry;
         int inC = g.InC, outC = ws.OutC, inSize = inC * g.InH * g.InW, outSize = outC * g.OutH * g.OutW;
@@ -186,6 +188,8 @@ public static unsafe partial class Winograd
         if (!relu.IsEmpty && relu.Length < samples * outSize) throw new ArgumentException($"Winograd.Forward: relu has {relu.Length} floats, expected {samples * outSize}.", nameof(relu));
         int pooledPlane = g.OutH / 2 * (g.OutW / 2), pooledSize = outC * pooledPlane;
         if (!pool.IsEmpty && pool.Length < samples * pooledSize) throw new ArgumentException($"Winograd.Forward: pool has {pool.Length} floats, expected {samples * pooledSize} ({outC}×{g.OutH / 2}×{g.OutW / 2} a sample).", nameof(pool));
+        if (!argmax.IsEmpty && pool.IsEmpty) throw new ArgumentException("Winograd.Forward: argmax needs pool (the winners of the pool it computes).", nameof(argmax));
+        if (!argmax.IsEmpty && argmax.Length < samples * pooledSize) throw new ArgumentException($"Winograd.Forward: argmax has {argmax.Length} ints, expected {samples * pooledSize}.", nameof(argmax));
 
         var d = ws.ForwardDomain;
         if (pass == 0 || d.CheckedPass != pass)
@@ -206,6 +210,7 @@ public static unsafe partial class Winograd
             PackedGemm.Mul(oc1 - oc0, n, inC, packed.Slice(xi * ws.PackedSize + oc0 * inC), v.Slice(xi * d.PlaneV), ld,
                 m.Slice(xi * d.PlaneM + oc0 * ld), ld, accumulate: false);
         fixed (float* pm = m, py = y, pb = bias, pr = relu, pp = pool)
+        fixed (int* pa = argmax)
         {
             for (int s = 0; s < samples; s++)
                 for (int o = oc0; o < oc1; o++)
@@ -213,9 +218,10 @@ public static unsafe partial class Winograd
                     nint at = (nint)s * outSize + (nint)o * g.OutH * g.OutW;
                     float* mt = pm + (nint)o * ld + s * tiles, yt = y.IsEmpty ? null : py + at, rt = relu.IsEmpty ? null : pr + at;
                     float* pt = pool.IsEmpty ? null : pp + (nint)s * pooledSize + (nint)o * pooledPlane;
+                    int* at2 = argmax.IsEmpty ? null : pa + (nint)s * pooledSize + (nint)o * pooledPlane;
                     float b = bias.IsEmpty ? 0f : pb[o];
-                    if (d.Tile == 4) OutputTile4(in g, mt, d.PlaneM, b, yt, rt, pt);
-                    else OutputTile(in g, mt, d.PlaneM, b, yt, rt, pt);
+                    if (d.Tile == 4) OutputTile4(in g, mt, d.PlaneM, b, yt, rt, pt, at2);
+                    else OutputTile(in g, mt, d.PlaneM, b, yt, rt, pt, at2);
                 }
         }
     }
@@ -637,7 +643,7 @@ public static unsafe partial class Winograd
     /// <summary>Output channel tiles of one sample: m[ξ·ldXi + t] → y [OutH, OutW] (+ bias; relu: max(y, 0); pool: the 2×2
     /// max pool of that, [⌊OutH/2⌋, ⌊OutW/2⌋]: each 2×2 tile is one pooling window).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void OutputTile(in ConvGeometry g, float* m, nint ldXi, float bias, float* y, float* relu, float* pool)
+    private static void OutputTile(in ConvGeometry g, float* m, nint ldXi, float bias, float* y, float* relu, float* pool, int* argmax)
     {
         int tilesH = (g.OutH + 1) / 2, tilesW = (g.OutW + 1) / 2;
         if (Avx2.IsSupported)
@@ -645,7 +651,7 @@ public static unsafe partial class Winograd
             var b = Vector256.Create(bias);
             for (int ty = 0; ty < tilesH; ty++)
                 for (int j0 = 0; j0 < tilesW; j0 += 8)
-                    OutputTile256(in g, m + ty * tilesW + j0, ldXi, b, y, relu, pool, ty, j0);
+                    OutputTile256(in g, m + ty * tilesW + j0, ldXi, b, y, relu, pool, argmax, ty, j0);
             return;
         }
         for (int ty = 0; ty < tilesH; ty++)
@@ -661,7 +667,11 @@ public static unsafe partial class Winograd
                 Put(g, y, relu, 2 * ty + 1, 2 * tx, y10);
                 Put(g, y, relu, 2 * ty + 1, 2 * tx + 1, y11);
                 if (pool != null && ty < g.OutH / 2 && tx < g.OutW / 2)
-                    pool[ty * (g.OutW / 2) + tx] = PoolOfRelu(y00, y01, y10, y11);
+                {
+                    int at = ty * (g.OutW / 2) + tx;
+                    pool[at] = PoolOfRelu(y00, y01, y10, y11, 2 * ty * g.OutW + 2 * tx, g.OutW, out int winner);
+                    if (argmax != null) argmax[at] = winner;
+                }
             }
     }
 
@@ -678,16 +688,18 @@ public static unsafe partial class Winograd
     internal static float Relu(float value) => value > 0f ? value : 0f;
 
     /// <summary>One window of the 2×2 max pool over the ReLU of a, b (its top row) and c, d, as <see cref="Pool.Max2x2"/>'s
-    /// scalar loop: the first maximum in row-major order, NaN propagating.</summary>
+    /// scalar loop: the first maximum in row-major order, NaN propagating; <paramref name="winner"/> its index in a plane
+    /// <paramref name="width"/> wide where a is at <paramref name="at"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static float PoolOfRelu(float a, float b, float c, float d)
+    internal static float PoolOfRelu(float a, float b, float c, float d, int at, int width, out int winner)
     {
         float best = Relu(a), v = Relu(b);
-        if (v > best || float.IsNaN(v)) best = v;
+        winner = at;
+        if (v > best || float.IsNaN(v)) { best = v; winner = at + 1; }
         v = Relu(c);
-        if (v > best || float.IsNaN(v)) best = v;
+        if (v > best || float.IsNaN(v)) { best = v; winner = at + width; }
         v = Relu(d);
-        if (v > best || float.IsNaN(v)) best = v;
+        if (v > best || float.IsNaN(v)) { best = v; winner = at + width + 1; }
         return best;
     }
 
@@ -706,8 +718,27 @@ public static unsafe partial class Winograd
         return Vector256.ConditionalSelect(Vector256.GreaterThan(v, best) | ~Vector256.Equals(v, v), v, best);
     }
 
+    /// <summary><see cref="PoolOfRelu(Vector256{float}, Vector256{float}, Vector256{float}, Vector256{float})"/> with each
+    /// lane's winner (Pool.Max2x2's choices): a's index in <paramref name="at"/>, b at + 1, c at + width, d at + width + 1.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void OutputTile256(in ConvGeometry g, float* m, nint ldXi, Vector256<float> bias, float* y, float* relu, float* pool, int ty, int j0)
+    internal static Vector256<float> PoolOfRelu(Vector256<float> a, Vector256<float> b, Vector256<float> c, Vector256<float> d, Vector256<int> at, int width, out Vector256<int> winner)
+    {
+        var zero = Vector256<float>.Zero;
+        Vector256<float> best = Vector256.Max(a, zero), v = Vector256.Max(b, zero);
+        winner = at;
+        var m = Vector256.GreaterThan(v, best) | ~Vector256.Equals(v, v);
+        best = Vector256.ConditionalSelect(m, v, best); winner = Vector256.ConditionalSelect(m.AsInt32(), at + Vector256.Create(1), winner);
+        v = Vector256.Max(c, zero);
+        m = Vector256.GreaterThan(v, best) | ~Vector256.Equals(v, v);
+        best = Vector256.ConditionalSelect(m, v, best); winner = Vector256.ConditionalSelect(m.AsInt32(), at + Vector256.Create(width), winner);
+        v = Vector256.Max(d, zero);
+        m = Vector256.GreaterThan(v, best) | ~Vector256.Equals(v, v);
+        best = Vector256.ConditionalSelect(m, v, best); winner = Vector256.ConditionalSelect(m.AsInt32(), at + Vector256.Create(width + 1), winner);
+        return best;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void OutputTile256(in ConvGeometry g, float* m, nint ldXi, Vector256<float> bias, float* y, float* relu, float* pool, int* argmax, int ty, int j0)
     {
         var a0 = L(m, 0, ldXi) + L(m, 4, ldXi) + L(m, 8, ldXi);
         var a1 = L(m, 1, ldXi) + L(m, 5, ldXi) + L(m, 9, ldXi);
@@ -730,7 +761,16 @@ public static unsafe partial class Winograd
         }
         // lane j is tile j0 + j: the pooling window of pooled column j0 + j
         int pw = g.OutW / 2;
-        if (pool != null && ty < g.OutH / 2 && j0 < pw) Store(pool + (nint)ty * pw, j0, pw, PoolOfRelu(y00, y01, y10, y11));
+        if (pool == null || ty >= g.OutH / 2 || j0 >= pw) return;
+        if (argmax == null)
+        {
+            Store(pool + (nint)ty * pw, j0, pw, PoolOfRelu(y00, y01, y10, y11));
+            return;
+        }
+        // the window of lane j starts at row 2ty, column 2(j0 + j) of the ReLU's plane
+        var at = Vector256.Create(2 * ty * g.OutW + 2 * j0) + Vector256.Create(0, 2, 4, 6, 8, 10, 12, 14);
+        Store(pool + (nint)ty * pw, j0, pw, PoolOfRelu(y00, y01, y10, y11, at, g.OutW, out var winner));
+        Store((float*)(argmax + (nint)ty * pw), j0, pw, winner.AsSingle());
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

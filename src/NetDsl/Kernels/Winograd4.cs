@@ -344,7 +344,7 @@ public static unsafe partial class Winograd
     /// <summary>One output channel's tiles of one sample: m[ξ·ldXi + t] → y [OutH, OutW] (+ bias; relu: max(y, 0) too; pool:
     /// the 2×2 max pool of that, [⌊OutH/2⌋, ⌊OutW/2⌋], from the tile's rows and columns in pairs while they are in registers).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void OutputTile4(in ConvGeometry g, float* m, nint ldXi, float bias, float* y, float* relu, float* pool)
+    private static void OutputTile4(in ConvGeometry g, float* m, nint ldXi, float bias, float* y, float* relu, float* pool, int* argmax)
     {
         int tilesH = (g.OutH + 3) / 4, tilesW = (g.OutW + 3) / 4;
         int ph = g.OutH / 2, pw = g.OutW / 2;
@@ -391,23 +391,23 @@ public static unsafe partial class Winograd
                         if ((r & 1) == 0) { top0 = c0; top1 = c1; top2 = c2; top3 = c3; continue; }
                         // lane j: the windows of tile j's columns (0, 1) and (2, 3) over rows r − 1 and r, pooled columns
                         // 2j and 2j + 1 of pooled row oh / 2
-                        var left = PoolOfRelu(top0, top1, c0, c1);
-                        var right = PoolOfRelu(top2, top3, c2, c3);
-                        var lo = Avx.UnpackLow(left, right);   // [l0 r0 l1 r1 | l4 r4 l5 r5]
-                        var hi = Avx.UnpackHigh(left, right);  // [l2 r2 l3 r3 | l6 r6 l7 r7]
-                        var first = Avx.Permute2x128(lo, hi, 0x20);  // tiles 0–3: pooled columns 2·j0 + [0, 8)
-                        var second = Avx.Permute2x128(lo, hi, 0x31); // tiles 4–7
-                        int prow = oh / 2, pcol = 2 * j0;
-                        if (pairs)
+                        Vector256<float> left, right;
+                        if (argmax == null)
                         {
-                            if (prow < ph) Store(pool + (nint)prow * pw, 0, pw, first);
-                            if (prow + 2 < ph) Store(pool + (nint)(prow + 2) * pw, 0, pw, second); // the next tile row
+                            left = PoolOfRelu(top0, top1, c0, c1);
+                            right = PoolOfRelu(top2, top3, c2, c3);
                         }
-                        else if (prow < ph)
+                        else
                         {
-                            if (pcol < pw) Store(pool + (nint)prow * pw, pcol, pw, first);
-                            if (pcol + 8 < pw) Store(pool + (nint)prow * pw, pcol + 8, pw, second);
+                            // lane j's left window starts at row oh − 1 (pairs: lanes 4–7 four rows further), column 4j
+                            var at = pairs
+                                ? Vector256.Create((oh - 1) * g.OutW) + Vector256.Create(0, 4, 8, 12, 4 * g.OutW, 4 * g.OutW + 4, 4 * g.OutW + 8, 4 * g.OutW + 12)
+                                : Vector256.Create((oh - 1) * g.OutW + 4 * j0) + Vector256.Create(0, 4, 8, 12, 16, 20, 24, 28);
+                            left = PoolOfRelu(top0, top1, c0, c1, at, g.OutW, out var winnerLeft);
+                            right = PoolOfRelu(top2, top3, c2, c3, at + Vector256.Create(2), g.OutW, out var winnerRight);
+                            StorePooled(argmax, pairs, oh, j0, ph, pw, winnerLeft.AsSingle(), winnerRight.AsSingle());
                         }
+                        StorePooled((int*)pool, pairs, oh, j0, ph, pw, left, right);
                     }
                 }
             return;
@@ -431,9 +431,35 @@ public static unsafe partial class Winograd
                     for (int pc = 0; pc < 2; pc++)
                     {
                         int prow = 2 * ty + pr, pcol = 2 * tx + pc, at = 8 * pr + 2 * pc;
-                        if (prow < ph && pcol < pw) pool[prow * pw + pcol] = PoolOfRelu(o[at], o[at + 1], o[at + 4], o[at + 5]);
+                        if (prow >= ph || pcol >= pw) continue;
+                        pool[prow * pw + pcol] = PoolOfRelu(o[at], o[at + 1], o[at + 4], o[at + 5], 2 * prow * g.OutW + 2 * pcol, g.OutW, out int winner);
+                        if (argmax != null) argmax[prow * pw + pcol] = winner;
                     }
             }
+    }
+
+    /// <summary>The pooled values (or winners, as float bits) of one pair of tile rows: lane j of <paramref name="left"/> and
+    /// <paramref name="right"/> are pooled columns 2j and 2j + 1 of pooled row oh / 2 (pairs: lanes 4–7 that of the next tile
+    /// row, two pooled rows down). <paramref name="plane"/> is the pooled plane, as ints or floats (only bits are moved).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StorePooled(void* plane, bool pairs, int oh, int j0, int ph, int pw, Vector256<float> left, Vector256<float> right)
+    {
+        var lo = Avx.UnpackLow(left, right);   // [l0 r0 l1 r1 | l4 r4 l5 r5]
+        var hi = Avx.UnpackHigh(left, right);  // [l2 r2 l3 r3 | l6 r6 l7 r7]
+        var first = Avx.Permute2x128(lo, hi, 0x20);  // tiles 0–3: pooled columns 2·j0 + [0, 8)
+        var second = Avx.Permute2x128(lo, hi, 0x31); // tiles 4–7
+        float* p = (float*)plane;
+        int prow = oh / 2, pcol = 2 * j0;
+        if (pairs)
+        {
+            if (prow < ph) Store(p + (nint)prow * pw, 0, pw, first);
+            if (prow + 2 < ph) Store(p + (nint)(prow + 2) * pw, 0, pw, second); // the next tile row
+        }
+        else if (prow < ph)
+        {
+            if (pcol < pw) Store(p + (nint)prow * pw, pcol, pw, first);
+            if (pcol + 8 < pw) Store(p + (nint)prow * pw, pcol + 8, pw, second);
+        }
     }
 
     // ---------------------------------------------------------------- the weight gradient: dM = A dy Aᵀ, dg = Gᵀ dU G

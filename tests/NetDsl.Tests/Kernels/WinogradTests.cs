@@ -169,13 +169,24 @@ public class WinogradTests
         var relu = new float[samples * outC * plane];
         Winograd.Forward(ws, w, false, bias, x, default, samples, 0, outC, relu: relu);
         var expected = new float[samples * outC * ph * pw];
-        Pool.Max2x2(samples * outC, h, wd, relu, expected, default);
+        var expectedWinners = new int[expected.Length];
+        Pool.Max2x2(samples * outC, h, wd, relu, expected, expectedWinners);
 
         var pooled = new float[expected.Length];
         pooled.AsSpan().Fill(-1234f);
         Winograd.Forward(new WinogradWorkspace(g, outC, samples, tile), w, false, bias, x, default, samples, 0, outC, pool: pooled);
         for (int i = 0; i < expected.Length; i++)
             Assert.True(BitConverter.SingleToInt32Bits(expected[i]) == BitConverter.SingleToInt32Bits(pooled[i]), $"pooled[{i}]: {pooled[i]}, pooling the ReLU gives {expected[i]}");
+        // With the winners (training): the same values, and the indices Pool.Max2x2 records.
+        var winners = new int[expected.Length];
+        winners.AsSpan().Fill(-1);
+        pooled.AsSpan().Fill(-1234f);
+        Winograd.Forward(new WinogradWorkspace(g, outC, samples, tile), w, false, bias, x, default, samples, 0, outC, pool: pooled, argmax: winners);
+        for (int i = 0; i < expected.Length; i++)
+        {
+            Assert.True(BitConverter.SingleToInt32Bits(expected[i]) == BitConverter.SingleToInt32Bits(pooled[i]), $"pooled[{i}] with winners: {pooled[i]}, pooling the ReLU gives {expected[i]}");
+            Assert.True(expectedWinners[i] == winners[i], $"winner of window {i}: {winners[i]}, Pool.Max2x2 picks {expectedWinners[i]}");
+        }
         // (Whether the NaN survives the ReLU depends on the width, as in the unfused layers: either way the same bits as they give.)
 
         // A channel range writes only its channels' pooled planes, and the ReLU alongside when asked.
@@ -201,5 +212,7 @@ public class WinogradTests
         var e = Assert.Throws<ArgumentException>(() => Winograd.Forward(new WinogradWorkspace(g, 8, 1), new float[288], false, default, new float[256], default, 1, 0, 8, pool: new float[100]));
         Assert.Contains("expected 128 (8×4×4 a sample)", e.Message);
         Assert.Contains("all empty", Assert.Throws<ArgumentException>(() => Winograd.Forward(new WinogradWorkspace(g, 8, 1), new float[288], false, default, new float[256], default, 1, 0, 8)).Message);
+        Assert.Contains("argmax needs pool", Assert.Throws<ArgumentException>(() => Winograd.Forward(new WinogradWorkspace(g, 8, 1), new float[288], false, default, new float[256], new float[512], 1, 0, 8, argmax: new int[128])).Message);
+        Assert.Contains("argmax has 100 ints, expected 128", Assert.Throws<ArgumentException>(() => Winograd.Forward(new WinogradWorkspace(g, 8, 1), new float[288], false, default, new float[256], default, 1, 0, 8, pool: new float[128], argmax: new int[100])).Message);
     }
 }
