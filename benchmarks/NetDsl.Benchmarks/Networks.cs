@@ -41,3 +41,10 @@ public partial class CnnHead;
 [ReLU]
 [MaxPool2D(2)]
 public partial class CnnPool1;
+
+/// <summary>The cnn's first stage (conv1, its ReLU and max pool, 1→32, 28×28 → 14×14): what pooling as the direct
+/// convolution computes (ConvStrategy.FusedPool) changes.</summary>
+[Network(1, 28, 28)]
+[Conv2D(32, 3, Padding = 1)] [ReLU]
+[MaxPool2D(2)]
+public partial class CnnStage1;

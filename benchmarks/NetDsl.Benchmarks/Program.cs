@@ -32,6 +32,7 @@ public static class Program
         new("CnnConv2", Flops(Conv(32, 64, 3, 14, 14)), (b, t) => new CnnConv2(b, 1, t)),
         new("CnnHead", Flops(Dense(3136, 128), Dense(128, 10)), (b, t) => new CnnHead(b, 1, t)),
         new("CnnPool1", 0, (b, t) => new CnnPool1(b, 1, t)),
+        new("CnnStage1", Flops(Conv(1, 32, 3, 28, 28)), (b, t) => new CnnStage1(b, 1, t)),
     ];
 
     static long Conv(int inC, int outC, int k, int outH, int outW) => 2L * outC * outH * outW * inC * k * k;
@@ -72,7 +73,7 @@ public static class Program
                 // With --device gpu: fail instead of falling back to ILGPU's CPU simulator (for runs on a GPU machine).
                 case "--require-gpu": requireGpu = true; break;
                 case "-h" or "--help":
-                    Console.WriteLine("usage: NetDsl.Benchmarks [--quick] [--threads 1,2] [--nets LeNet5,FashionCnn,Vgg,ResNet,CnnConv1,CnnConv2] [--tag k=v] [--metrics b1,b256,train] [--rounds N] [--nondeterministic] [--determinism-ab] [--winograd-weight-gradient-ab] [--device cpu|gpu] [--require-gpu]");
+                    Console.WriteLine("usage: NetDsl.Benchmarks [--quick] [--threads 1,2] [--nets LeNet5,FashionCnn,Vgg,ResNet,CnnConv1,CnnConv2,CnnHead,CnnPool1,CnnStage1] [--tag k=v] [--metrics b1,b256,train] [--rounds N] [--nondeterministic] [--determinism-ab] [--winograd-weight-gradient-ab] [--device cpu|gpu] [--require-gpu]");
                     return 0;
                 default: Console.Error.WriteLine("unknown option " + args[i]); return 2;
             }

@@ -346,9 +346,9 @@ internal sealed class NetworkEmitter
     /// <summary>Convolutions whose fused ReLU lives in a per-worker scratch during Forward (<see cref="ConvStrategy.ReluScratch"/>),
     /// with the ReLU's index.</summary>
     private IEnumerable<(int Index, int FusedRelu)> ScratchRelus =>
-        _net.Layers.Where(l => CpuPlan.Convolutions[l.Index].ReluScratch > 0).Select(l => (l.Index, CpuPlan.Convolutions[l.Index].FusedRelu));
+        _net.Layers.Where(l => CpuPlan.Convolutions[l.Index] is { ReluScratch: > 0, FusedPool: < 0 }).Select(l => (l.Index, CpuPlan.Convolutions[l.Index].FusedRelu));
 
-    /// <summary>Convolutions that do their ReLU's 2×2 max pool in the output transform (<see cref="ConvStrategy.FusedPool"/>),
+    /// <summary>Convolutions that do their ReLU's 2×2 max pool as they compute it (<see cref="ConvStrategy.FusedPool"/>),
     /// with the ReLU's index: no Forward stores that ReLU's output.</summary>
     private IEnumerable<(int Index, int FusedRelu)> PooledRelus =>
         _net.Layers.Where(l => CpuPlan.Convolutions[l.Index].FusedPool >= 0).Select(l => (l.Index, CpuPlan.Convolutions[l.Index].FusedRelu));
@@ -358,12 +358,14 @@ internal sealed class NetworkEmitter
     private bool HasOutputMethod(ShapedLayer l) =>
         CpuPlan.Convolutions[l.Index].OutputOnDemand || ScratchRelus.Any(c => c.FusedRelu == l.Index) || PooledRelus.Any(c => c.FusedRelu == l.Index);
 
-    /// <summary>LayerOutput's helper for a ReLU whose max pool its convolution does in the output transform.</summary>
+    /// <summary>LayerOutput's helper for a ReLU whose max pool its convolution does as it computes it (Winograd's output
+    /// transform, a direct convolution's pairs of rows; the latter only where DirectConv.CanPool, but recomputing a stored
+    /// output costs only time).</summary>
     private string PooledReluOutputMethod((int Index, int FusedRelu) c)
     {
         var relu = Layer(c.FusedRelu);
         return "\n\n" +
-            $"/// <summary>{relu.Name}'s output. {Layer(c.Index).Name} pools it in its output transform and no Forward stores it: it is computed\n" +
+            $"/// <summary>{relu.Name}'s output. {Layer(c.Index).Name} pools it as it computes it and no Forward stores it: it is computed\n" +
             $"/// again here, with {Layer(c.Index).Name}'s output, the first time it is asked for.</summary>\n" +
             $"private {RoSpan} {Member(relu.Index)}Output()\n" +
             "{\n" +

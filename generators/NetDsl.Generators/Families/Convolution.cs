@@ -525,6 +525,14 @@ internal sealed class ConvolutionFamily : LayerFamily
         string bias = l.HasBias ? $"_parameters.AsSpan({l.BiasOffset}, {l.OutC})" : "default";
         w.Line($"// {l.InC} input channel{(l.InC == 1 ? "" : "s")}: a depth of {taps} is too shallow for im2col + GEMM, so a direct convolution (NetDsl.Kernels.DirectConv).");
         string relu = strategy.FusedRelu < 0 ? "" : $", relu: {ReluSpan(e, strategy, "1")}";
+        if (strategy.FusedPool >= 0)
+        {
+            var pool = e.Net.Layers[strategy.FusedPool];
+            relu = $", relu: pooled ? default : {ReluSpan(e, strategy, "1")}, pool: pooled ? {e.ActOf(pool.Index)}.AsSpan(n * {pool.OutSize}, {pool.OutSize}) : default, argmax: pooled && _training ? _argmax{e.MemberOf(pool.Index)}.AsSpan(n * {pool.OutSize}, {pool.OutSize}) : default";
+            w.Line($"// {pool.Name} pools each pair of rows in registers (the winners too when training) where the 512-bit path runs; {e.Net.Layers[strategy.FusedRelu].Name}'s output");
+            w.Line("// is then stored only when LayerOutput recomputes it (ConvStrategy.FusedPool).");
+            w.Line($"bool pooled = !_keepOutputs && {Rt}.Kernels.DirectConv.CanPool(in Geometry{m}, {l.OutC});");
+        }
         w.Line($"for (int n = n0; n < n1; n++) {Rt}.Kernels.DirectConv.Forward(in Geometry{m}, {l.OutC}, weight, {bias}, {x}.AsSpan(n * {l.InSize}, {l.InSize}), {OutSpan(strategy, $"{y}.AsSpan(n * {l.OutSize}, {l.OutSize})")}, _columns[worker]{relu});");
         w.Close();
         w.Line();
@@ -547,7 +555,17 @@ internal sealed class ConvolutionFamily : LayerFamily
         w.Line("if (r0 >= r1) return;");
         string biasRows = l.HasBias ? $"_parameters.AsSpan({l.BiasOffset} + r0, r1 - r0)" : "default";
         string reluRows = strategy.FusedRelu < 0 ? "" : $", relu: {e.ActOf(strategy.FusedRelu)}.AsSpan(r0 * {ohw}, (r1 - r0) * {ohw})";
+        bool fusedPool = strategy.FusedPool >= 0 && strategy.FusedPool == strategy.SplitPool;
+        if (fusedPool)
+        {
+            var pool = e.Net.Layers[strategy.FusedPool];
+            int pooledPlane = pool.OutH * pool.OutW;
+            string share = $"r0 * {pooledPlane}, (r1 - r0) * {pooledPlane}";
+            reluRows = $", relu: pooled ? default : {e.ActOf(strategy.FusedRelu)}.AsSpan(r0 * {ohw}, (r1 - r0) * {ohw}), pool: pooled ? {e.ActOf(pool.Index)}.AsSpan({share}) : default, argmax: pooled && _training ? _argmax{e.MemberOf(pool.Index)}.AsSpan({share}) : default";
+            w.Line($"bool pooled = !_keepOutputs && {Rt}.Kernels.DirectConv.CanPool(in Geometry{m}, r1 - r0); // {pool.Name} on pairs of rows in registers (ConvStrategy.FusedPool)");
+        }
         w.Line($"{Rt}.Kernels.DirectConv.Forward(in Geometry{m}, r1 - r0, _parameters.AsSpan({l.WeightOffset} + r0 * {taps}, (r1 - r0) * {taps}), {biasRows}, {x}.AsSpan(0, {l.InSize}), {OutSpan(strategy, $"{y}.AsSpan(r0 * {ohw}, (r1 - r0) * {ohw})")}, _columns[worker]{reluRows});");
+        if (fusedPool) w.Line("if (pooled) return;");
         WriteSplitChain(e, w);
         w.Close();
         w.Line();

@@ -180,8 +180,10 @@ internal sealed class PoolingFamily : LayerFamily
         string argmax = $"_argmax{m}.AsSpan(n0 * {l.OutSize}, (n1 - n0) * {l.OutSize})";
         e.DoneInsideSplit();
         int fusedInto = e.Plan.FusedPoolOf(l.Index);
-        if (fusedInto >= 0)
+        if (fusedInto >= 0 && e.Plan.Convolutions[fusedInto].Winograd)
             w.Line($"if (!_keepOutputs) return; // written by {e.Net.Layers[fusedInto].Name}'s output transform, with the winners (ConvStrategy.FusedPool)");
+        else if (fusedInto >= 0)
+            w.Line($"if (!_keepOutputs && {Rt}.Kernels.DirectConv.CanPool(in Geometry{e.MemberOf(fusedInto)}, {e.Net.Layers[fusedInto].OutC})) return; // written by {e.Net.Layers[fusedInto].Name}, with the winners (ConvStrategy.FusedPool)");
         if (Is2x2(l, p))
         {
             if (p.Mode == PoolMode.Max)

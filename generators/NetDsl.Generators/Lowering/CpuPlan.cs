@@ -27,8 +27,9 @@ namespace NetDsl.Generators.Lowering;
 /// the layer's buffer as before.</param>
 /// <param name="FusedPool">The 2×2 max pool whose forward this Winograd convolution's output transform does, or −1: where
 /// the fused ReLU's only reader is that pool, which folds its backward, in the same cache block (the case that would
-/// otherwise take a <paramref name="ReluScratch"/>). A Forward (unless recomputing for <c>LayerOutput</c>) pools each output
-/// tile's windows while they are in registers, recording the winners when training, and never stores the ReLU's output:
+/// otherwise take a <paramref name="ReluScratch"/>; a direct convolution keeps that scratch for machines without its
+/// 512-bit path, see <c>DirectConv.CanPool</c>). A Forward (unless recomputing for <c>LayerOutput</c>) pools each output
+/// tile's windows (a direct convolution: each pair of rows) while they are in registers, recording the winners when training, and never stores the ReLU's output:
 /// <c>LayerOutput</c> computes it again with the convolution's, and so does a Backward after an inference Forward (for the
 /// winners).</param>
 /// <param name="SplitActivation">The tanh a batch of one runs inside this convolution's split, or −1 (see <see cref="CpuPlan.SplitChain"/>).</param>
@@ -46,6 +47,10 @@ internal sealed record ConvStrategy(int SamplesPerGemm, bool DotWeightGradient, 
     /// (2 threads), and the input gradient's training from 4.72–4.81k to 4.90–5.02k/s (1 thread). Other widths were not
     /// measured faster, so they keep F(2×2).</summary>
     public static int WinogradTileFor(int width) => (width + 3) / 4 == 4 ? 4 : 2;
+
+    /// <summary>A direct convolution DirectConv can pool as it computes it, in blocks of eight channels and 32 columns
+    /// (the shape half of DirectConv.CanPool; the other half, the 512-bit path, is checked at run time).</summary>
+    public static bool DirectPoolable(ShapedLayer l) => l.OutC % 8 == 0 && (l.OutW % 32 == 0 || l.OutW % 32 > 16);
 
     /// <summary>A batch of one splits this convolution's output rows across the workers (ChannelLaneConv always; DirectConv
     /// when it has too few channels to share, <see cref="DirectRows"/>); otherwise its output channels.</summary>
@@ -188,8 +193,12 @@ internal sealed record CpuPlan(
                 if (conv[i] is { FusedRelu: >= 0, OutputOnDemand: true } s && block.Layers.Any(p => folded[p] == s.FusedRelu))
                 {
                     int pool = block.Layers.First(p => folded[p] == s.FusedRelu);
-                    // A Winograd convolution pools in its output transform (FusedPool), so its ReLU needs no scratch.
-                    conv[i] = s.Winograd ? s with { FusedPool = pool } : s with { ReluScratch = block.Chunk };
+                    // A Winograd convolution pools in its output transform (FusedPool), so its ReLU needs no scratch; a direct
+                    // one split by channels pools on pairs of rows where its 512-bit path runs (DirectConv.CanPool, checked
+                    // at run time), and keeps the scratch for where it does not.
+                    conv[i] = s.Winograd ? s with { FusedPool = pool }
+                        : s is { Direct: true, DirectRows: false } && ConvStrategy.DirectPoolable(net.Layers[i]) ? s with { ReluScratch = block.Chunk, FusedPool = pool }
+                        : s with { ReluScratch = block.Chunk };
                 }
         return new CpuPlan(plan, conv.ToEquatableArray(), forward, backward, col, packW, packX, dense.Distinct().OrderBy(d => d).ToEquatableArray(), folded);
     }

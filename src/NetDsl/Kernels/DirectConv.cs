@@ -25,13 +25,27 @@ public static unsafe class DirectConv
     /// <summary>Floats of scratch <see cref="Forward"/> needs: the zero-padded input.</summary>
     public static int ScratchSize(in ConvGeometry g) => g.InC * PaddedHeight(g) * PaddedWidth(g) + 16;
 
+    /// <summary>Whether <see cref="Forward"/> can pool (its <c>pool</c> output) for this geometry and channel count: the
+    /// 512-bit path, in blocks of eight channels and 32 columns, runs for every channel.</summary>
+    public static bool CanPool(in ConvGeometry g, int outC) => Fma.IsSupported && Eight(in g, outC) == outC;
+
+    /// <summary>The channels the 512-bit path takes (whole blocks of eight), where 32-column blocks cover a row as tightly as
+    /// 16-column ones; 0 without it.</summary>
+    private static int Eight(in ConvGeometry g, int outC) =>
+        Simd.Use512 && (g.OutW % 32 == 0 || g.OutW % 32 > 16) ? outC / 8 * 8 : 0;
+
     /// <summary>y [outC, OutH, OutW] = conv(x [InC, InH, InW]) (+ bias); weight [outC, InC, kH, kW]. If
     /// <paramref name="relu"/> is not empty it also receives max(y, 0): a ReLU that follows, fused into the stores; y may
     /// then be empty (only the ReLU's output is stored). Only output rows [<paramref name="row0"/>, <paramref name="row1"/>)
-    /// are computed (−1: to the last): a batch of one can split them across workers, each element the same sum.</summary>
+    /// are computed (−1: to the last): a batch of one can split them across workers, each element the same sum.
+    /// <paramref name="pool"/> (where <see cref="CanPool"/>; y and relu empty, whole rows): the 2×2, stride-2 max pool of
+    /// max(y, 0), [outC, ⌊OutH/2⌋, ⌊OutW/2⌋], from each pair of rows while it is in registers, the same bits as
+    /// <see cref="Pool.Max2x2"/> over the ReLU's output; <paramref name="argmax"/> (if not empty) its winners as Pool.Max2x2
+    /// records them.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Forward(in ConvGeometry g, int outC, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias,
-        ReadOnlySpan<float> x, Span<float> y, Span<float> scratch, Span<float> relu = default, int row0 = 0, int row1 = -1)
+        ReadOnlySpan<float> x, Span<float> y, Span<float> scratch, Span<float> relu = default, int row0 = 0, int row1 = -1,
+        Span<float> pool = default, Span<int> argmax = default)
     {
         if (row1 < 0) row1 = g.OutH;
         if (row0 < 0 || row0 > row1 || row1 > g.OutH) throw new ArgumentOutOfRangeException(nameof(row0), $"DirectConv: rows [{row0}, {row1}) are not a range of [0, {g.OutH}).");
@@ -40,20 +54,34 @@ public static unsafe class DirectConv
         if (weight.Length != outC * g.InC * kk) throw new ArgumentException($"DirectConv: weight has {weight.Length} floats, expected {outC * g.InC * kk}.", nameof(weight));
         if (!bias.IsEmpty && bias.Length != outC) throw new ArgumentException($"DirectConv: bias has {bias.Length} floats, expected {outC}.", nameof(bias));
         if (x.Length < g.InC * g.InH * g.InW) throw new ArgumentException($"DirectConv: x has {x.Length} floats, expected {g.InC * g.InH * g.InW}.", nameof(x));
-        if (y.IsEmpty && relu.IsEmpty) throw new ArgumentException("DirectConv: y and relu are both empty; at least one output is needed.", nameof(y));
+        if (!pool.IsEmpty || !argmax.IsEmpty)
+        {
+            if (!CanPool(in g, outC)) throw new InvalidOperationException($"DirectConv: pooling in registers needs the 512-bit path for all {outC} channels of {g} (see CanPool).");
+            if (!y.IsEmpty || !relu.IsEmpty || row0 != 0 || row1 != g.OutH) throw new ArgumentException("DirectConv: with pool, y and relu are empty and every row is computed.", nameof(pool));
+            int pooled = outC * (g.OutH / 2) * (g.OutW / 2);
+            if (pool.Length < pooled) throw new ArgumentException($"DirectConv: pool has {pool.Length} floats, expected {pooled} ({outC}×{g.OutH / 2}×{g.OutW / 2}).", nameof(pool));
+            if (!argmax.IsEmpty && argmax.Length < pooled) throw new ArgumentException($"DirectConv: argmax has {argmax.Length} ints, expected {pooled}.", nameof(argmax));
+        }
+        else if (y.IsEmpty && relu.IsEmpty) throw new ArgumentException("DirectConv: y and relu are both empty; at least one output is needed.", nameof(y));
         if (!y.IsEmpty && y.Length < outC * g.OutH * g.OutW) throw new ArgumentException($"DirectConv: y has {y.Length} floats, expected {outC * g.OutH * g.OutW}.", nameof(y));
         if (!relu.IsEmpty && relu.Length < outC * g.OutH * g.OutW) throw new ArgumentException($"DirectConv: relu has {relu.Length} floats, expected {outC * g.OutH * g.OutW}.", nameof(relu));
         if (scratch.Length < ScratchSize(g)) throw new ArgumentException($"DirectConv: scratch has {scratch.Length} floats, needs {ScratchSize(g)}.", nameof(scratch));
         var padded = scratch.Slice(0, ScratchSize(g));
         Pad(in g, x, padded, hp, wp);
-        fixed (float* pp = padded, pw = weight, pb = bias, py = y, pr = relu)
+        fixed (float* pp = padded, pw = weight, pb = bias, py = y, pr = relu, ppool = pool)
+        fixed (int* pa = argmax)
         {
+            if (!pool.IsEmpty)
+            {
+                Pooled512(in g, outC, g.InC * g.KernelH * g.KernelW, pw, bias.IsEmpty ? null : pb, pp, wp, plane, ppool, argmax.IsEmpty ? null : pa);
+                return;
+            }
             float* r = relu.IsEmpty ? null : pr;
             float* yp = y.IsEmpty ? null : py;
             float* b = bias.IsEmpty ? null : pb;
             int taps = g.InC * g.KernelH * g.KernelW;
             // At 512 bits, blocks of 8 channels × 32 columns where 32-column blocks cover a row as tightly as 16-column ones.
-            int eight = Simd.Use512 && (g.OutW % 32 == 0 || g.OutW % 32 > 16) ? outC / 8 * 8 : 0;
+            int eight = Eight(in g, outC);
             if (eight > 0) Forward512(in g, eight, taps, pw, b, pp, wp, plane, yp, r, row0, row1);
             if (!Fma.IsSupported) ForwardScalar(in g, outC, pw, b, pp, wp, plane, yp, r, row0, row1);
             else if (eight < outC)
@@ -476,6 +504,123 @@ public static unsafe class DirectConv
             }
 
         static void Add(float* t, Vector256<float> a) => (Vector256.Load(t) + a).Store(t);
+    }
+
+    /// <summary><see cref="Forward512"/> for pairs of rows, then the 2×2 max pool of their ReLU: the top row's ReLU goes to a
+    /// small block on the stack (eight channels × 32 columns), the bottom row's stays in registers, and each window's four
+    /// values are the even and odd columns of both (vpermt2ps). The multiply-adds are Forward512's, in the same order, and
+    /// the ReLU and comparisons Pool.Max2x2's, so the same bits as storing the ReLU and pooling it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Pooled512(in ConvGeometry g, int outC, int taps, float* w, float* bias, float* p, int wp, int plane, float* pool, int* argmax)
+    {
+        int kh = g.KernelH, kw = g.KernelW, inC = g.InC, outW = g.OutW, ph = g.OutH / 2, pw = outW / 2, pplane = ph * pw;
+        float* top = stackalloc float[8 * 32 + 16];
+        top = (float*)(((nint)top + 63) & ~(nint)63);
+        var even = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+        var odd = even + Vector512<int>.One;
+        var zero = Vector512<float>.Zero;
+        for (int o0 = 0; o0 < outC; o0 += 8)
+        {
+            float* w0 = w + (nint)o0 * taps;
+            for (int pi = 0; pi < ph; pi++)
+                for (int j0 = 0; j0 < outW; j0 += 32)
+                    for (int half = 0; half < 2; half++)
+                    {
+                        int i = 2 * pi + half;
+                        Vector512<float> a00, a01, a10, a11, a20, a21, a30, a31, a40, a41, a50, a51, a60, a61, a70, a71;
+                        a00 = a01 = Vector512.Create(bias == null ? 0f : bias[o0]);
+                        a10 = a11 = Vector512.Create(bias == null ? 0f : bias[o0 + 1]);
+                        a20 = a21 = Vector512.Create(bias == null ? 0f : bias[o0 + 2]);
+                        a30 = a31 = Vector512.Create(bias == null ? 0f : bias[o0 + 3]);
+                        a40 = a41 = Vector512.Create(bias == null ? 0f : bias[o0 + 4]);
+                        a50 = a51 = Vector512.Create(bias == null ? 0f : bias[o0 + 5]);
+                        a60 = a61 = Vector512.Create(bias == null ? 0f : bias[o0 + 6]);
+                        a70 = a71 = Vector512.Create(bias == null ? 0f : bias[o0 + 7]);
+                        float* wt = w0;
+                        for (int c = 0; c < inC; c++)
+                            for (int u = 0; u < kh; u++)
+                            {
+                                float* src = p + (nint)c * plane + (nint)(i + u) * wp + j0;
+                                for (int v = 0; v < kw; v++, wt++)
+                                {
+                                    var x0 = Vector512.Load(src + v);
+                                    var x1 = Vector512.Load(src + v + 16);
+                                    var c0 = Vector512.Create(wt[0]);
+                                    a00 = Avx512F.FusedMultiplyAdd(x0, c0, a00); a01 = Avx512F.FusedMultiplyAdd(x1, c0, a01);
+                                    var c1 = Vector512.Create(wt[taps]);
+                                    a10 = Avx512F.FusedMultiplyAdd(x0, c1, a10); a11 = Avx512F.FusedMultiplyAdd(x1, c1, a11);
+                                    var c2 = Vector512.Create(wt[2 * taps]);
+                                    a20 = Avx512F.FusedMultiplyAdd(x0, c2, a20); a21 = Avx512F.FusedMultiplyAdd(x1, c2, a21);
+                                    var c3 = Vector512.Create(wt[3 * taps]);
+                                    a30 = Avx512F.FusedMultiplyAdd(x0, c3, a30); a31 = Avx512F.FusedMultiplyAdd(x1, c3, a31);
+                                    var c4 = Vector512.Create(wt[4 * taps]);
+                                    a40 = Avx512F.FusedMultiplyAdd(x0, c4, a40); a41 = Avx512F.FusedMultiplyAdd(x1, c4, a41);
+                                    var c5 = Vector512.Create(wt[5 * taps]);
+                                    a50 = Avx512F.FusedMultiplyAdd(x0, c5, a50); a51 = Avx512F.FusedMultiplyAdd(x1, c5, a51);
+                                    var c6 = Vector512.Create(wt[6 * taps]);
+                                    a60 = Avx512F.FusedMultiplyAdd(x0, c6, a60); a61 = Avx512F.FusedMultiplyAdd(x1, c6, a61);
+                                    var c7 = Vector512.Create(wt[7 * taps]);
+                                    a70 = Avx512F.FusedMultiplyAdd(x0, c7, a70); a71 = Avx512F.FusedMultiplyAdd(x1, c7, a71);
+                                }
+                            }
+                        if (half == 0)
+                        {
+                            // the top row's ReLU, as Forward512 stores it, kept for the bottom row
+                            Vector512.Max(a00, zero).Store(top); Vector512.Max(a01, zero).Store(top + 16);
+                            Vector512.Max(a10, zero).Store(top + 32); Vector512.Max(a11, zero).Store(top + 48);
+                            Vector512.Max(a20, zero).Store(top + 64); Vector512.Max(a21, zero).Store(top + 80);
+                            Vector512.Max(a30, zero).Store(top + 96); Vector512.Max(a31, zero).Store(top + 112);
+                            Vector512.Max(a40, zero).Store(top + 128); Vector512.Max(a41, zero).Store(top + 144);
+                            Vector512.Max(a50, zero).Store(top + 160); Vector512.Max(a51, zero).Store(top + 176);
+                            Vector512.Max(a60, zero).Store(top + 192); Vector512.Max(a61, zero).Store(top + 208);
+                            Vector512.Max(a70, zero).Store(top + 224); Vector512.Max(a71, zero).Store(top + 240);
+                            continue;
+                        }
+                        nint at = (nint)o0 * pplane + (nint)pi * pw + j0 / 2;
+                        int n = Math.Min(16, pw - j0 / 2);
+                        // window (pi, j0/2 + l) starts at row 2pi, column j0 + 2l of the ReLU's plane
+                        var first = Vector512.Create(2 * pi * outW + j0) + even;
+                        PoolRow(top, a00, a01, even, odd, first, outW, pool + at, argmax == null ? null : argmax + at, n);
+                        PoolRow(top + 32, a10, a11, even, odd, first, outW, pool + at + pplane, argmax == null ? null : argmax + at + pplane, n);
+                        PoolRow(top + 64, a20, a21, even, odd, first, outW, pool + at + 2 * pplane, argmax == null ? null : argmax + at + 2 * pplane, n);
+                        PoolRow(top + 96, a30, a31, even, odd, first, outW, pool + at + 3 * pplane, argmax == null ? null : argmax + at + 3 * pplane, n);
+                        PoolRow(top + 128, a40, a41, even, odd, first, outW, pool + at + 4 * pplane, argmax == null ? null : argmax + at + 4 * pplane, n);
+                        PoolRow(top + 160, a50, a51, even, odd, first, outW, pool + at + 5 * pplane, argmax == null ? null : argmax + at + 5 * pplane, n);
+                        PoolRow(top + 192, a60, a61, even, odd, first, outW, pool + at + 6 * pplane, argmax == null ? null : argmax + at + 6 * pplane, n);
+                        PoolRow(top + 224, a70, a71, even, odd, first, outW, pool + at + 7 * pplane, argmax == null ? null : argmax + at + 7 * pplane, n);
+                    }
+        }
+    }
+
+    /// <summary>One channel's 16 windows: the top row's ReLU at <paramref name="top"/> (32 columns), the bottom row's
+    /// accumulators (lo, hi); the first <paramref name="n"/> pooled values (and winners) stored.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PoolRow(float* top, Vector512<float> lo, Vector512<float> hi, Vector512<int> even, Vector512<int> odd,
+        Vector512<int> first, int width, float* pool, int* argmax, int n)
+    {
+        var zero = Vector512<float>.Zero;
+        Vector512<float> tl = Vector512.Load(top), th = Vector512.Load(top + 16);
+        Vector512<float> bl = Vector512.Max(lo, zero), bh = Vector512.Max(hi, zero);
+        // a, b: the window's top row (even, odd column); c, d: its bottom row; Pool.Max2x2's order and comparisons
+        var best = Avx512F.PermuteVar16x32x2(tl, even, th);
+        var v = Avx512F.PermuteVar16x32x2(tl, odd, th);
+        var winner = first;
+        var m = Vector512.GreaterThan(v, best) | ~Vector512.Equals(v, v);
+        best = Vector512.ConditionalSelect(m, v, best); winner = Vector512.ConditionalSelect(m.AsInt32(), first + Vector512<int>.One, winner);
+        v = Avx512F.PermuteVar16x32x2(bl, even, bh);
+        m = Vector512.GreaterThan(v, best) | ~Vector512.Equals(v, v);
+        best = Vector512.ConditionalSelect(m, v, best); winner = Vector512.ConditionalSelect(m.AsInt32(), first + Vector512.Create(width), winner);
+        v = Avx512F.PermuteVar16x32x2(bl, odd, bh);
+        m = Vector512.GreaterThan(v, best) | ~Vector512.Equals(v, v);
+        best = Vector512.ConditionalSelect(m, v, best); winner = Vector512.ConditionalSelect(m.AsInt32(), first + Vector512.Create(width + 1), winner);
+        if (n >= 16)
+        {
+            best.Store(pool);
+            if (argmax != null) winner.Store(argmax);
+            return;
+        }
+        Store(pool, n, best.GetLower(), best.GetUpper());
+        if (argmax != null) Store((float*)argmax, n, winner.AsSingle().GetLower(), winner.AsSingle().GetUpper());
     }
 
     /// <summary>The first min(32, n) lanes of (lo, hi) at dst.</summary>

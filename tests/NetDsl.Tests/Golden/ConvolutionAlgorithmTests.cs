@@ -220,8 +220,8 @@ public class ConvolutionAlgorithmTests
         }
     }
 
-    /// <summary>A Winograd convolution pools its ReLU in the output transform (ConvStrategy.FusedPool), recording the winners
-    /// when training, and no Forward stores the ReLU's output: LayerOutput computes it (with the convolution's) through the
+    /// <summary>A convolution pools its ReLU as it computes it (ConvStrategy.FusedPool: Winograd in the output transform, the
+    /// direct one on pairs of rows), recording the winners when training, and no Forward stores the ReLU's output: LayerOutput computes it (with the convolution's) through the
     /// unfused stores. Against that ReLU output: the pooled values are each window's first maximum, bit for bit; the
     /// gradients after a training Forward are the definition's (each window's first maximum gets dy, the ReLU passes it
     /// where positive, then the convolution's gradients in double precision); and after an inference Forward, whose Backward
@@ -232,13 +232,21 @@ public class ConvolutionAlgorithmTests
     [InlineData("f4", 1, 1)]
     [InlineData("f2-odd", 4, 2)]
     [InlineData("f2-odd", 1, 2)]
-    public void AConvolutionThatPoolsInItsWinogradTransformGivesTheDefinition(string kind, int batch, int workers)
+    [InlineData("direct", 5, 2)]   // the direct convolution on pairs of rows (where DirectConv.CanPool; the scratch otherwise)
+    [InlineData("direct", 1, 2)]
+    [InlineData("direct", 1, 1)]
+    public void AConvolutionThatPoolsAsItComputesGivesTheDefinition(string kind, int batch, int workers)
     {
-        bool f4 = kind == "f4";
-        var n = f4 ? (INetwork)new WinogradReluPool(5, 1, workers) : new WinogradReluPoolOdd(5, 1, workers);
+        var n = kind switch
+        {
+            "f4" => (INetwork)new WinogradReluPool(5, 1, workers),
+            "f2-odd" => new WinogradReluPoolOdd(5, 1, workers),
+            _ => new PoolSplit(5, 1, workers),
+        };
         try
         {
-            int inC = 16, outC = 16, h = f4 ? 14 : 9, wd = f4 ? 14 : 10, oh = h / 2, ow = wd / 2;
+            var (inC, outC, h, wd) = kind switch { "f4" => (16, 16, 14, 14), "f2-odd" => (16, 16, 9, 10), _ => (1, 32, 28, 28) };
+            int oh = h / 2, ow = wd / 2;
             TestInputs.Uniform(n.ParameterCount, 31).CopyTo(n.Parameters);
             // A zero filter and bias for channel 3: its ReLU is 0 everywhere, every window a four-way tie.
             n.Parameters.Slice(3 * inC * 9, inC * 9).Clear();
