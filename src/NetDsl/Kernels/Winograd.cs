@@ -316,11 +316,7 @@ public static unsafe partial class Winograd
                         Avx.Store(k + (3 * i + 1) * 8, b);
                         Avx.Store(k + (3 * i + 2) * 8, c);
                     }
-                    for (int l = 0; l < 8; l++)
-                    {
-                        float* dw = pdw + (nint)(p + l) * 9;
-                        for (int tap = 0; tap < 9; tap++) dw[tap] += k[tap * 8 + l];
-                    }
+                    AddEightPairs(k, pdw + (nint)p * 9);
                 }
         }
         Span<float> t = stackalloc float[12];
@@ -338,6 +334,15 @@ public static unsafe partial class Winograd
                 dw[3 * i + 2] += c;
             }
         }
+    }
+
+    /// <summary>dw[l·9 + tap] += k[tap·8 + l] for eight channel pairs l: the vector weight gradients' results, [tap][pair],
+    /// into dWeight's [pair][3, 3].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AddEightPairs(float* k, float* dw)
+    {
+        for (int l = 0; l < 8; l++, dw += 9)
+            for (int tap = 0; tap < 9; tap++) dw[tap] += k[tap * 8 + l];
     }
 
     /// <summary><see cref="GT(float, float, float, float, out float, out float, out float)"/> on eight lanes: the same

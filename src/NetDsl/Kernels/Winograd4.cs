@@ -631,11 +631,7 @@ public static unsafe partial class Winograd
                         Avx.Store(k + (3 * i + 1) * 8, b);
                         Avx.Store(k + (3 * i + 2) * 8, c);
                     }
-                    for (int l = 0; l < 8; l++)
-                    {
-                        float* dw = pdw + (nint)(p + l) * 9;
-                        for (int tap = 0; tap < 9; tap++) dw[tap] += k[tap * 8 + l];
-                    }
+                    AddEightPairs(k, pdw + (nint)p * 9);
                 }
         }
         Span<float> ts = stackalloc float[18]; // Gᵀ dU: 3×6

@@ -176,10 +176,32 @@ public class ConvolutionAlgorithmTests
                     }
     }
 
+    /// <summary>The definition of a 2×2, stride-2 max pool's winners over <paramref name="planes"/> planes of h×w: each
+    /// window's first maximum in row-major order (its index in the whole buffer), window by window.</summary>
+    private static int[] Winners(float[] x, int planes, int h, int w)
+    {
+        int oh = h / 2, ow = w / 2;
+        var winners = new int[planes * oh * ow];
+        for (int plane = 0; plane < planes; plane++)
+            for (int i = 0; i < oh; i++)
+                for (int j = 0; j < ow; j++)
+                {
+                    int best = -1;
+                    for (int u = 0; u < 2; u++)
+                        for (int v = 0; v < 2; v++)
+                        {
+                            int at = (plane * h + 2 * i + u) * w + 2 * j + v;
+                            if (best < 0 || x[at] > x[best]) best = at;
+                        }
+                    winners[(plane * oh + i) * ow + j] = best;
+                }
+        return winners;
+    }
+
     [Fact]
     public void AReluFoldedIntoItsMaxPoolGivesTheDefinitionsGradients()
     {
-        const int batch = 3, inC = 2, h = 9, wd = 14, outC = 8, oh = 4, ow = 7;
+        const int batch = 3, inC = 2, h = 9, wd = 14, outC = 8;
         using var net = new ReluFoldedIntoPool(batch, 1, 2);
         TestInputs.Uniform(ReluFoldedIntoPool.ParameterCount, 21).CopyTo(net.Parameters);
         float[] x = TestInputs.Uniform(batch * ReluFoldedIntoPool.InputSize, 22), dy = TestInputs.Uniform(batch * ReluFoldedIntoPool.OutputSize, 23);
@@ -189,20 +211,9 @@ public class ConvolutionAlgorithmTests
         net.Forward(x, batch, training: true);
         var relu = net.LayerOutput(1).ToArray();
         ConvolutionReference.Close(conv.Select(v => Math.Max(v, 0)).ToArray(), relu, "ReLU output");
+        var winners = Winners(relu, batch * outC, h, wd);
         var dRelu = new float[relu.Length];
-        for (int plane = 0; plane < batch * outC; plane++)
-            for (int i = 0; i < oh; i++)
-                for (int j = 0; j < ow; j++)
-                {
-                    int best = -1;
-                    for (int u = 0; u < 2; u++)
-                        for (int v = 0; v < 2; v++)
-                        {
-                            int at = (plane * h + 2 * i + u) * wd + 2 * j + v;
-                            if (best < 0 || relu[at] > relu[best]) best = at;
-                        }
-                    dRelu[best] = 0f + dy[(plane * oh + i) * ow + j];
-                }
+        for (int o = 0; o < winners.Length; o++) dRelu[winners[o]] = 0f + dy[o];
         var dConv = dRelu.Select((g, i) => relu[i] > 0 ? g : 0f).ToArray();
         var (_, rdx, rdw, rdb) = ConvolutionReference.Stride1(x, w, b, dConv, batch, inC, h, wd, outC, 3, h, wd, 1, 1);
         for (int pass = 0; pass < 2; pass++) // after a training Forward, then after an inference one (the winners found again)
@@ -246,7 +257,6 @@ public class ConvolutionAlgorithmTests
         try
         {
             var (inC, outC, h, wd) = kind switch { "f4" => (16, 16, 14, 14), "f2-odd" => (16, 16, 9, 10), _ => (1, 32, 28, 28) };
-            int oh = h / 2, ow = wd / 2;
             TestInputs.Uniform(n.ParameterCount, 31).CopyTo(n.Parameters);
             // A zero filter and bias for channel 3: its ReLU is 0 everywhere, every window a four-way tie.
             n.Parameters.Slice(3 * inC * 9, inC * 9).Clear();
@@ -262,22 +272,14 @@ public class ConvolutionAlgorithmTests
             var relu = n.LayerOutput(1).ToArray();
             var (conv, _, _, _) = ConvolutionReference.Stride1(x, w, bias, new float[batch * outC * h * wd], batch, inC, h, wd, outC, 3, h, wd, 1, 1);
             ConvolutionReference.Close(conv.Select(v => Math.Max(v, 0)).ToArray(), relu, "the ReLU's output, recomputed");
+            var winners = Winners(relu, batch * outC, h, wd);
             var dRelu = new float[relu.Length];
-            for (int plane = 0; plane < batch * outC; plane++)
-                for (int i = 0; i < oh; i++)
-                    for (int j = 0; j < ow; j++)
-                    {
-                        int best = -1;
-                        for (int u = 0; u < 2; u++)
-                            for (int v = 0; v < 2; v++)
-                            {
-                                int at = (plane * h + 2 * i + u) * wd + 2 * j + v;
-                                if (best < 0 || relu[at] > relu[best]) best = at;
-                            }
-                        int o = (plane * oh + i) * ow + j;
-                        Assert.True(BitConverter.SingleToInt32Bits(relu[best]) == BitConverter.SingleToInt32Bits(output[o]), $"pooled output {o}: {output[o]}, the window's first maximum is {relu[best]}");
-                        dRelu[best] = 0f + dy[o];
-                    }
+            for (int o = 0; o < winners.Length; o++)
+            {
+                int best = winners[o];
+                Assert.True(BitConverter.SingleToInt32Bits(relu[best]) == BitConverter.SingleToInt32Bits(output[o]), $"pooled output {o}: {output[o]}, the window's first maximum is {relu[best]}");
+                dRelu[best] = 0f + dy[o];
+            }
             var dConv = dRelu.Select((g, i) => relu[i] > 0 ? g : 0f).ToArray();
             var (_, rdx, rdw, rdb) = ConvolutionReference.Stride1(x, w, bias, dConv, batch, inC, h, wd, outC, 3, h, wd, 1, 1);
             n.ZeroGradients();
