@@ -1021,7 +1021,8 @@ internal static class DeviceKernels
     /// <summary>One activation (<see cref="ActivationKind"/>, parameter <paramref name="a"/>); the GEMM epilogue uses it too.</summary>
     private static float Activate(float v, int kind, float a)
     {
-        if (kind == ActivationKind.ReLU) return v > 0f ? v : 0f;
+        // NaN stays NaN (v != v), as in PyTorch and the CPU kernels (Vec.Relu); −0 gives +0
+        if (kind == ActivationKind.ReLU) return v > 0f || v != v ? v : 0f;
         if (kind == ActivationKind.LeakyReLU) return v > 0f ? v : a * v;
         if (kind == ActivationKind.Tanh) return XMath.Tanh(v);
         if (kind == ActivationKind.Sigmoid) return 1f / (1f + XMath.Exp(-v));

@@ -158,7 +158,7 @@ public static unsafe class ChannelLaneConv
                                 acc = MathF.FusedMultiplyAdd(p[(nint)c * plane + (i + u) * wp + j + v], wo[(nint)t * Lanes], acc);
                     nint at = (nint)o * ohw + i * g.OutW + j;
                     if (y != null) y[at] = acc;
-                    if (relu != null) relu[at] = acc > 0f ? acc : 0f;
+                    if (relu != null) relu[at] = Vec.Relu(acc);
                 }
         }
     }
@@ -445,7 +445,7 @@ public static unsafe class ChannelLaneConv
             for (int k = 0; k < n; k++)
             {
                 float v = block[k * Lanes + o];
-                ro[k] = v > 0f ? v : 0f;
+                ro[k] = Vec.Relu(v);
             }
         }
     }

@@ -126,7 +126,7 @@ public static unsafe class DirectConv
                             for (int v = 0; v < kw; v++)
                                 acc = MathF.FusedMultiplyAdd(p[c * plane + (i + u) * wp + j + v], w[((o * g.InC + c) * kh + u) * kw + v], acc);
                     if (y != null) y[(o * g.OutH + i) * g.OutW + j] = acc;
-                    if (relu != null) relu[(o * g.OutH + i) * g.OutW + j] = acc > 0f ? acc : 0f;
+                    if (relu != null) relu[(o * g.OutH + i) * g.OutW + j] = Vec.Relu(acc);
                 }
     }
 

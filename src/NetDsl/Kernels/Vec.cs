@@ -86,8 +86,14 @@ public static class Vec
         if (Vector256.IsHardwareAccelerated)
             for (; i + 8 <= y.Length; i += 8)
                 Vector256.Max(Vector256.Create(x.Slice(i, 8)), Vector256<float>.Zero).CopyTo(y.Slice(i, 8));
-        for (; i < y.Length; i++) y[i] = x[i] > 0f ? x[i] : 0f;
+        for (; i < y.Length; i++) y[i] = Relu(x[i]);
     }
+
+    /// <summary>max(x, 0) for one value, as the vector paths compute it (Vector256.Max: IEEE 754 maximum): NaN stays NaN,
+    /// as in PyTorch's relu, and −0 gives +0. Every scalar ReLU (tails, fused stores) goes through it, so where a NaN
+    /// lands in a vector or a tail does not change the result.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Relu(float x) => MathF.Max(x, 0f);
 
     /// <summary>dx = y &gt; 0 ? dy : 0 (relu'(0) = 0).</summary>
     public static void ReluBackward(ReadOnlySpan<float> y, ReadOnlySpan<float> dy, Span<float> dx)

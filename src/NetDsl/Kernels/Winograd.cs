@@ -688,9 +688,9 @@ public static unsafe partial class Winograd
         if (relu != null) relu[oh * g.OutW + ow] = Relu(value);
     }
 
-    /// <summary>The ReLU as <see cref="Put"/> stores it (NaN gives 0, as there).</summary>
+    /// <summary>The ReLU as <see cref="Put"/> stores it: <see cref="Vec.Relu(float)"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static float Relu(float value) => value > 0f ? value : 0f;
+    internal static float Relu(float value) => Vec.Relu(value);
 
     /// <summary>One window of the 2×2 max pool over the ReLU of a, b (its top row) and c, d, as <see cref="Pool.Max2x2"/>'s
     /// scalar loop: the first maximum in row-major order, NaN propagating; <paramref name="winner"/> its index in a plane

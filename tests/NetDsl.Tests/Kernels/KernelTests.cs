@@ -9,6 +9,31 @@ namespace NetDsl.Tests.Kernels;
 /// (partial microtiles in both directions, depth past one cache block, strided and transposed operands).</summary>
 public class KernelTests
 {
+    /// <summary>ReLU keeps a NaN wherever it lands (PyTorch's relu(NaN) is NaN), in the vector body or the scalar tail, and
+    /// turns −0 into +0: the scalar ReLU once sent NaN to 0 while the vectors kept it, so the result depended on a
+    /// value's position and on the machine. Lengths 1–20 put the NaN in every place of both.</summary>
+    [Fact]
+    public void ReluKeepsNaNInTheVectorsAndTheTail()
+    {
+        for (int n = 1; n <= 20; n++)
+            for (int at = 0; at < n; at++)
+            {
+                var x = new float[n];
+                for (int i = 0; i < n; i++) x[i] = i % 3 == 0 ? -0f : i % 3 == 1 ? 1.5f : -2f;
+                x[at] = float.NaN;
+                var y = new float[n];
+                Vec.Relu(x, y);
+                for (int i = 0; i < n; i++)
+                {
+                    float expected = i == at ? float.NaN : i % 3 == 1 ? 1.5f : 0f;
+                    Assert.True(BitConverter.SingleToInt32Bits(expected) == BitConverter.SingleToInt32Bits(y[i]) || (float.IsNaN(expected) && float.IsNaN(y[i])),
+                        $"length {n}, NaN at {at}: relu[{i}] = {y[i]}, expected {expected}");
+                }
+            }
+        Assert.True(float.IsNaN(Vec.Relu(float.NaN)));
+        Assert.Equal(0, BitConverter.SingleToInt32Bits(Vec.Relu(-0f)));
+    }
+
     [Fact]
     public unsafe void AlignedBuffersStartOnACacheLineWithTheirWholeLengthUsableSmallOrLarge()
     {
