@@ -495,7 +495,8 @@ internal sealed class ConvolutionFamily : LayerFamily
         w.Line($"int r0 = q0 * {Rt}.Kernels.PackedGemm.MR, r1 = global::System.Math.Min({l.OutC}, q1 * {Rt}.Kernels.PackedGemm.MR);");
         w.Line("if (r0 >= r1) return;");
         string reluRows = strategy.FusedRelu < 0 ? "" : $", relu: {e.ActOf(strategy.FusedRelu)}.AsSpan(0, {l.OutSize})";
-        bool fusedPool = strategy.FusedPool >= 0 && strategy.FusedPool == strategy.SplitPool;
+        // Each worker pools the channels it computes, so the pool is done whether or not it would run inside this split.
+        bool fusedPool = strategy.FusedPool >= 0;
         if (fusedPool)
         {
             var pool = e.Net.Layers[strategy.FusedPool];

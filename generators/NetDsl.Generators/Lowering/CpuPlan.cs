@@ -25,13 +25,13 @@ namespace NetDsl.Generators.Lowering;
 /// cache block, the ReLU's output lives only until that pool has read it: a Forward writes it to the scratch (one cache
 /// block, reused, so never written back to memory) and <c>LayerOutput</c> recomputes it when asked. A batch of one writes
 /// the layer's buffer as before.</param>
-/// <param name="FusedPool">The 2×2 max pool whose forward this Winograd convolution's output transform does, or −1: where
-/// the fused ReLU's only reader is that pool, which folds its backward, in the same cache block (the case that would
-/// otherwise take a <paramref name="ReluScratch"/>; a direct convolution keeps that scratch for machines without its
-/// 512-bit path, see <c>DirectConv.CanPool</c>). A Forward (unless recomputing for <c>LayerOutput</c>) pools each output
-/// tile's windows (a direct convolution: each pair of rows) while they are in registers, recording the winners when training, and never stores the ReLU's output:
-/// <c>LayerOutput</c> computes it again with the convolution's, and so does a Backward after an inference Forward (for the
-/// winners).</param>
+/// <param name="FusedPool">The 2×2 max pool whose forward this convolution does as it computes, or −1: where the fused
+/// ReLU's only reader is that pool, which folds its backward, in the same cache block (the case that would otherwise take
+/// a <paramref name="ReluScratch"/>; a direct convolution keeps that scratch for machines without its 512-bit path, see
+/// <c>DirectConv.CanPool</c>). A Forward (unless recomputing for <c>LayerOutput</c>) pools a Winograd convolution's output
+/// tiles, or a direct convolution's pairs of rows, while they are in registers, recording the winners when training, and
+/// never stores the ReLU's output: <c>LayerOutput</c> computes it again with the convolution's, and so does a Backward after
+/// an inference Forward (for the winners).</param>
 /// <param name="SplitActivation">The tanh a batch of one runs inside this convolution's split, or −1 (see <see cref="CpuPlan.SplitChain"/>).</param>
 /// <param name="SplitPool">The 2×2 pool a batch of one runs inside this convolution's split, or −1 (see <see cref="CpuPlan.SplitChain"/>).</param>
 internal sealed record ConvStrategy(int SamplesPerGemm, bool DotWeightGradient, bool PackedGemm, bool SplitOneSample = false,
@@ -193,11 +193,13 @@ internal sealed record CpuPlan(
                 if (conv[i] is { FusedRelu: >= 0, OutputOnDemand: true } s && block.Layers.Any(p => folded[p] == s.FusedRelu))
                 {
                     int pool = block.Layers.First(p => folded[p] == s.FusedRelu);
-                    // A Winograd convolution pools in its output transform (FusedPool), so its ReLU needs no scratch; a direct
+                    // A Winograd convolution pools in its output transform (FusedPool), so its ReLU needs no scratch. A direct
                     // one split by channels pools on pairs of rows where its 512-bit path runs (DirectConv.CanPool, checked
-                    // at run time), and keeps the scratch for where it does not.
+                    // at run time) and keeps the scratch for where it does not; a batch of one then pools each worker's
+                    // share the one way or the other, so the pool must run inside the split (SplitPool) when there is one.
                     conv[i] = s.Winograd ? s with { FusedPool = pool }
-                        : s is { Direct: true, DirectRows: false } && ConvStrategy.DirectPoolable(net.Layers[i]) ? s with { ReluScratch = block.Chunk, FusedPool = pool }
+                        : s is { Direct: true, DirectRows: false } && ConvStrategy.DirectPoolable(net.Layers[i]) && (!s.SplitOneSample || s.SplitPool == pool)
+                            ? s with { ReluScratch = block.Chunk, FusedPool = pool }
                         : s with { ReluScratch = block.Chunk };
                 }
         return new CpuPlan(plan, conv.ToEquatableArray(), forward, backward, col, packW, packX, dense.Distinct().OrderBy(d => d).ToEquatableArray(), folded);
@@ -353,7 +355,7 @@ internal sealed record CpuPlan(
         return conv >= 0 && Convolutions[conv].ReluScratch > 0 ? conv : -1;
     }
 
-    /// <summary>The Winograd convolution whose inference forward writes 2×2 max pool <paramref name="pool"/>'s output
+    /// <summary>The convolution whose forward writes 2×2 max pool <paramref name="pool"/>'s output as it computes
     /// (<see cref="ConvStrategy.FusedPool"/>), or −1.</summary>
     public int FusedPoolOf(int pool)
     {

@@ -246,17 +246,20 @@ public class ConvolutionAlgorithmTests
     [InlineData("direct", 5, 2)]   // the direct convolution on pairs of rows (where DirectConv.CanPool; the scratch otherwise)
     [InlineData("direct", 1, 2)]
     [InlineData("direct", 1, 1)]
+    [InlineData("split-small-pool", 1, 2)] // the split pools, though its pool is too small to run inside a split
+    [InlineData("split-small-pool", 3, 2)]
     public void AConvolutionThatPoolsAsItComputesGivesTheDefinition(string kind, int batch, int workers)
     {
         var n = kind switch
         {
             "f4" => (INetwork)new WinogradReluPool(5, 1, workers),
             "f2-odd" => new WinogradReluPoolOdd(5, 1, workers),
+            "split-small-pool" => new WinogradSplitSmallPool(5, 1, workers),
             _ => new PoolSplit(5, 1, workers),
         };
         try
         {
-            var (inC, outC, h, wd) = kind switch { "f4" => (16, 16, 14, 14), "f2-odd" => (16, 16, 9, 10), _ => (1, 32, 28, 28) };
+            var (inC, outC, h, wd) = kind switch { "f4" => (16, 16, 14, 14), "f2-odd" => (16, 16, 9, 10), "split-small-pool" => (64, 64, 8, 8), _ => (1, 32, 28, 28) };
             TestInputs.Uniform(n.ParameterCount, 31).CopyTo(n.Parameters);
             // A zero filter and bias for channel 3: its ReLU is 0 everywhere, every window a four-way tie.
             n.Parameters.Slice(3 * inC * 9, inC * 9).Clear();

@@ -82,6 +82,13 @@ public partial class WinogradReluPool;
 public partial class WinogradReluPoolOdd;
 #pragma warning restore NDSL0202
 
+/// <summary>A Winograd convolution large enough for a batch of one to split it across workers (2.4M multiply-adds), whose
+/// pool is too small (4096 inputs) to run inside that split: the split itself must pool.</summary>
+[Network(64, 8, 8)]
+[Conv2D(64, 3, Padding = 1)] [ReLU]
+[MaxPool2D(2)]
+public partial class WinogradSplitSmallPool;
+
 /// <summary>LeNet-5's first stage: a batch of one splits the direct convolution's output rows (6 channels are too few to
 /// share) in pairs, and runs the tanh and the 2×2 average pool inside that split.</summary>
 [Network(1, 28, 28)]
