@@ -604,18 +604,9 @@ public static unsafe class DirectConv
         var zero = Vector512<float>.Zero;
         Vector512<float> tl = Vector512.Load(top), th = Vector512.Load(top + 16);
         Vector512<float> bl = Vector512.Max(lo, zero), bh = Vector512.Max(hi, zero);
-        // a, b: the window's top row (even, odd column); c, d: its bottom row; Pool.Max2x2's order and comparisons
-        var best = Avx512F.PermuteVar16x32x2(tl, even, th);
-        var v = Avx512F.PermuteVar16x32x2(tl, odd, th);
-        var winner = first;
-        var m = Vector512.GreaterThan(v, best) | ~Vector512.Equals(v, v);
-        best = Vector512.ConditionalSelect(m, v, best); winner = Vector512.ConditionalSelect(m.AsInt32(), first + Vector512<int>.One, winner);
-        v = Avx512F.PermuteVar16x32x2(bl, even, bh);
-        m = Vector512.GreaterThan(v, best) | ~Vector512.Equals(v, v);
-        best = Vector512.ConditionalSelect(m, v, best); winner = Vector512.ConditionalSelect(m.AsInt32(), first + Vector512.Create(width), winner);
-        v = Avx512F.PermuteVar16x32x2(bl, odd, bh);
-        m = Vector512.GreaterThan(v, best) | ~Vector512.Equals(v, v);
-        best = Vector512.ConditionalSelect(m, v, best); winner = Vector512.ConditionalSelect(m.AsInt32(), first + Vector512.Create(width + 1), winner);
+        // a, b: the window's top row (even, odd column); c, d: its bottom row; Pool.Max2x2's choice
+        var (best, winner) = Pool.MaxOf4(Avx512F.PermuteVar16x32x2(tl, even, th), Avx512F.PermuteVar16x32x2(tl, odd, th),
+            Avx512F.PermuteVar16x32x2(bl, even, bh), Avx512F.PermuteVar16x32x2(bl, odd, bh), first, width);
         if (n >= 16)
         {
             best.Store(pool);

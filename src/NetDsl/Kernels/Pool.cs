@@ -81,16 +81,7 @@ public static unsafe class Pool
         for (int j = 0; j < ow; j++)
         {
             int i0 = 2 * j;
-            float best = r0[i0];
-            int idx = rowBase + i0;
-            float v = r0[i0 + 1];
-            if (v > best || float.IsNaN(v)) { best = v; idx = rowBase + i0 + 1; }
-            v = r1[i0];
-            if (v > best || float.IsNaN(v)) { best = v; idx = rowBase + w + i0; }
-            v = r1[i0 + 1];
-            if (v > best || float.IsNaN(v)) { best = v; idx = rowBase + w + i0 + 1; }
-            yr[j] = best;
-            ar[j] = idx;
+            yr[j] = MaxOf4(r0[i0], r0[i0 + 1], r1[i0], r1[i0 + 1], rowBase + i0, w, out ar[j]);
         }
     }
 
@@ -106,10 +97,7 @@ public static unsafe class Pool
                 if (j + 8 > ow) j = ow - 8;
                 Deinterleave(r0 + 2 * j, out Vector256<float> a, out Vector256<float> b);
                 Deinterleave(r1 + 2 * j, out Vector256<float> c, out Vector256<float> d);
-                var best = Vector256.ConditionalSelect(Vector256.GreaterThan(b, a) | ~Vector256.Equals(b, b), b, a);
-                best = Vector256.ConditionalSelect(Vector256.GreaterThan(c, best) | ~Vector256.Equals(c, c), c, best);
-                best = Vector256.ConditionalSelect(Vector256.GreaterThan(d, best) | ~Vector256.Equals(d, d), d, best);
-                best.Store(yr + j);
+                MaxOf4(a, b, c, d).Store(yr + j);
                 if (j + 8 >= ow) return;
             }
         }
@@ -130,20 +118,54 @@ public static unsafe class Pool
         for (int j = 0; j < ow; j++)
         {
             int i0 = 2 * j;
-            float best = r0[i0], v = r0[i0 + 1];
-            if (v > best || float.IsNaN(v)) best = v;
-            v = r1[i0];
-            if (v > best || float.IsNaN(v)) best = v;
-            v = r1[i0 + 1];
-            if (v > best || float.IsNaN(v)) best = v;
-            yr[j] = best;
+            yr[j] = MaxOf4(r0[i0], r0[i0 + 1], r1[i0], r1[i0 + 1], 0, 0, out _);
         }
     }
 
+    // The window's choice, one formula at every width (the pools here, and the convolutions that pool as they compute:
+    // Winograd's output transform, DirectConv's pairs of rows), so all give the same bits and the same winners.
+
     /// <summary>Window maximum of (a, b, c, d) = (top-left, top-right, bottom-left, bottom-right): the first maximum in
-    /// that order wins (strict &gt;), a NaN wins over numbers; lane is the top-left index.</summary>
+    /// that order wins (strict &gt;), a NaN wins over numbers; <paramref name="winner"/> its index, a's being
+    /// <paramref name="at"/> in a plane <paramref name="w"/> wide.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static (Vector256<float> Value, Vector256<int> Index) MaxOf4(Vector256<float> a, Vector256<float> b, Vector256<float> c, Vector256<float> d, Vector256<int> lane, int w)
+    internal static float MaxOf4(float a, float b, float c, float d, int at, int w, out int winner)
+    {
+        float best = a;
+        winner = at;
+        if (b > best || float.IsNaN(b)) { best = b; winner = at + 1; }
+        if (c > best || float.IsNaN(c)) { best = c; winner = at + w; }
+        if (d > best || float.IsNaN(d)) { best = d; winner = at + w + 1; }
+        return best;
+    }
+
+    /// <summary>The 8-lane <see cref="MaxOf4(float, float, float, float, int, int, out int)"/> without the winners.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector256<float> MaxOf4(Vector256<float> a, Vector256<float> b, Vector256<float> c, Vector256<float> d)
+    {
+        var best = Vector256.ConditionalSelect(Vector256.GreaterThan(b, a) | ~Vector256.Equals(b, b), b, a);
+        best = Vector256.ConditionalSelect(Vector256.GreaterThan(c, best) | ~Vector256.Equals(c, c), c, best);
+        return Vector256.ConditionalSelect(Vector256.GreaterThan(d, best) | ~Vector256.Equals(d, d), d, best);
+    }
+
+    /// <summary>The 16-lane <see cref="MaxOf4(float, float, float, float, int, int, out int)"/>; lane is the top-left index.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static (Vector512<float> Value, Vector512<int> Index) MaxOf4(Vector512<float> a, Vector512<float> b, Vector512<float> c, Vector512<float> d, Vector512<int> lane, int w)
+    {
+        var best = a;
+        var idx = lane;
+        var m = Vector512.GreaterThan(b, best) | ~Vector512.Equals(b, b);
+        best = Vector512.ConditionalSelect(m, b, best); idx = Vector512.ConditionalSelect(m.AsInt32(), lane + Vector512<int>.One, idx);
+        m = Vector512.GreaterThan(c, best) | ~Vector512.Equals(c, c);
+        best = Vector512.ConditionalSelect(m, c, best); idx = Vector512.ConditionalSelect(m.AsInt32(), lane + Vector512.Create(w), idx);
+        m = Vector512.GreaterThan(d, best) | ~Vector512.Equals(d, d);
+        best = Vector512.ConditionalSelect(m, d, best); idx = Vector512.ConditionalSelect(m.AsInt32(), lane + Vector512.Create(w + 1), idx);
+        return (best, idx);
+    }
+
+    /// <summary>The 8-lane <see cref="MaxOf4(float, float, float, float, int, int, out int)"/>; lane is the top-left index.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static (Vector256<float> Value, Vector256<int> Index) MaxOf4(Vector256<float> a, Vector256<float> b, Vector256<float> c, Vector256<float> d, Vector256<int> lane, int w)
     {
         var best = a;
         var idx = lane;

@@ -80,8 +80,7 @@ internal sealed class WinogradDomain
     /// <param name="outC">Its output channels.</param>
     /// <param name="maxSamples">The most samples one call takes.</param>
     /// <param name="tile">The output tile: 2 or 4.</param>
-    /// <param name="packedSize">Floats of one point's packed weights; 0: this domain keeps no weights (F(2×2)'s when the
-    /// forward pass is F(4×4): only the weight gradient uses its V and M).</param>
+    /// <param name="packedSize">Floats of one point's packed weights.</param>
     public WinogradDomain(in ConvGeometry g, int outC, int maxSamples, int tile, int packedSize)
     {
         Tile = tile;
@@ -96,7 +95,7 @@ internal sealed class WinogradDomain
         V = new AlignedBuffer(checked(Points * PlaneV));
         M = new AlignedBuffer(checked(Points * PlaneM));
         Packed = new AlignedBuffer(checked(Points * packedSize));
-        Weights = new AlignedBuffer(packedSize == 0 ? 0 : outC * g.InC * 9);
+        Weights = new AlignedBuffer(outC * g.InC * 9);
     }
 
     /// <summary>Output tile: 2 or 4.</summary>
@@ -685,60 +684,33 @@ public static unsafe partial class Winograd
     {
         if (oh >= g.OutH || ow >= g.OutW) return;
         if (y != null) y[oh * g.OutW + ow] = value;
-        if (relu != null) relu[oh * g.OutW + ow] = Relu(value);
+        if (relu != null) relu[oh * g.OutW + ow] = Vec.Relu(value);
     }
 
-    /// <summary>The ReLU as <see cref="Put"/> stores it: <see cref="Vec.Relu(float)"/>.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static float Relu(float value) => Vec.Relu(value);
+    // A pooled window: the ReLU as the stores compute it (Vec.Relu, Vector256.Max), then Pool.MaxOf4, the choice
+    // Pool.Max2x2 makes, so the same bits and winners as storing the ReLU and pooling it.
 
-    /// <summary>One window of the 2×2 max pool over the ReLU of a, b (its top row) and c, d, as <see cref="Pool.Max2x2"/>'s
-    /// scalar loop: the first maximum in row-major order, NaN propagating; <paramref name="winner"/> its index in a plane
-    /// <paramref name="width"/> wide where a is at <paramref name="at"/>.</summary>
+    /// <summary>One window of the 2×2 max pool over the ReLU of a, b (its top row) and c, d; <paramref name="winner"/> its
+    /// index in a plane <paramref name="width"/> wide where a is at <paramref name="at"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static float PoolOfRelu(float a, float b, float c, float d, int at, int width, out int winner)
-    {
-        float best = Relu(a), v = Relu(b);
-        winner = at;
-        if (v > best || float.IsNaN(v)) { best = v; winner = at + 1; }
-        v = Relu(c);
-        if (v > best || float.IsNaN(v)) { best = v; winner = at + width; }
-        v = Relu(d);
-        if (v > best || float.IsNaN(v)) { best = v; winner = at + width + 1; }
-        return best;
-    }
+    internal static float PoolOfRelu(float a, float b, float c, float d, int at, int width, out int winner) =>
+        Pool.MaxOf4(Vec.Relu(a), Vec.Relu(b), Vec.Relu(c), Vec.Relu(d), at, width, out winner);
 
-    /// <summary>The vector twin of <see cref="PoolOfRelu(float, float, float, float)"/>, lane by lane: the ReLU as the
-    /// vector stores compute it (Vector256.Max(v, 0)), then <see cref="Pool.Max2x2"/>'s vector selections, so the same bits as
-    /// storing the ReLU and pooling it.</summary>
+    /// <summary>Eight windows' pooled ReLU, lane by lane.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static Vector256<float> PoolOfRelu(Vector256<float> a, Vector256<float> b, Vector256<float> c, Vector256<float> d)
     {
         var zero = Vector256<float>.Zero;
-        Vector256<float> best = Vector256.Max(a, zero), v = Vector256.Max(b, zero);
-        best = Vector256.ConditionalSelect(Vector256.GreaterThan(v, best) | ~Vector256.Equals(v, v), v, best);
-        v = Vector256.Max(c, zero);
-        best = Vector256.ConditionalSelect(Vector256.GreaterThan(v, best) | ~Vector256.Equals(v, v), v, best);
-        v = Vector256.Max(d, zero);
-        return Vector256.ConditionalSelect(Vector256.GreaterThan(v, best) | ~Vector256.Equals(v, v), v, best);
+        return Pool.MaxOf4(Vector256.Max(a, zero), Vector256.Max(b, zero), Vector256.Max(c, zero), Vector256.Max(d, zero));
     }
 
-    /// <summary><see cref="PoolOfRelu(Vector256{float}, Vector256{float}, Vector256{float}, Vector256{float})"/> with each
-    /// lane's winner (Pool.Max2x2's choices): a's index in <paramref name="at"/>, b at + 1, c at + width, d at + width + 1.</summary>
+    /// <summary>Eight windows' pooled ReLU with each lane's winner: a's index in <paramref name="at"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static Vector256<float> PoolOfRelu(Vector256<float> a, Vector256<float> b, Vector256<float> c, Vector256<float> d, Vector256<int> at, int width, out Vector256<int> winner)
     {
         var zero = Vector256<float>.Zero;
-        Vector256<float> best = Vector256.Max(a, zero), v = Vector256.Max(b, zero);
-        winner = at;
-        var m = Vector256.GreaterThan(v, best) | ~Vector256.Equals(v, v);
-        best = Vector256.ConditionalSelect(m, v, best); winner = Vector256.ConditionalSelect(m.AsInt32(), at + Vector256.Create(1), winner);
-        v = Vector256.Max(c, zero);
-        m = Vector256.GreaterThan(v, best) | ~Vector256.Equals(v, v);
-        best = Vector256.ConditionalSelect(m, v, best); winner = Vector256.ConditionalSelect(m.AsInt32(), at + Vector256.Create(width), winner);
-        v = Vector256.Max(d, zero);
-        m = Vector256.GreaterThan(v, best) | ~Vector256.Equals(v, v);
-        best = Vector256.ConditionalSelect(m, v, best); winner = Vector256.ConditionalSelect(m.AsInt32(), at + Vector256.Create(width + 1), winner);
+        var (best, index) = Pool.MaxOf4(Vector256.Max(a, zero), Vector256.Max(b, zero), Vector256.Max(c, zero), Vector256.Max(d, zero), at, width);
+        winner = index;
         return best;
     }
 
