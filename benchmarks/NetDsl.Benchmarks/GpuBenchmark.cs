@@ -21,7 +21,9 @@ namespace NetDsl.Benchmarks;
 /// </summary>
 internal static class GpuBenchmark
 {
-    private sealed record Twin(string Name, long FwdFlops, Func<GpuDevice, int, IGpuNetwork> Create);
+    /// <summary>A twin to time: its name, forward FLOPs per sample, input size per sample, constructor; <paramref name="Part"/>:
+    /// one stage of FashionCnn alone (batch-256 inference and training only), for where a network's time goes.</summary>
+    private sealed record Twin(string Name, long FwdFlops, int InputSize, Func<GpuDevice, int, IGpuNetwork> Create, bool Part = false);
 
     [RequiresDynamicCode("ILGPU compiles kernels at run time.")]
     [RequiresUnreferencedCode("ILGPU reads kernel IL through reflection.")]
@@ -41,15 +43,21 @@ internal static class GpuBenchmark
         GemmBenchmark(device, simulator, peak, output);
         var twins = new Twin[]
         {
-            new("LeNet5", flops("LeNet5"), (d, b) => new FashionMnistSample.LeNet5.Gpu(d, b)),
-            new("FashionCnn", flops("FashionCnn"), (d, b) => new FashionMnistSample.Cnn.Gpu(d, b)),
-            new("ResNet", flops("ResNet"), (d, b) => new ResNetSample.ResNet.Gpu(d, b)),
+            new("LeNet5", flops("LeNet5"), 784, (d, b) => new FashionMnistSample.LeNet5.Gpu(d, b)),
+            new("FashionCnn", flops("FashionCnn"), 784, (d, b) => new FashionMnistSample.Cnn.Gpu(d, b)),
+            new("ResNet", flops("ResNet"), 784, (d, b) => new ResNetSample.ResNet.Gpu(d, b)),
+            // FashionCnn's stages alone (training them uses the same cross-entropy over their outputs, a cost of its own).
+            new("CnnConv1", flops("CnnConv1"), 784, (d, b) => new CnnConv1.Gpu(d, b), Part: true),
+            new("CnnStage1", flops("CnnStage1"), 784, (d, b) => new CnnStage1.Gpu(d, b), Part: true),
+            new("CnnPool1", flops("CnnPool1"), 32 * 28 * 28, (d, b) => new CnnPool1.Gpu(d, b), Part: true),
+            new("CnnConv2", flops("CnnConv2"), 32 * 14 * 14, (d, b) => new CnnConv2.Gpu(d, b), Part: true),
+            new("CnnHead", flops("CnnHead"), 64 * 7 * 7, (d, b) => new CnnHead.Gpu(d, b), Part: true),
         };
         int callsB1 = simulator ? 5 : 1000, callsB256 = simulator ? 1 : 20, steps = simulator ? 2 : 100, rounds = simulator ? 1 : 5;
         var chosen = twins.Where(t => names.Count == 0 || names.Any(n => n.Equals(t.Name, StringComparison.OrdinalIgnoreCase))).ToArray();
         // Parity is slow on the simulator (batch 64); NETDSL_PARITY_ON_SIMULATOR=1 runs it there to check this code path.
         if (!simulator || Environment.GetEnvironmentVariable("NETDSL_PARITY_ON_SIMULATOR") == "1")
-            foreach (var twin in chosen) Parity(device, twin, simulator ? 4 : 64, images, labels, output);
+            foreach (var twin in chosen.Where(t => !t.Part)) Parity(device, twin, simulator ? 4 : 64, images, labels, output);
         foreach (var twin in chosen) Measure(twin, "");
         if (simulator) return 0;
         device.UseCuBlas = true;
@@ -60,9 +68,19 @@ internal static class GpuBenchmark
 
         void Measure(Twin twin, string suffix)
         {
-            float[] Input(int batch) => Enumerable.Range(0, batch * 784).Select(i => images[i % images.Length]).ToArray();
+            float[] Input(int batch) => Enumerable.Range(0, batch * twin.InputSize).Select(i => images[i % images.Length]).ToArray();
             int[] Labels(int batch) => Enumerable.Range(0, batch).Select(i => labels[i % labels.Length]).ToArray();
-            using (var net = twin.Create(device, 1))
+            // Construction compiles every kernel the twin launches (the first twin of a network compiles them, later ones
+            // find them in the per-accelerator cache).
+            IGpuNetwork Create(int batch, string metric)
+            {
+                var t0 = Stopwatch.GetTimestamp();
+                var net = twin.Create(device, batch);
+                output(twin.Name, metric + suffix, Stopwatch.GetElapsedTime(t0).TotalSeconds, null);
+                return net;
+            }
+            if (!twin.Part)
+            using (var net = Create(1, "gpu_construct_b1_s"))
             {
                 var x = Input(1);
                 net.Forward(x, 1);
@@ -75,7 +93,7 @@ internal static class GpuBenchmark
                 }
                 output(twin.Name, "gpu_infer_b1_us" + suffix, us.Min(), us);
             }
-            using (var net = twin.Create(device, 256))
+            using (var net = Create(256, "gpu_construct_b256_s"))
             {
                 var x = Input(256);
                 net.Forward(x, 256);
@@ -89,9 +107,9 @@ internal static class GpuBenchmark
                 output(twin.Name, "gpu_infer_b256_sps" + suffix, sps.Max(), sps);
                 output(twin.Name, "gpu_infer_b256_gflops" + suffix, sps.Max() * twin.FwdFlops / 1e9, null);
             }
-            foreach (int batch in new[] { 64, 256 })
+            foreach (int batch in twin.Part ? new[] { 256 } : new[] { 64, 256 })
             {
-                using var net = twin.Create(device, batch);
+                using var net = Create(batch, $"gpu_construct_train_b{batch}_s");
                 var x = Input(batch);
                 var y = Labels(batch);
                 var loss = new SoftmaxCrossEntropy();

@@ -200,6 +200,12 @@ internal sealed class DeviceOptimizer : IDisposable
         if (!(lr >= 0) || float.IsInfinity(lr))
             throw new ArgumentOutOfRangeException(nameof(optimizer), lr, $"LearningRate must be finite and >= 0, got {lr}");
         if (!_states.TryGetValue(optimizer, out var s)) _states[optimizer] = s = new State();
+        if (n == 0)
+        {
+            // A network without parameters (a pooling stage alone): nothing to update, and ILGPU refuses a launch of no threads.
+            s.Steps++;
+            return;
+        }
         switch (optimizer)
         {
             case Sgd sgd:

@@ -46,3 +46,9 @@ public partial class NotesLayers;
 [GlobalAvgPool2D]
 [Dense(10)]
 public partial class SmallResNet;
+
+// No parameters at all (a pooling stage alone, as the benchmark's CnnPool1): a training step still computes the loss and
+// the input gradient, and the optimizer has nothing to update.
+[Network(2, 4, 4)]
+[ReLU] [MaxPool2D(2)]
+public partial class ParameterlessStage;
