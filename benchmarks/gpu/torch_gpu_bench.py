@@ -90,11 +90,35 @@ class ResNet(nn.Module):
         return self.fc(self.flatten(self.pool(h)))
 
 
-NETS = {"LeNet5": lenet5, "FashionCnn": fashion_cnn, "ResNet": ResNet}
+# FashionCnn's stages alone, as NetDsl's benchmark nets of the same names (flattened, so the same cross-entropy over the
+# whole output trains them); each reads the previous stage's output shape (INPUT_SHAPE).
+def cnn_conv1():
+    return nn.Sequential(nn.Conv2d(1, 32, 3, padding=1), nn.Flatten())
 
 
-def forward_flops_per_sample(factory):
-    """2 x MACs of Conv2d and Linear layers for one 1x28x28 sample, counted with forward hooks on a CPU copy."""
+def cnn_stage1():
+    return nn.Sequential(nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten())
+
+
+def cnn_pool1():
+    return nn.Sequential(nn.ReLU(), nn.MaxPool2d(2), nn.Flatten())
+
+
+def cnn_conv2():
+    return nn.Sequential(nn.Conv2d(32, 64, 3, padding=1), nn.Flatten())
+
+
+def cnn_head():
+    return nn.Sequential(nn.Flatten(), nn.Linear(3136, 128), nn.ReLU(), nn.Linear(128, NUM_CLASSES))
+
+
+NETS = {"LeNet5": lenet5, "FashionCnn": fashion_cnn, "ResNet": ResNet, "CnnConv1": cnn_conv1, "CnnStage1": cnn_stage1,
+        "CnnPool1": cnn_pool1, "CnnConv2": cnn_conv2, "CnnHead": cnn_head}
+INPUT_SHAPE = {"CnnPool1": (32, 28, 28), "CnnConv2": (32, 14, 14), "CnnHead": (64, 7, 7)}
+
+
+def forward_flops_per_sample(factory, shape=(1, 28, 28)):
+    """2 x MACs of Conv2d and Linear layers for one sample, counted with forward hooks on a CPU copy."""
     model = factory().eval()
     macs = [0]
 
@@ -112,7 +136,7 @@ def forward_flops_per_sample(factory):
         elif isinstance(mod, nn.Linear):
             hooks.append(mod.register_forward_hook(linear_hook))
     with torch.no_grad():
-        model(torch.zeros(1, 1, 28, 28))
+        model(torch.zeros(1, *shape))
     for h in hooks:
         h.remove()
     return 2 * macs[0]
@@ -217,9 +241,9 @@ def wrap(model, mode, args):
     return torch.compile(model, **kwargs)
 
 
-def inputs(batch, device, seed):
+def inputs(batch, device, seed, shape=(1, 28, 28)):
     g = torch.Generator(device="cpu").manual_seed(seed)
-    x = torch.randn(batch, 1, 28, 28, generator=g).to(device)
+    x = torch.randn(batch, *shape, generator=g).to(device)
     y = torch.randint(0, NUM_CLASSES, (batch,), generator=g, dtype=torch.int64).to(device)
     if device.type == "cuda":
         torch.cuda.synchronize()
@@ -233,7 +257,7 @@ def bench_infer(name, factory, mode, flops, device, clock, out, args):
         for batch, calls in ((1, args.calls_b1), (256, args.calls_b256)):
             section = "infer_b{}".format(batch)
             try:
-                x, _ = inputs(batch, device, 100 + batch)
+                x, _ = inputs(batch, device, 100 + batch, INPUT_SHAPE.get(name, (1, 28, 28)))
                 t0 = clock.now()
                 for _ in range(max(1, args.warmup)):
                     m(x).cpu()
@@ -264,7 +288,7 @@ def bench_train(name, factory, mode, flops, device, clock, out, args):
             model = make_model(factory, device, 0).train()
             m = wrap(model, mode, args)
             opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-            x, y = inputs(batch, device, 200 + batch)
+            x, y = inputs(batch, device, 200 + batch, INPUT_SHAPE.get(name, (1, 28, 28)))
 
             def step():
                 opt.zero_grad(set_to_none=True)
@@ -409,7 +433,7 @@ def main(argv=None):
                 if mode == "compile" and not hasattr(torch, "compile"):
                     raise RuntimeError("torch {} has no torch.compile".format(torch.__version__))
                 factory = NETS[name]
-                flops = forward_flops_per_sample(factory)
+                flops = forward_flops_per_sample(factory, INPUT_SHAPE.get(name, (1, 28, 28)))
                 out.line(mode, name, "fwd_flops_per_sample", flops)
                 bench_infer(name, factory, mode, flops, device, clock, out, args)
                 bench_train(name, factory, mode, flops, device, clock, out, args)
