@@ -27,9 +27,10 @@ internal static class GpuBenchmark
 
     [RequiresDynamicCode("ILGPU compiles kernels at run time.")]
     [RequiresUnreferencedCode("ILGPU reads kernel IL through reflection.")]
-    public static int Run(IReadOnlyList<string> names, Func<string, long> flops, float[] images, int[] labels, bool requireGpu, Action<string, string, double, List<double>?> output)
+    public static int Run(IReadOnlyList<string> names, Func<string, long> flops, float[] images, int[] labels, bool requireGpu, bool profile,
+        Action<string, string, double, List<double>?> output)
     {
-        using var device = GpuDevice.Best();
+        using var device = GpuDevice.Best(profiling: profile);
         bool simulator = device.IsSimulator;
         if (simulator && requireGpu)
         {
@@ -40,7 +41,7 @@ internal static class GpuBenchmark
         Console.WriteLine($"# device={device.Accelerator.AcceleratorType} name=\"{device.Accelerator.Name}\" multiprocessors={device.Accelerator.NumMultiprocessors}" +
             $" max_group={device.Accelerator.MaxNumThreadsPerGroup} gemm_tile={device.GemmTile} fp32_peak_gflops={peak:F0}" +
             (simulator ? " (ILGPU's CPU simulator: correctness only, not speed)" : ""));
-        GemmBenchmark(device, simulator, peak, output);
+        if (!profile) GemmBenchmark(device, simulator, peak, output);
         var twins = new Twin[]
         {
             new("LeNet5", flops("LeNet5"), 784, (d, b) => new FashionMnistSample.LeNet5.Gpu(d, b)),
@@ -56,6 +57,11 @@ internal static class GpuBenchmark
         int callsB1 = simulator ? 5 : 1000, callsB256 = simulator ? 1 : 20, steps = simulator ? 2 : 100, rounds = simulator ? 1 : 5;
         var chosen = twins.Where(t => names.Count == 0 || names.Any(n => n.Equals(t.Name, StringComparison.OrdinalIgnoreCase))).ToArray();
         // Parity is slow on the simulator (batch 64); NETDSL_PARITY_ON_SIMULATOR=1 runs it there to check this code path.
+        if (profile)
+        {
+            foreach (var twin in chosen) Profile(twin, simulator ? 2 : 256, simulator ? 1 : 20);
+            return 0;
+        }
         if (!simulator || Environment.GetEnvironmentVariable("NETDSL_PARITY_ON_SIMULATOR") == "1")
             foreach (var twin in chosen.Where(t => !t.Part)) Parity(device, twin, simulator ? 4 : 64, images, labels, output);
         foreach (var twin in chosen) Measure(twin, "");
@@ -65,6 +71,31 @@ internal static class GpuBenchmark
         if (device.Blas is not null)
             foreach (var twin in chosen.Where(t => t.Name == "FashionCnn")) Measure(twin, "_cublas");
         return 0;
+
+        // Batch-256 inference, then training steps (as Measure runs them), each after a warm-up call: the device time of each
+        // piece (GpuProfile) as a table and as profile_<workload>_<piece>_us lines (µs per call).
+        void Profile(Twin twin, int batch, int calls)
+        {
+            var x = Enumerable.Range(0, batch * twin.InputSize).Select(i => images[i % images.Length]).ToArray();
+            var y = Enumerable.Range(0, batch).Select(i => labels[i % labels.Length]).ToArray();
+            using var net = (GpuNetworkBase)twin.Create(device, batch);
+            var loss = new SoftmaxCrossEntropy();
+            var sgd = new Sgd(0.01f, momentum: 0.9f);
+            foreach (var (workload, call) in new (string, Action)[] { ($"infer_b{batch}", () => net.Forward(x, batch)), ($"train_b{batch}", () => net.TrainStep(x, y, loss, sgd)) })
+            {
+                call();
+                var p = new GpuProfile();
+                net.Profile = p;
+                var t0 = Stopwatch.GetTimestamp();
+                for (int i = 0; i < calls; i++) call();
+                double wallUs = Stopwatch.GetElapsedTime(t0).TotalMicroseconds / calls;
+                net.Profile = null;
+                Console.WriteLine($"# profile net={twin.Name} {workload}: {calls} calls, {wallUs:F1} µs per call on the host's clock, {p.Total.TotalMicroseconds / calls:F1} µs of device time");
+                foreach (var line in p.ToString().Split('\n')) Console.WriteLine("#   " + line);
+                foreach (var e in p.Entries)
+                    output(twin.Name, $"profile_{workload}_{e.Name.Replace(' ', '_')}_{e.Pass}_us", e.Total.TotalMicroseconds / calls, null);
+            }
+        }
 
         void Measure(Twin twin, string suffix)
         {

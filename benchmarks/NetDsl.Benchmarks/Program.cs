@@ -53,7 +53,7 @@ public static class Program
         bool quick = false, abDeterminism = false, abWinograd = false;
         int rounds = 0;
         string device = "cpu";
-        bool requireGpu = false;
+        bool requireGpu = false, gpuProfile = false;
         for (int i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -72,8 +72,10 @@ public static class Program
                 case "--device": device = args[++i].ToLowerInvariant(); break;
                 // With --device gpu: fail instead of falling back to ILGPU's CPU simulator (for runs on a GPU machine).
                 case "--require-gpu": requireGpu = true; break;
+                // With --device gpu: where each twin's batch-256 inference and training steps spend their device time, per layer.
+                case "--profile": gpuProfile = true; break;
                 case "-h" or "--help":
-                    Console.WriteLine("usage: NetDsl.Benchmarks [--quick] [--threads 1,2] [--nets LeNet5,FashionCnn,Vgg,ResNet,CnnConv1,CnnConv2,CnnHead,CnnPool1,CnnStage1] [--tag k=v] [--metrics b1,b256,train] [--rounds N] [--nondeterministic] [--determinism-ab] [--winograd-weight-gradient-ab] [--device cpu|gpu] [--require-gpu]");
+                    Console.WriteLine("usage: NetDsl.Benchmarks [--quick] [--threads 1,2] [--nets LeNet5,FashionCnn,Vgg,ResNet,CnnConv1,CnnConv2,CnnHead,CnnPool1,CnnStage1] [--tag k=v] [--metrics b1,b256,train] [--rounds N] [--nondeterministic] [--determinism-ab] [--winograd-weight-gradient-ab] [--device cpu|gpu] [--require-gpu] [--profile]");
                     return 0;
                 default: Console.Error.WriteLine("unknown option " + args[i]); return 2;
             }
@@ -88,7 +90,7 @@ public static class Program
         {
             var gpuData = LoadData();
 #pragma warning disable IL2026, IL3050 // ILGPU compiles kernels at run time
-            return GpuBenchmark.Run(names, n => Nets.First(x => x.Name == n).FwdFlops, gpuData.TestX, gpuData.TrainY, requireGpu, (net, metric, value, vals) => Out(net, 0, metric, value, vals));
+            return GpuBenchmark.Run(names, n => Nets.First(x => x.Name == n).FwdFlops, gpuData.TestX, gpuData.TrainY, requireGpu, gpuProfile, (net, metric, value, vals) => Out(net, 0, metric, value, vals));
 #pragma warning restore IL2026, IL3050
         }
         if (abWinograd)

@@ -318,6 +318,43 @@ def bench_train(name, factory, mode, flops, device, clock, out, args):
             report_error(name, mode, section, e)
 
 
+def profile_net(name, factory, device, args):
+    """Eager batch-256 inference and training steps under torch.profiler: device time per op, the costliest first (the
+    counterpart of NetDsl's --profile, which charges device time per layer)."""
+    from torch.profiler import profile, ProfilerActivity
+    shape = INPUT_SHAPE.get(name, (1, 28, 28))
+    calls = args.calls_b256
+    model = make_model(factory, device, 0)
+    x, y = inputs(256, device, 300, shape)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+
+    def infer():
+        with torch.inference_mode():
+            model.eval()(x).cpu()
+
+    def train():
+        model.train()
+        opt.zero_grad(set_to_none=True)
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        loss.item()
+
+    for workload, call in (("infer_b256", infer), ("train_b256", train)):
+        for _ in range(max(1, args.warmup)):
+            call()
+        cuda = device.type == "cuda"
+        sync = torch.cuda.synchronize if cuda else (lambda: None)
+        sync()
+        with profile(activities=[ProfilerActivity.CUDA if cuda else ProfilerActivity.CPU]) as prof:
+            for _ in range(calls):
+                call()
+            sync()
+        comment("profile net={} {}: {} calls (device time per op, all calls)".format(name, workload, calls))
+        for line in prof.key_averages().table(sort_by="cuda_time_total" if cuda else "cpu_time_total", row_limit=14).splitlines():
+            comment("  " + line)
+
+
 def report_error(name, mode, section, e):
     comment("error net={} mode={}: {}: {}".format(name, mode, section, one_line(e)))
     traceback.print_exc(file=sys.stderr)
@@ -341,6 +378,8 @@ def parse_args(argv):
     p.add_argument("--calls-b256", type=int, default=None, help="default 20")
     p.add_argument("--steps", type=int, default=None, help="default 100 (50 with --quick)")
     p.add_argument("--warmup", type=int, default=10, help="warm-up calls / steps before timing (default 10)")
+    p.add_argument("--profile", action="store_true",
+                   help="instead of timing: torch.profiler's device time per op for batch-256 inference and training (eager)")
     p.add_argument("--gemm-reps", type=int, default=None,
                    help="products per GEMM round (default 50 on cuda, 2 on cpu; 0 skips the GEMM)")
     p.add_argument("--tag", action="append", default=[], help="k=v appended to each line before metric= (repeatable)")
@@ -423,6 +462,13 @@ def main(argv=None):
         set_tf32(False)
 
     t_all = time.perf_counter()
+    if args.profile:
+        for name in nets:
+            try:
+                profile_net(name, NETS[name], device, args)
+            except Exception as e:  # noqa: BLE001
+                report_error(name, "eager", "profile", e)
+        return
     for mode in modes:
         for name in nets:
             if mode == "compile" and name not in compile_nets:

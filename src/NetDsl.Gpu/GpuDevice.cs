@@ -23,15 +23,19 @@ public sealed class GpuDevice : IDisposable
     /// <summary>"Cuda: NVIDIA H100 …", "OpenCL: …" or "CPU: ILGPU CPU accelerator …".</summary>
     public string Description => $"{Accelerator.AcceleratorType}: {Accelerator.Name}";
 
+    /// <summary>Whether twins on this device can record a <see cref="GpuProfile"/> (the device was created with profiling on).</summary>
+    public bool Profiling => Context.Properties.EnableProfiling;
+
     /// <summary>Whether this is ILGPU's CPU simulator rather than a real accelerator.</summary>
     public bool IsSimulator => Accelerator.AcceleratorType == AcceleratorType.CPU;
 
-    /// <summary>The best accelerator present: CUDA, then OpenCL, then the CPU accelerator.</summary>
+    /// <summary>The best accelerator present: CUDA, then OpenCL, then the CPU accelerator. <paramref name="profiling"/> lets
+    /// twins on it record where a step's device time goes (<see cref="GpuNetworkBase.Profile"/>).</summary>
     [RequiresDynamicCode("ILGPU compiles kernels at run time.")]
     [RequiresUnreferencedCode("ILGPU reads kernel IL through reflection.")]
-    public static GpuDevice Best()
+    public static GpuDevice Best(bool profiling = false)
     {
-        var context = Context.Create(b => b.Default().EnableAlgorithms());
+        var context = Context.Create(b => { b.Default().EnableAlgorithms(); if (profiling) b.Profiling(); });
         try
         {
             var device = context.Devices.FirstOrDefault(d => d.AcceleratorType == AcceleratorType.Cuda)
@@ -61,9 +65,9 @@ public sealed class GpuDevice : IDisposable
     /// threads on <paramref name="processors"/> processors): fast enough for tests on tiny shapes.</summary>
     [RequiresDynamicCode("ILGPU compiles kernels at run time.")]
     [RequiresUnreferencedCode("ILGPU reads kernel IL through reflection.")]
-    public static GpuDevice Cpu(int threadsPerWarp = 4, int warpsPerGroup = 4, int processors = 2)
+    public static GpuDevice Cpu(int threadsPerWarp = 4, int warpsPerGroup = 4, int processors = 2, bool profiling = false)
     {
-        var context = Context.Create(b => b.CPU(new CPUDevice(threadsPerWarp, warpsPerGroup, processors)).EnableAlgorithms());
+        var context = Context.Create(b => { b.CPU(new CPUDevice(threadsPerWarp, warpsPerGroup, processors)).EnableAlgorithms(); if (profiling) b.Profiling(); });
         return new GpuDevice(context, context.GetCPUDevice(0).CreateAccelerator(context));
     }
 

@@ -457,6 +457,61 @@ public abstract class GpuNetworkBase : IGpuNetwork
             throw new ArgumentOutOfRangeException(nameof(batch), batch, $"{GetType().FullName}.{what}: batch must be between 1 and MaxBatch = {MaxBatch}");
     }
 
+    private GpuProfile? _profile;
+    private readonly List<(string Name, string Pass, ProfilingMarker Marker)> _laps = new();
+    private ProfilingMarker? _lapStart;
+
+    /// <summary>When set, every call records the device time of each layer's forward and backward, the upload, the loss, the
+    /// optimizer step and the download into this profile (<see cref="GpuProfile"/>). Needs a device created with profiling on
+    /// (<see cref="GpuDevice.Best(bool)"/>); null (the default) records nothing and costs nothing.</summary>
+    public GpuProfile? Profile
+    {
+        get => _profile;
+        set
+        {
+            if (value is not null && !Device.Profiling)
+                throw new InvalidOperationException($"{GetType().FullName}.Profile: the device was created without profiling; create it with GpuDevice.Best(profiling: true).");
+            _profile = value;
+        }
+    }
+
+    /// <summary>Starts a call's laps: a marker before its first piece of work (when profiling).</summary>
+    private void BeginLaps()
+    {
+        if (_profile is null) return;
+        DropLaps();
+        _lapStart = Accelerator.AddProfilingMarker();
+    }
+
+    /// <summary>Marks the end of one piece of the call (generated code calls it after each layer's launches): the device time
+    /// since the previous marker is charged to <paramref name="name"/> <paramref name="pass"/>. Nothing unless profiling.</summary>
+    protected void Lap(string name, string pass = "forward")
+    {
+        if (_profile is null || _lapStart is null) return;
+        _laps.Add((name, pass, Accelerator.AddProfilingMarker()));
+    }
+
+    /// <summary>Charges the laps of a finished call to the profile (the markers have passed: the call synchronized).</summary>
+    private void EndLaps()
+    {
+        if (_profile is null || _lapStart is null) return;
+        var previous = _lapStart;
+        foreach (var (name, pass, marker) in _laps)
+        {
+            _profile.Add(name, pass, marker - previous);
+            previous = marker;
+        }
+        DropLaps();
+    }
+
+    private void DropLaps()
+    {
+        _lapStart?.Dispose();
+        foreach (var lap in _laps) lap.Marker.Dispose();
+        _laps.Clear();
+        _lapStart = null;
+    }
+
     private void Upload(ReadOnlySpan<float> input, int batch, string what)
     {
         CheckBatch(batch, what);
@@ -476,10 +531,14 @@ public abstract class GpuNetworkBase : IGpuNetwork
 
     public float[] Forward(ReadOnlySpan<float> input, int batch, bool training = false)
     {
+        BeginLaps();
         Upload(input, batch, nameof(Forward));
+        Lap("input", "upload");
         RunForwardOnDevice(batch, training);
         var output = new float[batch * OutputSize];
         _staging.Download(OutputActivation.View, output);
+        Lap("output", "download");
+        EndLaps();
         return output;
     }
 
@@ -489,9 +548,12 @@ public abstract class GpuNetworkBase : IGpuNetwork
             throw new InvalidOperationException($"{GetType().FullName}.Backward: call Forward with the same batch ({batch}) first; the last Forward had batch {_batch}.");
         if (outputGradient.Length != batch * OutputSize)
             throw new ArgumentException($"{GetType().FullName}.Backward: outputGradient has {outputGradient.Length} floats, expected batch {batch} × {OutputSize} = {batch * OutputSize}.", nameof(outputGradient));
+        BeginLaps();
         _staging.Upload(outputGradient, OutputGradientBuffer.View);
+        Lap("output gradient", "upload");
         RunBackward(batch, _training);
         Accelerator.Synchronize();
+        EndLaps();
     }
 
     private void BackwardOnDevice(int batch)
@@ -552,9 +614,12 @@ public abstract class GpuNetworkBase : IGpuNetwork
         ArgumentNullException.ThrowIfNull(loss);
         ArgumentNullException.ThrowIfNull(optimizer);
         int batch = loss is PixelwiseSoftmaxCrossEntropy px && OutputSize % px.Classes == 0 ? labels.Length / Math.Max(OutputSize / px.Classes, 1) : labels.Length;
+        BeginLaps();
         Upload(inputs, batch, nameof(TrainStep));
+        Lap("input", "upload");
         RunForwardOnDevice(batch, training: true);
         float value = _loss.Compute(loss, V(OutputActivation), labels, default, batch, useLabels: true);
+        Lap("loss", "forward");
         return Finish(value, batch, optimizer);
     }
 
@@ -564,25 +629,35 @@ public abstract class GpuNetworkBase : IGpuNetwork
         ArgumentNullException.ThrowIfNull(optimizer);
         if (targets.Length != batch * OutputSize)
             throw new ArgumentException($"{GetType().FullName}.TrainStep: targets have {targets.Length} floats, expected batch {batch} × {OutputSize} = {batch * OutputSize}.", nameof(targets));
+        BeginLaps();
         Upload(inputs, batch, nameof(TrainStep));
+        Lap("input", "upload");
         RunForwardOnDevice(batch, training: true);
         float value = _loss.Compute(loss, V(OutputActivation), default, targets, batch, useLabels: false);
+        Lap("loss", "forward");
         return Finish(value, batch, optimizer);
     }
 
     private float Finish(float value, int batch, Optimizer optimizer)
     {
         if (!float.IsFinite(value))
+        {
+            DropLaps();
             throw new InvalidOperationException($"{GetType().FullName}.TrainStep: the loss is {value}; the parameters were not changed.");
+        }
         ZeroGradients();
+        Lap("gradients", "zero");
         BackwardOnDevice(batch);
         _optimizer.Step(optimizer, V(ParameterBuffer, 0, ParameterCount), V(GradientBuffer, 0, ParameterCount), ParameterCount);
+        Lap("optimizer", "step");
         Accelerator.Synchronize();
+        EndLaps();
         return value;
     }
 
     public void Dispose()
     {
+        DropLaps();
         foreach (var b in _owned) b.Dispose();
         foreach (var b in _ownedIndices) b.Dispose();
         L.Dispose();

@@ -164,6 +164,7 @@ internal sealed class GpuEmitter
         {
             _w.Line($"// {l.Name}: {LayerFamilies.For(l).Describe(l)} → {l.OutShapeText}");
             LayerFamilies.For(l).WriteGpuForward(new GpuLayer(this, l));
+            _w.Line($"Lap(\"{l.Name}\"); // its device time, when a GpuProfile is set");
         }
         _w.Close();
         _w.Line();
@@ -181,6 +182,7 @@ internal sealed class GpuEmitter
                 string add = $"AddInto(V({Scratch(route.Source)}), V({Grad(route.Source)}), batch * {_net.SizeOf(route.Source)}); // gradients of a layer read twice add up";
                 _w.Line(route.Source < 0 ? $"if (ComputeInputGradient) {add}" : add);
             }
+            _w.Line($"Lap(\"{l.Name}\", \"backward\");");
         }
         _w.Close();
 
