@@ -105,7 +105,7 @@ public sealed class GpuDevice : IDisposable
     {
         [RequiresDynamicCode("ILGPU compiles kernels at run time.")]
         [RequiresUnreferencedCode("ILGPU reads kernel IL through reflection.")]
-        get => LoadedKernels.For(Accelerator).Large ? "64x64/128x128" : "8x8";
+        get => LoadedKernels.For(Accelerator).Large ? "64x64/128x128/32x128/16x256" : "8x8";
     }
 
     private CuBlasGemm? _blas;

@@ -978,6 +978,499 @@ internal static class DeviceKernels
         }
     }
 
+    /// <summary>The narrow tiles, for products with few rows and many columns (a convolution's output channels by its output
+    /// positions): 32 rows × 128 columns (group (32, 8)) and 16 rows × 256 columns (group (64, 4)), 4×4 outputs per thread as
+    /// on the 64 tile. A 64-row tile over a 16-channel layer computes four times the outputs it keeps. Launch: grid
+    /// (⌈N/columns⌉, ⌈M/rows⌉, slices).</summary>
+    public const int Narrow32Rows = 32, Narrow32Columns = 128, Narrow16Rows = 16, Narrow16Columns = 256, NarrowDepth = 16;
+    public const int Narrow32PitchA = Narrow32Rows / 4 + 1, Narrow32PitchB = Narrow32Columns / 4 + 1, Narrow16PitchA = Narrow16Rows / 4 + 1, Narrow16PitchB = Narrow16Columns / 4 + 1;
+
+    public static void GemmNarrow32<TProduct>(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> bias, ArrayView<float> d, GemmShape s)
+        where TProduct : struct, IGemmGeometry
+    {
+        s = default(TProduct).Fix(s); // the sizes and strides the network's generated geometry knows become constants
+        int tx = Group.IdxX, ty = Group.IdxY, tid = ty * 32 + tx;
+        int row0 = Grid.IdxY * Narrow32Rows, col0 = Grid.IdxX * Narrow32Columns, z = Grid.IdxZ;
+        var tileA = SharedMemory.Allocate<Quad>(NarrowDepth * Narrow32PitchA); // [k][m / 4]
+        var tileB = SharedMemory.Allocate<Quad>(NarrowDepth * Narrow32PitchB); // [k][n / 4]
+        var stageA = tileA.Cast<float>(); // the same memory, a float at a time, for staging
+        var stageB = tileB.Cast<float>();
+        float c00 = 0f, c01 = 0f, c02 = 0f, c03 = 0f;
+        float c10 = 0f, c11 = 0f, c12 = 0f, c13 = 0f;
+        float c20 = 0f, c21 = 0f, c22 = 0f, c23 = 0f;
+        float c30 = 0f, c31 = 0f, c32 = 0f, c33 = 0f;
+        bool aAlongK = s.Ak == 1, bAlongN = s.Bn == 1 || s.Bk != 1;
+        int first, last, kBegin = 0, kEnd = s.K;
+        if (s.KChunk > 0) { first = 0; last = 1; kBegin = z * s.KChunk; kEnd = XMath.Min(s.K, kBegin + s.KChunk); }
+        else { first = z * s.Inner; last = XMath.Min(first + s.Inner, s.Items); }
+        int kSteps = (kEnd - kBegin + NarrowDepth - 1) / NarrowDepth, total = XMath.Max(last - first, 0) * kSteps;
+        // The 2 element(s) of A's slice and the 8 of B's this thread stages: (m, k) of A and (k, n) of B for
+        // e = tid + 256·r, read along the index with stride 1 so that consecutive threads read consecutive addresses.
+        int eA0 = tid + 0, mA0 = aAlongK ? eA0 / NarrowDepth : eA0 % Narrow32Rows, kA0 = aAlongK ? eA0 % NarrowDepth : eA0 / Narrow32Rows;
+        int eA1 = tid + 256, mA1 = aAlongK ? eA1 / NarrowDepth : eA1 % Narrow32Rows, kA1 = aAlongK ? eA1 % NarrowDepth : eA1 / Narrow32Rows;
+        int eB0 = tid + 0, nB0 = bAlongN ? eB0 % Narrow32Columns : eB0 / NarrowDepth, kB0 = bAlongN ? eB0 / Narrow32Columns : eB0 % NarrowDepth;
+        int eB1 = tid + 256, nB1 = bAlongN ? eB1 % Narrow32Columns : eB1 / NarrowDepth, kB1 = bAlongN ? eB1 / Narrow32Columns : eB1 % NarrowDepth;
+        int eB2 = tid + 512, nB2 = bAlongN ? eB2 % Narrow32Columns : eB2 / NarrowDepth, kB2 = bAlongN ? eB2 / Narrow32Columns : eB2 % NarrowDepth;
+        int eB3 = tid + 768, nB3 = bAlongN ? eB3 % Narrow32Columns : eB3 / NarrowDepth, kB3 = bAlongN ? eB3 / Narrow32Columns : eB3 % NarrowDepth;
+        int eB4 = tid + 1024, nB4 = bAlongN ? eB4 % Narrow32Columns : eB4 / NarrowDepth, kB4 = bAlongN ? eB4 / Narrow32Columns : eB4 % NarrowDepth;
+        int eB5 = tid + 1280, nB5 = bAlongN ? eB5 % Narrow32Columns : eB5 / NarrowDepth, kB5 = bAlongN ? eB5 / Narrow32Columns : eB5 % NarrowDepth;
+        int eB6 = tid + 1536, nB6 = bAlongN ? eB6 % Narrow32Columns : eB6 / NarrowDepth, kB6 = bAlongN ? eB6 / Narrow32Columns : eB6 % NarrowDepth;
+        int eB7 = tid + 1792, nB7 = bAlongN ? eB7 % Narrow32Columns : eB7 / NarrowDepth, kB7 = bAlongN ? eB7 / Narrow32Columns : eB7 % NarrowDepth;
+        float pa0 = 0f, pa1 = 0f;
+        float pb0 = 0f, pb1 = 0f, pb2 = 0f, pb3 = 0f, pb4 = 0f, pb5 = 0f, pb6 = 0f, pb7 = 0f;
+        if (total > 0)
+        {
+            int item = first + 0 / kSteps, k0 = kBegin + 0 % kSteps * NarrowDepth;
+            long aBase = item * s.Sa, bBase = item * s.Sb;
+            pa0 = row0 + mA0 < s.M && k0 + kA0 < kEnd ? a[aBase + (long)(row0 + mA0) * s.Am + (long)(k0 + kA0) * s.Ak] : 0f;
+            pa1 = row0 + mA1 < s.M && k0 + kA1 < kEnd ? a[aBase + (long)(row0 + mA1) * s.Am + (long)(k0 + kA1) * s.Ak] : 0f;
+            pb0 = k0 + kB0 < kEnd && col0 + nB0 < s.N ? b[bBase + (long)(k0 + kB0) * s.Bk + (long)(col0 + nB0) * s.Bn] : 0f;
+            pb1 = k0 + kB1 < kEnd && col0 + nB1 < s.N ? b[bBase + (long)(k0 + kB1) * s.Bk + (long)(col0 + nB1) * s.Bn] : 0f;
+            pb2 = k0 + kB2 < kEnd && col0 + nB2 < s.N ? b[bBase + (long)(k0 + kB2) * s.Bk + (long)(col0 + nB2) * s.Bn] : 0f;
+            pb3 = k0 + kB3 < kEnd && col0 + nB3 < s.N ? b[bBase + (long)(k0 + kB3) * s.Bk + (long)(col0 + nB3) * s.Bn] : 0f;
+            pb4 = k0 + kB4 < kEnd && col0 + nB4 < s.N ? b[bBase + (long)(k0 + kB4) * s.Bk + (long)(col0 + nB4) * s.Bn] : 0f;
+            pb5 = k0 + kB5 < kEnd && col0 + nB5 < s.N ? b[bBase + (long)(k0 + kB5) * s.Bk + (long)(col0 + nB5) * s.Bn] : 0f;
+            pb6 = k0 + kB6 < kEnd && col0 + nB6 < s.N ? b[bBase + (long)(k0 + kB6) * s.Bk + (long)(col0 + nB6) * s.Bn] : 0f;
+            pb7 = k0 + kB7 < kEnd && col0 + nB7 < s.N ? b[bBase + (long)(k0 + kB7) * s.Bk + (long)(col0 + nB7) * s.Bn] : 0f;
+        }
+        // This thread's quads: rows ty·4 … ty·4 + 3 of A and columns tx·4 … tx·4 + 3 of B.
+        var readA = tileA.SubView(ty);
+        var readB = tileB.SubView(tx);
+        for (int step = 0; step < total; step++)
+        {
+            stageA[kA0 * (Narrow32PitchA * 4) + mA0] = pa0;
+            stageA[kA1 * (Narrow32PitchA * 4) + mA1] = pa1;
+            stageB[kB0 * (Narrow32PitchB * 4) + nB0] = pb0;
+            stageB[kB1 * (Narrow32PitchB * 4) + nB1] = pb1;
+            stageB[kB2 * (Narrow32PitchB * 4) + nB2] = pb2;
+            stageB[kB3 * (Narrow32PitchB * 4) + nB3] = pb3;
+            stageB[kB4 * (Narrow32PitchB * 4) + nB4] = pb4;
+            stageB[kB5 * (Narrow32PitchB * 4) + nB5] = pb5;
+            stageB[kB6 * (Narrow32PitchB * 4) + nB6] = pb6;
+            stageB[kB7 * (Narrow32PitchB * 4) + nB7] = pb7;
+            Group.Barrier();
+            if (step + 1 < total)
+            {
+                int item = first + (step + 1) / kSteps, k0 = kBegin + (step + 1) % kSteps * NarrowDepth;
+                long aBase = item * s.Sa, bBase = item * s.Sb;
+                pa0 = row0 + mA0 < s.M && k0 + kA0 < kEnd ? a[aBase + (long)(row0 + mA0) * s.Am + (long)(k0 + kA0) * s.Ak] : 0f;
+                pa1 = row0 + mA1 < s.M && k0 + kA1 < kEnd ? a[aBase + (long)(row0 + mA1) * s.Am + (long)(k0 + kA1) * s.Ak] : 0f;
+                pb0 = k0 + kB0 < kEnd && col0 + nB0 < s.N ? b[bBase + (long)(k0 + kB0) * s.Bk + (long)(col0 + nB0) * s.Bn] : 0f;
+                pb1 = k0 + kB1 < kEnd && col0 + nB1 < s.N ? b[bBase + (long)(k0 + kB1) * s.Bk + (long)(col0 + nB1) * s.Bn] : 0f;
+                pb2 = k0 + kB2 < kEnd && col0 + nB2 < s.N ? b[bBase + (long)(k0 + kB2) * s.Bk + (long)(col0 + nB2) * s.Bn] : 0f;
+                pb3 = k0 + kB3 < kEnd && col0 + nB3 < s.N ? b[bBase + (long)(k0 + kB3) * s.Bk + (long)(col0 + nB3) * s.Bn] : 0f;
+                pb4 = k0 + kB4 < kEnd && col0 + nB4 < s.N ? b[bBase + (long)(k0 + kB4) * s.Bk + (long)(col0 + nB4) * s.Bn] : 0f;
+                pb5 = k0 + kB5 < kEnd && col0 + nB5 < s.N ? b[bBase + (long)(k0 + kB5) * s.Bk + (long)(col0 + nB5) * s.Bn] : 0f;
+                pb6 = k0 + kB6 < kEnd && col0 + nB6 < s.N ? b[bBase + (long)(k0 + kB6) * s.Bk + (long)(col0 + nB6) * s.Bn] : 0f;
+                pb7 = k0 + kB7 < kEnd && col0 + nB7 < s.N ? b[bBase + (long)(k0 + kB7) * s.Bk + (long)(col0 + nB7) * s.Bn] : 0f;
+            }
+            // Every k of the step written out, so each shared load has a constant offset.
+            {
+                Quad qa = readA[0], qb = readB[0];
+                c00 += qa.X * qb.X; c01 += qa.X * qb.Y; c02 += qa.X * qb.Z; c03 += qa.X * qb.W;
+                c10 += qa.Y * qb.X; c11 += qa.Y * qb.Y; c12 += qa.Y * qb.Z; c13 += qa.Y * qb.W;
+                c20 += qa.Z * qb.X; c21 += qa.Z * qb.Y; c22 += qa.Z * qb.Z; c23 += qa.Z * qb.W;
+                c30 += qa.W * qb.X; c31 += qa.W * qb.Y; c32 += qa.W * qb.Z; c33 += qa.W * qb.W;
+            }
+            {
+                Quad qa = readA[1 * Narrow32PitchA], qb = readB[1 * Narrow32PitchB];
+                c00 += qa.X * qb.X; c01 += qa.X * qb.Y; c02 += qa.X * qb.Z; c03 += qa.X * qb.W;
+                c10 += qa.Y * qb.X; c11 += qa.Y * qb.Y; c12 += qa.Y * qb.Z; c13 += qa.Y * qb.W;
+                c20 += qa.Z * qb.X; c21 += qa.Z * qb.Y; c22 += qa.Z * qb.Z; c23 += qa.Z * qb.W;
+                c30 += qa.W * qb.X; c31 += qa.W * qb.Y; c32 += qa.W * qb.Z; c33 += qa.W * qb.W;
+            }
+            {
+                Quad qa = readA[2 * Narrow32PitchA], qb = readB[2 * Narrow32PitchB];
+                c00 += qa.X * qb.X; c01 += qa.X * qb.Y; c02 += qa.X * qb.Z; c03 += qa.X * qb.W;
+                c10 += qa.Y * qb.X; c11 += qa.Y * qb.Y; c12 += qa.Y * qb.Z; c13 += qa.Y * qb.W;
+                c20 += qa.Z * qb.X; c21 += qa.Z * qb.Y; c22 += qa.Z * qb.Z; c23 += qa.Z * qb.W;
+                c30 += qa.W * qb.X; c31 += qa.W * qb.Y; c32 += qa.W * qb.Z; c33 += qa.W * qb.W;
+            }
+            {
+                Quad qa = readA[3 * Narrow32PitchA], qb = readB[3 * Narrow32PitchB];
+                c00 += qa.X * qb.X; c01 += qa.X * qb.Y; c02 += qa.X * qb.Z; c03 += qa.X * qb.W;
+                c10 += qa.Y * qb.X; c11 += qa.Y * qb.Y; c12 += qa.Y * qb.Z; c13 += qa.Y * qb.W;
+                c20 += qa.Z * qb.X; c21 += qa.Z * qb.Y; c22 += qa.Z * qb.Z; c23 += qa.Z * qb.W;
+                c30 += qa.W * qb.X; c31 += qa.W * qb.Y; c32 += qa.W * qb.Z; c33 += qa.W * qb.W;
+            }
+            {
+                Quad qa = readA[4 * Narrow32PitchA], qb = readB[4 * Narrow32PitchB];
+                c00 += qa.X * qb.X; c01 += qa.X * qb.Y; c02 += qa.X * qb.Z; c03 += qa.X * qb.W;
+                c10 += qa.Y * qb.X; c11 += qa.Y * qb.Y; c12 += qa.Y * qb.Z; c13 += qa.Y * qb.W;
+                c20 += qa.Z * qb.X; c21 += qa.Z * qb.Y; c22 += qa.Z * qb.Z; c23 += qa.Z * qb.W;
+                c30 += qa.W * qb.X; c31 += qa.W * qb.Y; c32 += qa.W * qb.Z; c33 += qa.W * qb.W;
+            }
+            {
+                Quad qa = readA[5 * Narrow32PitchA], qb = readB[5 * Narrow32PitchB];
+                c00 += qa.X * qb.X; c01 += qa.X * qb.Y; c02 += qa.X * qb.Z; c03 += qa.X * qb.W;
+                c10 += qa.Y * qb.X; c11 += qa.Y * qb.Y; c12 += qa.Y * qb.Z; c13 += qa.Y * qb.W;
+                c20 += qa.Z * qb.X; c21 += qa.Z * qb.Y; c22 += qa.Z * qb.Z; c23 += qa.Z * qb.W;
+                c30 += qa.W * qb.X; c31 += qa.W * qb.Y; c32 += qa.W * qb.Z; c33 += qa.W * qb.W;
+            }
+            {
+                Quad qa = readA[6 * Narrow32PitchA], qb = readB[6 * Narrow32PitchB];
+                c00 += qa.X * qb.X; c01 += qa.X * qb.Y; c02 += qa.X * qb.Z; c03 += qa.X * qb.W;
+                c10 += qa.Y * qb.X; c11 += qa.Y * qb.Y; c12 += qa.Y * qb.Z; c13 += qa.Y * qb.W;
+                c20 += qa.Z * qb.X; c21 += qa.Z * qb.Y; c22 += qa.Z * qb.Z; c23 += qa.Z * qb.W;
+                c30 += qa.W * qb.X; c31 += qa.W * qb.Y; c32 += qa.W * qb.Z; c33 += qa.W * qb.W;
+            }
+            {
+                Quad qa = readA[7 * Narrow32PitchA], qb = readB[7 * Narrow32PitchB];
+                c00 += qa.X * qb.X; c01 += qa.X * qb.Y; c02 += qa.X * qb.Z; c03 += qa.X * qb.W;
+                c10 += qa.Y * qb.X; c11 += qa.Y * qb.Y; c12 += qa.Y * qb.Z; c13 += qa.Y * qb.W;
+                c20 += qa.Z * qb.X; c21 += qa.Z * qb.Y; c22 += qa.Z * qb.Z; c23 += qa.Z * qb.W;
+                c30 += qa.W * qb.X; c31 += qa.W * qb.Y; c32 += qa.W * qb.Z; c33 += qa.W * qb.W;
+            }
+            {
+                Quad qa = readA[8 * Narrow32PitchA], qb = readB[8 * Narrow32PitchB];
+                c00 += qa.X * qb.X; c01 += qa.X * qb.Y; c02 += qa.X * qb.Z; c03 += qa.X * qb.W;
+                c10 += qa.Y * qb.X; c11 += qa.Y * qb.Y; c12 += qa.Y * qb.Z; c13 += qa.Y * qb.W;
+                c20 += qa.Z * qb.X; c21 += qa.Z * qb.Y; c22 += qa.Z * qb.Z; c23 += qa.Z * qb.W;
+                c30 += qa.W * qb.X; c31 += qa.W * qb.Y; c32 += qa.W * qb.Z; c33 += qa.W * qb.W;
+            }
+            {
+                Quad qa = readA[9 * Narrow32PitchA], qb = readB[9 * Narrow32PitchB];
+                c00 += qa.X * qb.X; c01 += qa.X * qb.Y; c02 += qa.X * qb.Z; c03 += qa.X * qb.W;
+                c10 += qa.Y * qb.X; c11 += qa.Y * qb.Y; c12 += qa.Y * qb.Z; c13 += qa.Y * qb.W;
+                c20 += qa.Z * qb.X; c21 += qa.Z * qb.Y; c22 += qa.Z * qb.Z; c23 += qa.Z * qb.W;
+                c30 += qa.W * qb.X; c31 += qa.W * qb.Y; c32 += qa.W * qb.Z; c33 += qa.W * qb.W;
+            }
+            {
+                Quad qa = readA[10 * Narrow32PitchA], qb = readB[10 * Narrow32PitchB];
+                c00 += qa.X * qb.X; c01 += qa.X * qb.Y; c02 += qa.X * qb.Z; c03 += qa.X * qb.W;
+                c10 += qa.Y * qb.X; c11 += qa.Y * qb.Y; c12 += qa.Y * qb.Z; c13 += qa.Y * qb.W;
+                c20 += qa.Z * qb.X; c21 += qa.Z * qb.Y; c22 += qa.Z * qb.Z; c23 += qa.Z * qb.W;
+                c30 += qa.W * qb.X; c31 += qa.W * qb.Y; c32 += qa.W * qb.Z; c33 += qa.W * qb.W;
+            }
+            {
+                Quad qa = readA[11 * Narrow32PitchA], qb = readB[11 * Narrow32PitchB];
+                c00 += qa.X * qb.X; c01 += qa.X * qb.Y; c02 += qa.X * qb.Z; c03 += qa.X * qb.W;
+                c10 += qa.Y * qb.X; c11 += qa.Y * qb.Y; c12 += qa.Y * qb.Z; c13 += qa.Y * qb.W;
+                c20 += qa.Z * qb.X; c21 += qa.Z * qb.Y; c22 += qa.Z * qb.Z; c23 += qa.Z * qb.W;
+                c30 += qa.W * qb.X; c31 += qa.W * qb.Y; c32 += qa.W * qb.Z; c33 += qa.W * qb.W;
+            }
+            {
+                Quad qa = readA[12 * Narrow32PitchA], qb = readB[12 * Narrow32PitchB];
+                c00 += qa.X * qb.X; c01 += qa.X * qb.Y; c02 += qa.X * qb.Z; c03 += qa.X * qb.W;
+                c10 += qa.Y * qb.X; c11 += qa.Y * qb.Y; c12 += qa.Y * qb.Z; c13 += qa.Y * qb.W;
+                c20 += qa.Z * qb.X; c21 += qa.Z * qb.Y; c22 += qa.Z * qb.Z; c23 += qa.Z * qb.W;
+                c30 += qa.W * qb.X; c31 += qa.W * qb.Y; c32 += qa.W * qb.Z; c33 += qa.W * qb.W;
+            }
+            {
+                Quad qa = readA[13 * Narrow32PitchA], qb = readB[13 * Narrow32PitchB];
+                c00 += qa.X * qb.X; c01 += qa.X * qb.Y; c02 += qa.X * qb.Z; c03 += qa.X * qb.W;
+                c10 += qa.Y * qb.X; c11 += qa.Y * qb.Y; c12 += qa.Y * qb.Z; c13 += qa.Y * qb.W;
+                c20 += qa.Z * qb.X; c21 += qa.Z * qb.Y; c22 += qa.Z * qb.Z; c23 += qa.Z * qb.W;
+                c30 += qa.W * qb.X; c31 += qa.W * qb.Y; c32 += qa.W * qb.Z; c33 += qa.W * qb.W;
+            }
+            {
+                Quad qa = readA[14 * Narrow32PitchA], qb = readB[14 * Narrow32PitchB];
+                c00 += qa.X * qb.X; c01 += qa.X * qb.Y; c02 += qa.X * qb.Z; c03 += qa.X * qb.W;
+                c10 += qa.Y * qb.X; c11 += qa.Y * qb.Y; c12 += qa.Y * qb.Z; c13 += qa.Y * qb.W;
+                c20 += qa.Z * qb.X; c21 += qa.Z * qb.Y; c22 += qa.Z * qb.Z; c23 += qa.Z * qb.W;
+                c30 += qa.W * qb.X; c31 += qa.W * qb.Y; c32 += qa.W * qb.Z; c33 += qa.W * qb.W;
+            }
+            {
+                Quad qa = readA[15 * Narrow32PitchA], qb = readB[15 * Narrow32PitchB];
+                c00 += qa.X * qb.X; c01 += qa.X * qb.Y; c02 += qa.X * qb.Z; c03 += qa.X * qb.W;
+                c10 += qa.Y * qb.X; c11 += qa.Y * qb.Y; c12 += qa.Y * qb.Z; c13 += qa.Y * qb.W;
+                c20 += qa.Z * qb.X; c21 += qa.Z * qb.Y; c22 += qa.Z * qb.Z; c23 += qa.Z * qb.W;
+                c30 += qa.W * qb.X; c31 += qa.W * qb.Y; c32 += qa.W * qb.Z; c33 += qa.W * qb.W;
+            }
+            Group.Barrier();
+        }
+        var band = SharedMemory.Allocate<Quad>(Narrow32Rows * Narrow32PitchB); // [m][n / 4]: the epilogue's staging, the whole tile
+        var cz = c.SubView(z * s.Sc);
+        if (s.HasEpilogue)
+        {
+            // The stores through shared memory, as the square tiles make them: the threads write their accumulators there as
+            // quads, then all 256 read the tile back along its rows, so a warp's stores of C (and D) are consecutive.
+            var bandF = band.Cast<float>();
+            var write = band.SubView(ty * 4 * Narrow32PitchB + tx);
+            var dz = s.Activation != 0 ? d.SubView(z * s.Sc) : d;
+            Group.Barrier(); // the last step's tiles are read
+            write[0 * Narrow32PitchB] = new Quad { X = c00, Y = c01, Z = c02, W = c03 };
+            write[1 * Narrow32PitchB] = new Quad { X = c10, Y = c11, Z = c12, W = c13 };
+            write[2 * Narrow32PitchB] = new Quad { X = c20, Y = c21, Z = c22, W = c23 };
+            write[3 * Narrow32PitchB] = new Quad { X = c30, Y = c31, Z = c32, W = c33 };
+            Group.Barrier();
+            for (int e = tid; e < Narrow32Rows * Narrow32Columns; e += 256)
+            {
+                int r = e / Narrow32Columns, col = e % Narrow32Columns, m = row0 + r, n = col0 + col;
+                if (m >= s.M || n >= s.N) continue;
+                long at = (long)m * s.Ldc + n;
+                float v = bandF[r * (Narrow32PitchB * 4) + col];
+                Finish(cz, dz, bias, s, m, n, at, s.Accumulate != 0 ? cz[at] + v : v);
+            }
+        }
+        else
+        {
+            // No epilogue (the backward products): each thread stores its outputs directly.
+            int r0 = row0 + ty * 4, q0 = col0 + tx * 4;
+            Store(cz, s, r0 + 0, q0 + 0, c00); Store(cz, s, r0 + 0, q0 + 1, c01); Store(cz, s, r0 + 0, q0 + 2, c02); Store(cz, s, r0 + 0, q0 + 3, c03);
+            Store(cz, s, r0 + 1, q0 + 0, c10); Store(cz, s, r0 + 1, q0 + 1, c11); Store(cz, s, r0 + 1, q0 + 2, c12); Store(cz, s, r0 + 1, q0 + 3, c13);
+            Store(cz, s, r0 + 2, q0 + 0, c20); Store(cz, s, r0 + 2, q0 + 1, c21); Store(cz, s, r0 + 2, q0 + 2, c22); Store(cz, s, r0 + 2, q0 + 3, c23);
+            Store(cz, s, r0 + 3, q0 + 0, c30); Store(cz, s, r0 + 3, q0 + 1, c31); Store(cz, s, r0 + 3, q0 + 2, c32); Store(cz, s, r0 + 3, q0 + 3, c33);
+        }
+    }
+
+    public static void GemmNarrow16<TProduct>(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> bias, ArrayView<float> d, GemmShape s)
+        where TProduct : struct, IGemmGeometry
+    {
+        s = default(TProduct).Fix(s); // the sizes and strides the network's generated geometry knows become constants
+        int tx = Group.IdxX, ty = Group.IdxY, tid = ty * 64 + tx;
+        int row0 = Grid.IdxY * Narrow16Rows, col0 = Grid.IdxX * Narrow16Columns, z = Grid.IdxZ;
+        var tileA = SharedMemory.Allocate<Quad>(NarrowDepth * Narrow16PitchA); // [k][m / 4]
+        var tileB = SharedMemory.Allocate<Quad>(NarrowDepth * Narrow16PitchB); // [k][n / 4]
+        var stageA = tileA.Cast<float>(); // the same memory, a float at a time, for staging
+        var stageB = tileB.Cast<float>();
+        float c00 = 0f, c01 = 0f, c02 = 0f, c03 = 0f;
+        float c10 = 0f, c11 = 0f, c12 = 0f, c13 = 0f;
+        float c20 = 0f, c21 = 0f, c22 = 0f, c23 = 0f;
+        float c30 = 0f, c31 = 0f, c32 = 0f, c33 = 0f;
+        bool aAlongK = s.Ak == 1, bAlongN = s.Bn == 1 || s.Bk != 1;
+        int first, last, kBegin = 0, kEnd = s.K;
+        if (s.KChunk > 0) { first = 0; last = 1; kBegin = z * s.KChunk; kEnd = XMath.Min(s.K, kBegin + s.KChunk); }
+        else { first = z * s.Inner; last = XMath.Min(first + s.Inner, s.Items); }
+        int kSteps = (kEnd - kBegin + NarrowDepth - 1) / NarrowDepth, total = XMath.Max(last - first, 0) * kSteps;
+        // The 1 element(s) of A's slice and the 16 of B's this thread stages: (m, k) of A and (k, n) of B for
+        // e = tid + 256·r, read along the index with stride 1 so that consecutive threads read consecutive addresses.
+        int eA0 = tid + 0, mA0 = aAlongK ? eA0 / NarrowDepth : eA0 % Narrow16Rows, kA0 = aAlongK ? eA0 % NarrowDepth : eA0 / Narrow16Rows;
+        int eB0 = tid + 0, nB0 = bAlongN ? eB0 % Narrow16Columns : eB0 / NarrowDepth, kB0 = bAlongN ? eB0 / Narrow16Columns : eB0 % NarrowDepth;
+        int eB1 = tid + 256, nB1 = bAlongN ? eB1 % Narrow16Columns : eB1 / NarrowDepth, kB1 = bAlongN ? eB1 / Narrow16Columns : eB1 % NarrowDepth;
+        int eB2 = tid + 512, nB2 = bAlongN ? eB2 % Narrow16Columns : eB2 / NarrowDepth, kB2 = bAlongN ? eB2 / Narrow16Columns : eB2 % NarrowDepth;
+        int eB3 = tid + 768, nB3 = bAlongN ? eB3 % Narrow16Columns : eB3 / NarrowDepth, kB3 = bAlongN ? eB3 / Narrow16Columns : eB3 % NarrowDepth;
+        int eB4 = tid + 1024, nB4 = bAlongN ? eB4 % Narrow16Columns : eB4 / NarrowDepth, kB4 = bAlongN ? eB4 / Narrow16Columns : eB4 % NarrowDepth;
+        int eB5 = tid + 1280, nB5 = bAlongN ? eB5 % Narrow16Columns : eB5 / NarrowDepth, kB5 = bAlongN ? eB5 / Narrow16Columns : eB5 % NarrowDepth;
+        int eB6 = tid + 1536, nB6 = bAlongN ? eB6 % Narrow16Columns : eB6 / NarrowDepth, kB6 = bAlongN ? eB6 / Narrow16Columns : eB6 % NarrowDepth;
+        int eB7 = tid + 1792, nB7 = bAlongN ? eB7 % Narrow16Columns : eB7 / NarrowDepth, kB7 = bAlongN ? eB7 / Narrow16Columns : eB7 % NarrowDepth;
+        int eB8 = tid + 2048, nB8 = bAlongN ? eB8 % Narrow16Columns : eB8 / NarrowDepth, kB8 = bAlongN ? eB8 / Narrow16Columns : eB8 % NarrowDepth;
+        int eB9 = tid + 2304, nB9 = bAlongN ? eB9 % Narrow16Columns : eB9 / NarrowDepth, kB9 = bAlongN ? eB9 / Narrow16Columns : eB9 % NarrowDepth;
+        int eB10 = tid + 2560, nB10 = bAlongN ? eB10 % Narrow16Columns : eB10 / NarrowDepth, kB10 = bAlongN ? eB10 / Narrow16Columns : eB10 % NarrowDepth;
+        int eB11 = tid + 2816, nB11 = bAlongN ? eB11 % Narrow16Columns : eB11 / NarrowDepth, kB11 = bAlongN ? eB11 / Narrow16Columns : eB11 % NarrowDepth;
+        int eB12 = tid + 3072, nB12 = bAlongN ? eB12 % Narrow16Columns : eB12 / NarrowDepth, kB12 = bAlongN ? eB12 / Narrow16Columns : eB12 % NarrowDepth;
+        int eB13 = tid + 3328, nB13 = bAlongN ? eB13 % Narrow16Columns : eB13 / NarrowDepth, kB13 = bAlongN ? eB13 / Narrow16Columns : eB13 % NarrowDepth;
+        int eB14 = tid + 3584, nB14 = bAlongN ? eB14 % Narrow16Columns : eB14 / NarrowDepth, kB14 = bAlongN ? eB14 / Narrow16Columns : eB14 % NarrowDepth;
+        int eB15 = tid + 3840, nB15 = bAlongN ? eB15 % Narrow16Columns : eB15 / NarrowDepth, kB15 = bAlongN ? eB15 / Narrow16Columns : eB15 % NarrowDepth;
+        float pa0 = 0f;
+        float pb0 = 0f, pb1 = 0f, pb2 = 0f, pb3 = 0f, pb4 = 0f, pb5 = 0f, pb6 = 0f, pb7 = 0f, pb8 = 0f, pb9 = 0f, pb10 = 0f, pb11 = 0f, pb12 = 0f, pb13 = 0f, pb14 = 0f, pb15 = 0f;
+        if (total > 0)
+        {
+            int item = first + 0 / kSteps, k0 = kBegin + 0 % kSteps * NarrowDepth;
+            long aBase = item * s.Sa, bBase = item * s.Sb;
+            pa0 = row0 + mA0 < s.M && k0 + kA0 < kEnd ? a[aBase + (long)(row0 + mA0) * s.Am + (long)(k0 + kA0) * s.Ak] : 0f;
+            pb0 = k0 + kB0 < kEnd && col0 + nB0 < s.N ? b[bBase + (long)(k0 + kB0) * s.Bk + (long)(col0 + nB0) * s.Bn] : 0f;
+            pb1 = k0 + kB1 < kEnd && col0 + nB1 < s.N ? b[bBase + (long)(k0 + kB1) * s.Bk + (long)(col0 + nB1) * s.Bn] : 0f;
+            pb2 = k0 + kB2 < kEnd && col0 + nB2 < s.N ? b[bBase + (long)(k0 + kB2) * s.Bk + (long)(col0 + nB2) * s.Bn] : 0f;
+            pb3 = k0 + kB3 < kEnd && col0 + nB3 < s.N ? b[bBase + (long)(k0 + kB3) * s.Bk + (long)(col0 + nB3) * s.Bn] : 0f;
+            pb4 = k0 + kB4 < kEnd && col0 + nB4 < s.N ? b[bBase + (long)(k0 + kB4) * s.Bk + (long)(col0 + nB4) * s.Bn] : 0f;
+            pb5 = k0 + kB5 < kEnd && col0 + nB5 < s.N ? b[bBase + (long)(k0 + kB5) * s.Bk + (long)(col0 + nB5) * s.Bn] : 0f;
+            pb6 = k0 + kB6 < kEnd && col0 + nB6 < s.N ? b[bBase + (long)(k0 + kB6) * s.Bk + (long)(col0 + nB6) * s.Bn] : 0f;
+            pb7 = k0 + kB7 < kEnd && col0 + nB7 < s.N ? b[bBase + (long)(k0 + kB7) * s.Bk + (long)(col0 + nB7) * s.Bn] : 0f;
+            pb8 = k0 + kB8 < kEnd && col0 + nB8 < s.N ? b[bBase + (long)(k0 + kB8) * s.Bk + (long)(col0 + nB8) * s.Bn] : 0f;
+            pb9 = k0 + kB9 < kEnd && col0 + nB9 < s.N ? b[bBase + (long)(k0 + kB9) * s.Bk + (long)(col0 + nB9) * s.Bn] : 0f;
+            pb10 = k0 + kB10 < kEnd && col0 + nB10 < s.N ? b[bBase + (long)(k0 + kB10) * s.Bk + (long)(col0 + nB10) * s.Bn] : 0f;
+            pb11 = k0 + kB11 < kEnd && col0 + nB11 < s.N ? b[bBase + (long)(k0 + kB11) * s.Bk + (long)(col0 + nB11) * s.Bn] : 0f;
+            pb12 = k0 + kB12 < kEnd && col0 + nB12 < s.N ? b[bBase + (long)(k0 + kB12) * s.Bk + (long)(col0 + nB12) * s.Bn] : 0f;
+            pb13 = k0 + kB13 < kEnd && col0 + nB13 < s.N ? b[bBase + (long)(k0 + kB13) * s.Bk + (long)(col0 + nB13) * s.Bn] : 0f;
+            pb14 = k0 + kB14 < kEnd && col0 + nB14 < s.N ? b[bBase + (long)(k0 + kB14) * s.Bk + (long)(col0 + nB14) * s.Bn] : 0f;
+            pb15 = k0 + kB15 < kEnd && col0 + nB15 < s.N ? b[bBase + (long)(k0 + kB15) * s.Bk + (long)(col0 + nB15) * s.Bn] : 0f;
+        }
+        // This thread's quads: rows ty·4 … ty·4 + 3 of A and columns tx·4 … tx·4 + 3 of B.
+        var readA = tileA.SubView(ty);
+        var readB = tileB.SubView(tx);
+        for (int step = 0; step < total; step++)
+        {
+            stageA[kA0 * (Narrow16PitchA * 4) + mA0] = pa0;
+            stageB[kB0 * (Narrow16PitchB * 4) + nB0] = pb0;
+            stageB[kB1 * (Narrow16PitchB * 4) + nB1] = pb1;
+            stageB[kB2 * (Narrow16PitchB * 4) + nB2] = pb2;
+            stageB[kB3 * (Narrow16PitchB * 4) + nB3] = pb3;
+            stageB[kB4 * (Narrow16PitchB * 4) + nB4] = pb4;
+            stageB[kB5 * (Narrow16PitchB * 4) + nB5] = pb5;
+            stageB[kB6 * (Narrow16PitchB * 4) + nB6] = pb6;
+            stageB[kB7 * (Narrow16PitchB * 4) + nB7] = pb7;
+            stageB[kB8 * (Narrow16PitchB * 4) + nB8] = pb8;
+            stageB[kB9 * (Narrow16PitchB * 4) + nB9] = pb9;
+            stageB[kB10 * (Narrow16PitchB * 4) + nB10] = pb10;
+            stageB[kB11 * (Narrow16PitchB * 4) + nB11] = pb11;
+            stageB[kB12 * (Narrow16PitchB * 4) + nB12] = pb12;
+            stageB[kB13 * (Narrow16PitchB * 4) + nB13] = pb13;
+            stageB[kB14 * (Narrow16PitchB * 4) + nB14] = pb14;
+            stageB[kB15 * (Narrow16PitchB * 4) + nB15] = pb15;
+            Group.Barrier();
+            if (step + 1 < total)
+            {
+                int item = first + (step + 1) / kSteps, k0 = kBegin + (step + 1) % kSteps * NarrowDepth;
+                long aBase = item * s.Sa, bBase = item * s.Sb;
+                pa0 = row0 + mA0 < s.M && k0 + kA0 < kEnd ? a[aBase + (long)(row0 + mA0) * s.Am + (long)(k0 + kA0) * s.Ak] : 0f;
+                pb0 = k0 + kB0 < kEnd && col0 + nB0 < s.N ? b[bBase + (long)(k0 + kB0) * s.Bk + (long)(col0 + nB0) * s.Bn] : 0f;
+                pb1 = k0 + kB1 < kEnd && col0 + nB1 < s.N ? b[bBase + (long)(k0 + kB1) * s.Bk + (long)(col0 + nB1) * s.Bn] : 0f;
+                pb2 = k0 + kB2 < kEnd && col0 + nB2 < s.N ? b[bBase + (long)(k0 + kB2) * s.Bk + (long)(col0 + nB2) * s.Bn] : 0f;
+                pb3 = k0 + kB3 < kEnd && col0 + nB3 < s.N ? b[bBase + (long)(k0 + kB3) * s.Bk + (long)(col0 + nB3) * s.Bn] : 0f;
+                pb4 = k0 + kB4 < kEnd && col0 + nB4 < s.N ? b[bBase + (long)(k0 + kB4) * s.Bk + (long)(col0 + nB4) * s.Bn] : 0f;
+                pb5 = k0 + kB5 < kEnd && col0 + nB5 < s.N ? b[bBase + (long)(k0 + kB5) * s.Bk + (long)(col0 + nB5) * s.Bn] : 0f;
+                pb6 = k0 + kB6 < kEnd && col0 + nB6 < s.N ? b[bBase + (long)(k0 + kB6) * s.Bk + (long)(col0 + nB6) * s.Bn] : 0f;
+                pb7 = k0 + kB7 < kEnd && col0 + nB7 < s.N ? b[bBase + (long)(k0 + kB7) * s.Bk + (long)(col0 + nB7) * s.Bn] : 0f;
+                pb8 = k0 + kB8 < kEnd && col0 + nB8 < s.N ? b[bBase + (long)(k0 + kB8) * s.Bk + (long)(col0 + nB8) * s.Bn] : 0f;
+                pb9 = k0 + kB9 < kEnd && col0 + nB9 < s.N ? b[bBase + (long)(k0 + kB9) * s.Bk + (long)(col0 + nB9) * s.Bn] : 0f;
+                pb10 = k0 + kB10 < kEnd && col0 + nB10 < s.N ? b[bBase + (long)(k0 + kB10) * s.Bk + (long)(col0 + nB10) * s.Bn] : 0f;
+                pb11 = k0 + kB11 < kEnd && col0 + nB11 < s.N ? b[bBase + (long)(k0 + kB11) * s.Bk + (long)(col0 + nB11) * s.Bn] : 0f;
+                pb12 = k0 + kB12 < kEnd && col0 + nB12 < s.N ? b[bBase + (long)(k0 + kB12) * s.Bk + (long)(col0 + nB12) * s.Bn] : 0f;
+                pb13 = k0 + kB13 < kEnd && col0 + nB13 < s.N ? b[bBase + (long)(k0 + kB13) * s.Bk + (long)(col0 + nB13) * s.Bn] : 0f;
+                pb14 = k0 + kB14 < kEnd && col0 + nB14 < s.N ? b[bBase + (long)(k0 + kB14) * s.Bk + (long)(col0 + nB14) * s.Bn] : 0f;
+                pb15 = k0 + kB15 < kEnd && col0 + nB15 < s.N ? b[bBase + (long)(k0 + kB15) * s.Bk + (long)(col0 + nB15) * s.Bn] : 0f;
+            }
+            // Every k of the step written out, so each shared load has a constant offset.
+            {
+                Quad qa = readA[0], qb = readB[0];
+                c00 += qa.X * qb.X; c01 += qa.X * qb.Y; c02 += qa.X * qb.Z; c03 += qa.X * qb.W;
+                c10 += qa.Y * qb.X; c11 += qa.Y * qb.Y; c12 += qa.Y * qb.Z; c13 += qa.Y * qb.W;
+                c20 += qa.Z * qb.X; c21 += qa.Z * qb.Y; c22 += qa.Z * qb.Z; c23 += qa.Z * qb.W;
+                c30 += qa.W * qb.X; c31 += qa.W * qb.Y; c32 += qa.W * qb.Z; c33 += qa.W * qb.W;
+            }
+            {
+                Quad qa = readA[1 * Narrow16PitchA], qb = readB[1 * Narrow16PitchB];
+                c00 += qa.X * qb.X; c01 += qa.X * qb.Y; c02 += qa.X * qb.Z; c03 += qa.X * qb.W;
+                c10 += qa.Y * qb.X; c11 += qa.Y * qb.Y; c12 += qa.Y * qb.Z; c13 += qa.Y * qb.W;
+                c20 += qa.Z * qb.X; c21 += qa.Z * qb.Y; c22 += qa.Z * qb.Z; c23 += qa.Z * qb.W;
+                c30 += qa.W * qb.X; c31 += qa.W * qb.Y; c32 += qa.W * qb.Z; c33 += qa.W * qb.W;
+            }
+            {
+                Quad qa = readA[2 * Narrow16PitchA], qb = readB[2 * Narrow16PitchB];
+                c00 += qa.X * qb.X; c01 += qa.X * qb.Y; c02 += qa.X * qb.Z; c03 += qa.X * qb.W;
+                c10 += qa.Y * qb.X; c11 += qa.Y * qb.Y; c12 += qa.Y * qb.Z; c13 += qa.Y * qb.W;
+                c20 += qa.Z * qb.X; c21 += qa.Z * qb.Y; c22 += qa.Z * qb.Z; c23 += qa.Z * qb.W;
+                c30 += qa.W * qb.X; c31 += qa.W * qb.Y; c32 += qa.W * qb.Z; c33 += qa.W * qb.W;
+            }
+            {
+                Quad qa = readA[3 * Narrow16PitchA], qb = readB[3 * Narrow16PitchB];
+                c00 += qa.X * qb.X; c01 += qa.X * qb.Y; c02 += qa.X * qb.Z; c03 += qa.X * qb.W;
+                c10 += qa.Y * qb.X; c11 += qa.Y * qb.Y; c12 += qa.Y * qb.Z; c13 += qa.Y * qb.W;
+                c20 += qa.Z * qb.X; c21 += qa.Z * qb.Y; c22 += qa.Z * qb.Z; c23 += qa.Z * qb.W;
+                c30 += qa.W * qb.X; c31 += qa.W * qb.Y; c32 += qa.W * qb.Z; c33 += qa.W * qb.W;
+            }
+            {
+                Quad qa = readA[4 * Narrow16PitchA], qb = readB[4 * Narrow16PitchB];
+                c00 += qa.X * qb.X; c01 += qa.X * qb.Y; c02 += qa.X * qb.Z; c03 += qa.X * qb.W;
+                c10 += qa.Y * qb.X; c11 += qa.Y * qb.Y; c12 += qa.Y * qb.Z; c13 += qa.Y * qb.W;
+                c20 += qa.Z * qb.X; c21 += qa.Z * qb.Y; c22 += qa.Z * qb.Z; c23 += qa.Z * qb.W;
+                c30 += qa.W * qb.X; c31 += qa.W * qb.Y; c32 += qa.W * qb.Z; c33 += qa.W * qb.W;
+            }
+            {
+                Quad qa = readA[5 * Narrow16PitchA], qb = readB[5 * Narrow16PitchB];
+                c00 += qa.X * qb.X; c01 += qa.X * qb.Y; c02 += qa.X * qb.Z; c03 += qa.X * qb.W;
+                c10 += qa.Y * qb.X; c11 += qa.Y * qb.Y; c12 += qa.Y * qb.Z; c13 += qa.Y * qb.W;
+                c20 += qa.Z * qb.X; c21 += qa.Z * qb.Y; c22 += qa.Z * qb.Z; c23 += qa.Z * qb.W;
+                c30 += qa.W * qb.X; c31 += qa.W * qb.Y; c32 += qa.W * qb.Z; c33 += qa.W * qb.W;
+            }
+            {
+                Quad qa = readA[6 * Narrow16PitchA], qb = readB[6 * Narrow16PitchB];
+                c00 += qa.X * qb.X; c01 += qa.X * qb.Y; c02 += qa.X * qb.Z; c03 += qa.X * qb.W;
+                c10 += qa.Y * qb.X; c11 += qa.Y * qb.Y; c12 += qa.Y * qb.Z; c13 += qa.Y * qb.W;
+                c20 += qa.Z * qb.X; c21 += qa.Z * qb.Y; c22 += qa.Z * qb.Z; c23 += qa.Z * qb.W;
+                c30 += qa.W * qb.X; c31 += qa.W * qb.Y; c32 += qa.W * qb.Z; c33 += qa.W * qb.W;
+            }
+            {
+                Quad qa = readA[7 * Narrow16PitchA], qb = readB[7 * Narrow16PitchB];
+                c00 += qa.X * qb.X; c01 += qa.X * qb.Y; c02 += qa.X * qb.Z; c03 += qa.X * qb.W;
+                c10 += qa.Y * qb.X; c11 += qa.Y * qb.Y; c12 += qa.Y * qb.Z; c13 += qa.Y * qb.W;
+                c20 += qa.Z * qb.X; c21 += qa.Z * qb.Y; c22 += qa.Z * qb.Z; c23 += qa.Z * qb.W;
+                c30 += qa.W * qb.X; c31 += qa.W * qb.Y; c32 += qa.W * qb.Z; c33 += qa.W * qb.W;
+            }
+            {
+                Quad qa = readA[8 * Narrow16PitchA], qb = readB[8 * Narrow16PitchB];
+                c00 += qa.X * qb.X; c01 += qa.X * qb.Y; c02 += qa.X * qb.Z; c03 += qa.X * qb.W;
+                c10 += qa.Y * qb.X; c11 += qa.Y * qb.Y; c12 += qa.Y * qb.Z; c13 += qa.Y * qb.W;
+                c20 += qa.Z * qb.X; c21 += qa.Z * qb.Y; c22 += qa.Z * qb.Z; c23 += qa.Z * qb.W;
+                c30 += qa.W * qb.X; c31 += qa.W * qb.Y; c32 += qa.W * qb.Z; c33 += qa.W * qb.W;
+            }
+            {
+                Quad qa = readA[9 * Narrow16PitchA], qb = readB[9 * Narrow16PitchB];
+                c00 += qa.X * qb.X; c01 += qa.X * qb.Y; c02 += qa.X * qb.Z; c03 += qa.X * qb.W;
+                c10 += qa.Y * qb.X; c11 += qa.Y * qb.Y; c12 += qa.Y * qb.Z; c13 += qa.Y * qb.W;
+                c20 += qa.Z * qb.X; c21 += qa.Z * qb.Y; c22 += qa.Z * qb.Z; c23 += qa.Z * qb.W;
+                c30 += qa.W * qb.X; c31 += qa.W * qb.Y; c32 += qa.W * qb.Z; c33 += qa.W * qb.W;
+            }
+            {
+                Quad qa = readA[10 * Narrow16PitchA], qb = readB[10 * Narrow16PitchB];
+                c00 += qa.X * qb.X; c01 += qa.X * qb.Y; c02 += qa.X * qb.Z; c03 += qa.X * qb.W;
+                c10 += qa.Y * qb.X; c11 += qa.Y * qb.Y; c12 += qa.Y * qb.Z; c13 += qa.Y * qb.W;
+                c20 += qa.Z * qb.X; c21 += qa.Z * qb.Y; c22 += qa.Z * qb.Z; c23 += qa.Z * qb.W;
+                c30 += qa.W * qb.X; c31 += qa.W * qb.Y; c32 += qa.W * qb.Z; c33 += qa.W * qb.W;
+            }
+            {
+                Quad qa = readA[11 * Narrow16PitchA], qb = readB[11 * Narrow16PitchB];
+                c00 += qa.X * qb.X; c01 += qa.X * qb.Y; c02 += qa.X * qb.Z; c03 += qa.X * qb.W;
+                c10 += qa.Y * qb.X; c11 += qa.Y * qb.Y; c12 += qa.Y * qb.Z; c13 += qa.Y * qb.W;
+                c20 += qa.Z * qb.X; c21 += qa.Z * qb.Y; c22 += qa.Z * qb.Z; c23 += qa.Z * qb.W;
+                c30 += qa.W * qb.X; c31 += qa.W * qb.Y; c32 += qa.W * qb.Z; c33 += qa.W * qb.W;
+            }
+            {
+                Quad qa = readA[12 * Narrow16PitchA], qb = readB[12 * Narrow16PitchB];
+                c00 += qa.X * qb.X; c01 += qa.X * qb.Y; c02 += qa.X * qb.Z; c03 += qa.X * qb.W;
+                c10 += qa.Y * qb.X; c11 += qa.Y * qb.Y; c12 += qa.Y * qb.Z; c13 += qa.Y * qb.W;
+                c20 += qa.Z * qb.X; c21 += qa.Z * qb.Y; c22 += qa.Z * qb.Z; c23 += qa.Z * qb.W;
+                c30 += qa.W * qb.X; c31 += qa.W * qb.Y; c32 += qa.W * qb.Z; c33 += qa.W * qb.W;
+            }
+            {
+                Quad qa = readA[13 * Narrow16PitchA], qb = readB[13 * Narrow16PitchB];
+                c00 += qa.X * qb.X; c01 += qa.X * qb.Y; c02 += qa.X * qb.Z; c03 += qa.X * qb.W;
+                c10 += qa.Y * qb.X; c11 += qa.Y * qb.Y; c12 += qa.Y * qb.Z; c13 += qa.Y * qb.W;
+                c20 += qa.Z * qb.X; c21 += qa.Z * qb.Y; c22 += qa.Z * qb.Z; c23 += qa.Z * qb.W;
+                c30 += qa.W * qb.X; c31 += qa.W * qb.Y; c32 += qa.W * qb.Z; c33 += qa.W * qb.W;
+            }
+            {
+                Quad qa = readA[14 * Narrow16PitchA], qb = readB[14 * Narrow16PitchB];
+                c00 += qa.X * qb.X; c01 += qa.X * qb.Y; c02 += qa.X * qb.Z; c03 += qa.X * qb.W;
+                c10 += qa.Y * qb.X; c11 += qa.Y * qb.Y; c12 += qa.Y * qb.Z; c13 += qa.Y * qb.W;
+                c20 += qa.Z * qb.X; c21 += qa.Z * qb.Y; c22 += qa.Z * qb.Z; c23 += qa.Z * qb.W;
+                c30 += qa.W * qb.X; c31 += qa.W * qb.Y; c32 += qa.W * qb.Z; c33 += qa.W * qb.W;
+            }
+            {
+                Quad qa = readA[15 * Narrow16PitchA], qb = readB[15 * Narrow16PitchB];
+                c00 += qa.X * qb.X; c01 += qa.X * qb.Y; c02 += qa.X * qb.Z; c03 += qa.X * qb.W;
+                c10 += qa.Y * qb.X; c11 += qa.Y * qb.Y; c12 += qa.Y * qb.Z; c13 += qa.Y * qb.W;
+                c20 += qa.Z * qb.X; c21 += qa.Z * qb.Y; c22 += qa.Z * qb.Z; c23 += qa.Z * qb.W;
+                c30 += qa.W * qb.X; c31 += qa.W * qb.Y; c32 += qa.W * qb.Z; c33 += qa.W * qb.W;
+            }
+            Group.Barrier();
+        }
+        var band = SharedMemory.Allocate<Quad>(Narrow16Rows * Narrow16PitchB); // [m][n / 4]: the epilogue's staging, the whole tile
+        var cz = c.SubView(z * s.Sc);
+        if (s.HasEpilogue)
+        {
+            // The stores through shared memory, as the square tiles make them: the threads write their accumulators there as
+            // quads, then all 256 read the tile back along its rows, so a warp's stores of C (and D) are consecutive.
+            var bandF = band.Cast<float>();
+            var write = band.SubView(ty * 4 * Narrow16PitchB + tx);
+            var dz = s.Activation != 0 ? d.SubView(z * s.Sc) : d;
+            Group.Barrier(); // the last step's tiles are read
+            write[0 * Narrow16PitchB] = new Quad { X = c00, Y = c01, Z = c02, W = c03 };
+            write[1 * Narrow16PitchB] = new Quad { X = c10, Y = c11, Z = c12, W = c13 };
+            write[2 * Narrow16PitchB] = new Quad { X = c20, Y = c21, Z = c22, W = c23 };
+            write[3 * Narrow16PitchB] = new Quad { X = c30, Y = c31, Z = c32, W = c33 };
+            Group.Barrier();
+            for (int e = tid; e < Narrow16Rows * Narrow16Columns; e += 256)
+            {
+                int r = e / Narrow16Columns, col = e % Narrow16Columns, m = row0 + r, n = col0 + col;
+                if (m >= s.M || n >= s.N) continue;
+                long at = (long)m * s.Ldc + n;
+                float v = bandF[r * (Narrow16PitchB * 4) + col];
+                Finish(cz, dz, bias, s, m, n, at, s.Accumulate != 0 ? cz[at] + v : v);
+            }
+        }
+        else
+        {
+            // No epilogue (the backward products): each thread stores its outputs directly.
+            int r0 = row0 + ty * 4, q0 = col0 + tx * 4;
+            Store(cz, s, r0 + 0, q0 + 0, c00); Store(cz, s, r0 + 0, q0 + 1, c01); Store(cz, s, r0 + 0, q0 + 2, c02); Store(cz, s, r0 + 0, q0 + 3, c03);
+            Store(cz, s, r0 + 1, q0 + 0, c10); Store(cz, s, r0 + 1, q0 + 1, c11); Store(cz, s, r0 + 1, q0 + 2, c12); Store(cz, s, r0 + 1, q0 + 3, c13);
+            Store(cz, s, r0 + 2, q0 + 0, c20); Store(cz, s, r0 + 2, q0 + 1, c21); Store(cz, s, r0 + 2, q0 + 2, c22); Store(cz, s, r0 + 2, q0 + 3, c23);
+            Store(cz, s, r0 + 3, q0 + 0, c30); Store(cz, s, r0 + 3, q0 + 1, c31); Store(cz, s, r0 + 3, q0 + 2, c32); Store(cz, s, r0 + 3, q0 + 3, c33);
+        }
+    }
+
     private static void Store(ArrayView<float> c, GemmShape s, int m, int n, float value)
     {
         if (m >= s.M || n >= s.N) return;

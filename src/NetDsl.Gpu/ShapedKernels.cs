@@ -103,7 +103,7 @@ internal sealed class PoolKernels<TPool> : ShapedKernels<PoolKernels<TPool>> whe
 /// compiled), the in-order sum of split-K slices, and the epilogue after cuBLAS.</summary>
 internal sealed class GemmKernels<TProduct> : ShapedKernels<GemmKernels<TProduct>> where TProduct : struct, IGemmGeometry
 {
-    private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape>? _small, _large, _wide;
+    private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape>? _small, _large, _wide, _narrow32, _narrow16;
     private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, GemmShape>? _sumSlices;
     private Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape>? _epilogue;
 
@@ -111,13 +111,16 @@ internal sealed class GemmKernels<TProduct> : ShapedKernels<GemmKernels<TProduct
 
     public static GemmKernels<TProduct> For(Accelerator accelerator) => For(accelerator, a => new GemmKernels<TProduct>(a));
 
-    /// <summary>The GEMM with output tile <paramref name="tile"/> (8, 64 or 128).</summary>
+    /// <summary>The GEMM with output tile <paramref name="tile"/> (8, 64 or 128: squares; 32 and 16: the narrow tiles of 32 × 128
+    /// and 16 × 256, named by their rows).</summary>
     public Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape> Tile(int tile) => tile switch
     {
         DeviceKernels.WideTile => Load(ref _wide, a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape>(DeviceKernels.GemmWide<TProduct>)),
         DeviceKernels.LargeTile => Load(ref _large, a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape>(DeviceKernels.GemmLarge<TProduct>)),
+        DeviceKernels.Narrow32Rows => Load(ref _narrow32, a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape>(DeviceKernels.GemmNarrow32<TProduct>)),
+        DeviceKernels.Narrow16Rows => Load(ref _narrow16, a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape>(DeviceKernels.GemmNarrow16<TProduct>)),
         DeviceKernels.GemmTile => Load(ref _small, a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape>(DeviceKernels.Gemm<TProduct>)),
-        _ => throw new ArgumentOutOfRangeException(nameof(tile), tile, "the GEMM tiles are 8, 64 and 128"),
+        _ => throw new ArgumentOutOfRangeException(nameof(tile), tile, "the GEMM tiles are 8, 64 and 128 (squares) and 32 and 16 (narrow)"),
     };
 
     public Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, GemmShape> SumSlices

@@ -45,12 +45,12 @@ public class GemmKernelTests(CpuAccelerator small, LargeGroupAccelerator large, 
         return c;
     }
 
-    /// <summary>Every case on every tile (8, 64, 128).</summary>
+    /// <summary>Every case on every tile (8, 64, 128, and the narrow 32 × 128 and 16 × 256).</summary>
     private static TheoryData<string, int> OnEveryTile(params string[] names)
     {
         var data = new TheoryData<string, int>();
         foreach (var name in names)
-            foreach (int tile in new[] { DeviceKernels.GemmTile, DeviceKernels.LargeTile, DeviceKernels.WideTile })
+            foreach (int tile in new[] { DeviceKernels.GemmTile, DeviceKernels.LargeTile, DeviceKernels.WideTile, DeviceKernels.Narrow32Rows, DeviceKernels.Narrow16Rows })
                 data.Add(name, tile);
         return data;
     }
@@ -58,14 +58,21 @@ public class GemmKernelTests(CpuAccelerator small, LargeGroupAccelerator large, 
     public static TheoryData<string, int> Cases() => OnEveryTile("AB", "AtB", "ABt", "batched", "batched-accumulate", "summed-slices", "split-k");
 
     /// <summary>The accelerator and kernels a tile runs on (the 64 and 128 tiles need 256-thread groups), and M and N that
-    /// cross the tile (two tiles of 64 or 128, several of 8).</summary>
+    /// cross the tile (two tiles of 64 or 128, of 32 × 128 or 16 × 256, several of 8).</summary>
     private (Accelerator Accelerator, LoadedKernels Kernels, int M, int N) On(int tile)
     {
         bool useLarge = tile != DeviceKernels.GemmTile;
         var accelerator = (useLarge ? large.Device : small.Device).Accelerator;
         var k = LoadedKernels.For(accelerator);
         Assert.Equal(useLarge, k.Large);
-        return (accelerator, k, tile == DeviceKernels.WideTile ? 131 : useLarge ? 70 : 19, tile == DeviceKernels.WideTile ? 133 : useLarge ? 67 : 21);
+        return tile switch
+        {
+            DeviceKernels.GemmTile => (accelerator, k, 19, 21),
+            DeviceKernels.WideTile => (accelerator, k, 131, 133),
+            DeviceKernels.Narrow32Rows => (accelerator, k, 37, 133), // two row tiles of 32, two column tiles of 128
+            DeviceKernels.Narrow16Rows => (accelerator, k, 19, 261), // two row tiles of 16, two column tiles of 256
+            _ => (accelerator, k, 70, 67),
+        };
     }
 
     [Theory]
@@ -124,7 +131,7 @@ public class GemmKernelTests(CpuAccelerator small, LargeGroupAccelerator large, 
         var accelerator = large.Device.Accelerator;
         var k = LoadedKernels.For(accelerator);
         using var launcher = new Launcher(accelerator, k);
-        int m = 30, n = 67, kk = 300;
+        int m = 40, n = 67, kk = 300;
         var s = new GemmShape(m, n, kk, kk, 1, n, 1, n, accumulate: true);
         Assert.Equal(DeviceKernels.LargeTile, launcher.TileFor(s));
         var a = Random(m * kk, 5);
@@ -138,6 +145,26 @@ public class GemmKernelTests(CpuAccelerator small, LargeGroupAccelerator large, 
         Assert.Equal(2, launcher.LastSlices);
         double worst = Check(expected, dc.GetAsArray1D(), "split along K by the launcher");
         output.WriteLine($"{m}×{n}×{kk} on {accelerator.NumMultiprocessors} multiprocessors, split along K: worst error {worst:E2} of the scale");
+    }
+
+    /// <summary>Which tile a product gets on a GPU-sized group: the share of computed outputs each tile keeps, worked out by hand
+    /// (the 128 tile's counted 1.3×, ties to the larger tile).</summary>
+    [Theory]
+    [InlineData(16, 784, DeviceKernels.Narrow16Rows)]  // a 16-channel 28×28 convolution: 16 × 256 keeps 784/1024; 64 keeps 1/4 of that
+    [InlineData(6, 784, DeviceKernels.Narrow16Rows)]   // LeNet-5's conv1
+    [InlineData(32, 784, DeviceKernels.Narrow32Rows)]  // the cnn's conv1: 32 × 128 keeps 784/896; 16 × 256 is not for M > 16
+    [InlineData(32, 196, DeviceKernels.Narrow32Rows)]  // 32 × 128 keeps 196/256, the 64 tile half of that
+    [InlineData(16, 100, DeviceKernels.Narrow32Rows)]  // 0.5 × 100/128 = 1 × 100/256: a tie
+    [InlineData(64, 196, DeviceKernels.LargeTile)]     // the cnn's conv2: the narrow tiles are for M ≤ 32
+    [InlineData(64, 784, DeviceKernels.LargeTile)]     // 784/832 against 784/896
+    [InlineData(256, 3136, DeviceKernels.WideTile)]    // a dense layer at batch 256
+    [InlineData(288, 196, DeviceKernels.WideTile)]     // 128 keeps 288/384 × 196/256 = 0.57 (× 1.3 = 0.75), 64 keeps 288/320 × 196/256 = 0.69
+    [InlineData(100, 196, DeviceKernels.LargeTile)]    // M under 128: no 128 tile
+    public void TheTileKeepsTheLargestShareOfWhatItComputes(int m, int n, int tile)
+    {
+        var k = LoadedKernels.For(large.Device.Accelerator);
+        using var launcher = new Launcher(large.Device.Accelerator, k);
+        Assert.Equal(tile, launcher.TileFor(new GemmShape(m, n, 9, 9, 1, n, 1, n, accumulate: false)));
     }
 
     private static double Activate(double v, int kind, double a) => kind switch

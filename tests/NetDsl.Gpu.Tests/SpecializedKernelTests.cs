@@ -47,6 +47,9 @@ public sealed class SpecializedKernelTests : IDisposable
             ? EntryPointDescription.FromImplicitlyGroupedKernel(method)
             : EntryPointDescription.FromExplicitlyGroupedKernel(method);
         var text = ((PTXCompiledKernel)_backend.Compile(entry, KernelSpecialization.Empty)).PTXAssembly;
+        // NETDSL_PTX_DIR=dir keeps each kernel's PTX there, for ptxas's register counts on a GPU machine (benchmarks/gpu/ab-run.sh).
+        if (Environment.GetEnvironmentVariable("NETDSL_PTX_DIR") is { Length: > 0 } dir)
+            System.IO.File.WriteAllText(System.IO.Path.Combine(dir, $"{kernel}-{Regex.Replace(geometry.FullName ?? geometry.Name, "[^A-Za-z0-9]+", "_")}.ptx"), text);
         var instructions = text.Split('\n').Select(l => l.Trim())
             .Where(l => l.Length > 0 && !l.StartsWith("//", StringComparison.Ordinal) && !l.StartsWith('.') && !l.EndsWith(':') && l is not "{" and not "}")
             .ToArray();
@@ -94,6 +97,9 @@ public sealed class SpecializedKernelTests : IDisposable
     [InlineData("GemmLarge", typeof(ConvWeightProduct<SmallResNet.Gpu.Conv2Geometry>))]
     [InlineData("GemmLarge", typeof(ConvDataProduct<GroupedConvolutions.Gpu.GroupedGeometry>))]
     [InlineData("GemmWide", typeof(DenseForwardProduct<LeNet5.Gpu.Fc1Geometry>))]
+    [InlineData("GemmNarrow32", typeof(ConvForwardProduct<LeNet5.Gpu.Conv2Geometry>))]
+    [InlineData("GemmNarrow16", typeof(ConvForwardProduct<SmallResNet.Gpu.Conv2Geometry>))]
+    [InlineData("GemmNarrow16", typeof(ConvWeightProduct<SmallResNet.Gpu.Conv2Geometry>))]
     [InlineData("Gemm", typeof(DenseDataProduct<LeNet5.Gpu.Fc2Geometry>))]
     public void A_product_compiled_for_its_layer_folds_its_sizes_and_strides(string kernel, Type product)
     {

@@ -138,6 +138,109 @@ def gen(name, T, R, D, tileC, depthC, pitchC):
     return "\n".join(o) + "\n"
 
 
+def gen_narrow(name, TM, TN, D, tmC, tnC, dC, pitchAC, pitchBC):
+    """A tile of TM rows and TN columns (TM·TN/16 = 256 threads, 4×4 outputs each): the products whose M is a layer's few
+    output channels (16 or 32) and whose N is wide (output positions), where a 64-row tile wastes most of its rows."""
+    TY, TX = TM // 4, TN // 4
+    assert TX * TY == 256
+    perA, perB = TM * D // 256, TN * D // 256
+    o = []
+    o.append(f"    public static void {name}<TProduct>(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> bias, ArrayView<float> d, GemmShape s)")
+    o.append("        where TProduct : struct, IGemmGeometry")
+    o.append("    {")
+    o.append("        s = default(TProduct).Fix(s); // the sizes and strides the network's generated geometry knows become constants")
+    o.append(f"        int tx = Group.IdxX, ty = Group.IdxY, tid = ty * {TX} + tx;")
+    o.append(f"        int row0 = Grid.IdxY * {tmC}, col0 = Grid.IdxX * {tnC}, z = Grid.IdxZ;")
+    o.append(f"        var tileA = SharedMemory.Allocate<Quad>({dC} * {pitchAC}); // [k][m / 4]")
+    o.append(f"        var tileB = SharedMemory.Allocate<Quad>({dC} * {pitchBC}); // [k][n / 4]")
+    o.append("        var stageA = tileA.Cast<float>(); // the same memory, a float at a time, for staging")
+    o.append("        var stageB = tileB.Cast<float>();")
+    for i in range(4):
+        o.append("        float " + ", ".join(f"c{i}{j} = 0f" for j in range(4)) + ";")
+    o.append("        bool aAlongK = s.Ak == 1, bAlongN = s.Bn == 1 || s.Bk != 1;")
+    o.append("        int first, last, kBegin = 0, kEnd = s.K;")
+    o.append("        if (s.KChunk > 0) { first = 0; last = 1; kBegin = z * s.KChunk; kEnd = XMath.Min(s.K, kBegin + s.KChunk); }")
+    o.append("        else { first = z * s.Inner; last = XMath.Min(first + s.Inner, s.Items); }")
+    o.append(f"        int kSteps = (kEnd - kBegin + {dC} - 1) / {dC}, total = XMath.Max(last - first, 0) * kSteps;")
+    o.append(f"        // The {perA} element(s) of A's slice and the {perB} of B's this thread stages: (m, k) of A and (k, n) of B for")
+    o.append("        // e = tid + 256·r, read along the index with stride 1 so that consecutive threads read consecutive addresses.")
+    for r in range(perA):
+        o.append(f"        int eA{r} = tid + {256*r}, mA{r} = aAlongK ? eA{r} / {dC} : eA{r} % {tmC}, kA{r} = aAlongK ? eA{r} % {dC} : eA{r} / {tmC};")
+    for r in range(perB):
+        o.append(f"        int eB{r} = tid + {256*r}, nB{r} = bAlongN ? eB{r} % {tnC} : eB{r} / {dC}, kB{r} = bAlongN ? eB{r} / {tnC} : eB{r} % {dC};")
+    o.append("        float " + ", ".join(f"pa{r} = 0f" for r in range(perA)) + ";")
+    o.append("        float " + ", ".join(f"pb{r} = 0f" for r in range(perB)) + ";")
+
+    def fetch(ind, step):
+        l = [f"{ind}int item = first + {step} / kSteps, k0 = kBegin + {step} % kSteps * {dC};",
+             f"{ind}long aBase = item * s.Sa, bBase = item * s.Sb;"]
+        for r in range(perA):
+            l.append(f"{ind}pa{r} = row0 + mA{r} < s.M && k0 + kA{r} < kEnd ? a[aBase + (long)(row0 + mA{r}) * s.Am + (long)(k0 + kA{r}) * s.Ak] : 0f;")
+        for r in range(perB):
+            l.append(f"{ind}pb{r} = k0 + kB{r} < kEnd && col0 + nB{r} < s.N ? b[bBase + (long)(k0 + kB{r}) * s.Bk + (long)(col0 + nB{r}) * s.Bn] : 0f;")
+        return l
+
+    o.append("        if (total > 0)")
+    o.append("        {")
+    o += fetch("            ", "0")
+    o.append("        }")
+    o.append("        // This thread's quads: rows ty·4 … ty·4 + 3 of A and columns tx·4 … tx·4 + 3 of B.")
+    o.append("        var readA = tileA.SubView(ty);")
+    o.append("        var readB = tileB.SubView(tx);")
+    o.append("        for (int step = 0; step < total; step++)")
+    o.append("        {")
+    for r in range(perA):
+        o.append(f"            stageA[kA{r} * ({pitchAC} * 4) + mA{r}] = pa{r};")
+    for r in range(perB):
+        o.append(f"            stageB[kB{r} * ({pitchBC} * 4) + nB{r}] = pb{r};")
+    o.append("            Group.Barrier();")
+    o.append("            if (step + 1 < total)")
+    o.append("            {")
+    o += fetch("                ", "(step + 1)")
+    o.append("            }")
+    o.append("            // Every k of the step written out, so each shared load has a constant offset.")
+    names = "XYZW"
+    for k in range(D):
+        o.append("            {")
+        o.append(f"                Quad qa = readA[{f'{k} * {pitchAC}' if k else '0'}], qb = readB[{f'{k} * {pitchBC}' if k else '0'}];")
+        for i in range(4):
+            o.append("                " + " ".join(f"c{i}{j} += qa.{names[i]} * qb.{names[j]};" for j in range(4)))
+        o.append("            }")
+    o.append("            Group.Barrier();")
+    o.append("        }")
+    o.append(f"        var band = SharedMemory.Allocate<Quad>({tmC} * {pitchBC}); // [m][n / 4]: the epilogue's staging, the whole tile")
+    o.append("        var cz = c.SubView(z * s.Sc);")
+    o.append("        if (s.HasEpilogue)")
+    o.append("        {")
+    o.append("            // The stores through shared memory, as the square tiles make them: the threads write their accumulators there as")
+    o.append("            // quads, then all 256 read the tile back along its rows, so a warp's stores of C (and D) are consecutive.")
+    o.append("            var bandF = band.Cast<float>();")
+    o.append(f"            var write = band.SubView(ty * 4 * {pitchBC} + tx);")
+    o.append("            var dz = s.Activation != 0 ? d.SubView(z * s.Sc) : d;")
+    o.append("            Group.Barrier(); // the last step's tiles are read")
+    for q in range(4):
+        o.append(f"            write[{q} * {pitchBC}] = new Quad {{ " + ", ".join(f"{names[t]} = c{q}{t}" for t in range(4)) + " };")
+    o.append("            Group.Barrier();")
+    o.append(f"            for (int e = tid; e < {tmC} * {tnC}; e += 256)")
+    o.append("            {")
+    o.append(f"                int r = e / {tnC}, col = e % {tnC}, m = row0 + r, n = col0 + col;")
+    o.append("                if (m >= s.M || n >= s.N) continue;")
+    o.append("                long at = (long)m * s.Ldc + n;")
+    o.append(f"                float v = bandF[r * ({pitchBC} * 4) + col];")
+    o.append("                Finish(cz, dz, bias, s, m, n, at, s.Accumulate != 0 ? cz[at] + v : v);")
+    o.append("            }")
+    o.append("        }")
+    o.append("        else")
+    o.append("        {")
+    o.append("            // No epilogue (the backward products): each thread stores its outputs directly.")
+    o.append("            int r0 = row0 + ty * 4, q0 = col0 + tx * 4;")
+    for i in range(4):
+        o.append("            " + " ".join(f"Store(cz, s, r0 + {i}, q0 + {j}, c{i}{j});" for j in range(4)))
+    o.append("        }")
+    o.append("    }")
+    return "\n".join(o) + "\n"
+
+
 p = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'src', 'NetDsl.Gpu', 'Kernels.cs')
 s = open(p).read()
 # The kernels sit between the comment that opens them and Store.
@@ -165,6 +268,18 @@ doc += '''
 
 '''
 doc += gen("GemmWide", 128, 8, 16, "WideTile", "WideDepth", "WidePitch")
+doc += '''
+    /// <summary>The narrow tiles, for products with few rows and many columns (a convolution's output channels by its output
+    /// positions): 32 rows × 128 columns (group (32, 8)) and 16 rows × 256 columns (group (64, 4)), 4×4 outputs per thread as
+    /// on the 64 tile. A 64-row tile over a 16-channel layer computes four times the outputs it keeps. Launch: grid
+    /// (⌈N/columns⌉, ⌈M/rows⌉, slices).</summary>
+    public const int Narrow32Rows = 32, Narrow32Columns = 128, Narrow16Rows = 16, Narrow16Columns = 256, NarrowDepth = 16;
+    public const int Narrow32PitchA = Narrow32Rows / 4 + 1, Narrow32PitchB = Narrow32Columns / 4 + 1, Narrow16PitchA = Narrow16Rows / 4 + 1, Narrow16PitchB = Narrow16Columns / 4 + 1;
+
+'''
+doc += gen_narrow("GemmNarrow32", 32, 128, 16, "Narrow32Rows", "Narrow32Columns", "NarrowDepth", "Narrow32PitchA", "Narrow32PitchB")
+doc += "\n"
+doc += gen_narrow("GemmNarrow16", 16, 256, 16, "Narrow16Rows", "Narrow16Columns", "NarrowDepth", "Narrow16PitchA", "Narrow16PitchB")
 doc += "\n"
 s = s[:a] + doc + s[b:]
 open(p, 'w').write(s)
