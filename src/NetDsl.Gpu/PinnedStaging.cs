@@ -1,5 +1,4 @@
 using System;
-using System.Threading.Tasks;
 using ILGPU;
 using ILGPU.Runtime;
 
@@ -32,7 +31,7 @@ internal sealed class PinnedStaging<T> : IDisposable where T : unmanaged
         if (data.Length == 0) return;
         if (data.Length > _host.Length) throw new ArgumentException($"{data.Length} elements exceed the staging buffer's {_host.Length}", nameof(data));
         if (_uploadQueued) _stream.Synchronize();
-        CopyIn(data);
+        data.CopyTo(_host.Span);
         target.SubView(0, data.Length).CopyFrom(_stream, _host.ArrayView.SubView(0, data.Length));
         _uploadQueued = true;
     }
@@ -47,34 +46,6 @@ internal sealed class PinnedStaging<T> : IDisposable where T : unmanaged
         _stream.Synchronize();
         _uploadQueued = false;
         _host.Span[..data.Length].CopyTo(data);
-    }
-
-    /// <summary>Copies of at least this many bytes into the page-locked buffer are split over threads.</summary>
-    internal const int ParallelPartBytes = 128 * 1024;
-
-    /// <summary>Copies <paramref name="data"/> to the start of the page-locked buffer, in parts of at least
-    /// <see cref="ParallelPartBytes"/> on as many threads as there are cores. One core copies a few GB/s, so at batch 256 the
-    /// host's copy was most of the upload (an H100's profile: 114 µs for LeNet-5's 800 KB of inputs).</summary>
-    private unsafe void CopyIn(ReadOnlySpan<T> data)
-    {
-        long bytes = (long)data.Length * sizeof(T);
-        int parts = (int)Math.Min(Environment.ProcessorCount, bytes / ParallelPartBytes);
-        if (parts < 2)
-        {
-            data.CopyTo(_host.Span);
-            return;
-        }
-        fixed (T* source = data)
-        fixed (T* target = _host.Span)
-        {
-            nint from = (nint)source, to = (nint)target;
-            int length = data.Length;
-            Parallel.For(0, parts, part =>
-            {
-                long begin = (long)length * part / parts, count = (long)length * (part + 1) / parts - begin;
-                Buffer.MemoryCopy((void*)(from + (nint)(begin * sizeof(T))), (void*)(to + (nint)(begin * sizeof(T))), count * sizeof(T), count * sizeof(T));
-            });
-        }
     }
 
     public void Dispose() => _host.Dispose();
