@@ -29,7 +29,8 @@ internal sealed class Launcher : IDisposable
     /// <summary>The kernel a product gets: 8 on ILGPU's CPU accelerator (groups of 16 threads). On a GPU, of the 64 tile, the
     /// 128 tile (where M and N both reach 128) and the narrow tiles (32 × 128 where M ≤ 32, 16 × 256 where M ≤ 16: a
     /// convolution's few output channels by its many positions), the one whose tiles keep the largest share of the outputs
-    /// they compute, the 128 tile's share counted 1.3× (its measured speed over the 64 tile's at 4096³); ties go to the larger.</summary>
+    /// they compute, the 128 tile's share counted 1.3× (its measured speed over the 64 tile's at 4096³); ties go to the larger.
+    /// A narrow tile is taken only where its groups fill every multiprocessor at least once.</summary>
     public int TileFor(in GemmShape s)
     {
         if (!_k.Large) return DeviceKernels.GemmTile;
@@ -37,12 +38,18 @@ internal sealed class Launcher : IDisposable
         double bestScore = Kept(s, best);
         if (s.M >= DeviceKernels.WideTile && s.N >= DeviceKernels.WideTile && 1.3 * Kept(s, DeviceKernels.WideTile) >= bestScore)
             (best, bestScore) = (DeviceKernels.WideTile, 1.3 * Kept(s, DeviceKernels.WideTile));
-        if (s.M <= DeviceKernels.Narrow32Rows && Kept(s, DeviceKernels.Narrow32Rows) > bestScore)
+        // A narrow tile only where its groups fill the device at least once: below a wave (a batch-1 convolution) what bounds
+        // the time is how many groups run side by side, and the square tiles' groups are more.
+        if (s.M <= DeviceKernels.Narrow32Rows && Kept(s, DeviceKernels.Narrow32Rows) > bestScore && FillsTheDevice(s, DeviceKernels.Narrow32Rows))
             (best, bestScore) = (DeviceKernels.Narrow32Rows, Kept(s, DeviceKernels.Narrow32Rows));
-        if (s.M <= DeviceKernels.Narrow16Rows && Kept(s, DeviceKernels.Narrow16Rows) > bestScore)
+        if (s.M <= DeviceKernels.Narrow16Rows && Kept(s, DeviceKernels.Narrow16Rows) > bestScore && FillsTheDevice(s, DeviceKernels.Narrow16Rows))
             best = DeviceKernels.Narrow16Rows;
         return best;
     }
+
+    /// <summary>Whether a product's groups on tile <paramref name="tile"/> (its output tiles times its items, or its K slices) are
+    /// at least the device's multiprocessors.</summary>
+    private bool FillsTheDevice(in GemmShape s, int tile) => Tiles(s, tile) * Math.Max(s.Items, s.Slices) >= _accelerator.NumMultiprocessors;
 
     /// <summary>The share of the outputs that tile <paramref name="tile"/>'s groups compute that lie inside C.</summary>
     private static double Kept(in GemmShape s, int tile)

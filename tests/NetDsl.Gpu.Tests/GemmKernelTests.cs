@@ -147,24 +147,29 @@ public class GemmKernelTests(CpuAccelerator small, LargeGroupAccelerator large, 
         output.WriteLine($"{m}×{n}×{kk} on {accelerator.NumMultiprocessors} multiprocessors, split along K: worst error {worst:E2} of the scale");
     }
 
-    /// <summary>Which tile a product gets on a GPU-sized group: the share of computed outputs each tile keeps, worked out by hand
-    /// (the 128 tile's counted 1.3×, ties to the larger tile).</summary>
+    /// <summary>Which tile a product gets on a GPU-sized group (the test accelerator has two multiprocessors): the share of
+    /// computed outputs each tile keeps, worked out by hand (the 128 tile's counted 1.3×, ties to the larger tile), a narrow
+    /// tile only where its groups (tiles × items) fill the two multiprocessors.</summary>
     [Theory]
-    [InlineData(16, 784, DeviceKernels.Narrow16Rows)]  // a 16-channel 28×28 convolution: 16 × 256 keeps 784/1024; 64 keeps 1/4 of that
-    [InlineData(6, 784, DeviceKernels.Narrow16Rows)]   // LeNet-5's conv1
-    [InlineData(32, 784, DeviceKernels.Narrow32Rows)]  // the cnn's conv1: 32 × 128 keeps 784/896; 16 × 256 is not for M > 16
-    [InlineData(32, 196, DeviceKernels.Narrow32Rows)]  // 32 × 128 keeps 196/256, the 64 tile half of that
-    [InlineData(16, 100, DeviceKernels.Narrow32Rows)]  // 0.5 × 100/128 = 1 × 100/256: a tie
-    [InlineData(64, 196, DeviceKernels.LargeTile)]     // the cnn's conv2: the narrow tiles are for M ≤ 32
-    [InlineData(64, 784, DeviceKernels.LargeTile)]     // 784/832 against 784/896
-    [InlineData(256, 3136, DeviceKernels.WideTile)]    // a dense layer at batch 256
-    [InlineData(288, 196, DeviceKernels.WideTile)]     // 128 keeps 288/384 × 196/256 = 0.57 (× 1.3 = 0.75), 64 keeps 288/320 × 196/256 = 0.69
-    [InlineData(100, 196, DeviceKernels.LargeTile)]    // M under 128: no 128 tile
-    public void TheTileKeepsTheLargestShareOfWhatItComputes(int m, int n, int tile)
+    [InlineData(16, 784, 1, DeviceKernels.Narrow16Rows)]  // a 16-channel 28×28 convolution: 16 × 256 keeps 784/1024; 64 keeps 1/4 of that
+    [InlineData(6, 784, 1, DeviceKernels.Narrow16Rows)]   // LeNet-5's conv1
+    [InlineData(32, 784, 1, DeviceKernels.Narrow32Rows)]  // the cnn's conv1: 32 × 128 keeps 784/896; 16 × 256 is not for M > 16
+    [InlineData(32, 196, 1, DeviceKernels.Narrow32Rows)]  // 32 × 128 keeps 196/256 in two groups, the 64 tile half of that
+    [InlineData(16, 100, 1, DeviceKernels.LargeTile)]     // the narrow tiles would be one group: below a wave, the square tile
+    [InlineData(16, 100, 2, DeviceKernels.Narrow32Rows)]  // two items, two groups: 0.5 × 100/128 = 1 × 100/256, a tie, to the larger
+    [InlineData(64, 196, 1, DeviceKernels.LargeTile)]     // the cnn's conv2: the narrow tiles are for M ≤ 32
+    [InlineData(64, 784, 1, DeviceKernels.LargeTile)]     // 784/832 against 784/896
+    [InlineData(256, 3136, 1, DeviceKernels.WideTile)]    // a dense layer at batch 256
+    [InlineData(288, 196, 1, DeviceKernels.WideTile)]     // 128 keeps 288/384 × 196/256 = 0.57 (× 1.3 = 0.75), 64 keeps 288/320 × 196/256 = 0.69
+    [InlineData(100, 196, 1, DeviceKernels.LargeTile)]    // M under 128: no 128 tile
+    public void TheTileKeepsTheLargestShareOfWhatItComputes(int m, int n, int items, int tile)
     {
         var k = LoadedKernels.For(large.Device.Accelerator);
+        Assert.Equal(2, large.Device.Accelerator.NumMultiprocessors);
         using var launcher = new Launcher(large.Device.Accelerator, k);
-        Assert.Equal(tile, launcher.TileFor(new GemmShape(m, n, 9, 9, 1, n, 1, n, accumulate: false)));
+        var s = new GemmShape(m, n, 9, 9, 1, n, 1, n, accumulate: false);
+        if (items > 1) s = s.Batched(items, 9L * m, 9L * n, (long)m * n);
+        Assert.Equal(tile, launcher.TileFor(s));
     }
 
     private static double Activate(double v, int kind, double a) => kind switch
