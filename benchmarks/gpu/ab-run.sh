@@ -33,7 +33,7 @@ timeout 150 python3 benchmarks/gpu/torch_gpu_bench.py --modes eager,compile --co
 echo "# torch exit $? in $(( $(date +%s) - t0 )) s"
 if [ "${PROFILE:-1}" = 1 ]; then
   bench new-profile nb 90 "--profile --nets LeNet5,FashionCnn,ResNet"
-  bench old-profile ob 90 "--profile --nets LeNet5,FashionCnn,ResNet"
+  [ "${OLD_PROFILE:-1}" = 1 ] && bench old-profile ob 90 "--profile --nets LeNet5,FashionCnn,ResNet"
 fi
 [ "${PARTS:-0}" = 1 ] && bench parts nb 90 "--nets CnnConv1,CnnStage1,CnnPool1,CnnConv2,CnnHead"
 bench new2 nb 120 "--nets LeNet5,FashionCnn,ResNet"
