@@ -403,7 +403,7 @@ internal static class DeviceKernels
         }
     }
 
-    // The two GPU kernels below are written by tools/gpu/gemm_kernels.py from one template (edit that, not them), in full
+    // The GPU kernels below are written by tools/gpu/gemm_kernels.py from two templates (edit them, not these), in full
     // because ILGPU 1.5.3 does not unroll loops and the accumulators must be named scalars (an array would live in local
     // memory). A group of 16×16 threads computes a tile of C, each thread the rows ty·4 … ty·4 + 3 and columns tx·4 … tx·4 + 3
     // (and, on the 128 tile, the same 64 further on). Per step of K the group stages a slice of A as [k][m] and of B as [k][n]

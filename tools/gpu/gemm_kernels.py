@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Writes the two GPU GEMM kernels of src/NetDsl.Gpu/Kernels.cs (GemmLarge: the 64 tile, 4x4 outputs a thread; GemmWide:
-the 128 tile, 8x8 a thread) from one template, between the comment that opens them and `Store`.
+"""Writes the GPU GEMM kernels of src/NetDsl.Gpu/Kernels.cs (GemmLarge: the 64 tile, 4x4 outputs a thread; GemmWide:
+the 128 tile, 8x8 a thread; GemmNarrow32 and GemmNarrow16: 32x128 and 16x256, 4x4 a thread) from two templates (square
+and narrow), between the comment that opens them and `Store`.
 
 ILGPU 1.5.3 does not unroll loops, and an array of accumulators would live in local memory, so every accumulator, every
 staged element, every step of k and every store is written out; this script keeps the two kernels the same structure.
@@ -244,9 +245,9 @@ def gen_narrow(name, TM, TN, D, tmC, tnC, dC, pitchAC, pitchBC):
 p = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'src', 'NetDsl.Gpu', 'Kernels.cs')
 s = open(p).read()
 # The kernels sit between the comment that opens them and Store.
-a = s.index('    // The two GPU kernels below')
+a = s.index('    // The GPU kernels below')
 b = s.index('    private static void Store(')  # the small kernel's store follows the two
-doc = '''    // The two GPU kernels below are written by tools/gpu/gemm_kernels.py from one template (edit that, not them), in full
+doc = '''    // The GPU kernels below are written by tools/gpu/gemm_kernels.py from two templates (edit them, not these), in full
     // because ILGPU 1.5.3 does not unroll loops and the accumulators must be named scalars (an array would live in local
     // memory). A group of 16×16 threads computes a tile of C, each thread the rows ty·4 … ty·4 + 3 and columns tx·4 … tx·4 + 3
     // (and, on the 128 tile, the same 64 further on). Per step of K the group stages a slice of A as [k][m] and of B as [k][n]
