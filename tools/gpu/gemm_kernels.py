@@ -21,14 +21,42 @@ Measured on an NVIDIA H200 (2026-11-26, 1024³ on the 128 tile split in two alon
 import os
 
 
+def signature(name):
+    """The kernel's first lines, the same on every tile."""
+    return [f"    public static void {name}<TProduct>(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> bias, ArrayView<float> d, GemmShape s)",
+            "        where TProduct : struct, IGemmGeometry",
+            "    {",
+            "        s = default(TProduct).Fix(s); // the sizes and strides the network's generated geometry knows become constants"]
+
+
+def k_range(depthC):
+    """The staging orders the strides choose, and the items and K range this group covers (a slice of items, or of K)."""
+    return ["        bool aAlongK = s.Ak == 1, bAlongN = s.Bn == 1 || s.Bk != 1;",
+            "        int first, last, kBegin = 0, kEnd = s.K;",
+            "        if (s.KChunk > 0) { first = 0; last = 1; kBegin = z * s.KChunk; kEnd = XMath.Min(s.K, kBegin + s.KChunk); }",
+            "        else { first = z * s.Inner; last = XMath.Min(first + s.Inner, s.Items); }",
+            f"        int kSteps = (kEnd - kBegin + {depthC} - 1) / {depthC}, total = XMath.Max(last - first, 0) * kSteps;"]
+
+
+def fetch(ind, step, depthC, perA, perB, interleave):
+    """Loads of one step's slices into the registers pa·, pb· (zero outside A and B); interleaved A, B, A, B … when both
+    stage as many elements, else all of A's then all of B's."""
+    l = [f"{ind}int item = first + {step} / kSteps, k0 = kBegin + {step} % kSteps * {depthC};",
+         f"{ind}long aBase = item * s.Sa, bBase = item * s.Sb;"]
+    loadA = [f"{ind}pa{r} = row0 + mA{r} < s.M && k0 + kA{r} < kEnd ? a[aBase + (long)(row0 + mA{r}) * s.Am + (long)(k0 + kA{r}) * s.Ak] : 0f;" for r in range(perA)]
+    loadB = [f"{ind}pb{r} = k0 + kB{r} < kEnd && col0 + nB{r} < s.N ? b[bBase + (long)(k0 + kB{r}) * s.Bk + (long)(col0 + nB{r}) * s.Bn] : 0f;" for r in range(perB)]
+    if interleave:
+        for x, y in zip(loadA, loadB):
+            l += [x, y]
+    else:
+        l += loadA + loadB
+    return l
+
+
 def gen(name, T, R, D, tileC, depthC, pitchC):
     per = T * D // 256   # elements of each of A's and B's slices that one thread stages per step
     H = R // 4           # quads a thread reads per k from each of A and B
-    o = []
-    o.append(f"    public static void {name}<TProduct>(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> bias, ArrayView<float> d, GemmShape s)")
-    o.append("        where TProduct : struct, IGemmGeometry")
-    o.append("    {")
-    o.append("        s = default(TProduct).Fix(s); // the sizes and strides the network's generated geometry knows become constants")
+    o = signature(name)
     o.append("        int tx = Group.IdxX, ty = Group.IdxY, tid = ty * LargeThreads + tx;")
     o.append(f"        int row0 = Grid.IdxY * {tileC}, col0 = Grid.IdxX * {tileC}, z = Grid.IdxZ;")
     o.append(f"        var tileA = SharedMemory.Allocate<Quad>({depthC} * {pitchC}); // [k][m / 4]")
@@ -37,11 +65,7 @@ def gen(name, T, R, D, tileC, depthC, pitchC):
     o.append("        var stageB = tileB.Cast<float>();")
     for i in range(R):
         o.append("        float " + ", ".join(f"c{i}{j} = 0f" for j in range(R)) + ";")
-    o.append("        bool aAlongK = s.Ak == 1, bAlongN = s.Bn == 1 || s.Bk != 1;")
-    o.append("        int first, last, kBegin = 0, kEnd = s.K;")
-    o.append("        if (s.KChunk > 0) { first = 0; last = 1; kBegin = z * s.KChunk; kEnd = XMath.Min(s.K, kBegin + s.KChunk); }")
-    o.append("        else { first = z * s.Inner; last = XMath.Min(first + s.Inner, s.Items); }")
-    o.append(f"        int kSteps = (kEnd - kBegin + {depthC} - 1) / {depthC}, total = XMath.Max(last - first, 0) * kSteps;")
+    o += k_range(depthC)
     o.append(f"        // The {per} elements of each slice this thread stages: (m, k) of A and (k, n) of B for e = tid + 256·r, read along")
     o.append("        // the index with stride 1 so that consecutive threads read consecutive addresses.")
     for r in range(per):
@@ -50,17 +74,9 @@ def gen(name, T, R, D, tileC, depthC, pitchC):
     o.append("        float " + ", ".join(f"pa{r} = 0f" for r in range(per)) + ";")
     o.append("        float " + ", ".join(f"pb{r} = 0f" for r in range(per)) + ";")
 
-    def fetch(ind, step):
-        l = [f"{ind}int item = first + {step} / kSteps, k0 = kBegin + {step} % kSteps * {depthC};",
-             f"{ind}long aBase = item * s.Sa, bBase = item * s.Sb;"]
-        for r in range(per):
-            l.append(f"{ind}pa{r} = row0 + mA{r} < s.M && k0 + kA{r} < kEnd ? a[aBase + (long)(row0 + mA{r}) * s.Am + (long)(k0 + kA{r}) * s.Ak] : 0f;")
-            l.append(f"{ind}pb{r} = k0 + kB{r} < kEnd && col0 + nB{r} < s.N ? b[bBase + (long)(k0 + kB{r}) * s.Bk + (long)(col0 + nB{r}) * s.Bn] : 0f;")
-        return l
-
     o.append("        if (total > 0)")
     o.append("        {")
-    o += fetch("            ", "0")
+    o += fetch("            ", "0", depthC, per, per, True)
     o.append("        }")
     o.append("        // This thread's quads: rows ty·4 … ty·4 + 3 (+ 64·h) of A and columns tx·4 … tx·4 + 3 (+ 64·h) of B.")
     o.append("        var readA = tileA.SubView(ty);")
@@ -72,7 +88,7 @@ def gen(name, T, R, D, tileC, depthC, pitchC):
     o.append("            Group.Barrier();")
     o.append("            if (step + 1 < total)")
     o.append("            {")
-    o += fetch("                ", "(step + 1)")
+    o += fetch("                ", "(step + 1)", depthC, per, per, True)
     o.append("            }")
     o.append("            // Every k of the step written out, so each shared load has a constant offset.")
     names = "XYZW"
@@ -145,11 +161,7 @@ def gen_narrow(name, TM, TN, D, tmC, tnC, dC, pitchAC, pitchBC):
     TY, TX = TM // 4, TN // 4
     assert TX * TY == 256
     perA, perB = TM * D // 256, TN * D // 256
-    o = []
-    o.append(f"    public static void {name}<TProduct>(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> bias, ArrayView<float> d, GemmShape s)")
-    o.append("        where TProduct : struct, IGemmGeometry")
-    o.append("    {")
-    o.append("        s = default(TProduct).Fix(s); // the sizes and strides the network's generated geometry knows become constants")
+    o = signature(name)
     o.append(f"        int tx = Group.IdxX, ty = Group.IdxY, tid = ty * {TX} + tx;")
     o.append(f"        int row0 = Grid.IdxY * {tmC}, col0 = Grid.IdxX * {tnC}, z = Grid.IdxZ;")
     o.append(f"        var tileA = SharedMemory.Allocate<Quad>({dC} * {pitchAC}); // [k][m / 4]")
@@ -158,11 +170,7 @@ def gen_narrow(name, TM, TN, D, tmC, tnC, dC, pitchAC, pitchBC):
     o.append("        var stageB = tileB.Cast<float>();")
     for i in range(4):
         o.append("        float " + ", ".join(f"c{i}{j} = 0f" for j in range(4)) + ";")
-    o.append("        bool aAlongK = s.Ak == 1, bAlongN = s.Bn == 1 || s.Bk != 1;")
-    o.append("        int first, last, kBegin = 0, kEnd = s.K;")
-    o.append("        if (s.KChunk > 0) { first = 0; last = 1; kBegin = z * s.KChunk; kEnd = XMath.Min(s.K, kBegin + s.KChunk); }")
-    o.append("        else { first = z * s.Inner; last = XMath.Min(first + s.Inner, s.Items); }")
-    o.append(f"        int kSteps = (kEnd - kBegin + {dC} - 1) / {dC}, total = XMath.Max(last - first, 0) * kSteps;")
+    o += k_range(dC)
     o.append(f"        // The {perA} element(s) of A's slice and the {perB} of B's this thread stages: (m, k) of A and (k, n) of B for")
     o.append("        // e = tid + 256·r, read along the index with stride 1 so that consecutive threads read consecutive addresses.")
     for r in range(perA):
@@ -172,18 +180,9 @@ def gen_narrow(name, TM, TN, D, tmC, tnC, dC, pitchAC, pitchBC):
     o.append("        float " + ", ".join(f"pa{r} = 0f" for r in range(perA)) + ";")
     o.append("        float " + ", ".join(f"pb{r} = 0f" for r in range(perB)) + ";")
 
-    def fetch(ind, step):
-        l = [f"{ind}int item = first + {step} / kSteps, k0 = kBegin + {step} % kSteps * {dC};",
-             f"{ind}long aBase = item * s.Sa, bBase = item * s.Sb;"]
-        for r in range(perA):
-            l.append(f"{ind}pa{r} = row0 + mA{r} < s.M && k0 + kA{r} < kEnd ? a[aBase + (long)(row0 + mA{r}) * s.Am + (long)(k0 + kA{r}) * s.Ak] : 0f;")
-        for r in range(perB):
-            l.append(f"{ind}pb{r} = k0 + kB{r} < kEnd && col0 + nB{r} < s.N ? b[bBase + (long)(k0 + kB{r}) * s.Bk + (long)(col0 + nB{r}) * s.Bn] : 0f;")
-        return l
-
     o.append("        if (total > 0)")
     o.append("        {")
-    o += fetch("            ", "0")
+    o += fetch("            ", "0", dC, perA, perB, False)
     o.append("        }")
     o.append("        // This thread's quads: rows ty·4 … ty·4 + 3 of A and columns tx·4 … tx·4 + 3 of B.")
     o.append("        var readA = tileA.SubView(ty);")
@@ -197,7 +196,7 @@ def gen_narrow(name, TM, TN, D, tmC, tnC, dC, pitchAC, pitchBC):
     o.append("            Group.Barrier();")
     o.append("            if (step + 1 < total)")
     o.append("            {")
-    o += fetch("                ", "(step + 1)")
+    o += fetch("                ", "(step + 1)", dC, perA, perB, False)
     o.append("            }")
     o.append("            // Every k of the step written out, so each shared load has a constant offset.")
     names = "XYZW"
