@@ -21,6 +21,7 @@ internal sealed class LoadedKernels
     public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, int> MaxoutSelect;
     public readonly Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int> MaxoutScatter;
     public readonly Action<Index1D, ArrayView<float>, ArrayView<float>> Copy;
+    public readonly Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int> GatherSamples;
     public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>> Multiply;
     public readonly Action<Index1D, ArrayView<float>, ArrayView<float>> AddInto;
     public readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int, int, int> CopyToSlice;
@@ -46,6 +47,7 @@ internal sealed class LoadedKernels
         MaxoutSelect = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, int>(DeviceKernels.MaxoutSelect);
         MaxoutScatter = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int>(DeviceKernels.MaxoutScatter);
         Copy = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>>(DeviceKernels.Copy);
+        GatherSamples = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int>(DeviceKernels.GatherSamples);
         Multiply = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(DeviceKernels.Multiply);
         AddInto = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>>(DeviceKernels.AddInto);
         CopyToSlice = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int, int>(DeviceKernels.CopyToSlice);
@@ -82,6 +84,8 @@ public abstract class GpuNetworkBase : IGpuNetwork
     private readonly List<MemoryBuffer1D<float, Stride1D.Dense>> _owned = new();
     /// <summary>Page-locked host memory for the per-call transfers (inputs and output gradients in, outputs and input gradients out).</summary>
     private readonly PinnedStaging<float> _staging;
+    private readonly PinnedStaging<int> _indexStaging;
+    private readonly MemoryBuffer1D<int, Stride1D.Dense> _sampleIndices;
     private readonly List<MemoryBuffer1D<int, Stride1D.Dense>> _ownedIndices = new();
     private readonly DeviceLoss _loss;
     private readonly DeviceOptimizer _optimizer;
@@ -113,6 +117,8 @@ public abstract class GpuNetworkBase : IGpuNetwork
         InputGradientBuffer = Allocate((long)maxBatch * inputSize);
         _loss = new DeviceLoss(Accelerator, K, maxBatch, outputSize);
         _staging = new PinnedStaging<float>(Accelerator, (long)maxBatch * Math.Max(inputSize, outputSize));
+        _indexStaging = new PinnedStaging<int>(Accelerator, maxBatch);
+        _sampleIndices = Accelerator.Allocate1D<int>(maxBatch);
         _optimizer = new DeviceOptimizer(Accelerator, K);
     }
 
@@ -623,6 +629,36 @@ public abstract class GpuNetworkBase : IGpuNetwork
         return Finish(value, batch, optimizer);
     }
 
+    /// <summary>One step on the samples <paramref name="indices"/> of <paramref name="samples"/> (kept on this twin's device),
+    /// with their <paramref name="labels"/>: only the indices go over the bus, and the inputs are gathered on the device. The
+    /// same step, bit for bit, as <see cref="TrainStep(ReadOnlySpan{float}, ReadOnlySpan{int}, Loss, Optimizer)"/> on those
+    /// samples' inputs.</summary>
+    public float TrainStep(DeviceSamples samples, ReadOnlySpan<int> indices, ReadOnlySpan<int> labels, Loss loss, Optimizer optimizer)
+    {
+        ArgumentNullException.ThrowIfNull(samples);
+        ArgumentNullException.ThrowIfNull(loss);
+        ArgumentNullException.ThrowIfNull(optimizer);
+        if (!ReferenceEquals(samples.Device, Device))
+            throw new ArgumentException($"{GetType().FullName}.TrainStep: the samples live on another device ({samples.Device.Description}) than this twin ({Device.Description}).", nameof(samples));
+        if (samples.SampleSize != InputSize)
+            throw new ArgumentException($"{GetType().FullName}.TrainStep: the samples have {samples.SampleSize} floats each, expected InputSize = {InputSize}.", nameof(samples));
+        if (labels.Length != indices.Length)
+            throw new ArgumentException($"{GetType().FullName}.TrainStep: {indices.Length} indices but {labels.Length} labels.", nameof(labels));
+        int batch = indices.Length;
+        CheckBatch(batch, nameof(TrainStep));
+        for (int i = 0; i < batch; i++)
+            if ((uint)indices[i] >= (uint)samples.Count)
+                throw new ArgumentOutOfRangeException(nameof(indices), indices[i], $"{GetType().FullName}.TrainStep: index {i} is {indices[i]}, expected 0 to {samples.Count - 1}.");
+        BeginLaps();
+        _indexStaging.Upload(indices, _sampleIndices.View);
+        K.GatherSamples(batch * InputSize, samples.View, _sampleIndices.View, InputActivation.View, InputSize);
+        Lap("input", "gather");
+        RunForwardOnDevice(batch, training: true);
+        float value = _loss.Compute(loss, V(OutputActivation), labels, default, batch, useLabels: true);
+        Lap("loss", "forward");
+        return Finish(value, batch, optimizer);
+    }
+
     public float TrainStep(ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets, int batch, Loss loss, Optimizer optimizer)
     {
         ArgumentNullException.ThrowIfNull(loss);
@@ -664,6 +700,8 @@ public abstract class GpuNetworkBase : IGpuNetwork
         _ownedIndices.Clear();
         _loss.Dispose();
         _staging.Dispose();
+        _indexStaging.Dispose();
+        _sampleIndices.Dispose();
         _optimizer.Dispose();
         _owned.Clear();
         GC.SuppressFinalize(this);

@@ -19,10 +19,13 @@ public static class GpuTrainer
     /// <summary>Trains <paramref name="twin"/> and returns one report per epoch; <paramref name="host"/> holds the weights
     /// after every epoch. The twin starts from the host's parameters. Supported options: Epochs, BatchSize (at most the
     /// twin's MaxBatch), Seed, Shuffle, LearningRateForEpoch, Schedule, Validation, OnEpoch, and NonFinite Throw or Off;
-    /// the others are refused with the option's name. TrainAccuracy is NaN (the device step returns only the loss).</summary>
+    /// the others are refused with the option's name. TrainAccuracy is NaN (the device step returns only the loss).
+    /// <paramref name="keepDataOnDevice"/> (the default) copies the training images to the device once when they fit in a
+    /// quarter of its memory (<see cref="DeviceSamples"/>), so each step uploads only its batch's indices; the steps compute
+    /// the same bits either way.</summary>
     [RequiresDynamicCode("ILGPU compiles kernels at run time.")]
     public static IReadOnlyList<EpochReport> Fit(IGpuNetwork twin, INetwork host, LabeledImages train, LabeledImages? test, Loss loss,
-        Optimizer optimizer, TrainingOptions options)
+        Optimizer optimizer, TrainingOptions options, bool keepDataOnDevice = true)
     {
         ArgumentNullException.ThrowIfNull(twin);
         ArgumentNullException.ThrowIfNull(host);
@@ -55,6 +58,9 @@ public static class GpuTrainer
 
         twin.CopyParametersFrom(host);
         var sampler = new BatchSampler(train.Count, batchSize, options.Seed, options.Shuffle);
+        var gpu = twin as GpuNetworkBase;
+        using var samples = keepDataOnDevice && gpu is not null && (long)train.Pixels.Length * sizeof(float) <= gpu.Accelerator.MemorySize / 4
+            ? new DeviceSamples(gpu.Device, train.Pixels, train.SampleSize) : null;
         var x = new float[batchSize * twin.InputSize];
         var y = new int[batchSize];
         var reports = new List<EpochReport>();
@@ -68,8 +74,21 @@ public static class GpuTrainer
             for (int b = 0; b < sampler.BatchCount; b++)
             {
                 if (options.Schedule is { } schedule) optimizer.LearningRate = schedule.RateFor(epoch, step);
-                int n = sampler.CopyBatch(b, train, x, y);
-                float l = twin.TrainStep(x.AsSpan(0, n * twin.InputSize), y.AsSpan(0, n), loss, optimizer);
+                float l;
+                int n;
+                if (samples is not null)
+                {
+                    // The same batch as CopyBatch's, by index: the images are on the device, the labels go with the step.
+                    n = sampler.SizeOf(b);
+                    var indices = sampler.Order.Slice(b * batchSize, n);
+                    for (int k = 0; k < n; k++) y[k] = train.Labels[indices[k]];
+                    l = gpu!.TrainStep(samples, indices, y.AsSpan(0, n), loss, optimizer);
+                }
+                else
+                {
+                    n = sampler.CopyBatch(b, train, x, y);
+                    l = twin.TrainStep(x.AsSpan(0, n * twin.InputSize), y.AsSpan(0, n), loss, optimizer);
+                }
                 if (options.NonFinite == NonFinitePolicy.Throw && !float.IsFinite(l))
                     throw new NonFiniteException($"the loss on the device is {l} at epoch {epoch + 1}, step {step}, batch {b} (the twin's parameters are not rolled back)", epoch + 1, step, null, null, -1, -1);
                 sum += (double)l * n;

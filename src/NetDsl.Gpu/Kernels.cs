@@ -1878,6 +1878,10 @@ internal static class DeviceKernels
     // ------------------------------------------------------------------ plumbing, joins
 
     public static void Copy(Index1D i, ArrayView<float> src, ArrayView<float> dst) => dst[i] = src[i];
+
+    /// <summary>dst[n, j] = samples[indices[n], j] (a batch gathered from <see cref="DeviceSamples"/>), <paramref name="sampleSize"/> floats a sample.</summary>
+    public static void GatherSamples(Index1D i, ArrayView<float> samples, ArrayView<int> indices, ArrayView<float> dst, int sampleSize)
+        => dst[i] = samples[(long)indices[i / sampleSize] * sampleSize + i % sampleSize];
     public static void Multiply(Index1D i, ArrayView<float> a, ArrayView<float> b, ArrayView<float> dst) => dst[i] = a[i] * b[i];
     public static void AddInto(Index1D i, ArrayView<float> src, ArrayView<float> dst) => dst[i] += src[i];
 

@@ -84,6 +84,73 @@ public class GpuTrainerTests(CpuAccelerator accelerator, ITestOutputHelper outpu
         }
     }
 
+    /// <summary>GpuTrainer.Fit keeps the training images on the device (<see cref="DeviceSamples"/>) and each step gathers its
+    /// batch there: the same bits as uploading every batch, and the profile shows gathers, not uploads.</summary>
+    [Fact]
+    public void FitWithTheImagesOnTheDeviceComputesTheSameBitsAsUploadingThem()
+    {
+        var train = Data(20, 3);
+        var options = new TrainingOptions { Epochs = 2, BatchSize = 6, Seed = 11 };
+        using var profiling = GpuDevice.Cpu(profiling: true);
+        var runs = new (float[] Parameters, double[] Losses, GpuProfile Profile)[2];
+        foreach (bool onDevice in new[] { true, false })
+        {
+            using var host = new TinyResidual(6, seed: 5, workers: 1);
+            using var twin = new TinyResidual.Gpu(profiling, 6, seed: 5);
+            twin.Profile = new GpuProfile();
+            var reports = GpuTrainer.Fit(twin, host, train, null, new SoftmaxCrossEntropy(), new Sgd(0.05f, momentum: 0.9f), options, keepDataOnDevice: onDevice);
+            runs[onDevice ? 0 : 1] = (host.Parameters.ToArray(), reports.Select(r => r.TrainLoss).ToArray(), twin.Profile);
+        }
+        Assert.Equal(runs[1].Losses, runs[0].Losses);
+        Assert.Equal(runs[1].Parameters, runs[0].Parameters);
+        Assert.Equal(8, runs[0].Profile.Entries.Single(e => e.Name == "input" && e.Pass == "gather").Calls); // 2 epochs × 4 batches
+        Assert.DoesNotContain(runs[0].Profile.Entries, e => e.Pass == "upload");
+        Assert.Equal(8, runs[1].Profile.Entries.Single(e => e.Name == "input" && e.Pass == "upload").Calls);
+    }
+
+    [Fact]
+    public void ATrainStepOnDeviceSamplesEqualsOneOnTheirInputs()
+    {
+        var data = Data(7, 9);
+        int size = TinyResidual.InputSize;
+        using var samples = new DeviceSamples(_device, data.Pixels, size);
+        Assert.Equal(7, samples.Count);
+        using var byIndex = new TinyResidual.Gpu(_device, 4, seed: 3);
+        using var byInput = new TinyResidual.Gpu(_device, 4, seed: 3);
+        var optIndex = new Adam(0.01f);
+        var optInput = new Adam(0.01f);
+        int[][] batches = [[6, 0, 3, 3], [1, 5], [2, 4, 6]]; // any order, repeats, a smaller batch
+        foreach (var indices in batches)
+        {
+            var x = indices.SelectMany(i => data.Pixels.AsSpan(i * size, size).ToArray()).ToArray();
+            var y = indices.Select(i => data.Labels[i]).ToArray();
+            Assert.Equal(byInput.TrainStep(x, y, new SoftmaxCrossEntropy(), optInput), byIndex.TrainStep(samples, indices, y, new SoftmaxCrossEntropy(), optIndex));
+        }
+        Assert.Equal(byInput.Parameters(), byIndex.Parameters());
+    }
+
+    [Fact]
+    public void DeviceSamplesRefuseWhatDoesNotFitByName()
+    {
+        var data = Data(5, 2);
+        int size = TinyResidual.InputSize;
+        using var twin = new TinyResidual.Gpu(_device, 4, seed: 3);
+        using var samples = new DeviceSamples(_device, data.Pixels, size);
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => twin.TrainStep(samples, [0, 5], [1, 1], new SoftmaxCrossEntropy(), new Sgd(0.1f)));
+        Assert.Contains("index 1 is 5, expected 0 to 4", e.Message);
+        var a = Assert.Throws<ArgumentException>(() => twin.TrainStep(samples, [0, 1], [1], new SoftmaxCrossEntropy(), new Sgd(0.1f)));
+        Assert.Contains("2 indices but 1 labels", a.Message);
+        using var narrow = new DeviceSamples(_device, data.Pixels, size / 2);
+        a = Assert.Throws<ArgumentException>(() => twin.TrainStep(narrow, [0], [1], new SoftmaxCrossEntropy(), new Sgd(0.1f)));
+        Assert.Contains($"expected InputSize = {size}", a.Message);
+        using var other = GpuDevice.Cpu();
+        using var elsewhere = new DeviceSamples(other, data.Pixels, size);
+        a = Assert.Throws<ArgumentException>(() => twin.TrainStep(elsewhere, [0], [1], new SoftmaxCrossEntropy(), new Sgd(0.1f)));
+        Assert.Contains("another device", a.Message);
+        Assert.Throws<ArgumentOutOfRangeException>(() => twin.TrainStep(samples, [0, 1, 2, 3, 4], [1, 1, 1, 1, 1], new SoftmaxCrossEntropy(), new Sgd(0.1f)));
+        Assert.Throws<ArgumentException>(() => new DeviceSamples(_device, data.Pixels.AsSpan(0, size + 1), size));
+    }
+
     [Fact]
     public void OptionsTheTwinCannotHonourAreRefusedByName()
     {

@@ -221,8 +221,13 @@ public static unsafe class ChannelLaneConv
     /// the same fused multiply-adds in the same order); without FMA it returns false. The sums run per sample in (row,
     /// column) order and are added sample by sample: not the same bits as im2col's dot products.
     /// </summary>
+    /// <param name="g">The convolution's geometry.</param>
+    /// <param name="outC">Output channels.</param>
     /// <param name="dy">samples × [outC, OutH, OutW].</param>
     /// <param name="x">samples × [InC, InH, InW].</param>
+    /// <param name="samples">Samples in <paramref name="dy"/> and <paramref name="x"/>.</param>
+    /// <param name="scratch"><see cref="WeightGradientScratchSize"/> floats: the padded input and the transposed blocks.</param>
+    /// <param name="dWeight">[outC, InC, kH, kW], added to.</param>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static bool AddWeightGradient(in ConvGeometry g, int outC, ReadOnlySpan<float> dy, ReadOnlySpan<float> x, int samples,
         Span<float> scratch, Span<float> dWeight)

@@ -341,8 +341,13 @@ public static unsafe class DirectConv
     /// FMA in two halves of 8 lanes, give the same bits; kernels wider than 5 or no FMA: returns false (nothing written)
     /// and the caller takes im2col's path.
     /// </summary>
+    /// <param name="g">The convolution's geometry.</param>
+    /// <param name="outC">Output channels.</param>
     /// <param name="dy">samples × [outC, OutH, OutW].</param>
     /// <param name="x">samples × [InC, InH, InW].</param>
+    /// <param name="samples">Samples in <paramref name="dy"/> and <paramref name="x"/>.</param>
+    /// <param name="scratch"><see cref="WeightGradientScratchSize"/> floats: the padded input and the partial sums.</param>
+    /// <param name="dWeight">[outC, InC, kH, kW], added to.</param>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static bool AddWeightGradient(in ConvGeometry g, int outC, ReadOnlySpan<float> dy, ReadOnlySpan<float> x, int samples,
         Span<float> scratch, Span<float> dWeight)
