@@ -112,8 +112,8 @@ internal static class GpuBenchmark
                 return net;
             }
             if (!twin.Part)
-            using (var net = Create(1, "gpu_construct_b1_s"))
             {
+                using var net = Create(1, "gpu_construct_b1_s");
                 var x = Input(1);
                 net.Forward(x, 1);
                 var us = new List<double>();
