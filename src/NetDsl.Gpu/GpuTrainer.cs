@@ -22,10 +22,12 @@ public static class GpuTrainer
     /// the others are refused with the option's name. TrainAccuracy is NaN (the device step returns only the loss).
     /// <paramref name="keepDataOnDevice"/> (the default) copies the training images to the device once when they fit in a
     /// quarter of its memory (<see cref="DeviceSamples"/>), so each step uploads only its batch's indices; the steps compute
-    /// the same bits either way.</summary>
+    /// the same bits either way. <paramref name="evaluateOnDevice"/>: whether the test and validation sets are evaluated by
+    /// the twin (<see cref="Evaluate"/>) or by <c>host</c> (<see cref="Trainer.Evaluate"/>); by default the twin on a GPU and
+    /// the host on ILGPU's CPU simulator, whichever is faster there.</summary>
     [RequiresDynamicCode("ILGPU compiles kernels at run time.")]
     public static IReadOnlyList<EpochReport> Fit(IGpuNetwork twin, INetwork host, LabeledImages train, LabeledImages? test, Loss loss,
-        Optimizer optimizer, TrainingOptions options, bool keepDataOnDevice = true)
+        Optimizer optimizer, TrainingOptions options, bool keepDataOnDevice = true, bool? evaluateOnDevice = null)
     {
         ArgumentNullException.ThrowIfNull(twin);
         ArgumentNullException.ThrowIfNull(host);
@@ -59,6 +61,7 @@ public static class GpuTrainer
         twin.CopyParametersFrom(host);
         var sampler = new BatchSampler(train.Count, batchSize, options.Seed, options.Shuffle);
         var gpu = twin as GpuNetworkBase;
+        bool onDevice = evaluateOnDevice ?? gpu is { Device.IsSimulator: false };
         using var samples = keepDataOnDevice && gpu is not null && (long)train.Pixels.Length * sizeof(float) <= gpu.Accelerator.MemorySize / 4
             ? new DeviceSamples(gpu.Device, train.Pixels, train.SampleSize) : null;
         var x = new float[batchSize * twin.InputSize];
@@ -96,8 +99,9 @@ public static class GpuTrainer
             }
             double seconds = clock.Elapsed.TotalSeconds;
             twin.CopyParametersTo(host);
-            var (testLoss, testAccuracy) = test is null ? (double.NaN, double.NaN) : Trainer.Evaluate(host, test, loss);
-            var (validationLoss, validationAccuracy) = options.Validation is null ? (double.NaN, double.NaN) : Trainer.Evaluate(host, options.Validation, loss);
+            var (testLoss, testAccuracy) = test is null ? (double.NaN, double.NaN) : onDevice ? Evaluate(twin, test, loss) : Trainer.Evaluate(host, test, loss);
+            var (validationLoss, validationAccuracy) = options.Validation is null ? (double.NaN, double.NaN)
+                : onDevice ? Evaluate(twin, options.Validation, loss) : Trainer.Evaluate(host, options.Validation, loss);
             var report = new EpochReport(epoch + 1, sum / train.Count, double.NaN, testLoss, testAccuracy, seconds, train.Count / seconds, optimizer.LearningRate)
             {
                 ValidationLoss = validationLoss,
@@ -107,6 +111,33 @@ public static class GpuTrainer
             options.OnEpoch?.Invoke(report);
         }
         return reports;
+    }
+
+    /// <summary><see cref="Trainer.Evaluate"/> on the twin: inference in batches of its MaxBatch on the device, then the mean
+    /// loss and the accuracy on the host from the outputs, with the same <see cref="Loss.Compute"/> and
+    /// <see cref="Metrics.CountCorrect"/>.</summary>
+    public static (double Loss, double Accuracy) Evaluate(IGpuNetwork twin, LabeledImages data, Loss loss)
+    {
+        ArgumentNullException.ThrowIfNull(twin);
+        ArgumentNullException.ThrowIfNull(data);
+        ArgumentNullException.ThrowIfNull(loss);
+        if (data.SampleSize != twin.InputSize)
+            throw new ArgumentException($"data: samples are {data.Channels}×{data.Height}×{data.Width} = {data.SampleSize} floats, the network takes {twin.InputSize}", nameof(data));
+        if (data.ClassCount > twin.OutputSize)
+            throw new ArgumentException($"data: {data.ClassCount} classes, but the network has only {twin.OutputSize} outputs", nameof(data));
+        int batch = twin.MaxBatch;
+        var grad = new float[batch * twin.OutputSize];
+        double lossSum = 0;
+        long correct = 0;
+        for (int start = 0; start < data.Count; start += batch)
+        {
+            int n = Math.Min(batch, data.Count - start);
+            var output = twin.Forward(data.Pixels.AsSpan(start * twin.InputSize, n * twin.InputSize), n);
+            var labels = data.Labels.AsSpan(start, n);
+            lossSum += (double)loss.Compute(output, labels, n, twin.OutputSize, grad.AsSpan(0, n * twin.OutputSize)) * n;
+            correct += Metrics.CountCorrect(output, labels, n, twin.OutputSize);
+        }
+        return (lossSum / data.Count, (double)correct / data.Count);
     }
 
     private static void Refuse(bool set, string option)

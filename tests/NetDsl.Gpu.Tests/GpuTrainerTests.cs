@@ -151,6 +151,36 @@ public class GpuTrainerTests(CpuAccelerator accelerator, ITestOutputHelper outpu
         Assert.Throws<ArgumentException>(() => new DeviceSamples(_device, data.Pixels.AsSpan(0, size + 1), size));
     }
 
+    /// <summary>GpuTrainer.Evaluate (the twin's inference, the loss and accuracy on the host) against Trainer.Evaluate on the
+    /// CPU network with the same weights, over batches that end short; and Fit's test figures evaluated either way.</summary>
+    [Fact]
+    public void TheTwinEvaluatesAsTheCpuNetworkDoes()
+    {
+        var data = Data(11, 6); // batches of 4, 4 and 3
+        using var cpu = new TinyResidual(4, seed: 7, workers: 1);
+        using var twin = new TinyResidual.Gpu(_device, 4, seed: 7);
+        var (cpuLoss, cpuAccuracy) = Trainer.Evaluate(cpu, data, new SoftmaxCrossEntropy());
+        var (gpuLoss, gpuAccuracy) = GpuTrainer.Evaluate(twin, data, new SoftmaxCrossEntropy());
+        output.WriteLine($"loss CPU {cpuLoss:F7} twin {gpuLoss:F7}; accuracy {cpuAccuracy:F4} / {gpuAccuracy:F4}");
+        Assert.Equal(cpuLoss, gpuLoss, 1e-5 * Math.Abs(cpuLoss));
+        Assert.Equal(cpuAccuracy, gpuAccuracy);
+        Assert.Throws<ArgumentException>(() => GpuTrainer.Evaluate(twin, new LabeledImages(new float[4], [0], 1, 2, 2, 3), new SoftmaxCrossEntropy()));
+
+        var train = Data(12, 3);
+        var options = new TrainingOptions { Epochs = 1, BatchSize = 4, Seed = 2, Validation = data };
+        var reports = new EpochReport[2];
+        foreach (bool onDevice in new[] { true, false })
+        {
+            using var host = new TinyResidual(4, seed: 5, workers: 1);
+            using var fitted = new TinyResidual.Gpu(_device, 4, seed: 5);
+            reports[onDevice ? 0 : 1] = GpuTrainer.Fit(fitted, host, train, data, new SoftmaxCrossEntropy(), new Sgd(0.05f), options, evaluateOnDevice: onDevice)[0];
+        }
+        Assert.Equal(reports[1].TrainLoss, reports[0].TrainLoss); // the same steps
+        Assert.Equal(reports[1].TestLoss, reports[0].TestLoss, 1e-5 * Math.Abs(reports[1].TestLoss));
+        Assert.Equal(reports[1].ValidationLoss, reports[0].ValidationLoss, 1e-5 * Math.Abs(reports[1].ValidationLoss));
+        Assert.Equal(reports[1].TestAccuracy, reports[0].TestAccuracy);
+    }
+
     [Fact]
     public void OptionsTheTwinCannotHonourAreRefusedByName()
     {
