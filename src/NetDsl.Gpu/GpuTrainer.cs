@@ -119,25 +119,7 @@ public static class GpuTrainer
     public static (double Loss, double Accuracy) Evaluate(IGpuNetwork twin, LabeledImages data, Loss loss)
     {
         ArgumentNullException.ThrowIfNull(twin);
-        ArgumentNullException.ThrowIfNull(data);
-        ArgumentNullException.ThrowIfNull(loss);
-        if (data.SampleSize != twin.InputSize)
-            throw new ArgumentException($"data: samples are {data.Channels}×{data.Height}×{data.Width} = {data.SampleSize} floats, the network takes {twin.InputSize}", nameof(data));
-        if (data.ClassCount > twin.OutputSize)
-            throw new ArgumentException($"data: {data.ClassCount} classes, but the network has only {twin.OutputSize} outputs", nameof(data));
-        int batch = twin.MaxBatch;
-        var grad = new float[batch * twin.OutputSize];
-        double lossSum = 0;
-        long correct = 0;
-        for (int start = 0; start < data.Count; start += batch)
-        {
-            int n = Math.Min(batch, data.Count - start);
-            var output = twin.Forward(data.Pixels.AsSpan(start * twin.InputSize, n * twin.InputSize), n);
-            var labels = data.Labels.AsSpan(start, n);
-            lossSum += (double)loss.Compute(output, labels, n, twin.OutputSize, grad.AsSpan(0, n * twin.OutputSize)) * n;
-            correct += Metrics.CountCorrect(output, labels, n, twin.OutputSize);
-        }
-        return (lossSum / data.Count, (double)correct / data.Count);
+        return Trainer.Evaluate(data, loss, twin.InputSize, twin.OutputSize, twin.MaxBatch, (x, n) => twin.Forward(x, n));
     }
 
     private static void Refuse(bool set, string option)

@@ -394,27 +394,41 @@ public static partial class Trainer
         ArgumentNullException.ThrowIfNull(network);
         ArgumentNullException.ThrowIfNull(data);
         ArgumentNullException.ThrowIfNull(loss);
-        CheckData(network, data, nameof(data));
-        int batch = network.MaxBatch;
-        var grad = new float[batch * network.OutputSize];
+        return Evaluate(data, loss, network.InputSize, network.OutputSize, network.MaxBatch, (x, n) => network.Forward(x, n));
+    }
+
+    /// <summary>Mean loss and accuracy of <paramref name="forward"/> (inputs of <paramref name="batch"/> samples or fewer →
+    /// their outputs) over <paramref name="data"/>, in batches of <paramref name="batch"/>: what <see cref="Evaluate(INetwork,
+    /// LabeledImages, Loss)"/> does for a network, for any other forward pass (a GPU twin's, say).</summary>
+    public static (double Loss, double Accuracy) Evaluate(LabeledImages data, Loss loss, int inputSize, int outputSize, int batch,
+        Func<ReadOnlySpan<float>, int, ReadOnlySpan<float>> forward)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        ArgumentNullException.ThrowIfNull(loss);
+        ArgumentNullException.ThrowIfNull(forward);
+        if (batch < 1) throw new ArgumentOutOfRangeException(nameof(batch), batch, "batch must be at least 1");
+        CheckData(inputSize, outputSize, data, nameof(data));
+        var grad = new float[batch * outputSize];
         double lossSum = 0;
         long correct = 0;
         for (int start = 0; start < data.Count; start += batch)
         {
             int n = Math.Min(batch, data.Count - start);
-            var output = network.Forward(data.Pixels.AsSpan(start * network.InputSize, n * network.InputSize), n);
+            var output = forward(data.Pixels.AsSpan(start * inputSize, n * inputSize), n);
             var labels = data.Labels.AsSpan(start, n);
-            lossSum += (double)loss.Compute(output, labels, n, network.OutputSize, grad.AsSpan(0, n * network.OutputSize)) * n;
-            correct += Metrics.CountCorrect(output, labels, n, network.OutputSize);
+            lossSum += (double)loss.Compute(output, labels, n, outputSize, grad.AsSpan(0, n * outputSize)) * n;
+            correct += Metrics.CountCorrect(output, labels, n, outputSize);
         }
         return (lossSum / data.Count, (double)correct / data.Count);
     }
 
-    private static void CheckData(INetwork network, LabeledImages data, string name)
+    private static void CheckData(INetwork network, LabeledImages data, string name) => CheckData(network.InputSize, network.OutputSize, data, name);
+
+    private static void CheckData(int inputSize, int outputSize, LabeledImages data, string name)
     {
-        if (data.SampleSize != network.InputSize)
-            throw new ArgumentException($"{name}: samples are {data.Channels}×{data.Height}×{data.Width} = {data.SampleSize} floats, the network takes {network.InputSize}", name);
-        if (data.ClassCount > network.OutputSize)
-            throw new ArgumentException($"{name}: {data.ClassCount} classes, but the network has only {network.OutputSize} outputs", name);
+        if (data.SampleSize != inputSize)
+            throw new ArgumentException($"{name}: samples are {data.Channels}×{data.Height}×{data.Width} = {data.SampleSize} floats, the network takes {inputSize}", name);
+        if (data.ClassCount > outputSize)
+            throw new ArgumentException($"{name}: {data.ClassCount} classes, but the network has only {outputSize} outputs", name);
     }
 }
