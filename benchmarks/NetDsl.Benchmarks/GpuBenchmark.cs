@@ -146,14 +146,20 @@ internal static class GpuBenchmark
                 var y = Labels(batch);
                 var loss = new SoftmaxCrossEntropy();
                 var sgd = new Sgd(0.01f, momentum: 0.9f);
-                net.TrainStep(x, y, loss, sgd);
-                var sps = new List<double>();
-                for (int r = 0; r < rounds; r++)
+                // Samples/s of rounds of steps, after one step.
+                List<double> Rounds(Action step)
                 {
-                    var t0 = Stopwatch.GetTimestamp();
-                    for (int i = 0; i < steps; i++) net.TrainStep(x, y, loss, sgd);
-                    sps.Add((double)batch * steps / Stopwatch.GetElapsedTime(t0).TotalSeconds);
+                    step();
+                    var sps = new List<double>();
+                    for (int r = 0; r < rounds; r++)
+                    {
+                        var t0 = Stopwatch.GetTimestamp();
+                        for (int i = 0; i < steps; i++) step();
+                        sps.Add((double)batch * steps / Stopwatch.GetElapsedTime(t0).TotalSeconds);
+                    }
+                    return sps;
                 }
+                var sps = Rounds(() => net.TrainStep(x, y, loss, sgd));
                 output(twin.Name, $"gpu_train_b{batch}_sps{suffix}", sps.Max(), sps);
                 output(twin.Name, $"gpu_train_b{batch}_gflops_3x{suffix}", sps.Max() * 3 * twin.FwdFlops / 1e9, null);
                 if (net is GpuNetworkBase gpu && suffix == "")
@@ -161,15 +167,8 @@ internal static class GpuBenchmark
                     // The same steps with the inputs kept on the device (as GpuTrainer.Fit does): only the indices go over.
                     using var samples = new DeviceSamples(device, x, twin.InputSize);
                     var indices = Enumerable.Range(0, batch).ToArray();
-                    gpu.TrainStep(samples, indices, y, loss, sgd);
-                    sps.Clear();
-                    for (int r = 0; r < rounds; r++)
-                    {
-                        var t0 = Stopwatch.GetTimestamp();
-                        for (int i = 0; i < steps; i++) gpu.TrainStep(samples, indices, y, loss, sgd);
-                        sps.Add((double)batch * steps / Stopwatch.GetElapsedTime(t0).TotalSeconds);
-                    }
-                    output(twin.Name, $"gpu_train_b{batch}_sps_device_samples", sps.Max(), sps);
+                    var onDevice = Rounds(() => gpu.TrainStep(samples, indices, y, loss, sgd));
+                    output(twin.Name, $"gpu_train_b{batch}_sps_device_samples", onDevice.Max(), onDevice);
                 }
             }
         }

@@ -11,13 +11,7 @@ set -u
 out=$1
 for f in $(ls .gpu/ptx/*.ptx 2>/dev/null); do echo "ptxas $f $(/usr/local/cuda/bin/ptxas -arch=sm_90 -v $f -o /tmp/x.cubin 2>&1 | grep -oE 'Used [0-9]+ registers|[0-9]+ bytes spill (stores|loads)' | tr '\n' ' ')"; done
 mkdir -p /tmp/nb && tar -xzf .gpu/netdsl-bench.tar.gz -C /tmp/nb && rm -rf /tmp/ob && cp -r /tmp/nb /tmp/ob && cp .gpu/old/*.dll /tmp/ob/
-export DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1 PYTHONUNBUFFERED=1
-cublas=$(python3 -c "import nvidia, os, glob; print(next(iter(sorted(glob.glob(os.path.join(list(nvidia.__path__)[0], '**', 'libcublas.so.1*'), recursive=True))), ''))" 2>/dev/null)
-export NETDSL_CUBLAS=$cublas
-if ! ldconfig -p | grep -q 'libcuda\.so '; then
-  one=$(ldconfig -p | awk '/libcuda\.so\.1 /{print $NF; exit}')
-  mkdir -p /tmp/cudalib && ln -sf "$one" /tmp/cudalib/libcuda.so && export LD_LIBRARY_PATH=/tmp/cudalib:${LD_LIBRARY_PATH:-}
-fi
+source "$(dirname "$0")/cuda-env.sh"
 nvidia-smi --query-gpu=name,clocks.max.sm,clocks.sm --format=csv,noheader
 bench() { # name dir timeout options
   local t0=$(date +%s)

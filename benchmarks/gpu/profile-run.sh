@@ -5,11 +5,7 @@
 set -u
 out=$1
 mkdir -p /tmp/nb && tar -xzf .gpu/netdsl-bench.tar.gz -C /tmp/nb
-export DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1 PYTHONUNBUFFERED=1
-if ! ldconfig -p | grep -q 'libcuda\.so '; then
-  one=$(ldconfig -p | awk '/libcuda\.so\.1 /{print $NF; exit}')
-  mkdir -p /tmp/cudalib && ln -sf "$one" /tmp/cudalib/libcuda.so && export LD_LIBRARY_PATH=/tmp/cudalib:${LD_LIBRARY_PATH:-}
-fi
+source "$(dirname "$0")/cuda-env.sh"
 nets=${NETS:-LeNet5,FashionCnn,ResNet}
 t0=$(date +%s)
 timeout 150 /tmp/nb/NetDsl.Benchmarks --device gpu --require-gpu --profile --nets $nets > $out/netdsl-profile.txt 2>&1

@@ -623,10 +623,7 @@ public abstract class GpuNetworkBase : IGpuNetwork
         BeginLaps();
         Upload(inputs, batch, nameof(TrainStep));
         Lap("input", "upload");
-        RunForwardOnDevice(batch, training: true);
-        float value = _loss.Compute(loss, V(OutputActivation), labels, default, batch, useLabels: true);
-        Lap("loss", "forward");
-        return Finish(value, batch, optimizer);
+        return Step(batch, loss, labels, default, useLabels: true, optimizer);
     }
 
     /// <summary>One step on the samples <paramref name="indices"/> of <paramref name="samples"/> (kept on this twin's device),
@@ -653,10 +650,7 @@ public abstract class GpuNetworkBase : IGpuNetwork
         _indexStaging.Upload(indices, _sampleIndices.View);
         K.GatherSamples(batch * InputSize, samples.View, _sampleIndices.View, InputActivation.View, InputSize);
         Lap("input", "gather");
-        RunForwardOnDevice(batch, training: true);
-        float value = _loss.Compute(loss, V(OutputActivation), labels, default, batch, useLabels: true);
-        Lap("loss", "forward");
-        return Finish(value, batch, optimizer);
+        return Step(batch, loss, labels, default, useLabels: true, optimizer);
     }
 
     public float TrainStep(ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets, int batch, Loss loss, Optimizer optimizer)
@@ -668,8 +662,15 @@ public abstract class GpuNetworkBase : IGpuNetwork
         BeginLaps();
         Upload(inputs, batch, nameof(TrainStep));
         Lap("input", "upload");
+        return Step(batch, loss, default, targets, useLabels: false, optimizer);
+    }
+
+    /// <summary>The rest of a training step once its inputs are on the device: forward, loss (against labels or targets), and
+    /// <see cref="Finish"/>.</summary>
+    private float Step(int batch, Loss loss, ReadOnlySpan<int> labels, ReadOnlySpan<float> targets, bool useLabels, Optimizer optimizer)
+    {
         RunForwardOnDevice(batch, training: true);
-        float value = _loss.Compute(loss, V(OutputActivation), default, targets, batch, useLabels: false);
+        float value = _loss.Compute(loss, V(OutputActivation), labels, targets, batch, useLabels);
         Lap("loss", "forward");
         return Finish(value, batch, optimizer);
     }

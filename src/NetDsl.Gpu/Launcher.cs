@@ -35,17 +35,24 @@ internal sealed class Launcher : IDisposable
     {
         if (!_k.Large) return DeviceKernels.GemmTile;
         int best = DeviceKernels.LargeTile;
-        double bestScore = Kept(s, best);
-        if (s.M >= DeviceKernels.WideTile && s.N >= DeviceKernels.WideTile && 1.3 * Kept(s, DeviceKernels.WideTile) >= bestScore)
-            (best, bestScore) = (DeviceKernels.WideTile, 1.3 * Kept(s, DeviceKernels.WideTile));
-        // A narrow tile only where its groups fill the device at least once: below a wave (a batch-1 convolution) what bounds
-        // the time is how many groups run side by side, and the square tiles' groups are more.
-        if (s.M <= DeviceKernels.Narrow32Rows && Kept(s, DeviceKernels.Narrow32Rows) > bestScore && FillsTheDevice(s, DeviceKernels.Narrow32Rows))
-            (best, bestScore) = (DeviceKernels.Narrow32Rows, Kept(s, DeviceKernels.Narrow32Rows));
-        if (s.M <= DeviceKernels.Narrow16Rows && Kept(s, DeviceKernels.Narrow16Rows) > bestScore && FillsTheDevice(s, DeviceKernels.Narrow16Rows))
-            best = DeviceKernels.Narrow16Rows;
+        double bestScore = -1;
+        foreach (int tile in s_gpuTiles) // largest first: a later tile must keep strictly more to win
+        {
+            bool eligible = tile switch
+            {
+                DeviceKernels.WideTile => s.M >= DeviceKernels.WideTile && s.N >= DeviceKernels.WideTile,
+                // A narrow tile only where its groups fill the device at least once: below a wave (a batch-1 convolution)
+                // what bounds the time is how many groups run side by side, and the square tiles' groups are more.
+                DeviceKernels.Narrow32Rows or DeviceKernels.Narrow16Rows => s.M <= tile && FillsTheDevice(s, tile),
+                _ => true,
+            };
+            double score = eligible ? Kept(s, tile) * (tile == DeviceKernels.WideTile ? 1.3 : 1.0) : -1;
+            if (score > bestScore) (best, bestScore) = (tile, score);
+        }
         return best;
     }
+
+    private static readonly int[] s_gpuTiles = [DeviceKernels.WideTile, DeviceKernels.LargeTile, DeviceKernels.Narrow32Rows, DeviceKernels.Narrow16Rows];
 
     /// <summary>Whether a product's groups on tile <paramref name="tile"/> (its output tiles times its items, or its K slices) are
     /// at least the device's multiprocessors.</summary>

@@ -343,47 +343,35 @@ internal sealed class NetworkEmitter
             "}";
     }
 
-    /// <summary>Convolutions whose fused ReLU lives in a per-worker scratch during Forward (<see cref="ConvStrategy.ReluScratch"/>),
-    /// with the ReLU's index.</summary>
-    private IEnumerable<(int Index, int FusedRelu)> ScratchRelus =>
-        _net.Layers.Where(l => CpuPlan.Convolutions[l.Index] is { ReluScratch: > 0, FusedPool: < 0 }).Select(l => (l.Index, CpuPlan.Convolutions[l.Index].FusedRelu));
-
-    /// <summary>Convolutions that do their ReLU's 2×2 max pool as they compute it (<see cref="ConvStrategy.FusedPool"/>),
-    /// with the ReLU's index: no Forward stores that ReLU's output.</summary>
-    private IEnumerable<(int Index, int FusedRelu)> PooledRelus =>
-        _net.Layers.Where(l => CpuPlan.Convolutions[l.Index].FusedPool >= 0).Select(l => (l.Index, CpuPlan.Convolutions[l.Index].FusedRelu));
+    /// <summary>Convolutions whose fused ReLU's output no Forward stores for every batch, with the ReLU's index and when
+    /// LayerOutput (and a Backward after an inference Forward) must compute it again: a ReLU kept only in a per-worker
+    /// scratch during a Forward of several samples (<see cref="ConvStrategy.ReluScratch"/>, <c>_batch &gt; 1</c>), and one
+    /// whose 2×2 max pool the convolution does as it computes it (<see cref="ConvStrategy.FusedPool"/>: every batch), in
+    /// that order.</summary>
+    private IEnumerable<(int Index, int FusedRelu, bool OnlySeveral)> RecomputedRelus =>
+        _net.Layers.Where(l => CpuPlan.Convolutions[l.Index] is { ReluScratch: > 0, FusedPool: < 0 }).Select(l => (l.Index, CpuPlan.Convolutions[l.Index].FusedRelu, true))
+            .Concat(_net.Layers.Where(l => CpuPlan.Convolutions[l.Index].FusedPool >= 0).Select(l => (l.Index, CpuPlan.Convolutions[l.Index].FusedRelu, false)));
 
     /// <summary>Whether LayerOutput of <paramref name="l"/> goes through a <c>{M}Output()</c> helper: an output no Forward
     /// stores (an on-demand convolution's, a scratch ReLU's, a pooled ReLU's).</summary>
     private bool HasOutputMethod(ShapedLayer l) =>
-        CpuPlan.Convolutions[l.Index].OutputOnDemand || ScratchRelus.Any(c => c.FusedRelu == l.Index) || PooledRelus.Any(c => c.FusedRelu == l.Index);
+        CpuPlan.Convolutions[l.Index].OutputOnDemand || RecomputedRelus.Any(c => c.FusedRelu == l.Index);
 
-    /// <summary>LayerOutput's helper for a ReLU whose max pool its convolution does as it computes it (Winograd's output
-    /// transform, a direct convolution's pairs of rows; the latter only where DirectConv.CanPool, but recomputing a stored
-    /// output costs only time).</summary>
-    private string PooledReluOutputMethod((int Index, int FusedRelu) c)
+    /// <summary>LayerOutput's helper for a ReLU that a Forward does not store (<see cref="RecomputedRelus"/>); a pooled one
+    /// only where DirectConv.CanPool for a direct convolution, but recomputing a stored output costs only time.</summary>
+    private string RecomputedReluOutputMethod((int Index, int FusedRelu, bool OnlySeveral) c)
     {
         var relu = Layer(c.FusedRelu);
+        string conv = Layer(c.Index).Name;
         return "\n\n" +
-            $"/// <summary>{relu.Name}'s output. {Layer(c.Index).Name} pools it as it computes it and no Forward stores it: it is computed\n" +
-            $"/// again here, with {Layer(c.Index).Name}'s output, the first time it is asked for.</summary>\n" +
+            (c.OnlySeveral
+                ? $"/// <summary>{relu.Name}'s output. Only its 2×2 max pool reads it, in the same cache block, so a Forward of several samples\n" +
+                  $"/// keeps it only in the worker's scratch: it is computed again here, with {conv}'s output, the first time it is asked for.</summary>\n"
+                : $"/// <summary>{relu.Name}'s output. {conv} pools it as it computes it and no Forward stores it: it is computed\n" +
+                  $"/// again here, with {conv}'s output, the first time it is asked for.</summary>\n") +
             $"private {RoSpan} {Member(relu.Index)}Output()\n" +
             "{\n" +
-            $"    {Member(c.Index)}Output();\n" +
-            $"    return {Act(relu.Index)}.AsSpan(0, _batch * {relu.OutSize});\n" +
-            "}";
-    }
-
-    /// <summary>LayerOutput's helper for a ReLU that a Forward of more than one sample keeps only in a per-worker scratch.</summary>
-    private string ScratchReluOutputMethod((int Index, int FusedRelu) c)
-    {
-        var relu = Layer(c.FusedRelu);
-        return "\n\n" +
-            $"/// <summary>{relu.Name}'s output. Only its 2×2 max pool reads it, in the same cache block, so a Forward of several samples\n" +
-            $"/// keeps it only in the worker's scratch: it is computed again here, with {Layer(c.Index).Name}'s output, the first time it is asked for.</summary>\n" +
-            $"private {RoSpan} {Member(relu.Index)}Output()\n" +
-            "{\n" +
-            $"    if (_batch > 1) {Member(c.Index)}Output();\n" +
+            $"    {(c.OnlySeveral ? "if (_batch > 1) " : "")}{Member(c.Index)}Output();\n" +
             $"    return {Act(relu.Index)}.AsSpan(0, _batch * {relu.OutSize});\n" +
             "}";
     }
@@ -596,7 +584,7 @@ internal sealed class NetworkEmitter
             {
             {{string.Join("\n", _net.Layers.Select(l => HasOutputMethod(l) ? $"    {l.Index} => {Member(l.Index)}Output()," : $"    {l.Index} => {Act(l.Index)}.AsSpan(0, _batch * {l.OutSize}),"))}}
                 _ => throw new global::System.ArgumentOutOfRangeException(nameof(index), index, "{{Cls}} has {{L}} layers."),
-            };{{string.Concat(OnDemandOutputs.Select(OnDemandOutputMethod))}}{{string.Concat(ScratchRelus.Select(ScratchReluOutputMethod))}}{{string.Concat(PooledRelus.Select(PooledReluOutputMethod))}}{{(OnDemandOutputs.Any() ? KeepForwardParametersMethod() : "")}}
+            };{{string.Concat(OnDemandOutputs.Select(OnDemandOutputMethod))}}{{string.Concat(RecomputedRelus.Select(RecomputedReluOutputMethod))}}{{(OnDemandOutputs.Any() ? KeepForwardParametersMethod() : "")}}
 
             /// <summary>dL/d(output of layer <paramref name="index"/>) for the last Backward.</summary>
             public {{RoSpan}} LayerGradient(int index) => index switch
@@ -645,7 +633,7 @@ internal sealed class NetworkEmitter
                     throw new global::System.InvalidOperationException($"{{Cls}}.Backward: needs a Forward of the same batch first (last Forward: batch {_batch}; Backward: batch {batch}).");
                 if (outputGradient.Length != batch * OutputSize)
                     throw new global::System.ArgumentException($"{{Cls}}.Backward: output gradient has {outputGradient.Length} floats, expected batch {batch} × {{_net.OutputSize}} = {batch * OutputSize}.", nameof(outputGradient));
-                outputGradient.CopyTo({{Grad(L - 1)}});{{string.Concat(ScratchRelus.Select(c => $"\n    if (!_training && _batch > 1) {Member(c.Index)}Output(); // {Layer(c.FusedRelu).Name}'s output for the winners an inference Forward did not keep"))}}{{string.Concat(PooledRelus.Select(c => $"\n    if (!_training) {Member(c.Index)}Output(); // {Layer(c.FusedRelu).Name}'s output for the winners an inference Forward did not keep"))}}{{(UsesWinograd ? "\n    _pass++;" : "")}}{{string.Concat(FoldedRelus.Select(l => $"\n    _computedGrad{Member(l.Index)} = false;"))}}
+                outputGradient.CopyTo({{Grad(L - 1)}});{{string.Concat(RecomputedRelus.Select(c => $"\n    if (!_training{(c.OnlySeveral ? " && _batch > 1" : "")}) {Member(c.Index)}Output(); // {Layer(c.FusedRelu).Name}'s output for the winners an inference Forward did not keep"))}}{{(UsesWinograd ? "\n    _pass++;" : "")}}{{string.Concat(FoldedRelus.Select(l => $"\n    _computedGrad{Member(l.Index)} = false;"))}}
                 {{(CpuPlan.Backward[0].Serial >= 0
                     ? "ReadGradients(); // a pending ZeroGradients clears now: the first backward step is a serial whole-batch sum into _gradients"
                     : "// After ZeroGradients, the slices clear (or overwrite) the gradients themselves, in parallel.\n    _overwriteGradients = _zeroGradientsPending;\n    _zeroGradientsPending = false;")}}
