@@ -37,7 +37,7 @@ namespace NetDsl.Generators.Lowering;
 internal sealed record ConvStrategy(int SamplesPerGemm, bool DotWeightGradient, bool PackedGemm, bool SplitOneSample = false,
     int WinogradSamples = 0, bool Direct = false, int FusedRelu = -1, bool ChannelLanes = false, bool OutputOnDemand = false,
     bool DirectRows = false, int SplitActivation = -1, int SplitPool = -1, int WinogradTile = 2, int WinogradBackTile = 2, int ReluScratch = 0,
-    bool DirectWeightGradient = false, int FusedPool = -1, int Winograd5Samples = 0)
+    bool DirectWeightGradient = false, int FusedPool = -1)
 {
     /// <summary>The output tile of a Winograd pass whose output rows are <paramref name="width"/> wide: 4 (F(4×4, 3×3))
     /// where they are exactly four such tiles (13–16 columns: the transforms then hold two tile rows per vector, as for the
@@ -92,16 +92,6 @@ internal sealed record ConvStrategy(int SamplesPerGemm, bool DotWeightGradient, 
     /// <summary>The forward pass and the input gradient are Winograd F(2×2, 3×3) (NetDsl.Kernels.Winograd), this many
     /// samples per transform and product; 0: im2col and GEMM.</summary>
     public bool Winograd => WinogradSamples > 0;
-
-    /// <summary>A batch of several samples runs this 5×5 convolution (one with its output channels in the lanes,
-    /// <see cref="ChannelLanes"/>) by Winograd F(2×2, 5×5) (NetDsl.Kernels.Winograd.Forward5 and Backward5), this many
-    /// samples per call; a batch of one keeps the lane kernel (and its split by rows). 0: not.</summary>
-    public bool Winograd5 => Winograd5Samples > 0;
-
-    /// <summary>Input channels from which a 5×5 convolution with its output channels in the lanes is computed by Winograd
-    /// F(2×2, 5×5): its transforms handle InC + OutC planes for 36 products of depth InC (forward) or OutC (input
-    /// gradient) per tile. LeNet-5's conv2 (6 → 16) is the shape measured.</summary>
-    public const int Winograd5MinInChannels = 6;
 
     /// <summary>Channels (in and out) from which a 3×3 stride-1 convolution is computed by Winograd: below, its 16 products
     /// over the channels are too shallow to repay the transforms.</summary>
@@ -273,21 +263,7 @@ internal sealed record CpuPlan(
         if (rows) split = true;
         return new ConvStrategy(samples, dots, c.Groups == 1, split, winograd, direct, ChannelLanes: lanes, DirectRows: rows,
             WinogradTile: winograd > 0 ? ConvStrategy.WinogradTileFor(l.OutW) : 2, WinogradBackTile: winograd > 0 ? ConvStrategy.WinogradTileFor(l.InW) : 2,
-            DirectWeightGradient: direct && dots && c.KernelW >= 4, Winograd5Samples: lanes ? Winograd5Samples(l, c) : 0);
-    }
-
-    /// <summary>Samples per F(2×2, 5×5) call for a lane convolution (stride 1, ungrouped) that is 5×5 with padding of at most
-    /// 4, at most 12 output columns (NetDsl.Kernels.Winograd.Supports5) and <see cref="ConvStrategy.Winograd5MinInChannels"/>
-    /// input channels; 0 otherwise. Up to 8, while the transformed input and the products stay in
-    /// <see cref="ConvStrategy.WinogradBytes"/> (a training loop's cache block usually gives fewer).</summary>
-    private static int Winograd5Samples(ShapedLayer l, ConvParams c)
-    {
-        bool shape = c.KernelH == 5 && c.KernelW == 5 && c.PadTop <= 4 && c.PadBottom <= 4 && c.PadLeft <= 4 && c.PadRight <= 4 && l.OutW <= 12;
-        if (!shape || l.InC < ConvStrategy.Winograd5MinInChannels) return 0;
-        long perSample = 36L * 4 * (l.InC + l.OutC) * ((l.OutH + 1) / 2 * ((l.OutW + 1) / 2));
-        int s = 1;
-        while (s < 8 && (s + 1) * perSample <= ConvStrategy.WinogradBytes) s++;
-        return s;
+            DirectWeightGradient: direct && dots && c.KernelW >= 4);
     }
 
     /// <summary>Samples per Winograd call for a 3×3, stride-1, undilated, ungrouped convolution with padding of at most 2

@@ -118,10 +118,8 @@ public static unsafe partial class Winograd
     /// <param name="samples">Samples in x and y, at most the workspace's MaxSamples.</param>
     /// <param name="pass">A caller's number for a stretch in which the weights do not change: the weights are compared
     /// with those of the cached transform once per pass. 0: on every call.</param>
-    /// <param name="relu">If not empty, also receives max(y, 0) (samples × [OutC, OutH, OutW]): a ReLU that follows the
-    /// convolution, fused into its stores. y may then be empty (only the ReLU's output is stored).</param>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Forward5(Winograd5Workspace ws, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, ReadOnlySpan<float> x, Span<float> y, int samples, long pass = 0, Span<float> relu = default)
+    public static void Forward5(Winograd5Workspace ws, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, ReadOnlySpan<float> x, Span<float> y, int samples, long pass = 0)
     {
         var g = ws.Geometry;
         int inC = g.InC, outC = ws.OutC, inSize = inC * g.InH * g.InW, outSize = outC * g.OutH * g.OutW;
@@ -129,9 +127,7 @@ public static unsafe partial class Winograd
         if (weight.Length != outC * inC * 25) throw new ArgumentException($"Winograd.Forward5: weight has {weight.Length} floats, expected {outC * inC * 25}.", nameof(weight));
         if (!bias.IsEmpty && bias.Length != outC) throw new ArgumentException($"Winograd.Forward5: bias has {bias.Length} floats, expected {outC}.", nameof(bias));
         if (x.Length < samples * inSize) throw new ArgumentException($"Winograd.Forward5: x has {x.Length} floats, expected {samples * inSize}.", nameof(x));
-        if (y.IsEmpty && relu.IsEmpty) throw new ArgumentException("Winograd.Forward5: y and relu are both empty; at least one output is needed.", nameof(y));
-        if (!y.IsEmpty && y.Length < samples * outSize) throw new ArgumentException($"Winograd.Forward5: y has {y.Length} floats, expected {samples * outSize}.", nameof(y));
-        if (!relu.IsEmpty && relu.Length < samples * outSize) throw new ArgumentException($"Winograd.Forward5: relu has {relu.Length} floats, expected {samples * outSize}.", nameof(relu));
+        if (y.Length < samples * outSize) throw new ArgumentException($"Winograd.Forward5: y has {y.Length} floats, expected {samples * outSize}.", nameof(y));
         Prepare5(ws, weight, pass);
         int tiles = ws.Tiles, ld = ws.Ld, n = samples * tiles;
         fixed (float* px = x, pv = ws.V.Span)
@@ -141,13 +137,10 @@ public static unsafe partial class Winograd
         var packed = ws.Packed.Span;
         for (int xi = 0; xi < Winograd5Workspace.Points; xi++)
             PackedGemm.Mul(outC, n, inC, packed.Slice(xi * ws.PackedSize), v.Slice(xi * ws.PlaneV), ld, m.Slice(xi * ws.PlaneM), ld, accumulate: false);
-        fixed (float* pm = m, py = y, pb = bias, pr = relu)
+        fixed (float* pm = m, py = y, pb = bias)
             for (int s = 0; s < samples; s++)
                 for (int o = 0; o < outC; o++)
-                {
-                    nint at = (nint)s * outSize + (nint)o * g.OutH * g.OutW;
-                    OutputTile5(ws, pm + (nint)o * ld + s * tiles, bias.IsEmpty ? 0f : pb[o], y.IsEmpty ? null : py + at, relu.IsEmpty ? null : pr + at);
-                }
+                    OutputTile5(ws, pm + (nint)o * ld + s * tiles, bias.IsEmpty ? 0f : pb[o], py + (nint)s * outSize + (nint)o * g.OutH * g.OutW);
     }
 
     /// <summary>
@@ -395,10 +388,9 @@ public static unsafe partial class Winograd
         y1 = q + Vector256.Create(2f) * s + m5;
     }
 
-    /// <summary>One output channel of one sample: m[ξ·PlaneM + t] → y [OutH, OutW] + bias (either may be null: relu,
-    /// max(y, 0), as the ReLU layer computes it).</summary>
+    /// <summary>One output channel of one sample: m[ξ·PlaneM + t] → y [OutH, OutW] + bias.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void OutputTile5(Winograd5Workspace ws, float* m, float bias, float* y, float* relu)
+    private static void OutputTile5(Winograd5Workspace ws, float* m, float bias, float* y)
     {
         var g = ws.Geometry;
         int tilesH = ws.TilesH, tilesW = ws.TilesW;
@@ -414,9 +406,8 @@ public static unsafe partial class Winograd
                     At2(L(p, j, ldXi), L(p, 6 + j, ldXi), L(p, 12 + j, ldXi), L(p, 18 + j, ldXi), L(p, 24 + j, ldXi), L(p, 30 + j, ldXi), out a[j], out a[6 + j]);
                 At2(a[0], a[1], a[2], a[3], a[4], a[5], out var y00, out var y01);
                 At2(a[6], a[7], a[8], a[9], a[10], a[11], out var y10, out var y11);
-                nint row0 = (nint)(2 * ty) * g.OutW, row1 = row0 + g.OutW;
-                StoreRow(in g, y == null ? null : y + row0, relu == null ? null : relu + row0, 0, y00 + b, y01 + b);
-                if (2 * ty + 1 < g.OutH) StoreRow(in g, y == null ? null : y + row1, relu == null ? null : relu + row1, 0, y10 + b, y11 + b);
+                StoreRow(in g, y + (nint)(2 * ty) * g.OutW, null, 0, y00 + b, y01 + b);
+                if (2 * ty + 1 < g.OutH) StoreRow(in g, y + (nint)(2 * ty + 1) * g.OutW, null, 0, y10 + b, y11 + b);
             }
             return;
         }
@@ -429,10 +420,10 @@ public static unsafe partial class Winograd
                     At2(p[j * ldXi], p[(6 + j) * ldXi], p[(12 + j) * ldXi], p[(18 + j) * ldXi], p[(24 + j) * ldXi], p[(30 + j) * ldXi], out u[j], out u[6 + j]);
                 At2(u[0], u[1], u[2], u[3], u[4], u[5], out float y00, out float y01);
                 At2(u[6], u[7], u[8], u[9], u[10], u[11], out float y10, out float y11);
-                Put(g, y, relu, 2 * ty, 2 * tx, y00 + bias);
-                Put(g, y, relu, 2 * ty, 2 * tx + 1, y01 + bias);
-                Put(g, y, relu, 2 * ty + 1, 2 * tx, y10 + bias);
-                Put(g, y, relu, 2 * ty + 1, 2 * tx + 1, y11 + bias);
+                Put(g, y, null, 2 * ty, 2 * tx, y00 + bias);
+                Put(g, y, null, 2 * ty, 2 * tx + 1, y01 + bias);
+                Put(g, y, null, 2 * ty + 1, 2 * tx, y10 + bias);
+                Put(g, y, null, 2 * ty + 1, 2 * tx + 1, y11 + bias);
             }
     }
 

@@ -51,21 +51,6 @@ public class Winograd5Tests
         Assert.Equal(dWeight, again);
     }
 
-    /// <summary>The fused ReLU's output is max(y, 0) of the same y, stored with y or alone.</summary>
-    [Fact]
-    public void TheFusedReluIsTheReluOfTheOutput()
-    {
-        var g = new ConvGeometry(6, 14, 14, 5, 5, 1, 1, 0, 0, 1, 10, 10);
-        float[] x = TestInputs.Uniform(2 * 6 * 14 * 14, 71), w = TestInputs.Uniform(16 * 6 * 25, 72), bias = TestInputs.Uniform(16, 73);
-        var ws = new Winograd5Workspace(g, 16, 2);
-        float[] y = new float[3200], relu = new float[3200], alone = new float[3200];
-        Winograd.Forward5(ws, w, bias, x, y, 2, relu: relu);
-        Winograd.Forward5(ws, w, bias, x, default, 2, relu: alone);
-        Assert.Equal(y.Select(v => Math.Max(v, 0f)).ToArray(), relu);
-        Assert.Equal(relu, alone);
-        Assert.Throws<ArgumentException>(() => Winograd.Forward5(ws, w, bias, x, default, 2));
-    }
-
     /// <summary>A new pass with changed weights transforms them again; the same pass number does not look (the caller's
     /// promise), pass 0 always looks.</summary>
     [Fact]
