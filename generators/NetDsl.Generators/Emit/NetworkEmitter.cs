@@ -293,7 +293,7 @@ internal sealed class NetworkEmitter
     // ------------------------------------------------------------------ workspace
 
     private bool UsesColumns => CpuPlan.ColumnFloats > 0;
-    private bool UsesWinograd => CpuPlan.Convolutions.Any(s => s.Winograd);
+    private bool UsesWinograd => CpuPlan.Convolutions.Any(s => s.Winograd || s.Winograd5);
     /// <summary>Convolutions whose own output an inference Forward does not store (<see cref="ConvStrategy.OutputOnDemand"/>).</summary>
     private IEnumerable<ShapedLayer> OnDemandOutputs => _net.Layers.Where(l => CpuPlan.Convolutions[l.Index].OutputOnDemand);
     /// <summary>ReLUs whose backward pass their 2×2 max pool does (<see cref="CpuPlan.FoldedRelus"/>).</summary>

@@ -240,6 +240,8 @@ internal sealed class ConvolutionFamily : LayerFamily
             e.W.Line($"private readonly {Rt}.Kernels.WinogradWorkspace[] _winograd{e.M}, _winogradBack{e.M}; // per worker: the forward pass's and the input gradient's transforms");
         if (strategy.ChannelLanes)
             e.W.Line($"private readonly {Rt}.Kernels.ChannelLaneWeights[] _lanes{e.M}; // per worker: the weight packed for ChannelLaneConv");
+        if (strategy.Winograd5)
+            e.W.Line($"private readonly {Rt}.Kernels.Winograd5Workspace[] _winograd5{e.M}; // per worker: F(2×2, 5×5)'s transforms and weight gradient sum");
         if (strategy.ReluScratch > 0)
             e.W.Line($"private readonly {Rt}.Kernels.AlignedBuffer[] _reluScratch{e.M}; // per worker: {e.Net.NameOf(strategy.FusedRelu)}'s output for one cache block, until its pool has read it");
     }
@@ -249,6 +251,8 @@ internal sealed class ConvolutionFamily : LayerFamily
         var l = e.Layer;
         if (e.Plan.Convolutions[l.Index].Winograd)
             e.W.Line($"{Rt}.Kernels.Winograd.AddWeightGradient(_winograd{e.M}[worker], grad.AsSpan({l.WeightOffset}, {l.WeightCount})); // {l.Name}: Gᵀ dU G of the slice's samples");
+        if (e.Plan.Convolutions[l.Index].Winograd5)
+            e.W.Line($"{Rt}.Kernels.Winograd.AddWeightGradient5(_winograd5{e.M}[worker], grad.AsSpan({l.WeightOffset}, {l.WeightCount})); // {l.Name}: Gᵀ dU G of the slice's samples");
     }
 
     public override void AllocatePerWorker(CpuLayer e, string count)
@@ -264,6 +268,11 @@ internal sealed class ConvolutionFamily : LayerFamily
         {
             e.W.Line($"_lanes{e.M} = new {Rt}.Kernels.ChannelLaneWeights[{count}];");
             e.W.Line($"for (int w = 0; w < {count}; w++) _lanes{e.M}[w] = new(in Geometry{e.M}, {l.OutC});");
+        }
+        if (strategy.Winograd5)
+        {
+            e.W.Line($"_winograd5{e.M} = new {Rt}.Kernels.Winograd5Workspace[{count}];");
+            e.W.Line($"for (int w = 0; w < {count}; w++) _winograd5{e.M}[w] = new(in Geometry{e.M}, {l.OutC});");
         }
         if (!strategy.Winograd) return;
         e.W.Line($"_winograd{e.M} = new {Rt}.Kernels.WinogradWorkspace[{count}];");
@@ -289,6 +298,7 @@ internal sealed class ConvolutionFamily : LayerFamily
         if (c.Groups > 1) { GroupedBackward(e, l, c, w, m, x, dx, dy); return; }
         var strategy = e.Plan.Convolutions[l.Index];
         if (strategy.Winograd) { WinogradBackward(e, l, w, m, x, dx, dy, strategy); return; }
+        if (strategy.Winograd5) { Winograd5Backward(e, l, w, m, x, dx, dy, strategy); return; }
         int k = l.InC * c.KernelH * c.KernelW, p = l.OutH * l.OutW;
         e.Header("backward");
         w.Open($"private void {m}Backward(int n0, int n1, int worker, {Rt}.Kernels.AlignedBuffer grad, bool inputGradient)");
@@ -450,6 +460,31 @@ internal sealed class ConvolutionFamily : LayerFamily
     }
 
     /// <summary>
+    /// Winograd F(2×2, 5×5) backward, a few samples per call: dM = A dy Aᵀ per output tile, the weight gradient
+    /// dU[ξ] += V[ξ] · dM[ξ]ᵀ (Gᵀ dU G once at the slice's end) and dx from dV[ξ] = U[ξ]ᵀ · dM[ξ], each tile's B dV Bᵀ added
+    /// where the tiles overlap: no column matrix, transpose of dy or fold.
+    /// </summary>
+    private static void Winograd5Backward(CpuLayer e, ShapedLayer l, IndentedWriter w, string m, string x, string dx, string dy, ConvStrategy strategy)
+    {
+        int s = strategy.Winograd5Samples, p = l.OutH * l.OutW;
+        e.Header("backward");
+        w.Open($"private void {m}Backward(int n0, int n1, int worker, {Rt}.Kernels.AlignedBuffer grad, bool inputGradient)");
+        w.Line($"{RoSpan} weight = _parameters.AsSpan({l.WeightOffset}, {l.WeightCount}); // [{l.OutC}, {l.InC}, 5, 5]");
+        if (l.HasBias) w.Line($"{Span} dBias = grad.AsSpan({l.BiasOffset}, {l.OutC});");
+        w.Line($"// Winograd F(2×2, 5×5), {Winograd(l)} tiles per sample, {s} samples per call in the vector lanes (NetDsl.Kernels.Winograd.Backward5):");
+        w.Line("// dU[ξ] += dM[ξ] ⊗ V[ξ] lane by lane, added into dWeight as Gᵀ dU G once at the slice's end (BackwardSliceEnd); dx written");
+        w.Line("// from dV[ξ] = U[ξ]ᵀ dM[ξ].");
+        w.Open($"for (int n = n0; n < n1; n += {s})");
+        w.Line($"int samples = global::System.Math.Min({s}, n1 - n);");
+        w.Line($"{RoSpan} dy = {dy}.AsSpan(n * {l.OutSize}, samples * {l.OutSize});");
+        w.Line($"{Rt}.Kernels.Winograd.Backward5(_winograd5{m}[worker], weight, {x}.AsSpan(n * {l.InSize}, samples * {l.InSize}), dy, samples, inputGradient ? {dx}.AsSpan(n * {l.InSize}, samples * {l.InSize}) : default, _pass);");
+        WriteBiasGradient(w, l, p, samples: true);
+        w.Close();
+        w.Close();
+        w.Line();
+    }
+
+    /// <summary>
     /// A 3×3 stride-1 convolution by Winograd F(2×2, 3×3) or F(4×4, 3×3) (<see cref="ConvStrategy.WinogradTile"/>): a few
     /// samples per call, their tiles side by side in the 16 (36) products over the channels. Batch 1 on several workers splits the output channels in whole GEMM panels, as the
     /// im2col path does, and each worker transforms the sample itself; every output element is the same sum either way.
@@ -586,6 +621,19 @@ internal sealed class ConvolutionFamily : LayerFamily
         string bias = l.HasBias ? $"_parameters.AsSpan({l.BiasOffset}, {l.OutC})" : "default";
         w.Line($"// {l.OutC} output channels: each element of im2col's [{taps}, {l.OutH * l.OutW}] column matrix would feed only {l.OutC} multiply-adds, so a direct");
         w.Line($"// convolution with the output channels in the vector lanes (NetDsl.Kernels.ChannelLaneConv).");
+        if (strategy.Winograd5)
+        {
+            int s = strategy.Winograd5Samples;
+            w.Line($"// Several samples: Winograd F(2×2, 5×5) (NetDsl.Kernels.Winograd.Forward5), {Winograd(l)} tiles per sample, {s} samples per call in");
+            w.Line($"// the vector lanes: 36 multiply-adds per tile and channel pair instead of 100. One sample: the lane kernel below.");
+            w.Open("if (_batch > 1)");
+            w.Open($"for (int n = n0; n < n1; n += {s})");
+            w.Line($"int samples = global::System.Math.Min({s}, n1 - n);");
+            w.Line($"{Rt}.Kernels.Winograd.Forward5(_winograd5{m}[worker], weight, {bias}, {x}.AsSpan(n * {l.InSize}, samples * {l.InSize}), {y}.AsSpan(n * {l.OutSize}, samples * {l.OutSize}), samples, _pass);");
+            w.Close();
+            w.Line("return;");
+            w.Close();
+        }
         w.Line($"{RoSpan} packedWeight = {Rt}.Kernels.ChannelLaneConv.Pack(_lanes{m}[worker], weight); // [{l.OutC / 16}, {taps}, 16], packed again only when the weight changed");
         string relu = strategy.FusedRelu < 0 ? "" : $", relu: {ReluSpan(e, strategy, "1")}";
         w.Line($"for (int n = n0; n < n1; n++) {Rt}.Kernels.ChannelLaneConv.Forward(in Geometry{m}, {l.OutC}, packedWeight, {bias}, {x}.AsSpan(n * {l.InSize}, {l.InSize}), {OutSpan(strategy, $"{y}.AsSpan(n * {l.OutSize}, {l.OutSize})")}, _columns[worker]{relu});");

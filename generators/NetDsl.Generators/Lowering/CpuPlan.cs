@@ -37,7 +37,7 @@ namespace NetDsl.Generators.Lowering;
 internal sealed record ConvStrategy(int SamplesPerGemm, bool DotWeightGradient, bool PackedGemm, bool SplitOneSample = false,
     int WinogradSamples = 0, bool Direct = false, int FusedRelu = -1, bool ChannelLanes = false, bool OutputOnDemand = false,
     bool DirectRows = false, int SplitActivation = -1, int SplitPool = -1, int WinogradTile = 2, int WinogradBackTile = 2, int ReluScratch = 0,
-    bool DirectWeightGradient = false, int FusedPool = -1)
+    bool DirectWeightGradient = false, int FusedPool = -1, int Winograd5Samples = 0)
 {
     /// <summary>The output tile of a Winograd pass whose output rows are <paramref name="width"/> wide: 4 (F(4×4, 3×3))
     /// where they are exactly four such tiles (13–16 columns: the transforms then hold two tile rows per vector, as for the
@@ -92,6 +92,17 @@ internal sealed record ConvStrategy(int SamplesPerGemm, bool DotWeightGradient, 
     /// <summary>The forward pass and the input gradient are Winograd F(2×2, 3×3) (NetDsl.Kernels.Winograd), this many
     /// samples per transform and product; 0: im2col and GEMM.</summary>
     public bool Winograd => WinogradSamples > 0;
+
+    /// <summary>A batch of several samples runs this 5×5 convolution (one with its output channels in the lanes,
+    /// <see cref="ChannelLanes"/>) by Winograd F(2×2, 5×5) with the samples in the vector lanes
+    /// (NetDsl.Kernels.Winograd.Forward5 and Backward5), this many samples per call (8, a 256-bit vector; the cache
+    /// blocks then take multiples of 8); a batch of one keeps the lane kernel (and its split by rows). 0: not.</summary>
+    public bool Winograd5 => Winograd5Samples > 0;
+
+    /// <summary>Input channels from which a 5×5 convolution with its output channels in the lanes is computed by Winograd
+    /// F(2×2, 5×5) (up to 8, NetDsl.Kernels.Winograd.Supports5): its transforms handle InC + OutC planes for 36 products
+    /// of depth InC (forward) or OutC (input gradient) per tile. LeNet-5's conv2 (6 → 16) is the shape measured.</summary>
+    public const int Winograd5MinInChannels = 6;
 
     /// <summary>Channels (in and out) from which a 3×3 stride-1 convolution is computed by Winograd: below, its 16 products
     /// over the channels are too shallow to repay the transforms.</summary>
@@ -153,7 +164,8 @@ internal sealed record CpuPlan(
         // the ReLU's forward is not run (its output, and so LayerOutput and its backward, are the same).
         foreach (var l in net.Layers)
             if (l.Kind == LayerKind.ReLU && l.Inputs.Count == 1 && l.Inputs[0] >= 0 && conv[l.Inputs[0]] is { CanFuseRelu: true, FusedRelu: < 0 } s)
-                conv[l.Inputs[0]] = s with { FusedRelu = l.Index, OutputOnDemand = Consumers(net, l.Inputs[0]) == 1 };
+                // (F(2×2, 5×5) stores no ReLU: such a convolution keeps the lane kernel, which does.)
+                conv[l.Inputs[0]] = s with { FusedRelu = l.Index, OutputOnDemand = Consumers(net, l.Inputs[0]) == 1, Winograd5Samples = 0 };
         for (int i = 0; i < conv.Length; i++)
             if (conv[i].SplitOneSample)
             {
@@ -263,7 +275,16 @@ internal sealed record CpuPlan(
         if (rows) split = true;
         return new ConvStrategy(samples, dots, c.Groups == 1, split, winograd, direct, ChannelLanes: lanes, DirectRows: rows,
             WinogradTile: winograd > 0 ? ConvStrategy.WinogradTileFor(l.OutW) : 2, WinogradBackTile: winograd > 0 ? ConvStrategy.WinogradTileFor(l.InW) : 2,
-            DirectWeightGradient: direct && dots && c.KernelW >= 4);
+            DirectWeightGradient: direct && dots && c.KernelW >= 4, Winograd5Samples: lanes ? Winograd5Samples(l, c) : 0);
+    }
+
+    /// <summary>Samples per F(2×2, 5×5) call (8: one per lane) for a lane convolution (stride 1, ungrouped) that is 5×5
+    /// with padding of at most 4 and <see cref="ConvStrategy.Winograd5MinInChannels"/> to 8 input channels
+    /// (NetDsl.Kernels.Winograd.Supports5); 0 otherwise.</summary>
+    private static int Winograd5Samples(ShapedLayer l, ConvParams c)
+    {
+        bool shape = c.KernelH == 5 && c.KernelW == 5 && c.PadTop <= 4 && c.PadBottom <= 4 && c.PadLeft <= 4 && c.PadRight <= 4 && l.OutC % 8 == 0;
+        return shape && l.InC >= ConvStrategy.Winograd5MinInChannels && l.InC <= 8 ? 8 : 0;
     }
 
     /// <summary>Samples per Winograd call for a 3×3, stride-1, undilated, ungrouped convolution with padding of at most 2
@@ -421,7 +442,7 @@ internal sealed record CpuPlan(
             if (layers.Count < 2 || !layers.Any(i => net.Layers[i].Kind == LayerKind.Conv2D)) { result[r] = (layers, 0); continue; }
             // Per sample: each layer's output and its gradient (or argmax); the im2col scratch is per worker.
             long bytes = layers.Sum(i => 8L * net.Layers[i].OutSize);
-            int group = layers.Select(i => Math.Max(strategies[i].SamplesPerGemm, strategies[i].WinogradSamples)).Max();
+            int group = layers.Select(i => Math.Max(strategies[i].SamplesPerGemm, Math.Max(strategies[i].WinogradSamples, strategies[i].Winograd5Samples))).Max();
             int samples = (int)Math.Max(1, CacheBlockBytes / Math.Max(1, bytes));
             result[r] = (layers, Math.Max(group, samples / group * group));
         }

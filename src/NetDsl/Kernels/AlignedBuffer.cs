@@ -90,6 +90,10 @@ public sealed class AlignedBuffer
     /// <summary>Sets every float to 0.</summary>
     public void Clear() => Span.Clear();
 
+    /// <summary>Element 0's address (the array is pinned for the buffer's life), for kernels that keep pointers into
+    /// several workspace buffers across a call.</summary>
+    internal unsafe float* Pointer => (float*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_array)) + _offset;
+
     /// <summary>The buffer as a span (the generated code passes buffers where kernels take spans).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static implicit operator Span<float>(AlignedBuffer buffer) => buffer.Span;

@@ -15,7 +15,7 @@ public class ConvolutionAlgorithmTests
 {
     /// <param name="relu">The network is the convolution and a ReLU (fused into the convolution's stores): its output is
     /// max(y, 0) and the convolution's output gradient dy ⊙ (y &gt; 0).</param>
-    private static void Check(Func<int, int, INetwork> create, int inC, int h, int wd, int outC, int k, int pt, int pl, bool bias, bool relu = false)
+    private static void Check(Func<int, int, INetwork> create, int inC, int h, int wd, int outC, int k, int pt, int pl, bool bias, bool relu = false, bool batchOfOneSameAlgorithm = true)
     {
         const int batch = 7;
         using var net = (IDisposable)create(batch, 2);
@@ -49,10 +49,16 @@ public class ConvolutionAlgorithmTests
         Assert.Equal(convTraining, n.LayerOutput(0).ToArray());
         Assert.Equal(convTraining, n.LayerOutput(0).ToArray());
 
-        // A batch of one on two workers (output channels split): the batch's first sample, bit for bit.
+        // A batch of one on two workers (output channels split): the batch's first sample, bit for bit, where a batch of
+        // one takes the same algorithm; otherwise (a 5×5 lane convolution: F(2×2, 5×5) for several samples, the lane
+        // kernel for one) the definition's.
         var one = n.Forward(x.AsSpan(0, inC * h * wd), 1).ToArray();
-        for (int i = 0; i < one.Length; i++) Assert.Equal(BitConverter.SingleToInt32Bits(y[i]), BitConverter.SingleToInt32Bits(one[i]));
-        Assert.Equal(convTraining.AsSpan(0, one.Length).ToArray(), n.LayerOutput(0).ToArray());
+        if (batchOfOneSameAlgorithm)
+        {
+            for (int i = 0; i < one.Length; i++) Assert.Equal(BitConverter.SingleToInt32Bits(y[i]), BitConverter.SingleToInt32Bits(one[i]));
+            Assert.Equal(convTraining.AsSpan(0, one.Length).ToArray(), n.LayerOutput(0).ToArray());
+        }
+        else ConvolutionReference.Close(relu ? ry.Take(one.Length).Select(v => Math.Max(v, 0)).ToArray() : ry.Take(one.Length).ToArray(), one, "batch-of-one output");
     }
 
     /// <summary>A convolution under a fused ReLU stores no output of its own, in training too: after the step's Update has
@@ -130,7 +136,7 @@ public class ConvolutionAlgorithmTests
 
     [Fact]
     public void ChannelLaneConvolutionMatchesTheDefinition() =>
-        Check((b, t) => new ChannelLaneConvNet(b, 1, t), 6, 14, 14, 16, 5, 0, 0, bias: true);
+        Check((b, t) => new ChannelLaneConvNet(b, 1, t), 6, 14, 14, 16, 5, 0, 0, bias: true, batchOfOneSameAlgorithm: false);
 
     [Fact]
     public void PaddedChannelLaneConvolutionWithAFusedReluMatchesTheDefinition() =>

@@ -40,13 +40,14 @@ internal static class ConvolutionReference
         return (y, dx, dw, db);
     }
 
-    /// <summary>Every element within 1e-5 of the tensor's largest magnitude (plus 1e-5) of the definition.</summary>
-    public static void Close(double[] expected, ReadOnlySpan<float> actual, string what)
+    /// <summary>Every element within <paramref name="tolerance"/> (1e-5 unless given) of the tensor's largest magnitude
+    /// (plus the same) of the definition.</summary>
+    public static void Close(double[] expected, ReadOnlySpan<float> actual, string what, double tolerance = 1e-5)
     {
         Assert.Equal(expected.Length, actual.Length);
         double scale = 0;
         foreach (double e in expected) scale = Math.Max(scale, Math.Abs(e));
         for (int i = 0; i < expected.Length; i++)
-            Assert.True(Math.Abs(actual[i] - expected[i]) <= 1e-5 * (1 + scale), $"{what}: element {i} is {actual[i]}, expected {expected[i]}");
+            Assert.True(Math.Abs(actual[i] - expected[i]) <= tolerance * (1 + scale), $"{what}: element {i} is {actual[i]}, expected {expected[i]}");
     }
 }
