@@ -50,7 +50,7 @@ public static class Program
         Thread.CurrentThread.CurrentCulture = CultureInfo.InvariantCulture;
         var threads = new List<int>();
         var names = new List<string>();
-        bool quick = false, abDeterminism = false, abWinograd = false;
+        bool quick = false, abDeterminism = false, abWinograd = false, winograd5 = false;
         int rounds = 0;
         string device = "cpu";
         bool requireGpu = false, gpuProfile = false;
@@ -69,13 +69,14 @@ public static class Program
                 // Deterministic against per-worker reduction in one process, alternating short rounds (fair on a busy machine).
                 case "--determinism-ab": abDeterminism = true; break;
                 case "--winograd-weight-gradient-ab": abWinograd = true; break;
+                case "--winograd5-kernel": winograd5 = true; break;
                 case "--device": device = args[++i].ToLowerInvariant(); break;
                 // With --device gpu: fail instead of falling back to ILGPU's CPU simulator (for runs on a GPU machine).
                 case "--require-gpu": requireGpu = true; break;
                 // With --device gpu: where each twin's batch-256 inference and training steps spend their device time, per layer.
                 case "--profile": gpuProfile = true; break;
                 case "-h" or "--help":
-                    Console.WriteLine("usage: NetDsl.Benchmarks [--quick] [--threads 1,2] [--nets LeNet5,FashionCnn,Vgg,ResNet,CnnConv1,CnnConv2,CnnHead,CnnPool1,CnnStage1] [--tag k=v] [--metrics b1,b256,train] [--rounds N] [--nondeterministic] [--determinism-ab] [--winograd-weight-gradient-ab] [--device cpu|gpu] [--require-gpu] [--profile]");
+                    Console.WriteLine("usage: NetDsl.Benchmarks [--quick] [--threads 1,2] [--nets LeNet5,FashionCnn,Vgg,ResNet,CnnConv1,CnnConv2,CnnHead,CnnPool1,CnnStage1] [--tag k=v] [--metrics b1,b256,train] [--rounds N] [--nondeterministic] [--determinism-ab] [--winograd-weight-gradient-ab] [--winograd5-kernel] [--device cpu|gpu] [--require-gpu] [--profile]");
                     return 0;
                 default: Console.Error.WriteLine("unknown option " + args[i]); return 2;
             }
@@ -92,6 +93,11 @@ public static class Program
 #pragma warning disable IL2026, IL3050 // ILGPU compiles kernels at run time
             return GpuBenchmark.Run(names, n => Nets.First(x => x.Name == n).FwdFlops, gpuData.TestX, gpuData.TrainY, requireGpu, gpuProfile, (net, metric, value, vals) => Out(net, 0, metric, value, vals));
 #pragma warning restore IL2026, IL3050
+        }
+        if (winograd5)
+        {
+            Winograd5Kernel(quick ? 15 : 41);
+            return 0;
         }
         if (abWinograd)
         {
@@ -250,6 +256,47 @@ public static class Program
         Console.WriteLine($"peer=netdsl kernel=winograd_weight_gradient net=CnnConv2 tile=2 metric=us_per_sample value={f2:F2} min={times[0].Min():F2} max={times[0].Max():F2} n={rounds}");
         Console.WriteLine($"peer=netdsl kernel=winograd_weight_gradient net=CnnConv2 tile=4 metric=us_per_sample value={f4:F2} min={times[1].Min():F2} max={times[1].Max():F2} n={rounds}");
         Console.WriteLine($"peer=netdsl kernel=winograd_weight_gradient net=CnnConv2 metric=f2_over_f4 value={f2 / f4:F3}");
+    }
+
+    /// <summary>LeNet-5's conv2 alone (6 → 16 channels, 14×14 → 10×10, 5×5), eight samples per call, in F(2×2, 5×5) with the
+    /// samples in the lanes: the forward pass and the backward pass (weight and input gradients), and the lane kernel's
+    /// forward pass per sample for comparison; µs per sample, medians of alternating rounds.</summary>
+    static void Winograd5Kernel(int rounds)
+    {
+        var g = new NetDsl.Kernels.ConvGeometry(6, 14, 14, 5, 5, 1, 1, 0, 0, 1, 10, 10);
+        const int samples = 8, calls = 200;
+        var rng = new Random(1);
+        float[] x = new float[samples * 1176], dy = new float[samples * 1600], y = new float[samples * 1600], dx = new float[samples * 1176];
+        float[] w = new float[2400], bias = new float[16], dWeight = new float[2400], scratch = new float[16384];
+        foreach (var a in new[] { x, dy, w, bias }) for (int i = 0; i < a.Length; i++) a[i] = (float)rng.NextDouble() - 0.5f;
+        var ws = new NetDsl.Kernels.Winograd5Workspace(g, 16);
+        var lanes = new NetDsl.Kernels.ChannelLaneWeights(g, 16);
+        double Forward() { long t0 = Stopwatch.GetTimestamp(); for (int k = 0; k < calls; k++) NetDsl.Kernels.Winograd.Forward5(ws, w, bias, x, y, samples, pass: 1); return Stopwatch.GetElapsedTime(t0).TotalMicroseconds / calls / samples; }
+        double Backward()
+        {
+            long t0 = Stopwatch.GetTimestamp();
+            for (int k = 0; k < calls; k++)
+            {
+                NetDsl.Kernels.Winograd.Backward5(ws, w, x, dy, samples, dx, pass: 1);
+                if (k % 4 == 3) NetDsl.Kernels.Winograd.AddWeightGradient5(ws, dWeight); // a slice's worth of calls
+            }
+            return Stopwatch.GetElapsedTime(t0).TotalMicroseconds / calls / samples;
+        }
+        double Lanes()
+        {
+            long t0 = Stopwatch.GetTimestamp();
+            var packed = NetDsl.Kernels.ChannelLaneConv.Pack(lanes, w);
+            for (int k = 0; k < calls; k++)
+                for (int s = 0; s < samples; s++) NetDsl.Kernels.ChannelLaneConv.Forward(g, 16, packed, bias, x.AsSpan(s * 1176, 1176), y.AsSpan(s * 1600, 1600), scratch);
+            return Stopwatch.GetElapsedTime(t0).TotalMicroseconds / calls / samples;
+        }
+        var kinds = new (string Name, Func<double> Run)[] { ("forward5", Forward), ("backward5", Backward), ("lanes_forward", Lanes) };
+        foreach (var k in kinds) { k.Run(); k.Run(); } // warm-up: tiered compilation
+        var times = kinds.Select(_ => new List<double>()).ToArray();
+        for (int r = 0; r < rounds; r++)
+            for (int i = 0; i < kinds.Length; i++) times[i].Add(kinds[i].Run());
+        for (int i = 0; i < kinds.Length; i++)
+            Console.WriteLine($"peer=netdsl kernel={kinds[i].Name} net=LeNet5Conv2 metric=us_per_sample value={Median(times[i]):F2} min={times[i].Min():F2} max={times[i].Max():F2} n={rounds}");
     }
 
     // ---- training, batch 64, SGD momentum 0.9 lr 0.01 ----

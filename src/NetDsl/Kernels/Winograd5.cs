@@ -37,6 +37,7 @@ public sealed class Winograd5Workspace
         DX = new AlignedBuffer(checked(geometry.InC * PadH * PadW * Lanes));
         Y = new AlignedBuffer(checked(outC * 2 * TilesH * 2 * TilesW * Lanes));
         TileV = new AlignedBuffer(Points * 8 * Lanes);
+        Rows = new AlignedBuffer(checked(geometry.InC * PadH * 6 * Lanes));
         TileM = new AlignedBuffer(checked(Points * outC * Lanes));
         V = new AlignedBuffer(checked(Points * tiles * 8 * Lanes));
         DM = new AlignedBuffer(checked(Points * tiles * outC * Lanes));
@@ -62,6 +63,9 @@ public sealed class Winograd5Workspace
     internal AlignedBuffer Y { get; }
     /// <summary>One tile's transformed input (or, backward, its dV), [36][8 channels][8].</summary>
     internal AlignedBuffer TileV { get; }
+    /// <summary>Bᵀ along the rows of one column of tiles, every padded row of every input channel, [InC][PadH][6][8]: a
+    /// tile row shares four of its six input rows with the next.</summary>
+    internal AlignedBuffer Rows { get; }
     /// <summary>One tile's products, [36][OutC][8].</summary>
     internal AlignedBuffer TileM { get; }
     /// <summary>Every tile's transformed input, [36][tile][8 channels][8]; channels past InC stay zero.</summary>
@@ -132,17 +136,17 @@ public static unsafe partial class Winograd
             float* u = ws.U.Pointer;
             ToLanes(px, samples, g.InC, g.InH, g.InW, g.PadTop, g.PadLeft, (float*)xl, ws.PadH, ws.PadW);
             int outW2 = 2 * ws.TilesW, outPlane = 2 * ws.TilesH * outW2;
-            Vector256<float>* h = stackalloc Vector256<float>[36];
-            Vector256<float>* k = stackalloc Vector256<float>[12];
-            for (int ty = 0; ty < ws.TilesH; ty++)
-                for (int tx = 0; tx < ws.TilesW; tx++)
+            for (int tx = 0; tx < ws.TilesW; tx++) // down each column of tiles: the rows' transforms are shared
+            {
+                RowTransforms(ws, xl, tx);
+                for (int ty = 0; ty < ws.TilesH; ty++)
                 {
-                    for (int c = 0; c < g.InC; c++) InputTileLanes(ws, xl, c, ty, tx, tv + c, 8, h, k);
+                    for (int c = 0; c < g.InC; c++) ColumnTransform(ws, c, ty, tv + c, 8);
                     Products(tv, u, outC, g.InC, tm);
                     for (int o = 0; o < outC; o++)
                     {
                         var b = Vector256.Create(bias.IsEmpty ? 0f : pb[o]);
-                        OutputTileLanes(tm + o, outC, k, out var y00, out var y01, out var y10, out var y11);
+                        OutputTileLanes(tm + o, outC, out var y00, out var y01, out var y10, out var y11);
                         Vector256<float>* at = yl + (nint)o * outPlane + 2 * ty * outW2 + 2 * tx;
                         at[0] = y00 + b;
                         at[1] = y01 + b;
@@ -150,6 +154,7 @@ public static unsafe partial class Winograd
                         at[outW2 + 1] = y11 + b;
                     }
                 }
+            }
             FromLanes((float*)yl, outC, 2 * ws.TilesH, outW2, 0, 0, g.OutH, g.OutW, py, samples);
         }
     }
@@ -191,23 +196,30 @@ public static unsafe partial class Winograd
             ToLanes(pdy, samples, outC, g.OutH, g.OutW, 0, 0, (float*)yl, 2 * ws.TilesH, outW2);
             if (inputGradient) new Span<float>(dxl, g.InC * ws.PadH * ws.PadW * 8).Clear();
             nint pointStrideV = (nint)tiles * 8, pointStrideM = (nint)tiles * outC;
-            Vector256<float>* e = stackalloc Vector256<float>[6];
-            Vector256<float>* f = stackalloc Vector256<float>[6];
             Vector256<float>* r = stackalloc Vector256<float>[6];
             Vector256<float>* h = stackalloc Vector256<float>[36];
-            for (int ty = 0; ty < ws.TilesH; ty++)
-                for (int tx = 0; tx < ws.TilesW; tx++)
+            for (int tx = 0; tx < ws.TilesW; tx++) // down each column of tiles: the rows' transforms are shared
+            {
+                RowTransforms(ws, xl, tx);
+                for (int ty = 0; ty < ws.TilesH; ty++)
                 {
                     int t = ty * ws.TilesW + tx;
-                    for (int c = 0; c < g.InC; c++) InputTileLanes(ws, xl, c, ty, tx, v + (nint)t * 8 + c, pointStrideV, h, r);
-                    // dM = A dy Aᵀ of this tile, every output channel
+                    for (int c = 0; c < g.InC; c++) ColumnTransform(ws, c, ty, v + (nint)t * 8 + c, pointStrideV);
+                    // dM = A dy Aᵀ of this tile, every output channel: A down each of the tile's two columns (a, b) →
+                    // (a, a + b, a − b, a + 2b, a − 2b, b), then along each row
+                    nint row6 = 6 * pointStrideM;
                     for (int o = 0; o < outC; o++)
                     {
                         Vector256<float>* d = yl + (nint)o * outPlane + 2 * ty * outW2 + 2 * tx;
-                        A2(d[0], d[outW2], e, 1);
-                        A2(d[1], d[outW2 + 1], f, 1);
                         Vector256<float>* dst = dm + (nint)t * outC + o;
-                        for (int i = 0; i < 6; i++) A2(e[i], f[i], dst + 6 * i * pointStrideM, pointStrideM);
+                        Vector256<float> a = d[0], b = d[outW2], p = d[1], q = d[outW2 + 1], two = Vector256.Create(2f);
+                        Vector256<float> b2 = two * b, q2 = two * q;
+                        A2(a, p, dst, pointStrideM);
+                        A2(a + b, p + q, dst + row6, pointStrideM);
+                        A2(a - b, p - q, dst + 2 * row6, pointStrideM);
+                        A2(a + b2, p + q2, dst + 3 * row6, pointStrideM);
+                        A2(a - b2, p - q2, dst + 4 * row6, pointStrideM);
+                        A2(b, q, dst + 5 * row6, pointStrideM);
                     }
                     if (!inputGradient) continue;
                     // dV[ξ] = U[ξ]ᵀ dM[ξ], then B dV Bᵀ added where the tile lies
@@ -219,14 +231,14 @@ public static unsafe partial class Winograd
                         for (int j = 0; j < 6; j++)
                             BAdj(tv[j * 8 + c], tv[(6 + j) * 8 + c], tv[(12 + j) * 8 + c], tv[(18 + j) * 8 + c], tv[(24 + j) * 8 + c], tv[(30 + j) * 8 + c], h + j, 6);
                         Vector256<float>* at = dxl + ((nint)c * ws.PadH + 2 * ty) * ws.PadW + 2 * tx;
-                        for (int a = 0; a < 6; a++)
+                        for (int i = 0; i < 6; i++, at += ws.PadW)
                         {
-                            BAdj(h[6 * a], h[6 * a + 1], h[6 * a + 2], h[6 * a + 3], h[6 * a + 4], h[6 * a + 5], r, 1);
-                            Vector256<float>* row = at + a * ws.PadW;
-                            for (int q = 0; q < 6; q++) row[q] += r[q];
+                            BAdj(h[6 * i], h[6 * i + 1], h[6 * i + 2], h[6 * i + 3], h[6 * i + 4], h[6 * i + 5], r, 1);
+                            at[0] += r[0]; at[1] += r[1]; at[2] += r[2]; at[3] += r[3]; at[4] += r[4]; at[5] += r[5];
                         }
                     }
                 }
+            }
             if (g.InC <= 6) WeightProducts6(ws, v, dm, tiles, outC);
             else WeightProducts(ws, v, dm, tiles, outC);
             if (inputGradient) FromLanes((float*)dxl, g.InC, ws.PadH, ws.PadW, g.PadTop, g.PadLeft, g.InH, g.InW, pdx, samples);
@@ -372,20 +384,24 @@ public static unsafe partial class Winograd
 
     // ---------------------------------------------------------------- the transforms, eight samples a vector
 
-    /// <summary>Bᵀ d B of channel c's tile (ty, tx): point ξ to dst[ξ·stride].</summary>
+    /// <summary>Bᵀ along each padded row of tile column tx (columns 2tx … 2tx + 5), every input channel, into ws.Rows.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void InputTileLanes(Winograd5Workspace ws, Vector256<float>* xl, int c, int ty, int tx, Vector256<float>* dst, nint stride,
-        Vector256<float>* h, Vector256<float>* k)
+    private static void RowTransforms(Winograd5Workspace ws, Vector256<float>* xl, int tx)
     {
-        // h: Bᵀ along each of the six rows (36 vectors); k: six
-        Vector256<float>* top = xl + ((nint)c * ws.PadH + 2 * ty) * ws.PadW + 2 * tx;
-        for (int r = 0; r < 6; r++)
-        {
-            Vector256<float>* d = top + r * ws.PadW;
-            Bt(d[0], d[1], d[2], d[3], d[4], d[5], h + 6 * r, 1);
-        }
-        for (int j = 0; j < 6; j++) // down column j: points 6i + j
-            Bt(h[j], h[6 + j], h[12 + j], h[18 + j], h[24 + j], h[30 + j], dst + j * stride, (int)(6 * stride));
+        var rows = (Vector256<float>*)ws.Rows.Pointer;
+        int planes = ws.Geometry.InC * ws.PadH, pw = ws.PadW;
+        Vector256<float>* d = xl + 2 * tx;
+        for (int r = 0; r < planes; r++, d += pw, rows += 6) Bt(d[0], d[1], d[2], d[3], d[4], d[5], rows, 1);
+    }
+
+    /// <summary>Bᵀ down the six rows of channel c's tile (ty, tx) from ws.Rows (tile column tx): point ξ to dst[ξ·stride].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void ColumnTransform(Winograd5Workspace ws, int c, int ty, Vector256<float>* dst, nint stride)
+    {
+        Vector256<float>* h = (Vector256<float>*)ws.Rows.Pointer + ((nint)c * ws.PadH + 2 * ty) * 6;
+        int step = (int)(6 * stride);
+        for (int j = 0; j < 6; j++, dst += stride) // down column j: points 6i + j
+            Bt(h[j], h[6 + j], h[12 + j], h[18 + j], h[24 + j], h[30 + j], dst, step);
     }
 
     /// <summary>M[ξ][o] = Σ_c U[ξ][o][c] · V[ξ][c] for one tile, eight output channels at a time (tv: [36][8 channels],
@@ -393,6 +409,11 @@ public static unsafe partial class Winograd
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Products(Vector256<float>* tv, float* u, int outC, int inC, Vector256<float>* tm)
     {
+        if (outC == 16)
+        {
+            Products16(tv, u, inC, tm);
+            return;
+        }
         for (int xi = 0; xi < Winograd5Workspace.Points; xi++)
         {
             Vector256<float>* vx = tv + xi * 8;
@@ -420,24 +441,71 @@ public static unsafe partial class Winograd
         }
     }
 
+    /// <summary><see cref="Products"/> for 16 output channels, all at once: each input vector loaded once per point, and
+    /// half the loop overhead of two blocks of eight.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Products16(Vector256<float>* tv, float* u, int inC, Vector256<float>* tm)
+    {
+        for (int xi = 0; xi < Winograd5Workspace.Points; xi++)
+        {
+            float* w = u + (nint)xi * 16 * 8; // [16 output channels][8 input channels]
+            Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
+            Vector256<float> b0 = default, b1 = default, b2 = default, b3 = default, b4 = default, b5 = default, b6 = default, b7 = default;
+            Vector256<float>* xc = tv + xi * 8;
+            for (float* wc = w, end = w + inC; wc < end; wc++, xc++)
+            {
+                var x = *xc;
+                a0 = Vector256.FusedMultiplyAdd(Vector256.Create(wc[0]), x, a0);
+                a1 = Vector256.FusedMultiplyAdd(Vector256.Create(wc[8]), x, a1);
+                a2 = Vector256.FusedMultiplyAdd(Vector256.Create(wc[16]), x, a2);
+                a3 = Vector256.FusedMultiplyAdd(Vector256.Create(wc[24]), x, a3);
+                a4 = Vector256.FusedMultiplyAdd(Vector256.Create(wc[32]), x, a4);
+                a5 = Vector256.FusedMultiplyAdd(Vector256.Create(wc[40]), x, a5);
+                a6 = Vector256.FusedMultiplyAdd(Vector256.Create(wc[48]), x, a6);
+                a7 = Vector256.FusedMultiplyAdd(Vector256.Create(wc[56]), x, a7);
+                b0 = Vector256.FusedMultiplyAdd(Vector256.Create(wc[64]), x, b0);
+                b1 = Vector256.FusedMultiplyAdd(Vector256.Create(wc[72]), x, b1);
+                b2 = Vector256.FusedMultiplyAdd(Vector256.Create(wc[80]), x, b2);
+                b3 = Vector256.FusedMultiplyAdd(Vector256.Create(wc[88]), x, b3);
+                b4 = Vector256.FusedMultiplyAdd(Vector256.Create(wc[96]), x, b4);
+                b5 = Vector256.FusedMultiplyAdd(Vector256.Create(wc[104]), x, b5);
+                b6 = Vector256.FusedMultiplyAdd(Vector256.Create(wc[112]), x, b6);
+                b7 = Vector256.FusedMultiplyAdd(Vector256.Create(wc[120]), x, b7);
+            }
+            Vector256<float>* m = tm + (nint)xi * 16;
+            m[0] = a0; m[1] = a1; m[2] = a2; m[3] = a3; m[4] = a4; m[5] = a5; m[6] = a6; m[7] = a7;
+            m[8] = b0; m[9] = b1; m[10] = b2; m[11] = b3; m[12] = b4; m[13] = b5; m[14] = b6; m[15] = b7;
+        }
+    }
+
     /// <summary>dV[c] = Σ_o U[ξ][o][c] · dM[ξ][o] for one tile and point, channels [0, 6) only (at most six input
     /// channels: LeNet-5's conv2).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void TransposedProducts6(Vector256<float>* dm, float* u, int outC, Vector256<float>* dv)
     {
+        // Even and odd output channels in separate sums (twelve chains: six would wait on the multiply-add's latency),
+        // added at the end. outC is a multiple of 8.
         Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default;
+        Vector256<float> b0 = default, b1 = default, b2 = default, b3 = default, b4 = default, b5 = default;
         float* w = u;
-        for (Vector256<float>* end = dm + outC; dm < end; dm++, w += 8)
+        for (Vector256<float>* end = dm + outC; dm < end; dm += 2, w += 16)
         {
-            var m = *dm;
+            var m = dm[0];
+            var n = dm[1];
             a0 = Vector256.FusedMultiplyAdd(Vector256.Create(w[0]), m, a0);
             a1 = Vector256.FusedMultiplyAdd(Vector256.Create(w[1]), m, a1);
             a2 = Vector256.FusedMultiplyAdd(Vector256.Create(w[2]), m, a2);
             a3 = Vector256.FusedMultiplyAdd(Vector256.Create(w[3]), m, a3);
             a4 = Vector256.FusedMultiplyAdd(Vector256.Create(w[4]), m, a4);
             a5 = Vector256.FusedMultiplyAdd(Vector256.Create(w[5]), m, a5);
+            b0 = Vector256.FusedMultiplyAdd(Vector256.Create(w[8]), n, b0);
+            b1 = Vector256.FusedMultiplyAdd(Vector256.Create(w[9]), n, b1);
+            b2 = Vector256.FusedMultiplyAdd(Vector256.Create(w[10]), n, b2);
+            b3 = Vector256.FusedMultiplyAdd(Vector256.Create(w[11]), n, b3);
+            b4 = Vector256.FusedMultiplyAdd(Vector256.Create(w[12]), n, b4);
+            b5 = Vector256.FusedMultiplyAdd(Vector256.Create(w[13]), n, b5);
         }
-        dv[0] = a0; dv[1] = a1; dv[2] = a2; dv[3] = a3; dv[4] = a4; dv[5] = a5;
+        dv[0] = a0 + b0; dv[1] = a1 + b1; dv[2] = a2 + b2; dv[3] = a3 + b3; dv[4] = a4 + b4; dv[5] = a5 + b5;
     }
 
     /// <summary>dV[c] = Σ_o U[ξ][o][c] · dM[ξ][o] for one tile and point: all eight channel lanes of U (zero past InC).</summary>
@@ -540,13 +608,23 @@ public static unsafe partial class Winograd
 
     /// <summary>Aᵀ M A of one output channel's tile: m[ξ·stride].</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void OutputTileLanes(Vector256<float>* m, nint stride, Vector256<float>* a, out Vector256<float> y00, out Vector256<float> y01, out Vector256<float> y10, out Vector256<float> y11)
+    private static void OutputTileLanes(Vector256<float>* m, nint stride, out Vector256<float> y00, out Vector256<float> y01, out Vector256<float> y10, out Vector256<float> y11)
     {
-        // a: Aᵀ M, 2 rows × 6 points
-        for (int j = 0; j < 6; j++)
-            At2(m[j * stride], m[(6 + j) * stride], m[(12 + j) * stride], m[(18 + j) * stride], m[(24 + j) * stride], m[(30 + j) * stride], out a[j], out a[6 + j]);
-        At2(a[0], a[1], a[2], a[3], a[4], a[5], out y00, out y01);
-        At2(a[6], a[7], a[8], a[9], a[10], a[11], out y10, out y11);
+        // Aᵀ M (2 rows × 6 points) in locals, column by column, then each row
+        nint row = 6 * stride;
+        At2(m[0], m[row], m[2 * row], m[3 * row], m[4 * row], m[5 * row], out var t0, out var s0);
+        m += stride;
+        At2(m[0], m[row], m[2 * row], m[3 * row], m[4 * row], m[5 * row], out var t1, out var s1);
+        m += stride;
+        At2(m[0], m[row], m[2 * row], m[3 * row], m[4 * row], m[5 * row], out var t2, out var s2);
+        m += stride;
+        At2(m[0], m[row], m[2 * row], m[3 * row], m[4 * row], m[5 * row], out var t3, out var s3);
+        m += stride;
+        At2(m[0], m[row], m[2 * row], m[3 * row], m[4 * row], m[5 * row], out var t4, out var s4);
+        m += stride;
+        At2(m[0], m[row], m[2 * row], m[3 * row], m[4 * row], m[5 * row], out var t5, out var s5);
+        At2(t0, t1, t2, t3, t4, t5, out y00, out y01);
+        At2(s0, s1, s2, s3, s4, s5, out y10, out y11);
     }
 
     // Aᵀ applied to six values: p = m1 + m2, q = m1 − m2, r = m3 + m4, s = m3 − m4; y0 = (m0 + p) + r, y1 = (q + 2s) + m5.
