@@ -256,17 +256,33 @@ public static unsafe partial class Winograd
         if (!ws.HasGradient) return;
         ws.HasGradient = false;
         var du = (Vector256<float>*)ws.DU.Pointer;
+        // dU summed over the lanes: [36][OutC][8 channels], eight channels' lane sums at a time through an 8×8 transpose
+        // (lane k of the sum is ((l0 + l1) + (l2 + l3)) + ((l4 + l5) + (l6 + l7)) of channel k), or one by one.
+        float* sums = stackalloc float[36 * 8];
         Span<float> z = stackalloc float[36];
         Span<float> t = stackalloc float[30]; // Gᵀ dU: 5×6
         Span<float> k = stackalloc float[5];
+        var r = stackalloc Vector256<float>[8];
         for (int o = 0; o < outC; o++)
+        {
+            for (int xi = 0; xi < 36; xi++)
+            {
+                Vector256<float>* l = du + ((nint)xi * outC + o) * 8;
+                if (Avx.IsSupported)
+                {
+                    Transpose8(l, r);
+                    Vector256.Store(r[0] + r[1] + (r[2] + r[3]) + (r[4] + r[5] + (r[6] + r[7])), sums + xi * 8);
+                }
+                else
+                    for (int c = 0; c < inC; c++)
+                    {
+                        var v = l[c];
+                        sums[xi * 8 + c] = v[0] + v[1] + (v[2] + v[3]) + (v[4] + v[5] + (v[6] + v[7]));
+                    }
+            }
             for (int c = 0; c < inC; c++)
             {
-                for (int xi = 0; xi < 36; xi++)
-                {
-                    var l = du[((nint)xi * outC + o) * 8 + c];
-                    z[xi] = (l[0] + l[1] + (l[2] + l[3])) + (l[4] + l[5] + (l[6] + l[7]));
-                }
+                for (int xi = 0; xi < 36; xi++) z[xi] = sums[xi * 8 + c];
                 for (int j = 0; j < 6; j++) // down column j
                     G5T(z[j], z[6 + j], z[12 + j], z[18 + j], z[24 + j], z[30 + j], t, j, 6);
                 var dw = dWeight.Slice((o * inC + c) * 25, 25);
@@ -276,6 +292,7 @@ public static unsafe partial class Winograd
                     for (int q = 0; q < 5; q++) dw[5 * row + q] += k[q];
                 }
             }
+        }
     }
 
     private static void Check5(Winograd5Workspace ws, ReadOnlySpan<float> weight, ReadOnlySpan<float> x, int samples, string method)
