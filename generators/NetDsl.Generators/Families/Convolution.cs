@@ -460,9 +460,9 @@ internal sealed class ConvolutionFamily : LayerFamily
     }
 
     /// <summary>
-    /// Winograd F(2×2, 5×5) backward, a few samples per call: dM = A dy Aᵀ per output tile, the weight gradient
-    /// dU[ξ] += V[ξ] · dM[ξ]ᵀ (Gᵀ dU G once at the slice's end) and dx from dV[ξ] = U[ξ]ᵀ · dM[ξ], each tile's B dV Bᵀ added
-    /// where the tiles overlap: no column matrix, transpose of dy or fold.
+    /// Winograd F(2×2, 5×5) backward, eight samples per call in the vector lanes: dM = A dy Aᵀ per output tile, the weight
+    /// gradient dU[ξ] += dM[ξ] ⊗ V[ξ] lane by lane (Gᵀ dU G once at the slice's end) and dx from dV[ξ] = U[ξ]ᵀ dM[ξ], each
+    /// tile's B dV Bᵀ added where the tiles overlap: no column matrix, transpose of dy or fold.
     /// </summary>
     private static void Winograd5Backward(CpuLayer e, ShapedLayer l, IndentedWriter w, string m, string x, string dx, string dy, ConvStrategy strategy)
     {
