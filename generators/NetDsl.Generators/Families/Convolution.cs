@@ -298,10 +298,15 @@ internal sealed class ConvolutionFamily : LayerFamily
         if (c.Groups > 1) { GroupedBackward(e, l, c, w, m, x, dx, dy); return; }
         var strategy = e.Plan.Convolutions[l.Index];
         if (strategy.Winograd) { WinogradBackward(e, l, w, m, x, dx, dy, strategy); return; }
-        if (strategy.Winograd5) { Winograd5Backward(e, l, w, m, x, dx, dy, strategy); return; }
+        if (strategy.Winograd5) Winograd5Backward(e, l, w, m, x, dx, dy, strategy);
         int k = l.InC * c.KernelH * c.KernelW, p = l.OutH * l.OutW;
         e.Header("backward");
         w.Open($"private void {m}Backward(int n0, int n1, int worker, {Rt}.Kernels.AlignedBuffer grad, bool inputGradient)");
+        if (strategy.Winograd5)
+        {
+            w.Line("// Winograd F(2×2, 5×5) where this machine runs its 256-bit vectors in hardware (above); the lane kernel otherwise.");
+            w.Line($"if ({Rt}.Kernels.Winograd.Accelerated5) {{ {m}BackwardWinograd5(n0, n1, worker, grad, inputGradient); return; }}");
+        }
         w.Line($"{RoSpan} weight = _parameters.AsSpan({l.WeightOffset}, {l.WeightCount}); // [{l.OutC}, {k}]");
         w.Line($"{Span} dWeight = grad.AsSpan({l.WeightOffset}, {l.WeightCount});");
         if (l.HasBias) w.Line($"{Span} dBias = grad.AsSpan({l.BiasOffset}, {l.OutC});");
@@ -467,8 +472,8 @@ internal sealed class ConvolutionFamily : LayerFamily
     private static void Winograd5Backward(CpuLayer e, ShapedLayer l, IndentedWriter w, string m, string x, string dx, string dy, ConvStrategy strategy)
     {
         int s = strategy.Winograd5Samples, p = l.OutH * l.OutW;
-        e.Header("backward");
-        w.Open($"private void {m}Backward(int n0, int n1, int worker, {Rt}.Kernels.AlignedBuffer grad, bool inputGradient)");
+        w.Line($"/// <summary>{l.Name} backward by Winograd F(2×2, 5×5), the samples in the vector lanes (where Winograd.Accelerated5).</summary>");
+        w.Open($"private void {m}BackwardWinograd5(int n0, int n1, int worker, {Rt}.Kernels.AlignedBuffer grad, bool inputGradient)");
         w.Line($"{RoSpan} weight = _parameters.AsSpan({l.WeightOffset}, {l.WeightCount}); // [{l.OutC}, {l.InC}, 5, 5]");
         if (l.HasBias) w.Line($"{Span} dBias = grad.AsSpan({l.BiasOffset}, {l.OutC});");
         w.Line($"// Winograd F(2×2, 5×5), {Winograd(l)} tiles per sample, {s} samples per call in the vector lanes (NetDsl.Kernels.Winograd.Backward5):");
@@ -625,8 +630,9 @@ internal sealed class ConvolutionFamily : LayerFamily
         {
             int s = strategy.Winograd5Samples;
             w.Line($"// Several samples: Winograd F(2×2, 5×5) (NetDsl.Kernels.Winograd.Forward5), {Winograd(l)} tiles per sample, {s} samples per call in");
-            w.Line($"// the vector lanes: 36 multiply-adds per tile and channel pair instead of 100. One sample: the lane kernel below.");
-            w.Open("if (_batch > 1)");
+            w.Line($"// the vector lanes: 36 multiply-adds per tile and channel pair instead of 100. One sample, or a machine without 256-bit");
+            w.Line($"// vectors and FMA in hardware (Winograd.Accelerated5): the lane kernel below.");
+            w.Open($"if (_batch > 1 && {Rt}.Kernels.Winograd.Accelerated5)");
             w.Open($"for (int n = n0; n < n1; n += {s})");
             w.Line($"int samples = global::System.Math.Min({s}, n1 - n);");
             w.Line($"{Rt}.Kernels.Winograd.Forward5(_winograd5{m}[worker], weight, {bias}, {x}.AsSpan(n * {l.InSize}, samples * {l.InSize}), {y}.AsSpan(n * {l.OutSize}, samples * {l.OutSize}), samples, _pass);");

@@ -100,6 +100,11 @@ public sealed class Winograd5Workspace
 /// </summary>
 public static unsafe partial class Winograd
 {
+    /// <summary>Whether this machine runs F(2×2, 5×5)'s 256-bit vectors and fused multiply-adds in hardware (AVX2 and
+    /// FMA). The kernels are correct without (Vector256 falls back to scalar code), but far slower than the lane kernel's
+    /// own fallback there, so the generated code takes F(2×2, 5×5) only where this is true.</summary>
+    public static bool Accelerated5 => Avx2.IsSupported && Fma.IsSupported;
+
     /// <summary>Whether <see cref="Forward5"/> computes the convolution <paramref name="g"/> to <paramref name="outC"/>
     /// channels: 5×5, stride 1, dilation 1, each padding at most 4, at most 8 input channels, a multiple of 8 output
     /// channels.</summary>
