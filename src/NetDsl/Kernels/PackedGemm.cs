@@ -87,9 +87,10 @@ public static unsafe class PackedGemm
     }
 
     /// <summary>Transposes the 8×8 block at s (rows lds apart; rows past <paramref name="rows"/> read as zero) into d
-    /// (rows ldd apart), writing the first <paramref name="cols"/> floats of each output row (a partial write needs AVX-512).</summary>
+    /// (rows ldd apart), writing the first <paramref name="cols"/> floats of each output row (a partial write needs AVX-512).
+    /// Needs AVX.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Transpose8x8(float* s, int lds, int rows, float* d, int ldd, int cols)
+    internal static void Transpose8x8(float* s, int lds, int rows, float* d, int ldd, int cols)
     {
         var r0 = Avx.LoadVector256(s);
         var r1 = rows > 1 ? Avx.LoadVector256(s + lds) : default;

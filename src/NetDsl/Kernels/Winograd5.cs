@@ -262,7 +262,8 @@ public static unsafe partial class Winograd
         ws.HasGradient = false;
         var du = (Vector256<float>*)ws.DU.Pointer;
         // dU summed over the lanes: [36][OutC][8 channels], eight channels' lane sums at a time through an 8×8 transpose
-        // (lane k of the sum is ((l0 + l1) + (l2 + l3)) + ((l4 + l5) + (l6 + l7)) of channel k), or one by one.
+        // (PackedGemm.Transpose8x8; lane k of the sum is ((l0 + l1) + (l2 + l3)) + ((l4 + l5) + (l6 + l7)) of channel k),
+        // or one by one.
         float* sums = stackalloc float[36 * 8];
         Span<float> z = stackalloc float[36];
         Span<float> t = stackalloc float[30]; // Gᵀ dU: 5×6
@@ -275,7 +276,7 @@ public static unsafe partial class Winograd
                 Vector256<float>* l = du + ((nint)xi * outC + o) * 8;
                 if (Avx.IsSupported)
                 {
-                    Transpose8(l, r);
+                    PackedGemm.Transpose8x8((float*)l, 8, 8, (float*)r, 8, 8);
                     Vector256.Store(r[0] + r[1] + (r[2] + r[3]) + (r[4] + r[5] + (r[6] + r[7])), sums + xi * 8);
                 }
                 else
@@ -311,8 +312,9 @@ public static unsafe partial class Winograd
     // ---------------------------------------------------------------- lanes in and out
 
     /// <summary>Samples [0, samples) of [channels][h][w] planes into lanes of [channels][ph][pw][8], at row and column
-    /// offsets (top, left); everything else zero. Rows of at least 8 go through 8×8 transposes (eight samples' eight
-    /// columns in, eight columns' eight samples out; the last block overlaps the one before).</summary>
+    /// offsets (top, left); everything else zero. Rows of at least 8 go through 8×8 transposes (<see cref="PackedGemm.Transpose8x8"/>:
+    /// eight samples' eight columns in, missing samples read as zero, eight columns' eight samples out; the last block
+    /// overlaps the one before).</summary>
     private static void ToLanes(float* src, int samples, int channels, int h, int w, int top, int left, float* dst, int ph, int pw)
     {
         int size = channels * h * w;
@@ -320,17 +322,15 @@ public static unsafe partial class Winograd
         if (samples < 8 || top != 0 || left != 0 || ph != h || pw != w || !Avx.IsSupported || w < 8) new Span<float>(dst, channels * ph * pw * 8).Clear();
         if (Avx.IsSupported && w >= 8)
         {
-            var r = stackalloc Vector256<float>[8];
             for (int c = 0; c < channels; c++)
                 for (int i = 0; i < h; i++)
                 {
-                    nint from = ((nint)c * h + i) * w;
+                    float* from = src + ((nint)c * h + i) * w;
                     float* to = dst + (((nint)c * ph + i + top) * pw + left) * 8;
                     for (int j = 0; ; j += 8)
                     {
                         if (j + 8 > w) j = w - 8;
-                        for (int s = 0; s < 8; s++) r[s] = s < samples ? Avx.LoadVector256(src + (nint)s * size + from + j) : Vector256<float>.Zero;
-                        Transpose8(r, (Vector256<float>*)(to + (nint)j * 8));
+                        PackedGemm.Transpose8x8(from + j, size, samples, to + (nint)j * 8, 8, 8);
                         if (j + 8 >= w) break;
                     }
                 }
@@ -356,7 +356,8 @@ public static unsafe partial class Winograd
         int size = channels * h * w;
         if (Avx.IsSupported && w >= 8)
         {
-            var r = stackalloc Vector256<float>[8];
+            // Eight columns' lanes transposed into eight samples' rows of eight, of which the samples present are stored.
+            float* r = stackalloc float[64];
             for (int c = 0; c < channels; c++)
                 for (int i = 0; i < h; i++)
                 {
@@ -365,9 +366,8 @@ public static unsafe partial class Winograd
                     for (int j = 0; ; j += 8)
                     {
                         if (j + 8 > w) j = w - 8;
-                        for (int k = 0; k < 8; k++) r[k] = Avx.LoadVector256(from + (nint)(j + k) * 8);
-                        Transpose8(r, r);
-                        for (int s = 0; s < samples; s++) Avx.Store(dst + (nint)s * size + to + j, r[s]);
+                        PackedGemm.Transpose8x8(from + (nint)j * 8, 8, 8, r, 8, 8);
+                        for (int s = 0; s < samples; s++) Avx.Store(dst + (nint)s * size + to + j, Avx.LoadVector256(r + s * 8));
                         if (j + 8 >= w) break;
                     }
                 }
@@ -384,24 +384,6 @@ public static unsafe partial class Winograd
                     for (int j = 0; j < w; j++) row[j] = from[j * 8];
                 }
         }
-    }
-
-    /// <summary>d[k] lane s = r[s] lane k (d may be r).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Transpose8(Vector256<float>* r, Vector256<float>* d)
-    {
-        var t0 = Avx.UnpackLow(r[0], r[1]); var t1 = Avx.UnpackHigh(r[0], r[1]);
-        var t2 = Avx.UnpackLow(r[2], r[3]); var t3 = Avx.UnpackHigh(r[2], r[3]);
-        var t4 = Avx.UnpackLow(r[4], r[5]); var t5 = Avx.UnpackHigh(r[4], r[5]);
-        var t6 = Avx.UnpackLow(r[6], r[7]); var t7 = Avx.UnpackHigh(r[6], r[7]);
-        var u0 = Avx.Shuffle(t0, t2, 0x44); var u1 = Avx.Shuffle(t0, t2, 0xEE);
-        var u2 = Avx.Shuffle(t1, t3, 0x44); var u3 = Avx.Shuffle(t1, t3, 0xEE);
-        var u4 = Avx.Shuffle(t4, t6, 0x44); var u5 = Avx.Shuffle(t4, t6, 0xEE);
-        var u6 = Avx.Shuffle(t5, t7, 0x44); var u7 = Avx.Shuffle(t5, t7, 0xEE);
-        d[0] = Avx.Permute2x128(u0, u4, 0x20); d[1] = Avx.Permute2x128(u1, u5, 0x20);
-        d[2] = Avx.Permute2x128(u2, u6, 0x20); d[3] = Avx.Permute2x128(u3, u7, 0x20);
-        d[4] = Avx.Permute2x128(u0, u4, 0x31); d[5] = Avx.Permute2x128(u1, u5, 0x31);
-        d[6] = Avx.Permute2x128(u2, u6, 0x31); d[7] = Avx.Permute2x128(u3, u7, 0x31);
     }
 
     // ---------------------------------------------------------------- the transforms, eight samples a vector
