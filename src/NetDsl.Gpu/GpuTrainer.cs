@@ -23,7 +23,7 @@ public static class GpuTrainer
     /// <paramref name="keepDataOnDevice"/> (the default) copies the training images to the device once when they fit in a
     /// quarter of its memory (<see cref="DeviceSamples"/>), so each step uploads only its batch's indices; the steps compute
     /// the same bits either way. <paramref name="evaluateOnDevice"/>: whether the test and validation sets are evaluated by
-    /// the twin (<see cref="Evaluate"/>) or by <c>host</c> (<see cref="Trainer.Evaluate"/>); by default the twin on a GPU and
+    /// the twin (<see cref="Evaluate"/>) or by <c>host</c> (<see cref="Trainer.Evaluate(INetwork, LabeledImages, Loss)"/>); by default the twin on a GPU and
     /// the host on ILGPU's CPU simulator, whichever is faster there.</summary>
     [RequiresDynamicCode("ILGPU compiles kernels at run time.")]
     public static IReadOnlyList<EpochReport> Fit(IGpuNetwork twin, INetwork host, LabeledImages train, LabeledImages? test, Loss loss,
@@ -113,8 +113,8 @@ public static class GpuTrainer
         return reports;
     }
 
-    /// <summary><see cref="Trainer.Evaluate"/> on the twin: inference in batches of its MaxBatch on the device, then the mean
-    /// loss and the accuracy on the host from the outputs, with the same <see cref="Loss.Compute"/> and
+    /// <summary><see cref="Trainer.Evaluate(INetwork, LabeledImages, Loss)"/> on the twin: inference in batches of its MaxBatch on the device, then the mean
+    /// loss and the accuracy on the host from the outputs, with the same <see cref="Loss.Compute(ReadOnlySpan{float}, ReadOnlySpan{int}, int, int, Span{float})"/> and
     /// <see cref="Metrics.CountCorrect"/>.</summary>
     public static (double Loss, double Accuracy) Evaluate(IGpuNetwork twin, LabeledImages data, Loss loss)
     {
